@@ -1,0 +1,1 @@
+"""Metadata catalogue and variable explorer for Norwegian health data."""

@@ -1,0 +1,115 @@
+"""The `catalogue` command: harvest, index, serve, validate."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from catalogue.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="catalogue", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    harvest = commands.add_parser("harvest", help="harvest the configured sources into the data directory")
+    harvest.add_argument("--source", action="append", metavar="ID", help="only this source (repeatable)")
+    harvest.add_argument("--only-new", action="store_true", help="only sources with no stored graph yet")
+    commands.add_parser("index", help="rebuild the search index from the store")
+    serve = commands.add_parser("serve", help="serve the explorer")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    validate = commands.add_parser("validate", help="check an RDF file against the catalogue's shapes")
+    validate.add_argument("file", type=Path)
+    validate.add_argument("--format", help="RDF syntax (default: from the file name)")
+    validate.add_argument("--shapes", type=Path, action="append",
+                          help="validate against these shape files instead (repeatable)")
+    validate.add_argument("--lang", default="en", choices=["en", "nb"])
+    ontologies = commands.add_parser("ontologies", help="maintain the shipped ontology files")
+    ontologies.add_argument("--update-manifest", action="store_true", required=True)
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    return COMMANDS[args.command](settings, args)
+
+
+def _harvest(settings: Settings, args) -> int:
+    from catalogue.harvest import harvest
+    from catalogue.sources import ConfigError, load_config
+    try:
+        config = load_config(settings.sources_file)
+        summaries = harvest(settings, config, only=args.source, only_new=args.only_new,
+                            progress=lambda line: print(line, file=sys.stderr, flush=True))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"\n{'source':<22} {'status':<8} {'seen':>6} {'accepted':>9} {'held back':>10} {'time':>7}")
+    for s in summaries:
+        held = len({h.record for h in s.held_back})
+        print(f"{s.source:<22} {s.status:<8} {s.seen:>6} {s.accepted:>9} {held:>10} {s.seconds:>6.1f}s")
+    for s in summaries:
+        if s.error:
+            print(f"\n{s.source}: failed, last good graph kept: {s.error}")
+        for h in s.held_back[:20]:
+            where = f" {h.path}" if h.path else ""
+            print(f"\n{s.source}: held back {h.record}{where}: {h.message}")
+        if len(s.held_back) > 20:
+            print(f"{s.source}: ... and {len(s.held_back) - 20} more (see the source page)")
+    print(f"\ndata directory: {settings.data_dir}")
+    return 1 if any(s.status == "failed" for s in summaries) else 0
+
+
+def _index(settings: Settings, args) -> int:
+    from catalogue.harvest import reindex
+    from catalogue.store import Store
+    store = Store(settings.data_dir, settings.base_uri)
+    with store.lock():
+        count = reindex(store, settings.data_dir)
+    print(f"indexed {count} variables")
+    return 0
+
+
+def _serve(settings: Settings, args) -> int:
+    import uvicorn
+
+    from catalogue.site.app import create_app
+    host, port = args.host or settings.host, args.port or settings.port
+    print(f"serving {settings.data_dir} at http://{host}:{port}", file=sys.stderr)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    return 0
+
+
+def _validate(settings: Settings, args) -> int:
+    from rdflib import Graph
+
+    from catalogue.shacl import validate
+    graph = Graph()
+    try:
+        graph.parse(args.file, format=args.format)
+    except Exception as exc:  # rdflib raises parser-specific types
+        print(f"{args.file}: cannot parse: {exc}", file=sys.stderr)
+        return 2
+    shapes = None
+    if args.shapes:
+        shapes = Graph()
+        for path in args.shapes:
+            shapes.parse(path)
+    report = validate(graph, shapes, language=args.lang)
+    for result in report.results:
+        print(result.describe())
+    violations, others = len(report.violations), len(report.results) - len(report.violations)
+    verdict = "conforms" if report.conforms else "does not conform"
+    print(f"{args.file}: {verdict} ({len(graph)} triples, {violations} violations, {others} warnings)")
+    return 0 if report.conforms else 1
+
+
+def _ontologies(settings: Settings, args) -> int:
+    from catalogue import ontology
+    for name, digest in ontology.update_manifest().items():
+        print(f"{digest}  {name}")
+    return 0
+
+
+COMMANDS = {"harvest": _harvest, "index": _index, "serve": _serve, "validate": _validate,
+            "ontologies": _ontologies}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""The domain: catalogue, dataset, variable, code list, concept, period, agent.
+
+Texts are maps from language tag to text ({"nb": ..., "en": ...}); references
+between resources are URIs, so a model never holds another resource's copy.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Text = dict[str, str]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Period(Model):
+    """A span with data; no end means ongoing."""
+
+    start: date | None = None
+    end: date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Period":
+        if self.start and self.end and self.end < self.start:
+            raise ValueError(f"period ends ({self.end}) before it starts ({self.start})")
+        return self
+
+    @property
+    def ongoing(self) -> bool:
+        return self.end is None
+
+    def years(self, this_year: int) -> range:
+        first = self.start.year if self.start else (self.end.year if self.end else this_year)
+        last = self.end.year if self.end else this_year
+        return range(first, last + 1)
+
+    def label(self) -> str:
+        start = str(self.start.year) if self.start else "?"
+        return f"{start}–{self.end.year}" if self.end else f"{start}–"
+
+
+class Agent(Model):
+    uri: str
+    name: Text
+    identifier: str | None = None
+
+
+class ContactPoint(Model):
+    uri: str | None = None
+    name: Text
+    email: str | None = None
+    url: str | None = None
+
+
+class Concept(Model):
+    uri: str
+    notation: str
+    label: Text = Field(default_factory=dict)
+    scheme: str
+
+
+class CodeList(Model):
+    """A SKOS concept scheme; a versioned classification links its versions."""
+
+    uri: str
+    identifier: str
+    title: Text
+    description: Text = Field(default_factory=dict)
+    publisher: str | None = None
+    periods: list[Period] = Field(default_factory=list)
+    versions: list[str] = Field(default_factory=list)
+    version_label: str | None = None
+    concepts: list[Concept] = Field(default_factory=list)
+
+
+class Variable(Model):
+    uri: str
+    identifier: str
+    label: Text
+    description: Text = Field(default_factory=dict)
+    dataset: str
+    representation: str | None = None  # an XSD datatype or a code list URI
+    unit: str | None = None
+    themes: list[str] = Field(default_factory=list)
+    periods: list[Period] = Field(default_factory=list)
+
+
+class Dataset(Model):
+    uri: str
+    identifier: str
+    title: Text
+    description: Text
+    publisher: str
+    contact: ContactPoint
+    themes: list[str]
+    keywords: list[str] = Field(default_factory=list)
+    periods: list[Period] = Field(default_factory=list)
+    access_rights: str | None = None
+    landing_page: str | None = None
+    language: str | None = None
+    variables: list[str] = Field(default_factory=list)
+
+
+class Catalogue(Model):
+    uri: str
+    title: Text
+    description: Text
+    publisher: str
+    contact: ContactPoint
+    datasets: list[str] = Field(default_factory=list)

@@ -1,0 +1,25 @@
+"""RDF namespaces, defined once."""
+from rdflib import Namespace
+from rdflib.namespace import DCTERMS, FOAF, RDF, RDFS, SKOS, XSD
+
+DCT = DCTERMS
+# rdflib's DCAT namespace is DCAT 2 and closed; DCAT 3 adds the versioning terms.
+DCAT = Namespace("http://www.w3.org/ns/dcat#")
+DISCO = Namespace("http://rdf-vocabulary.ddialliance.org/discovery#")
+VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
+SCHEMA = Namespace("https://schema.org/")
+ADMS = Namespace("http://www.w3.org/ns/adms#")
+XKOS = Namespace("http://rdf-vocabulary.ddialliance.org/xkos#")
+EU_THEME = Namespace("http://publications.europa.eu/resource/authority/data-theme/")
+EU_ACCESS = Namespace("http://publications.europa.eu/resource/authority/access-right/")
+KLASS = Namespace("https://data.ssb.no/api/klass/v1/")
+
+PREFIXES = {
+    "dcat": DCAT, "dct": DCT, "foaf": FOAF, "rdf": RDF, "rdfs": RDFS, "skos": SKOS,
+    "xsd": XSD, "disco": DISCO, "vcard": VCARD, "schema": SCHEMA, "adms": ADMS, "xkos": XKOS,
+}
+
+
+def bind_prefixes(graph) -> None:
+    for prefix, ns in PREFIXES.items():
+        graph.bind(prefix, ns, override=True)

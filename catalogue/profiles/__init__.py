@@ -1,0 +1,1 @@
+"""Mappings between the models and RDF, one module per application profile."""

@@ -1,0 +1,112 @@
+"""The sources configuration: which sources to harvest, how, and who publishes them."""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from catalogue.models import Agent, ContactPoint, Text
+
+DEMO_PLACEHOLDER = "{demo}"
+
+
+class ConfigError(ValueError):
+    """The sources configuration is wrong; the message names file, source and field."""
+
+
+class PublisherConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Text
+    uri: str
+    identifier: str | None = None
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        return {"nb": value} if isinstance(value, str) else value
+
+
+class SourceConfig(BaseModel):
+    """One `[[source]]` table. Options of the source's kind stay in `options`."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str
+    publisher: str
+    kind: str
+    url: str
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class CatalogueConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: Text = {"nb": "Helsevariabler", "en": "Health variables"}
+    description: Text = {
+        "nb": "Variabler fra norske helseregistre og -kilder samlet på ett sted.",
+        "en": "Variables from Norwegian health registries and sources in one place.",
+    }
+    publisher: str
+    contact: ContactPoint
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    catalogue: CatalogueConfig
+    publishers: dict[str, PublisherConfig]
+    source: list[SourceConfig] = Field(default_factory=list)
+    path: Path | None = None
+
+    def agent(self, key: str) -> Agent:
+        publisher = self.publishers[key]
+        return Agent(uri=publisher.uri, name=publisher.name, identifier=publisher.identifier)
+
+    def get(self, source_id: str) -> SourceConfig:
+        for source in self.source:
+            if source.id == source_id:
+                return source
+        raise ConfigError(f"{self.path}: no source with id {source_id!r} "
+                          f"(known: {', '.join(s.id for s in self.source)})")
+
+    @property
+    def uses_demo_files(self) -> bool:
+        return any(s.url.startswith(DEMO_PLACEHOLDER) for s in self.source)
+
+
+def load_config(path: Path) -> Config:
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: sources configuration not found (set CATALOGUE_SOURCES)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        config = Config.model_validate({**raw, "path": path})
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: " + "; ".join(_describe(raw, e) for e in exc.errors())) from None
+    seen: set[str] = set()
+    for source in config.source:
+        if source.id in seen:
+            raise ConfigError(f"{path}: source id {source.id!r} is used twice")
+        seen.add(source.id)
+        if source.publisher not in config.publishers:
+            raise ConfigError(f"{path}: source {source.id!r}, field 'publisher': "
+                              f"{source.publisher!r} is not a key of [publishers]")
+    if config.catalogue.publisher not in config.publishers:
+        raise ConfigError(f"{path}: [catalogue] field 'publisher': "
+                          f"{config.catalogue.publisher!r} is not a key of [publishers]")
+    return config
+
+
+def _describe(raw: dict, error: dict) -> str:
+    loc = list(error["loc"])
+    where = ".".join(str(p) for p in loc)
+    if loc[:1] == ["source"] and len(loc) > 1 and isinstance(loc[1], int):
+        sources = raw.get("source", [])
+        source_id = sources[loc[1]].get("id", f"#{loc[1] + 1}") if loc[1] < len(sources) else "?"
+        where = f"source {source_id!r}, field {'.'.join(str(p) for p in loc[2:])!r}"
+    return f"{where}: {error['msg']}"

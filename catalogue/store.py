@@ -1,0 +1,180 @@
+"""The store: one named graph per source, kept as files in the data directory.
+
+A source's graph is written aside and moved into place in one rename, and the
+state file that lists the current graphs and the current search index is
+replaced the same way, last. A reader that follows the state file therefore
+always sees whole graphs, and a harvest that fails before its rename leaves the
+last good graph of its source in place. Several processes can share a data
+directory: writers take a lock, readers notice a new state and reload.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyoxigraph as ox
+from pydantic import BaseModel, Field
+from rdflib import BNode, Graph, Literal, URIRef
+
+from catalogue.namespaces import bind_prefixes
+from catalogue.rdf import GENID
+
+
+class HeldBack(BaseModel):
+    """A record the gate (or the harvester) refused, with what to fix."""
+
+    record: str
+    focus: str | None = None
+    path: str | None = None
+    message: str
+
+
+class SourceState(BaseModel):
+    id: str
+    name: str
+    publisher: str
+    kind: str
+    url: str
+    graph_file: str | None = None
+    harvested: str | None = None  # when the stored graph was written
+    attempted: str | None = None  # when a harvest was last tried
+    error: str | None = None      # why the last attempt failed, if it did
+    triples: int = 0
+    seen: int = 0
+    accepted: int = 0
+    held_back: list[HeldBack] = Field(default_factory=list)
+
+
+class State(BaseModel):
+    generation: int = 0
+    sources: dict[str, SourceState] = Field(default_factory=dict)
+    index: str | None = None
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Store:
+    def __init__(self, data_dir: Path, base_uri: str):
+        self.data_dir = Path(data_dir)
+        self.base_uri = base_uri
+        self.graphs_dir = self.data_dir / "graphs"
+        self.state_file = self.data_dir / "state.json"
+
+    # -- writing (callers hold `lock()`) ------------------------------------
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Serialises writers (harvests, reindexing) on one data directory."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.data_dir / ".lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def state(self) -> State:
+        if not self.state_file.exists():
+            return State()
+        return State.model_validate_json(self.state_file.read_text(encoding="utf-8"))
+
+    def write_state(self, state: State) -> None:
+        state.generation += 1
+        _atomic_write(self.state_file, state.model_dump_json(indent=2).encode())
+
+    def replace_graph(self, source_id: str, graph: Graph) -> str:
+        """Write the source's new graph aside and return its file name; it becomes
+        current when a state naming it is written."""
+        self.graphs_dir.mkdir(parents=True, exist_ok=True)
+        name = f"{source_id}.{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}.nt"
+        lines = sorted(set(graph.serialize(format="nt", encoding="utf-8").decode().splitlines()))
+        _atomic_write(self.graphs_dir / name, ("\n".join(line for line in lines if line) + "\n").encode())
+        return name
+
+    def prune(self, state: State) -> None:
+        """Remove graph files no state names any more (keeping the previous one of each source)."""
+        current = {s.graph_file for s in state.sources.values()}
+        by_source: dict[str, list[Path]] = {}
+        for path in self.graphs_dir.glob("*.nt"):
+            by_source.setdefault(path.name.split(".", 1)[0], []).append(path)
+        for paths in by_source.values():
+            for stale in sorted(paths)[:-2]:
+                if stale.name not in current:
+                    stale.unlink()
+
+    # -- reading -------------------------------------------------------------
+    def snapshot(self) -> "Snapshot":
+        return Snapshot(self, self.state())
+
+    def graph_name(self, source_id: str) -> str:
+        return f"{self.base_uri}graph/{source_id}"
+
+
+class Snapshot:
+    """The union of all source graphs as one in-memory SPARQL store, as of one state."""
+
+    def __init__(self, store: Store, state: State):
+        self.state = state
+        self.store = ox.Store()
+        self.graph_names = {s.id: store.graph_name(s.id) for s in state.sources.values()}
+        for source in state.sources.values():
+            if source.graph_file:
+                path = store.graphs_dir / source.graph_file
+                self.store.bulk_load(path=str(path), format=ox.RdfFormat.N_TRIPLES,
+                                     to_graph=ox.NamedNode(store.graph_name(source.id)))
+
+    def sources_by_graph(self) -> dict[str, SourceState]:
+        return {self.graph_names[s.id]: s for s in self.state.sources.values()}
+
+    def query(self, sparql: str):
+        return self.store.query(sparql)
+
+    def describe(self, uri: str) -> Graph:
+        """The resource's own triples and those of the skolemised nodes it holds."""
+        graph = Graph()
+        bind_prefixes(graph)
+        stack, seen = [ox.NamedNode(uri)], set()
+        while stack:
+            node = stack.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            for quad in self.store.quads_for_pattern(node, None, None, None):
+                graph.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
+                if isinstance(quad.object, ox.BlankNode) or (
+                        isinstance(quad.object, ox.NamedNode) and GENID in quad.object.value):
+                    stack.append(quad.object)
+        return graph
+
+    def to_graph(self) -> Graph:
+        graph = Graph()
+        bind_prefixes(graph)
+        for quad in self.store.quads_for_pattern(None, None, None, None):
+            graph.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
+        return graph
+
+
+def to_rdflib(term):
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        return Literal(term.value, datatype=URIRef(term.datatype.value))
+    raise TypeError(f"not an RDF term: {term!r}")
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)

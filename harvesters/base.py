@@ -1,0 +1,71 @@
+"""What every harvester shares: the record it yields, its context, its failure."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from rdflib import Graph
+
+from catalogue.ids import slug
+from catalogue.models import Agent
+from catalogue.sources import SourceConfig
+from catalogue.harvesters.http import Fetcher
+
+
+class SourceError(Exception):
+    """The whole source could not be read; its last good graph stays in place."""
+
+
+@dataclass
+class Record:
+    """One harvested resource (a dataset, a variable, a code list ...) as its own graph.
+
+    `problems` are what the harvester itself could not read (a bad date in row 17, say);
+    a record with problems is held back without being validated.
+    """
+
+    key: str
+    graph: Graph = field(default_factory=Graph)
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class HarvestContext:
+    source: SourceConfig
+    url: str  # the source's URL with any placeholder resolved
+    publisher: Agent
+    base_uri: str
+    http: Fetcher
+
+    def mint(self, kind: str, *parts: str) -> str:
+        """A stable URI for a resource this catalogue names itself."""
+        return f"{self.base_uri}id/{kind}/{self.source.id}/" + "/".join(slug(p) for p in parts)
+
+
+class Harvester(Protocol):
+    kind: ClassVar[str]
+
+    def gather(self, ctx: HarvestContext) -> Iterator[Record]: ...
+
+
+OptionsT = TypeVar("OptionsT", bound=BaseModel)
+
+
+def parse_options(model: type[OptionsT], ctx: HarvestContext) -> OptionsT:
+    """The source's kind-specific options, or a SourceError naming the bad field."""
+    try:
+        return model.model_validate(ctx.source.options)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise SourceError(f"options of kind {ctx.source.kind!r}: {problems}") from None
+
+
+def text_value(value: Any) -> str:
+    """A spreadsheet or JSON cell as trimmed text ('' for empty)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()

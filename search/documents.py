@@ -1,0 +1,141 @@
+"""Flat search documents, one per variable, built from the store in a few SPARQL queries."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from pydantic import BaseModel, Field
+
+from catalogue import ids
+from catalogue.models import Period, Text
+from catalogue.store import Snapshot
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+CODE_LIST = "code_list"
+
+PREFIXES = """
+PREFIX dcat: <http://www.w3.org/ns/dcat#>
+PREFIX dct: <http://purl.org/dc/terms/>
+PREFIX disco: <http://rdf-vocabulary.ddialliance.org/discovery#>
+PREFIX foaf: <http://xmlns.com/foaf/0.1/>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX schema: <https://schema.org/>
+"""
+
+
+class VariableDoc(BaseModel):
+    id: str
+    uri: str
+    name: str
+    label: Text
+    description: Text = Field(default_factory=dict)
+    source: str
+    source_name: str
+    publisher: str = ""
+    publisher_name: Text = Field(default_factory=dict)
+    dataset: str
+    dataset_uri: str
+    dataset_title: Text = Field(default_factory=dict)
+    themes: list[str] = Field(default_factory=list)
+    theme_labels: dict[str, Text] = Field(default_factory=dict)
+    value_type: str = "unknown"  # an XSD local name, "code_list" or "unknown"
+    code_list: str | None = None
+    code_list_title: Text = Field(default_factory=dict)
+    unit: str | None = None
+    periods: list[Period] = Field(default_factory=list)
+
+    def years(self, this_year: int | None = None) -> list[int]:
+        this_year = this_year or date.today().year
+        return sorted({y for p in self.periods for y in p.years(this_year)})
+
+
+def build_documents(snapshot: Snapshot) -> list[VariableDoc]:
+    q = lambda body: list(snapshot.query(PREFIXES + body))  # noqa: E731
+    props: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    graph_of: dict[str, str] = {}
+    for row in q("SELECT ?g ?v ?p ?o WHERE { GRAPH ?g { ?v a disco:Variable ; ?p ?o } }"):
+        v = row["v"].value
+        graph_of[v] = row["g"].value
+        props[v][row["p"].value].append(row["o"])
+    periods: dict[str, list[Period]] = defaultdict(list)
+    for row in q("SELECT ?v ?s ?e WHERE { ?v a disco:Variable ; dct:temporal ?t . "
+                 "OPTIONAL { ?t dcat:startDate ?s } OPTIONAL { ?t dcat:endDate ?e } }"):
+        periods[row["v"].value].append(Period(start=_day(row["s"]), end=_day(row["e"])))
+    dataset_of = {row["v"].value: row["ds"].value
+                  for row in q("SELECT ?ds ?v WHERE { ?ds disco:variable ?v }")}
+    datasets: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for row in q("SELECT ?ds ?p ?o WHERE { ?ds a dcat:Dataset ; ?p ?o "
+                 "FILTER(?p IN (dct:title, dct:identifier, dct:publisher, dcat:theme)) }"):
+        datasets[row["ds"].value][row["p"].value].append(row["o"])
+    names = _texts(q("SELECT ?s ?o WHERE { ?s foaf:name ?o }"))
+    titles = _texts(q("SELECT ?s ?o WHERE { ?s a skos:ConceptScheme ; dct:title ?o }"))
+    labels = _texts(q("SELECT ?s ?o WHERE { ?s a skos:Concept ; skos:prefLabel ?o }"))
+    labels.update(_theme_labels())
+    sources = snapshot.sources_by_graph()
+
+    docs = []
+    for v, p in props.items():
+        source = sources.get(graph_of[v])
+        ds_uri = dataset_of.get(v)
+        if source is None or ds_uri is None or ds_uri not in datasets:
+            continue  # a variable whose dataset was held back is not searchable
+        ds = datasets[ds_uri]
+        ds_id = ids.dataset_id(source.id, _first(ds, "http://purl.org/dc/terms/identifier"), ds_uri)
+        name = _first(p, "http://purl.org/dc/terms/identifier") or v
+        themes = sorted({o.value for o in ds.get("http://www.w3.org/ns/dcat#theme", [])
+                         + p.get("http://www.w3.org/ns/dcat#theme", [])})
+        representation = _first(p, "http://rdf-vocabulary.ddialliance.org/discovery#representation")
+        publisher = _first(ds, "http://purl.org/dc/terms/publisher") or ""
+        docs.append(VariableDoc(
+            id=ids.variable_id(ds_id, name, v), uri=v, name=name,
+            label=_lang(p.get("http://www.w3.org/2004/02/skos/core#prefLabel", [])),
+            description=_lang(p.get("http://purl.org/dc/terms/description", [])),
+            source=source.id, source_name=source.name,
+            publisher=publisher, publisher_name=names.get(publisher, {}),
+            dataset=ds_id, dataset_uri=ds_uri,
+            dataset_title=_lang(ds.get("http://purl.org/dc/terms/title", [])),
+            themes=themes, theme_labels={t: labels[t] for t in themes if t in labels},
+            value_type=_value_type(representation),
+            code_list=representation if representation and not representation.startswith(XSD) else None,
+            code_list_title=titles.get(representation or "", {}),
+            unit=_first(p, "https://schema.org/unitText"),
+            periods=sorted(periods.get(v, []), key=lambda x: (x.start or date.min)),
+        ))
+    return sorted(docs, key=lambda d: d.id)
+
+
+def _value_type(representation: str | None) -> str:
+    if not representation:
+        return "unknown"
+    return representation[len(XSD):] if representation.startswith(XSD) else CODE_LIST
+
+
+def _first(props: dict[str, list], predicate: str) -> str | None:
+    values = props.get(predicate)
+    return values[0].value if values else None
+
+
+def _lang(literals) -> Text:
+    out: Text = {}
+    for lit in sorted(literals, key=lambda lit: lit.value):
+        out.setdefault(getattr(lit, "language", None) or "nb", lit.value)
+    return out
+
+
+def _texts(rows) -> dict[str, Text]:
+    grouped: dict[str, list] = defaultdict(list)
+    for row in rows:
+        grouped[row["s"].value].append(row["o"])
+    return {s: _lang(objs) for s, objs in grouped.items()}
+
+
+def _theme_labels() -> dict[str, Text]:
+    from catalogue import ontology
+    from rdflib.namespace import SKOS
+    from catalogue.profiles.dcat_ap_no_3 import texts
+    graph = ontology.load("themes.ttl")
+    return {str(s): texts(graph.objects(s, SKOS.prefLabel)) for s in set(graph.subjects(SKOS.prefLabel))}
+
+
+def _day(term) -> date | None:
+    return date.fromisoformat(term.value[:10]) if term is not None else None
