@@ -133,7 +133,7 @@ def reindex(store: Store, data_dir: Path) -> int:
 
 def _store_catalogue(store: Store, state: State, config: Config) -> None:
     """The catalogue's own description (title, publisher, contact) from the configuration."""
-    catalogue = Catalogue(uri=f"{store.base_uri}catalog", title=config.catalogue.title,
+    catalogue = Catalogue(uri=store.catalogue_uri, title=config.catalogue.title,
                           description=config.catalogue.description,
                           publisher=config.agent(config.catalogue.publisher).uri,
                           contact=config.catalogue.contact)

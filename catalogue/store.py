@@ -111,6 +111,10 @@ class Store:
     def snapshot(self) -> "Snapshot":
         return Snapshot(self, self.state())
 
+    @property
+    def catalogue_uri(self) -> str:
+        return f"{self.base_uri}catalog"
+
     def graph_name(self, source_id: str) -> str:
         return f"{self.base_uri}graph/{source_id}"
 
@@ -122,6 +126,7 @@ class Snapshot:
         self.state = state
         self.store = ox.Store()
         self.graph_names = {s.id: store.graph_name(s.id) for s in state.sources.values()}
+        self.catalogue_uri = store.catalogue_uri
         for source in state.sources.values():
             if source.graph_file:
                 path = store.graphs_dir / source.graph_file
@@ -132,7 +137,8 @@ class Snapshot:
         return {self.graph_names[s.id]: s for s in self.state.sources.values()}
 
     def query(self, sparql: str):
-        return self.store.query(sparql)
+        """SPARQL over the snapshot; outside GRAPH clauses it sees the union of all graphs."""
+        return self.store.query(sparql, use_default_graph_as_union=True)
 
     def describe(self, uri: str) -> Graph:
         """The resource's own triples and those of the skolemised nodes it holds."""

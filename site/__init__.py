@@ -1,0 +1,1 @@
+"""The explorer: FastAPI routes, templates and static files."""

@@ -1,0 +1,204 @@
+"""The explorer's routes. Each page's context is one object: rendered as HTML,
+and served as JSON by its twin under /api (and as RDF where it is an RDF resource)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Depends, FastAPI, HTTPException, Query as Param, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+from rdflib import Graph
+
+from catalogue.search import FACETS, Query
+from catalogue.settings import Settings
+from catalogue.site.i18n import DEFAULT, LANGUAGES, VALUE_TYPES, pick, words
+from catalogue.site.reader import Reader, View
+
+HERE = Path(__file__).parent
+RDF_FORMATS = {"ttl": ("turtle", "text/turtle"), "jsonld": ("json-ld", "application/ld+json"),
+               "rdf": ("xml", "application/rdf+xml"), "nt": ("nt", "application/n-triples")}
+
+
+def create_app(settings: Settings) -> FastAPI:
+    app = FastAPI(title="Helsevariabler", description="Variable explorer for Norwegian health data")
+    reader = Reader(settings)
+    templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.globals.update(pick=pick, value_types=VALUE_TYPES, facets=FACETS)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    def page(request: Request, template: str, context: dict[str, Any], json_url: str) -> HTMLResponse:
+        lang = language(request)
+        response = templates.TemplateResponse(request, template, {
+            **context, "lang": lang, "t": words(lang), "json_url": json_url,
+            "switch_url": _with(request, lang="en" if lang == "nb" else "nb")})
+        response.headers["Link"] = f'<{json_url}>; rel="alternate"; type="application/json"'
+        if request.query_params.get("lang") in LANGUAGES:
+            response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="lax")
+        return response
+
+    def search_context(query: Query) -> dict[str, Any]:
+        result = reader.search.search(query)
+        return {
+            "query": {"q": query.text, "filters": {k: list(v) for k, v in query.filters.items()},
+                      "from": query.year_from, "to": query.year_to},
+            "total": result.total, "page": query.page, "size": query.size,
+            "pages": max(1, -(-result.total // query.size)),
+            "items": [item.model_dump(mode="json") for item in result.items],
+            "facets": {k: [v.model_dump(mode="json") for v in values]
+                       for k, values in result.facets.items()},
+        }
+
+    @app.get("/", response_class=HTMLResponse)
+    def explorer(request: Request, query: Query = Depends(search_query)):
+        return page(request, "explorer.html",
+                    {**(context := search_context(query)), "facet_counts": context["facets"],
+                     "url_with": lambda **kw: _with(request, **kw),
+                     "toggle": lambda f, v: _toggle(request, f, v)},
+                    json_url=_with(request, path="/api/variables"))
+
+    @app.get("/api/variables")
+    def api_variables(query: Query = Depends(search_query)):
+        return search_context(query)
+
+    def variable_context(variable_id: str) -> tuple[dict[str, Any], View]:
+        doc = reader.search.get(variable_id)
+        view = reader.view
+        variable = view.variable(doc.uri) if doc else None
+        if doc is None or variable is None:
+            raise HTTPException(404, detail=f"no variable with id {variable_id!r}")
+        code_list = view.code_list(variable.representation) if doc.code_list else None
+        versions = [v for uri in (code_list.versions if code_list else [])
+                    if (v := view.code_list(uri)) is not None]
+        return {
+            "variable": {**doc.model_dump(mode="json"), **variable.model_dump(mode="json"),
+                         "id": doc.id, "dataset_id": doc.dataset},
+            "code_list": code_list.model_dump(mode="json") if code_list else None,
+            "code_list_versions": [v.model_dump(mode="json") for v in versions],
+            "rdf_url": f"/variables/{doc.id}.ttl",
+        }, view
+
+    @app.get("/variables/{variable_id:path}")
+    def variable_page(request: Request, variable_id: str):
+        base, fmt = _split_format(variable_id)
+        if fmt:
+            context, view = variable_context(base)
+            return _rdf(view.variable_graph(context["variable"]["uri"]), fmt)
+        context, _ = variable_context(variable_id)
+        return page(request, "variable.html", context, json_url=f"/api/variables/{variable_id}")
+
+    @app.get("/api/variables/{variable_id:path}")
+    def api_variable(variable_id: str):
+        return variable_context(variable_id)[0]
+
+    def dataset_context(dataset_id: str, page_no: int = 1) -> tuple[dict[str, Any], View]:
+        view = reader.view
+        found = view.datasets.get(dataset_id)
+        dataset = view.dataset(found[0]) if found else None
+        if dataset is None:
+            raise HTTPException(404, detail=f"no dataset with id {dataset_id!r}")
+        result = reader.search.search(Query(filters={"dataset": (dataset_id,)}, page=page_no, size=100))
+        return {
+            "dataset": {**dataset.model_dump(mode="json"), "id": dataset_id, "source": found[1],
+                        "publisher_name": view.name_of(dataset.publisher),
+                        "theme_names": {t: view.name_of(t) for t in dataset.themes}},
+            "variables": [item.model_dump(mode="json") for item in result.items],
+            "total": result.total, "page": page_no,
+            "rdf_url": f"/datasets/{dataset_id}.ttl",
+        }, view
+
+    @app.get("/datasets/{dataset_id:path}")
+    def dataset_page(request: Request, dataset_id: str, page_no: int = Param(1, alias="page", ge=1)):
+        base, fmt = _split_format(dataset_id)
+        if fmt:
+            context, view = dataset_context(base)
+            return _rdf(view.snapshot.describe(context["dataset"]["uri"]), fmt)
+        context, _ = dataset_context(dataset_id, page_no)
+        return page(request, "dataset.html", context, json_url=f"/api/datasets/{dataset_id}")
+
+    @app.get("/api/datasets/{dataset_id:path}")
+    def api_dataset(dataset_id: str, page_no: int = Param(1, alias="page", ge=1)):
+        return dataset_context(dataset_id, page_no)[0]
+
+    def sources_context() -> dict[str, Any]:
+        state = reader.view.snapshot.state
+        return {"sources": [s.model_dump(mode="json") for s in state.sources.values()
+                            if s.kind != "configuration"]}
+
+    @app.get("/sources", response_class=HTMLResponse)
+    def sources_page(request: Request):
+        return page(request, "sources.html", sources_context(), json_url="/api/sources")
+
+    @app.get("/api/sources")
+    def api_sources():
+        return sources_context()
+
+    @app.get("/catalog")
+    def catalog(format: str = Param("ttl", pattern="^(ttl|jsonld|rdf|nt)$")):
+        return _rdf(reader.view.catalogue_graph, format)
+
+    @app.exception_handler(HTTPException)
+    def http_error(request: Request, exc: HTTPException):
+        if request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", ""):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        lang = language(request)
+        return templates.TemplateResponse(request, "error.html", {
+            "lang": lang, "t": words(lang), "status": exc.status_code, "detail": exc.detail,
+            "json_url": request.url.path, "switch_url": _with(request, lang="en" if lang == "nb" else "nb")},
+            status_code=exc.status_code)
+
+    return app
+
+
+def search_query(q: str = Param("", max_length=500), source: list[str] = Param([]),
+                 publisher: list[str] = Param([]), dataset: list[str] = Param([]),
+                 theme: list[str] = Param([]), value_type: list[str] = Param([]),
+                 year_from: int | None = Param(None, alias="from"),
+                 year_to: int | None = Param(None, alias="to"),
+                 page_no: int = Param(1, alias="page"), size: int = Param(20)) -> Query:
+    """The explorer's query parameters (facets repeat: ?source=a&source=b) as a Query."""
+    chosen = (source, publisher, dataset, theme, value_type)
+    try:
+        return Query(text=q, filters={k: tuple(v) for k, v in zip(FACETS, chosen) if v},
+                     year_from=year_from, year_to=year_to, page=page_no, size=size)
+    except ValidationError as exc:
+        raise HTTPException(422, detail=[{"field": ".".join(map(str, e["loc"])) or "query",
+                                          "message": e["msg"]} for e in exc.errors()]) from None
+
+
+def language(request: Request) -> str:
+    for candidate in (request.query_params.get("lang"), request.cookies.get("lang")):
+        if candidate in LANGUAGES:
+            return candidate
+    return DEFAULT
+
+
+def _with(request: Request, path: str | None = None, **changes: Any) -> str:
+    """This request's URL with some parameters changed (None removes one)."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k not in changes]
+    params += [(k, v) for k, v in changes.items() if v is not None]
+    query = urlencode(params)
+    return (path or request.url.path) + (f"?{query}" if query else "")
+
+
+def _toggle(request: Request, facet: str, value: str) -> str:
+    """The explorer URL with one facet value switched on or off, back on page 1."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+    if (facet, value) in params:
+        params.remove((facet, value))
+    else:
+        params.append((facet, value))
+    return request.url.path + "?" + urlencode(params)
+
+
+def _split_format(path: str) -> tuple[str, str | None]:
+    base, dot, suffix = path.rpartition(".")
+    return (base, suffix) if dot and suffix in RDF_FORMATS else (path, None)
+
+
+def _rdf(graph: Graph, fmt: str) -> Response:
+    syntax, media = RDF_FORMATS[fmt]
+    return Response(graph.serialize(format=syntax), media_type=f"{media}; charset=utf-8")
