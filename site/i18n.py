@@ -25,7 +25,7 @@ WORDS: dict[str, dict[str, str]] = {
     "from": {"nb": "Fra år", "en": "From year"},
     "to": {"nb": "Til år", "en": "To year"},
     "filter": {"nb": "Filtrer", "en": "Filter"},
-    "clear": {"nb": "Nullstill", "en": "Clear"},
+    "reset": {"nb": "Nullstill", "en": "Clear"},
     "previous": {"nb": "Forrige", "en": "Previous"},
     "next": {"nb": "Neste", "en": "Next"},
     "page": {"nb": "Side", "en": "Page"},
