@@ -90,6 +90,7 @@ def test_html_pages_have_json_twins_and_escape_text(client):
     assert page.status_code == 200
     assert 'rel="alternate"' in page.headers["link"]
     assert "&lt; 500 g" in page.text and "< 500 g" not in page.text
+    assert "Nullstill" in page.text and "built-in method" not in page.text
     english = client.get("/variables/mfr/mfr/VEKT", params={"lang": "en"})
     assert "Birth weight" in english.text and "Periods with data" in english.text
     assert client.get("/variables/mfr/mfr/VEKT").cookies.get("lang") is None
