@@ -7,13 +7,14 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rdflib import Graph, URIRef
+from rdflib import Graph
 from rdflib.namespace import RDF
 
 from catalogue.fileserver import FileServer
 from catalogue.harvesters import Fetcher, FetchError, HarvestContext, Record, SourceError, for_kind
 from catalogue.models import Catalogue
 from catalogue.profiles.dcat_ap_no_3 import to_graph
+from catalogue.rdf import stable_skolemize
 from catalogue.search import EmbeddedBackend, build_documents
 from catalogue.settings import Settings
 from catalogue.shacl import validate
@@ -57,6 +58,7 @@ def harvest(settings: Settings, config: Config, only: list[str] | None = None,
             progress(f"  {summary.status}: {summary.accepted} of {summary.seen} records accepted"
                      + (f", {len(summary.held_back)} problems" if summary.held_back else "")
                      + (f" ({summary.error})" if summary.error else ""))
+        store.write_state(state)  # also when every source was skipped: the catalogue's own graph
         if any(s.status != "skipped" for s in summaries) or not (settings.data_dir / "index").exists():
             progress("indexing")
             reindex(store, settings.data_dir)
@@ -76,6 +78,8 @@ def harvest_source(store: Store, state: State, config: Config, source: SourceCon
         ctx = HarvestContext(source=source, url=url, publisher=config.agent(source.publisher),
                              base_uri=base_uri, http=http)
         records = list(for_kind(source.kind).gather(ctx))
+        for record in records:  # stable IRIs for blank nodes: reports can name them, diffs stay small
+            record.graph = stable_skolemize(record.graph, base_uri)
         accepted, held_back = gate(records)
     except (SourceError, FetchError) as exc:
         summary.status, summary.error = "failed", str(exc)
@@ -115,7 +119,7 @@ def gate(records: list[Record]) -> tuple[Graph, list[HeldBack]]:
             owner.setdefault(s, record.key)
     report = validate(combined)
     for result in report.violations:
-        held.append(HeldBack(record=owner.get(URIRef(result.focus), "?"), focus=result.focus,
+        held.append(HeldBack(record=owner.get(result.node, "?"), focus=result.focus,
                              path=result.path, message=result.message))
     refused = {h.record for h in held}
     accepted = Graph()

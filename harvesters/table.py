@@ -205,12 +205,14 @@ def _period(row: Row, cols: Columns, problems: list[str]) -> Period | None:
         return None
     try:
         start = parse_date(row.cells.get(cols.start), end=False)
-        end = parse_date(row.cells.get(cols.end), end=True) if cols.end else None
-        if start is None and end is None:
-            return None
-        return Period(start=start, end=end)
     except ValueError as exc:
-        problems.append(f"{row.where()}: {exc}")
+        problems.append(f"{row.where(cols.start)}: {exc}")
+        return None
+    try:
+        end = parse_date(row.cells.get(cols.end), end=True) if cols.end else None
+        return Period(start=start, end=end) if start or end else None
+    except ValueError as exc:  # unreadable, or ending before it starts
+        problems.append(f"{row.where(cols.end)}: {exc}")
         return None
 
 
@@ -270,7 +272,11 @@ def _read_csv(content: bytes, options: TableOptions) -> list[Row]:
     except UnicodeDecodeError as exc:
         raise SourceError(f"not {options.encoding} text: {exc}") from None
     table = list(csv.reader(io.StringIO(text, newline=""), delimiter=options.delimiter))
-    return _rows("", table, options.columns)
+    rows = _rows("", table, options.columns)
+    if rows is None:
+        raise SourceError(f"no header row with the configured name column {options.columns.name!r} "
+                          f"in the first {HEADER_SEARCH_ROWS} rows")
+    return rows
 
 
 def _read_xlsx(content: bytes, columns: Columns) -> dict[str, list[Row]]:
@@ -280,20 +286,24 @@ def _read_xlsx(content: bytes, columns: Columns) -> dict[str, list[Row]]:
     except Exception as exc:  # openpyxl raises zipfile, KeyError and its own errors
         raise SourceError(f"not a readable XLSX workbook: {exc}") from None
     sheets = {}
-    for sheet in book.worksheets:
+    for sheet in book.worksheets:  # sheets without the header row are notes, not tables
         rows = _rows(sheet.title, [list(r) for r in sheet.iter_rows(values_only=True)], columns)
-        if rows:
+        if rows is not None:
             sheets[sheet.title] = rows
+    if not sheets:
+        raise SourceError(f"no sheet has a header row with the configured name column "
+                          f"{columns.name!r} (sheets: {book.sheetnames})")
     return sheets
 
 
-def _rows(sheet: str, table: list[list[Any]], columns: Columns) -> list[Row]:
-    """Rows below the header row (the first with the `name` header), as header -> cell.
-    Rows without a name, or without a label and description (notes), are skipped."""
+def _rows(sheet: str, table: list[list[Any]], columns: Columns) -> list[Row] | None:
+    """Rows below the header row (the first with the `name` header), as header -> cell;
+    None when there is no header row. Rows without a name, or without a label and
+    description (notes), are skipped."""
     header_at = next((i for i, row in enumerate(table[:HEADER_SEARCH_ROWS])
                       if columns.name in (text_value(c) for c in row)), None)
     if header_at is None:
-        return []
+        return None
     header = [text_value(c) for c in table[header_at]]
     missing = [h for h in columns.model_dump().values() if h and h not in header]
     if missing:

@@ -5,9 +5,11 @@ from collections import defaultdict
 from datetime import date
 
 from pydantic import BaseModel, Field
+from rdflib.namespace import SKOS
 
-from catalogue import ids
+from catalogue import ids, ontology
 from catalogue.models import Period, Text
+from catalogue.profiles.dcat_ap_no_3 import rdf_date, texts
 from catalogue.store import Snapshot
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -60,7 +62,8 @@ def build_documents(snapshot: Snapshot) -> list[VariableDoc]:
     periods: dict[str, list[Period]] = defaultdict(list)
     for row in q("SELECT ?v ?s ?e WHERE { ?v a disco:Variable ; dct:temporal ?t . "
                  "OPTIONAL { ?t dcat:startDate ?s } OPTIONAL { ?t dcat:endDate ?e } }"):
-        periods[row["v"].value].append(Period(start=_day(row["s"]), end=_day(row["e"])))
+        periods[row["v"].value].append(Period(start=_day(row["s"], end=False),
+                                              end=_day(row["e"], end=True)))
     dataset_of = {row["v"].value: row["ds"].value
                   for row in q("SELECT ?ds ?v WHERE { ?ds disco:variable ?v }")}
     datasets: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
@@ -130,12 +133,9 @@ def _texts(rows) -> dict[str, Text]:
 
 
 def _theme_labels() -> dict[str, Text]:
-    from catalogue import ontology
-    from rdflib.namespace import SKOS
-    from catalogue.profiles.dcat_ap_no_3 import texts
     graph = ontology.load("themes.ttl")
     return {str(s): texts(graph.objects(s, SKOS.prefLabel)) for s in set(graph.subjects(SKOS.prefLabel))}
 
 
-def _day(term) -> date | None:
-    return date.fromisoformat(term.value[:10]) if term is not None else None
+def _day(term, end: bool) -> date | None:
+    return rdf_date(term.value, end) if term is not None else None

@@ -28,6 +28,8 @@ def create_app(settings: Settings) -> FastAPI:
     reader = Reader(settings)
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals.update(pick=pick, value_types=VALUE_TYPES, facets=FACETS)
+    # Harvested URLs are untrusted: only http(s) ones become links (no javascript: and the like).
+    templates.env.tests["web_link"] = lambda url: str(url).lower().startswith(("http://", "https://"))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     def page(request: Request, template: str, context: dict[str, Any], json_url: str) -> HTMLResponse:

@@ -194,19 +194,24 @@ def _read(graph: Graph, subject: URIRef, prop: Prop):
 
 
 def read_period(graph: Graph, node: Node) -> Period:
-    return Period(start=_date(graph.value(node, DCAT.startDate)),
-                  end=_date(graph.value(node, DCAT.endDate)))
+    return Period(start=rdf_date(graph.value(node, DCAT.startDate), end=False),
+                  end=rdf_date(graph.value(node, DCAT.endDate), end=True))
 
 
-def _date(value) -> date | None:
+def rdf_date(value, end: bool) -> date | None:
+    """An xsd:date, xsd:dateTime or xsd:gYear value as a date; a bare year means its
+    first day as a start and its last day as an end."""
     if value is None:
         return None
+    text = str(value).strip()
+    if len(text) == 4 and text.isdigit():
+        return date(int(text), 12, 31) if end else date(int(text), 1, 1)
     python = value.toPython() if isinstance(value, Literal) else None
     if isinstance(python, datetime):
         return python.date()
     if isinstance(python, date):
         return python
-    return date.fromisoformat(str(value)[:10])
+    return date.fromisoformat(text[:10])
 
 
 def texts(literals) -> dict[str, str]:

@@ -1,0 +1,68 @@
+"""Helpers the tests share: configurations, and reading what a harvest stored and indexed."""
+from __future__ import annotations
+
+import itertools
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from catalogue.search import EmbeddedBackend, Query, VariableDoc
+from catalogue.settings import Settings
+from catalogue.sources import Config, load_config
+from catalogue.store import Snapshot, Store
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+BASE_URI = "http://catalogue.test/"
+EU_HEALTH = "http://publications.europa.eu/resource/authority/data-theme/HEAL"
+
+CONFIG_HEAD = """\
+[catalogue]
+title = { nb = "Testkatalog", en = "Test catalogue" }
+publisher = "fhi"
+contact = { name = { nb = "Katalogstøtte" }, email = "katalog@example.no" }
+
+[publishers.fhi]
+name = "Folkehelseinstituttet"
+uri = "https://organization-catalog.fellesdatakatalog.digdir.no/organizations/983744516"
+identifier = "983744516"
+
+[publishers.ssb]
+name = "Statistisk sentralbyrå"
+uri = "https://organization-catalog.fellesdatakatalog.digdir.no/organizations/971526920"
+"""
+_numbers = itertools.count()
+
+
+def settings_in(folder: Path) -> Settings:
+    return Settings(data_dir=folder / "data", sources_file=folder / "sources.toml", base_uri=BASE_URI)
+
+
+def write_config(folder: Path, sources: str) -> Config:
+    """Write the `[[source]]` tables after a shared catalogue/publishers head to a TOML
+    file in `folder` and load it the way the `catalogue` command does."""
+    path = folder / f"sources-{next(_numbers)}.toml"
+    path.write_text(CONFIG_HEAD + "\n" + textwrap.dedent(sources), encoding="utf-8")
+    return load_config(path)
+
+
+def snapshot(settings: Settings) -> Snapshot:
+    return Store(settings.data_dir, settings.base_uri).snapshot()
+
+
+def search(settings: Settings, text: str = "") -> list[VariableDoc]:
+    return EmbeddedBackend(settings.data_dir / "index").search(Query(text=text, size=100)).items
+
+
+def by_name(settings: Settings) -> dict[str, VariableDoc]:
+    """Every searchable variable, by its name (dct:identifier)."""
+    return {doc.name: doc for doc in search(settings)}
+
+
+def corpus(*parts: str) -> Path:
+    """A file or folder of the shared test corpus, or a skip when it is not there."""
+    path = CORPUS.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared corpus not available: {path} is missing")
+    return path

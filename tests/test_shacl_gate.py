@@ -1,0 +1,167 @@
+"""The SHACL gate: what it refuses, where it points, and in which language it says so."""
+from datetime import date
+
+import pytest
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import RDF, SKOS
+
+from catalogue.harvest import gate
+from catalogue.harvesters import Record
+from catalogue.models import Agent, ContactPoint, Dataset, Period, Variable
+from catalogue.namespaces import DCAT, DCT, DISCO, VCARD
+from catalogue.profiles.dcat_ap_no_3 import to_graph
+from catalogue.shacl import validate
+
+EX = "https://example.org/"
+HEAL = "http://publications.europa.eu/resource/authority/data-theme/HEAL"
+PUBLISHER = Agent(uri=EX + "fhi", name={"nb": "Folkehelseinstituttet"})
+DATASET = Dataset(uri=EX + "mfr", identifier="mfr", title={"nb": "Fødselsregisteret"},
+                  description={"nb": "Alle fødsler."}, publisher=PUBLISHER.uri,
+                  contact=ContactPoint(uri=EX + "mfr/kontakt", name={"nb": "MFR"}, email="mfr@example.org"),
+                  themes=[HEAL], periods=[Period(start=date(1967, 1, 1))])
+
+
+def variable(name: str, **changes) -> Variable:
+    fields = dict(uri=f"{EX}mfr/{name}", identifier=name, label={"nb": name.lower(), "en": name.lower()},
+                  dataset=DATASET.uri, periods=[Period(start=date(1967, 1, 1), end=date(1998, 12, 31))])
+    return Variable(**{**fields, **changes})
+
+
+def valid_graph() -> Graph:
+    graph = to_graph(DATASET)
+    to_graph(PUBLISHER, graph)
+    to_graph(variable("VEKT", representation="http://www.w3.org/2001/XMLSchema#integer", unit="gram"),
+             graph)
+    return graph
+
+
+def test_valid_dataset_and_variable_conform():
+    report = validate(valid_graph())
+
+    assert report.conforms, [r.describe() for r in report.results]
+    assert report.results == []
+
+
+# Each case breaks the valid graph in one place: (focus node, expected path, change).
+def _drop(subject, predicate):
+    return lambda g: g.remove((URIRef(subject), predicate, None))
+
+
+def _unlink_variable(g):
+    g.remove((None, DISCO.variable, None))
+
+
+def _reverse_period(g):
+    period = next(g.objects(URIRef(DATASET.uri), DCT.temporal))
+    g.set((period, DCAT.startDate, Literal(date(2001, 1, 1))))
+    g.set((period, DCAT.endDate, Literal(date(2000, 12, 31))))
+
+
+def _national_theme_only(g):
+    g.remove((URIRef(DATASET.uri), DCAT.theme, None))
+    g.add((URIRef(DATASET.uri), DCAT.theme, URIRef("https://psi.norge.no/los/tema/svangerskap")))
+
+
+def _code_without_notation(g):
+    scheme, code = URIRef(EX + "kodeliste/ja-nei"), URIRef(EX + "kodeliste/ja-nei/1")
+    g.add((scheme, RDF.type, SKOS.ConceptScheme))
+    g.add((scheme, DCT.title, Literal("Ja/nei", lang="nb")))
+    g.add((code, RDF.type, SKOS.Concept))
+    g.add((code, SKOS.inScheme, scheme))
+    g.add((code, SKOS.prefLabel, Literal("Ja", lang="nb")))
+
+
+INVALID = {
+    "variable without name": (EX + "mfr/VEKT", "skos:prefLabel", _drop(EX + "mfr/VEKT", SKOS.prefLabel)),
+    "variable without dataset": (EX + "mfr/VEKT", "^disco:variable", _unlink_variable),
+    "period ending before it starts": (None, "dcat:startDate", _reverse_period),
+    "dataset without EU theme": (DATASET.uri, "dcat:theme", _national_theme_only),
+    "contact point without e-mail or URL": (DATASET.uri, "dcat:contactPoint",
+                                            _drop(EX + "mfr/kontakt", VCARD.hasEmail)),
+    "code without notation": (EX + "kodeliste/ja-nei/1", "skos:notation", _code_without_notation),
+}
+
+
+@pytest.mark.parametrize("focus, path, spoil", INVALID.values(), ids=INVALID.keys())
+def test_invalid_record_is_reported_at_its_path(focus, path, spoil):
+    graph = valid_graph()
+    spoil(graph)
+
+    report = validate(graph)
+
+    assert not report.conforms
+    at_path = [r for r in report.violations if r.path == path]
+    assert at_path, [r.describe() for r in report.results]
+    if focus is None:  # the period is a blank node: the dataset's one period
+        focus = str(next(graph.objects(URIRef(DATASET.uri), DCT.temporal)))
+    assert {r.focus for r in at_path} == {focus}
+
+
+@pytest.mark.parametrize("focus, path, spoil", INVALID.values(), ids=INVALID.keys())
+def test_messages_are_given_in_english_and_bokmal(focus, path, spoil):
+    graph = valid_graph()
+    spoil(graph)
+
+    english = validate(graph, language="en").violations
+    bokmal = validate(graph, language="nb").violations
+
+    assert [(r.focus, r.path) for r in english] == [(r.focus, r.path) for r in bokmal]
+    assert all(r.message for r in english + bokmal)
+    assert {r.message for r in english}.isdisjoint({r.message for r in bokmal})
+
+
+def test_contact_point_problem_says_what_is_missing():
+    graph = valid_graph()
+    graph.remove((URIRef(EX + "mfr/kontakt"), VCARD.hasEmail, None))
+
+    messages = " ".join(r.message for r in validate(graph).violations)
+
+    assert "e-mail" in messages and "vcard:hasEmail" in messages
+
+
+# -- the gate ---------------------------------------------------------------------
+
+def _record(key: str, *models) -> Record:
+    record = Record(key=key)
+    for model in models:
+        to_graph(model, record.graph)
+    return record
+
+
+def test_gate_holds_back_only_the_invalid_record():
+    good = variable("VEKT")
+    bad = variable("ROYK", label={})  # no skos:prefLabel
+    records = [_record("dataset mfr", DATASET, PUBLISHER),
+               _record("variable VEKT", good),
+               _record("variable ROYK", bad)]
+
+    accepted, held_back = gate(records)
+
+    assert [(h.record, h.focus, h.path) for h in held_back] == [
+        ("variable ROYK", bad.uri, "skos:prefLabel")]
+    assert "skos:prefLabel" in held_back[0].message
+    subjects = set(accepted.subjects(RDF.type))
+    assert {URIRef(DATASET.uri), URIRef(good.uri)} <= subjects
+    assert URIRef(bad.uri) not in set(accepted.all_nodes())
+
+
+def test_gate_holds_back_a_record_the_harvester_could_not_read():
+    unreadable = Record(key="variable SVLEN (row 7)",
+                        problems=["row 7: cannot read '31.02.2001' as a date"])
+    records = [_record("dataset mfr", DATASET, PUBLISHER), _record("variable VEKT", variable("VEKT")),
+               unreadable]
+
+    accepted, held_back = gate(records)
+
+    assert [(h.record, h.message) for h in held_back] == [
+        ("variable SVLEN (row 7)", "row 7: cannot read '31.02.2001' as a date")]
+    assert (URIRef(EX + "mfr/VEKT"), RDF.type, None) in accepted
+
+
+def test_gate_charges_a_blank_node_problem_to_the_record_holding_it():
+    no_email = DATASET.model_copy(update={"contact": ContactPoint(name={"nb": "MFR"})})  # a blank node
+    records = [_record("dataset mfr", no_email, PUBLISHER), _record("variable VEKT", variable("VEKT"))]
+
+    _, held_back = gate(records)
+
+    assert held_back and {h.record for h in held_back} == {"dataset mfr"}
