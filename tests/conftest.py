@@ -57,3 +57,12 @@ def fixture_copy(tmp_path: Path) -> Callable[[str], Path]:
 def make_config(tmp_path: Path) -> Callable[[str], Config]:
     """`make_config(sources_toml)`: a loaded configuration with those `[[source]]` tables."""
     return lambda sources: write_config(tmp_path, sources)
+
+
+@pytest.fixture
+def served(tmp_path, fixture_copy, serve):
+    """The dcat and table fixtures, copied so a test can change them, served over HTTP."""
+    fixture_copy("dcat")
+    fixture_copy("table")
+    folder = tmp_path / "served"
+    return folder, serve(folder).url

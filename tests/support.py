@@ -66,3 +66,13 @@ def corpus(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared corpus not available: {path} is missing")
     return path
+
+
+DCAT_SOURCE = """
+[[source]]
+id = "dar"
+name = "Dødsårsaksregisteret – DCAT"
+publisher = "fhi"
+kind = "dcat"
+url = "{url}/dcat/katalog.ttl"
+"""

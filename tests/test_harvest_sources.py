@@ -11,16 +11,7 @@ from catalogue.models import CodeList, Period
 from catalogue.profiles.dcat_ap_no_3 import from_graph
 from catalogue.settings import Settings
 from catalogue.store import Store
-from support import EU_HEALTH, FIXTURES, by_name, search, snapshot
-
-DCAT_SOURCE = """
-[[source]]
-id = "dar"
-name = "Dødsårsaksregisteret – DCAT"
-publisher = "fhi"
-kind = "dcat"
-url = "{url}/dcat/katalog.ttl"
-"""
+from support import DCAT_SOURCE, EU_HEALTH, FIXTURES, by_name, search, snapshot
 
 KLASS_SOURCE = """
 [[source]]
@@ -58,15 +49,6 @@ def stored(settings: Settings, source: str) -> tuple[str | None, bytes | None]:
     store = Store(settings.data_dir, settings.base_uri)
     name = store.state().sources[source].graph_file
     return name, (store.graphs_dir / name).read_bytes() if name else None
-
-
-@pytest.fixture
-def served(tmp_path, fixture_copy, serve):
-    """The dcat and table fixtures, copied so a test can change them, served over HTTP."""
-    fixture_copy("dcat")
-    fixture_copy("table")
-    folder = tmp_path / "served"
-    return folder, serve(folder).url
 
 
 # -- (a) dcat ---------------------------------------------------------------------
