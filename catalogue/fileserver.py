@@ -10,17 +10,26 @@ from pathlib import Path
 
 class _Handler(SimpleHTTPRequestHandler):
     extensions_map = {**SimpleHTTPRequestHandler.extensions_map,
-                      ".ttl": "text/turtle", ".json": "application/json",
+                      ".ttl": "text/turtle", ".json": "application/json", ".xml": "application/xml",
                       ".csv": "text/csv; charset=utf-8", ".jsonld": "application/ld+json",
                       ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
     def translate_path(self, path: str) -> str:
-        # APIs such as KLASS have paths without extensions: /classifications/104 is
-        # stored as classifications/104.json.
-        local = super().translate_path(path)
-        if not Path(local).exists() and Path(local + ".json").is_file():
-            return local + ".json"
-        return local
+        """The file for a request path.
+
+        APIs have paths without extensions: /classifications/104 is stored as
+        classifications/104.json (or .xml). A query string selects a file of its own,
+        so paged APIs can be served: /catalog.ttl?page=2 is catalog@page=2.ttl and
+        /oai?verb=ListRecords is oai@verb=ListRecords.xml ('/' in the query becomes '_').
+        """
+        plain, _, query = path.partition("?")
+        local = Path(super().translate_path(plain))
+        if query:
+            local = local.with_name(f"{local.stem}@{query.split('#')[0].replace('/', '_')}{local.suffix}")
+        for candidate in (local, local.with_name(local.name + ".json"), local.with_name(local.name + ".xml")):
+            if candidate.is_file():
+                return str(candidate)
+        return str(local)
 
     def log_message(self, format, *args) -> None:  # keep harvest output readable
         pass

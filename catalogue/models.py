@@ -88,6 +88,22 @@ class Variable(Model):
     periods: list[Period] = Field(default_factory=list)
 
 
+class VariableVersion(Model):
+    """One declared version of a variable's definition (a Vardef validity period, say):
+    what the variable meant while that version was valid."""
+
+    uri: str
+    variable: str  # the variable this is a version of
+    version: str   # the source's own version label
+    label: Text = Field(default_factory=dict)
+    description: Text = Field(default_factory=dict)
+    valid: list[Period] = Field(default_factory=list)
+    notes: Text = Field(default_factory=dict)
+    previous: str | None = None
+    representation: str | None = None
+    unit: str | None = None
+
+
 class Dataset(Model):
     uri: str
     identifier: str

@@ -1,20 +1,30 @@
 """Harvesters, one module per source format, chosen by a source's `kind`."""
+from __future__ import annotations
+
+from importlib import import_module
+
 from catalogue.harvesters.base import (HarvestContext, Harvester, Record, SourceError,
                                        parse_options)
-from catalogue.harvesters.dcat import DcatHarvester
 from catalogue.harvesters.http import Fetched, Fetcher, FetchError, Limits
-from catalogue.harvesters.klass import KlassHarvester
-from catalogue.harvesters.table import TableHarvester
 
-HARVESTERS: dict[str, Harvester] = {h.kind: h for h in (DcatHarvester(), TableHarvester(), KlassHarvester())}
+# kind -> "module:class"; a module is imported only when a source of its kind is harvested.
+KINDS: dict[str, str] = {
+    "dcat": "dcat:DcatHarvester",
+    "klass": "klass:KlassHarvester",
+    "vardef": "vardef:VardefHarvester",
+    "table": "table:TableHarvester",
+    "ddi": "ddi:DdiHarvester",
+    "json-api": "json_api:JsonApiHarvester",
+}
 
 
 def for_kind(kind: str) -> Harvester:
     try:
-        return HARVESTERS[kind]
+        module, name = KINDS[kind].split(":")
     except KeyError:
-        raise SourceError(f"unknown kind {kind!r} (known: {', '.join(sorted(HARVESTERS))})") from None
+        raise SourceError(f"unknown kind {kind!r} (known: {', '.join(sorted(KINDS))})") from None
+    return getattr(import_module(f"catalogue.harvesters.{module}"), name)()
 
 
-__all__ = ["HARVESTERS", "FetchError", "Fetched", "Fetcher", "HarvestContext", "Harvester",
+__all__ = ["KINDS", "FetchError", "Fetched", "Fetcher", "HarvestContext", "Harvester",
            "Limits", "Record", "SourceError", "for_kind", "parse_options"]

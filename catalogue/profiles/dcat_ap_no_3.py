@@ -15,8 +15,8 @@ from rdflib.namespace import FOAF, RDF, SKOS, XSD
 from rdflib.term import Node
 
 from catalogue.models import (Agent, Catalogue, CodeList, Concept, ContactPoint, Dataset,
-                              Model, Period, Variable)
-from catalogue.namespaces import DCAT, DCT, DISCO, SCHEMA, VCARD
+                              Model, Period, Variable, VariableVersion)
+from catalogue.namespaces import ADMS, DCAT, DCT, DISCO, SCHEMA, VCARD
 
 Kind = KindName["text", "literal", "keywords", "uri", "uris", "periods", "contact", "inverse_uri"]
 
@@ -63,6 +63,19 @@ PROFILE: dict[type[Model], tuple[URIRef, list[Prop]]] = {
         Prop("unit", SCHEMA.unitText, "literal"),
         Prop("themes", DCAT.theme, "uris"),
         Prop("periods", DCT.temporal, "periods"),
+    ]),
+    # A declared version is a dcat:Resource rather than a second disco:Variable, so that
+    # search and the gate see one variable with its versions, not one per version.
+    VariableVersion: (DCAT.Resource, [
+        Prop("variable", DCAT.hasVersion, "inverse_uri"),
+        Prop("version", DCAT.version, "literal"),
+        Prop("label", SKOS.prefLabel, "text"),
+        Prop("description", DCT.description, "text"),
+        Prop("valid", DCT.temporal, "periods"),
+        Prop("notes", ADMS.versionNotes, "text"),
+        Prop("previous", DCAT.previousVersion, "uri"),
+        Prop("representation", DISCO.representation, "uri"),
+        Prop("unit", SCHEMA.unitText, "literal"),
     ]),
     CodeList: (SKOS.ConceptScheme, [
         Prop("identifier", DCT.identifier, "literal"),
