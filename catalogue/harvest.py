@@ -1,23 +1,37 @@
-"""Harvesting: source -> records -> SHACL gate -> store -> search index."""
+"""Harvesting: source -> records -> SHACL gate -> store -> search index.
+
+Each source is harvested in isolation: its own HTTP session and limits, its own
+graph, its own run in the harvest log. A source that fails keeps its last good
+graph; a record the gate refuses keeps its last good version.
+"""
 from __future__ import annotations
 
+import hashlib
+import inspect
+import json
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from functools import cache
 from pathlib import Path
 
 from rdflib import Graph
 from rdflib.namespace import RDF
 
+from catalogue import ontology
 from catalogue.fileserver import FileServer
-from catalogue.harvesters import Fetcher, FetchError, HarvestContext, Record, SourceError, for_kind
+from catalogue.harvesters import (Fetcher, FetchError, HarvestContext, Limits, Record, SourceError,
+                                  for_kind)
+from catalogue.harvesters.http import HttpCache
 from catalogue.models import Catalogue
 from catalogue.profiles.dcat_ap_no_3 import to_graph
 from catalogue.rdf import stable_skolemize
+from catalogue.records import RecordStore, RecordVersion, nt_lines, version_hash
+from catalogue.runs import FetchedDocument, RecordChange, Run, RunLog, new_run_id
 from catalogue.search import EmbeddedBackend, build_documents
 from catalogue.settings import Settings
-from catalogue.shacl import validate
+from catalogue.shacl import SHAPES_FILE, validate
 from catalogue.sources import DEMO_PLACEHOLDER, Config, SourceConfig
 from catalogue.store import HeldBack, SourceState, State, Store, now
 
@@ -26,81 +40,177 @@ CATALOGUE_GRAPH = "catalogue"  # the catalogue's own description, kept like a so
 Progress = Callable[[str], None]
 
 
-@dataclass
-class Summary:
-    source: str
-    name: str
-    status: str  # "ok", "failed" or "skipped"
-    seen: int = 0
-    accepted: int = 0
-    held_back: list[HeldBack] = field(default_factory=list)
-    seconds: float = 0.0
-    error: str | None = None
-
-
 def harvest(settings: Settings, config: Config, only: list[str] | None = None,
-            only_new: bool = False, progress: Progress = lambda _: None,
-            fetcher: Fetcher | None = None) -> list[Summary]:
+            only_new: bool = False, due: bool = False,
+            progress: Progress = lambda _: None) -> list[Run]:
+    """Harvest the chosen sources (all, `only` these, those never harvested, or those due)
+    and return their runs; the search index is rebuilt when any stored graph changed."""
     store = Store(settings.data_dir, settings.base_uri)
-    chosen = [config.get(s) for s in only] if only else config.source
-    summaries = []
-    with store.lock(), _demo_url(config) as demo_url, (nullcontext(fetcher) if fetcher else Fetcher()) as http:
+    runs = []
+    with store.lock(), _demo_url(config) as demo_url:
         state = store.state()
         _store_catalogue(store, state, config)
-        for source in chosen:
-            if only_new and source.id in state.sources and state.sources[source.id].graph_file:
-                summaries.append(Summary(source.id, source.name, "skipped"))
-                continue
+        for source in chosen_sources(config, state, only, only_new, due):
             progress(f"harvesting {source.id} ({source.kind}) from {source.url}")
-            summary = harvest_source(store, state, config, source, demo_url, http, settings.base_uri)
-            summaries.append(summary)
+            url = source.url.replace(DEMO_PLACEHOLDER, demo_url or DEMO_PLACEHOLDER)
+            run = harvest_source(settings, store, state, config, source, url)
+            runs.append(run)
             store.write_state(state)
-            progress(f"  {summary.status}: {summary.accepted} of {summary.seen} records accepted"
-                     + (f", {len(summary.held_back)} problems" if summary.held_back else "")
-                     + (f" ({summary.error})" if summary.error else ""))
-        store.write_state(state)  # also when every source was skipped: the catalogue's own graph
-        if any(s.status != "skipped" for s in summaries) or not (settings.data_dir / "index").exists():
+            progress(f"  {run.status}: {run.accepted} of {run.seen} records accepted"
+                     + (f" ({run.added} added, {run.changed} changed, {run.removed} removed)"
+                        if run.status == "ok" else "")
+                     + (f", {run.held_back_records} held back" if run.held_back_records else "")
+                     + (f" ({run.error})" if run.error else ""))
+        store.write_state(state)  # also when no source ran: the catalogue's own graph
+        if any(r.status == "ok" for r in runs) or not (settings.data_dir / "index").exists():
             progress("indexing")
             reindex(store, settings.data_dir)
         store.prune(store.state())
-    return summaries
+    return runs
 
 
-def harvest_source(store: Store, state: State, config: Config, source: SourceConfig,
-                   demo_url: str | None, http: Fetcher, base_uri: str) -> Summary:
+def chosen_sources(config: Config, state: State, only: list[str] | None, only_new: bool,
+                   due: bool, at: datetime | None = None) -> list[SourceConfig]:
+    sources = [config.get(s) for s in only] if only else config.source
+    if only_new:
+        sources = [s for s in sources if not (s.id in state.sources and state.sources[s.id].graph_file)]
+    if due:
+        sources = [s for s in sources if is_due(s, state.sources.get(s.id), at)]
+    return sources
+
+
+def is_due(source: SourceConfig, entry: SourceState | None, at: datetime | None = None) -> bool:
+    """A source with an interval is due when it was never tried, or was last tried (whether
+    or not that worked) an interval ago; a source without an interval only runs on demand."""
+    if source.interval_seconds is None:
+        return False
+    if entry is None or entry.attempted is None:
+        return True
+    last = datetime.fromisoformat(entry.attempted)
+    return (at or datetime.now(timezone.utc)) >= last + timedelta(seconds=source.interval_seconds)
+
+
+def harvest_source(settings: Settings, store: Store, state: State, config: Config,
+                   source: SourceConfig, url: str) -> Run:
     started = time.perf_counter()
-    summary = Summary(source.id, source.name, "ok")
+    run = Run(id=new_run_id(source.id), source=source.id, name=source.name, kind=source.kind,
+              started=now())
     previous = state.sources.get(source.id)
     entry = SourceState(id=source.id, name=source.name, publisher=source.publisher,
-                        kind=source.kind, url=source.url, attempted=now())
-    url = source.url.replace(DEMO_PLACEHOLDER, demo_url or DEMO_PLACEHOLDER)
+                        kind=source.kind, url=source.url, attempted=run.started, last_run=run.id)
+    limits = Limits(timeout=source.timeout, retries=source.retries,
+                    max_response_bytes=source.max_response_bytes,
+                    max_source_bytes=source.max_source_bytes)
+    http = Fetcher(limits, HttpCache.open(settings.data_dir / "http" / source.id))
+    records_store = RecordStore(settings.data_dir)
     try:
-        ctx = HarvestContext(source=source, url=url, publisher=config.agent(source.publisher),
-                             base_uri=base_uri, http=http)
-        records = list(for_kind(source.kind).gather(ctx))
+        with http:
+            harvester = for_kind(source.kind)
+            ctx = HarvestContext(source=source, url=url, publisher=config.agent(source.publisher),
+                                 base_uri=settings.base_uri, http=http)
+            records = list(harvester.gather(ctx))
+        run.fetched = [FetchedDocument(url=f.url, sha256=f.sha256, bytes=len(f.content),
+                                       not_modified=f.not_modified) for f in http.log]
+        fingerprint = _fingerprint(source, harvester, http)
+        if previous and previous.graph_file and previous.fingerprint == fingerprint:
+            # Same documents, same mapping, same shapes: the stored graph is still right.
+            run.status = "unchanged"
+            run.seen, run.accepted, run.unchanged = previous.seen, previous.accepted, previous.accepted
+            run.held_back, run.held_back_records = previous.held_back, len({h.record for h in previous.held_back})
+            state.sources[source.id] = previous.model_copy(update={
+                "attempted": run.started, "error": None, "last_run": run.id})
+            return _finish(settings, run, started)
         for record in records:  # stable IRIs for blank nodes: reports can name them, diffs stay small
-            record.graph = stable_skolemize(record.graph, base_uri)
-        accepted, held_back = gate(records)
+            record.graph = stable_skolemize(record.graph, settings.base_uri)
+        accepted, held_back = gate(records, _extra_shapes(tuple(source.shapes)))
     except (SourceError, FetchError) as exc:
-        summary.status, summary.error = "failed", str(exc)
-        summary.seconds = time.perf_counter() - started
+        run.status, run.error = "failed", str(exc)
+        run.fetched = [FetchedDocument(url=f.url, sha256=f.sha256, bytes=len(f.content),
+                                       not_modified=f.not_modified) for f in http.log]
         # The last good graph stays: keep the previous entry, noting the failed attempt.
         kept = previous or entry
-        state.sources[source.id] = kept.model_copy(update={"attempted": entry.attempted,
-                                                           "error": str(exc)})
-        return summary
-    summary.seen, summary.held_back = len(records), held_back
-    summary.accepted = len(records) - len({h.record for h in held_back})
-    entry.graph_file = store.replace_graph(source.id, accepted)
-    entry.harvested, entry.triples = entry.attempted, len(accepted)
-    entry.seen, entry.accepted, entry.held_back = summary.seen, summary.accepted, held_back
+        state.sources[source.id] = kept.model_copy(update={"attempted": run.started,
+                                                           "error": str(exc), "last_run": run.id})
+        return _finish(settings, run, started)
+
+    old = records_store.manifest(source.id)
+    manifest: dict[str, RecordVersion] = {}
+    new_versions: list[tuple[str, list[str]]] = []
+    changes: list[RecordChange] = []
+    graph_lines: list[str] = []
+    for record in accepted:
+        lines = nt_lines(record.graph)
+        digest = version_hash(lines)
+        before = old.get(record.key)
+        if before and before.hash == digest:
+            manifest[record.key] = before
+            run.unchanged += 1
+        else:
+            manifest[record.key] = RecordVersion(hash=digest, run=run.id)
+            new_versions.append((digest, lines))
+            changes.append(RecordChange(key=record.key, change="changed" if before else "added",
+                                        old=before.hash if before else None, new=digest))
+        graph_lines.extend(lines)
+    held_keys = {h.record for h in held_back}
+    for key, before in old.items():
+        if key in manifest:
+            continue
+        if key in held_keys:  # refused now, but its last good version is kept
+            manifest[key] = before
+            graph_lines.extend(records_store.lines(before))
+            changes.append(RecordChange(key=key, change="kept", old=before.hash))
+        else:
+            changes.append(RecordChange(key=key, change="removed", old=before.hash))
+    for change in changes:
+        setattr(run, change.change, getattr(run, change.change) + 1)
+    run.seen, run.held_back, run.held_back_records = len(records), held_back, len(held_keys)
+    run.accepted = len(accepted)
+    records_store.write(source.id, run.id, manifest, new_versions)
+    entry.graph_file = store.replace_graph(source.id, graph_lines)
+    entry.harvested, entry.triples, entry.fingerprint = run.started, len(set(graph_lines)), fingerprint
+    entry.seen, entry.accepted, entry.held_back = run.seen, run.accepted, held_back
     state.sources[source.id] = entry
-    summary.seconds = time.perf_counter() - started
-    return summary
+    return _finish(settings, run, started, changes)
 
 
-def gate(records: list[Record]) -> tuple[Graph, list[HeldBack]]:
-    """Validate the records and return the union of those that pass, and why others did not.
+def _finish(settings: Settings, run: Run, started: float, changes: list[RecordChange] = ()) -> Run:
+    run.ended = now()
+    run.seconds = round(time.perf_counter() - started, 3)
+    RunLog(settings.data_dir).write(run, changes)
+    return run
+
+
+def _fingerprint(source: SourceConfig, harvester, http: Fetcher) -> str:
+    """What the stored graph is a function of: the documents fetched, the source's
+    configuration, the harvester's code and the shapes of the gate."""
+    parts = {
+        "documents": sorted((f.url, f.sha256) for f in http.log),
+        "source": source.model_dump(mode="json"),
+        "harvester": _code_hash(inspect.getsourcefile(type(harvester))),
+        "shapes": [ontology.file_hash(SHAPES_FILE)] + [_code_hash(str(p)) for p in source.shapes],
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+@cache
+def _code_hash(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@cache
+def _extra_shapes(paths: tuple[Path, ...]) -> Graph | None:
+    """The gate's shapes plus a source's own extra shape files (read once per process)."""
+    if not paths:
+        return None
+    shapes = Graph()
+    shapes += ontology.load(SHAPES_FILE)
+    for path in paths:
+        shapes.parse(path)
+    return shapes
+
+
+def gate(records: list[Record], shapes: Graph | None = None) -> tuple[list[Record], list[HeldBack]]:
+    """Validate the records and return those that pass, and why others did not.
 
     All of a source's records are checked in one SHACL run (one run per record costs
     a pySHACL set-up each); each result is charged to the record that holds its focus node.
@@ -117,16 +227,12 @@ def gate(records: list[Record]) -> tuple[Graph, list[HeldBack]]:
     for record in candidates:
         for s in set(record.graph.subjects()):
             owner.setdefault(s, record.key)
-    report = validate(combined)
+    report = validate(combined, shapes)
     for result in report.violations:
         held.append(HeldBack(record=owner.get(result.node, "?"), focus=result.focus,
                              path=result.path, message=result.message))
     refused = {h.record for h in held}
-    accepted = Graph()
-    for record in candidates:
-        if record.key not in refused:
-            accepted += record.graph
-    return accepted, held
+    return [r for r in candidates if r.key not in refused], held
 
 
 def reindex(store: Store, data_dir: Path) -> int:

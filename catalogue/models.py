@@ -60,6 +60,12 @@ class Concept(Model):
     notation: str
     label: Text = Field(default_factory=dict)
     scheme: str
+    notes: Text = Field(default_factory=dict)
+    broader: str | None = None  # the parent code's concept in the same scheme
+    # When the code is valid, only where that is narrower than its scheme's periods.
+    valid: list[Period] = Field(default_factory=list)
+    replaces: list[str] = Field(default_factory=list)     # codes of an earlier version
+    replaced_by: list[str] = Field(default_factory=list)  # codes of a later version
 
 
 class CodeList(Model):

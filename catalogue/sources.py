@@ -28,8 +28,12 @@ class PublisherConfig(BaseModel):
         return {"nb": value} if isinstance(value, str) else value
 
 
+INTERVAL_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
 class SourceConfig(BaseModel):
-    """One `[[source]]` table. Options of the source's kind stay in `options`."""
+    """One `[[source]]` table: what every kind shares is declared here (with defaults
+    that suit a public API); options of the source's kind stay in `options`."""
 
     model_config = ConfigDict(extra="allow")
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
@@ -37,10 +41,20 @@ class SourceConfig(BaseModel):
     publisher: str
     kind: str
     url: str
+    timeout: float = Field(default=30.0, gt=0)            # seconds per request
+    retries: int = Field(default=3, ge=0)                 # on timeouts, 5xx, 429
+    max_response_bytes: int = Field(default=50 * 2**20, gt=0)
+    max_source_bytes: int = Field(default=200 * 2**20, gt=0)  # all requests of one harvest
+    interval: str | None = Field(default=None, pattern=r"^\d+[mhdw]$")  # "30m", "6h", "1d", "2w"
+    shapes: list[Path] = Field(default_factory=list)      # extra SHACL files for this source's gate
 
     @property
     def options(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
+
+    @property
+    def interval_seconds(self) -> int | None:
+        return int(self.interval[:-1]) * INTERVAL_UNITS[self.interval[-1]] if self.interval else None
 
 
 class CatalogueConfig(BaseModel):
@@ -96,6 +110,11 @@ def load_config(path: Path) -> Config:
         if source.publisher not in config.publishers:
             raise ConfigError(f"{path}: source {source.id!r}, field 'publisher': "
                               f"{source.publisher!r} is not a key of [publishers]")
+        # Extra shape files are named relative to the configuration file.
+        source.shapes = [p if p.is_absolute() else Path(path).parent / p for p in source.shapes]
+        for shapes in source.shapes:
+            if not shapes.is_file():
+                raise ConfigError(f"{path}: source {source.id!r}, field 'shapes': {shapes} not found")
     if config.catalogue.publisher not in config.publishers:
         raise ConfigError(f"{path}: [catalogue] field 'publisher': "
                           f"{config.catalogue.publisher!r} is not a key of [publishers]")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,6 +22,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 
 from catalogue.namespaces import bind_prefixes
 from catalogue.rdf import GENID
+from catalogue.records import nt_lines
 
 
 class HeldBack(BaseModel):
@@ -44,6 +45,8 @@ class SourceState(BaseModel):
     attempted: str | None = None  # when a harvest was last tried
     error: str | None = None      # why the last attempt failed, if it did
     triples: int = 0
+    fingerprint: str | None = None  # of what the stored graph was made from (see harvest)
+    last_run: str | None = None
     seen: int = 0
     accepted: int = 0
     held_back: list[HeldBack] = Field(default_factory=list)
@@ -87,13 +90,13 @@ class Store:
         state.generation += 1
         _atomic_write(self.state_file, state.model_dump_json(indent=2).encode())
 
-    def replace_graph(self, source_id: str, graph: Graph) -> str:
-        """Write the source's new graph aside and return its file name; it becomes
-        current when a state naming it is written."""
+    def replace_graph(self, source_id: str, graph: Graph | Iterable[str]) -> str:
+        """Write the source's new graph (or its N-Triples lines) aside and return its file
+        name; it becomes current when a state naming it is written."""
         self.graphs_dir.mkdir(parents=True, exist_ok=True)
         name = f"{source_id}.{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}.nt"
-        lines = sorted(set(graph.serialize(format="nt", encoding="utf-8").decode().splitlines()))
-        _atomic_write(self.graphs_dir / name, ("\n".join(line for line in lines if line) + "\n").encode())
+        lines = nt_lines(graph) if isinstance(graph, Graph) else sorted(set(graph))
+        _atomic_write(self.graphs_dir / name, ("\n".join(lines) + "\n").encode())
         return name
 
     def prune(self, state: State) -> None:

@@ -1,8 +1,13 @@
-"""The one HTTP client harvesters use: timeouts, retries with backoff, size limits."""
+"""The one HTTP client harvesters use: timeouts, retries with backoff, size limits per
+response and per source, and conditional requests answered from a small cache."""
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import httpx
 
@@ -16,7 +21,8 @@ class FetchError(Exception):
 @dataclass(frozen=True)
 class Limits:
     timeout: float = 30.0
-    max_bytes: int = 50 * 1024 * 1024
+    max_response_bytes: int = 50 * 1024 * 1024
+    max_source_bytes: int = 200 * 1024 * 1024
     retries: int = 3
     backoff: float = 0.5
 
@@ -26,11 +32,76 @@ class Fetched:
     url: str
     content: bytes
     content_type: str  # media type without parameters, lower case
+    sha256: str = ""
+    not_modified: bool = False  # answered 304 and served from the cache
+
+
+@dataclass
+class _Validators:
+    sha256: str
+    content_type: str
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass
+class HttpCache:
+    """What a source's server last sent per URL (validators and body), so the next harvest
+    can ask `If-None-Match` / `If-Modified-Since` and use the body it already has on a 304.
+
+    Kept in one folder per source; bodies are stored by hash, so pages that did not change
+    cost nothing to keep.
+    """
+
+    folder: Path
+    entries: dict[str, _Validators] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, folder: Path) -> "HttpCache":
+        index = folder / "index.json"
+        entries = {}
+        if index.exists():
+            try:
+                entries = {url: _Validators(**v) for url, v in json.loads(index.read_text()).items()}
+            except (ValueError, TypeError):
+                entries = {}  # a damaged cache only costs a full fetch
+        return cls(folder, entries)
+
+    def body(self, sha256: str) -> bytes | None:
+        path = self.folder / "bodies" / sha256
+        return path.read_bytes() if path.exists() else None
+
+    def remember(self, url: str, validators: _Validators, content: bytes) -> None:
+        bodies = self.folder / "bodies"
+        bodies.mkdir(parents=True, exist_ok=True)
+        path = bodies / validators.sha256
+        if not path.exists():
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(content)
+            os.replace(tmp, path)
+        self.entries[url] = validators
+
+    def save(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / f".index.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps({u: asdict(v) for u, v in self.entries.items()}, indent=1))
+        os.replace(tmp, self.folder / "index.json")
+        kept = {v.sha256 for v in self.entries.values()}
+        for path in (self.folder / "bodies").glob("*"):
+            if path.name not in kept:
+                path.unlink(missing_ok=True)
 
 
 class Fetcher:
-    def __init__(self, limits: Limits | None = None, transport: httpx.BaseTransport | None = None):
+    """One source's HTTP session. `log` lists every document it fetched (URL and hash),
+    which tells the harvest whether anything changed since the last one."""
+
+    def __init__(self, limits: Limits | None = None, cache: HttpCache | None = None,
+                 transport: httpx.BaseTransport | None = None):
         self.limits = limits or Limits()
+        self.cache = cache
+        self.log: list[Fetched] = []
+        self.total_bytes = 0
         self.client = httpx.Client(timeout=self.limits.timeout, follow_redirects=True,
                                    transport=transport,
                                    headers={"User-Agent": "helsevariabler-harvester/0.1"})
@@ -40,36 +111,65 @@ class Fetcher:
 
     def __exit__(self, *exc) -> None:
         self.client.close()
+        if self.cache is not None and exc[0] is None:
+            self.cache.save()
 
     def get(self, url: str, accept: str | None = None) -> Fetched:
         headers = {"Accept": accept} if accept else {}
         for attempt in range(self.limits.retries + 1):
             try:
-                return self._get_once(url, headers)
+                fetched = self._get_once(url, headers)
+                self.log.append(fetched)
+                return fetched
             except (httpx.TransportError, _Transient) as exc:
                 if attempt == self.limits.retries:
-                    raise FetchError(f"{url}: {exc or type(exc).__name__} "
-                                     f"(after {attempt + 1} attempts)") from None
+                    reason = f"no answer within {self.limits.timeout:g} s" if isinstance(
+                        exc, httpx.TimeoutException) else (str(exc) or type(exc).__name__)
+                    raise FetchError(f"{url}: {reason} (after {attempt + 1} attempts)") from None
                 time.sleep(self.limits.backoff * 2 ** attempt)
         raise AssertionError("unreachable")
 
     def _get_once(self, url: str, headers: dict[str, str]) -> Fetched:
+        known = self.cache.entries.get(url) if self.cache else None
+        if known and self.cache.body(known.sha256) is not None:
+            if known.etag:
+                headers = {**headers, "If-None-Match": known.etag}
+            if known.last_modified:
+                headers = {**headers, "If-Modified-Since": known.last_modified}
         with self.client.stream("GET", url, headers=headers) as response:
+            if response.status_code == 304 and known:
+                content = self.cache.body(known.sha256) or b""
+                self._count(url, len(content))
+                return Fetched(url, content, known.content_type, known.sha256, not_modified=True)
             if response.status_code in TRANSIENT_STATUS:
                 raise _Transient(f"HTTP {response.status_code}")
             if response.status_code >= 400:
                 raise FetchError(f"{url}: HTTP {response.status_code}")
+            limit = self.limits.max_response_bytes
             declared = int(response.headers.get("content-length") or 0)
-            if declared > self.limits.max_bytes:
-                raise FetchError(f"{url}: {declared} bytes is more than the limit of {self.limits.max_bytes}")
+            if declared > limit:
+                raise FetchError(f"{url}: {declared} bytes is more than the response limit of {limit}")
             chunks, size = [], 0
             for chunk in response.iter_bytes():
                 size += len(chunk)
-                if size > self.limits.max_bytes:
-                    raise FetchError(f"{url}: more than the limit of {self.limits.max_bytes} bytes")
+                if size > limit:
+                    raise FetchError(f"{url}: more than the response limit of {limit} bytes")
                 chunks.append(chunk)
+            self._count(url, size)
+            content = b"".join(chunks)
             media = response.headers.get("content-type", "").split(";")[0].strip().lower()
-            return Fetched(url=str(response.url), content=b"".join(chunks), content_type=media)
+            digest = hashlib.sha256(content).hexdigest()
+            if self.cache is not None and (response.headers.get("etag") or
+                                           response.headers.get("last-modified")):
+                self.cache.remember(url, _Validators(digest, media, response.headers.get("etag"),
+                                                     response.headers.get("last-modified")), content)
+            return Fetched(str(response.url), content, media, digest)
+
+    def _count(self, url: str, size: int) -> None:
+        self.total_bytes += size
+        if self.total_bytes > self.limits.max_source_bytes:
+            raise FetchError(f"{url}: the source has sent more than its limit of "
+                             f"{self.limits.max_source_bytes} bytes in this harvest")
 
 
 class _Transient(Exception):

@@ -58,16 +58,22 @@ def dar_config(fixture_server, make_config):
     return make_config(DCAT_SOURCE.format(url=fixture_server.url))
 
 
-def test_dcat_harvest_twice_stores_identical_graphs(settings, dar_config):
+def test_dcat_harvest_again_stores_identical_graphs(settings, dar_config, make_config, fixture_server):
     [first] = harvest(settings, dar_config)
     name_1, graph_1 = stored(settings, "dar")
     [second] = harvest(settings, dar_config)
-    name_2, graph_2 = stored(settings, "dar")
+    name_2, _ = stored(settings, "dar")
+    # A changed configuration means the graph is built again from the same documents.
+    renamed = make_config(DCAT_SOURCE.format(url=fixture_server.url).replace(
+        'name = "Dødsårsaksregisteret – DCAT"', 'name = "DÅR"'))
+    [third] = harvest(settings, renamed)
+    name_3, graph_3 = stored(settings, "dar")
 
-    assert (first.status, first.accepted, first.held_back) == ("ok", first.seen, [])
-    assert second.status == "ok"
-    assert name_1 != name_2  # a new file was written ...
-    assert graph_1 == graph_2  # ... with the same triples, blank nodes named the same way
+    assert (first.status, first.accepted, first.added, first.held_back) == ("ok", first.seen, first.seen, [])
+    assert (second.status, name_2) == ("unchanged", name_1)  # nothing fetched had changed
+    assert (third.status, third.added, third.changed, third.unchanged) == ("ok", 0, 0, first.seen)
+    assert name_1 != name_3  # a new file was written ...
+    assert graph_1 == graph_3  # ... with the same triples, blank nodes named the same way
     assert b"_:" not in graph_1
 
 

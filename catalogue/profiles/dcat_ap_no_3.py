@@ -90,6 +90,11 @@ PROFILE: dict[type[Model], tuple[URIRef, list[Prop]]] = {
         Prop("notation", SKOS.notation, "literal"),
         Prop("label", SKOS.prefLabel, "text"),
         Prop("scheme", SKOS.inScheme, "uri"),
+        Prop("notes", SKOS.scopeNote, "text"),
+        Prop("broader", SKOS.broader, "uri"),
+        Prop("valid", DCT.temporal, "periods"),
+        Prop("replaces", DCT.replaces, "uris"),
+        Prop("replaced_by", DCT.isReplacedBy, "uris"),
     ]),
 }
 

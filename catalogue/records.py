@@ -1,0 +1,71 @@
+"""Every accepted version of every record, kept.
+
+Per source, a manifest names the current version of each record (its key, the hash
+of its triples and the run that first stored that version). Each harvest run writes
+one pack: the records it added or changed, as gzipped N-Quads with one named graph
+per version. Nothing a source once published is lost when it changes or vanishes,
+so histories can be read back, and a record the gate now refuses can keep its last
+good version.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from pydantic import BaseModel
+from rdflib import Graph
+
+
+class RecordVersion(BaseModel):
+    hash: str
+    run: str  # the run whose pack holds this version
+
+
+def nt_lines(graph: Graph) -> list[str]:
+    """The graph as sorted, distinct N-Triples lines: the form records are hashed and kept in."""
+    text = graph.serialize(format="nt", encoding="utf-8").decode()
+    return sorted({line for line in text.splitlines() if line})
+
+
+def version_hash(lines: list[str]) -> str:
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def _graph_name(digest: str) -> str:
+    return f"<urn:sha256:{digest}>"
+
+
+class RecordStore:
+    def __init__(self, data_dir: Path):
+        self.folder = Path(data_dir) / "records"
+
+    def manifest(self, source_id: str) -> dict[str, RecordVersion]:
+        path = self.folder / f"{source_id}.manifest.json"
+        if not path.exists():
+            return {}
+        return {k: RecordVersion(**v) for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
+
+    def write(self, source_id: str, run_id: str, manifest: dict[str, RecordVersion],
+              new_versions: Iterable[tuple[str, list[str]]]) -> None:
+        """Store the run's new versions (hash, lines) in its pack, then the new manifest."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        pack = self.folder / f"{run_id}.nq.gz"
+        with gzip.open(pack, "wt", encoding="utf-8") as out:
+            for digest, lines in new_versions:
+                name = _graph_name(digest)
+                for line in lines:
+                    out.write(f"{line[:-1].rstrip()} {name} .\n")  # "s p o ." -> "s p o g ."
+        data = json.dumps({k: v.model_dump() for k, v in sorted(manifest.items())}, indent=0)
+        tmp = self.folder / f".{source_id}.{os.getpid()}.tmp"
+        tmp.write_text(data, encoding="utf-8")
+        os.replace(tmp, self.folder / f"{source_id}.manifest.json")
+
+    def lines(self, version: RecordVersion) -> list[str]:
+        """The N-Triples lines of one stored version."""
+        suffix = f" {_graph_name(version.hash)} .\n"
+        with gzip.open(self.folder / f"{version.run}.nq.gz", "rt", encoding="utf-8") as pack:
+            return [line[: -len(suffix)] + " ." for line in pack if line.endswith(suffix)]

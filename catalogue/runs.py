@@ -1,0 +1,98 @@
+"""The harvest log: one entry per run of a source, kept as files in the data directory.
+
+A run's summary (`{id}.json`) holds its status, counts, held-back records and error;
+what it added, changed, kept or removed is in `{id}.changes.jsonl`, since a first
+harvest of a large registry lists every record.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from itertools import islice
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from catalogue.store import HeldBack
+
+Status = Literal["ok", "unchanged", "failed"]
+Change = Literal["added", "changed", "removed", "kept"]
+
+
+class RecordChange(BaseModel):
+    """`kept`: the gate refused the record's new version, so its last good one stays."""
+
+    key: str
+    change: Change
+    old: str | None = None  # version hashes (see catalogue.records)
+    new: str | None = None
+
+
+class FetchedDocument(BaseModel):
+    url: str
+    sha256: str
+    bytes: int
+    not_modified: bool = False
+
+
+class Run(BaseModel):
+    id: str
+    source: str
+    kind: str
+    name: str
+    started: str
+    ended: str | None = None
+    seconds: float = 0.0
+    status: Status = "ok"
+    seen: int = 0
+    accepted: int = 0
+    held_back_records: int = 0
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    kept: int = 0
+    held_back: list[HeldBack] = Field(default_factory=list)
+    error: str | None = None
+    fetched: list[FetchedDocument] = Field(default_factory=list)
+
+
+def new_run_id(source_id: str) -> str:
+    """Sortable by time across sources: '20261123T150102123456-mfr'."""
+    return f"{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}-{source_id}"
+
+
+class RunLog:
+    def __init__(self, data_dir: Path):
+        self.folder = Path(data_dir) / "runs"
+
+    def write(self, run: Run, changes: Iterable[RecordChange] = ()) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / f"{run.id}.changes.jsonl", "w", encoding="utf-8") as out:
+            for change in changes:
+                out.write(change.model_dump_json(exclude_none=True) + "\n")
+        tmp = self.folder / f".{run.id}.{os.getpid()}.tmp"
+        tmp.write_text(run.model_dump_json(indent=1), encoding="utf-8")
+        os.replace(tmp, self.folder / f"{run.id}.json")
+
+    def runs(self, source_id: str | None = None, limit: int = 100) -> list[Run]:
+        """Newest first."""
+        paths = sorted(self.folder.glob("*.json"), reverse=True) if self.folder.exists() else []
+        if source_id:  # ids are '<time>-<source>' and the time part has no '-'
+            paths = [p for p in paths if p.stem.split("-", 1)[1] == source_id]
+        return [Run.model_validate_json(p.read_text(encoding="utf-8")) for p in paths[:limit]]
+
+    def get(self, run_id: str) -> Run | None:
+        path = self.folder / f"{run_id}.json"
+        if "/" in run_id or not path.is_file():
+            return None
+        return Run.model_validate_json(path.read_text(encoding="utf-8"))
+
+    def changes(self, run_id: str, limit: int | None = None) -> list[RecordChange]:
+        path = self.folder / f"{run_id}.changes.jsonl"
+        if "/" in run_id or not path.is_file():
+            return []
+        with open(path, encoding="utf-8") as lines:
+            return [RecordChange.model_validate_json(line) for line in islice(lines, limit)]

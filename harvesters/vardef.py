@@ -1,0 +1,207 @@
+"""`vardef`: SSB's Vardef API of variable definitions into variables with declared versions.
+
+The source URL is the list endpoint (`https://metadata.ssb.no/public/variable-definitions`).
+Each definition's validity periods (`<list>/<id>/validity-periods`) become its versions,
+each pointing at the one before: the variable is valid over their union and carries
+the texts of the latest. The public API renders every period at its latest patch and
+lists no patches, so a version is one validity period (its `patch_id` in the label).
+
+Texts are read both as Vardef renders them (a plain string in one language, bokmål
+unless asked otherwise) and as Vardef stores them (a map {"nb": ..., "nn": ..., "en": ...}).
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import date
+from typing import Any, ClassVar, Literal
+from urllib.parse import quote
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from catalogue.harvesters.base import (HarvestContext, Record, SourceError, parse_options,
+                                       text_value)
+from catalogue.harvesters.http import FetchError
+from catalogue.harvesters.table import TableDataset, _merge as merge_periods
+from catalogue.models import Dataset, Period, Text, Variable, VariableVersion
+from catalogue.namespaces import KLASS
+from catalogue.profiles.dcat_ap_no_3 import to_graph
+
+EU_HEALTH = "http://publications.europa.eu/resource/authority/data-theme/HEAL"
+# classification_uri as the public API gives it: https://www.ssb.no/en/klass/klassifikasjoner/91
+KLASS_PAGE = re.compile(r"^https?://(?:www\.)?ssb\.no/(?:en/)?klass/klassifikasjoner/(\d+)/?$")
+Status = Literal["DRAFT", "PUBLISHED_INTERNAL", "PUBLISHED_EXTERNAL"]
+
+
+class VardefOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    dataset: TableDataset  # the one dataset all harvested definitions belong to
+    status: list[Status] = Field(default_factory=lambda: ["PUBLISHED_EXTERNAL"], min_length=1)
+    language: str = "nb"  # the language of texts rendered as plain strings
+    # Subject field code (KLASS 618), or its area ("he" for "he04"), -> theme URI.
+    themes: dict[str, str] = Field(default_factory=lambda: {"he": EU_HEALTH})
+    # Code lists named as the klass harvester names them, so variables link to them.
+    klass_uri: str = str(KLASS)
+
+
+class VardefHarvester:
+    kind: ClassVar[str] = "vardef"
+
+    def gather(self, ctx: HarvestContext) -> Iterator[Record]:
+        options = parse_options(VardefOptions, ctx)
+        list_url = ctx.url.rstrip("/")
+        definitions = _json_list(ctx, list_url)
+        spec = options.dataset
+        dataset_uri = ctx.mint("dataset", spec.id)
+        covered: list[Period] = []
+        for number, item in enumerate(definitions, start=1):
+            if not isinstance(item, dict):
+                yield Record(key=f"variable definition number {number}",
+                             problems=[f"{list_url}: item {number} is not a JSON object"])
+                continue
+            status = text_value(item.get("variable_status"))
+            if status and status not in options.status:
+                continue
+            records, periods = _definition(ctx, options, list_url, number, item, dataset_uri)
+            covered.extend(periods)
+            yield from records
+        dataset = Dataset(uri=dataset_uri, identifier=spec.id, title=spec.title,
+                          description=spec.description, publisher=ctx.publisher.uri,
+                          contact=spec.contact, themes=spec.themes, keywords=spec.keywords,
+                          periods=merge_periods(covered), access_rights=spec.access_rights,
+                          landing_page=spec.landing_page)
+        record = Record(key=f"dataset {spec.id}")
+        to_graph(dataset, record.graph)
+        to_graph(ctx.publisher, record.graph)
+        yield record
+
+
+def _definition(ctx, options: VardefOptions, list_url: str, number: int, item: dict,
+                dataset_uri: str) -> tuple[list[Record], list[Period]]:
+    """The variable record and its version records, and the periods it is valid in.
+    A definition that cannot be read is one record with its problems."""
+    vardef_id = text_value(item.get("id"))
+    short_name = text_value(item.get("short_name"))
+    where = f"variable definition {short_name or vardef_id or f'number {number}'}"
+    record = Record(key=f"variable {short_name}" if short_name else where)
+    required = {"id": vardef_id, "short_name": short_name,
+                "variable_status": item.get("variable_status")}
+    for field, value in required.items():
+        if not value:
+            record.problems.append(f"{where}: field '{field}' is missing")
+    if record.problems:
+        return [record], []
+    url = f"{list_url}/{quote(vardef_id, safe='')}/validity-periods"
+    try:
+        renderings = _json_list(ctx, url)
+    except (FetchError, SourceError) as exc:
+        record.problems.append(f"{where}: validity periods: {exc}")
+        return [record], []
+    variable_uri = ctx.mint("variable", vardef_id)
+    versions = []
+    for index, rendering in enumerate(renderings):
+        field_where = f"{where}, validity period {index + 1} ({url})"
+        if not isinstance(rendering, dict):
+            record.problems.append(f"{field_where}: not a JSON object")
+            continue
+        version = _version(ctx, options, variable_uri, rendering, field_where, record.problems)
+        if version is not None:
+            versions.append(version)
+    if not renderings:
+        record.problems.append(f"{where}: {url} lists no validity periods")
+    if record.problems:
+        return [record], []
+    versions.sort(key=lambda v: v[0].valid[0].start)
+    records = []
+    previous = None
+    for version, _ in versions:
+        version = version.model_copy(update={"previous": previous})
+        previous = version.uri
+        version_record = Record(key=f"variable {short_name} version {version.version}")
+        to_graph(version, version_record.graph)
+        records.append(version_record)
+    latest, themes = versions[-1]
+    periods = merge_periods([v.valid[0] for v, _ in versions])
+    to_graph(Variable(uri=variable_uri, identifier=short_name, label=latest.label,
+                      description=latest.description, dataset=dataset_uri,
+                      representation=latest.representation, unit=latest.unit,
+                      themes=themes, periods=periods), record.graph)
+    return [record, *records], periods
+
+
+def _version(ctx, options: VardefOptions, variable_uri: str, rendering: dict, where: str,
+             problems: list[str]) -> tuple[VariableVersion, list[str]] | None:
+    """One validity period as a version (not yet linked to its predecessor), with the
+    themes of its subject fields; None after noting a problem."""
+    try:
+        start, end = _day(rendering, "valid_from"), _day(rendering, "valid_until")
+        if start is None:
+            raise ValueError("field 'valid_from' is missing")
+        if end and end < start:
+            raise ValueError(f"field 'valid_until' ({end}) is before 'valid_from' ({start})")
+    except ValueError as exc:
+        problems.append(f"{where}: {exc}")
+        return None
+    period = Period(start=start, end=end)
+    label = _texts(rendering.get("name"), options.language)
+    if not label:
+        problems.append(f"{where}: field 'name' has no text")
+        return None
+    patch = text_value(rendering.get("patch_id"))
+    measurement = rendering.get("measurement_type")
+    themes = sorted({options.themes[code] for field in rendering.get("subject_fields") or []
+                     for code in _codes(field) if code in options.themes})
+    version = VariableVersion(
+        uri=f"{variable_uri}/version/{period.start.isoformat()}",
+        variable=variable_uri, version=period.start.isoformat() + (f" (patch {patch})" if patch else ""),
+        label=label, description=_texts(rendering.get("definition"), options.language),
+        valid=[period], notes=_texts(rendering.get("comment"), options.language),
+        representation=_classification(options, rendering),
+        # Rendered references carry a title ("Antall"); a bare code says nothing to a reader.
+        unit=(text_value(measurement.get("title")) or None) if isinstance(measurement, dict) else None)
+    return version, themes
+
+
+def _classification(options: VardefOptions, rendering: dict) -> str | None:
+    """The KLASS code list URI, from Vardef's stored id ("91") or the public page URI."""
+    reference = text_value(rendering.get("classification_reference"))
+    uri = text_value(rendering.get("classification_uri"))
+    if not reference and (match := KLASS_PAGE.match(uri)):
+        reference = match[1]
+    if reference:
+        return f"{options.klass_uri}classifications/{quote(reference, safe='')}"
+    return uri or None
+
+
+def _codes(field: Any) -> list[str]:
+    """A subject field's code and its area: 'he04' (or {"code": "he04"}) gives he04, he."""
+    code = text_value(field.get("code") if isinstance(field, dict) else field)
+    return [code, code[:2]] if len(code) > 2 else [code] if code else []
+
+
+def _texts(value: Any, language: str) -> Text:
+    if isinstance(value, dict):
+        return {lang: text for lang, v in value.items() if (text := text_value(v))}
+    text = text_value(value)
+    return {language: text} if text else {}
+
+
+def _day(rendering: dict, field: str) -> date | None:
+    text = text_value(rendering.get(field))
+    try:
+        return date.fromisoformat(text[:10]) if text else None
+    except ValueError:
+        raise ValueError(f"field {field!r}: cannot read {text!r} as a date (YYYY-MM-DD)") from None
+
+
+def _json_list(ctx: HarvestContext, url: str) -> list:
+    fetched = ctx.http.get(url, accept="application/json")
+    try:
+        body = json.loads(fetched.content)
+    except ValueError as exc:
+        raise SourceError(f"{url}: not JSON: {exc}") from None
+    if not isinstance(body, list):
+        raise SourceError(f"{url}: expected a JSON array of variable definitions, "
+                          f"got {type(body).__name__}")
+    return body
