@@ -14,10 +14,14 @@ def main(argv: list[str] | None = None) -> int:
     harvest = commands.add_parser("harvest", help="harvest the configured sources into the data directory")
     harvest.add_argument("--source", action="append", metavar="ID", help="only this source (repeatable)")
     harvest.add_argument("--only-new", action="store_true", help="only sources with no stored graph yet")
+    harvest.add_argument("--due", action="store_true",
+                         help="only sources whose `interval` has passed since their last attempt")
     commands.add_parser("index", help="rebuild the search index from the store")
     serve = commands.add_parser("serve", help="serve the explorer")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument("--schedule", action="store_true",
+                       help="also run due harvests in the background (checked every minute)")
     validate = commands.add_parser("validate", help="check an RDF file against the catalogue's shapes")
     validate.add_argument("file", type=Path)
     validate.add_argument("--format", help="RDF syntax (default: from the file name)")
@@ -36,16 +40,17 @@ def _harvest(settings: Settings, args) -> int:
     from catalogue.sources import ConfigError, load_config
     try:
         config = load_config(settings.sources_file)
-        summaries = harvest(settings, config, only=args.source, only_new=args.only_new,
-                            progress=lambda line: print(line, file=sys.stderr, flush=True))
+        runs = harvest(settings, config, only=args.source, only_new=args.only_new, due=args.due,
+                       progress=lambda line: print(line, file=sys.stderr, flush=True))
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"\n{'source':<22} {'status':<8} {'seen':>6} {'accepted':>9} {'held back':>10} {'time':>7}")
-    for s in summaries:
-        held = len({h.record for h in s.held_back})
-        print(f"{s.source:<22} {s.status:<8} {s.seen:>6} {s.accepted:>9} {held:>10} {s.seconds:>6.1f}s")
-    for s in summaries:
+    print(f"\n{'source':<22} {'status':<10} {'seen':>6} {'accepted':>9} {'held back':>10} "
+          f"{'added':>6} {'changed':>8} {'removed':>8} {'time':>7}")
+    for s in runs:
+        print(f"{s.source:<22} {s.status:<10} {s.seen:>6} {s.accepted:>9} {s.held_back_records:>10} "
+              f"{s.added:>6} {s.changed:>8} {s.removed:>8} {s.seconds:>6.1f}s")
+    for s in runs:
         if s.error:
             print(f"\n{s.source}: failed, last good graph kept: {s.error}")
         for h in s.held_back[:20]:
@@ -54,7 +59,7 @@ def _harvest(settings: Settings, args) -> int:
         if len(s.held_back) > 20:
             print(f"{s.source}: ... and {len(s.held_back) - 20} more (see the source page)")
     print(f"\ndata directory: {settings.data_dir}")
-    return 1 if any(s.status == "failed" for s in summaries) else 0
+    return 1 if any(s.status == "failed" for s in runs) else 0
 
 
 def _index(settings: Settings, args) -> int:
@@ -72,6 +77,9 @@ def _serve(settings: Settings, args) -> int:
 
     from catalogue.site.app import create_app
     host, port = args.host or settings.host, args.port or settings.port
+    if args.schedule:
+        from catalogue.schedule import Scheduler
+        Scheduler(settings).start()
     print(f"serving {settings.data_dir} at http://{host}:{port}", file=sys.stderr)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
     return 0

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
 
-from rdflib import Graph
+from rdflib import BNode, Graph
 from rdflib.namespace import RDF
 
 from catalogue import ontology
@@ -121,7 +121,8 @@ def harvest_source(settings: Settings, store: Store, state: State, config: Confi
                 "attempted": run.started, "error": None, "last_run": run.id})
             return _finish(settings, run, started)
         for record in records:  # stable IRIs for blank nodes: reports can name them, diffs stay small
-            record.graph = stable_skolemize(record.graph, settings.base_uri)
+            if any(isinstance(node, BNode) for node in record.graph.all_nodes()):
+                record.graph = stable_skolemize(record.graph, settings.base_uri)
         accepted, held_back = gate(records, _extra_shapes(tuple(source.shapes)))
     except (SourceError, FetchError) as exc:
         run.status, run.error = "failed", str(exc)

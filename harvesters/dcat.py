@@ -1,23 +1,31 @@
-"""`dcat`: DCAT catalogues (DCAT-AP-NO, DCAT-AP, HealthDCAT-AP) in any RDF syntax.
+"""`dcat`: DCAT catalogues (DCAT-AP-NO 1.1-3, DCAT-AP 2-3, HealthDCAT-AP) in any RDF syntax.
 
-The source graph is cut into records: each catalogue, each dataset (with its
-publisher and contact), each variable (with the link from its dataset) and each
-code list (with its concepts), so one bad variable holds back only itself.
+The syntax is chosen by content type (the URL's extension when the server says
+nothing useful). Hydra paging (`hydra:next`) is followed to the end. The source
+graph is then cut into records: each catalogue, dataset, dataset series, data
+service and catalogue record, with what hangs off it (distributions, agents,
+contact points, periods); each variable (with the link from its dataset); each
+code list (with its concepts). One bad variable holds back only itself.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import PurePosixPath
-from typing import ClassVar
-from urllib.parse import urlparse
+from typing import Any, ClassVar
+from urllib.parse import urljoin, urlparse
 
-from rdflib import Dataset, Graph
+from pydantic import BaseModel, ConfigDict, Field
+from rdflib import Dataset, Graph, Namespace, URIRef
 from rdflib.namespace import RDF, SKOS
 
-from catalogue.harvesters.base import HarvestContext, Record, SourceError
+from catalogue.harvesters.base import HarvestContext, Record, SourceError, parse_options
+from catalogue.harvesters.http import Fetched
+from catalogue.harvesters.xml import parse_xml
 from catalogue.namespaces import DCAT, DCT, DISCO
 from catalogue.rdf import closure, stable_skolemize
 
+HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 FORMATS = {
     "text/turtle": "turtle", "application/x-turtle": "turtle",
     "application/rdf+xml": "xml", "application/xml": "xml", "text/xml": "xml",
@@ -25,57 +33,142 @@ FORMATS = {
     "application/n-triples": "nt", "text/plain": "nt",
     "application/trig": "trig", "application/n-quads": "nquads",
 }
-EXTENSIONS = {".ttl": "turtle", ".rdf": "xml", ".xml": "xml", ".jsonld": "json-ld",
-              ".nt": "nt", ".trig": "trig", ".nq": "nquads"}
+EXTENSIONS = {".ttl": "turtle", ".rdf": "xml", ".xml": "xml", ".owl": "xml", ".jsonld": "json-ld",
+              ".json": "json-ld", ".nt": "nt", ".trig": "trig", ".nq": "nquads"}
 ACCEPT = ("text/turtle, application/rdf+xml;q=0.9, application/ld+json;q=0.8, "
           "application/n-triples;q=0.7, application/trig;q=0.7")
+# Resources that become records of their own; anything else typed in the graph
+# (a distribution, an agent, a contact point ...) travels with the record that uses it.
+RECORD_TYPES = {
+    DCAT.Catalog: "catalogue", DCAT.Dataset: "dataset", DCAT.DatasetSeries: "dataset series",
+    DCAT.DataService: "data service", DCAT.CatalogRecord: "catalogue record",
+}
+
+
+class DcatOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_pages: int = Field(default=1000, ge=1)
+    # JSON-LD contexts are never fetched from where a document says: a remote context
+    # must be named here (context URL -> URL to fetch it from, e.g. a local mirror).
+    contexts: dict[str, str] = Field(default_factory=dict)
 
 
 class DcatHarvester:
     kind: ClassVar[str] = "dcat"
 
     def gather(self, ctx: HarvestContext) -> Iterator[Record]:
-        fetched = ctx.http.get(ctx.url, accept=ACCEPT)
-        syntax = rdf_syntax(fetched.content_type, fetched.url)
-        parsed = Graph()
-        try:
-            if syntax in ("trig", "nquads"):
-                dataset = Dataset()
-                dataset.parse(data=fetched.content, format=syntax, publicID=fetched.url)
-                for triple in dataset.triples((None, None, None)):
-                    parsed.add(triple)
-            else:
-                parsed.parse(data=fetched.content, format=syntax, publicID=fetched.url)
-        except Exception as exc:  # rdflib raises many parser-specific types
-            raise SourceError(f"{fetched.url}: cannot parse as {syntax}: {exc}") from None
-        yield from records(stable_skolemize(parsed, ctx.base_uri))
+        options = parse_options(DcatOptions, ctx)
+        graph = Graph()
+        url: str | None = ctx.url
+        visited: set[str] = set()
+        while url:
+            if url in visited:
+                raise SourceError(f"{url}: Hydra paging loops back to a page already read")
+            if len(visited) == options.max_pages:
+                raise SourceError(f"{ctx.url}: more than max_pages={options.max_pages} Hydra pages")
+            visited.add(url)
+            page = parse_rdf(ctx, ctx.http.get(url, accept=ACCEPT), options)
+            url = next_page(page, url)
+            graph += page
+        # Blank nodes named before cutting: a dataset that is a blank node keeps one key.
+        yield from records(stable_skolemize(graph, ctx.base_uri))
+
+
+def parse_rdf(ctx: HarvestContext, fetched: Fetched, options: DcatOptions) -> Graph:
+    syntax = rdf_syntax(fetched.content_type, fetched.url)
+    data: bytes | str = fetched.content
+    if syntax == "xml":
+        parse_xml(fetched.content, fetched.url)  # refuses entity bombs before rdflib sees it
+    elif syntax == "json-ld":
+        data = _local_contexts(ctx, fetched, options)
+    try:
+        if syntax in ("trig", "nquads"):
+            quads = Dataset()
+            quads.parse(data=data, format=syntax, publicID=fetched.url)
+            graph = Graph()
+            for triple in quads.triples((None, None, None)):
+                graph.add(triple)
+            return graph
+        return Graph().parse(data=data, format=syntax, publicID=fetched.url)
+    except Exception as exc:  # rdflib raises many parser-specific types
+        raise SourceError(f"{fetched.url}: cannot parse as {syntax}: {exc}") from None
 
 
 def rdf_syntax(content_type: str, url: str) -> str:
-    if content_type in FORMATS and content_type not in ("text/plain", "application/xml"):
+    if content_type in FORMATS and content_type not in ("text/plain", "application/xml",
+                                                        "application/json"):
         return FORMATS[content_type]
     suffix = PurePosixPath(urlparse(url).path).suffix.lower()
     return EXTENSIONS.get(suffix) or FORMATS.get(content_type) or "turtle"
 
 
+def next_page(page: Graph, url: str) -> str | None:
+    """The page after this one (hydra:next, or the older hydra:nextPage), if any."""
+    for predicate in (HYDRA.next, HYDRA.nextPage):
+        for target in page.objects(None, predicate):
+            if isinstance(target, URIRef):
+                return urljoin(url, str(target))
+    return None
+
+
+def _local_contexts(ctx: HarvestContext, fetched: Fetched, options: DcatOptions) -> str:
+    try:
+        document = json.loads(fetched.content)
+    except ValueError as exc:
+        raise SourceError(f"{fetched.url}: not JSON: {exc}") from None
+    cache: dict[str, Any] = {}
+
+    def resolve(context: Any) -> Any:
+        if isinstance(context, list):
+            return [resolve(c) for c in context]
+        if not isinstance(context, str):
+            return context
+        url = urljoin(fetched.url, context)
+        if url not in cache:
+            mirror = options.contexts.get(context) or options.contexts.get(url)
+            if mirror is None:
+                raise SourceError(f"{fetched.url}: JSON-LD context {context} is remote; name it "
+                                  "in the source's `contexts` option to allow it")
+            body = ctx.http.get(mirror, accept="application/ld+json, application/json")
+            try:
+                cache[url] = json.loads(body.content).get("@context", {})
+            except (ValueError, AttributeError):
+                raise SourceError(f"{mirror}: not a JSON-LD context document") from None
+        return cache[url]
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: resolve(v) if k == "@context" else walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(n) for n in node]
+        return node
+
+    return json.dumps(walk(document))
+
+
 def records(graph: Graph) -> Iterator[Record]:
     variable_links = set(graph.triples((None, DISCO.variable, None)))
-    for catalog in sorted(graph.subjects(RDF.type, DCAT.Catalog)):
-        yield Record(key=f"catalogue <{catalog}>", graph=closure(graph, catalog))
-    for dataset in sorted(graph.subjects(RDF.type, DCAT.Dataset)):
-        record = closure(graph, dataset)
-        for link in list(record.triples((dataset, DISCO.variable, None))):
-            record.remove(link)
-        for agent in graph.objects(dataset, DCT.publisher):
-            closure(graph, agent, record)
-        yield Record(key=f"dataset <{dataset}>", graph=record)
+    own = {s for t in (*RECORD_TYPES, DISCO.Variable, SKOS.ConceptScheme) for s in graph.subjects(RDF.type, t)}
+    done: set = set()
+    for rdf_type, label in RECORD_TYPES.items():
+        for subject in sorted(graph.subjects(RDF.type, rdf_type)):
+            if subject in done:  # a dataset series is also typed dcat:Dataset, say
+                continue
+            done.add(subject)
+            record = closure(graph, subject)
+            for link in list(record.triples((subject, DISCO.variable, None))):
+                record.remove(link)  # travels with the variable, so it vanishes with it
+            for node in set(record.objects()):
+                if isinstance(node, URIRef) and node not in own and (node, RDF.type, None) in graph:
+                    closure(graph, node, record)
+            yield Record(key=f"{label} <{subject}>", graph=record)
     for variable in sorted(graph.subjects(RDF.type, DISCO.Variable)):
         record = closure(graph, variable)
         for link in variable_links:
             if link[2] == variable:
                 record.add(link)
-        label = graph.value(variable, DCT.identifier) or variable
-        yield Record(key=f"variable {label} <{variable}>", graph=record)
+        name = graph.value(variable, DCT.identifier)
+        yield Record(key=f"variable {name} <{variable}>" if name else f"variable <{variable}>", graph=record)
     for scheme in sorted(graph.subjects(RDF.type, SKOS.ConceptScheme)):
         record = closure(graph, scheme)
         for concept in graph.subjects(SKOS.inScheme, scheme):

@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from rdflib import Graph
 
+from catalogue.runs import RunLog
 from catalogue.search import FACETS, Query
 from catalogue.settings import Settings
 from catalogue.site.i18n import DEFAULT, LANGUAGES, VALUE_TYPES, pick, words
@@ -21,6 +22,7 @@ from catalogue.site.reader import Reader, View
 HERE = Path(__file__).parent
 RDF_FORMATS = {"ttl": ("turtle", "text/turtle"), "jsonld": ("json-ld", "application/ld+json"),
                "rdf": ("xml", "application/rdf+xml"), "nt": ("nt", "application/n-triples")}
+CHANGES_SHOWN = 1000  # a first harvest of a large registry adds every record
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -137,6 +139,36 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/api/sources")
     def api_sources():
         return sources_context()
+
+    def harvests_context(source: str | None) -> dict[str, Any]:
+        runs = RunLog(settings.data_dir).runs(source, limit=200)
+        return {"source": source, "runs": [r.model_dump(mode="json", exclude={"held_back", "fetched"})
+                                           for r in runs]}
+
+    @app.get("/harvests", response_class=HTMLResponse)
+    def harvests_page(request: Request, source: str | None = Param(None, max_length=100)):
+        return page(request, "harvests.html", harvests_context(source),
+                    json_url=_with(request, path="/api/harvests"))
+
+    @app.get("/api/harvests")
+    def api_harvests(source: str | None = Param(None, max_length=100)):
+        return harvests_context(source)
+
+    def run_context(run_id: str) -> dict[str, Any]:
+        log = RunLog(settings.data_dir)
+        run = log.get(run_id)
+        if run is None:
+            raise HTTPException(404, detail=f"no harvest run with id {run_id!r}")
+        return {"run": run.model_dump(mode="json"), "changes_shown": CHANGES_SHOWN,
+                "changes": [c.model_dump(mode="json") for c in log.changes(run_id, CHANGES_SHOWN)]}
+
+    @app.get("/harvests/{run_id}", response_class=HTMLResponse)
+    def run_page(request: Request, run_id: str):
+        return page(request, "harvest_run.html", run_context(run_id), json_url=f"/api/harvests/{run_id}")
+
+    @app.get("/api/harvests/{run_id}")
+    def api_run(run_id: str):
+        return run_context(run_id)
 
     @app.get("/catalog")
     def catalog(format: str = Param("ttl", pattern="^(ttl|jsonld|rdf|nt)$")):
