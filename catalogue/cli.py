@@ -25,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     validate = commands.add_parser("validate", help="check an RDF file against the catalogue's shapes")
     validate.add_argument("file", type=Path)
     validate.add_argument("--format", help="RDF syntax (default: from the file name)")
+    validate.add_argument("--profile", default="dcat-ap-no", choices=["dcat-ap-no", "dcat-ap"],
+                          help="which of the gate's profiles to check (default: dcat-ap-no)")
     validate.add_argument("--shapes", type=Path, action="append",
                           help="validate against these shape files instead (repeatable)")
     validate.add_argument("--lang", default="en", choices=["en", "nb"])
@@ -88,14 +90,14 @@ def _serve(settings: Settings, args) -> int:
 def _validate(settings: Settings, args) -> int:
     from rdflib import Graph
 
-    from catalogue.shacl import validate
+    from catalogue.shacl import profile_shapes, validate
     graph = Graph()
     try:
         graph.parse(args.file, format=args.format)
     except Exception as exc:  # rdflib raises parser-specific types
         print(f"{args.file}: cannot parse: {exc}", file=sys.stderr)
         return 2
-    shapes = None
+    shapes = profile_shapes(args.profile)
     if args.shapes:
         shapes = Graph()
         for path in args.shapes:

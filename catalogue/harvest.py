@@ -31,7 +31,7 @@ from catalogue.records import RecordStore, RecordVersion, nt_lines, version_hash
 from catalogue.runs import FetchedDocument, RecordChange, Run, RunLog, new_run_id
 from catalogue.search import EmbeddedBackend, build_documents
 from catalogue.settings import Settings
-from catalogue.shacl import SHAPES_FILE, validate
+from catalogue.shacl import PROFILES, Profile, profile_shapes, validate
 from catalogue.sources import DEMO_PLACEHOLDER, Config, SourceConfig
 from catalogue.store import HeldBack, SourceState, State, Store, now
 
@@ -123,7 +123,7 @@ def harvest_source(settings: Settings, store: Store, state: State, config: Confi
         for record in records:  # stable IRIs for blank nodes: reports can name them, diffs stay small
             if any(isinstance(node, BNode) for node in record.graph.all_nodes()):
                 record.graph = stable_skolemize(record.graph, settings.base_uri)
-        accepted, held_back = gate(records, _extra_shapes(tuple(source.shapes)))
+        accepted, held_back = gate(records, _gate_shapes(source.profile, tuple(source.shapes)))
     except (SourceError, FetchError) as exc:
         run.status, run.error = "failed", str(exc)
         run.fetched = [FetchedDocument(url=f.url, sha256=f.sha256, bytes=len(f.content),
@@ -188,7 +188,8 @@ def _fingerprint(source: SourceConfig, harvester, http: Fetcher) -> str:
         "documents": sorted((f.url, f.sha256) for f in http.log),
         "source": source.model_dump(mode="json"),
         "harvester": _code_hash(inspect.getsourcefile(type(harvester))),
-        "shapes": [ontology.file_hash(SHAPES_FILE)] + [_code_hash(str(p)) for p in source.shapes],
+        "shapes": [ontology.file_hash(name) for name in PROFILES[source.profile]]
+                  + [_code_hash(str(p)) for p in source.shapes],
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
@@ -199,12 +200,12 @@ def _code_hash(path: str) -> str:
 
 
 @cache
-def _extra_shapes(paths: tuple[Path, ...]) -> Graph | None:
-    """The gate's shapes plus a source's own extra shape files (read once per process)."""
+def _gate_shapes(profile: Profile, paths: tuple[Path, ...]) -> Graph:
+    """The shapes of the source's profile plus its own extra shape files (read once per process)."""
     if not paths:
-        return None
+        return profile_shapes(profile)
     shapes = Graph()
-    shapes += ontology.load(SHAPES_FILE)
+    shapes += profile_shapes(profile)
     for path in paths:
         shapes.parse(path)
     return shapes

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
+from typing import Literal as OneOf
 
 import pyshacl
 from rdflib import Graph, Literal
@@ -9,8 +11,25 @@ from rdflib.term import Node
 from rdflib.namespace import SH
 
 from catalogue import ontology
+from catalogue.namespaces import bind_prefixes
 
-SHAPES_FILE = "shapes.ttl"
+Profile = OneOf["dcat-ap-no", "dcat-ap"]
+# The gate's shape files per profile: "dcat-ap-no" (the default) adds what DCAT-AP-NO 3
+# makes mandatory to what every source must satisfy.
+PROFILES: dict[str, tuple[str, ...]] = {
+    "dcat-ap-no": ("shapes.ttl", "shapes-dcat-ap-no.ttl"),
+    "dcat-ap": ("shapes.ttl",),
+}
+DEFAULT_PROFILE: Profile = "dcat-ap-no"
+
+
+@cache
+def profile_shapes(profile: Profile = DEFAULT_PROFILE) -> Graph:
+    shapes = Graph()
+    bind_prefixes(shapes)  # results name their paths as dct:title, not by full IRI
+    for name in PROFILES[profile]:
+        shapes += ontology.load(name)
+    return shapes
 
 
 @dataclass(frozen=True)
@@ -39,11 +58,11 @@ class ValidationReport:
 
 
 def validate(data: Graph, shapes: Graph | None = None, language: str = "en") -> ValidationReport:
-    """Validate `data` against `shapes` (default: the catalogue's own shapes).
+    """Validate `data` against `shapes` (default: the catalogue's own, default profile).
 
     Conformance here means no violation; warnings are reported but do not hold a record back.
     """
-    shapes = ontology.load(SHAPES_FILE) if shapes is None else shapes
+    shapes = profile_shapes() if shapes is None else shapes
     _, report_graph, _ = pyshacl.validate(data, shacl_graph=shapes, inference="none",
                                           allow_warnings=True)
     # Top-level results only; what pySHACL found inside sh:node (sh:detail) joins their message.

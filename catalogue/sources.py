@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from catalogue.models import Agent, ContactPoint, Text
+from catalogue.shacl import DEFAULT_PROFILE, Profile
 
 DEMO_PLACEHOLDER = "{demo}"
 
@@ -46,6 +47,7 @@ class SourceConfig(BaseModel):
     max_response_bytes: int = Field(default=50 * 2**20, gt=0)
     max_source_bytes: int = Field(default=200 * 2**20, gt=0)  # all requests of one harvest
     interval: str | None = Field(default=None, pattern=r"^\d+[mhdw]$")  # "30m", "6h", "1d", "2w"
+    profile: Profile = DEFAULT_PROFILE                    # which of the gate's profiles applies
     shapes: list[Path] = Field(default_factory=list)      # extra SHACL files for this source's gate
 
     @property

@@ -22,7 +22,9 @@ from rdflib.namespace import RDF, SKOS
 from catalogue.harvesters.base import HarvestContext, Record, SourceError, parse_options
 from catalogue.harvesters.http import Fetched
 from catalogue.harvesters.xml import parse_xml
+from catalogue.models import ContactPoint
 from catalogue.namespaces import DCAT, DCT, DISCO
+from catalogue.profiles.dcat_ap_no_3 import contact_node
 from catalogue.rdf import closure, stable_skolemize
 
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
@@ -51,6 +53,9 @@ class DcatOptions(BaseModel):
     # JSON-LD contexts are never fetched from where a document says: a remote context
     # must be named here (context URL -> URL to fetch it from, e.g. a local mirror).
     contexts: dict[str, str] = Field(default_factory=dict)
+    # DCAT-AP-NO 1.1 and 2 made contact points optional; version 3 (and so this catalogue's
+    # export) requires one. A source's own contact, stated here, fills that gap.
+    default_contact: ContactPoint | None = None
 
 
 class DcatHarvester:
@@ -71,7 +76,7 @@ class DcatHarvester:
             url = next_page(page, url)
             graph += page
         # Blank nodes named before cutting: a dataset that is a blank node keeps one key.
-        yield from records(stable_skolemize(graph, ctx.base_uri))
+        yield from records(stable_skolemize(graph, ctx.base_uri), options.default_contact)
 
 
 def parse_rdf(ctx: HarvestContext, fetched: Fetched, options: DcatOptions) -> Graph:
@@ -146,7 +151,7 @@ def _local_contexts(ctx: HarvestContext, fetched: Fetched, options: DcatOptions)
     return json.dumps(walk(document))
 
 
-def records(graph: Graph) -> Iterator[Record]:
+def records(graph: Graph, default_contact: ContactPoint | None = None) -> Iterator[Record]:
     variable_links = set(graph.triples((None, DISCO.variable, None)))
     own = {s for t in (*RECORD_TYPES, DISCO.Variable, SKOS.ConceptScheme) for s in graph.subjects(RDF.type, t)}
     done: set = set()
@@ -161,6 +166,9 @@ def records(graph: Graph) -> Iterator[Record]:
             for node in set(record.objects()):
                 if isinstance(node, URIRef) and node not in own and (node, RDF.type, None) in graph:
                     closure(graph, node, record)
+            if default_contact and rdf_type != DCAT.CatalogRecord and \
+                    (subject, DCAT.contactPoint, None) not in record:
+                record.add((subject, DCAT.contactPoint, contact_node(record, default_contact)))
             yield Record(key=f"{label} <{subject}>", graph=record)
     for variable in sorted(graph.subjects(RDF.type, DISCO.Variable)):
         record = closure(graph, variable)

@@ -22,6 +22,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import PurePosixPath
@@ -68,12 +69,12 @@ def walk(value: Any, path: str, url: str = "") -> list[Any]:
     if path == FILE_NAME:
         return [PurePosixPath(urlparse(url).path).stem]
     values = [value]
-    for key, each, field, wanted in _steps(path):
+    for key, each, where_key, wanted in _steps(path):
         if key:
             values = [v[key] for v in values if isinstance(v, dict) and key in v]
         if each:
-            values = [e for v in values if isinstance(v, list) for e in v
-                      if field is None or (isinstance(e, dict) and text_value(e.get(field)) == wanted)]
+            values = [e for v in values if isinstance(v, list) for e in v if where_key is None
+                      or (isinstance(e, dict) and text_value(e.get(where_key)) == wanted)]
     return values
 
 
@@ -164,20 +165,18 @@ class JsonApiHarvester:
 
     def gather(self, ctx: HarvestContext) -> Iterator[Record]:
         options = parse_options(JsonApiOptions, ctx)
-        datasets = {spec.id: spec for spec in options.dataset}
-        value_types = {**DEFAULT_VALUE_TYPES, **{k.lower(): v for k, v in options.value_types.items()}}
-        covered: dict[str, list[Period]] = {}
+        run = _Run(ctx, options, datasets={spec.id: spec for spec in options.dataset}, value_types={
+            **DEFAULT_VALUE_TYPES, **{k.lower(): v for k, v in options.value_types.items()}})
         for page, url, items in _pages(ctx, options):
             for number, item in enumerate(items, start=1):
-                where = f"page {page}, item {number}"
-                yield from _item_records(ctx, options, datasets, value_types, covered, url, where, item)
-        for spec in datasets.values():
+                yield from _item_records(run, _Item(item, url, f"page {page}, item {number}"))
+        for spec in run.datasets.values():
             if spec.id == ANY_DATASET:
                 continue
             dataset = Dataset(uri=ctx.mint("dataset", spec.id), identifier=spec.id, title=spec.title,
                               description=spec.description, publisher=ctx.publisher.uri,
                               contact=spec.contact, themes=spec.themes, keywords=spec.keywords,
-                              periods=_merge(covered.get(spec.id, [])),
+                              periods=_merge(run.covered.get(spec.id, [])),
                               access_rights=spec.access_rights, landing_page=spec.landing_page)
             record = Record(key=f"dataset {spec.id}")
             to_graph(dataset, record.graph)
@@ -261,11 +260,11 @@ class _Item:
     def texts(self, paths: dict[str, str], value: Any = None) -> Text:
         return {lang: text for lang, path in paths.items() if (text := self.text(path, value))}
 
-    def day(self, path: str | None, end: bool, value: Any = None) -> date | None:
+    def day(self, path: str | None, end: bool, value: Any = None, place: str = "") -> date | None:
         try:
             return parse_date(self.text(path, value), end=end)
         except ValueError as exc:
-            self.problems.append(f"{self.where}, field {path!r}: {exc}")
+            self.problems.append(f"{self.where}, field {place or path!r}: {exc}")
             return None
 
     def check(self, checks: Checks) -> None:
@@ -284,17 +283,31 @@ class _Item:
                                          f"{key!r} (known: {', '.join(keys)})")
 
 
-def _item_records(ctx, options: JsonApiOptions, datasets: dict[str, TableDataset], value_types,
-                  covered: dict[str, list[Period]], url: str, where: str, value: Any) -> Iterator[Record]:
-    fields = options.fields
-    item = _Item(value, url, where)
-    item.check(options.checks)
+@dataclass
+class _Run:
+    """One harvest of a source: what its items add up to."""
+
+    ctx: HarvestContext
+    options: JsonApiOptions
+    datasets: dict[str, TableDataset]
+    value_types: dict[str, str | None]
+    covered: dict[str, list[Period]] = field(default_factory=dict)  # dataset id -> variable periods
+    seen: dict[str, str] = field(default_factory=dict)  # record key -> where it was first
+
+
+def _item_records(run: _Run, item: _Item) -> Iterator[Record]:
+    ctx, fields, where = run.ctx, run.options.fields, item.where
+    item.check(run.options.checks)
     name = item.text(fields.name)
     if not name:
         item.problems.append(f"{where}: field {fields.name!r} (the variable's name) is missing")
-    spec = _dataset(item, fields, datasets)
+    spec = _dataset(item, fields, run.datasets)
     dataset_id = spec.id if spec else "?"
-    key = f"variable {name or '?'} (dataset {dataset_id})" if name else f"item {where}"
+    key = f"variable {name} (dataset {dataset_id})" if name else f"{where} (no name)"
+    if key in run.seen:  # a key of its own, or the gate would hold back the first one too
+        item.problems.append(f"{where}: variable {name} is listed again (first at {run.seen[key]})")
+        key = f"{key} again at {where}"
+    run.seen.setdefault(key, where)
     label = item.texts(fields.label)
     if name and not label:
         item.problems.append(f"{where}: variable {name}: no label at {list(fields.label.values())}")
@@ -308,16 +321,16 @@ def _item_records(ctx, options: JsonApiOptions, datasets: dict[str, TableDataset
     type_text = item.text(fields.value_type)
     representation = None
     if type_text:
-        if type_text.lower() not in value_types:
+        if type_text.lower() not in run.value_types:
             item.problems.append(f"{where}, field {fields.value_type!r}: unknown value type "
-                                 f"{type_text!r} (known: {', '.join(sorted(value_types))})")
-        representation = value_types.get(type_text.lower())
+                                 f"{type_text!r} (known: {', '.join(sorted(run.value_types))})")
+        representation = run.value_types.get(type_text.lower())
     code_lists = _code_lists(ctx, item, fields, dataset_id, name, label, type_text) if name else []
     record = Record(key=key, problems=item.problems)
     if item.problems:
         yield record
         return
-    covered.setdefault(dataset_id, []).extend(periods)
+    run.covered.setdefault(dataset_id, []).extend(periods)
     variable = Variable(uri=ctx.mint("variable", dataset_id, name), identifier=name, label=label,
                         description=item.texts(fields.description),
                         dataset=ctx.mint("dataset", dataset_id),
@@ -371,18 +384,21 @@ def _code_lists(ctx, item: _Item, fields: Fields, dataset_id: str, name: str, la
         if not code:
             item.problems.append(f"{item.where}, field {place}.{spec.code}: a code without its value")
             continue
-        valid = Period(start=item.day(spec.valid_from, False, code_item) if spec.valid_from else None,
-                       end=item.day(spec.valid_until, True, code_item) if spec.valid_until else None) \
-            if _ordered(item, spec, code_item, place) else Period()
-        read.append((code, item.texts(spec.label, code_item), valid))
+        start = item.day(spec.valid_from, False, code_item, f"{place}.{spec.valid_from}")
+        end = item.day(spec.valid_until, True, code_item, f"{place}.{spec.valid_until}")
+        try:
+            read.append((code, item.texts(spec.label, code_item), Period(start=start, end=end)))
+        except ValueError as exc:
+            item.problems.append(f"{item.where}, field {place}.{spec.valid_until}: {exc}")
     uri = ctx.mint("codelist", dataset_id, name)
     title = label or {"nb": name}
     versions = []
     for span in _spans([valid for _, _, valid in read]):
-        version_uri = f"{uri}/{span.start.isoformat()}"
+        since = span.start.isoformat() if span.start else "start"
+        version_uri = f"{uri}/{since}"
         versions.append(CodeList(
-            uri=version_uri, identifier=f"{name} {span.label()}", title=title,
-            publisher=ctx.publisher.uri, periods=[span], version_label=span.start.isoformat(),
+            uri=version_uri, identifier=f"{name} {since}", title=title,
+            publisher=ctx.publisher.uri, periods=[span], version_label=since,
             concepts=[Concept(uri=f"{version_uri}/{quote(code, safe='')}", notation=code,
                               label=text, scheme=version_uri)
                       for code, text, valid in read if _within(span, valid)]))
@@ -395,27 +411,19 @@ def _code_lists(ctx, item: _Item, fields: Fields, dataset_id: str, name: str, la
     return [whole, *versions]
 
 
-def _ordered(item: _Item, spec: Codes, code_item: Any, place: str) -> bool:
-    """Whether a code's validity does not end before it starts (else a problem)."""
-    start = item.day(spec.valid_from, False, code_item) if spec.valid_from else None
-    end = item.day(spec.valid_until, True, code_item) if spec.valid_until else None
-    if start and end and end < start:
-        item.problems.append(f"{item.where}, field {place}.{spec.valid_until}: the code's validity "
-                             f"ends ({end}) before it starts ({start})")
-        return False
-    return True
-
-
 def _spans(validities: list[Period]) -> list[Period]:
-    """The time cut wherever a code starts or stops being valid; spans in which no
-    code is valid are gaps, not versions. None when no code has a validity date."""
+    """Time cut wherever a code starts or stops being valid; spans in which no code is
+    valid are gaps, not versions. None at all when no code has a date."""
     cuts = sorted({p.start for p in validities if p.start}
                   | {p.end + timedelta(days=1) for p in validities if p.end})
-    spans = [Period(start=a, end=b - timedelta(days=1)) for a, b in zip(cuts, cuts[1:])]
-    spans += [Period(start=cuts[-1])] if cuts else []
-    return [s for s in spans if any(_within(s, v) for v in validities if v.start or v.end)]
+    if not cuts:
+        return []
+    day = timedelta(days=1)
+    spans = [Period(end=cuts[0] - day), *(Period(start=a, end=b - day) for a, b in zip(cuts, cuts[1:])),
+             Period(start=cuts[-1])]
+    return [s for s in spans if any(_within(s, v) for v in validities)]
 
 
 def _within(span: Period, valid: Period) -> bool:
-    return ((valid.start is None or valid.start <= span.start)
+    return ((valid.start is None or (span.start is not None and valid.start <= span.start))
             and (valid.end is None or (span.end is not None and span.end <= valid.end)))

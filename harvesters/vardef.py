@@ -77,8 +77,8 @@ class VardefHarvester:
         yield record
 
 
-def _definition(ctx, options: VardefOptions, list_url: str, number: int, item: dict,
-                dataset_uri: str) -> tuple[list[Record], list[Period]]:
+def _definition(ctx: HarvestContext, options: VardefOptions, list_url: str, number: int,
+                item: dict, dataset_uri: str) -> tuple[list[Record], list[Period]]:
     """The variable record and its version records, and the periods it is valid in.
     A definition that cannot be read is one record with its problems."""
     vardef_id = text_value(item.get("id"))
@@ -105,7 +105,7 @@ def _definition(ctx, options: VardefOptions, list_url: str, number: int, item: d
         if not isinstance(rendering, dict):
             record.problems.append(f"{field_where}: not a JSON object")
             continue
-        version = _version(ctx, options, variable_uri, rendering, field_where, record.problems)
+        version = _version(options, variable_uri, rendering, field_where, record.problems)
         if version is not None:
             versions.append(version)
     if not renderings:
@@ -114,11 +114,12 @@ def _definition(ctx, options: VardefOptions, list_url: str, number: int, item: d
         return [record], []
     versions.sort(key=lambda v: v[0].valid[0].start)
     records = []
-    previous = None
+    previous: str | None = None
     for version, _ in versions:
         version = version.model_copy(update={"previous": previous})
         previous = version.uri
-        version_record = Record(key=f"variable {short_name} version {version.version}")
+        # Keyed by start date, not label: a new patch changes the version, not the record.
+        version_record = Record(key=f"variable {short_name} version {version.valid[0].start}")
         to_graph(version, version_record.graph)
         records.append(version_record)
     latest, themes = versions[-1]
@@ -130,7 +131,7 @@ def _definition(ctx, options: VardefOptions, list_url: str, number: int, item: d
     return [record, *records], periods
 
 
-def _version(ctx, options: VardefOptions, variable_uri: str, rendering: dict, where: str,
+def _version(options: VardefOptions, variable_uri: str, rendering: dict, where: str,
              problems: list[str]) -> tuple[VariableVersion, list[str]] | None:
     """One validity period as a version (not yet linked to its predecessor), with the
     themes of its subject fields; None after noting a problem."""
@@ -153,13 +154,14 @@ def _version(ctx, options: VardefOptions, variable_uri: str, rendering: dict, wh
     themes = sorted({options.themes[code] for field in rendering.get("subject_fields") or []
                      for code in _codes(field) if code in options.themes})
     version = VariableVersion(
-        uri=f"{variable_uri}/version/{period.start.isoformat()}",
-        variable=variable_uri, version=period.start.isoformat() + (f" (patch {patch})" if patch else ""),
+        uri=f"{variable_uri}/version/{start.isoformat()}", variable=variable_uri,
+        version=start.isoformat() + (f" (patch {patch})" if patch else ""),
         label=label, description=_texts(rendering.get("definition"), options.language),
         valid=[period], notes=_texts(rendering.get("comment"), options.language),
         representation=_classification(options, rendering),
         # Rendered references carry a title ("Antall"); a bare code says nothing to a reader.
-        unit=(text_value(measurement.get("title")) or None) if isinstance(measurement, dict) else None)
+        unit=(text_value(measurement.get("title")) or None)
+        if isinstance(measurement, dict) else None)
     return version, themes
 
 
@@ -202,6 +204,7 @@ def _json_list(ctx: HarvestContext, url: str) -> list:
     except ValueError as exc:
         raise SourceError(f"{url}: not JSON: {exc}") from None
     if not isinstance(body, list):
+        kind = "object" if isinstance(body, dict) else type(body).__name__
         raise SourceError(f"{url}: expected a JSON array of variable definitions, "
-                          f"got {type(body).__name__}")
+                          f"not a JSON {kind}")
     return body

@@ -140,7 +140,7 @@ def test_the_size_limit_counts_every_page_of_a_source(settings, make_config, scr
         (KATALOG + f"\n<{page_2}#view> <http://www.w3.org/ns/hydra/core#next> <{page_2}> .\n"
          + "# " + "y" * 12000 + "\n").encode())
     scripted.replies["/dcat/katalog.ttl?page=2"] = Reply(b"# " + b"x" * 19000 + b"\n")
-    config = make_config(LIMITED.format(url=scripted.url))
+    config = make_config(LIMITED.replace("timeout = 0.5", "timeout = 10").format(url=scripted.url))
 
     [run] = harvest(settings, config)
 

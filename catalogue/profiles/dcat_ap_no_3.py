@@ -155,15 +155,19 @@ def _write(graph: Graph, subject: URIRef, prop: Prop, value) -> None:
         for period in value:
             graph.add((subject, path, period_node(graph, period)))
     elif prop.kind == "contact":
-        node = URIRef(value.uri) if value.uri else BNode()
-        graph.add((subject, path, node))
-        graph.add((node, RDF.type, VCARD.Organization))
-        for lang, text in value.name.items():
-            graph.add((node, VCARD.fn, Literal(text, lang=lang)))
-        if value.email:
-            graph.add((node, VCARD.hasEmail, URIRef(f"mailto:{value.email}")))
-        if value.url:
-            graph.add((node, VCARD.hasURL, URIRef(value.url)))
+        graph.add((subject, path, contact_node(graph, value)))
+
+
+def contact_node(graph: Graph, contact: ContactPoint) -> URIRef | BNode:
+    node = URIRef(contact.uri) if contact.uri else BNode()
+    graph.add((node, RDF.type, VCARD.Organization))
+    for lang, text in contact.name.items():
+        graph.add((node, VCARD.fn, Literal(text, lang=lang)))
+    if contact.email:
+        graph.add((node, VCARD.hasEmail, URIRef(f"mailto:{contact.email}")))
+    if contact.url:
+        graph.add((node, VCARD.hasURL, URIRef(contact.url)))
+    return node
 
 
 def period_node(graph: Graph, period: Period) -> BNode:
