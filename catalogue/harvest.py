@@ -12,11 +12,12 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
 
-from rdflib import BNode, Graph
+from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import RDF
 
 from catalogue import ontology
@@ -26,7 +27,7 @@ from catalogue.harvesters import (Fetcher, FetchError, HarvestContext, Limits, R
 from catalogue.harvesters.http import HttpCache
 from catalogue.models import Catalogue
 from catalogue.profiles.dcat_ap_no_3 import to_graph
-from catalogue.rdf import stable_skolemize
+from catalogue.rdf import GENID, stable_skolemize
 from catalogue.records import RecordStore, RecordVersion, nt_lines, version_hash
 from catalogue.runs import FetchedDocument, RecordChange, Run, RunLog, new_run_id
 from catalogue.search import EmbeddedBackend, build_documents
@@ -38,6 +39,7 @@ from catalogue.store import HeldBack, SourceState, State, Store, now
 DEMO_FILES = Path(__file__).parent / "demo" / "files"
 CATALOGUE_GRAPH = "catalogue"  # the catalogue's own description, kept like a source's graph
 Progress = Callable[[str], None]
+MAX_WARNINGS = 1000  # kept per run; warnings do not hold records back, so they can be many
 
 
 def harvest(settings: Settings, config: Config, only: list[str] | None = None,
@@ -123,7 +125,8 @@ def harvest_source(settings: Settings, store: Store, state: State, config: Confi
         for record in records:  # stable IRIs for blank nodes: reports can name them, diffs stay small
             if any(isinstance(node, BNode) for node in record.graph.all_nodes()):
                 record.graph = stable_skolemize(record.graph, settings.base_uri)
-        accepted, held_back = gate(records, _gate_shapes(source.profile, tuple(source.shapes)))
+        verdict = gate(records, _gate_shapes(source.profile, tuple(source.shapes)))
+        accepted, held_back = verdict.accepted, verdict.held_back
     except (SourceError, FetchError) as exc:
         run.status, run.error = "failed", str(exc)
         run.fetched = [FetchedDocument(url=f.url, sha256=f.sha256, bytes=len(f.content),
@@ -165,6 +168,7 @@ def harvest_source(settings: Settings, store: Store, state: State, config: Confi
     for change in changes:
         setattr(run, change.change, getattr(run, change.change) + 1)
     run.seen, run.held_back, run.held_back_records = len(records), held_back, len(held_keys)
+    run.warnings = verdict.warnings[:MAX_WARNINGS]
     run.accepted = len(accepted)
     records_store.write(source.id, run.id, manifest, new_versions)
     entry.graph_file = store.replace_graph(source.id, graph_lines)
@@ -211,30 +215,47 @@ def _gate_shapes(profile: Profile, paths: tuple[Path, ...]) -> Graph:
     return shapes
 
 
-def gate(records: list[Record], shapes: Graph | None = None) -> tuple[list[Record], list[HeldBack]]:
-    """Validate the records and return those that pass, and why others did not.
+@dataclass
+class Verdict:
+    accepted: list[Record]
+    held_back: list[HeldBack]  # violations, and what the harvester could not read
+    warnings: list[HeldBack]   # findings of warning severity; their records pass
+
+
+def gate(records: list[Record], shapes: Graph | None = None) -> Verdict:
+    """Validate the records and return those that pass, why others did not, and warnings.
 
     All of a source's records are checked in one SHACL run (one run per record costs
     a pySHACL set-up each); each result is charged to the record that holds its focus node.
     """
     held: list[HeldBack] = [HeldBack(record=r.key, message=p) for r in records for p in r.problems]
     candidates = [r for r in records if not r.problems]
-    combined = Graph()
     owner: dict = {}
     # A node belongs to the record that types it; untyped nodes to the first that mentions them.
     for record in candidates:
         for s in set(record.graph.subjects(RDF.type)):
             owner.setdefault(s, record.key)
-        combined += record.graph
     for record in candidates:
         for s in set(record.graph.subjects()):
             owner.setdefault(s, record.key)
+    # Skolem IRIs were blank nodes at the source: the shapes see them as such again, so a
+    # rule such as "an IRI, not a blank node" still holds.
+    blank = {node: BNode() for record in candidates for node in record.graph.all_nodes()
+             if isinstance(node, URIRef) and GENID in node}
+    skolem = {b: node for node, b in blank.items()}
+    combined = Graph()
+    for record in candidates:
+        for s, p, o in record.graph:
+            combined.add((blank.get(s, s), p, blank.get(o, o)))
     report = validate(combined, shapes)
-    for result in report.violations:
-        held.append(HeldBack(record=owner.get(result.node, "?"), focus=result.focus,
-                             path=result.path, message=result.message))
+    warnings = []
+    for result in report.results:
+        node = skolem.get(result.node, result.node)
+        finding = HeldBack(record=owner.get(node, "?"), focus=str(node), path=result.path,
+                           message=result.message)
+        (held if result.severity == "Violation" else warnings).append(finding)
     refused = {h.record for h in held}
-    return [r for r in candidates if r.key not in refused], held
+    return Verdict([r for r in candidates if r.key not in refused], held, warnings)
 
 
 def reindex(store: Store, data_dir: Path) -> int:

@@ -55,6 +55,7 @@ class Run(BaseModel):
     removed: int = 0
     kept: int = 0
     held_back: list[HeldBack] = Field(default_factory=list)
+    warnings: list[HeldBack] = Field(default_factory=list)  # their records were accepted
     error: str | None = None
     fetched: list[FetchedDocument] = Field(default_factory=list)
 

@@ -76,7 +76,8 @@ class DcatHarvester:
             url = next_page(page, url)
             graph += page
         # Blank nodes named before cutting: a dataset that is a blank node keeps one key.
-        yield from records(stable_skolemize(graph, ctx.base_uri), options.default_contact)
+        yield from records(stable_skolemize(graph, ctx.base_uri), URIRef(ctx.publisher.uri),
+                           options.default_contact)
 
 
 def parse_rdf(ctx: HarvestContext, fetched: Fetched, options: DcatOptions) -> Graph:
@@ -151,7 +152,11 @@ def _local_contexts(ctx: HarvestContext, fetched: Fetched, options: DcatOptions)
     return json.dumps(walk(document))
 
 
-def records(graph: Graph, default_contact: ContactPoint | None = None) -> Iterator[Record]:
+def records(graph: Graph, publisher: URIRef,
+            default_contact: ContactPoint | None = None) -> Iterator[Record]:
+    """`publisher` is the source's: DCAT-AP leaves a dataset's publisher optional (its
+    catalogue's applies), the explorer needs one, so a dataset without one gets its
+    catalogue's publisher, or else the source's."""
     variable_links = set(graph.triples((None, DISCO.variable, None)))
     own = {s for t in (*RECORD_TYPES, DISCO.Variable, SKOS.ConceptScheme) for s in graph.subjects(RDF.type, t)}
     done: set = set()
@@ -166,6 +171,9 @@ def records(graph: Graph, default_contact: ContactPoint | None = None) -> Iterat
             for node in set(record.objects()):
                 if isinstance(node, URIRef) and node not in own and (node, RDF.type, None) in graph:
                     closure(graph, node, record)
+            if rdf_type != DCAT.CatalogRecord and (subject, DCT.publisher, None) not in record:
+                catalogue = graph.value(None, DCAT.dataset, subject) or graph.value(None, DCAT.service, subject)
+                record.add((subject, DCT.publisher, graph.value(catalogue, DCT.publisher) or publisher))
             if default_contact and rdf_type != DCAT.CatalogRecord and \
                     (subject, DCAT.contactPoint, None) not in record:
                 record.add((subject, DCAT.contactPoint, contact_node(record, default_contact)))

@@ -142,7 +142,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     def harvests_context(source: str | None) -> dict[str, Any]:
         runs = RunLog(settings.data_dir).runs(source, limit=200)
-        return {"source": source, "runs": [r.model_dump(mode="json", exclude={"held_back", "fetched"})
+        return {"source": source, "runs": [r.model_dump(mode="json", exclude={"held_back", "warnings", "fetched"})
                                            for r in runs]}
 
     @app.get("/harvests", response_class=HTMLResponse)

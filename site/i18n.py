@@ -75,6 +75,7 @@ WORDS: dict[str, dict[str, str]] = {
     "fetched": {"nb": "Hentede dokumenter", "en": "Fetched documents"},
     "not_modified": {"nb": "uendret (304)", "en": "not modified (304)"},
     "changes": {"nb": "Endringer", "en": "Changes"},
+    "warnings": {"nb": "Advarsler (postene er godtatt)", "en": "Warnings (the records were accepted)"},
     "all_sources": {"nb": "Alle kilder", "en": "All sources"},
     "no_runs": {"nb": "Ingen høstinger ennå.", "en": "No harvests yet."},
     "more_changes": {"nb": "Viser de første {n}.", "en": "Showing the first {n}."},

@@ -135,7 +135,8 @@ def test_gate_holds_back_only_the_invalid_record():
                _record("variable VEKT", good),
                _record("variable ROYK", bad)]
 
-    accepted, held_back = gate(records)
+    verdict = gate(records)
+    accepted, held_back = verdict.accepted, verdict.held_back
 
     assert [(h.record, h.focus, h.path) for h in held_back] == [
         ("variable ROYK", bad.uri, "skos:prefLabel")]
@@ -149,7 +150,8 @@ def test_gate_holds_back_a_record_the_harvester_could_not_read():
     records = [_record("dataset mfr", DATASET, PUBLISHER), _record("variable VEKT", variable("VEKT")),
                unreadable]
 
-    accepted, held_back = gate(records)
+    verdict = gate(records)
+    accepted, held_back = verdict.accepted, verdict.held_back
 
     assert [(h.record, h.message) for h in held_back] == [
         ("variable SVLEN (row 7)", "row 7: cannot read '31.02.2001' as a date")]
@@ -160,6 +162,6 @@ def test_gate_charges_a_blank_node_problem_to_the_record_holding_it():
     no_email = DATASET.model_copy(update={"contact": ContactPoint(name={"nb": "MFR"})})  # a blank node
     records = [_record("dataset mfr", no_email, PUBLISHER), _record("variable VEKT", variable("VEKT"))]
 
-    _, held_back = gate(records)
+    held_back = gate(records).held_back
 
     assert held_back and {h.record for h in held_back} == {"dataset mfr"}
