@@ -42,6 +42,20 @@ class Period(Model):
         return f"{start}–{self.end.year}" if self.end else f"{start}–"
 
 
+def merge_periods(periods: list[Period]) -> list[Period]:
+    """Sorted, with overlapping or touching periods joined; gaps stay."""
+    out: list[Period] = []
+    for p in sorted(periods, key=lambda p: (p.start or date.min, p.end or date.max)):
+        last = out[-1] if out else None
+        if last and (last.end is None or (p.start and (p.start - last.end).days <= 1)):
+            end = None if last.end is None or p.end is None else max(last.end, p.end)
+            out[-1] = Period(start=last.start, end=end)
+        else:
+            out.append(p)
+    return out
+
+
+
 class Agent(Model):
     uri: str
     name: Text

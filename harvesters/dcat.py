@@ -3,8 +3,8 @@
 The syntax is chosen by content type (the URL's extension when the server says
 nothing useful). Hydra paging (`hydra:next`) is followed to the end. The source
 graph is then cut into records: each catalogue, dataset, dataset series, data
-service and catalogue record, with what hangs off it (distributions, agents,
-contact points, periods); each variable (with the link from its dataset); each
+service, distribution and catalogue record, with what hangs off it (agents,
+contact points, periods, licences); each variable (with the link from its dataset); each
 code list (with its concepts). One bad variable holds back only itself.
 """
 from __future__ import annotations
@@ -43,8 +43,11 @@ ACCEPT = ("text/turtle, application/rdf+xml;q=0.9, application/ld+json;q=0.8, "
 # (a distribution, an agent, a contact point ...) travels with the record that uses it.
 RECORD_TYPES = {
     DCAT.Catalog: "catalogue", DCAT.Dataset: "dataset", DCAT.DatasetSeries: "dataset series",
-    DCAT.DataService: "data service", DCAT.CatalogRecord: "catalogue record",
+    DCAT.DataService: "data service", DCAT.Distribution: "distribution",
+    DCAT.CatalogRecord: "catalogue record",
 }
+
+NEEDS_PUBLISHER = {DCAT.Catalog, DCAT.Dataset, DCAT.DatasetSeries, DCAT.DataService}
 
 
 class DcatOptions(BaseModel):
@@ -56,6 +59,9 @@ class DcatOptions(BaseModel):
     # DCAT-AP-NO 1.1 and 2 made contact points optional; version 3 (and so this catalogue's
     # export) requires one. A source's own contact, stated here, fills that gap.
     default_contact: ContactPoint | None = None
+    # A dataset or service without a publisher gets its catalogue's (as DCAT-AP reads it),
+    # or else the source's; off, such a record is held back.
+    fill_publisher: bool = True
 
 
 class DcatHarvester:
@@ -76,7 +82,8 @@ class DcatHarvester:
             url = next_page(page, url)
             graph += page
         # Blank nodes named before cutting: a dataset that is a blank node keeps one key.
-        yield from records(stable_skolemize(graph, ctx.base_uri), URIRef(ctx.publisher.uri),
+        yield from records(stable_skolemize(graph, ctx.base_uri),
+                           URIRef(ctx.publisher.uri) if options.fill_publisher else None,
                            options.default_contact)
 
 
@@ -152,11 +159,11 @@ def _local_contexts(ctx: HarvestContext, fetched: Fetched, options: DcatOptions)
     return json.dumps(walk(document))
 
 
-def records(graph: Graph, publisher: URIRef,
+def records(graph: Graph, publisher: URIRef | None = None,
             default_contact: ContactPoint | None = None) -> Iterator[Record]:
     """`publisher` is the source's: DCAT-AP leaves a dataset's publisher optional (its
     catalogue's applies), the explorer needs one, so a dataset without one gets its
-    catalogue's publisher, or else the source's."""
+    catalogue's publisher, or else the source's. None: no publisher is filled in."""
     variable_links = set(graph.triples((None, DISCO.variable, None)))
     own = {s for t in (*RECORD_TYPES, DISCO.Variable, SKOS.ConceptScheme) for s in graph.subjects(RDF.type, t)}
     done: set = set()
@@ -171,10 +178,10 @@ def records(graph: Graph, publisher: URIRef,
             for node in set(record.objects()):
                 if isinstance(node, URIRef) and node not in own and (node, RDF.type, None) in graph:
                     closure(graph, node, record)
-            if rdf_type != DCAT.CatalogRecord and (subject, DCT.publisher, None) not in record:
+            if publisher and rdf_type in NEEDS_PUBLISHER and (subject, DCT.publisher, None) not in record:
                 catalogue = graph.value(None, DCAT.dataset, subject) or graph.value(None, DCAT.service, subject)
                 record.add((subject, DCT.publisher, graph.value(catalogue, DCT.publisher) or publisher))
-            if default_contact and rdf_type != DCAT.CatalogRecord and \
+            if default_contact and rdf_type in NEEDS_PUBLISHER and \
                     (subject, DCAT.contactPoint, None) not in record:
                 record.add((subject, DCAT.contactPoint, contact_node(record, default_contact)))
             yield Record(key=f"{label} <{subject}>", graph=record)

@@ -33,8 +33,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from catalogue.harvesters.base import (HarvestContext, Record, SourceError, parse_options,
                                        text_value)
-from catalogue.harvesters.table import DEFAULT_VALUE_TYPES, TableDataset, _merge, parse_date
-from catalogue.models import CodeList, Concept, Dataset, Period, Text, Variable
+from catalogue.harvesters.table import DEFAULT_VALUE_TYPES, TableDataset, parse_date
+from catalogue.models import CodeList, Concept, Dataset, Period, Text, Variable, merge_periods
 from catalogue.profiles.dcat_ap_no_3 import to_graph
 
 _STEP = re.compile(r"([^.\[\]]*)(\[(?:([^\]=]+)=([^\]]*))?\])?")
@@ -176,7 +176,7 @@ class JsonApiHarvester:
             dataset = Dataset(uri=ctx.mint("dataset", spec.id), identifier=spec.id, title=spec.title,
                               description=spec.description, publisher=ctx.publisher.uri,
                               contact=spec.contact, themes=spec.themes, keywords=spec.keywords,
-                              periods=_merge(run.covered.get(spec.id, [])),
+                              periods=merge_periods(run.covered.get(spec.id, [])),
                               access_rights=spec.access_rights, landing_page=spec.landing_page)
             record = Record(key=f"dataset {spec.id}")
             to_graph(dataset, record.graph)
@@ -403,7 +403,7 @@ def _code_lists(ctx, item: _Item, fields: Fields, dataset_id: str, name: str, la
                               label=text, scheme=version_uri)
                       for code, text, valid in read if _within(span, valid)]))
     whole = CodeList(uri=uri, identifier=f"{dataset_id}/{name}", title=title, publisher=ctx.publisher.uri,
-                     periods=_merge([p for v in versions for p in v.periods]),
+                     periods=merge_periods([p for v in versions for p in v.periods]),
                      versions=[v.uri for v in versions],
                      concepts=[] if versions else [Concept(uri=f"{uri}/{quote(code, safe='')}",
                                                            notation=code, label=text, scheme=uri)

@@ -1,26 +1,42 @@
 """`table`: registry variable lists published as spreadsheets (XLSX) or CSV.
 
-No code per registry: the source's configuration maps its column headers to
-fields and describes the datasets the rows belong to. A variable that is listed
-on several rows with different periods has data in each of them (gaps stay).
+No code per registry: the source's configuration maps column headers to fields and
+describes the datasets the rows belong to. A variable listed on several rows with
+different periods has data in each of them (gaps stay).
+
+Read the way registries lay their lists out:
+- The header starts at the first row (of the first 30) with a cell holding the `name`
+  header; title rows and notes above it are skipped. Rows below it belong to the header
+  too while a merged cell reaches down into them from the header (or set `header_rows`).
+- A merged cell's value counts for every cell it covers. A column is named by its header
+  texts top to bottom, repeats dropped, joined by a space: "Gyldighet" merged over "Fra"
+  and "Til" names those columns "Gyldighet Fra" and "Gyldighet Til". A mapping may name
+  a column by that full name or by its last part ("Fra") when no other column ends so;
+  headers match ignoring case and line breaks.
+- Below the header, rows with text from at most one cell (blank rows, notes, section
+  titles, footnotes, also when merged across the row), rows without a name and repeated
+  header rows are skipped.
+- XLSX is streamed (openpyxl read-only); merged ranges come from a streamed pass of
+  their own over the sheet, since read-only sheets do not expose them.
 """
 from __future__ import annotations
 
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import PurePosixPath
 from typing import Any, ClassVar, Literal
-from urllib.parse import urlparse
 
+from defusedxml.ElementTree import DefusedXMLParser
 from pydantic import BaseModel, ConfigDict, Field
 
 from catalogue.harvesters.base import (HarvestContext, Record, SourceError, parse_options,
                                        text_value)
-from catalogue.models import CodeList, Concept, ContactPoint, Dataset, Period, Text, Variable
+from catalogue.harvesters.xml import local
+from catalogue.models import (CodeList, Concept, ContactPoint, Dataset, Period, Text, Variable,
+                              merge_periods)
 from catalogue.profiles.dcat_ap_no_3 import to_graph
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -30,7 +46,8 @@ DEFAULT_VALUE_TYPES = {
     "integer": XSD + "integer", "decimal": XSD + "decimal", "string": XSD + "string",
     "date": XSD + "date", "boolean": XSD + "boolean", "kode": None, "code": None,
 }
-HEADER_SEARCH_ROWS = 20
+HEADER_SEARCH_ROWS = 30
+MAX_COLUMNS = 500  # a merge over a whole row (A1:XFD1) is not spread over 16 384 columns
 
 
 class Columns(BaseModel):
@@ -65,9 +82,14 @@ class TableDataset(BaseModel):
 
 class TableOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    format: Literal["csv", "xlsx"] | None = None
+    format: Literal["csv", "xlsx"] | None = None  # none: told by the file's first bytes
     delimiter: str = ";"
+    # UTF-8 (with or without BOM); when not set and the file is not UTF-8, Windows-1252,
+    # which Excel's "CSV (semikolondelt)" writes on Norwegian Windows.
     encoding: str = "utf-8-sig"
+    # Rows in the header, counted from the one with the `name` header; none: that row and
+    # the rows a merged header cell reaches down into.
+    header_rows: int | None = Field(default=None, ge=1, le=10)
     columns: Columns
     dataset: list[TableDataset] = Field(min_length=1)
     value_types: dict[str, str | None] = Field(default_factory=dict)
@@ -80,11 +102,16 @@ class TableOptions(BaseModel):
 class Row:
     sheet: str
     number: int
-    cells: dict[str, Any]
+    cells: dict[str, Any]  # configured header -> cell value
 
     def where(self, column: str | None = None) -> str:
         place = f"sheet {self.sheet!r}, row {self.number}" if self.sheet else f"row {self.number}"
         return f"{place}, column {column!r}" if column else place
+
+
+# A cell as read: its value and the (row, column) it was written in, which for a cell
+# covered by a merged cell is that merged cell's top left corner.
+Cell = tuple[Any, tuple[int, int]]
 
 
 class TableHarvester:
@@ -93,17 +120,21 @@ class TableHarvester:
     def gather(self, ctx: HarvestContext) -> Iterator[Record]:
         options = parse_options(TableOptions, ctx)
         fetched = ctx.http.get(ctx.url)
-        fmt = options.format or _guess_format(fetched.content_type, fetched.url)
-        sheets = _read_xlsx(fetched.content, options.columns) if fmt == "xlsx" else {
-            "": _read_csv(fetched.content, options)}
+        # Only the sheets some dataset takes are read; a dataset without `sheets` takes all.
+        wanted = None if any(not d.sheets for d in options.dataset) else {
+            s for d in options.dataset for s in d.sheets}
+        try:
+            if (options.format or _sniff_format(fetched.content)) == "xlsx":
+                sheets = _read_xlsx(fetched.content, options, wanted)
+            else:
+                sheets = {"": _read_table("", _csv_rows(fetched.content, options), options)}
+        except SourceError as exc:
+            raise SourceError(f"{fetched.url}: {exc}") from None
         value_types = {**DEFAULT_VALUE_TYPES, **{k.lower(): v for k, v in options.value_types.items()}}
         named_lists: dict[str, str] = {}
         for spec in options.dataset:
             rows = [row for name, rows in sheets.items()
                     if not spec.sheets or name in spec.sheets for row in rows]
-            if spec.sheets and not any(name in sheets for name in spec.sheets):
-                raise SourceError(f"dataset {spec.id!r}: none of the sheets {spec.sheets} "
-                                  f"is in the file (found: {list(sheets)})")
             yield from _dataset_records(ctx, options, spec, rows, value_types, named_lists)
 
 
@@ -122,6 +153,8 @@ def _dataset_records(ctx, options, spec, rows, value_types, named_lists) -> Iter
         periods = [p for row in group if (p := _period(row, cols, problems)) is not None]
         covered.extend(periods)
         label: Text = {"nb": text_value(first.cells.get(cols.label))}
+        if not label["nb"]:
+            problems.append(f"{first.where(cols.label)}: no label for variable {name!r}")
         if cols.label_en and (english := text_value(first.cells.get(cols.label_en))):
             label["en"] = english
         description = text_value(first.cells.get(cols.description)) if cols.description else ""
@@ -145,14 +178,14 @@ def _dataset_records(ctx, options, spec, rows, value_types, named_lists) -> Iter
                                 description={"nb": description} if description else {},
                                 dataset=dataset_uri, representation=representation,
                                 unit=(text_value(first.cells.get(cols.unit)) or None) if cols.unit else None,
-                                themes=themes, periods=_merge(periods))
+                                themes=themes, periods=merge_periods(periods))
             to_graph(variable, record.graph)
         yield record
         yield from graph_extra
     dataset = Dataset(uri=dataset_uri, identifier=spec.id, title=spec.title,
                       description=spec.description, publisher=ctx.publisher.uri,
                       contact=spec.contact, themes=spec.themes, keywords=spec.keywords,
-                      periods=_merge(covered), access_rights=spec.access_rights,
+                      periods=merge_periods(covered), access_rights=spec.access_rights,
                       landing_page=spec.landing_page)
     record = Record(key=f"dataset {spec.id}")
     to_graph(dataset, record.graph)
@@ -200,6 +233,7 @@ def _code_list(ctx, options, spec, row: Row, name: str, named_lists: dict[str, s
     return uri
 
 
+
 def _period(row: Row, cols: Columns, problems: list[str]) -> Period | None:
     if not cols.start:
         return None
@@ -216,107 +250,250 @@ def _period(row: Row, cols: Columns, problems: list[str]) -> Period | None:
         return None
 
 
-def _merge(periods: list[Period]) -> list[Period]:
-    """Sorted, with overlapping or touching periods joined; gaps stay."""
-    out: list[Period] = []
-    for p in sorted(periods, key=lambda p: (p.start or date.min, p.end or date.max)):
-        last = out[-1] if out else None
-        if last and (last.end is None or (p.start and (p.start - last.end).days <= 1)):
-            end = None if last.end is None or p.end is None else max(last.end, p.end)
-            out[-1] = Period(start=last.start, end=end)
-        else:
-            out.append(p)
-    return out
-
-
-NORWEGIAN_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
-MONTH_YEAR = re.compile(r"^(\d{1,2})[./](\d{4})$")
+# "d.d." (dags dato) and the words for "still running" mean an open end.
+OPEN_END = {"d.d.", "d.d", "dd", "dd.", "pågående", "løpende", "fortsatt", "fortløpende",
+            "til d.d.", "til nå", "i dag", "nå", "-", "–"}
+MONTHS = ["januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september",
+          "oktober", "november", "desember"]
+DAY_MONTH_YEAR = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:\s+\d{1,2}[:.]\d{2}(?:[:.]\d{2})?)?$")
+MONTH_YEAR = re.compile(r"^(\d{1,2})[./](\d{4})$|^(\d{4})-(\d{1,2})$")
+NAMED_MONTH = re.compile(r"^(?:(\d{1,2})\.?\s*)?([a-zæøå]+)\.?\s+(\d{4})$")
+NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
 
 
 def parse_date(value: Any, end: bool) -> date | None:
-    """A year, a Norwegian date (31.12.1998), a month (12.1998), an ISO date or a
-    spreadsheet date. A bare year means its first day as a start, its last as an end."""
-    if value is None or value == "":
+    """A date from a cell: a spreadsheet date, a year (1999, also as a number or as
+    "1999,0"), a Norwegian date (31.12.1998, 1.1.1999, "1. januar 1999"), a month (12.1998,
+    "jan 1999", "januar 1999", 1999-12), an ISO date, or an Excel day number that lost its
+    date format (36161). A year or a month means its first day as a start, its last as an
+    end; an empty end, "d.d.", "pågående" or "løpende" is an open end (None)."""
+    if value is None or isinstance(value, bool):
         return None
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
-    text = text_value(value)
+    text = " ".join(text_value(value).split()).lower()
+    if not text:
+        return None
+    if text in OPEN_END:
+        if end:
+            return None
+        raise ValueError(f"{text!r} means an open end, not a start")
     try:
-        if re.fullmatch(r"\d{4}", text):
-            return date(int(text), 12, 31) if end else date(int(text), 1, 1)
-        if m := NORWEGIAN_DATE.match(text):
+        if m := DAY_MONTH_YEAR.match(text):
             return date(int(m[3]), int(m[2]), int(m[1]))
-        if m := MONTH_YEAR.match(text):
-            month, year = int(m[1]), int(m[2])
-            if not end:
-                return date(year, month, 1)
-            following = date(year + month // 12, month % 12 + 1, 1)
-            return date.fromordinal(following.toordinal() - 1)
-        return date.fromisoformat(text)
+        if m := MONTH_YEAR.match(text):  # before numbers: 12.2010 is a month
+            return _month(int(m[2] or m[3]), int(m[1] or m[4]), end)
+        if isinstance(value, (int, float)) or NUMBER.match(text):
+            return _date_of_number(float(text.replace(",", ".")), end)
+        if (m := NAMED_MONTH.match(text)) and len(m[2]) >= 3:
+            month = next((i for i, name in enumerate(MONTHS, 1) if name.startswith(m[2])), None)
+            if month:
+                return date(int(m[3]), month, int(m[1])) if m[1] else _month(int(m[3]), month, end)
+        return datetime.fromisoformat(text).date()
     except ValueError:
         pass
-    raise ValueError(f"cannot read {text!r} as a date (use 1999, 01.01.1999 or 1999-01-01)")
+    raise ValueError(f"cannot read {text_value(value)!r} as a date "
+                     f"(use 1999, 01.01.1999, januar 1999, 1999-01-01, or d.d. for an open end)")
 
 
-def _guess_format(content_type: str, url: str) -> str:
-    if "spreadsheetml" in content_type or PurePosixPath(urlparse(url).path).suffix.lower() == ".xlsx":
-        return "xlsx"
-    return "csv"
+def _date_of_number(number: float, end: bool) -> date:
+    if number.is_integer() and 1000 <= number <= 9999:
+        return date(int(number), 12, 31) if end else date(int(number), 1, 1)
+    if 10000 <= number < 2958466:  # Excel's day numbers, 1927 to 9999
+        from openpyxl.utils.datetime import from_excel
+        return from_excel(number).date()
+    raise ValueError("neither a year nor an Excel day number")
 
 
-def _read_csv(content: bytes, options: TableOptions) -> list[Row]:
+def _month(year: int, month: int, end: bool) -> date:
+    if not end:
+        return date(year, month, 1)
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return date.fromordinal(following.toordinal() - 1)
+
+
+def _sniff_format(content: bytes) -> str:
+    """XLSX is a ZIP package; a legacy .xls (an OLE2 file) cannot be read and says so."""
+    if content.startswith(b"\xd0\xcf\x11\xe0"):
+        raise SourceError("an Excel 97-2003 (.xls) workbook; publish it as .xlsx or CSV")
+    return "xlsx" if content.startswith(b"PK\x03\x04") else "csv"
+
+
+def _csv_rows(content: bytes, options: TableOptions) -> Iterator[tuple[int, list[Cell]]]:
     try:
         text = content.decode(options.encoding)
     except UnicodeDecodeError as exc:
-        raise SourceError(f"not {options.encoding} text: {exc}") from None
-    table = list(csv.reader(io.StringIO(text, newline=""), delimiter=options.delimiter))
-    rows = _rows("", table, options.columns)
-    if rows is None:
-        raise SourceError(f"no header row with the configured name column {options.columns.name!r} "
-                          f"in the first {HEADER_SEARCH_ROWS} rows")
-    return rows
+        if "encoding" in options.model_fields_set:
+            raise SourceError(f"not {options.encoding} text: {exc}") from None
+        text = content.decode("cp1252", errors="replace")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=options.delimiter)
+    number = 0
+    try:
+        for number, values in enumerate(reader, start=1):
+            yield number, [(v, (number, c)) for c, v in enumerate(values, start=1)]
+    except csv.Error as exc:
+        raise SourceError(f"row {number + 1}: not readable as CSV: {exc}") from None
 
 
-def _read_xlsx(content: bytes, columns: Columns) -> dict[str, list[Row]]:
+def _read_xlsx(content: bytes, options: TableOptions, wanted: set[str] | None) -> dict[str, list[Row]]:
     from openpyxl import load_workbook  # imported here: only spreadsheet sources need it
     try:
-        book = load_workbook(io.BytesIO(content), data_only=True)
+        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises zipfile, KeyError and its own errors
         raise SourceError(f"not a readable XLSX workbook: {exc}") from None
+    missing = sorted((wanted or set()) - set(book.sheetnames))
+    if missing:
+        raise SourceError(f"no sheet named {missing} (sheets: {book.sheetnames})")
     sheets = {}
-    for sheet in book.worksheets:  # sheets without the header row are notes, not tables
-        rows = _rows(sheet.title, [list(r) for r in sheet.iter_rows(values_only=True)], columns)
-        if rows is not None:
-            sheets[sheet.title] = rows
+    try:
+        for sheet in book.worksheets:
+            if wanted is not None and sheet.title not in wanted:
+                continue
+            sheet.reset_dimensions()  # some writers store a wrong size: read the rows there are
+            try:
+                values = enumerate(sheet.iter_rows(min_row=1, min_col=1, values_only=True), start=1)
+                # A sheet no dataset names and without the header row holds notes, not variables.
+                rows = _read_table(sheet.title, _spread(values, _merged_ranges(sheet)), options,
+                                   required=wanted is not None)
+            except SourceError:
+                raise
+            except Exception as exc:  # a damaged sheet part: zipfile, XML and openpyxl errors
+                raise SourceError(f"sheet {sheet.title!r} is not readable: {exc}") from None
+            if rows is not None:
+                sheets[sheet.title] = rows
+    finally:
+        book.close()
     if not sheets:
         raise SourceError(f"no sheet has a header row with the configured name column "
-                          f"{columns.name!r} (sheets: {book.sheetnames})")
+                          f"{options.columns.name!r} (sheets: {book.sheetnames})")
     return sheets
 
 
-def _rows(sheet: str, table: list[list[Any]], columns: Columns) -> list[Row] | None:
-    """Rows below the header row (the first with the `name` header), as header -> cell;
-    None when there is no header row. Rows without a name, or without a label and
-    description (notes), are skipped."""
-    header_at = next((i for i, row in enumerate(table[:HEADER_SEARCH_ROWS])
-                      if columns.name in (text_value(c) for c in row)), None)
-    if header_at is None:
-        return None
-    header = [text_value(c) for c in table[header_at]]
-    missing = [h for h in columns.model_dump().values() if h and h not in header]
+def _merged_ranges(sheet) -> list[tuple[int, int, int, int]]:
+    """(first row, first column, last row, last column) of each merged cell.
+
+    Read-only sheets do not expose them, and the sheet's XML lists them after its rows,
+    so the sheet part is streamed once more through defusedxml (as openpyxl reads it),
+    into a target that keeps only the merged ranges: no tree is built."""
+    from openpyxl.utils.cell import range_boundaries
+    refs: list[str] = []
+
+    class MergedCells:
+        def start(self, tag: str, attrib: dict[str, str]) -> None:
+            if local(tag) == "mergeCell" and attrib.get("ref"):
+                refs.append(attrib["ref"])
+
+    parser = DefusedXMLParser(target=MergedCells(), forbid_entities=True, forbid_external=True)
+    with sheet._get_source() as stream:  # the sheet's part in the package; no public accessor
+        while chunk := stream.read(1 << 16):
+            parser.feed(chunk)
+    parser.close()
+    ranges = []
+    for ref in refs:
+        min_col, min_row, max_col, max_row = range_boundaries(ref)
+        ranges.append((min_row, min_col, max_row, min(max_col, MAX_COLUMNS)))
+    return ranges
+
+
+def _spread(rows: Iterable[tuple[int, Iterable[Any]]],
+            ranges: list[tuple[int, int, int, int]]) -> Iterator[tuple[int, list[Cell]]]:
+    """Rows of cells, each merged cell's value carried to every cell it covers."""
+    pending = sorted(ranges, reverse=True)  # popped from the end, first row first
+    active: dict[tuple[int, int, int, int], Any] = {}  # range -> its value
+    for number, values in rows:
+        cells: list[Cell] = [(v, (number, c)) for c, v in enumerate(values, start=1)]
+        while pending and pending[-1][0] <= number:
+            top, left, _, _ = span = pending.pop()
+            active[span] = cells[left - 1][0] if top == number and left <= len(cells) else None
+        for span, value in list(active.items()):
+            top, left, bottom, right = span
+            cells.extend((None, (number, c)) for c in range(len(cells) + 1, right + 1))
+            for c in range(left, right + 1):
+                if (number, c) != (top, left):
+                    cells[c - 1] = (value, (top, left))
+            if bottom <= number:
+                del active[span]
+        yield number, cells
+
+
+def _read_table(sheet: str, rows: Iterator[tuple[int, list[Cell]]], options: TableOptions,
+                required: bool = True) -> list[Row] | None:
+    """The variable rows below the header. Without a header row: a SourceError, or None
+    when the header is not `required` (a notes sheet)."""
+    cols = options.columns
+    name_key = _key(cols.name)
+    header: list[list[Cell]] = []
+    seen: list[str] = []  # the first row with text, to show what the file has instead
+    for first, cells in rows:
+        if any(_key(value) == name_key for value, _ in cells):
+            header.append(cells)
+            break
+        seen = seen or [t for value, _ in cells if (t := text_value(value))]
+        if first >= HEADER_SEARCH_ROWS:
+            break
+    if not header:
+        if not required:
+            return None
+        where = f"sheet {sheet!r}: " if sheet else ""
+        raise SourceError(f"{where}no header row with the configured name column {cols.name!r} "
+                          f"in its first {HEADER_SEARCH_ROWS} rows (first row with text: "
+                          f"{seen[:12] or 'none'}); is this a variable list?")
+    mapping: dict[str, int] | None = None
+    found: list[Row] = []
+    for number, cells in rows:
+        if mapping is None:
+            merged_down = any(first <= origin[0] < number for _, origin in cells)
+            if (len(header) < options.header_rows if options.header_rows else merged_down):
+                header.append(cells)
+                continue
+            mapping = _mapping(sheet, first, header, cols)
+        if len({origin for value, origin in cells if text_value(value)}) <= 1:
+            continue  # blank, or a note, a section title or a footnote
+        row = Row(sheet=sheet, number=number,
+                  cells={h: cells[c][0] if c < len(cells) else None for h, c in mapping.items()})
+        name = text_value(row.cells[cols.name])
+        if name and _key(name) != name_key:  # a header repeated further down is skipped too
+            found.append(row)
+    if mapping is None:  # the file ended in the header: check it all the same
+        _mapping(sheet, first, header, cols)
+    return found
+
+
+def _mapping(sheet: str, first: int, header: list[list[Cell]], cols: Columns) -> dict[str, int]:
+    """Configured header -> column index, by full column name, else by its last part."""
+    width = max(len(cells) for cells in header)
+    names: list[list[str]] = []
+    for c in range(width):
+        parts: list[str] = []
+        for cells in header:
+            text = " ".join(text_value(cells[c][0]).split()) if c < len(cells) else ""
+            if text and _key(text) not in map(_key, parts):
+                parts.append(text)
+        names.append(parts)
+    where = f"sheet {sheet!r}, header row {first}" if sheet else f"header row {first}"
+    if len(header) > 1:
+        where += f"-{first + len(header) - 1}"
+    mapping, missing, ambiguous = {}, [], []
+    for configured in {h for h in cols.model_dump().values() if h}:
+        key = _key(configured)
+        matches = ([c for c, parts in enumerate(names) if parts and _key(" ".join(parts)) == key]
+                   or [c for c, parts in enumerate(names) if parts and _key(parts[-1]) == key])
+        if len(matches) == 1:
+            mapping[configured] = matches[0]
+        elif matches:
+            ambiguous.append(f"{configured!r} is {' and '.join(repr(' '.join(names[c])) for c in matches)}")
+        else:
+            missing.append(configured)
+    found = [" ".join(parts) for parts in names if parts]
     if missing:
-        where = f"sheet {sheet!r}" if sheet else "the file"
-        raise SourceError(f"{where}: header row {header_at + 1} lacks the configured "
-                          f"column(s) {missing} (found: {[h for h in header if h]})")
-    rows = []
-    for number, values in enumerate(table[header_at + 1:], start=header_at + 2):
-        cells = {h: v for h, v in zip(header, values) if h}
-        if not text_value(cells.get(columns.name)):
-            continue
-        if not text_value(cells.get(columns.label)) and not text_value(
-                cells.get(columns.description or "")):
-            continue
-        rows.append(Row(sheet=sheet, number=number, cells=cells))
-    return rows
+        raise SourceError(f"{where} lacks the configured column(s) {sorted(missing)} (found: {found})")
+    if ambiguous:
+        raise SourceError(f"{where}: configured column {'; '.join(ambiguous)}: name it in full")
+    return mapping
+
+
+def _key(value: Any) -> str:
+    """A header as compared: case, line breaks and repeated spaces do not count."""
+    return " ".join(text_value(value).split()).casefold()

@@ -23,8 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from catalogue.harvesters.base import (HarvestContext, Record, SourceError, parse_options,
                                        text_value)
 from catalogue.harvesters.http import FetchError
-from catalogue.harvesters.table import TableDataset, _merge as merge_periods
-from catalogue.models import Dataset, Period, Text, Variable, VariableVersion
+from catalogue.harvesters.table import TableDataset
+from catalogue.models import Dataset, Period, Text, Variable, VariableVersion, merge_periods
 from catalogue.namespaces import KLASS
 from catalogue.profiles.dcat_ap_no_3 import to_graph
 

@@ -1,13 +1,18 @@
 """Variable lists published as CSV and XLSX, harvested over HTTP into the store and the index."""
+import io
+import re
+import zipfile
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
 
 from catalogue.fileserver import FileServer
 from catalogue.harvest import harvest
+from catalogue.harvesters.table import parse_date
 from catalogue.models import Period
-from support import EU_HEALTH, by_name, search, settings_in, snapshot, write_config
+from support import EU_HEALTH, by_name, corpus, search, settings_in, snapshot, write_config
 
 KLASS_104 = "https://data.ssb.no/api/klass/v1/classifications/104"
 
@@ -222,3 +227,424 @@ def test_dataset_whose_contact_has_no_email_is_held_back_as_one_record(tmp_path,
 
     assert {h.record for h in summary.held_back} == {"variable SVLEN (row 6)", "dataset mfr"}
     assert summary.accepted == summary.seen - 2
+
+
+
+# -- Spreadsheets the way registries publish them -----------------------------------
+
+DEMO_FILES = Path(__file__).resolve().parents[1] / "catalogue" / "demo" / "files"
+
+# The [[source]] proposed for catalogue/demo/sources.toml (given in full in the report).
+KREFTREGISTERET_SOURCE = """
+[[source]]
+id = "kreftregisteret"
+name = "Kreftregisteret – variabelliste"
+publisher = "fhi"
+kind = "table"
+url = "{demo}/table/kreftregisteret-variabler.xlsx"
+
+[source.columns]
+name = "Variabelnavn"
+label = "Variabel"
+label_en = "Engelsk navn"
+description = "Beskrivelse"
+value_type = "Datatype"
+unit = "Enhet"
+code_list = "Kodeverk"
+codes = "Verdier"
+start = "Gyldighet Fra"
+end = "Gyldighet Til"
+
+[[source.dataset]]
+id = "kreftregisteret-insidens"
+sheets = ["Insidens"]
+title = { nb = "Kreftregisteret – insidensdata", en = "Cancer Registry of Norway – incidence data" }
+description = { nb = "Alle nye krefttilfeller i Norge fra 1953: diagnose, svulstens utbredelse og vevstype, meldt fra sykehus, laboratorier og leger.", en = "All new cancer cases in Norway since 1953: diagnosis, extent and histology of the tumour, reported by hospitals, laboratories and physicians." }
+themes = ["http://publications.europa.eu/resource/authority/data-theme/HEAL", "https://psi.norge.no/los/tema/helse-og-omsorg"]
+keywords = ["kreft", "insidens", "svulster"]
+access_rights = "http://publications.europa.eu/resource/authority/access-right/NON_PUBLIC"
+landing_page = "https://www.kreftregisteret.no/"
+contact = { name = { nb = "Kreftregisteret, FHI" }, email = "kreftregisteret@fhi.no" }
+
+[[source.dataset]]
+id = "kreftregisteret-livmorhals"
+sheets = ["Livmorhalsprogrammet"]
+title = { nb = "Livmorhalsprogrammet", en = "Norwegian Cervical Cancer Screening Programme" }
+description = { nb = "Celleprøver og HPV-tester fra livmorhalsen tatt i screeningprogrammet fra 1992.", en = "Cervical cytology and HPV tests taken in the screening programme since 1992." }
+themes = ["http://publications.europa.eu/resource/authority/data-theme/HEAL", "https://psi.norge.no/los/tema/folkehelse"]
+keywords = ["screening", "livmorhalskreft", "HPV"]
+access_rights = "http://publications.europa.eu/resource/authority/access-right/NON_PUBLIC"
+contact = { name = { nb = "Kreftregisteret, FHI" }, email = "kreftregisteret@fhi.no" }
+"""
+
+
+def table_source(url: str, columns: str, extra: str = "") -> str:
+    """A one-dataset table source "reg" reading `url` with these column mappings."""
+    return f"""
+[[source]]
+id = "reg"
+name = "Registeret – variabelliste"
+publisher = "fhi"
+kind = "table"
+url = "{url}"
+{extra}
+columns = {{ {columns} }}
+
+[[source.dataset]]
+id = "reg"
+title = {{ nb = "Registeret" }}
+description = {{ nb = "Variabler i registeret." }}
+themes = ["{EU_HEALTH}"]
+contact = {{ name = {{ nb = "Registeret" }}, email = "register@example.no" }}
+"""
+
+
+@pytest.fixture(scope="module")
+def kreftregisteret(tmp_path_factory):
+    """The demo Kreftregisteret workbook, served from the demo folder, harvested with the
+    source proposed for the demo."""
+    folder = tmp_path_factory.mktemp("kreftregisteret")
+    settings = settings_in(folder)
+    with FileServer(DEMO_FILES) as server:
+        [summary] = harvest(settings, write_config(
+            folder, KREFTREGISTERET_SOURCE.replace("{demo}", server.url)))
+    return settings, summary
+
+
+def test_demo_workbook_is_harvested_without_problems(kreftregisteret):
+    settings, summary = kreftregisteret
+
+    assert (summary.status, summary.held_back) == ("ok", [])
+    assert {d.name for d in search(settings) if d.dataset == "kreftregisteret/kreftregisteret-livmorhals"} \
+        == {"PROVEDATO", "CYTOLOGI", "HPV_RESULTAT", "SCREENINGINTERVALL"}
+
+
+def test_title_notes_section_rows_and_footnotes_are_not_variables(kreftregisteret):
+    settings, _ = kreftregisteret
+
+    # above the header: a merged title and a "Merknad:"; between rows: a note in one cell,
+    # a row of blank strings, a section title merged across the row; below: a merged footnote
+    assert {d.name for d in search(settings) if d.dataset == "kreftregisteret/kreftregisteret-insidens"} == {
+        "PERSONLOPENR", "KJONN", "FODSELSAR", "DIAGNOSEDATO", "ALDER_DIAGNOSE", "ICD10",
+        "ICDO3_TOPOGRAFI", "ICDO3_MORFOLOGI", "BASIS", "STADIUM", "TNM_T", "TUMORSTORRELSE",
+        "PSA", "DODSDATO"}
+
+
+@pytest.mark.parametrize("name, periods", [
+    ("PERSONLOPENR", [Period(start=date(1953, 1, 1))]),   # "1953" to "d.d."
+    ("KJONN", [Period(start=date(1953, 1, 1))]),          # "01.01.1953" to "pågående"
+    ("FODSELSAR", [Period(start=date(1953, 1, 1))]),      # a number, no end
+    ("DIAGNOSEDATO", [Period(start=date(1953, 1, 1))]),   # an Excel date cell
+    ("ALDER_DIAGNOSE", [Period(start=date(1953, 1, 1))]),  # "1.1.1953" to "løpende"
+    ("ICD10", [Period(start=date(1953, 1, 1))]),          # to "dd"
+    # name and texts merged over two rows, one period on each: the gap 2000-2002 stays
+    ("STADIUM", [Period(start=date(1953, 1, 1), end=date(1999, 12, 31)),
+                 Period(start=date(2003, 1, 1))]),        # "jan 2003"
+    ("TNM_T", [Period(start=date(2014, 1, 1))]),          # "januar 2014"
+    ("HPV_RESULTAT", [Period(start=date(2015, 2, 1))]),   # "feb 2015"
+])
+def test_columns_under_a_merged_header_give_periods(kreftregisteret, name, periods):
+    settings, _ = kreftregisteret
+
+    assert by_name(settings)[name].periods == periods
+
+
+def test_variable_on_two_merged_rows_keeps_its_texts_and_codes(kreftregisteret):
+    settings, _ = kreftregisteret
+    stage = by_name(settings)["STADIUM"]
+
+    codes = snapshot(settings).query(f"""
+        PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+        SELECT ?code WHERE {{ ?c skos:inScheme <{stage.code_list}> ; skos:notation ?code }}
+        ORDER BY ?code""")
+
+    assert stage.label == {"nb": "Stadium ved diagnose", "en": "Stage at diagnosis"}
+    assert [r["code"].value for r in codes] == ["1", "2", "3", "9"]
+
+
+@pytest.mark.parametrize("name, value_type, unit, code_list", [
+    ("TUMORSTORRELSE", "decimal", "mm", None),
+    ("PSA", "decimal", "ng/ml", None),
+    ("KJONN", "code_list", None, "https://data.ssb.no/api/klass/v1/classifications/2"),
+])
+def test_merged_header_columns_give_representations(kreftregisteret, name, value_type, unit, code_list):
+    settings, _ = kreftregisteret
+    doc = by_name(settings)[name]
+
+    assert (doc.value_type, doc.unit, doc.code_list) == (value_type, unit, code_list)
+
+
+def test_existing_demo_table_sources_still_harvest(tmp_path):
+    """mfr, npr and kpr as catalogue/demo/sources.toml configures them (its {demo} files)."""
+    from catalogue.sources import load_config
+    config = load_config(DEMO_FILES.parent / "sources.toml")
+
+    runs = harvest(settings_in(tmp_path), config, only=["mfr", "npr", "kpr"])
+
+    assert {r.source: (r.status, r.held_back) for r in runs} == {
+        s: ("ok", []) for s in ("mfr", "npr", "kpr")}
+    assert all(r.accepted > 50 for r in runs)
+
+
+# -- A workbook with problems in it --------------------------------------------------
+
+def registry_workbook(rows: int = 0) -> Workbook:
+    """An NPR-style sheet: a title, a two-row header in which "Gyldighet" and
+    "Registrering" each span a "Fra" and a "Til" column, and variables from row 4.
+    `rows` adds variables listed once a year from 1900 (1950 missing) to make it long."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Somatikk"
+    sheet["A1"] = "Norsk pasientregister – variabelliste"
+    sheet.merge_cells("A1:G1")
+    for column, text in enumerate(["Variabelnavn", "Visningsnavn", "Datatype"], start=1):
+        sheet.cell(2, column, text)
+        sheet.merge_cells(start_row=2, start_column=column, end_row=3, end_column=column)
+    sheet["D2"], sheet["F2"] = "Gyldighet", "Registrering"
+    sheet.merge_cells("D2:E2")
+    sheet.merge_cells("F2:G2")
+    sheet["D3"], sheet["E3"], sheet["F3"], sheet["G3"] = "Fra", "Til", "Fra", "Til"
+    variables = [[f"VAR{n:02}", f"Variabel {n}", "Tekst", "01.01.2008", None, "2008", None]
+                 for n in range(4, 30)]
+    variables[13] = ["KONTAKTTYPE", "Kontakttype", "Kode", "1.1.2008", "1.13.2015", None, None]
+    variables[14] = ["OMSORGSNIVA", None, "Kode", "2008", None, None, None]
+    for number, values in enumerate(variables, start=4):
+        for column, value in enumerate(values, start=1):
+            sheet.cell(number, column, value)
+    for n in range(rows):
+        year = 1900 + n % 125
+        if year != 1950:
+            sheet.append([f"AAR{n // 125:03}", "Årsvariabel", "Heltall", f"01.01.{year}",
+                          f"31.12.{year}", None, None])
+    return book
+
+
+def serve_workbook(folder: Path, book: Workbook, name: str = "variabler.xlsx") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    book.save(folder / name)
+    return folder / name
+
+
+NPR_COLUMNS = ('name = "Variabelnavn", label = "Visningsnavn", value_type = "Datatype", '
+               'start = "Gyldighet Fra", end = "Gyldighet Til"')
+
+
+@pytest.fixture(scope="module")
+def workbook_harvest(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("workbook")
+    serve_workbook(folder / "served", registry_workbook())
+    settings = settings_in(folder)
+    with FileServer(folder / "served") as server:
+        [summary] = harvest(settings, write_config(
+            folder, table_source(f"{server.url}/variabler.xlsx", NPR_COLUMNS)))
+    return settings, summary
+
+
+def test_unreadable_date_holds_back_its_row_naming_sheet_row_and_column(workbook_harvest):
+    settings, summary = workbook_harvest
+    held = {h.record: h.message for h in summary.held_back}
+
+    assert "variable KONTAKTTYPE (sheet 'Somatikk', row 17)" in held
+    assert held["variable KONTAKTTYPE (sheet 'Somatikk', row 17)"].startswith(
+        "sheet 'Somatikk', row 17, column 'Gyldighet Til': cannot read '1.13.2015' as a date")
+    assert summary.status == "ok" and "KONTAKTTYPE" not in by_name(settings)
+
+
+def test_row_without_a_label_is_held_back_naming_the_column(workbook_harvest):
+    _, summary = workbook_harvest
+
+    assert {h.record: h.message for h in summary.held_back}["variable OMSORGSNIVA (sheet 'Somatikk', row 18)"] \
+        == "sheet 'Somatikk', row 18, column 'Visningsnavn': no label for variable 'OMSORGSNIVA'"
+
+
+def test_other_rows_of_the_workbook_go_through(workbook_harvest):
+    settings, summary = workbook_harvest
+
+    assert len(summary.held_back) == 2
+    assert len(by_name(settings)) == 24
+    assert by_name(settings)["VAR04"].periods == [Period(start=date(2008, 1, 1))]
+
+
+@pytest.mark.parametrize("columns, message", [
+    pytest.param('name = "Variabelnavn", label = "Visningsnavn", start = "Fra"',
+                 "configured column 'Fra' is 'Gyldighet Fra' and 'Registrering Fra': name it in full",
+                 id="ambiguous"),
+    pytest.param('name = "Variabelnavn", label = "Visningsnavn", start = "Gyldig fra"',
+                 "sheet 'Somatikk', header row 2-3 lacks the configured column(s) ['Gyldig fra'] "
+                 "(found: ['Variabelnavn', 'Visningsnavn', 'Datatype', 'Gyldighet Fra', "
+                 "'Gyldighet Til', 'Registrering Fra', 'Registrering Til'])", id="missing"),
+])
+def test_header_that_does_not_fit_the_mapping_fails_the_source(tmp_path, serve, columns, message):
+    url = serve(serve_workbook(tmp_path / "served", registry_workbook()).parent).url
+
+    [summary] = harvest(settings_in(tmp_path), write_config(
+        tmp_path, table_source(f"{url}/variabler.xlsx", columns)))
+
+    assert summary.status == "failed"
+    assert summary.error.startswith(f"{url}/variabler.xlsx: ") and message in summary.error
+
+
+def test_header_column_is_matched_by_its_last_part_and_ignoring_case(tmp_path, serve):
+    url = serve(serve_workbook(tmp_path / "served", registry_workbook()).parent).url
+    columns = 'name = "VARIABELNAVN", label = "visningsnavn", start = "gyldighet fra", end = "Gyldighet\\nTil"'
+
+    [summary] = harvest(settings := settings_in(tmp_path), write_config(
+        tmp_path, table_source(f"{url}/variabler.xlsx", columns)))
+
+    assert summary.status == "ok"
+    assert by_name(settings)["VAR05"].periods == [Period(start=date(2008, 1, 1))]
+
+
+def test_workbook_with_a_wrong_stored_size_is_read_to_its_last_row(tmp_path, serve):
+    """Some writers store <dimension ref="A1"/>; a read-only reader trusting it sees one cell."""
+    path = serve_workbook(tmp_path / "served", registry_workbook())
+    content = io.BytesIO()
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(content, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename.startswith("xl/worksheets/"):
+                data = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1"', data)
+            target.writestr(item, data)
+    path.write_bytes(content.getvalue())
+    url = serve(path.parent).url
+
+    [summary] = harvest(settings := settings_in(tmp_path), write_config(
+        tmp_path, table_source(f"{url}/variabler.xlsx", NPR_COLUMNS)))
+
+    assert summary.status == "ok" and len(by_name(settings)) == 24
+
+
+def test_long_yearly_listing_is_read_and_its_periods_joined(tmp_path, serve):
+    """20 000 rows: each of 160 variables listed once a year; years next to each other join."""
+    url = serve(serve_workbook(tmp_path / "served", registry_workbook(rows=20_000)).parent).url
+
+    [summary] = harvest(settings := settings_in(tmp_path), write_config(
+        tmp_path, table_source(f"{url}/variabler.xlsx", NPR_COLUMNS)))
+
+    [count] = snapshot(settings).query("""
+        PREFIX dct: <http://purl.org/dc/terms/>
+        SELECT (COUNT(?v) AS ?n) WHERE { ?v dct:identifier ?name FILTER(STRSTARTS(?name, "AAR")) }""")
+    assert summary.status == "ok" and int(count["n"].value) == 160
+    assert by_name(settings)["AAR000"].periods == [Period(start=date(1900, 1, 1), end=date(1949, 12, 31)),
+                                      Period(start=date(1951, 1, 1), end=date(2024, 12, 31))]
+
+
+# -- A CSV saved by Excel on Norwegian Windows ------------------------------------------
+
+HJERTE_KAR = ('name = "Variabelnavn", label = "Variabel", value_type = "Datatype", '
+              'unit = "Enhet", start = "Gyldighet Fra", end = "Til"')
+
+
+@pytest.fixture(scope="module")
+def hjerte_kar(tmp_path_factory, fixture_server):
+    """Windows-1252, a title and a "Merknad:" above a two-row header (header_rows = 2),
+    blank rows, a note, a repeated header and a footnote."""
+    folder = tmp_path_factory.mktemp("hjerte-kar")
+    settings = settings_in(folder)
+    [summary] = harvest(settings, write_config(folder, table_source(
+        f"{fixture_server.url}/table/hjerte-kar-variabler.csv", HJERTE_KAR, "header_rows = 2")))
+    return settings, summary
+
+
+def test_csv_in_windows_1252_with_notes_yields_only_its_variables(hjerte_kar):
+    settings, summary = hjerte_kar
+
+    assert summary.status == "ok"
+    assert set(by_name(settings)) == {"HJERTEINFARKT", "KOLESTEROL", "BLODTRYKK_SYS", "KREATININ",
+                                      "BMI", "ROYKING", "HJERTESVIKT"}
+    assert by_name(settings)["ROYKING"].label == {"nb": "Røykestatus"}
+    assert by_name(settings)["KREATININ"].unit == "µmol/l"
+
+
+@pytest.mark.parametrize("name, periods", [
+    ("HJERTEINFARKT", [Period(start=date(2012, 1, 1))]),                   # 2012 to d.d.
+    ("KOLESTEROL", [Period(start=date(2012, 1, 1))]),                      # jan 2012
+    ("BLODTRYKK_SYS", [Period(start=date(2014, 1, 1))]),                   # to løpende
+    ("KREATININ", [Period(start=date(2014, 1, 1))]),                       # "2014,0"
+    ("BMI", [Period(start=date(2013, 1, 1))]),                             # Excel day 41275 as text
+    ("ROYKING", [Period(start=date(2015, 3, 1))]),                         # mars 2015
+    ("HJERTESVIKT", [Period(start=date(2012, 1, 1), end=date(2020, 12, 31))]),
+])
+def test_csv_dates_in_norwegian_forms(hjerte_kar, name, periods):
+    settings, _ = hjerte_kar
+
+    assert by_name(settings)[name].periods == periods
+
+
+def test_csv_bad_date_names_row_and_column(hjerte_kar):
+    _, summary = hjerte_kar
+
+    assert [(h.record, h.message) for h in summary.held_back] == [(
+        "variable UTSKRIVNING (row 15)",
+        "row 15, column 'Til': cannot read '31.02.2019' as a date (use 1999, 01.01.1999, "
+        "januar 1999, 1999-01-01, or d.d. for an open end)")]
+
+
+@pytest.mark.parametrize("value, end, expected", [
+    ("01.01.2010", False, date(2010, 1, 1)),
+    ("1.1.2010", False, date(2010, 1, 1)),
+    ("31.12.2010 00:00", True, date(2010, 12, 31)),  # a date with a time, as CSV exports have it
+    ("2010", False, date(2010, 1, 1)),
+    ("2010", True, date(2010, 12, 31)),
+    (2010.0, True, date(2010, 12, 31)),               # a year as a number cell
+    ("2010,0", False, date(2010, 1, 1)),              # ... and as text with a decimal comma
+    ("jan 2010", False, date(2010, 1, 1)),
+    ("Januar 2010", True, date(2010, 1, 31)),
+    ("feb. 2012", True, date(2012, 2, 29)),
+    ("1. mars 2010", False, date(2010, 3, 1)),
+    ("12.2010", True, date(2010, 12, 31)),
+    ("2010-06", False, date(2010, 6, 1)),
+    ("2010-06-15", False, date(2010, 6, 15)),
+    (datetime(2010, 6, 15, 12, 0), False, date(2010, 6, 15)),
+    (40179, False, date(2010, 1, 1)),                 # an Excel day number without date format
+    ("d.d.", True, None), ("dd", True, None), ("pågående", True, None), ("Løpende", True, None),
+    ("", True, None),
+])
+def test_date_forms(value, end, expected):
+    assert parse_date(value, end=end) == expected
+
+
+@pytest.mark.parametrize("value", ["2 010", "2010,5", "31.02.2019", "1.13.2015", "smarch 2010",
+                                   "ja 2010", "123"])
+def test_unreadable_dates_are_errors(value):
+    with pytest.raises(ValueError, match="cannot read"):
+        parse_date(value, end=False)
+
+
+def test_open_end_word_as_a_start_is_an_error():
+    with pytest.raises(ValueError, match="'pågående' means an open end, not a start"):
+        parse_date("pågående", end=False)
+
+
+# -- Corpus CSV files ------------------------------------------------------------------
+
+# None of these is a variable list: the CSVW ones are data tables (weather, countries,
+# events) whose columns are described by the CSVW metadata JSON beside them; the
+# microdata.no ones are headerless data files (unit id;value;start;stop;attributes) whose
+# variable is described by the JSON file of the same name. Harvested as a variable list,
+# each fails cleanly, naming the file and showing what its first row holds instead.
+CORPUS_CSV = ["csvw/cambornedata-snippet.csv", "csvw/countries.csv", "csvw/country_slice.csv",
+              "csvw/events-listing.csv"] + [
+    f"microdata-no/input-metadata/valid/BEFOLKNING_{n}.csv"
+    for n in ("BOSTED", "INNTEKT", "KJOENN", "SIVILSTAND")]
+
+
+def test_every_corpus_csv_is_listed_here():
+    folder = corpus("variables")
+
+    assert sorted(str(p.relative_to(folder)) for pattern in
+                  ("csvw/*.csv", "microdata-no/input-metadata/valid/*.csv")
+                  for p in folder.glob(pattern)) == sorted(CORPUS_CSV)
+
+
+@pytest.mark.parametrize("path", CORPUS_CSV)
+def test_corpus_csv_that_is_no_variable_list_fails_naming_the_file(tmp_path, serve, path):
+    url = f"{serve(corpus('variables')).url}/{path}"
+    delimiter = "," if path.startswith("csvw/") else ";"
+
+    [summary] = harvest(settings_in(tmp_path), write_config(tmp_path, table_source(
+        url, 'name = "Variabelnavn", label = "Variabel"', f'delimiter = "{delimiter}"')))
+
+    assert summary.status == "failed"
+    assert summary.error.startswith(f"{url}: no header row with the configured name column "
+                                    f"'Variabelnavn' in its first 30 rows (first row with text: [")

@@ -78,7 +78,6 @@ INVALID = {
     "dataset without EU theme": (DATASET.uri, "dcat:theme", _national_theme_only),
     "contact point without e-mail or URL": (DATASET.uri, "dcat:contactPoint",
                                             _drop(EX + "mfr/kontakt", VCARD.hasEmail)),
-    "code without notation": (EX + "kodeliste/ja-nei/1", "skos:notation", _code_without_notation),
 }
 
 
@@ -108,6 +107,18 @@ def test_messages_are_given_in_english_and_bokmal(focus, path, spoil):
     assert [(r.focus, r.path) for r in english] == [(r.focus, r.path) for r in bokmal]
     assert all(r.message for r in english + bokmal)
     assert {r.message for r in english}.isdisjoint({r.message for r in bokmal})
+
+
+def test_a_code_without_notation_is_a_warning_not_a_refusal():
+    # DCAT graphs bring vocabulary concepts without notations; they must not hold datasets back.
+    graph = valid_graph()
+    _code_without_notation(graph)
+
+    report = validate(graph)
+
+    assert report.conforms
+    assert [(r.focus, r.path, r.severity) for r in report.results] == [
+        (EX + "kodeliste/ja-nei/1", "skos:notation", "Warning")]
 
 
 def test_contact_point_problem_says_what_is_missing():
