@@ -148,7 +148,9 @@ def _dataset_records(ctx, options, spec, rows, value_types, named_lists) -> Iter
     for name, group in groups.items():
         first = group[0]
         uri = ctx.mint("variable", spec.id, name)
-        key = f"variable {name} ({first.where()})"
+        # Keys stay put when rows move (a harvest compares records by key); where a
+        # problem is, its message says.
+        key = f"variable {spec.id}/{name}"
         problems: list[str] = []
         periods = [p for row in group if (p := _period(row, cols, problems)) is not None]
         covered.extend(periods)
@@ -216,7 +218,7 @@ def _code_list(ctx, options, spec, row: Row, name: str, named_lists: dict[str, s
     if not inline:
         return None
     uri = ctx.mint("codelist", spec.id, name)
-    record = Record(key=f"code list of {name} ({row.where(cols.codes)})")
+    record = Record(key=f"code list of {spec.id}/{name}")
     concepts = []
     for part in filter(None, (p.strip() for p in re.split(r"[;\n|]", inline))):
         code, sep, label = part.partition("=")

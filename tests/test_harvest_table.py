@@ -186,7 +186,7 @@ def test_row_with_unreadable_date_is_held_back_and_the_rest_goes_through(harvest
     settings, summaries = harvested
     mfr = summaries["mfr"]
 
-    assert [h.record for h in mfr.held_back] == ["variable SVLEN (row 6)"]
+    assert [h.record for h in mfr.held_back] == ["variable mfr/SVLEN"]
     assert "row 6" in mfr.held_back[0].message and "'31.02.2001'" in mfr.held_back[0].message
     assert (mfr.seen - mfr.accepted) == 1
     assert "SVLEN" not in by_name(settings)
@@ -225,7 +225,7 @@ def test_dataset_whose_contact_has_no_email_is_held_back_as_one_record(tmp_path,
 
     [summary] = harvest(settings_in(tmp_path), config)
 
-    assert {h.record for h in summary.held_back} == {"variable SVLEN (row 6)", "dataset mfr"}
+    assert {h.record for h in summary.held_back} == {"variable mfr/SVLEN", "dataset mfr"}
     assert summary.accepted == summary.seen - 2
 
 
@@ -444,8 +444,8 @@ def test_unreadable_date_holds_back_its_row_naming_sheet_row_and_column(workbook
     settings, summary = workbook_harvest
     held = {h.record: h.message for h in summary.held_back}
 
-    assert "variable KONTAKTTYPE (sheet 'Somatikk', row 17)" in held
-    assert held["variable KONTAKTTYPE (sheet 'Somatikk', row 17)"].startswith(
+    assert "variable reg/KONTAKTTYPE" in held
+    assert held["variable reg/KONTAKTTYPE"].startswith(
         "sheet 'Somatikk', row 17, column 'Gyldighet Til': cannot read '1.13.2015' as a date")
     assert summary.status == "ok" and "KONTAKTTYPE" not in by_name(settings)
 
@@ -453,7 +453,7 @@ def test_unreadable_date_holds_back_its_row_naming_sheet_row_and_column(workbook
 def test_row_without_a_label_is_held_back_naming_the_column(workbook_harvest):
     _, summary = workbook_harvest
 
-    assert {h.record: h.message for h in summary.held_back}["variable OMSORGSNIVA (sheet 'Somatikk', row 18)"] \
+    assert {h.record: h.message for h in summary.held_back}["variable reg/OMSORGSNIVA"] \
         == "sheet 'Somatikk', row 18, column 'Visningsnavn': no label for variable 'OMSORGSNIVA'"
 
 
@@ -575,7 +575,7 @@ def test_csv_bad_date_names_row_and_column(hjerte_kar):
     _, summary = hjerte_kar
 
     assert [(h.record, h.message) for h in summary.held_back] == [(
-        "variable UTSKRIVNING (row 15)",
+        "variable reg/UTSKRIVNING",
         "row 15, column 'Til': cannot read '31.02.2019' as a date (use 1999, 01.01.1999, "
         "januar 1999, 1999-01-01, or d.d. for an open end)")]
 
