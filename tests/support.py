@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from catalogue.search import EmbeddedBackend, Query, VariableDoc
-from catalogue.settings import Settings
+from catalogue.settings import DEMO_SOURCES, Settings
 from catalogue.sources import Config, load_config
 from catalogue.store import Snapshot, Store
 
@@ -45,6 +45,12 @@ def write_config(folder: Path, sources: str) -> Config:
     path = folder / f"sources-{next(_numbers)}.toml"
     path.write_text(CONFIG_HEAD + "\n" + textwrap.dedent(sources), encoding="utf-8")
     return load_config(path)
+
+
+def harvest_demo(settings: Settings, *source_ids: str):
+    """Harvest these sources of the bundled demo configuration, as `make run` does."""
+    from catalogue.harvest import harvest
+    return harvest(settings, load_config(DEMO_SOURCES), only=list(source_ids))
 
 
 def snapshot(settings: Settings) -> Snapshot:

@@ -5,10 +5,10 @@ from datetime import date
 import pytest
 
 from catalogue.fileserver import FileServer
-from catalogue.harvest import DEMO_FILES, harvest
+from catalogue.harvest import harvest
 from catalogue.models import CodeList, Dataset, Period
 from catalogue.profiles.dcat_ap_no_3 import from_graph
-from support import (BASE_URI, EU_HEALTH, by_name, corpus, search, settings_in, snapshot,
+from support import (harvest_demo, BASE_URI, EU_HEALTH, by_name, corpus, search, settings_in, snapshot,
                      write_config)
 
 SOURCE = """
@@ -22,20 +22,6 @@ url = "{url}"
 """
 
 # The [[source]] table for catalogue/demo/sources.toml.
-DEMO_SOURCE = """
-[[source]]
-id = "helseundersokelsen"
-name = "Den norske helseundersøkelsen – DDI over OAI-PMH"
-publisher = "fhi"
-kind = "ddi"
-url = "{demo}/ddi/oai"
-mode = "oai"
-metadata_prefix = "oai_ddi25"
-themes = ["http://publications.europa.eu/resource/authority/data-theme/HEAL",
-          "https://psi.norge.no/los/tema/folkehelse"]
-access_rights = "http://publications.europa.eu/resource/authority/access-right/RESTRICTED"
-"""
-
 FSD_3307 = "ddi-codebook-2.5/valid/fsd-3307.xml"
 # Every file of the DDI corpus, and what harvesting it alone gives: ("ok", variables) when
 # all its records are accepted, else the words the failure or held-back message must hold.
@@ -270,10 +256,8 @@ def test_unknown_option_fails_the_source_naming_it(settings, make_config, fixtur
 
 # -- the demo ---------------------------------------------------------------------
 
-def test_demo_source_harvests_both_pages_of_the_health_survey(settings, make_config, serve):
-    url = serve(DEMO_FILES).url
-
-    [summary] = harvest(settings, make_config(DEMO_SOURCE.replace("{demo}", url)))
+def test_demo_source_harvests_both_pages_of_the_health_survey(settings):
+    [summary] = harvest_demo(settings, "helseundersokelsen")
 
     assert (summary.status, summary.held_back) == ("ok", [])
     docs = search(settings)

@@ -1,7 +1,6 @@
 """JSON variable search APIs and metadata services (helsedata.no-, microdata.no-style),
 harvested over HTTP through a mapping written in the sources configuration."""
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -9,10 +8,9 @@ from catalogue.fileserver import FileServer
 from catalogue.harvest import harvest
 from catalogue.models import CodeList, Period
 from catalogue.profiles.dcat_ap_no_3 import from_graph
-from support import (BASE_URI, EU_HEALTH, by_name, corpus, search, settings_in, snapshot,
+from support import (harvest_demo, BASE_URI, EU_HEALTH, by_name, corpus, search, settings_in, snapshot,
                      write_config)
 
-DEMO_FILES = Path(__file__).resolve().parents[1] / "catalogue" / "demo" / "files"
 
 DATASET = """
 [[source.dataset]]
@@ -339,14 +337,8 @@ def test_microdata_code_list_has_a_version_per_validity_period(microdata):
 
 # -- the demo sources -------------------------------------------------------------------
 
-DEMO_SOURCES = (Path(__file__).parent / "fixtures" / "json-api" / "demo-sources.toml")
-
-
-def test_demo_sources_harvest_cleanly(settings, serve, make_config):
-    server = serve(DEMO_FILES)
-    config = make_config(DEMO_SOURCES.read_text(encoding="utf-8").replace("{demo}", server.url))
-
-    summaries = {s.source: s for s in harvest(settings, config)}
+def test_demo_sources_harvest_cleanly(settings):
+    summaries = {s.source: s for s in harvest_demo(settings, "helsedata-variabelsok", "microdata")}
 
     assert {k: (s.status, s.held_back) for k, s in summaries.items()} == {
         "helsedata-variabelsok": ("ok", []), "microdata": ("ok", [])}

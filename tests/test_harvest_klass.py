@@ -11,10 +11,9 @@ import pytest
 from catalogue.harvest import harvest
 from catalogue.models import CodeList, Concept, Period
 from catalogue.profiles.dcat_ap_no_3 import from_graph
-from support import corpus, snapshot
+from support import harvest_demo, corpus, snapshot
 
 KLASS = "https://data.ssb.no/api/klass/v1/"
-DEMO = Path(__file__).resolve().parents[1] / "catalogue" / "demo" / "files"
 
 SOURCE = """
 [[source]]
@@ -27,18 +26,6 @@ classifications = {classifications}
 """
 
 # The [[source]] proposed for catalogue/demo/sources.toml.
-DEMO_SOURCE = """
-[[source]]
-id = "klass"
-name = "SSB KLASS – klassifikasjoner"
-publisher = "ssb"
-kind = "klass"
-url = "{demo}/klass"
-classifications = ["2", "19", "104"]
-languages = ["nb", "nn", "en"]
-"""
-
-
 def code_list(graph, uri: str) -> CodeList:
     return from_graph(CodeList, graph, uri)
 
@@ -109,9 +96,8 @@ def test_version_with_impossible_validity_is_held_back_alone(settings, fixture_c
 # -- the demo: fylke (104) across the 2018, 2020 and 2024 reforms ------------------------
 
 @pytest.fixture
-def demo_graph(settings, serve, make_config):
-    config = make_config(DEMO_SOURCE.replace("{demo}", serve(DEMO).url))
-    [summary] = harvest(settings, config)
+def demo_graph(settings):
+    [summary] = harvest_demo(settings, "klass")
     assert (summary.status, summary.held_back) == ("ok", [])
     return snapshot(settings).to_graph()
 

@@ -12,7 +12,7 @@ from catalogue.fileserver import FileServer
 from catalogue.harvest import harvest
 from catalogue.harvesters.table import parse_date
 from catalogue.models import Period
-from support import EU_HEALTH, by_name, corpus, search, settings_in, snapshot, write_config
+from support import harvest_demo, EU_HEALTH, by_name, corpus, search, settings_in, snapshot, write_config
 
 KLASS_104 = "https://data.ssb.no/api/klass/v1/classifications/104"
 
@@ -232,52 +232,8 @@ def test_dataset_whose_contact_has_no_email_is_held_back_as_one_record(tmp_path,
 
 # -- Spreadsheets the way registries publish them -----------------------------------
 
-DEMO_FILES = Path(__file__).resolve().parents[1] / "catalogue" / "demo" / "files"
 
 # The [[source]] proposed for catalogue/demo/sources.toml (given in full in the report).
-KREFTREGISTERET_SOURCE = """
-[[source]]
-id = "kreftregisteret"
-name = "Kreftregisteret – variabelliste"
-publisher = "fhi"
-kind = "table"
-url = "{demo}/table/kreftregisteret-variabler.xlsx"
-
-[source.columns]
-name = "Variabelnavn"
-label = "Variabel"
-label_en = "Engelsk navn"
-description = "Beskrivelse"
-value_type = "Datatype"
-unit = "Enhet"
-code_list = "Kodeverk"
-codes = "Verdier"
-start = "Gyldighet Fra"
-end = "Gyldighet Til"
-
-[[source.dataset]]
-id = "kreftregisteret-insidens"
-sheets = ["Insidens"]
-title = { nb = "Kreftregisteret – insidensdata", en = "Cancer Registry of Norway – incidence data" }
-description = { nb = "Alle nye krefttilfeller i Norge fra 1953: diagnose, svulstens utbredelse og vevstype, meldt fra sykehus, laboratorier og leger.", en = "All new cancer cases in Norway since 1953: diagnosis, extent and histology of the tumour, reported by hospitals, laboratories and physicians." }
-themes = ["http://publications.europa.eu/resource/authority/data-theme/HEAL", "https://psi.norge.no/los/tema/helse-og-omsorg"]
-keywords = ["kreft", "insidens", "svulster"]
-access_rights = "http://publications.europa.eu/resource/authority/access-right/NON_PUBLIC"
-landing_page = "https://www.kreftregisteret.no/"
-contact = { name = { nb = "Kreftregisteret, FHI" }, email = "kreftregisteret@fhi.no" }
-
-[[source.dataset]]
-id = "kreftregisteret-livmorhals"
-sheets = ["Livmorhalsprogrammet"]
-title = { nb = "Livmorhalsprogrammet", en = "Norwegian Cervical Cancer Screening Programme" }
-description = { nb = "Celleprøver og HPV-tester fra livmorhalsen tatt i screeningprogrammet fra 1992.", en = "Cervical cytology and HPV tests taken in the screening programme since 1992." }
-themes = ["http://publications.europa.eu/resource/authority/data-theme/HEAL", "https://psi.norge.no/los/tema/folkehelse"]
-keywords = ["screening", "livmorhalskreft", "HPV"]
-access_rights = "http://publications.europa.eu/resource/authority/access-right/NON_PUBLIC"
-contact = { name = { nb = "Kreftregisteret, FHI" }, email = "kreftregisteret@fhi.no" }
-"""
-
-
 def table_source(url: str, columns: str, extra: str = "") -> str:
     """A one-dataset table source "reg" reading `url` with these column mappings."""
     return f"""
@@ -301,13 +257,9 @@ contact = {{ name = {{ nb = "Registeret" }}, email = "register@example.no" }}
 
 @pytest.fixture(scope="module")
 def kreftregisteret(tmp_path_factory):
-    """The demo Kreftregisteret workbook, served from the demo folder, harvested with the
-    source proposed for the demo."""
-    folder = tmp_path_factory.mktemp("kreftregisteret")
-    settings = settings_in(folder)
-    with FileServer(DEMO_FILES) as server:
-        [summary] = harvest(settings, write_config(
-            folder, KREFTREGISTERET_SOURCE.replace("{demo}", server.url)))
+    """The demo Kreftregisteret workbook, harvested with the demo configuration."""
+    settings = settings_in(tmp_path_factory.mktemp("kreftregisteret"))
+    [summary] = harvest_demo(settings, "kreftregisteret")
     return settings, summary
 
 
@@ -375,11 +327,8 @@ def test_merged_header_columns_give_representations(kreftregisteret, name, value
 
 
 def test_existing_demo_table_sources_still_harvest(tmp_path):
-    """mfr, npr and kpr as catalogue/demo/sources.toml configures them (its {demo} files)."""
-    from catalogue.sources import load_config
-    config = load_config(DEMO_FILES.parent / "sources.toml")
-
-    runs = harvest(settings_in(tmp_path), config, only=["mfr", "npr", "kpr"])
+    """mfr, npr and kpr as catalogue/demo/sources.toml configures them."""
+    runs = harvest_demo(settings_in(tmp_path), "mfr", "npr", "kpr")
 
     assert {r.source: (r.status, r.held_back) for r in runs} == {
         s: ("ok", []) for s in ("mfr", "npr", "kpr")}

@@ -5,9 +5,9 @@ from datetime import date
 
 import pytest
 
-from catalogue.harvest import DEMO_FILES, harvest
+from catalogue.harvest import harvest
 from catalogue.models import Period
-from support import EU_HEALTH, FIXTURES, by_name, corpus, search, snapshot
+from support import harvest_demo, EU_HEALTH, FIXTURES, by_name, corpus, search, snapshot
 
 KLASS = "https://data.ssb.no/api/klass/v1/classifications/"
 SOCI = "http://publications.europa.eu/resource/authority/data-theme/SOCI"
@@ -30,42 +30,6 @@ contact = {{ name = {{ nb = "SSB" }}, email = "s320@ssb.no" }}
 """
 
 # The [[source]] tables for catalogue/demo/sources.toml: KLASS as it already is there, and Vardef.
-DEMO_KLASS = """
-[[source]]
-id = "klass"
-name = "SSB KLASS – klassifikasjoner"
-publisher = "ssb"
-kind = "klass"
-url = "{demo}/klass"
-classifications = ["2", "19", "104"]
-"""
-DEMO_VARDEF = """
-# --- SSB's variable definitions (Vardef): the population variables health data are linked with
-[[source]]
-id = "vardef"
-name = "SSB Vardef – variabeldefinisjoner"
-publisher = "ssb"
-kind = "vardef"
-url = "{demo}/vardef/public/variable-definitions"
-status = ["PUBLISHED_EXTERNAL"]
-
-[source.themes]
-he = "http://publications.europa.eu/resource/authority/data-theme/HEAL"
-he03 = "https://psi.norge.no/los/tema/folkehelse"
-he04 = "https://psi.norge.no/los/tema/helsetjenester"
-be = "https://psi.norge.no/los/tema/befolkning"
-
-[source.dataset]
-id = "vardef-befolkning"
-title = { nb = "Variabeldefinisjoner fra SSB – befolkning, utdanning og inntekt", en = "Variable definitions from Statistics Norway – population, education and income" }
-description = { nb = "Definisjoner av variablene som helsedata ofte kobles med: kjønn, fødselsår, sivilstand, bosted, landbakgrunn, utdanning, inntekt og dødsdato, publisert av SSB i Vardef med gyldighetsperioder og kodelister fra KLASS.", en = "Definitions of the variables health data are often linked with: sex, year of birth, marital status, residence, country background, education, income and date of death, published by Statistics Norway in Vardef with validity periods and KLASS code lists." }
-themes = ["http://publications.europa.eu/resource/authority/data-theme/SOCI", "http://publications.europa.eu/resource/authority/data-theme/HEAL", "https://psi.norge.no/los/tema/befolkning"]
-keywords = ["befolkning", "folkeregister", "variabeldefinisjon"]
-access_rights = "http://publications.europa.eu/resource/authority/access-right/PUBLIC"
-landing_page = "https://www.ssb.no/metadata"
-contact = { name = { nb = "Seksjon for befolkningsstatistikk, SSB" }, email = "s320@ssb.no" }
-"""
-
 VERSIONS = """
 PREFIX dcat: <http://www.w3.org/ns/dcat#>
 PREFIX dct: <http://purl.org/dc/terms/>
@@ -227,11 +191,8 @@ def test_input_payloads_and_editing_files_are_not_api_responses(settings, make_c
 
 # -- the demo -------------------------------------------------------------------------
 
-def test_demo_source_links_variables_to_the_demo_klass_code_lists(settings, make_config, serve):
-    url = serve(DEMO_FILES).url
-    config = make_config((DEMO_KLASS + DEMO_VARDEF).replace("{demo}", url))
-
-    summaries = harvest(settings, config)
+def test_demo_source_links_variables_to_the_demo_klass_code_lists(settings):
+    summaries = harvest_demo(settings, "klass", "vardef")
 
     assert [(s.status, s.held_back) for s in summaries] == [("ok", []), ("ok", [])]
     names = by_name(settings)
