@@ -16,16 +16,26 @@ class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def _check_order(start, end) -> None:
+    if isinstance(start, date) and isinstance(end, date) and end < start:
+        raise ValueError(f"period ends ({end}) before it starts ({start})")
+
+
 class Period(Model):
     """A span with data; no end means ongoing."""
 
     start: date | None = None
     end: date | None = None
 
+    def __init__(self, **data) -> None:
+        # Harvesters build periods from source text: a plain ValueError with one sentence
+        # reads better in a publisher's report than pydantic's wrapped one.
+        _check_order(data.get("start"), data.get("end"))
+        super().__init__(**data)
+
     @model_validator(mode="after")
-    def _ordered(self) -> "Period":
-        if self.start and self.end and self.end < self.start:
-            raise ValueError(f"period ends ({self.end}) before it starts ({self.start})")
+    def _ordered(self) -> "Period":  # for periods validated from data (model_validate)
+        _check_order(self.start, self.end)
         return self
 
     @property

@@ -5,7 +5,6 @@ import hashlib
 
 from rdflib import BNode, Graph, URIRef
 
-from catalogue.namespaces import bind_prefixes
 
 GENID = ".well-known/genid/"
 
@@ -34,8 +33,7 @@ def stable_skolemize(graph: Graph, base_uri: str) -> Graph:
             names[node] = URIRef(f"{base_uri}{GENID}{digest[:24]}")
         return names[node]
 
-    out = Graph()
-    bind_prefixes(out)
+    out = Graph()  # no prefixes bound: that costs more than the copy, and records need none
     for s, p, o in graph:
         out.add((name(s) if isinstance(s, BNode) else s, p, name(o) if isinstance(o, BNode) else o))
     return out

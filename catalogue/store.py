@@ -46,6 +46,7 @@ class SourceState(BaseModel):
     error: str | None = None      # why the last attempt failed, if it did
     triples: int = 0
     fingerprint: str | None = None  # of what the stored graph was made from (see harvest)
+    shapes_key: str | None = None   # of the shapes its records were accepted by
     last_run: str | None = None
     seen: int = 0
     accepted: int = 0

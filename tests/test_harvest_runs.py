@@ -292,3 +292,24 @@ def test_the_scheduler_runs_what_is_due(settings, make_config, fixture_server):
     [run] = RunLog(settings.data_dir).runs()
     assert run.source == "dar" and run.status == "ok"
     assert datetime.fromisoformat(run.started) <= datetime.now(timezone.utc)
+
+
+def test_new_shapes_check_every_record_again(settings, make_config, fixture_server, tmp_path):
+    harvest(settings, make_config(DCAT_SOURCE.format(url=fixture_server.url)))
+    stricter = tmp_path / "unit-required.ttl"
+    stricter.write_text("""
+        @prefix sh: <http://www.w3.org/ns/shacl#> .
+        @prefix schema: <https://schema.org/> .
+        <urn:test:unit> a sh:NodeShape ;
+            sh:targetClass <http://rdf-vocabulary.ddialliance.org/discovery#Variable> ;
+            sh:property [ sh:path schema:unitText ; sh:minCount 1 ; sh:message "needs a unit" ] .
+        """, encoding="utf-8")
+
+    # Unchanged records are not validated again by the same shapes, but by new ones they are.
+    [run] = harvest(settings, make_config(DCAT_SOURCE.format(url=fixture_server.url)
+                                          + f'shapes = ["{stricter}"]\n'))
+
+    assert run.status == "ok"
+    assert {(h.path, h.message) for h in run.held_back} == {("schema:unitText", "needs a unit")}
+    assert (run.held_back_records, run.kept) == (2, 2)  # refused, so their last good versions stay
+    assert set(by_name(settings)) == DAR
