@@ -5,11 +5,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rdflib import Graph
 
 from catalogue.ids import slug
-from catalogue.models import Agent
+from catalogue.models import Agent, ContactPoint, Dataset, Period, Text, merge_periods
+from catalogue.profiles.dcat_ap_no_3 import to_graph
 from catalogue.sources import SourceConfig
 from catalogue.harvesters.http import Fetcher
 
@@ -48,6 +49,37 @@ class Harvester(Protocol):
     kind: ClassVar[str]
 
     def gather(self, ctx: HarvestContext) -> Iterator[Record]: ...
+
+
+class ConfiguredDataset(BaseModel):
+    """A dataset described in the source's configuration, for formats that list variables
+    but carry no dataset metadata (spreadsheets, Vardef, JSON variable APIs)."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    title: Text
+    description: Text
+    themes: list[str]
+    contact: ContactPoint
+    keywords: list[str] = Field(default_factory=list)
+    access_rights: str | None = None
+    landing_page: str | None = None
+    sheets: list[str] = Field(default_factory=list)  # XLSX sheets of this dataset; none = all
+
+    def uri(self, ctx: HarvestContext) -> str:
+        return ctx.mint("dataset", self.id)
+
+    def record(self, ctx: HarvestContext, covered: list[Period]) -> Record:
+        """The dataset's record, its coverage the periods of its variables."""
+        dataset = Dataset(uri=self.uri(ctx), identifier=self.id, title=self.title,
+                          description=self.description, publisher=ctx.publisher.uri,
+                          contact=self.contact, themes=self.themes, keywords=self.keywords,
+                          periods=merge_periods(covered), access_rights=self.access_rights,
+                          landing_page=self.landing_page)
+        record = Record(key=f"dataset {self.id}")
+        to_graph(dataset, record.graph)
+        to_graph(ctx.publisher, record.graph)
+        return record
 
 
 OptionsT = TypeVar("OptionsT", bound=BaseModel)

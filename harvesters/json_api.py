@@ -31,10 +31,10 @@ from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlparse, urlunpa
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from catalogue.harvesters.base import (HarvestContext, Record, SourceError, parse_options,
-                                       text_value)
-from catalogue.harvesters.table import DEFAULT_VALUE_TYPES, TableDataset, parse_date
-from catalogue.models import CodeList, Concept, Dataset, Period, Text, Variable, merge_periods
+from catalogue.harvesters.base import (ConfiguredDataset, HarvestContext, Record, SourceError,
+                                       parse_options, text_value)
+from catalogue.harvesters.table import DEFAULT_VALUE_TYPES, parse_date
+from catalogue.models import CodeList, Concept, Period, Text, Variable, merge_periods
 from catalogue.profiles.dcat_ap_no_3 import to_graph
 
 _STEP = re.compile(r"([^.\[\]]*)(\[(?:([^\]=]+)=([^\]]*))?\])?")
@@ -150,7 +150,7 @@ class JsonApiOptions(BaseModel):
     paging: Paging = Field(default_factory=Paging)
     fields: Fields
     checks: Checks = Field(default_factory=Checks)
-    dataset: list[TableDataset] = Field(min_length=1)
+    dataset: list[ConfiguredDataset] = Field(min_length=1)
     value_types: dict[str, str | None] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -173,15 +173,7 @@ class JsonApiHarvester:
         for spec in run.datasets.values():
             if spec.id == ANY_DATASET:
                 continue
-            dataset = Dataset(uri=ctx.mint("dataset", spec.id), identifier=spec.id, title=spec.title,
-                              description=spec.description, publisher=ctx.publisher.uri,
-                              contact=spec.contact, themes=spec.themes, keywords=spec.keywords,
-                              periods=merge_periods(run.covered.get(spec.id, [])),
-                              access_rights=spec.access_rights, landing_page=spec.landing_page)
-            record = Record(key=f"dataset {spec.id}")
-            to_graph(dataset, record.graph)
-            to_graph(ctx.publisher, record.graph)
-            yield record
+            yield spec.record(ctx, run.covered.get(spec.id, []))
 
 
 def _pages(ctx: HarvestContext, options: JsonApiOptions) -> Iterator[tuple[int, str, list[Any]]]:
@@ -289,7 +281,7 @@ class _Run:
 
     ctx: HarvestContext
     options: JsonApiOptions
-    datasets: dict[str, TableDataset]
+    datasets: dict[str, ConfiguredDataset]
     value_types: dict[str, str | None]
     covered: dict[str, list[Period]] = field(default_factory=dict)  # dataset id -> variable periods
     seen: dict[str, str] = field(default_factory=dict)  # record key -> where it was first
@@ -345,7 +337,7 @@ def _item_records(run: _Run, item: _Item) -> Iterator[Record]:
         yield record
 
 
-def _dataset(item: _Item, fields: Fields, datasets: dict[str, TableDataset]) -> TableDataset | None:
+def _dataset(item: _Item, fields: Fields, datasets: dict[str, ConfiguredDataset]) -> ConfiguredDataset | None:
     """The item's dataset; one the configuration does not name is described by "*"."""
     if fields.dataset is None:
         return next(iter(datasets.values()))

@@ -32,11 +32,10 @@ from typing import Any, ClassVar, Literal
 from defusedxml.ElementTree import DefusedXMLParser
 from pydantic import BaseModel, ConfigDict, Field
 
-from catalogue.harvesters.base import (HarvestContext, Record, SourceError, parse_options,
-                                       text_value)
+from catalogue.harvesters.base import (ConfiguredDataset, HarvestContext, Record, SourceError,
+                                       parse_options, text_value)
 from catalogue.harvesters.xml import local
-from catalogue.models import (CodeList, Concept, ContactPoint, Dataset, Period, Text, Variable,
-                              merge_periods)
+from catalogue.models import CodeList, Concept, Period, Text, Variable, merge_periods
 from catalogue.profiles.dcat_ap_no_3 import to_graph
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -67,19 +66,6 @@ class Columns(BaseModel):
     theme: str | None = None
 
 
-class TableDataset(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    id: str
-    title: Text
-    description: Text
-    themes: list[str]
-    contact: ContactPoint
-    keywords: list[str] = Field(default_factory=list)
-    access_rights: str | None = None
-    landing_page: str | None = None
-    sheets: list[str] = Field(default_factory=list)  # XLSX sheets of this dataset; none = all
-
-
 class TableOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
     format: Literal["csv", "xlsx"] | None = None  # none: told by the file's first bytes
@@ -91,7 +77,7 @@ class TableOptions(BaseModel):
     # the rows a merged header cell reaches down into.
     header_rows: int | None = Field(default=None, ge=1, le=10)
     columns: Columns
-    dataset: list[TableDataset] = Field(min_length=1)
+    dataset: list[ConfiguredDataset] = Field(min_length=1)
     value_types: dict[str, str | None] = Field(default_factory=dict)
     themes: dict[str, str] = Field(default_factory=dict)  # cell text -> theme URI
     code_lists: dict[str, str] = Field(
@@ -140,7 +126,7 @@ class TableHarvester:
 
 def _dataset_records(ctx, options, spec, rows, value_types, named_lists) -> Iterator[Record]:
     cols = options.columns
-    dataset_uri = ctx.mint("dataset", spec.id)
+    dataset_uri = spec.uri(ctx)
     groups: dict[str, list[Row]] = {}
     for row in rows:
         groups.setdefault(text_value(row.cells.get(cols.name)), []).append(row)
@@ -184,15 +170,7 @@ def _dataset_records(ctx, options, spec, rows, value_types, named_lists) -> Iter
             to_graph(variable, record.graph)
         yield record
         yield from graph_extra
-    dataset = Dataset(uri=dataset_uri, identifier=spec.id, title=spec.title,
-                      description=spec.description, publisher=ctx.publisher.uri,
-                      contact=spec.contact, themes=spec.themes, keywords=spec.keywords,
-                      periods=merge_periods(covered), access_rights=spec.access_rights,
-                      landing_page=spec.landing_page)
-    record = Record(key=f"dataset {spec.id}")
-    to_graph(dataset, record.graph)
-    to_graph(ctx.publisher, record.graph)
-    yield record
+    yield spec.record(ctx, covered)
 
 
 def _code_list(ctx, options, spec, row: Row, name: str, named_lists: dict[str, str],

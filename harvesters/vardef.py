@@ -20,11 +20,10 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from catalogue.harvesters.base import (HarvestContext, Record, SourceError, parse_options,
-                                       text_value)
+from catalogue.harvesters.base import (ConfiguredDataset, HarvestContext, Record, SourceError,
+                                       parse_options, text_value)
 from catalogue.harvesters.http import FetchError
-from catalogue.harvesters.table import TableDataset
-from catalogue.models import Dataset, Period, Text, Variable, VariableVersion, merge_periods
+from catalogue.models import Period, Text, Variable, VariableVersion, merge_periods
 from catalogue.namespaces import KLASS
 from catalogue.profiles.dcat_ap_no_3 import to_graph
 
@@ -36,7 +35,7 @@ Status = Literal["DRAFT", "PUBLISHED_INTERNAL", "PUBLISHED_EXTERNAL"]
 
 class VardefOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    dataset: TableDataset  # the one dataset all harvested definitions belong to
+    dataset: ConfiguredDataset  # the one dataset all harvested definitions belong to
     status: list[Status] = Field(default_factory=lambda: ["PUBLISHED_EXTERNAL"], min_length=1)
     language: str = "nb"  # the language of texts rendered as plain strings
     # Subject field code (KLASS 618), or its area ("he" for "he04"), -> theme URI.
@@ -53,7 +52,7 @@ class VardefHarvester:
         list_url = ctx.url.rstrip("/")
         definitions = _json_list(ctx, list_url)
         spec = options.dataset
-        dataset_uri = ctx.mint("dataset", spec.id)
+        dataset_uri = spec.uri(ctx)
         covered: list[Period] = []
         for number, item in enumerate(definitions, start=1):
             if not isinstance(item, dict):
@@ -66,15 +65,7 @@ class VardefHarvester:
             records, periods = _definition(ctx, options, list_url, number, item, dataset_uri)
             covered.extend(periods)
             yield from records
-        dataset = Dataset(uri=dataset_uri, identifier=spec.id, title=spec.title,
-                          description=spec.description, publisher=ctx.publisher.uri,
-                          contact=spec.contact, themes=spec.themes, keywords=spec.keywords,
-                          periods=merge_periods(covered), access_rights=spec.access_rights,
-                          landing_page=spec.landing_page)
-        record = Record(key=f"dataset {spec.id}")
-        to_graph(dataset, record.graph)
-        to_graph(ctx.publisher, record.graph)
-        yield record
+        yield spec.record(ctx, covered)
 
 
 def _definition(ctx: HarvestContext, options: VardefOptions, list_url: str, number: int,
