@@ -13,6 +13,7 @@ XKOS = Namespace("http://rdf-vocabulary.ddialliance.org/xkos#")
 EU_THEME = Namespace("http://publications.europa.eu/resource/authority/data-theme/")
 EU_ACCESS = Namespace("http://publications.europa.eu/resource/authority/access-right/")
 KLASS = Namespace("https://data.ssb.no/api/klass/v1/")
+EU_HEALTH = str(EU_THEME.HEAL)  # the theme every health dataset carries
 
 PREFIXES = {
     "dcat": DCAT, "dct": DCT, "foaf": FOAF, "rdf": RDF, "rdfs": RDFS, "skos": SKOS,

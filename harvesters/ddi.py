@@ -20,13 +20,14 @@ from xml.etree.ElementTree import Element
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rdflib.namespace import XSD
+
 from catalogue.harvesters.base import HarvestContext, Record, SourceError, parse_options
 from catalogue.harvesters.xml import local, parse_xml
 from catalogue.models import CodeList, Concept, ContactPoint, Dataset, Period, Text, Variable
+from catalogue.namespaces import EU_HEALTH
 from catalogue.profiles.dcat_ap_no_3 import to_graph
 
-XSD = "http://www.w3.org/2001/XMLSchema#"
-EU_HEALTH = "http://publications.europa.eu/resource/authority/data-theme/HEAL"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 ACCEPT = "application/xml, text/xml;q=0.9, */*;q=0.1"
@@ -316,11 +317,11 @@ def _codebook_datatype(var: Element) -> str | None:
     if fmt is None:
         return None
     if fmt.get("category") in ("date", "time"):
-        return XSD + fmt.get("category")
+        return f"{XSD}{fmt.get('category')}"
     if fmt.get("type") == "character":
-        return XSD + "string"
+        return f"{XSD}string"
     if fmt.get("type") == "numeric":
-        return XSD + ("integer" if var.get("dcml") == "0" else "decimal")
+        return f"{XSD}{'integer' if var.get('dcml') == '0' else 'decimal'}"
     return None
 
 
@@ -390,7 +391,7 @@ def _study_unit(ctx, texts: Texts, unit: Element, scope: Element, by_id: dict[st
             datatype = LIFECYCLE_TYPES.get(code) or LIFECYCLE_TYPES.get(kind)
             if datatype is None and kind == "NumericRepresentation":
                 datatype = "decimal"
-            item.representation = XSD + datatype if datatype else None
+            item.representation = f"{XSD}{datatype}" if datatype else None
         variables.append(item)
     landing = _text(unit.find("{*}Citation/{*}InternationalIdentifier/{*}IdentifierContent"))
     return Study(identifier=sid, title=title, description=description,

@@ -30,6 +30,7 @@ from datetime import date, datetime
 from typing import Any, ClassVar, Literal
 
 from defusedxml.ElementTree import DefusedXMLParser
+from rdflib.namespace import XSD
 from pydantic import BaseModel, ConfigDict, Field
 
 from catalogue.harvesters.base import (ConfiguredDataset, HarvestContext, Record, SourceError,
@@ -38,12 +39,11 @@ from catalogue.harvesters.xml import local
 from catalogue.models import CodeList, Concept, Period, Text, Variable, merge_periods
 from catalogue.profiles.dcat_ap_no_3 import to_graph
 
-XSD = "http://www.w3.org/2001/XMLSchema#"
 DEFAULT_VALUE_TYPES = {
-    "heltall": XSD + "integer", "desimaltall": XSD + "decimal", "tall": XSD + "decimal",
-    "tekst": XSD + "string", "dato": XSD + "date", "ja/nei": XSD + "boolean",
-    "integer": XSD + "integer", "decimal": XSD + "decimal", "string": XSD + "string",
-    "date": XSD + "date", "boolean": XSD + "boolean", "kode": None, "code": None,
+    "heltall": f"{XSD}integer", "desimaltall": f"{XSD}decimal", "tall": f"{XSD}decimal",
+    "tekst": f"{XSD}string", "dato": f"{XSD}date", "ja/nei": f"{XSD}boolean",
+    "integer": f"{XSD}integer", "decimal": f"{XSD}decimal", "string": f"{XSD}string",
+    "date": f"{XSD}date", "boolean": f"{XSD}boolean", "kode": None, "code": None,
 }
 HEADER_SEARCH_ROWS = 30
 MAX_COLUMNS = 500  # a merge over a whole row (A1:XFD1) is not spread over 16 384 columns

@@ -25,9 +25,9 @@ from catalogue.harvesters.base import (ConfiguredDataset, HarvestContext, Record
 from catalogue.harvesters.http import FetchError
 from catalogue.models import Period, Text, Variable, VariableVersion, merge_periods
 from catalogue.namespaces import KLASS
+from catalogue.namespaces import EU_HEALTH
 from catalogue.profiles.dcat_ap_no_3 import to_graph
 
-EU_HEALTH = "http://publications.europa.eu/resource/authority/data-theme/HEAL"
 # classification_uri as the public API gives it: https://www.ssb.no/en/klass/klassifikasjoner/91
 KLASS_PAGE = re.compile(r"^https?://(?:www\.)?ssb\.no/(?:en/)?klass/klassifikasjoner/(\d+)/?$")
 Status = Literal["DRAFT", "PUBLISHED_INTERNAL", "PUBLISHED_EXTERNAL"]
