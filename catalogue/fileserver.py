@@ -21,14 +21,20 @@ class _Handler(SimpleHTTPRequestHandler):
         classifications/104.json (or .xml). A query string selects a file of its own,
         so paged APIs can be served: /catalog.ttl?page=2 is catalog@page=2.ttl and
         /oai?verb=ListRecords is oai@verb=ListRecords.xml ('/' in the query becomes '_').
+        With Accept-Language: en, x@lang=en (.json, .xml) is served where it exists.
         """
         plain, _, query = path.partition("?")
         local = Path(super().translate_path(plain))
         if query:
             local = local.with_name(f"{local.stem}@{query.split('#')[0].replace('/', '_')}{local.suffix}")
-        for candidate in (local, local.with_name(local.name + ".json"), local.with_name(local.name + ".xml")):
-            if candidate.is_file():
-                return str(candidate)
+        # An API answering in the language asked for: Accept-Language: en selects x@lang=en.
+        language = (self.headers.get("Accept-Language") or "").split(",")[0].split(";")[0].strip()
+        names = [f"{local.stem}@lang={language}{local.suffix}"] if language.isalpha() else []
+        for name in [*names, local.name]:
+            base = local.with_name(name)
+            for candidate in (base, base.with_name(base.name + ".json"), base.with_name(base.name + ".xml")):
+                if candidate.is_file():
+                    return str(candidate)
         return str(local)
 
     def do_GET(self) -> None:

@@ -114,11 +114,14 @@ class Fetcher:
         if self.cache is not None and exc[0] is None:
             self.cache.save()
 
-    def get(self, url: str, accept: str | None = None) -> Fetched:
+    def get(self, url: str, accept: str | None = None, language: str | None = None) -> Fetched:
+        """`language` asks for one language (Accept-Language), for APIs that answer in one."""
         headers = {"Accept": accept} if accept else {}
+        if language:
+            headers["Accept-Language"] = language
         for attempt in range(self.limits.retries + 1):
             try:
-                fetched = self._get_once(url, headers)
+                fetched = self._get_once(url, headers, f"{url} [{language}]" if language else url)
                 self.log.append(fetched)
                 return fetched
             except (httpx.TransportError, _Transient) as exc:
@@ -129,8 +132,8 @@ class Fetcher:
                 time.sleep(self.limits.backoff * 2 ** attempt)
         raise AssertionError("unreachable")
 
-    def _get_once(self, url: str, headers: dict[str, str]) -> Fetched:
-        known = self.cache.entries.get(url) if self.cache else None
+    def _get_once(self, url: str, headers: dict[str, str], cache_key: str) -> Fetched:
+        known = self.cache.entries.get(cache_key) if self.cache else None
         if known and self.cache.body(known.sha256) is not None:
             if known.etag:
                 headers = {**headers, "If-None-Match": known.etag}
@@ -161,7 +164,7 @@ class Fetcher:
             digest = hashlib.sha256(content).hexdigest()
             if self.cache is not None and (response.headers.get("etag") or
                                            response.headers.get("last-modified")):
-                self.cache.remember(url, _Validators(digest, media, response.headers.get("etag"),
+                self.cache.remember(cache_key, _Validators(digest, media, response.headers.get("etag"),
                                                      response.headers.get("last-modified")), content)
             return Fetched(str(response.url), content, media, digest)
 

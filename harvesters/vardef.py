@@ -37,7 +37,9 @@ class VardefOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
     dataset: ConfiguredDataset  # the one dataset all harvested definitions belong to
     status: list[Status] = Field(default_factory=lambda: ["PUBLISHED_EXTERNAL"], min_length=1)
-    language: str = "nb"  # the language of texts rendered as plain strings
+    # The API renders texts in the language asked for (Accept-Language); each validity
+    # period is read once per language and the texts merged. The first is required.
+    languages: list[str] = Field(default_factory=lambda: ["nb"], min_length=1)
     # Subject field code (KLASS 618), or its area ("he" for "he04"), -> theme URI.
     themes: dict[str, str] = Field(default_factory=lambda: {"he": EU_HEALTH})
     # Code lists named as the klass harvester names them, so variables link to them.
@@ -50,7 +52,7 @@ class VardefHarvester:
     def gather(self, ctx: HarvestContext) -> Iterator[Record]:
         options = parse_options(VardefOptions, ctx)
         list_url = ctx.url.rstrip("/")
-        definitions = _json_list(ctx, list_url)
+        definitions = _json_list(ctx, list_url, options.languages[0])
         spec = options.dataset
         dataset_uri = spec.uri(ctx)
         covered: list[Period] = []
@@ -84,11 +86,20 @@ def _definition(ctx: HarvestContext, options: VardefOptions, list_url: str, numb
     if record.problems:
         return [record], []
     url = f"{list_url}/{quote(vardef_id, safe='')}/validity-periods"
+    first, *others = options.languages
     try:
-        renderings = _json_list(ctx, url)
+        renderings = _json_list(ctx, url, first)
     except (FetchError, SourceError) as exc:
         record.problems.append(f"{where}: validity periods: {exc}")
         return [record], []
+    translations = {}
+    for language in others:
+        try:  # a translation that cannot be had leaves the texts it would have added out
+            answer = _json_list(ctx, url, language)
+        except (FetchError, SourceError):
+            continue
+        if answer != renderings:  # the same answer again is the default language, not a translation
+            translations[language] = {r.get("valid_from"): r for r in answer if isinstance(r, dict)}
     variable_uri = ctx.mint("variable", vardef_id)
     versions = []
     for index, rendering in enumerate(renderings):
@@ -96,7 +107,10 @@ def _definition(ctx: HarvestContext, options: VardefOptions, list_url: str, numb
         if not isinstance(rendering, dict):
             record.problems.append(f"{field_where}: not a JSON object")
             continue
-        version = _version(options, variable_uri, rendering, field_where, record.problems)
+        renderings_by_language = {first: rendering, **{
+            language: by_start[rendering.get("valid_from")] for language, by_start in translations.items()
+            if rendering.get("valid_from") in by_start}}
+        version = _version(options, variable_uri, renderings_by_language, field_where, record.problems)
         if version is not None:
             versions.append(version)
     if not renderings:
@@ -122,10 +136,19 @@ def _definition(ctx: HarvestContext, options: VardefOptions, list_url: str, numb
     return [record, *records], periods
 
 
-def _version(options: VardefOptions, variable_uri: str, rendering: dict, where: str,
+def _version(options: VardefOptions, variable_uri: str, renderings: dict[str, dict], where: str,
              problems: list[str]) -> tuple[VariableVersion, list[str]] | None:
-    """One validity period as a version (not yet linked to its predecessor), with the
-    themes of its subject fields; None after noting a problem."""
+    """One validity period, rendered in one or more languages (the first is the one asked
+    for first), as a version (not yet linked to its predecessor), with the themes of its
+    subject fields; None after noting a problem."""
+    rendering = next(iter(renderings.values()))
+
+    def texts(field: str) -> Text:
+        merged: Text = {}
+        for language, answer in reversed(renderings.items()):  # the first language wins
+            merged.update(_texts(answer.get(field), language))
+        return merged
+
     try:
         start, end = _day(rendering, "valid_from"), _day(rendering, "valid_until")
         if start is None:
@@ -136,7 +159,7 @@ def _version(options: VardefOptions, variable_uri: str, rendering: dict, where: 
         problems.append(f"{where}: {exc}")
         return None
     period = Period(start=start, end=end)
-    label = _texts(rendering.get("name"), options.language)
+    label = texts("name")
     if not label:
         problems.append(f"{where}: field 'name' has no text")
         return None
@@ -147,8 +170,7 @@ def _version(options: VardefOptions, variable_uri: str, rendering: dict, where: 
     version = VariableVersion(
         uri=f"{variable_uri}/version/{start.isoformat()}", variable=variable_uri,
         version=start.isoformat() + (f" (patch {patch})" if patch else ""),
-        label=label, description=_texts(rendering.get("definition"), options.language),
-        valid=[period], notes=_texts(rendering.get("comment"), options.language),
+        label=label, description=texts("definition"), valid=[period], notes=texts("comment"),
         representation=_classification(options, rendering),
         # Rendered references carry a title ("Antall"); a bare code says nothing to a reader.
         unit=(text_value(measurement.get("title")) or None)
@@ -188,8 +210,8 @@ def _day(rendering: dict, field: str) -> date | None:
         raise ValueError(f"field {field!r}: cannot read {text!r} as a date (YYYY-MM-DD)") from None
 
 
-def _json_list(ctx: HarvestContext, url: str) -> list:
-    fetched = ctx.http.get(url, accept="application/json")
+def _json_list(ctx: HarvestContext, url: str, language: str | None = None) -> list:
+    fetched = ctx.http.get(url, accept="application/json", language=language)
     try:
         body = json.loads(fetched.content)
     except ValueError as exc:

@@ -114,9 +114,21 @@ def test_bad_definitions_are_held_back_naming_record_and_field(settings, make_co
 
 
 def test_plain_texts_take_the_configured_language(settings, make_config, fixture_url):
-    harvest(settings, make_config(source(fixture_url, 'language = "nn"')))
+    harvest(settings, make_config(source(fixture_url, 'languages = ["nn"]')))
 
     assert by_name(settings)["sivilstand"].label == {"nn": "Sivilstand"}
+
+
+def test_each_language_is_asked_for_and_the_texts_merged(settings, make_config, fixture_url):
+    # The API renders one language per request, chosen by Accept-Language; the fixture
+    # server has English for sivilstand, and no nynorsk at all (which must not fail it).
+    [run] = harvest(settings, make_config(source(fixture_url, 'languages = ["nb", "en", "nn"]')))
+
+    assert run.status == "ok"
+    assert by_name(settings)["sivilstand"].label == {"nb": "Sivilstand", "en": "Marital status"}
+    assert [v[4] for v in versions(settings, "sivilstand", "en")] == [
+        "Marital status under the Marriage Act and the Partnership Act.",
+        "Marital status under the Marriage Act."]
 
 
 def test_unknown_option_fails_the_source_naming_it(settings, make_config, fixture_url):
