@@ -82,3 +82,13 @@ publisher = "fhi"
 kind = "dcat"
 url = "{url}/dcat/katalog.ttl"
 """
+
+KLASS_SOURCE = """
+[[source]]
+id = "klass"
+name = "SSB KLASS"
+publisher = "ssb"
+kind = "klass"
+url = "{url}/klass"
+classifications = {classifications}
+"""

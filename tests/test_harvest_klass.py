@@ -11,19 +11,10 @@ import pytest
 from catalogue.harvest import harvest
 from catalogue.models import CodeList, Concept, Period
 from catalogue.profiles.dcat_ap_no_3 import from_graph
-from support import harvest_demo, corpus, snapshot
+from support import KLASS_SOURCE, harvest_demo, corpus, snapshot
 
 KLASS = "https://data.ssb.no/api/klass/v1/"
 
-SOURCE = """
-[[source]]
-id = "klass"
-name = "SSB KLASS"
-publisher = "ssb"
-kind = "klass"
-url = "{url}/klass"
-classifications = {classifications}
-"""
 
 # The [[source]] proposed for catalogue/demo/sources.toml.
 def code_list(graph, uri: str) -> CodeList:
@@ -38,7 +29,7 @@ def codes(graph, version: str) -> dict[str, Concept]:
 
 @pytest.fixture
 def sivilstand(settings, fixture_server, make_config):
-    [summary] = harvest(settings, make_config(SOURCE.format(url=fixture_server.url,
+    [summary] = harvest(settings, make_config(KLASS_SOURCE.format(url=fixture_server.url,
                                                             classifications='["77"]')))
     assert (summary.status, summary.held_back) == ("ok", [])
     return snapshot(settings).to_graph()
@@ -70,7 +61,7 @@ def test_code_validity_narrower_than_its_version_is_kept(sivilstand):
 
 def test_unknown_language_is_refused_naming_the_option(settings, fixture_server, make_config):
     [summary] = harvest(settings, make_config(
-        SOURCE.format(url=fixture_server.url, classifications='["77"]') + 'languages = ["nb", "se"]\n'))
+        KLASS_SOURCE.format(url=fixture_server.url, classifications='["77"]') + 'languages = ["nb", "se"]\n'))
 
     assert summary.status == "failed"
     assert "languages.1" in summary.error
@@ -83,7 +74,7 @@ def test_version_with_impossible_validity_is_held_back_alone(settings, fixture_c
     version.write_text(version.read_text(encoding="utf-8").replace(
         '"validTo": null', '"validTo": "2010-01-01"'), encoding="utf-8")
 
-    [summary] = harvest(settings, make_config(SOURCE.format(url=serve(folder).url,
+    [summary] = harvest(settings, make_config(KLASS_SOURCE.format(url=serve(folder).url,
                                                             classifications='["77"]')))
 
     assert summary.status == "ok"
@@ -176,7 +167,7 @@ def write(path: Path, body: dict) -> None:
 def test_every_real_codes_answer_is_harvested(settings, serve, make_config, corpus_api):
     folder, ids = corpus_api
 
-    [summary] = harvest(settings, make_config(SOURCE.format(
+    [summary] = harvest(settings, make_config(KLASS_SOURCE.format(
         url=serve(folder).url, classifications=json.dumps(ids))))
 
     assert (summary.status, summary.held_back) == ("ok", [])
@@ -192,7 +183,7 @@ def test_every_real_codes_answer_is_harvested(settings, serve, make_config, corp
 
 def test_real_codes_keep_hierarchy_and_own_validity(settings, serve, make_config, corpus_api):
     folder, ids = corpus_api
-    harvest(settings, make_config(SOURCE.format(url=serve(folder).url,
+    harvest(settings, make_config(KLASS_SOURCE.format(url=serve(folder).url,
                                                 classifications=json.dumps(ids))))
     graph = snapshot(settings).to_graph()
 

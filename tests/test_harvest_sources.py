@@ -11,17 +11,8 @@ from catalogue.models import CodeList, Period
 from catalogue.profiles.dcat_ap_no_3 import from_graph
 from catalogue.settings import Settings
 from catalogue.store import Store
-from support import DCAT_SOURCE, EU_HEALTH, FIXTURES, by_name, search, snapshot
+from support import DCAT_SOURCE, KLASS_SOURCE, EU_HEALTH, FIXTURES, by_name, search, snapshot
 
-KLASS_SOURCE = """
-[[source]]
-id = "klass"
-name = "SSB KLASS"
-publisher = "ssb"
-kind = "klass"
-url = "{url}/klass"
-classifications = ["77"]
-"""
 
 TABLE_SOURCE = """
 [[source]]
@@ -114,7 +105,7 @@ def test_dcat_period_given_as_a_year_is_indexed(settings, make_config, served):
 
 @pytest.fixture
 def klass_graph(settings, fixture_server, make_config):
-    [summary] = harvest(settings, make_config(KLASS_SOURCE.format(url=fixture_server.url)))
+    [summary] = harvest(settings, make_config(KLASS_SOURCE.format(url=fixture_server.url, classifications='["77"]')))
     assert (summary.status, summary.held_back) == ("ok", [])
     return snapshot(settings).to_graph()
 
