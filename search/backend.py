@@ -42,4 +42,7 @@ class SearchBackend(Protocol):
 
     def search(self, query: Query) -> Page: ...
 
+    def matching(self, query: Query) -> list[VariableDoc]:
+        """Every document the query matches, ignoring paging (for summaries such as coverage)."""
+
     def get(self, doc_id: str) -> VariableDoc | None: ...

@@ -133,6 +133,17 @@ class EmbeddedBackend:
                              for b in aggregated[facet]["buckets"] if b["key"]]
         return Page(items=items, total=result.count, facets=facets)
 
+    def matching(self, query: Query) -> list[VariableDoc]:
+        """Every document the query matches, in id order, ignoring paging and facets."""
+        index = self._current()
+        if index is None:
+            return []
+        searcher = index.searcher()
+        result = searcher.search(self._compile(index, query), limit=max(1, searcher.num_docs),
+                                 order_by_field="id", order=Order.Asc)
+        return [VariableDoc.model_validate_json(searcher.doc(address)["doc"][0])
+                for _, address in result.hits]
+
     def get(self, doc_id: str) -> VariableDoc | None:
         index = self._current()
         if index is None:
@@ -153,7 +164,11 @@ class EmbeddedBackend:
                 continue
             clauses.append((Occur.Must, TQ.boolean_query(
                 [(Occur.Should, TQ.term_query(self.schema, facet, v)) for v in values])))
-        if query.year_from or query.year_to:
+        if query.period == "cover":
+            # Every year of the span must be among the document's years: one required term each.
+            clauses += [(Occur.Must, TQ.term_query(self.schema, "years", year))
+                        for year in query.cover_years]
+        elif query.year_from or query.year_to:
             clauses.append((Occur.Must, TQ.range_query(
                 self.schema, "years", tantivy.FieldType.Integer,
                 lower_bound=query.year_from, upper_bound=query.year_to)))

@@ -13,16 +13,20 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from rdflib import Graph
 
+from catalogue.models import Period
 from catalogue.runs import RunLog
 from catalogue.search import FACETS, Query
 from catalogue.settings import Settings
+from catalogue.store import SourceState
 from catalogue.site.i18n import DEFAULT, LANGUAGES, VALUE_TYPES, pick, words
 from catalogue.site.reader import Reader, View
+from catalogue.site.timeline import availability, availability_csv, coverage, matrix_years, timeline
 
 HERE = Path(__file__).parent
 RDF_FORMATS = {"ttl": ("turtle", "text/turtle"), "jsonld": ("json-ld", "application/ld+json"),
                "rdf": ("xml", "application/rdf+xml"), "nt": ("nt", "application/n-triples")}
 CHANGES_SHOWN = 1000  # a first harvest of a large registry adds every record
+VARIABLES_PER_PAGE = 100  # on dataset and source pages, and so rows in their availability matrix
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -48,7 +52,7 @@ def create_app(settings: Settings) -> FastAPI:
         result = reader.search.search(query)
         return {
             "query": {"q": query.text, "filters": {k: list(v) for k, v in query.filters.items()},
-                      "from": query.year_from, "to": query.year_to},
+                      "from": query.year_from, "to": query.year_to, "period": query.period},
             "total": result.total, "page": query.page, "size": query.size,
             "pages": max(1, -(-result.total // query.size)),
             "items": [item.model_dump(mode="json") for item in result.items],
@@ -92,7 +96,10 @@ def create_app(settings: Settings) -> FastAPI:
             context, view = variable_context(base)
             return _rdf(view.variable_graph(context["variable"]["uri"]), fmt)
         context, _ = variable_context(variable_id)
-        return page(request, "variable.html", context, json_url=f"/api/variables/{variable_id}")
+        # Only the page gets the drawing: its JSON twin already has the periods.
+        drawn = timeline([Period.model_validate(p) for p in context["variable"]["periods"]])
+        return page(request, "variable.html", {**context, "timeline": drawn},
+                    json_url=f"/api/variables/{variable_id}")
 
     @app.get("/api/variables/{variable_id:path}")
     def api_variable(variable_id: str):
@@ -104,15 +111,35 @@ def create_app(settings: Settings) -> FastAPI:
         dataset = view.dataset(found[0]) if found else None
         if dataset is None:
             raise HTTPException(404, detail=f"no dataset with id {dataset_id!r}")
-        result = reader.search.search(Query(filters={"dataset": (dataset_id,)}, page=page_no, size=100))
         return {
             "dataset": {**dataset.model_dump(mode="json"), "id": dataset_id, "source": found[1],
                         "publisher_name": view.name_of(dataset.publisher),
                         "theme_names": {t: view.name_of(t) for t in dataset.themes}},
-            "variables": [item.model_dump(mode="json") for item in result.items],
-            "total": result.total, "page": page_no,
+            **variables_summary("dataset", dataset_id, page_no),
             "rdf_url": f"/datasets/{dataset_id}.ttl",
+            "csv_url": f"/datasets/{dataset_id}/availability.csv",
         }, view
+
+    def variables_summary(facet: str, value: str, page_no: int) -> dict[str, Any]:
+        """A dataset's or source's variables (one page), their coverage and availability matrix."""
+        docs = reader.search.matching(Query(filters={facet: (value,)}))
+        covered = coverage(docs)
+        shown = docs[(page_no - 1) * VARIABLES_PER_PAGE:page_no * VARIABLES_PER_PAGE]
+        return {"coverage": [p.model_dump(mode="json") for p in covered],
+                "variables": [doc.model_dump(mode="json") for doc in shown],
+                "total": len(docs), "page": page_no, "size": VARIABLES_PER_PAGE,
+                "availability": availability(shown, matrix_years(covered))}
+
+    def availability_response(request: Request, facet: str, value: str) -> Response:
+        docs = reader.search.matching(Query(filters={facet: (value,)}))
+        body = availability_csv(availability(docs, matrix_years(coverage(docs))), language(request))
+        return Response(body, media_type="text/csv; charset=utf-8")
+
+    @app.get("/datasets/{dataset_id:path}/availability.csv")
+    def dataset_availability(request: Request, dataset_id: str):
+        if dataset_id not in reader.view.datasets:
+            raise HTTPException(404, detail=f"no dataset with id {dataset_id!r}")
+        return availability_response(request, "dataset", dataset_id)
 
     @app.get("/datasets/{dataset_id:path}")
     def dataset_page(request: Request, dataset_id: str, page_no: int = Param(1, alias="page", ge=1)):
@@ -127,10 +154,26 @@ def create_app(settings: Settings) -> FastAPI:
     def api_dataset(dataset_id: str, page_no: int = Param(1, alias="page", ge=1)):
         return dataset_context(dataset_id, page_no)[0]
 
-    def sources_context() -> dict[str, Any]:
+    def harvested_sources() -> dict[str, SourceState]:
         state = reader.view.snapshot.state
-        return {"sources": [s.model_dump(mode="json") for s in state.sources.values()
-                            if s.kind != "configuration"]}
+        return {s.id: s for s in state.sources.values() if s.kind != "configuration"}
+
+    def sources_context() -> dict[str, Any]:
+        by_source: dict[str, list] = {}
+        for doc in reader.search.matching(Query()):
+            by_source.setdefault(doc.source, []).append(doc)
+        return {"sources": [{**s.model_dump(mode="json"),
+                             "coverage": [p.model_dump(mode="json")
+                                          for p in coverage(by_source.get(s.id, []))]}
+                            for s in harvested_sources().values()]}
+
+    def source_context(source_id: str, page_no: int = 1) -> dict[str, Any]:
+        source = harvested_sources().get(source_id)
+        if source is None:
+            raise HTTPException(404, detail=f"no source with id {source_id!r}")
+        return {"source": source.model_dump(mode="json"),
+                **variables_summary("source", source_id, page_no),
+                "csv_url": f"/sources/{source_id}/availability.csv"}
 
     @app.get("/sources", response_class=HTMLResponse)
     def sources_page(request: Request):
@@ -139,6 +182,21 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/api/sources")
     def api_sources():
         return sources_context()
+
+    @app.get("/sources/{source_id}/availability.csv")
+    def source_availability(request: Request, source_id: str):
+        if source_id not in harvested_sources():
+            raise HTTPException(404, detail=f"no source with id {source_id!r}")
+        return availability_response(request, "source", source_id)
+
+    @app.get("/sources/{source_id}", response_class=HTMLResponse)
+    def source_page(request: Request, source_id: str, page_no: int = Param(1, alias="page", ge=1)):
+        return page(request, "source.html", source_context(source_id, page_no),
+                    json_url=f"/api/sources/{source_id}")
+
+    @app.get("/api/sources/{source_id}")
+    def api_source(source_id: str, page_no: int = Param(1, alias="page", ge=1)):
+        return source_context(source_id, page_no)
 
     def harvests_context(source: str | None) -> dict[str, Any]:
         runs = RunLog(settings.data_dir).runs(source, limit=200)
@@ -192,12 +250,13 @@ def search_query(q: str = Param("", max_length=500), source: list[str] = Param([
                  theme: list[str] = Param([]), value_type: list[str] = Param([]),
                  year_from: int | None = Param(None, alias="from"),
                  year_to: int | None = Param(None, alias="to"),
+                 period: str = Param("overlap", max_length=20),
                  page_no: int = Param(1, alias="page"), size: int = Param(20)) -> Query:
     """The explorer's query parameters (facets repeat: ?source=a&source=b) as a Query."""
     chosen = (source, publisher, dataset, theme, value_type)
     try:
         return Query(text=q, filters={k: tuple(v) for k, v in zip(FACETS, chosen) if v},
-                     year_from=year_from, year_to=year_to, page=page_no, size=size)
+                     year_from=year_from, year_to=year_to, period=period, page=page_no, size=size)
     except ValidationError as exc:
         raise HTTPException(422, detail=[{"field": ".".join(map(str, e["loc"])) or "query",
                                           "message": e["msg"]} for e in exc.errors()]) from None

@@ -82,6 +82,17 @@ WORDS: dict[str, dict[str, str]] = {
     "not_found": {"nb": "Fant ikke", "en": "Not found"},
     "all_variables": {"nb": "Alle variabler", "en": "All variables"},
     "more_values": {"nb": "flere", "en": "more"},
+    "period_match": {"nb": "Årene gjelder", "en": "The years mean"},
+    "period_overlap": {"nb": "data i minst ett av årene", "en": "data in some of the years"},
+    "period_cover": {"nb": "data i hvert av årene", "en": "data in every one of the years"},
+    "coverage_derived": {"nb": "Tidsdekning (fra variablene)", "en": "Time coverage (from its variables)"},
+    "declared_period": {"nb": "Oppgitt periode", "en": "Declared period"},
+    "timeline": {"nb": "Tidslinje", "en": "Timeline"},
+    "availability": {"nb": "År med data per variabel", "en": "Years with data per variable"},
+    "availability_note": {"nb": "✓ = data det året", "en": "✓ = data that year"},
+    "variable": {"nb": "Variabel", "en": "Variable"},
+    "csv": {"nb": "CSV", "en": "CSV"},
+    "last_harvest": {"nb": "Siste høsting", "en": "Last harvest"},
 }
 
 VALUE_TYPES: dict[str, dict[str, str]] = {
