@@ -72,12 +72,12 @@ def harvest(settings: Settings, config: Config, only: list[str] | None = None,
 
 
 def chosen_sources(config: Config, state: State, only: list[str] | None, only_new: bool,
-                   due: bool, at: datetime | None = None) -> list[SourceConfig]:
+                   due: bool) -> list[SourceConfig]:
     sources = [config.get(s) for s in only] if only else config.source
     if only_new:
         sources = [s for s in sources if not (s.id in state.sources and state.sources[s.id].graph_file)]
     if due:
-        sources = [s for s in sources if is_due(s, state.sources.get(s.id), at)]
+        sources = [s for s in sources if is_due(s, state.sources.get(s.id))]
     return sources
 
 
@@ -111,9 +111,9 @@ def harvest_source(settings: Settings, store: Store, state: State, config: Confi
             ctx = HarvestContext(source=source, url=url, publisher=config.agent(source.publisher),
                                  base_uri=settings.base_uri, http=http)
             records = list(harvester.gather(ctx))
-        run.fetched = [FetchedDocument(url=f.url, sha256=f.sha256, bytes=len(f.content),
-                                       not_modified=f.not_modified) for f in http.log]
-        fingerprint = _fingerprint(source, harvester, http)
+        run.fetched = _fetched(http)
+        shapes_key = _shapes_key(source)
+        fingerprint = _fingerprint(source, harvester, http, shapes_key)
         if previous and previous.graph_file and previous.fingerprint == fingerprint:
             # Same documents, same mapping, same shapes: the stored graph is still right.
             run.status = "unchanged"
@@ -127,7 +127,6 @@ def harvest_source(settings: Settings, store: Store, state: State, config: Confi
                 record.graph = stable_skolemize(record.graph, settings.base_uri)
         old = records_store.manifest(source.id)
         versions = {id(r): _version(r.graph) for r in records if not r.problems}
-        shapes_key = _shapes_key(source)
         # A record accepted before in this very form, by the same shapes, needs no second look:
         # re-harvests validate only what changed.
         known = ({v.hash for v in old.values()}
@@ -139,8 +138,7 @@ def harvest_source(settings: Settings, store: Store, state: State, config: Confi
         held_back = verdict.held_back
     except (SourceError, FetchError) as exc:
         run.status, run.error = "failed", str(exc)
-        run.fetched = [FetchedDocument(url=f.url, sha256=f.sha256, bytes=len(f.content),
-                                       not_modified=f.not_modified) for f in http.log]
+        run.fetched = _fetched(http)
         # The last good graph stays: keep the previous entry, noting the failed attempt.
         kept = previous or entry
         state.sources[source.id] = kept.model_copy(update={"attempted": run.started,
@@ -164,14 +162,14 @@ def harvest_source(settings: Settings, store: Store, state: State, config: Confi
                                         old=before.hash if before else None, new=digest))
         graph_lines.extend(lines)
     held_keys = {h.record for h in held_back}
+    kept = {key: before for key, before in old.items() if key not in manifest and key in held_keys}
+    kept_lines = records_store.lines(kept.values())
     for key, before in old.items():
-        if key in manifest:
-            continue
-        if key in held_keys:  # refused now, but its last good version is kept
+        if key in kept:  # refused now, but its last good version stays
             manifest[key] = before
-            graph_lines.extend(records_store.lines(before))
+            graph_lines.extend(kept_lines[before.hash])
             changes.append(RecordChange(key=key, change="kept", old=before.hash))
-        else:
+        elif key not in manifest:
             changes.append(RecordChange(key=key, change="removed", old=before.hash))
     for change in changes:
         setattr(run, change.change, getattr(run, change.change) + 1)
@@ -194,7 +192,12 @@ def _finish(settings: Settings, run: Run, started: float, changes: list[RecordCh
     return run
 
 
-def _fingerprint(source: SourceConfig, harvester, http: Fetcher) -> str:
+def _fetched(http: Fetcher) -> list[FetchedDocument]:
+    return [FetchedDocument(url=f.url, sha256=f.sha256, bytes=len(f.content),
+                            not_modified=f.not_modified) for f in http.log]
+
+
+def _fingerprint(source: SourceConfig, harvester, http: Fetcher, shapes_key: str) -> str:
     """What the stored graph is a function of: the documents fetched, the source's
     configuration, the harvester's code and the shapes of the gate."""
     parts = {
@@ -203,7 +206,7 @@ def _fingerprint(source: SourceConfig, harvester, http: Fetcher) -> str:
         "documents": sorted(f.sha256 for f in http.log),
         "source": source.model_dump(mode="json"),
         "harvester": _code_hash(inspect.getsourcefile(type(harvester))),
-        "shapes": _shapes_key(source),
+        "shapes": shapes_key,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 

@@ -64,8 +64,16 @@ class RecordStore:
         tmp.write_text(data, encoding="utf-8")
         os.replace(tmp, self.folder / f"{source_id}.manifest.json")
 
-    def lines(self, version: RecordVersion) -> list[str]:
-        """The N-Triples lines of one stored version."""
-        suffix = f" {_graph_name(version.hash)} .\n"
-        with gzip.open(self.folder / f"{version.run}.nq.gz", "rt", encoding="utf-8") as pack:
-            return [line[: -len(suffix)] + " ." for line in pack if line.endswith(suffix)]
+    def lines(self, versions: Iterable[RecordVersion]) -> dict[str, list[str]]:
+        """The N-Triples lines of stored versions, by hash; each run's pack is read once."""
+        by_run: dict[str, set[str]] = {}
+        for version in versions:
+            by_run.setdefault(version.run, set()).add(_graph_name(version.hash))
+        found: dict[str, list[str]] = {}
+        for run, names in by_run.items():
+            with gzip.open(self.folder / f"{run}.nq.gz", "rt", encoding="utf-8") as pack:
+                for line in pack:
+                    triple, name = line[:-3].rsplit(" ", 1)  # "s p o <urn:sha256:…> .\n"
+                    if name in names:
+                        found.setdefault(name[len("<urn:sha256:"):-1], []).append(triple + " .")
+        return found

@@ -96,14 +96,12 @@ class Fetcher:
     """One source's HTTP session. `log` lists every document it fetched (URL and hash),
     which tells the harvest whether anything changed since the last one."""
 
-    def __init__(self, limits: Limits | None = None, cache: HttpCache | None = None,
-                 transport: httpx.BaseTransport | None = None):
+    def __init__(self, limits: Limits | None = None, cache: HttpCache | None = None):
         self.limits = limits or Limits()
         self.cache = cache
         self.log: list[Fetched] = []
         self.total_bytes = 0
         self.client = httpx.Client(timeout=self.limits.timeout, follow_redirects=True,
-                                   transport=transport,
                                    headers={"User-Agent": "helsevariabler-harvester/0.1"})
 
     def __enter__(self) -> "Fetcher":

@@ -222,8 +222,8 @@ def test_a_variable_that_disappears_is_removed_and_its_last_version_kept(setting
     assert removed.key == "variable DODSSTED <https://data.fhi.no/datasett/dar/variabel/DODSSTED>"
     # What the source published before is still in the record store.
     first_run = RunLog(settings.data_dir).runs("dar")[-1]
-    lines = RecordStore(settings.data_dir).lines(RecordVersion(hash=removed.old, run=first_run.id))
-    assert any('"Dødssted"@nb' in line for line in lines)
+    lines = RecordStore(settings.data_dir).lines([RecordVersion(hash=removed.old, run=first_run.id)])
+    assert any('"Dødssted"@nb' in line for line in lines[removed.old])
 
 
 def test_a_record_the_gate_now_refuses_keeps_its_last_good_version(settings, make_config, served):
