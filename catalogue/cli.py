@@ -16,6 +16,9 @@ def main(argv: list[str] | None = None) -> int:
     harvest.add_argument("--only-new", action="store_true", help="only sources with no stored graph yet")
     harvest.add_argument("--due", action="store_true",
                          help="only sources whose `interval` has passed since their last attempt")
+    harvest.add_argument("--demo-edition", type=int, default=1, choices=[1, 2],
+                         help="serve the bundled demo sources as of this edition (2: some of "
+                              "them changed since 1, to show histories)")
     commands.add_parser("index", help="rebuild the search index from the store")
     serve = commands.add_parser("serve", help="serve the explorer")
     serve.add_argument("--host")
@@ -43,6 +46,7 @@ def _harvest(settings: Settings, args) -> int:
     try:
         config = load_config(settings.sources_file)
         runs = harvest(settings, config, only=args.source, only_new=args.only_new, due=args.due,
+                       demo_edition=args.demo_edition,
                        progress=lambda line: print(line, file=sys.stderr, flush=True))
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -23,6 +23,14 @@ class _Handler(SimpleHTTPRequestHandler):
         /oai?verb=ListRecords is oai@verb=ListRecords.xml ('/' in the query becomes '_').
         With Accept-Language: en, x@lang=en (.json, .xml) is served where it exists.
         """
+        for folder in self.folders:  # the first folder holding the file serves it
+            self.directory = folder
+            found = self._translate(path)
+            if Path(found).is_file():
+                return found
+        return found
+
+    def _translate(self, path: str) -> str:
         plain, _, query = path.partition("?")
         local = Path(super().translate_path(plain))
         if query:
@@ -61,8 +69,12 @@ class _Handler(SimpleHTTPRequestHandler):
 
 
 class FileServer:
-    def __init__(self, folder: Path):
-        handler = functools.partial(_Handler, directory=str(folder))
+    """Serves `folder`; with `overlays`, a file in one of them (first first) replaces the
+    file of the same path in `folder`: a later edition of a source, say."""
+
+    def __init__(self, folder: Path, overlays: tuple[Path, ...] = ()):
+        handler = type("Handler", (_Handler,), {"folders": [str(f) for f in (*overlays, folder)]})
+        handler = functools.partial(handler, directory=str(folder))
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

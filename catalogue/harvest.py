@@ -25,6 +25,7 @@ from catalogue.fileserver import FileServer
 from catalogue.harvesters import (Fetcher, FetchError, HarvestContext, Limits, Record, SourceError,
                                   for_kind)
 from catalogue.harvesters.http import HttpCache
+from catalogue.history import History, graph_of_lines, observe, stamp
 from catalogue.models import Catalogue
 from catalogue.profiles.dcat_ap_no_3 import to_graph
 from catalogue.rdf import GENID, stable_skolemize
@@ -37,20 +38,25 @@ from catalogue.sources import DEMO_PLACEHOLDER, Config, SourceConfig
 from catalogue.store import HeldBack, SourceState, State, Store, now
 
 DEMO_FILES = Path(__file__).parent / "demo" / "files"
+# Later editions of the demo hold only the files that changed since edition 1.
+DEMO_EDITIONS = {1: (), 2: (Path(__file__).parent / "demo" / "edition-2",)}
 CATALOGUE_GRAPH = "catalogue"  # the catalogue's own description, kept like a source's graph
 Progress = Callable[[str], None]
 MAX_WARNINGS = 1000  # kept per run; warnings do not hold records back, so they can be many
 
 
 def harvest(settings: Settings, config: Config, only: list[str] | None = None,
-            only_new: bool = False, due: bool = False,
+            only_new: bool = False, due: bool = False, demo_edition: int = 1,
             progress: Progress = lambda _: None) -> list[Run]:
     """Harvest the chosen sources (all, `only` these, those never harvested, or those due)
-    and return their runs; the search index is rebuilt when any stored graph changed."""
+    and return their runs; the search index is rebuilt when any stored graph changed.
+    The bundled demo's sources are served as of `demo_edition`."""
     store = Store(settings.data_dir, settings.base_uri)
     runs = []
-    with store.lock(), _demo_url(config) as demo_url:
+    with store.lock(), _demo_url(config, demo_edition) as demo_url:
         state = store.state()
+        # Runs whose events were never written (cut off, or from before histories were kept).
+        History(settings.data_dir).rebuild(RecordStore(settings.data_dir), RunLog(settings.data_dir))
         _store_catalogue(store, state, config)
         for source in chosen_sources(config, state, only, only_new, due):
             progress(f"harvesting {source.id} ({source.kind}) from {source.url}")
@@ -163,11 +169,13 @@ def harvest_source(settings: Settings, store: Store, state: State, config: Confi
         graph_lines.extend(lines)
     held_keys = {h.record for h in held_back}
     kept = {key: before for key, before in old.items() if key not in manifest and key in held_keys}
-    kept_lines = records_store.lines(kept.values())
+    # Versions replaced, removed or kept: kept ones go back into the graph, the others are
+    # compared with what replaced them for the history.
+    previous_lines = records_store.lines(v for k, v in old.items() if manifest.get(k) != v)
     for key, before in old.items():
         if key in kept:  # refused now, but its last good version stays
             manifest[key] = before
-            graph_lines.extend(kept_lines[before.hash])
+            graph_lines.extend(previous_lines[before.hash])
             changes.append(RecordChange(key=key, change="kept", old=before.hash))
         elif key not in manifest:
             changes.append(RecordChange(key=key, change="removed", old=before.hash))
@@ -178,6 +186,10 @@ def harvest_source(settings: Settings, store: Store, state: State, config: Confi
     run.accepted = len(accepted)
     records_store.write(source.id, run.id, manifest, new_versions)
     entry.graph_file = store.replace_graph(source.id, graph_lines)
+    graphs = {versions[id(r)][1]: r.graph for r in accepted}
+    graphs.update({c.old: graph_of_lines(previous_lines[c.old]) for c in changes
+                   if c.old and c.change != "kept"})
+    History(settings.data_dir).add(run.id, observe(run, stamp(datetime.now(timezone.utc)), changes, graphs))
     entry.harvested, entry.triples, entry.fingerprint = run.started, len(set(graph_lines)), fingerprint
     entry.shapes_key = shapes_key
     entry.seen, entry.accepted, entry.held_back = run.seen, run.accepted, held_back
@@ -304,9 +316,9 @@ def _store_catalogue(store: Store, state: State, config: Config) -> None:
 
 
 @contextmanager
-def _demo_url(config: Config) -> Iterator[str | None]:
+def _demo_url(config: Config, edition: int) -> Iterator[str | None]:
     if not config.uses_demo_files:
         yield None
         return
-    with FileServer(DEMO_FILES) as server:
+    with FileServer(DEMO_FILES, DEMO_EDITIONS[edition]) as server:
         yield server.url

@@ -106,6 +106,21 @@ class CodeList(Model):
     concepts: list[Concept] = Field(default_factory=list)
 
 
+XSD = "http://www.w3.org/2001/XMLSchema#"
+CODE_LIST = "code_list"
+
+
+def value_type(representation: str | None) -> str:
+    """An XSD datatype's local name, "code_list" or "unknown"."""
+    if not representation:
+        return "unknown"
+    return representation[len(XSD):] if representation.startswith(XSD) else CODE_LIST
+
+
+def code_list_of(representation: str | None) -> str | None:
+    return representation if value_type(representation) == CODE_LIST else None
+
+
 class Variable(Model):
     uri: str
     identifier: str

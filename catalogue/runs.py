@@ -78,8 +78,8 @@ class RunLog:
         tmp.write_text(run.model_dump_json(indent=1), encoding="utf-8")
         os.replace(tmp, self.folder / f"{run.id}.json")
 
-    def runs(self, source_id: str | None = None, limit: int = 100) -> list[Run]:
-        """Newest first."""
+    def runs(self, source_id: str | None = None, limit: int | None = 100) -> list[Run]:
+        """Newest first (all of them with no limit)."""
         paths = sorted(self.folder.glob("*.json"), reverse=True) if self.folder.exists() else []
         if source_id:  # ids are '<time>-<source>' and the time part has no '-'
             paths = [p for p in paths if p.stem.split("-", 1)[1] == source_id]

@@ -8,12 +8,9 @@ from pydantic import BaseModel, Field
 from rdflib.namespace import SKOS
 
 from catalogue import ids, ontology
-from catalogue.models import Period, Text
+from catalogue.models import Period, Text, code_list_of, value_type
 from catalogue.profiles.dcat_ap_no_3 import rdf_date, texts
 from catalogue.store import Snapshot
-
-XSD = "http://www.w3.org/2001/XMLSchema#"
-CODE_LIST = "code_list"
 
 PREFIXES = """
 PREFIX dcat: <http://www.w3.org/ns/dcat#>
@@ -98,19 +95,12 @@ def build_documents(snapshot: Snapshot) -> list[VariableDoc]:
             dataset=ds_id, dataset_uri=ds_uri,
             dataset_title=_lang(ds.get("http://purl.org/dc/terms/title", [])),
             themes=themes, theme_labels={t: labels[t] for t in themes if t in labels},
-            value_type=_value_type(representation),
-            code_list=representation if representation and not representation.startswith(XSD) else None,
+            value_type=value_type(representation), code_list=code_list_of(representation),
             code_list_title=titles.get(representation or "", {}),
             unit=_first(p, "https://schema.org/unitText"),
             periods=sorted(periods.get(v, []), key=lambda x: (x.start or date.min)),
         ))
     return sorted(docs, key=lambda d: d.id)
-
-
-def _value_type(representation: str | None) -> str:
-    if not representation:
-        return "unknown"
-    return representation[len(XSD):] if representation.startswith(XSD) else CODE_LIST
 
 
 def _first(props: dict[str, list], predicate: str) -> str | None:

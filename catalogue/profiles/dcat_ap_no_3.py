@@ -118,18 +118,25 @@ def to_graph(model: Model, graph: Graph | None = None) -> Graph:
 
 def from_graph(cls: type[Model], graph: Graph, uri: str) -> Model:
     """Read a model of type `cls` about `uri` from `graph` (raises ValueError if invalid)."""
+    values = read_values(cls, graph, uri)
+    if cls is CodeList:
+        values["concepts"] = sorted(
+            (from_graph(Concept, graph, str(c)) for c in graph.subjects(SKOS.inScheme, URIRef(uri))
+             if isinstance(c, URIRef)),
+            key=lambda c: (c.notation, c.uri))
+    return cls.model_validate(values)
+
+
+def read_values(cls: type[Model], graph: Graph, uri: str) -> dict[str, object]:
+    """The fields of `cls` that `graph` gives for `uri`, unchecked: a record's graph may
+    lack what the model requires (a variable's dataset lives in another record)."""
     subject = URIRef(uri)
     values: dict[str, object] = {"uri": uri}
     for prop in PROFILE[cls][1]:
         value = _read(graph, subject, prop)
         if value not in (None, [], {}):
             values[prop.field] = value
-    if cls is CodeList:
-        values["concepts"] = sorted(
-            (from_graph(Concept, graph, str(c)) for c in graph.subjects(SKOS.inScheme, subject)
-             if isinstance(c, URIRef)),
-            key=lambda c: (c.notation, c.uri))
-    return cls.model_validate(values)
+    return values
 
 
 def _write(graph: Graph, subject: URIRef, prop: Prop, value) -> None:
