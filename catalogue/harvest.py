@@ -189,7 +189,9 @@ def harvest_source(settings: Settings, store: Store, state: State, config: Confi
     graphs = {versions[id(r)][1]: r.graph for r in accepted}
     graphs.update({c.old: graph_of_lines(previous_lines[c.old]) for c in changes
                    if c.old and c.change != "kept"})
-    History(settings.data_dir).add(run.id, observe(run, stamp(datetime.now(timezone.utc)), changes, graphs))
+    # The run ends when its changes are stored; its end is their time in the history.
+    run.ended = stamp(datetime.now(timezone.utc))
+    History(settings.data_dir).add(run.id, observe(run, run.ended, changes, graphs))
     entry.harvested, entry.triples, entry.fingerprint = run.started, len(set(graph_lines)), fingerprint
     entry.shapes_key = shapes_key
     entry.seen, entry.accepted, entry.held_back = run.seen, run.accepted, held_back
@@ -198,7 +200,7 @@ def harvest_source(settings: Settings, store: Store, state: State, config: Confi
 
 
 def _finish(settings: Settings, run: Run, started: float, changes: list[RecordChange] = ()) -> Run:
-    run.ended = now()
+    run.ended = run.ended or now()
     run.seconds = round(time.perf_counter() - started, 3)
     RunLog(settings.data_dir).write(run, changes)
     return run

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from datetime import date, datetime, time, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 from rdflib import Graph, URIRef
@@ -65,25 +65,33 @@ class Event(BaseModel):
     kind: Kind
     change: EventChange
     label: Text = Field(default_factory=dict)
+    name: str | None = None     # a variable's short name (dct:identifier)
     owner: str | None = None    # a variable's dataset, a version's variable
     version: str | None = None  # the record version after the change (before it, for a removal)
     fields: list[FieldChange] = Field(default_factory=list)
 
 
-def describe(graph: Graph) -> dict[str, tuple[Kind, dict[str, Any]]]:
+class Resource(NamedTuple):
+    kind: Kind
+    fields: dict[str, Any]  # the compared ones
+    owner: str | None
+
+
+def describe(graph: Graph) -> dict[str, Resource]:
     """The resources of a record's graph that histories follow, with their compared fields."""
-    found: dict[str, tuple[Kind, dict[str, Any]]] = {}
+    found: dict[str, Resource] = {}
     for kind, (rdf_type, model, _) in KINDS.items():
         for subject in graph.subjects(RDF.type, rdf_type):
             if isinstance(subject, URIRef) and str(subject) not in found:
                 if kind == "version" and (None, DCAT.hasVersion, subject) not in graph:
                     continue  # a dcat:Resource that is not a declared version of a variable
-                found[str(subject)] = (kind, _fields(kind, model, graph, str(subject)))
+                values = read_values(model, graph, str(subject))
+                found[str(subject)] = Resource(kind, _fields(kind, values, graph, str(subject)),
+                                               values.get(OWNER[kind]) if kind in OWNER else None)
     return found
 
 
-def _fields(kind: Kind, model: type[Model], graph: Graph, uri: str) -> dict[str, Any]:
-    values = read_values(model, graph, uri)
+def _fields(kind: Kind, values: dict[str, Any], graph: Graph, uri: str) -> dict[str, Any]:
     if kind == "variable":
         values["value_type"] = value_type(values.get("representation"))
         values["code_list"] = code_list_of(values.get("representation"))
@@ -128,9 +136,9 @@ def observe(run: Run, at: str, changes: Iterable[RecordChange],
         before = describe(graph_of[change.old]) if change.old else {}
         after = describe(graph_of[change.new]) if change.new else {}
         for subject in sorted(before.keys() | after.keys()):
-            kind, new = after.get(subject, (None, None))
-            old_kind, old = before.get(subject, (kind, None))
-            kind = kind or old_kind
+            shown = after.get(subject) or before[subject]
+            new = after[subject].fields if subject in after else None
+            old = before[subject].fields if subject in before else None
             if new is None:
                 what, fields = "removed", []
             elif old is None:
@@ -140,13 +148,12 @@ def observe(run: Run, at: str, changes: Iterable[RecordChange],
                 if not fields:
                     continue  # another resource in the record changed
                 what = "changed"
-            shown = new or old
-            owner_field = OWNER.get(kind)
             events.append(Event(
                 at=at, run=run.id, source=run.source, record=change.key, subject=subject,
-                kind=kind, change=what, label=shown.get("label") or shown.get("title") or {},
-                owner=shown.get(owner_field) if owner_field else None,
-                version=change.new if new is not None else change.old, fields=fields))
+                kind=shown.kind, change=what, name=shown.fields.get("identifier"),
+                label=shown.fields.get("label") or shown.fields.get("title") or {},
+                owner=shown.owner, version=change.new if new is not None else change.old,
+                fields=fields))
     return events
 
 
@@ -171,13 +178,13 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY, at TEXT NOT NULL, run TEXT NOT NULL, source TEXT NOT NULL,
     record TEXT NOT NULL, subject TEXT NOT NULL, kind TEXT NOT NULL, change TEXT NOT NULL,
-    label TEXT NOT NULL, owner TEXT, version TEXT, fields TEXT NOT NULL);
+    label TEXT NOT NULL, name TEXT, owner TEXT, version TEXT, fields TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_subject ON events (subject, at);
 CREATE INDEX IF NOT EXISTS events_owner ON events (owner, at);
 CREATE INDEX IF NOT EXISTS events_at ON events (at);
 CREATE TABLE IF NOT EXISTS runs (run TEXT PRIMARY KEY);
 """
-_COLUMNS = ("at", "run", "source", "record", "subject", "kind", "change", "label", "owner",
+_COLUMNS = ("at", "run", "source", "record", "subject", "kind", "change", "label", "name", "owner",
             "version", "fields")
 
 
@@ -218,7 +225,7 @@ class History:
                             [*subjects, *owners, limit])
 
     def since(self, since: str, sources: Iterable[str] = (), subjects: Iterable[str] = (),
-              limit: int = 500) -> list[Event]:
+              limit: int = 500, offset: int = 0) -> list[Event]:
         """Events at or after `since` (event time), optionally only of these sources or
         about (or belonging to) these resources; newest first."""
         sources, subjects = list(sources), list(subjects)
@@ -230,8 +237,8 @@ class History:
             marks = ", ".join("?" * len(subjects))
             where.append(f"(subject IN ({marks}) OR owner IN ({marks}))")
             params += subjects + subjects
-        return self._select(f"WHERE {' AND '.join(where)} ORDER BY at DESC, seq DESC LIMIT ?",
-                            [*params, limit])
+        return self._select(f"WHERE {' AND '.join(where)} ORDER BY at DESC, seq DESC LIMIT ? OFFSET ?",
+                            [*params, limit, offset])
 
     def as_of(self, subject: str, at: str) -> Event | None:
         """The last event about `subject` at or before `at`: its version was current then,
@@ -243,6 +250,17 @@ class History:
     def first(self, subject: str) -> Event | None:
         found = self._select("WHERE subject = ? ORDER BY at, seq LIMIT 1", [subject])
         return found[0] if found else None
+
+    def timestamps(self) -> dict[str, tuple[str, str]]:
+        """Per resource, when the catalogue first saw it and when it last saw it (or, for a
+        dataset or variable, one of its variables or declared versions) change."""
+        with self._db() as db:
+            times = {s: (first, last) for s, first, last in db.execute(
+                "SELECT subject, MIN(at), MAX(at) FROM events GROUP BY subject")}
+            for owner, last in db.execute("SELECT owner, MAX(at) FROM events WHERE owner IS NOT NULL GROUP BY owner"):
+                if owner in times:
+                    times[owner] = (times[owner][0], max(times[owner][1], last))
+        return times
 
     def _select(self, clause: str, params: list) -> list[Event]:
         with self._db() as db:

@@ -38,6 +38,9 @@ class Period(Model):
         _check_order(self.start, self.end)
         return self
 
+    def covers(self, day: date) -> bool:
+        return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
+
     @property
     def ongoing(self) -> bool:
         return self.end is None

@@ -2,6 +2,7 @@
 and served as JSON by its twin under /api (and as RDF where it is an RDF resource)."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -13,12 +14,16 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from rdflib import Graph
 
-from catalogue.models import Period
+from catalogue.history import History, moment, stamp
+from catalogue.models import Period, Variable
+from catalogue.records import RecordStore
 from catalogue.runs import RunLog
-from catalogue.search import FACETS, Query
+from catalogue.search import FACETS, Query, VariableDoc
 from catalogue.settings import Settings
 from catalogue.store import SourceState
-from catalogue.site.i18n import DEFAULT, LANGUAGES, VALUE_TYPES, pick, words
+from catalogue.site.as_of import variable_as_of
+from catalogue.site.changes import Linker, atom, shown
+from catalogue.site.i18n import DEFAULT, FIELD_NAMES, LANGUAGES, VALUE_TYPES, pick, words
 from catalogue.site.reader import Reader, View
 from catalogue.site.timeline import availability, availability_csv, coverage, matrix_years, timeline
 
@@ -26,14 +31,18 @@ HERE = Path(__file__).parent
 RDF_FORMATS = {"ttl": ("turtle", "text/turtle"), "jsonld": ("json-ld", "application/ld+json"),
                "rdf": ("xml", "application/rdf+xml"), "nt": ("nt", "application/n-triples")}
 CHANGES_SHOWN = 1000  # a first harvest of a large registry adds every record
+HISTORY_SHOWN = 200  # events on a variable page
+CHANGES_PER_PAGE = 100
+CHANGES_DEFAULT_DAYS = 30  # /changes without `since`
 VARIABLES_PER_PAGE = 100  # on dataset and source pages, and so rows in their availability matrix
 
 
 def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="Helsevariabler", description="Variable explorer for Norwegian health data")
     reader = Reader(settings)
+    history = History(settings.data_dir)
     templates = Jinja2Templates(directory=HERE / "templates")
-    templates.env.globals.update(pick=pick, value_types=VALUE_TYPES, facets=FACETS)
+    templates.env.globals.update(pick=pick, value_types=VALUE_TYPES, facets=FACETS, field_names=FIELD_NAMES)
     # Harvested URLs are untrusted: only http(s) ones become links (no javascript: and the like).
     templates.env.tests["web_link"] = lambda url: str(url).lower().startswith(("http://", "https://"))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -72,22 +81,33 @@ def create_app(settings: Settings) -> FastAPI:
     def api_variables(query: Query = Depends(search_query)):
         return search_context(query)
 
-    def variable_context(variable_id: str) -> tuple[dict[str, Any], View]:
+    def found_variable(variable_id: str) -> tuple[VariableDoc, Variable, View]:
         doc = reader.search.get(variable_id)
         view = reader.view
         variable = view.variable(doc.uri) if doc else None
         if doc is None or variable is None:
             raise HTTPException(404, detail=f"no variable with id {variable_id!r}")
+        return doc, variable, view
+
+    def variable_context(variable_id: str) -> tuple[dict[str, Any], View]:
+        doc, variable, view = found_variable(variable_id)
         code_list = view.code_list(variable.representation) if doc.code_list else None
         versions = [v for uri in (code_list.versions if code_list else [])
                     if (v := view.code_list(uri)) is not None]
+        events = history.of([variable.uri, *filter(None, [doc.code_list])], owners=[variable.uri],
+                            limit=HISTORY_SHOWN)
         return {
             "variable": {**doc.model_dump(mode="json"), **variable.model_dump(mode="json"),
                          "id": doc.id, "dataset_id": doc.dataset},
             "code_list": code_list.model_dump(mode="json") if code_list else None,
             "code_list_versions": [v.model_dump(mode="json") for v in versions],
+            "versions": [v.model_dump(mode="json") for v in reversed(view.variable_versions(variable.uri))],
+            "history": shown(events, linker(view)),
             "rdf_url": f"/variables/{doc.id}.ttl",
         }, view
+
+    def linker(view: View) -> Linker:
+        return Linker(view, lambda variable_id: reader.search.get(variable_id) is not None)
 
     @app.get("/variables/{variable_id:path}")
     def variable_page(request: Request, variable_id: str):
@@ -102,8 +122,14 @@ def create_app(settings: Settings) -> FastAPI:
                     json_url=f"/api/variables/{variable_id}")
 
     @app.get("/api/variables/{variable_id:path}")
-    def api_variable(variable_id: str):
-        return variable_context(variable_id)[0]
+    def api_variable(variable_id: str, at: str | None = Param(None, max_length=40)):
+        if at is None:
+            return variable_context(variable_id)[0]
+        _, variable, view = found_variable(variable_id)
+        try:
+            return variable_as_of(view, history, RecordStore(settings.data_dir), variable, at)
+        except ValueError as exc:
+            raise HTTPException(422, detail=[{"field": "at", "message": str(exc)}]) from None
 
     def dataset_context(dataset_id: str, page_no: int = 1) -> tuple[dict[str, Any], View]:
         view = reader.view
@@ -227,6 +253,56 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/api/harvests/{run_id}")
     def api_run(run_id: str):
         return run_context(run_id)
+
+    def changes_context(request: Request, since: str | None, source: str | None,
+                        dataset: str | None, page_no: int) -> dict[str, Any]:
+        view = reader.view
+        try:
+            start = moment(since, end_of_day=False) if since else stamp(
+                datetime.now(timezone.utc) - timedelta(days=CHANGES_DEFAULT_DAYS))
+        except ValueError as exc:
+            raise HTTPException(422, detail=[{"field": "since", "message": str(exc)}]) from None
+        subjects: list[str] = []
+        if dataset:
+            if dataset not in view.datasets:
+                raise HTTPException(404, detail=f"no dataset with id {dataset!r}")
+            # The dataset, its variables (they name it as their owner) and their code lists.
+            docs = reader.search.matching(Query(filters={"dataset": (dataset,)}))
+            subjects = [view.datasets[dataset][0], *sorted({d.code_list for d in docs if d.code_list})]
+        events = history.since(start, sources=[source] if source else (), subjects=subjects,
+                               limit=CHANGES_PER_PAGE + 1, offset=(page_no - 1) * CHANGES_PER_PAGE)
+        return {"since": start, "source": source, "dataset": dataset, "page": page_no,
+                "items": shown(events[:CHANGES_PER_PAGE], linker(view)),
+                "previous_url": _with(request, page=page_no - 1) if page_no > 1 else None,
+                "next_url": _with(request, page=page_no + 1) if len(events) > CHANGES_PER_PAGE else None,
+                "atom_url": _with(request, path="/changes", format="atom", page=None)}
+
+    @app.get("/changes")
+    def changes_page(request: Request, since: str | None = Param(None, max_length=40),
+                     source: str | None = Param(None, max_length=100),
+                     dataset: str | None = Param(None, max_length=300),
+                     format: str | None = Param(None, pattern="^(html|json|atom)$"),
+                     page_no: int = Param(1, alias="page", ge=1)):
+        context = changes_context(request, since, source, dataset, page_no)
+        accept = request.headers.get("accept", "")
+        chosen = format or ("atom" if "application/atom+xml" in accept else
+                            "html" if "text/html" in accept else "json")
+        if chosen == "json":
+            return JSONResponse(context)
+        if chosen == "atom":
+            lang = language(request)
+            title = words(lang)["recent_changes"] + "".join(f" – {v}" for v in (source, dataset) if v)
+            body = atom(context["items"], title, feed_id=str(request.url.include_query_params(page=page_no)),
+                        self_url=str(request.url), site=settings.base_uri, lang=lang, updated=stamp(datetime.now(timezone.utc)))
+            return Response(body, media_type="application/atom+xml; charset=utf-8")
+        return page(request, "changes.html", context, json_url=_with(request, path="/api/changes"))
+
+    @app.get("/api/changes")
+    def api_changes(request: Request, since: str | None = Param(None, max_length=40),
+                    source: str | None = Param(None, max_length=100),
+                    dataset: str | None = Param(None, max_length=300),
+                    page_no: int = Param(1, alias="page", ge=1)):
+        return changes_context(request, since, source, dataset, page_no)
 
     @app.get("/catalog")
     def catalog(format: str = Param("ttl", pattern="^(ttl|jsonld|rdf|nt)$")):

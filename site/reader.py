@@ -6,14 +6,16 @@ loads the new snapshot, so a running server serves new data without a restart.
 from __future__ import annotations
 
 import threading
+from datetime import date
 from functools import cached_property
 
 import pyoxigraph as ox
-from rdflib import Graph, URIRef
-from rdflib.namespace import SKOS
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS, RDF, SKOS, XSD
 
 from catalogue import ids, ontology
-from catalogue.models import CodeList, Dataset, Variable
+from catalogue.history import History
+from catalogue.models import CodeList, Dataset, Variable, VariableVersion
 from catalogue.namespaces import DCAT, DISCO
 from catalogue.profiles.dcat_ap_no_3 import from_graph, texts
 from catalogue.rdf import closure
@@ -26,6 +28,7 @@ class Reader:
     def __init__(self, settings: Settings):
         self.store = Store(settings.data_dir, settings.base_uri)
         self.search = EmbeddedBackend(settings.data_dir / "index")
+        self.history = History(settings.data_dir)
         self._lock = threading.Lock()
         self._stamp: int | None = None
         self._view: View | None = None
@@ -38,15 +41,16 @@ class Reader:
             stamp = 0
         with self._lock:
             if self._view is None or stamp != self._stamp:
-                self._view, self._stamp = View(self.store.snapshot()), stamp
+                self._view, self._stamp = View(self.store.snapshot(), self.history), stamp
             return self._view
 
 
 class View:
     """One snapshot with the lookups pages need."""
 
-    def __init__(self, snapshot: Snapshot):
+    def __init__(self, snapshot: Snapshot, history: History):
         self.snapshot = snapshot
+        self.history = history
 
     @cached_property
     def datasets(self) -> dict[str, tuple[str, str]]:
@@ -61,6 +65,26 @@ class View:
                 ident = row["id"].value if row["id"] is not None else None
                 out[ids.dataset_id(source.id, ident, row["ds"].value)] = (row["ds"].value, source.id)
         return out
+
+    @cached_property
+    def dataset_ids(self) -> dict[str, str]:
+        """dataset URI -> dataset id."""
+        return {uri: dataset_id for dataset_id, (uri, _) in self.datasets.items()}
+
+    def variable_id(self, variable: Variable) -> str | None:
+        dataset_id = self.dataset_ids.get(variable.dataset)
+        return ids.variable_id(dataset_id, variable.identifier, variable.uri) if dataset_id else None
+
+    def variable_versions(self, uri: str) -> list[VariableVersion]:
+        """The versions the source declares (dcat:hasVersion), oldest first."""
+        found = []
+        for version in {q.object.value for q in self.snapshot.store.quads_for_pattern(
+                _ox(uri), _ox(str(DCAT.hasVersion)), None, None)}:
+            graph = self.snapshot.describe(version)
+            graph.add((URIRef(uri), DCAT.hasVersion, URIRef(version)))
+            found.append(_model(VariableVersion, graph, version))
+        return sorted((v for v in found if v is not None),
+                      key=lambda v: min((p.start or date.min for p in v.valid), default=date.min))
 
     def variable_graph(self, uri: str) -> Graph:
         """The variable's description with the link from its dataset."""
@@ -106,7 +130,23 @@ class View:
         used = set(graph.objects())
         for concept in set(vocabulary.subjects()) & used:
             closure(vocabulary, concept, graph)
+        self._add_observed_dates(graph, catalogue)
         return graph
+
+    def _add_observed_dates(self, graph: Graph, catalogue: URIRef) -> None:
+        """dct:issued and dct:modified from the catalogue's history, where the source gives
+        none: when a dataset, variable or code list was first harvested, and last changed."""
+        times = self.history.timestamps()
+        described = {s for kind in (DCAT.Dataset, DISCO.Variable, SKOS.ConceptScheme)
+                     for s in graph.subjects(RDF.type, kind)}
+        for subject in described:
+            if str(subject) in times:
+                for predicate, value in zip((DCTERMS.issued, DCTERMS.modified), times[str(subject)]):
+                    if (subject, predicate, None) not in graph:
+                        graph.add((subject, predicate, Literal(value, datatype=XSD.dateTime)))
+        if times and (catalogue, DCTERMS.modified, None) not in graph:
+            graph.add((catalogue, DCTERMS.modified,
+                       Literal(max(last for _, last in times.values()), datatype=XSD.dateTime)))
 
 
 def _model(cls, graph: Graph, uri: str):

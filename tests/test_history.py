@@ -1,0 +1,248 @@
+"""Histories: the demo's edition 1 is harvested, then edition 2, in which MFR renamed and
+redefined a variable, changed a code list, ended a period, dropped a variable and added one,
+and Vardef gave a definition a new validity period. Each change must show on the variable's
+history, in /changes (JSON and Atom), in `?at=` answers, and in the RDF export."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime, timezone
+from xml.etree import ElementTree as ET
+
+import pytest
+from fastapi.testclient import TestClient
+from rdflib import Graph, URIRef
+from rdflib.namespace import DCTERMS
+
+from catalogue.harvest import harvest
+from catalogue.history import History
+from catalogue.namespaces import ADMS, DCAT
+from catalogue.records import RecordStore
+from catalogue.runs import RunLog
+from catalogue.settings import DEMO_SOURCES
+from catalogue.shacl import validate
+from catalogue.site.app import create_app
+from catalogue.sources import load_config
+from support import BASE_URI, corpus, settings_in
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+VEKT, ROYK_BEG = "mfr/mfr/VEKT", "mfr/mfr/ROYK_BEG"
+BOSTEDSFYLKE = "vardef/vardef-befolkning/bostedsfylke"
+SOURCES = ["mfr", "vardef", "klass"]
+
+
+@pytest.fixture(scope="module")
+def editions(tmp_path_factory):
+    """Settings of a data directory that holds edition 1 then edition 2, and the moment between."""
+    settings = settings_in(tmp_path_factory.mktemp("history"))
+    config = load_config(DEMO_SOURCES)
+    assert all(r.status == "ok" for r in harvest(settings, config, only=SOURCES))
+    between = datetime.now(timezone.utc).isoformat()
+    second = harvest(settings, config, only=SOURCES, demo_edition=2)
+    assert {r.source: r.status for r in second} == {"mfr": "ok", "vardef": "ok", "klass": "unchanged"}
+    return settings, between
+
+
+@pytest.fixture(scope="module")
+def client(editions):
+    return TestClient(create_app(editions[0]))
+
+
+def _history(client, variable_id: str) -> list[dict]:
+    return client.get(f"/api/variables/{variable_id}").json()["history"]
+
+
+def _changes(client, **params) -> list[dict]:
+    response = client.get("/api/changes", params=params)
+    assert response.status_code == 200, response.text
+    return response.json()["items"]
+
+
+def test_a_renamed_and_redefined_variable_shows_old_and_new_text_side_by_side(client):
+    history = _history(client, VEKT)
+    assert [e["change"] for e in history] == ["changed", "added"]  # newest first
+    assert history[0]["at"] > history[1]["at"]
+    fields = {f["field"]: f for f in history[0]["fields"]}
+    assert set(fields) == {"label", "description"}
+    assert fields["label"]["old"]["nb"] == "Fødselsvekt"
+    assert fields["label"]["new"]["nb"] == "Fødselsvekt i gram"
+    assert fields["description"]["old"]["nb"].startswith("Barnets fødselsvekt målt i gram")
+    assert fields["description"]["new"]["nb"].startswith("Barnets vekt i gram")
+
+    page = client.get(f"/variables/{VEKT}", headers={"accept": "text/html"}).text
+    section = page[page.index('class="history-section"'):]
+    nb, en = '<p class="text"><span class="lang">nb</span> ', '<p class="text"><span class="lang">en</span> '
+    assert f'<td class="old">{en}Birth weight</p>{nb}Fødselsvekt</p></td>' in section
+    assert f'<td class="new">{en}Birth weight in grams</p>{nb}Fødselsvekt i gram</p></td>' in section
+    assert "&lt; 500 g" in section  # harvested text stays text
+    assert f'href="/harvests/{history[0]["run"]}"' in section
+
+
+def test_a_code_list_that_gained_and_lost_codes_shows_on_its_variables_history(client):
+    event = next(e for e in _history(client, ROYK_BEG) if e["kind"] == "code list")
+    assert event["change"] == "changed"
+    assert event["fields"] == [{"field": "codes", "old": {"9": {"nb": "Ukjent"}},
+                                "new": {"4": {"nb": "Sluttet før svangerskapet"}}}]
+    page = client.get(f"/variables/{ROYK_BEG}", headers={"accept": "text/html"}).text
+    assert "<li><code>9</code> Ukjent</li>" in page and "<li><code>4</code> Sluttet før svangerskapet</li>" in page
+
+
+def test_a_period_that_ended_shows_its_old_and_new_end(client):
+    event = _history(client, "mfr/mfr/RESPIRATOR")[0]
+    assert event["fields"] == [{"field": "periods", "old": [{"start": "1999-01-01"}],
+                                "new": [{"start": "1999-01-01", "end": "2025-12-31"}]}]
+
+
+def test_changes_since_lists_what_edition_two_changed_and_nothing_older(client, editions):
+    _, between = editions
+    items = _changes(client, since=between)
+    seen = {(e["kind"], e["name"] or e["subject"].rsplit("/", 1)[-1], e["change"]) for e in items}
+    assert seen == {
+        ("variable", "VEKT", "changed"), ("code list", "ROYK_BEG", "changed"),
+        ("variable", "RESPIRATOR", "changed"), ("variable", "ROYK_SKRIFT_ORIENT", "removed"),
+        ("variable", "RESPIRASJONSSTOTTE", "added"), ("code list", "RESPIRASJONSSTOTTE", "added"),
+        ("variable", "bostedsfylke", "changed"), ("version", "2020-01-01", "changed"),
+        ("version", "2024-01-01", "added")}
+    added = next(e for e in items if e["name"] == "RESPIRASJONSSTOTTE")
+    assert client.get(added["url"]).status_code == 200  # its page
+    removed = next(e for e in items if e["name"] == "ROYK_SKRIFT_ORIENT")
+    assert removed["url"] is None and removed["label"]["nb"] == "Skriftlig orientering om røykeregistrering"
+    assert client.get("/api/variables/mfr/mfr/ROYK_SKRIFT_ORIENT").status_code == 404
+    version = next(e for e in items if e["kind"] == "version" and e["change"] == "added")
+    assert version["url"] == f"/variables/{BOSTEDSFYLKE}"
+    # From before edition 1, its additions are there too, after edition 2's changes.
+    everything = _changes(client, since="2000-01-01")
+    assert len(everything) == 100 and everything[:len(items)] == items
+
+
+def test_changes_per_source_and_per_dataset(client, editions):
+    _, between = editions
+    assert {e["source"] for e in _changes(client, since=between, source="vardef")} == {"vardef"}
+    in_mfr = _changes(client, since=between, dataset="mfr/mfr")
+    assert {e["source"] for e in in_mfr} == {"mfr"}
+    assert "ROYK_BEG" in {e["subject"].rsplit("/", 1)[-1] for e in in_mfr if e["kind"] == "code list"}
+    assert client.get("/api/changes", params={"dataset": "nope/nope"}).status_code == 404
+    bad = client.get("/api/changes", params={"since": "last tuesday"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "since"
+
+
+def test_changes_as_an_atom_feed(client, editions):
+    _, between = editions
+    response = client.get("/changes", params={"since": between, "source": "mfr"},
+                          headers={"accept": "application/atom+xml"})
+    assert response.headers["content-type"].startswith("application/atom+xml")
+    feed = ET.fromstring(response.content)
+    entries = feed.findall(f"{ATOM}entry")
+    assert len(entries) == 6
+    titles = [e.findtext(f"{ATOM}title") for e in entries]
+    assert "Fødselsvekt i gram: endret (variabel)" in titles
+    summaries = " ".join(e.findtext(f"{ATOM}summary") for e in entries)
+    assert "9=Ukjent → 4=Sluttet før svangerskapet" in summaries
+    links = [link.get("href") for e in entries for link in e.findall(f"{ATOM}link")]
+    assert f"{BASE_URI}variables/{VEKT}" in links
+    assert len({e.findtext(f"{ATOM}id") for e in entries}) == 6
+    # The same list as JSON, and as a page with the feed linked from it.
+    assert len(client.get("/changes", params={"since": between, "source": "mfr", "format": "json"}).json()["items"]) == 6
+    page = client.get("/changes", params={"since": between}, headers={"accept": "text/html"}).text
+    assert 'type="application/atom+xml"' in page and "Fødselsvekt i gram" in page
+
+
+def test_at_a_moment_before_edition_two_returns_edition_ones_text_and_codes(client, editions):
+    _, between = editions
+    then = client.get(f"/api/variables/{VEKT}", params={"at": between}).json()
+    assert then["basis"] == "harvested"
+    assert then["label"]["nb"] == "Fødselsvekt"
+    assert then["description"]["nb"].startswith("Barnets fødselsvekt målt i gram")
+    now = client.get(f"/api/variables/{VEKT}", params={"at": datetime.now(timezone.utc).isoformat()}).json()
+    assert now["label"]["nb"] == "Fødselsvekt i gram"
+    # A date before the catalogue's first harvest: the earliest version it has, said so.
+    early = client.get(f"/api/variables/{VEKT}", params={"at": "1990-01-01"}).json()
+    assert early["basis"] == "earliest" and early["label"]["nb"] == "Fødselsvekt"
+
+    codes = lambda answer: {c["notation"] for c in answer["code_list"]["concepts"]}  # noqa: E731
+    assert codes(client.get(f"/api/variables/{ROYK_BEG}", params={"at": between}).json()) == {"1", "2", "3", "9"}
+    assert codes(client.get(f"/api/variables/{ROYK_BEG}").json()) == {"1", "2", "3", "4"}
+
+
+def test_at_a_date_uses_the_version_the_source_declared_valid_then(client):
+    before = client.get(f"/api/variables/{BOSTEDSFYLKE}", params={"at": "2023-06-01"}).json()
+    after = client.get(f"/api/variables/{BOSTEDSFYLKE}", params={"at": "2024-06-01"}).json()
+    assert before["basis"] == after["basis"] == "declared"
+    assert before["description"]["nb"].endswith("etter fylkesinndelingen som gjelder det året.")
+    assert after["description"]["nb"].endswith("15 fylker som gjelder fra 1.1.2024.")
+    assert before["version"]["valid"] == [{"start": "2020-01-01", "end": "2023-12-31"}]
+    # KLASS 104 (counties): the classification version valid on each date.
+    assert before["code_list"]["periods"] == [{"start": "2020-01-01", "end": "2023-12-31"}]
+    assert after["code_list"]["periods"][0]["start"] == "2024-01-01"
+    codes = lambda answer: {c["notation"] for c in answer["code_list"]["concepts"]}  # noqa: E731
+    assert "30" in codes(before) and "30" not in codes(after)  # Viken, split in three in 2024
+    assert {"31", "32", "33"} <= codes(after)
+    assert client.get(f"/api/variables/{BOSTEDSFYLKE}", params={"at": "2024-13-01"}).status_code == 422
+
+
+def test_the_variable_page_lists_declared_versions_newest_first(client):
+    body = client.get(f"/api/variables/{BOSTEDSFYLKE}").json()
+    assert [v["valid"][0]["start"] for v in body["versions"]] == ["2024-01-01", "2020-01-01", "1990-01-01"]
+    page = client.get(f"/variables/{BOSTEDSFYLKE}", headers={"accept": "text/html"}).text
+    assert "Versjoner oppgitt av kilden" in page and "15 fylker" in page
+
+
+def test_the_export_describes_versions_in_dcat_3_and_still_conforms(client, editions):
+    _, between = editions
+    graph = Graph().parse(data=client.get("/catalog").text, format="turtle")
+    variable = URIRef(f"{BASE_URI}id/variable/vardef/bf0fy1k3")
+    versions = set(graph.objects(variable, DCAT.hasVersion))
+    assert len(versions) == 3
+    newest = URIRef(f"{BASE_URI}id/variable/vardef/bf0fy1k3/version/2024-01-01")
+    assert graph.value(newest, DCAT.previousVersion) == URIRef(f"{BASE_URI}id/variable/vardef/bf0fy1k3/version/2020-01-01")
+    assert graph.value(newest, ADMS.versionNotes) is not None
+    # When the catalogue first saw, and last saw change, each dataset and variable.
+    vekt = URIRef(f"{BASE_URI}id/variable/mfr/mfr/VEKT")
+    assert str(graph.value(vekt, DCTERMS.issued)) < between < str(graph.value(vekt, DCTERMS.modified))
+    mfr = URIRef(f"{BASE_URI}id/dataset/mfr/mfr")
+    assert str(graph.value(mfr, DCTERMS.modified)) > between  # its variables changed
+    folder = corpus("shapes", "dcat-ap-no", "v3-draft")
+    shapes = Graph()
+    for name in ("dcatapno3-core-shapes.ttl", "dcatapno3-range-shapes.ttl"):
+        shapes.parse(folder / name)
+    assert validate(graph, shapes).violations == []
+
+
+def test_an_unchanged_harvest_adds_no_history_and_a_lost_history_is_rebuilt(editions):
+    settings, _ = editions
+    history = History(settings.data_dir)
+    before = history.since("2000-01-01", limit=10_000)
+    runs = harvest(settings, load_config(DEMO_SOURCES), only=["mfr"], demo_edition=2)
+    assert runs[0].status == "unchanged"
+    assert history.since("2000-01-01", limit=10_000) == before
+
+    history.path.rename(history.path.with_suffix(".lost"))
+    assert History(settings.data_dir).rebuild(RecordStore(settings.data_dir), RunLog(settings.data_dir)) == 5
+    key = lambda e: (e.at, e.run, e.subject, e.kind, e.change, e.name, e.owner, e.version,  # noqa: E731
+                     tuple(f.model_dump_json() for f in e.fields))
+    assert sorted(map(key, history.since("2000-01-01", limit=10_000))) == sorted(map(key, before))
+
+
+def test_a_restarted_server_serves_the_same_history(editions, tmp_path):
+    settings, between = editions
+    port = _free_port()
+    env = {"CATALOGUE_DATA_DIR": str(settings.data_dir), "CATALOGUE_BASE_URI": BASE_URI, "PATH": ""}
+    server = subprocess.Popen([sys.executable, "-m", "catalogue.cli", "serve", "--port", str(port)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        import httpx
+        from test_end_to_end import _wait_for
+        body = _wait_for(f"http://127.0.0.1:{port}/api/variables/{VEKT}")
+        assert [e["change"] for e in body["history"]] == ["changed", "added"]
+        then = httpx.get(f"http://127.0.0.1:{port}/api/variables/{VEKT}", params={"at": between}).json()
+        assert then["label"]["nb"] == "Fødselsvekt"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
