@@ -175,6 +175,7 @@ def stamp(when: datetime) -> str:
 
 
 _SCHEMA = """
+PRAGMA journal_mode = WAL;  -- the server reads while a harvest writes
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY, at TEXT NOT NULL, run TEXT NOT NULL, source TEXT NOT NULL,
     record TEXT NOT NULL, subject TEXT NOT NULL, kind TEXT NOT NULL, change TEXT NOT NULL,

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import itertools
+import socket
 import textwrap
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from catalogue.search import EmbeddedBackend, Query, VariableDoc
@@ -92,3 +95,21 @@ kind = "klass"
 url = "{url}/klass"
 classifications = {classifications}
 """
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, **kwargs) -> dict:
+    """The JSON at `url`, once a server that is starting answers it."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return httpx.get(url, **kwargs).json()
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
@@ -13,7 +12,7 @@ from catalogue.harvest import harvest
 from catalogue.settings import Settings
 from catalogue.site.app import create_app
 from catalogue.sources import load_config
-from support import corpus
+from support import corpus, free_port, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -130,12 +129,12 @@ def test_cli_harvest_while_serving_updates_the_running_server(tmp_path):
                            env=env, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr
     assert "mfr" in first.stdout and "accepted" in first.stdout
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "catalogue.cli", "serve", "--port", str(port)],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         url = f"http://127.0.0.1:{port}/api/variables"
-        assert _wait_for(url, params={"source": "npr"})["total"] == 0
+        assert wait_for(url, params={"source": "npr"})["total"] == 0
         second = subprocess.run([sys.executable, "-m", "catalogue.cli", "harvest", "--source", "npr"],
                                 env=env, capture_output=True, text=True, timeout=300)
         assert second.returncode == 0, second.stderr
@@ -144,21 +143,3 @@ def test_cli_harvest_while_serving_updates_the_running_server(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
-
-
-def _free_port() -> int:
-    import socket
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for(url: str, **kwargs) -> dict:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            return httpx.get(url, **kwargs).json()
-        except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)

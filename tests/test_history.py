@@ -9,6 +9,7 @@ import sys
 from datetime import datetime, timezone
 from xml.etree import ElementTree as ET
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from rdflib import Graph, URIRef
@@ -23,7 +24,7 @@ from catalogue.settings import DEMO_SOURCES
 from catalogue.shacl import validate
 from catalogue.site.app import create_app
 from catalogue.sources import load_config
-from support import BASE_URI, corpus, settings_in
+from support import BASE_URI, corpus, free_port, settings_in, wait_for
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 VEKT, ROYK_BEG = "mfr/mfr/VEKT", "mfr/mfr/ROYK_BEG"
@@ -223,16 +224,14 @@ def test_an_unchanged_harvest_adds_no_history_and_a_lost_history_is_rebuilt(edit
     assert sorted(map(key, history.since("2000-01-01", limit=10_000))) == sorted(map(key, before))
 
 
-def test_a_restarted_server_serves_the_same_history(editions, tmp_path):
+def test_a_restarted_server_serves_the_same_history(editions):
     settings, between = editions
-    port = _free_port()
+    port = free_port()
     env = {"CATALOGUE_DATA_DIR": str(settings.data_dir), "CATALOGUE_BASE_URI": BASE_URI, "PATH": ""}
     server = subprocess.Popen([sys.executable, "-m", "catalogue.cli", "serve", "--port", str(port)],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        import httpx
-        from test_end_to_end import _wait_for
-        body = _wait_for(f"http://127.0.0.1:{port}/api/variables/{VEKT}")
+        body = wait_for(f"http://127.0.0.1:{port}/api/variables/{VEKT}")
         assert [e["change"] for e in body["history"]] == ["changed", "added"]
         then = httpx.get(f"http://127.0.0.1:{port}/api/variables/{VEKT}", params={"at": between}).json()
         assert then["label"]["nb"] == "Fødselsvekt"
@@ -240,9 +239,3 @@ def test_a_restarted_server_serves_the_same_history(editions, tmp_path):
         server.terminate()
         server.wait(timeout=10)
 
-
-def _free_port() -> int:
-    import socket
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
