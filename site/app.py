@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from rdflib import Graph
 
 from catalogue.history import History, moment, stamp
-from catalogue.models import Period, Variable
+from catalogue.models import CodeList, Period, Variable
 from catalogue.records import RecordStore
 from catalogue.runs import RunLog
 from catalogue.search import FACETS, Query, VariableDoc
@@ -101,16 +101,23 @@ def create_app(settings: Settings) -> FastAPI:
                          "id": doc.id, "dataset_id": doc.dataset},
             "code_list": code_list.model_dump(mode="json") if code_list else None,
             "code_list_versions": [v.model_dump(mode="json") for v in versions],
+            "code_names": code_names(versions),
             "versions": [v.model_dump(mode="json") for v in reversed(view.variable_versions(variable.uri))],
             "history": shown(events, linker(view)),
             "rdf_url": f"/variables/{doc.id}.ttl",
         }, view
 
+    def code_names(versions: list[CodeList]) -> dict[str, dict[str, Any]]:
+        """The codes that old->new code links between a classification's versions point at."""
+        linked = {uri for v in versions for c in v.concepts for uri in (*c.replaces, *c.replaced_by)}
+        return {c.uri: {"notation": c.notation, "label": c.label, "version": v.title}
+                for v in versions for c in v.concepts if c.uri in linked}
+
     def linker(view: View) -> Linker:
         return Linker(view, lambda variable_id: reader.search.get(variable_id) is not None)
 
     @app.get("/variables/{variable_id:path}")
-    def variable_page(request: Request, variable_id: str):
+    def variable_page(request: Request, variable_id: str, at: str | None = Param(None, max_length=40)):
         base, fmt = _split_format(variable_id)
         if fmt:
             context, view = variable_context(base)
@@ -118,13 +125,17 @@ def create_app(settings: Settings) -> FastAPI:
         context, _ = variable_context(variable_id)
         # Only the page gets the drawing: its JSON twin already has the periods.
         drawn = timeline([Period.model_validate(p) for p in context["variable"]["periods"]])
-        return page(request, "variable.html", {**context, "timeline": drawn},
-                    json_url=f"/api/variables/{variable_id}")
+        then = as_of(variable_id, at) if at else None
+        return page(request, "variable.html", {**context, "timeline": drawn, "then": then},
+                    json_url=f"/api/variables/{variable_id}" + (f"?{urlencode({'at': at})}" if at else ""))
 
     @app.get("/api/variables/{variable_id:path}")
     def api_variable(variable_id: str, at: str | None = Param(None, max_length=40)):
         if at is None:
             return variable_context(variable_id)[0]
+        return as_of(variable_id, at)
+
+    def as_of(variable_id: str, at: str) -> dict[str, Any]:
         _, variable, view = found_variable(variable_id)
         try:
             return variable_as_of(view, history, RecordStore(settings.data_dir), variable, at)

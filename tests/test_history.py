@@ -181,6 +181,22 @@ def test_at_a_date_uses_the_version_the_source_declared_valid_then(client):
     assert client.get(f"/api/variables/{BOSTEDSFYLKE}", params={"at": "2024-13-01"}).status_code == 422
 
 
+def test_the_variable_page_shows_the_variable_as_it_was_on_a_chosen_date(client, editions):
+    _, between = editions
+    page = client.get(f"/variables/{ROYK_BEG}", params={"at": between}, headers={"accept": "text/html"}).text
+    then = page[page.index('<section class="as-of"'):page.index("</section>")]
+    assert "Versjonen katalogen hadde høstet da" in then
+    assert "<td><code>9</code></td><td>Ukjent</td>" in then and "<code>4</code>" not in then
+    bad = client.get(f"/variables/{ROYK_BEG}", params={"at": "soon"}, headers={"accept": "text/html"})
+    assert bad.status_code == 422 and "<code>at</code>: &#39;soon&#39; is not a date" in bad.text
+
+
+def test_classification_versions_show_which_codes_replace_which(client):
+    page = client.get(f"/variables/{BOSTEDSFYLKE}", headers={"accept": "text/html"}).text
+    assert "<td><code>31</code></td><td>Østfold</td><td>Erstatter <code>30</code> Viken" in page
+    assert "Erstattet av <code>31</code> Østfold" in page
+
+
 def test_the_variable_page_lists_declared_versions_newest_first(client):
     body = client.get(f"/api/variables/{BOSTEDSFYLKE}").json()
     assert [v["valid"][0]["start"] for v in body["versions"]] == ["2024-01-01", "2020-01-01", "1990-01-01"]
