@@ -166,6 +166,11 @@ class Dataset(Model):
     landing_page: str | None = None
     language: str | None = None
     variables: list[str] = Field(default_factory=list)
+    # DCAT 3 versioning, as a source declares it
+    version: str | None = None
+    version_notes: Text = Field(default_factory=dict)
+    previous: str | None = None
+    versions: list[str] = Field(default_factory=list)
 
 
 class Catalogue(Model):

@@ -187,6 +187,9 @@ def records(graph: Graph, publisher: URIRef | None = None,
             yield Record(key=f"{label} <{subject}>", graph=record)
     for variable in sorted(graph.subjects(RDF.type, DISCO.Variable)):
         record = closure(graph, variable)
+        for version in graph.objects(variable, DCAT.hasVersion):  # declared versions travel with it
+            if (version, RDF.type, None) in graph:
+                closure(graph, version, record)
         for link in variable_links:
             if link[2] == variable:
                 record.add(link)

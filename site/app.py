@@ -152,6 +152,9 @@ def create_app(settings: Settings) -> FastAPI:
             "dataset": {**dataset.model_dump(mode="json"), "id": dataset_id, "source": found[1],
                         "publisher_name": view.name_of(dataset.publisher),
                         "theme_names": {t: view.name_of(t) for t in dataset.themes}},
+            # Versions that are datasets of the catalogue link to their pages.
+            "version_pages": {uri: f"/datasets/{view.dataset_ids[uri]}"
+                              for uri in [dataset.previous, *dataset.versions] if uri in view.dataset_ids},
             **variables_summary("dataset", dataset_id, page_no),
             "rdf_url": f"/datasets/{dataset_id}.ttl",
             "csv_url": f"/datasets/{dataset_id}/availability.csv",

@@ -2,6 +2,7 @@
 as an Atom feed for those who follow variables from a feed reader."""
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -59,7 +60,8 @@ def atom(items: list[dict[str, Any]], title: str, feed_id: str, self_url: str, s
         entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
         name = pick(item["label"], lang) or item["name"] or item["subject"]
         _text(entry, "title", f"{name}: {t['event_' + item['change']].lower()} ({t['kind_' + item['kind'].replace(' ', '_')]})")
-        _text(entry, "id", f"{site}changes/{item['seq']}")
+        # One event per run and resource: an id that survives the history being rebuilt.
+        _text(entry, "id", f"{site}harvests/{item['run']}#{hashlib.sha256(item['subject'].encode()).hexdigest()[:16]}")
         _text(entry, "updated", item["at"])
         if item["url"]:
             ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", href=site.rstrip("/") + item["url"])

@@ -101,6 +101,8 @@ WORDS: dict[str, dict[str, str]] = {
     "declared_versions": {"nb": "Versjoner oppgitt av kilden", "en": "Versions declared by the source"},
     "version": {"nb": "Versjon", "en": "Version"},
     "notes": {"nb": "Merknad", "en": "Note"},
+    "version_notes": {"nb": "Versjonsmerknad", "en": "Version notes"},
+    "previous_version": {"nb": "Forrige versjon", "en": "Previous version"},
     "field": {"nb": "Felt", "en": "Field"},
     "old_value": {"nb": "Før", "en": "Before"},
     "new_value": {"nb": "Etter", "en": "After"},
@@ -144,6 +146,7 @@ FIELD_NAMES: dict[str, dict[str, str]] = {
     "version_label": WORDS["version"], "codes": WORDS["codes"], "version": WORDS["version"],
     "valid": WORDS["valid"], "notes": WORDS["notes"], "representation": WORDS["value_type"],
     "previous": {"nb": "Forrige versjon", "en": "Previous version"},
+    "version_notes": WORDS["version_notes"],
 }
 
 VALUE_TYPES: dict[str, dict[str, str]] = {

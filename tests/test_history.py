@@ -29,7 +29,7 @@ from support import BASE_URI, corpus, free_port, settings_in, wait_for
 ATOM = "{http://www.w3.org/2005/Atom}"
 VEKT, ROYK_BEG = "mfr/mfr/VEKT", "mfr/mfr/ROYK_BEG"
 BOSTEDSFYLKE = "vardef/vardef-befolkning/bostedsfylke"
-SOURCES = ["mfr", "vardef", "klass"]
+SOURCES = ["mfr", "vardef", "klass", "helsedata"]
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,8 @@ def editions(tmp_path_factory):
     assert all(r.status == "ok" for r in harvest(settings, config, only=SOURCES))
     between = datetime.now(timezone.utc).isoformat()
     second = harvest(settings, config, only=SOURCES, demo_edition=2)
-    assert {r.source: r.status for r in second} == {"mfr": "ok", "vardef": "ok", "klass": "unchanged"}
+    assert {r.source: r.status for r in second} == {"mfr": "ok", "vardef": "ok", "klass": "unchanged",
+                                                    "helsedata": "ok"}
     return settings, between
 
 
@@ -103,7 +104,7 @@ def test_changes_since_lists_what_edition_two_changed_and_nothing_older(client, 
         ("variable", "RESPIRATOR", "changed"), ("variable", "ROYK_SKRIFT_ORIENT", "removed"),
         ("variable", "RESPIRASJONSSTOTTE", "added"), ("code list", "RESPIRASJONSSTOTTE", "added"),
         ("variable", "bostedsfylke", "changed"), ("version", "2020-01-01", "changed"),
-        ("version", "2024-01-01", "added")}
+        ("version", "2024-01-01", "added"), ("dataset", "msis", "changed")}
     added = next(e for e in items if e["name"] == "RESPIRASJONSSTOTTE")
     assert client.get(added["url"]).status_code == 200  # its page
     removed = next(e for e in items if e["name"] == "ROYK_SKRIFT_ORIENT")
@@ -114,6 +115,19 @@ def test_changes_since_lists_what_edition_two_changed_and_nothing_older(client, 
     # From before edition 1, its additions are there too, after edition 2's changes.
     everything = _changes(client, since="2000-01-01")
     assert len(everything) == 100 and everything[:len(items)] == items
+
+
+def test_a_new_dcat_dataset_version_shows_with_its_notes_and_previous_version(client, editions):
+    _, between = editions
+    event = next(e for e in _changes(client, since=between, source="helsedata") if e["kind"] == "dataset")
+    fields = {f["field"]: f for f in event["fields"]}
+    assert set(fields) == {"version", "version_notes", "previous"}
+    assert (fields["version"]["old"], fields["version"]["new"]) == ("3", "4")
+    assert fields["previous"]["new"] == "https://data.fhi.no/datasett/msis/versjon/3"
+    assert event["url"] == "/datasets/helsedata/msis"
+    page = client.get("/datasets/helsedata/msis", headers={"accept": "text/html"}).text
+    assert "<dt>Versjon</dt><dd>4</dd>" in page and "testindikasjon meldes for flere sykdommer" in page
+    assert "<code>https://data.fhi.no/datasett/msis/versjon/3</code>" in page
 
 
 def test_changes_per_source_and_per_dataset(client, editions):
@@ -197,6 +211,15 @@ def test_classification_versions_show_which_codes_replace_which(client):
     assert "Erstattet av <code>31</code> Østfold" in page
 
 
+def test_versions_a_dcat_source_declares_for_a_variable_answer_at(client):
+    early = client.get("/api/variables/helsedata/msis/DIAGNOSE", params={"at": "1995-05-01"}).json()
+    late = client.get("/api/variables/helsedata/msis/DIAGNOSE", params={"at": "2010-05-01"}).json()
+    assert early["basis"] == late["basis"] == "declared"
+    assert (early["version"]["version"], late["version"]["version"]) == ("1", "2")
+    assert "av 1977" in early["description"]["nb"] and "av 2003" in late["description"]["nb"]
+    assert late["version"]["notes"]["nb"].startswith("Ny MSIS-forskrift")
+
+
 def test_the_variable_page_lists_declared_versions_newest_first(client):
     body = client.get(f"/api/variables/{BOSTEDSFYLKE}").json()
     assert [v["valid"][0]["start"] for v in body["versions"]] == ["2024-01-01", "2020-01-01", "1990-01-01"]
@@ -234,7 +257,7 @@ def test_an_unchanged_harvest_adds_no_history_and_a_lost_history_is_rebuilt(edit
     assert history.since("2000-01-01", limit=10_000) == before
 
     history.path.rename(history.path.with_suffix(".lost"))
-    assert History(settings.data_dir).rebuild(RecordStore(settings.data_dir), RunLog(settings.data_dir)) == 5
+    assert History(settings.data_dir).rebuild(RecordStore(settings.data_dir), RunLog(settings.data_dir)) == 7  # ok runs: 4 + 3 (KLASS unchanged)
     key = lambda e: (e.at, e.run, e.subject, e.kind, e.change, e.name, e.owner, e.version,  # noqa: E731
                      tuple(f.model_dump_json() for f in e.fields))
     assert sorted(map(key, history.since("2000-01-01", limit=10_000))) == sorted(map(key, before))

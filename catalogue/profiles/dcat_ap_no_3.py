@@ -53,6 +53,10 @@ PROFILE: dict[type[Model], tuple[URIRef, list[Prop]]] = {
         Prop("landing_page", DCAT.landingPage, "uri"),
         Prop("language", DCT.language, "uri"),
         Prop("variables", DISCO.variable, "uris"),
+        Prop("version", DCAT.version, "literal"),
+        Prop("version_notes", ADMS.versionNotes, "text"),
+        Prop("previous", DCAT.previousVersion, "uri"),
+        Prop("versions", DCAT.hasVersion, "uris"),
     ]),
     Variable: (DISCO.Variable, [
         Prop("identifier", DCT.identifier, "literal"),
