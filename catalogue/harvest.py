@@ -25,7 +25,7 @@ from catalogue.fileserver import FileServer
 from catalogue.harvesters import (Fetcher, FetchError, HarvestContext, Limits, Record, SourceError,
                                   for_kind)
 from catalogue.harvesters.http import HttpCache
-from catalogue.history import History, graph_of_lines, observe, stamp
+from catalogue.history import Event, History, graph_of_lines, observe, stamp
 from catalogue.models import Catalogue
 from catalogue.profiles.dcat_ap_no_3 import to_graph
 from catalogue.rdf import GENID, stable_skolemize
@@ -191,18 +191,20 @@ def harvest_source(settings: Settings, store: Store, state: State, config: Confi
                    if c.old and c.change != "kept"})
     # The run ends when its changes are stored; its end is their time in the history.
     run.ended = stamp(datetime.now(timezone.utc))
-    History(settings.data_dir).add(run.id, observe(run, run.ended, changes, graphs))
+    events = observe(run, run.ended, changes, graphs)
     entry.harvested, entry.triples, entry.fingerprint = run.started, len(set(graph_lines)), fingerprint
     entry.shapes_key = shapes_key
     entry.seen, entry.accepted, entry.held_back = run.seen, run.accepted, held_back
     state.sources[source.id] = entry
-    return _finish(settings, run, started, changes)
+    return _finish(settings, run, started, changes, events)
 
 
-def _finish(settings: Settings, run: Run, started: float, changes: list[RecordChange] = ()) -> Run:
+def _finish(settings: Settings, run: Run, started: float, changes: list[RecordChange] = (),
+            events: list[Event] = ()) -> Run:
     run.ended = run.ended or now()
     run.seconds = round(time.perf_counter() - started, 3)
     RunLog(settings.data_dir).write(run, changes)
+    History(settings.data_dir).add(run.id, events)  # every run, so none is looked for again
     return run
 
 

@@ -274,12 +274,15 @@ class History:
         directory harvested before histories were kept, or a run cut off before its
         events were written); returns how many runs were added."""
         done = self.recorded_runs()
-        runs = [run for run in reversed(log.runs(limit=None)) if run.status == "ok"]
-        if all(run.id in done for run in runs):
+        if all(run_id in done for run_id in log.ids()):
             return 0
         pack_of: dict[str, str] = {}  # version hash -> the run whose pack holds it
         added = 0
-        for run in runs:
+        for run in reversed(log.runs(limit=None)):
+            if run.status != "ok":  # nothing changed: noted, so that it is not read again
+                if run.id not in done:
+                    self.add(run.id, [])
+                continue
             changes = log.changes(run.id)
             for change in changes:
                 if change.new:

@@ -85,6 +85,10 @@ class RunLog:
             paths = [p for p in paths if p.stem.split("-", 1)[1] == source_id]
         return [Run.model_validate_json(p.read_text(encoding="utf-8")) for p in paths[:limit]]
 
+    def ids(self) -> list[str]:
+        """Every run's id, oldest first."""
+        return sorted(p.stem for p in self.folder.glob("*.json")) if self.folder.exists() else []
+
     def get(self, run_id: str) -> Run | None:
         path = self.folder / f"{run_id}.json"
         if "/" in run_id or not path.is_file():
