@@ -19,6 +19,11 @@ def file_hash(name: str) -> str:
     return hashlib.sha256(resources.files(PACKAGE).joinpath(name).read_bytes()).hexdigest()
 
 
+def vocabularies() -> list[str]:
+    """The SKOS vocabulary files (every shipped Turtle file but the SHACL shapes)."""
+    return sorted(name for name in _manifest() if not name.startswith("shapes"))
+
+
 @cache
 def load(name: str) -> Graph:
     """The named ontology file as a graph; refuses a file that differs from the manifest."""

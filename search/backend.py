@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Protocol
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -11,8 +11,9 @@ from catalogue.models import Text
 from catalogue.search.documents import VariableDoc
 from catalogue.search.query import Query
 
-# Facets every backend counts, in the order the explorer shows them.
-FACETS = ("source", "publisher", "dataset", "theme", "value_type")
+# Facets every backend counts, in the order the explorer shows them (values: VariableDoc.facet_values).
+FACETS = ("source", "publisher", "dataset", "theme", "value_type", "access_rights", "has_code_list",
+          "decade")
 
 
 class FacetValue(BaseModel):
@@ -30,13 +31,33 @@ def facet_labels(doc: VariableDoc) -> Iterator[tuple[str, str, Text]]:
         yield "theme", theme, doc.theme_labels.get(theme, {})
 
 
+Segments = list[tuple[str, bool]]  # text cut into runs, each saying whether it matched
+
+
+class Hit(VariableDoc):
+    """A result: the document, and its label and description (per language) with the
+    words that matched the query marked; the description cut to a window around them."""
+
+    highlight: dict[str, dict[str, Segments]] = Field(default_factory=dict)
+
+
 class Page(BaseModel):
-    items: list[VariableDoc]
+    items: list[Hit]
     total: int
     facets: dict[str, list[FacetValue]]
 
 
+class Suggestion(BaseModel):
+    kind: Literal["variable", "dataset", "source"]
+    id: str
+    text: str
+
+
 class SearchBackend(Protocol):
+    # What a backend can do beyond filtering and plain words, so the conformance suite can
+    # skip what a backend does not claim: "compounds", "typos", "synonyms", "highlight", "suggest".
+    capabilities: frozenset[str]
+
     def rebuild(self, docs: Iterable[VariableDoc]) -> None:
         """Replace the whole index; searches see the old one until the new one is complete."""
 
@@ -46,3 +67,6 @@ class SearchBackend(Protocol):
         """Every document the query matches, ignoring paging (for summaries such as coverage)."""
 
     def get(self, doc_id: str) -> VariableDoc | None: ...
+
+    def suggest(self, text: str, limit: int = 10) -> list[Suggestion]:
+        """Names of variables, datasets and sources with words starting as `text` is typed."""

@@ -12,6 +12,8 @@ from catalogue.models import Period, Text, code_list_of, value_type
 from catalogue.profiles.dcat_ap_no_3 import rdf_date, texts
 from catalogue.store import Snapshot
 
+MAX_CODES = 2000  # codes indexed per variable: a whole ICD-10 would crowd out its own variable
+
 PREFIXES = """
 PREFIX dcat: <http://www.w3.org/ns/dcat#>
 PREFIX dct: <http://purl.org/dc/terms/>
@@ -40,12 +42,26 @@ class VariableDoc(BaseModel):
     value_type: str = "unknown"  # an XSD local name, "code_list" or "unknown"
     code_list: str | None = None
     code_list_title: Text = Field(default_factory=dict)
+    # "notation label" of the code list's codes (its versions' for a classification), so a
+    # search for a diagnosis or a place finds the variables coded with it
+    codes: list[str] = Field(default_factory=list)
+    access_rights: str | None = None  # the dataset's
     unit: str | None = None
     periods: list[Period] = Field(default_factory=list)
 
     def years(self, this_year: int | None = None) -> list[int]:
         this_year = this_year or date.today().year
         return sorted({y for p in self.periods for y in p.years(this_year)})
+
+    def facet_values(self, this_year: int | None = None) -> dict[str, list[str]]:
+        """The values this document counts under in each facet (see backend.FACETS)."""
+        return {
+            "source": [self.source], "publisher": [self.publisher] if self.publisher else [],
+            "dataset": [self.dataset], "theme": self.themes, "value_type": [self.value_type],
+            "access_rights": [self.access_rights] if self.access_rights else [],
+            "has_code_list": ["yes" if self.code_list else "no"],
+            "decade": sorted({str(y // 10 * 10) for y in self.years(this_year)}),
+        }
 
 
 def build_documents(snapshot: Snapshot) -> list[VariableDoc]:
@@ -65,11 +81,12 @@ def build_documents(snapshot: Snapshot) -> list[VariableDoc]:
                   for row in q("SELECT ?ds ?v WHERE { ?ds disco:variable ?v }")}
     datasets: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for row in q("SELECT ?ds ?p ?o WHERE { ?ds a dcat:Dataset ; ?p ?o "
-                 "FILTER(?p IN (dct:title, dct:identifier, dct:publisher, dcat:theme)) }"):
+                 "FILTER(?p IN (dct:title, dct:identifier, dct:publisher, dcat:theme, dct:accessRights)) }"):
         datasets[row["ds"].value][row["p"].value].append(row["o"])
     names = _texts(q("SELECT ?s ?o WHERE { ?s foaf:name ?o }"))
     titles = _texts(q("SELECT ?s ?o WHERE { ?s a skos:ConceptScheme ; dct:title ?o }"))
     labels = _texts(q("SELECT ?s ?o WHERE { ?s a skos:Concept ; skos:prefLabel ?o }"))
+    codes = _codes(q, labels)
     labels.update(_theme_labels())
     sources = snapshot.sources_by_graph()
 
@@ -97,10 +114,23 @@ def build_documents(snapshot: Snapshot) -> list[VariableDoc]:
             themes=themes, theme_labels={t: labels[t] for t in themes if t in labels},
             value_type=value_type(representation), code_list=code_list_of(representation),
             code_list_title=titles.get(representation or "", {}),
+            codes=codes.get(representation or "", []),
+            access_rights=_first(ds, "http://purl.org/dc/terms/accessRights"),
             unit=_first(p, "https://schema.org/unitText"),
             periods=sorted(periods.get(v, []), key=lambda x: (x.start or date.min)),
         ))
     return sorted(docs, key=lambda d: d.id)
+
+
+def _codes(q, labels: dict[str, Text]) -> dict[str, list[str]]:
+    """Per code list, "notation label" of its codes, and of its versions' for a classification."""
+    by_scheme: dict[str, set[str]] = defaultdict(set)
+    for row in q("SELECT ?s ?c ?n WHERE { ?c skos:inScheme ?s ; skos:notation ?n }"):
+        label = labels.get(row["c"].value, {})
+        by_scheme[row["s"].value].add(f"{row['n'].value} {label.get('nb') or next(iter(label.values()), '')}".strip())
+    for row in q("SELECT ?s ?v WHERE { ?s a skos:ConceptScheme ; dcat:hasVersion ?v }"):
+        by_scheme[row["s"].value] |= by_scheme.get(row["v"].value, set())
+    return {s: sorted(codes)[:MAX_CODES] for s, codes in by_scheme.items()}
 
 
 def _first(props: dict[str, list], predicate: str) -> str | None:

@@ -3,6 +3,13 @@
 Each rebuild writes a new index folder and then points `CURRENT` at it in one
 rename, so a server in another process keeps answering from the old index
 until the new one is whole, and picks the new one up on its next search.
+
+Text is indexed several ways, each weighed (see FIELDS): the short name as typed
+(ranked first), Norwegian labels and descriptions stemmed with æ, ø and å kept, the
+same folded the way a keyboard without them types them (ranked a little lower), English
+stemmed, and the codes of the variable's code list. Norwegian compounds are split into
+their parts with a dictionary built from the catalogue (search.analysis), kept with the
+index so queries are split the same way.
 """
 from __future__ import annotations
 
@@ -14,62 +21,96 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import tantivy
-from tantivy import Filter, Occur, Order, Query as TQ, TextAnalyzerBuilder, Tokenizer
+from tantivy import Filter, Occur, Order, Query as TQ, TextAnalyzer, TextAnalyzerBuilder, Tokenizer
 
-from catalogue.search.backend import FACETS, FacetValue, Page, facet_labels
+from catalogue.search import analysis
+from catalogue.search.backend import FACETS, FacetValue, Hit, Page, Suggestion, facet_labels
 from catalogue.search.documents import VariableDoc
 from catalogue.search.query import Query
 
-TEXT_FIELDS = {"name": 4.0, "label_nb": 3.0, "label_en": 2.5, "description_nb": 1.0,
-               "description_en": 1.0}
+# field -> (analyzer, weight). Weights order the kinds of match: short name as typed, then
+# names, labels, descriptions; exact spellings above folded ones.
+FIELDS = {
+    "name_exact": ("exact", 30.0),
+    "name": ("words", 6.0),
+    "label_nb": ("nb", 4.0), "label_nb_fold": ("nb_fold", 3.0), "label_en": ("en", 3.0),
+    "description_nb": ("nb", 1.0), "description_nb_fold": ("nb_fold", 0.8), "description_en": ("en", 0.8),
+    "codes": ("nb_fold", 0.6),
+    "context": ("nb_fold", 0.3),  # dataset title and source name
+}
+# Typo tolerance: words of at least this length may be one edit off (two from TYPO_TWO).
+TYPO_FIELDS = {"label_nb_fold": 1.5, "label_en": 1.2, "description_nb_fold": 0.3}
+TYPO_ONE, TYPO_TWO = 5, 9
+SYNONYM_WEIGHT = 0.8
+FACET_SIZE = 500
 KEEP_INDEXES = 2
-LABELS = "labels.json"
+LABELS, PARTS = "labels.json", "compound-parts.json"
+NO_YEAR = 9999  # sorts variables without periods last by first year
 
 
-def _analyzer(language: str):
-    return (TextAnalyzerBuilder(Tokenizer.simple()).filter(Filter.lowercase())
-            .filter(Filter.stemmer(language)).filter(Filter.ascii_fold()).build())
+def _analyzers(parts: list[str]) -> dict[str, TextAnalyzer]:
+    def build(*filters) -> TextAnalyzer:
+        builder = TextAnalyzerBuilder(Tokenizer.simple())
+        for f in filters:
+            builder = builder.filter(f)
+        return builder.build()
+    folded = sorted({analysis.fold(p) for p in parts})
+    return {
+        "exact": TextAnalyzerBuilder(Tokenizer.raw()).filter(Filter.lowercase()).build(),
+        "words": build(Filter.lowercase(), Filter.ascii_fold()),
+        "nb": build(Filter.lowercase(), Filter.split_compound(parts), Filter.stemmer("norwegian")),
+        "nb_fold": build(Filter.lowercase(), Filter.ascii_fold(), Filter.split_compound(folded),
+                         Filter.stemmer("norwegian")),
+        "en": build(Filter.lowercase(), Filter.stemmer("english"), Filter.ascii_fold()),
+    }
 
 
 def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_text_field("id", stored=True, tokenizer_name="raw", fast=True)
-    builder.add_text_field("name", tokenizer_name="default")
-    for field in ("label_nb", "description_nb"):
-        builder.add_text_field(field, tokenizer_name="nb_stem")
-    for field in ("label_en", "description_en"):
-        builder.add_text_field(field, tokenizer_name="en_stem")
+    for field, (analyzer, _) in FIELDS.items():
+        builder.add_text_field(field, tokenizer_name=analyzer)
+    builder.add_text_field("suggest", tokenizer_name="words")
+    builder.add_text_field("name_sort", tokenizer_name="raw", fast=True)
     for facet in FACETS:
         builder.add_text_field(facet, tokenizer_name="raw", fast=True)
     builder.add_integer_field("years", indexed=True, fast=True)
+    builder.add_integer_field("first_year", indexed=True, fast=True)
     builder.add_bytes_field("doc", stored=True)
     return builder.build()
 
 
-def _open(path: Path, create: bool = False) -> tantivy.Index:
-    index = tantivy.Index(_schema(), path=str(path), reuse=not create)
-    index.register_tokenizer("nb_stem", _analyzer("norwegian"))
-    index.register_tokenizer("en_stem", _analyzer("english"))
-    return index
-
-
 class EmbeddedBackend:
+    capabilities = frozenset({"compounds", "typos", "synonyms", "highlight", "suggest"})
+
     def __init__(self, root: Path):
         self.root = Path(root)
         self._pointer = self.root / "CURRENT"
         self._loaded: str | None = None
         self._index: tantivy.Index | None = None
+        self._analyzers: dict[str, TextAnalyzer] = {}
         self._labels: dict[str, dict[str, dict[str, str]]] = {}
         self.schema = _schema()
 
+    def _open(self, folder: Path, parts: list[str], create: bool = False) -> tantivy.Index:
+        index = tantivy.Index(self.schema, path=str(folder), reuse=not create)
+        analyzers = _analyzers(parts)
+        for name, analyzer in analyzers.items():
+            index.register_tokenizer(name, analyzer)
+        self._analyzers = analyzers
+        return index
+
     # -- writing -------------------------------------------------------------
     def rebuild(self, docs: Iterable[VariableDoc]) -> None:
+        docs = list(docs)
         self.root.mkdir(parents=True, exist_ok=True)
         name = "index-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
         folder = self.root / name
         folder.mkdir()
-        index = _open(folder, create=True)
-        writer = index.writer(heap_size=64_000_000, num_threads=1)
+        parts = analysis.compound_parts(docs)
+        (folder / PARTS).write_text(json.dumps(parts, ensure_ascii=False))
+        index = self._open(folder, parts, create=True)
+        writer = index.writer(heap_size=128_000_000, num_threads=1)
         this_year = datetime.now(timezone.utc).year
         labels: dict[str, dict[str, dict[str, str]]] = {facet: {} for facet in FACETS}
         for doc in docs:
@@ -79,6 +120,7 @@ class EmbeddedBackend:
         writer.commit()
         (folder / LABELS).write_text(json.dumps(labels, ensure_ascii=False))
         writer.wait_merging_threads()
+        self._loaded = None  # the next search opens the new index with its own dictionary
         tmp = self.root / ".CURRENT.tmp"
         tmp.write_text(name)
         os.replace(tmp, self._pointer)
@@ -87,17 +129,23 @@ class EmbeddedBackend:
 
     @staticmethod
     def _document(doc: VariableDoc, this_year: int) -> tantivy.Document:
+        nb = [doc.label.get(lang, "") for lang in ("nb", "nn")]
+        nb_text = [doc.description.get(lang, "") for lang in ("nb", "nn")]
+        years = doc.years(this_year)
         fields: dict[str, list] = {
-            "id": [doc.id], "name": [doc.name],
-            "label_nb": [doc.label.get("nb", "")], "label_en": [doc.label.get("en", "")],
-            "description_nb": [doc.description.get("nb", "")],
+            "id": [doc.id], "name_exact": [doc.name], "name": [doc.name], "name_sort": [doc.name.lower()],
+            "label_nb": nb, "label_nb_fold": nb, "label_en": [doc.label.get("en", "")],
+            "description_nb": nb_text, "description_nb_fold": nb_text,
             "description_en": [doc.description.get("en", "")],
-            "source": [doc.source], "publisher": [doc.publisher], "dataset": [doc.dataset],
-            "theme": doc.themes, "value_type": [doc.value_type],
-            "years": doc.years(this_year),
+            "codes": doc.codes,
+            "context": [*doc.dataset_title.values(), doc.source_name],
+            "suggest": [doc.name, *doc.label.values()],
+            **doc.facet_values(this_year),
+            "years": years, "first_year": [years[0] if years else NO_YEAR],
             "doc": [doc.model_dump_json().encode()],
         }
-        return tantivy.Document(**{k: v for k, v in fields.items() if v})
+        return tantivy.Document(**{k: [v for v in vs if v != ""] for k, vs in fields.items()
+                                   if any(v != "" for v in vs)})
 
     # -- reading -------------------------------------------------------------
     def _current(self) -> tantivy.Index | None:
@@ -106,8 +154,10 @@ class EmbeddedBackend:
         except FileNotFoundError:
             return None
         if name != self._loaded:
-            self._index, self._loaded = _open(self.root / name), name
-            self._labels = json.loads((self.root / name / LABELS).read_text())
+            folder = self.root / name
+            self._index = self._open(folder, json.loads((folder / PARTS).read_text()))
+            self._labels = json.loads((folder / LABELS).read_text())
+            self._loaded = name
         return self._index
 
     def search(self, query: Query) -> Page:
@@ -115,23 +165,37 @@ class EmbeddedBackend:
         if index is None:
             return Page(items=[], total=0, facets={f: [] for f in FACETS})
         searcher = index.searcher()
-        main = self._compile(index, query)
-        ordered = {} if query.text.strip() else {"order_by_field": "id", "order": Order.Asc}
-        result = searcher.search(main, limit=query.size, offset=query.offset, count=True, **ordered)
-        items = [VariableDoc.model_validate_json(searcher.doc(address)["doc"][0])
-                 for _, address in result.hits]
-        facets = {}
-        for facet in FACETS:
-            # Counts for a facet ignore that facet's own filter, so other values stay choosable.
-            others = {k: v for k, v in query.filters.items() if k != facet}
-            aggregated = searcher.aggregate(
-                self._compile(index, query.model_copy(update={"filters": others})),
-                {facet: {"terms": {"field": facet, "size": 200}}})
-            names = self._labels.get(facet, {})
-            facets[facet] = [FacetValue(value=b["key"], count=b["doc_count"],
-                                        label=names.get(b["key"], {}))
-                             for b in aggregated[facet]["buckets"] if b["key"]]
-        return Page(items=items, total=result.count, facets=facets)
+        result = searcher.search(self._compile(query), limit=query.size, offset=query.offset,
+                                 count=True, **self._order(query))
+        docs = [VariableDoc.model_validate_json(searcher.doc(address)["doc"][0])
+                for _, address in result.hits]
+        return Page(items=[self._highlight(doc, query.text) for doc in docs], total=result.count,
+                    facets=self._facets(searcher, query))
+
+    def _order(self, query: Query) -> dict:
+        sort = query.sort if query.text.strip() or query.sort != "relevance" else "id"
+        if sort == "relevance":
+            return {}
+        field = {"name": "name_sort", "first_year": "first_year", "-first_year": "first_year"}.get(sort, sort)
+        return {"order_by_field": field, "order": Order.Desc if sort.startswith("-") else Order.Asc}
+
+    def _facets(self, searcher: tantivy.Searcher, query: Query) -> dict[str, list[FacetValue]]:
+        """Counts for a facet ignore that facet's own filter, so that several of its values
+        can be chosen; facets without a filter of their own are counted in one pass."""
+        passes = [(query, [f for f in FACETS if not query.filters.get(f)])]
+        passes += [(query.model_copy(update={"filters": {k: v for k, v in query.filters.items() if k != f}}), [f])
+                   for f in FACETS if query.filters.get(f)]
+        facets: dict[str, list[FacetValue]] = {}
+        for scoped, names in passes:
+            if not names:
+                continue
+            counted = searcher.aggregate(self._compile(scoped, scoring=False),
+                                         {f: {"terms": {"field": f, "size": FACET_SIZE}} for f in names})
+            for facet in names:
+                labels = self._labels.get(facet, {})
+                facets[facet] = [FacetValue(value=b["key"], count=b["doc_count"], label=labels.get(b["key"], {}))
+                                 for b in counted[facet]["buckets"] if b["key"]]
+        return {f: facets[f] for f in FACETS}
 
     def matching(self, query: Query) -> list[VariableDoc]:
         """Every document the query matches, in id order, ignoring paging and facets."""
@@ -139,7 +203,7 @@ class EmbeddedBackend:
         if index is None:
             return []
         searcher = index.searcher()
-        result = searcher.search(self._compile(index, query), limit=max(1, searcher.num_docs),
+        result = searcher.search(self._compile(query, scoring=False), limit=max(1, searcher.num_docs),
                                  order_by_field="id", order=Order.Asc)
         return [VariableDoc.model_validate_json(searcher.doc(address)["doc"][0])
                 for _, address in result.hits]
@@ -152,18 +216,36 @@ class EmbeddedBackend:
         hits = searcher.search(TQ.term_query(self.schema, "id", doc_id), limit=1).hits
         return VariableDoc.model_validate_json(searcher.doc(hits[0][1])["doc"][0]) if hits else None
 
-    def _compile(self, index: tantivy.Index, query: Query) -> TQ:
+    def suggest(self, text: str, limit: int = 10) -> list[Suggestion]:
+        """Names of variables, datasets and sources with words starting as typed."""
+        index = self._current()
+        typed = analysis.words(analysis.fold(text))
+        if index is None or not typed:
+            return []
+        named: list[Suggestion] = []  # datasets, then sources
+        for facet in ("dataset", "source"):
+            for value, label in sorted(self._labels.get(facet, {}).items()):
+                name = label.get("nb") or next(iter(label.values()), value)
+                if _starts_words(analysis.words(analysis.fold(name)), typed):
+                    named.append(Suggestion(kind=facet, id=value, text=name))
+        named = named[:limit // 3]
+        searcher = index.searcher()
+        hits = searcher.search(TQ.phrase_prefix_query(self.schema, "suggest", typed), limit=limit * 3).hits
+        variables: dict[str, Suggestion] = {}  # one per name: five registries' "Fødselsår" are one
+        for _, address in hits:
+            doc = VariableDoc.model_validate_json(searcher.doc(address)["doc"][0])
+            text = doc.label.get("nb") or next(iter(doc.label.values()), doc.name)
+            variables.setdefault(text.lower(), Suggestion(kind="variable", id=doc.id, text=text))
+        return [*list(variables.values())[:limit - len(named)], *named]
+
+    # -- compiling a query ----------------------------------------------------
+    def _compile(self, query: Query, scoring: bool = True) -> TQ:
         clauses: list[tuple[Occur, TQ]] = []
-        text = query.text.strip()
-        if text:
-            parsed, _errors = index.parse_query_lenient(
-                text, list(TEXT_FIELDS), field_boosts=TEXT_FIELDS)
-            clauses.append((Occur.Must, parsed))
+        if query.text.strip():
+            clauses.append((Occur.Must, self._text(query.text)))
         for facet, values in query.filters.items():
-            if facet not in FACETS or not values:
-                continue
-            clauses.append((Occur.Must, TQ.boolean_query(
-                [(Occur.Should, TQ.term_query(self.schema, facet, v)) for v in values])))
+            if facet in FACETS and values:
+                clauses.append((Occur.Must, TQ.term_set_query(self.schema, facet, list(values))))
         if query.period == "cover":
             # Every year of the span must be among the document's years: one required term each.
             clauses += [(Occur.Must, TQ.term_query(self.schema, "years", year))
@@ -172,4 +254,48 @@ class EmbeddedBackend:
             clauses.append((Occur.Must, TQ.range_query(
                 self.schema, "years", tantivy.FieldType.Integer,
                 lower_bound=query.year_from, upper_bound=query.year_to)))
-        return TQ.boolean_query(clauses) if clauses else TQ.all_query()
+        compiled = TQ.boolean_query(clauses) if clauses else TQ.all_query()
+        return compiled if scoring else TQ.const_score_query(compiled, 1.0)
+
+    def _text(self, text: str) -> TQ:
+        """Any of: the words in each field, their synonyms, and near spellings of long words."""
+        should = [(Occur.Should, q) for q in self._fields(text, 1.0)]
+        for other in analysis.synonyms(text):
+            should += [(Occur.Should, q) for q in self._fields(other, SYNONYM_WEIGHT)]
+        for field, weight in TYPO_FIELDS.items():
+            for token in set(self._analyzers[FIELDS[field][0]].analyze(text)):
+                if len(token) >= TYPO_ONE:
+                    distance = 2 if len(token) >= TYPO_TWO else 1
+                    should.append((Occur.Should, TQ.boost_query(
+                        TQ.fuzzy_term_query(self.schema, field, token, distance=distance), weight)))
+        return TQ.boolean_query(should)
+
+    def _fields(self, text: str, factor: float) -> list[TQ]:
+        out = []
+        for field, (analyzer, weight) in FIELDS.items():
+            tokens = self._analyzers[analyzer].analyze(text)
+            if tokens:
+                terms = [(Occur.Should, TQ.term_query(self.schema, field, t)) for t in dict.fromkeys(tokens)]
+                out.append(TQ.boost_query(TQ.boolean_query(terms), weight * factor))
+        return out
+
+    def _highlight(self, doc: VariableDoc, text: str) -> Hit:
+        if not text.strip():
+            return Hit(**doc.model_dump())
+        phrases = [text, *analysis.synonyms(text)]
+        analyzers = [self._analyzers[name].analyze for name in ("nb", "nb_fold", "en")]
+        wanted = {t for p in phrases for analyze in analyzers for t in analyze(p)}
+        return Hit(**doc.model_dump(), highlight={
+            "label": {lang: analysis.mark(value, wanted, analyzers) for lang, value in doc.label.items()},
+            "description": {lang: analysis.mark(value, wanted, analyzers, limit=240)
+                            for lang, value in doc.description.items()},
+        })
+
+
+def _starts_words(words: list[str], typed: list[str]) -> bool:
+    """Whether the typed words start consecutive words of `words` (the last one a prefix)."""
+    for start in range(len(words) - len(typed) + 1):
+        window = words[start:start + len(typed)]
+        if window[:-1] == typed[:-1] and window[-1].startswith(typed[-1]):
+            return True
+    return False

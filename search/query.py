@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 MAX_PAGE_SIZE = 100
 # A cover query asks for every year of its span, one index term each: keep the span sane.
 MAX_COVER_YEARS = 150
+# relevance, or a field, ascending; "-first_year" for the newest first
+SORTS = ("relevance", "name", "first_year", "-first_year", "source")
 
 
 class Query(BaseModel):
@@ -19,6 +21,7 @@ class Query(BaseModel):
     year_to: int | None = Field(default=None, ge=1000, le=3000)
     # overlap: data in some year of from..to; cover: data in every year of it (gaps break cover).
     period: Literal["overlap", "cover"] = "overlap"
+    sort: Literal[SORTS] = "relevance"  # without text, relevance means by id
     page: int = Field(default=1, ge=1, le=10_000)
     size: int = Field(default=20, ge=1, le=MAX_PAGE_SIZE)
 

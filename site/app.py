@@ -19,11 +19,12 @@ from catalogue.models import CodeList, Period, Variable
 from catalogue.records import RecordStore
 from catalogue.runs import RunLog
 from catalogue.search import FACETS, Query, VariableDoc
+from catalogue.search.query import SORTS
 from catalogue.settings import Settings
 from catalogue.store import SourceState
 from catalogue.site.as_of import variable_as_of
 from catalogue.site.changes import Linker, atom, shown
-from catalogue.site.i18n import DEFAULT, FIELD_NAMES, LANGUAGES, VALUE_TYPES, pick, words
+from catalogue.site.i18n import DEFAULT, FIELD_NAMES, LANGUAGES, VALUE_TYPES, facet_label, pick, words
 from catalogue.site.reader import Reader, View
 from catalogue.site.timeline import availability, availability_csv, coverage, matrix_years, timeline
 
@@ -34,6 +35,7 @@ CHANGES_SHOWN = 1000  # a first harvest of a large registry adds every record
 HISTORY_SHOWN = 200  # events on a variable page
 CHANGES_PER_PAGE = 100
 CHANGES_DEFAULT_DAYS = 30  # /changes without `since`
+MAX_FACET_VALUES = 50  # chosen values per facet in one query
 VARIABLES_PER_PAGE = 100  # on dataset and source pages, and so rows in their availability matrix
 
 
@@ -42,7 +44,8 @@ def create_app(settings: Settings) -> FastAPI:
     reader = Reader(settings)
     history = History(settings.data_dir)
     templates = Jinja2Templates(directory=HERE / "templates")
-    templates.env.globals.update(pick=pick, value_types=VALUE_TYPES, facets=FACETS, field_names=FIELD_NAMES)
+    templates.env.globals.update(pick=pick, value_types=VALUE_TYPES, facets=FACETS, field_names=FIELD_NAMES,
+                                 facet_label=facet_label, sorts=SORTS)
     # Harvested URLs are untrusted: only http(s) ones become links (no javascript: and the like).
     templates.env.tests["web_link"] = lambda url: str(url).lower().startswith(("http://", "https://"))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -61,7 +64,8 @@ def create_app(settings: Settings) -> FastAPI:
         result = reader.search.search(query)
         return {
             "query": {"q": query.text, "filters": {k: list(v) for k, v in query.filters.items()},
-                      "from": query.year_from, "to": query.year_to, "period": query.period},
+                      "from": query.year_from, "to": query.year_to, "period": query.period,
+                      "sort": query.sort},
             "total": result.total, "page": query.page, "size": query.size,
             "pages": max(1, -(-result.total // query.size)),
             "items": [item.model_dump(mode="json") for item in result.items],
@@ -76,6 +80,12 @@ def create_app(settings: Settings) -> FastAPI:
                      "url_with": lambda **kw: _with(request, **kw),
                      "toggle": lambda f, v: _toggle(request, f, v)},
                     json_url=_with(request, path="/api/variables"))
+
+    @app.get("/api/suggest")
+    def api_suggest(q: str = Param(..., min_length=1, max_length=100),
+                    size: int = Param(10, ge=1, le=20)):
+        return {"q": q, "suggestions": [{**s.model_dump(), "url": _suggestion_url(s)}
+                                        for s in reader.search.suggest(q, size)]}
 
     @app.get("/api/variables")
     def api_variables(query: Query = Depends(search_query)):
@@ -335,21 +345,27 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-def search_query(q: str = Param("", max_length=500), source: list[str] = Param([]),
-                 publisher: list[str] = Param([]), dataset: list[str] = Param([]),
-                 theme: list[str] = Param([]), value_type: list[str] = Param([]),
+def search_query(request: Request, q: str = Param("", max_length=500),
                  year_from: int | None = Param(None, alias="from"),
                  year_to: int | None = Param(None, alias="to"),
                  period: str = Param("overlap", max_length=20),
+                 sort: str = Param("relevance", max_length=20),
                  page_no: int = Param(1, alias="page"), size: int = Param(20)) -> Query:
-    """The explorer's query parameters (facets repeat: ?source=a&source=b) as a Query."""
-    chosen = (source, publisher, dataset, theme, value_type)
+    """The explorer's query parameters as a Query; each facet (FACETS) is a parameter of
+    its own that may repeat: ?source=a&source=b."""
+    filters = {f: tuple(v[:MAX_FACET_VALUES]) for f in FACETS if (v := request.query_params.getlist(f))}
     try:
-        return Query(text=q, filters={k: tuple(v) for k, v in zip(FACETS, chosen) if v},
-                     year_from=year_from, year_to=year_to, period=period, page=page_no, size=size)
+        return Query(text=q, filters=filters, year_from=year_from, year_to=year_to, period=period,
+                     sort=sort, page=page_no, size=size)
     except ValidationError as exc:
         raise HTTPException(422, detail=[{"field": ".".join(map(str, e["loc"])) or "query",
                                           "message": e["msg"]} for e in exc.errors()]) from None
+
+
+def _suggestion_url(suggestion) -> str:
+    if suggestion.kind == "variable":
+        return f"/variables/{suggestion.id}"
+    return f"/datasets/{suggestion.id}" if suggestion.kind == "dataset" else f"/sources/{suggestion.id}"
 
 
 def language(request: Request) -> str:

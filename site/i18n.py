@@ -118,6 +118,17 @@ WORDS: dict[str, dict[str, str]] = {
     "kind_dataset": {"nb": "datasett", "en": "dataset"},
     "kind_code_list": {"nb": "kodeliste", "en": "code list"},
     "kind_version": {"nb": "versjon", "en": "version"},
+    "has_code_list": {"nb": "Har kodeliste", "en": "Has a code list"},
+    "decade": {"nb": "Tiår med data", "en": "Decade with data"},
+    "yes": {"nb": "Ja", "en": "Yes"},
+    "no": {"nb": "Nei", "en": "No"},
+    "decade_value": {"nb": "{d}-tallet", "en": "{d}s"},
+    "sort": {"nb": "Sorter", "en": "Sort"},
+    "sort_relevance": {"nb": "Mest relevant", "en": "Relevance"},
+    "sort_name": {"nb": "Kortnavn", "en": "Short name"},
+    "sort_first_year": {"nb": "Eldste data først", "en": "Oldest data first"},
+    "sort_desc_first_year": {"nb": "Nyeste start først", "en": "Latest start first"},
+    "sort_source": {"nb": "Kilde", "en": "Source"},
     "event_added": {"nb": "Lagt til", "en": "Added"},
     "event_changed": {"nb": "Endret", "en": "Changed"},
     "event_removed": {"nb": "Fjernet", "en": "Removed"},
@@ -158,6 +169,27 @@ VALUE_TYPES: dict[str, dict[str, str]] = {
     "boolean": {"nb": "Ja/nei", "en": "Yes/no"},
     "unknown": {"nb": "Ukjent", "en": "Unknown"},
 }
+
+
+# The EU access-right authority table, as datasets state access
+ACCESS_RIGHTS: dict[str, dict[str, str]] = {
+    "http://publications.europa.eu/resource/authority/access-right/PUBLIC": {"nb": "Åpen", "en": "Public"},
+    "http://publications.europa.eu/resource/authority/access-right/RESTRICTED": {"nb": "Begrenset", "en": "Restricted"},
+    "http://publications.europa.eu/resource/authority/access-right/NON_PUBLIC": {"nb": "Ikke-offentlig", "en": "Non-public"},
+}
+
+
+def facet_label(facet: str, value, lang: str) -> str:
+    """How the explorer names a facet value (a FacetValue as JSON)."""
+    if facet == "value_type":
+        return pick(VALUE_TYPES.get(value["value"]), lang) or value["value"]
+    if facet == "access_rights":
+        return pick(ACCESS_RIGHTS.get(value["value"]), lang) or value["value"].rsplit("/", 1)[-1]
+    if facet == "has_code_list":
+        return words(lang)["yes" if value["value"] == "yes" else "no"]
+    if facet == "decade":
+        return words(lang)["decade_value"].format(d=value["value"])
+    return pick(value["label"], lang) or value["value"]
 
 
 def pick(text: dict[str, str] | None, lang: str) -> str:

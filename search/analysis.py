@@ -1,0 +1,154 @@
+"""What the backends share about text: the words a Norwegian compound is split into, the
+synonyms a query is widened with, and which words of a hit to mark.
+
+Norwegian writes compounds as one word ("fødselsvekt"), so a search for "vekt" or for
+"vekt ved fødsel" must see its parts. The parts come from the catalogue itself: every
+word that also stands on its own in a label (or in a sample of descriptions), with the
+linking -s and -e Norwegian puts between parts, and the words of the synonym lists.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from functools import cache
+
+from rdflib.namespace import RDF, SKOS
+
+from catalogue import ontology
+from catalogue.search.documents import VariableDoc
+
+WORD = re.compile(r"\w+", re.UNICODE)
+# Function words are not compound parts: "for" would split "forløsning" into nonsense.
+NOT_PARTS = set("""
+alle andre annen annet av bare begge da de dem den denne der deres det dette di din du eller
+en enn er et ett etter fra før ha hadde han har hen her hos hun hva hvem hver hvis hvor i ikke
+inn ja jeg kan man med meg men mer mot må ned noe noen nå og om opp oss over på sin sine sitt
+skal som til ut ved vi vil være var and the for with from
+""".split())
+MIN_PART = 3
+DESCRIPTION_SAMPLE = 20_000  # descriptions read for parts: enough to know a language's words
+_FOLD = str.maketrans({"æ": "ae", "ø": "o", "å": "a"})
+
+
+def words(text: str) -> list[str]:
+    return WORD.findall(text.lower())
+
+
+def fold(text: str) -> str:
+    """æ, ø, å and accents as a keyboard without them types them: 'fødsel' -> 'fodsel'."""
+    text = text.lower().translate(_FOLD)
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def compound_parts(docs: Sequence[VariableDoc]) -> list[str]:
+    """The words compounds are split into, for an index of these documents."""
+    seen: Counter[str] = Counter()
+    step = max(1, len(docs) // DESCRIPTION_SAMPLE)
+    for n, doc in enumerate(docs):
+        for text in doc.label.values():
+            seen.update(words(text))
+        if n % step == 0:
+            for text in doc.description.values():
+                seen.update(words(text))
+    for group in synonym_groups():
+        for label in group:
+            seen.update(words(label))
+    words_seen = {w for w in seen if len(w) >= MIN_PART and w.isalpha() and w not in NOT_PARTS}
+    parts = words_seen | {w + link for w in words_seen for link in ("s", "e")}
+    # A compound is split only into parts of the dictionary, and would stay whole if it were
+    # in the dictionary itself: keep out the words that are made of other words.
+    return sorted(w for w in parts if not _splits(w, parts))
+
+
+def _splits(word: str, parts: set[str]) -> bool:
+    """Whether `word` is two or more words of `parts` written together."""
+    ends = [False] * (len(word) + 1)  # ends[i]: word[:i] is one or more parts
+    ends[0] = True
+    for i in range(MIN_PART, len(word) + 1):
+        ends[i] = any(ends[j] and word[j:i] in parts for j in range(0, i - MIN_PART + 1)
+                      if j == 0 or j >= MIN_PART)
+        if i == len(word) and ends[i]:
+            return any(ends[j] and word[j:] in parts for j in range(MIN_PART, len(word) - MIN_PART + 1))
+    return False
+
+
+@cache
+def synonym_groups() -> tuple[frozenset[str], ...]:
+    """Each SKOS concept in the shipped vocabularies (ontologies/*.ttl) as the set of its
+    labels, lower-cased: preferred, alternative and hidden, in every language."""
+    groups = []
+    for name in ontology.vocabularies():
+        graph = ontology.load(name)
+        for concept in graph.subjects(RDF.type, SKOS.Concept):
+            labels = {str(o).strip().lower() for p in (SKOS.prefLabel, SKOS.altLabel, SKOS.hiddenLabel)
+                      for o in graph.objects(concept, p)}
+            if len(labels) > 1:
+                groups.append(frozenset(labels))
+    return tuple(groups)
+
+
+@cache
+def _synonym_index() -> dict[str, frozenset[str]]:
+    """Label (as typed, and folded) -> the other labels of its concepts."""
+    index: dict[str, set[str]] = {}
+    for group in synonym_groups():
+        for label in group:
+            for key in {label, fold(label)}:
+                index.setdefault(key, set()).update(group - {label})
+    return {k: frozenset(v) for k, v in index.items()}
+
+
+def synonyms(text: str, longest: int = 4) -> list[str]:
+    """What the words of `text` (single words and runs of up to `longest`) are also called."""
+    found: list[str] = []
+    index = _synonym_index()
+    typed = words(text)
+    for size in range(min(longest, len(typed)), 0, -1):
+        for start in range(len(typed) - size + 1):
+            phrase = " ".join(typed[start:start + size])
+            for key in (phrase, fold(phrase)):
+                for other in sorted(index.get(key, ())):
+                    if other not in found and other != phrase:
+                        found.append(other)
+    return found
+
+
+Segments = list[tuple[str, bool]]
+
+
+def mark(text: str, wanted: set[str], analyzers: Iterable[Callable[[str], list[str]]],
+         limit: int | None = None) -> Segments:
+    """`text` cut into runs, each saying whether it is a word that matched: a word matches
+    when one of the analyzers turns it into a token of `wanted`. With `limit`, a window of
+    about that many characters around the first match (the start when nothing matched)."""
+    analyzers = list(analyzers)
+    segments: Segments = []
+    last = 0
+    for match in WORD.finditer(text):
+        hit = any(token in wanted for analyze in analyzers for token in analyze(match.group()))
+        if match.start() > last:
+            segments.append((text[last:match.start()], False))
+        segments.append((match.group(), hit))
+        last = match.end()
+    if last < len(text):
+        segments.append((text[last:], False))
+    return _window(segments, limit) if limit else segments
+
+
+def _window(segments: Segments, limit: int) -> Segments:
+    first = next((n for n, (_, hit) in enumerate(segments) if hit), 0)
+    start, length = first, 0
+    while start > 0 and length < limit // 3:  # some context before the first match
+        start -= 1
+        length += len(segments[start][0])
+    out: Segments = [("… ", False)] if start > 0 else []
+    used = 0
+    for text, hit in segments[start:]:
+        if used + len(text) > limit:
+            out.append((" …", False))
+            break
+        out.append((text, hit))
+        used += len(text)
+    return out
