@@ -73,7 +73,7 @@ def _index(settings: Settings, args) -> int:
     from catalogue.store import Store
     store = Store(settings.data_dir, settings.base_uri)
     with store.lock():
-        count = reindex(store, settings.data_dir)
+        count = reindex(store, settings)
     print(f"indexed {count} variables")
     return 0
 

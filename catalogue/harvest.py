@@ -31,7 +31,7 @@ from catalogue.profiles.dcat_ap_no_3 import to_graph
 from catalogue.rdf import GENID, stable_skolemize
 from catalogue.records import RecordStore, RecordVersion, nt_lines, version_hash
 from catalogue.runs import FetchedDocument, RecordChange, Run, RunLog, new_run_id
-from catalogue.search import EmbeddedBackend, build_documents
+from catalogue.search import build_documents, open_backend
 from catalogue.settings import Settings
 from catalogue.shacl import PROFILES, Profile, profile_shapes, validate
 from catalogue.sources import DEMO_PLACEHOLDER, Config, SourceConfig
@@ -70,9 +70,9 @@ def harvest(settings: Settings, config: Config, only: list[str] | None = None,
                      + (f", {run.held_back_records} held back" if run.held_back_records else "")
                      + (f" ({run.error})" if run.error else ""))
         store.write_state(state)  # also when no source ran: the catalogue's own graph
-        if any(r.status == "ok" for r in runs) or not (settings.data_dir / "index").exists():
+        if any(r.status == "ok" for r in runs) or not open_backend(settings).has_index():
             progress("indexing")
-            reindex(store, settings.data_dir)
+            reindex(store, settings)
         store.prune(store.state())
     return runs
 
@@ -298,9 +298,9 @@ def gate(records: list[Record], shapes: Graph | None = None) -> Verdict:
     return Verdict([r for r in candidates if r.key not in refused], held, warnings)
 
 
-def reindex(store: Store, data_dir: Path) -> int:
+def reindex(store: Store, settings: Settings) -> int:
     docs = build_documents(store.snapshot())
-    EmbeddedBackend(data_dir / "index").rebuild(docs)
+    open_backend(settings).rebuild(docs)
     return len(docs)
 
 

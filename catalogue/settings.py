@@ -16,6 +16,15 @@ class Settings:
     base_uri: str
     host: str = "127.0.0.1"
     port: int = 8000
+    search: str = "embedded"      # or "elasticsearch"
+    es_url: str | None = None
+    es_index: str = "catalogue-variables"  # the alias searches go through
+
+    def __post_init__(self) -> None:
+        if self.search not in ("embedded", "elasticsearch"):
+            raise ValueError(f"CATALOGUE_SEARCH={self.search!r}: use 'embedded' or 'elasticsearch'")
+        if self.search == "elasticsearch" and not self.es_url:
+            raise ValueError("CATALOGUE_SEARCH=elasticsearch needs CATALOGUE_ES_URL (e.g. http://localhost:9200)")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -27,4 +36,7 @@ class Settings:
             base_uri=base if base.endswith("/") else base + "/",
             host=env.get("HOST", "127.0.0.1"),
             port=int(env.get("PORT", "8000")),
+            search=env.get("CATALOGUE_SEARCH", "embedded"),
+            es_url=env.get("CATALOGUE_ES_URL") or None,
+            es_index=env.get("CATALOGUE_ES_INDEX", "catalogue-variables"),
         )

@@ -4,5 +4,15 @@ from catalogue.search.documents import VariableDoc, build_documents
 from catalogue.search.embedded import EmbeddedBackend
 from catalogue.search.query import Query
 
+
+
+def open_backend(settings) -> SearchBackend:
+    """The search backend the settings choose (CATALOGUE_SEARCH)."""
+    if settings.search == "elasticsearch":
+        from catalogue.search.elastic import ElasticBackend  # the client is only needed then
+        return ElasticBackend(settings.es_url, settings.es_index)
+    return EmbeddedBackend(settings.data_dir / "index")
+
+
 __all__ = ["FACETS", "EmbeddedBackend", "FacetValue", "Hit", "Page", "Query", "SearchBackend",
-           "Suggestion", "VariableDoc", "build_documents"]
+           "Suggestion", "VariableDoc", "build_documents", "open_backend"]

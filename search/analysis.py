@@ -28,6 +28,7 @@ inn ja jeg kan man med meg men mer mot må ned noe noen nå og om opp oss over p
 skal som til ut ved vi vil være var and the for with from
 """.split())
 MIN_PART = 3
+MIN_ENDING = 4
 DESCRIPTION_SAMPLE = 20_000  # descriptions read for parts: enough to know a language's words
 _FOLD = str.maketrans({"æ": "ae", "ø": "o", "å": "a"})
 
@@ -74,6 +75,12 @@ def _splits(word: str, parts: set[str]) -> bool:
     return False
 
 
+def endings(text: str) -> list[str]:
+    """The endings of the words of `text` (folded) that could be the last part of a
+    compound: "hodeomkrets" -> "odeomkrets", ..., "omkrets", "mkrets", "krets"."""
+    return sorted({w[i:] for w in words(fold(text)) for i in range(1, len(w) - MIN_ENDING + 1)})
+
+
 @cache
 def synonym_groups() -> tuple[frozenset[str], ...]:
     """Each SKOS concept in the shipped vocabularies (ontologies/*.ttl) as the set of its
@@ -118,16 +125,26 @@ def synonyms(text: str, longest: int = 4) -> list[str]:
 Segments = list[tuple[str, bool]]
 
 
-def mark(text: str, wanted: set[str], analyzers: Iterable[Callable[[str], list[str]]],
-         limit: int | None = None) -> Segments:
-    """`text` cut into runs, each saying whether it is a word that matched: a word matches
-    when one of the analyzers turns it into a token of `wanted`. With `limit`, a window of
-    about that many characters around the first match (the start when nothing matched)."""
+def matcher(wanted: set[str], analyzers: Iterable[Callable[[str], list[str]]]) -> Callable[[str], bool]:
+    """Whether a word matched: one of the analyzers turns it into a token of `wanted`.
+    Remembers its answers, since a page of hits repeats its words."""
     analyzers = list(analyzers)
+    known: dict[str, bool] = {}
+
+    def is_hit(word: str) -> bool:
+        if word not in known:
+            known[word] = any(token in wanted for analyze in analyzers for token in analyze(word))
+        return known[word]
+    return is_hit
+
+
+def mark(text: str, is_hit: Callable[[str], bool], limit: int | None = None) -> Segments:
+    """`text` cut into runs, each saying whether it is a word that matched. With `limit`, a
+    window of about that many characters around the first match (the start when none did)."""
     segments: Segments = []
     last = 0
     for match in WORD.finditer(text):
-        hit = any(token in wanted for analyze in analyzers for token in analyze(match.group()))
+        hit = is_hit(match.group())
         if match.start() > last:
             segments.append((text[last:match.start()], False))
         segments.append((match.group(), hit))

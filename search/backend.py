@@ -61,6 +61,9 @@ class SearchBackend(Protocol):
     def rebuild(self, docs: Iterable[VariableDoc]) -> None:
         """Replace the whole index; searches see the old one until the new one is complete."""
 
+    def has_index(self) -> bool:
+        """Whether a rebuild has ever completed."""
+
     def search(self, query: Query) -> Page: ...
 
     def matching(self, query: Query) -> list[VariableDoc]:

@@ -34,14 +34,19 @@ FIELDS = {
     "name_exact": ("exact", 30.0),
     "name": ("words", 6.0),
     "label_nb": ("nb", 4.0), "label_nb_fold": ("nb_fold", 3.0), "label_en": ("en", 3.0),
+    "label_words": ("words", 1.0),  # whole words, unstemmed: what typos are measured against
     "description_nb": ("nb", 1.0), "description_nb_fold": ("nb_fold", 0.8), "description_en": ("en", 0.8),
     "codes": ("nb_fold", 0.6),
     "context": ("nb_fold", 0.3),  # dataset title and source name
 }
 # Typo tolerance: words of at least this length may be one edit off (two from TYPO_TWO).
-TYPO_FIELDS = {"label_nb_fold": 1.5, "label_en": 1.2, "description_nb_fold": 0.3}
+TYPO_FIELDS = {"label_words": 1.5, "label_en": 1.2, "description_nb_fold": 0.3}
+# A word typed may be the last part of a compound no dictionary splits ("omkrets" in
+# "hodeomkrets"): labels are also indexed under their words' endings (analysis.endings).
+ENDINGS_WEIGHT = 1.5
 TYPO_ONE, TYPO_TWO = 5, 9
 SYNONYM_WEIGHT = 0.8
+DESCRIPTION_WINDOW = 240  # characters of a hit's description shown around its first match
 FACET_SIZE = 500
 KEEP_INDEXES = 2
 LABELS, PARTS = "labels.json", "compound-parts.json"
@@ -71,6 +76,7 @@ def _schema() -> tantivy.Schema:
     for field, (analyzer, _) in FIELDS.items():
         builder.add_text_field(field, tokenizer_name=analyzer)
     builder.add_text_field("suggest", tokenizer_name="words")
+    builder.add_text_field("label_endings", tokenizer_name="raw")
     builder.add_text_field("name_sort", tokenizer_name="raw", fast=True)
     for facet in FACETS:
         builder.add_text_field(facet, tokenizer_name="raw", fast=True)
@@ -135,6 +141,7 @@ class EmbeddedBackend:
         fields: dict[str, list] = {
             "id": [doc.id], "name_exact": [doc.name], "name": [doc.name], "name_sort": [doc.name.lower()],
             "label_nb": nb, "label_nb_fold": nb, "label_en": [doc.label.get("en", "")],
+            "label_words": list(doc.label.values()), "label_endings": analysis.endings(" ".join(nb)),
             "description_nb": nb_text, "description_nb_fold": nb_text,
             "description_en": [doc.description.get("en", "")],
             "codes": doc.codes,
@@ -148,6 +155,9 @@ class EmbeddedBackend:
                                    if any(v != "" for v in vs)})
 
     # -- reading -------------------------------------------------------------
+    def has_index(self) -> bool:
+        return self._pointer.exists()
+
     def _current(self) -> tantivy.Index | None:
         try:
             name = self._pointer.read_text().strip()
@@ -169,7 +179,8 @@ class EmbeddedBackend:
                                  count=True, **self._order(query))
         docs = [VariableDoc.model_validate_json(searcher.doc(address)["doc"][0])
                 for _, address in result.hits]
-        return Page(items=[self._highlight(doc, query.text) for doc in docs], total=result.count,
+        is_hit = self._matcher(query.text) if query.text.strip() else None
+        return Page(items=[self._highlight(doc, is_hit) for doc in docs], total=result.count,
                     facets=self._facets(searcher, query))
 
     def _order(self, query: Query) -> dict:
@@ -260,8 +271,12 @@ class EmbeddedBackend:
     def _text(self, text: str) -> TQ:
         """Any of: the words in each field, their synonyms, and near spellings of long words."""
         should = [(Occur.Should, q) for q in self._fields(text, 1.0)]
-        for other in analysis.synonyms(text):
-            should += [(Occur.Should, q) for q in self._fields(other, SYNONYM_WEIGHT)]
+        endings = [w for w in analysis.words(analysis.fold(text)) if len(w) >= analysis.MIN_ENDING]
+        if endings:
+            should.append((Occur.Should, TQ.boost_query(TQ.term_set_query(self.schema, "label_endings", endings),
+                                                        ENDINGS_WEIGHT)))
+        for other in analysis.synonyms(text):  # "blodpropp i hjertet" as a phrase, not as "i"
+            should += [(Occur.Should, q) for q in self._fields(other, SYNONYM_WEIGHT, phrase=True)]
         for field, weight in TYPO_FIELDS.items():
             for token in set(self._analyzers[FIELDS[field][0]].analyze(text)):
                 if len(token) >= TYPO_ONE:
@@ -270,26 +285,35 @@ class EmbeddedBackend:
                         TQ.fuzzy_term_query(self.schema, field, token, distance=distance), weight)))
         return TQ.boolean_query(should)
 
-    def _fields(self, text: str, factor: float) -> list[TQ]:
+    def _fields(self, text: str, factor: float, phrase: bool = False) -> list[TQ]:
+        """The words of `text` in each field (any of them, or with `phrase` all in order)."""
         out = []
         for field, (analyzer, weight) in FIELDS.items():
             tokens = self._analyzers[analyzer].analyze(text)
-            if tokens:
-                terms = [(Occur.Should, TQ.term_query(self.schema, field, t)) for t in dict.fromkeys(tokens)]
-                out.append(TQ.boost_query(TQ.boolean_query(terms), weight * factor))
+            if phrase and len(tokens) > 1 and field != "name_exact":
+                matched = TQ.phrase_query(self.schema, field, tokens)
+            elif tokens:
+                matched = TQ.boolean_query([(Occur.Should, TQ.term_query(self.schema, field, t))
+                                            for t in dict.fromkeys(tokens)])
+            else:
+                continue
+            out.append(TQ.boost_query(matched, weight * factor))
         return out
 
-    def _highlight(self, doc: VariableDoc, text: str) -> Hit:
-        if not text.strip():
+    def _highlight(self, doc: VariableDoc, is_hit) -> Hit:
+        if is_hit is None:
             return Hit(**doc.model_dump())
-        phrases = [text, *analysis.synonyms(text)]
-        analyzers = [self._analyzers[name].analyze for name in ("nb", "nb_fold", "en")]
-        wanted = {t for p in phrases for analyze in analyzers for t in analyze(p)}
         return Hit(**doc.model_dump(), highlight={
-            "label": {lang: analysis.mark(value, wanted, analyzers) for lang, value in doc.label.items()},
-            "description": {lang: analysis.mark(value, wanted, analyzers, limit=240)
+            "label": {lang: analysis.mark(value, is_hit) for lang, value in doc.label.items()},
+            "description": {lang: analysis.mark(value, is_hit, limit=DESCRIPTION_WINDOW)
                             for lang, value in doc.description.items()},
         })
+
+    def _matcher(self, text: str):
+        """What marks the words of hits that match `text` (or its synonyms)."""
+        analyzers = [self._analyzers[name].analyze for name in ("nb", "nb_fold", "en")]
+        wanted = {t for p in [text, *analysis.synonyms(text)] for analyze in analyzers for t in analyze(p)}
+        return analysis.matcher(wanted, analyzers)
 
 
 def _starts_words(words: list[str], typed: list[str]) -> bool:

@@ -19,7 +19,7 @@ from catalogue.models import CodeList, Dataset, Variable, VariableVersion
 from catalogue.namespaces import DCAT, DISCO
 from catalogue.profiles.dcat_ap_no_3 import from_graph, texts
 from catalogue.rdf import closure
-from catalogue.search import EmbeddedBackend
+from catalogue.search import open_backend
 from catalogue.settings import Settings
 from catalogue.store import Snapshot, Store
 
@@ -27,7 +27,7 @@ from catalogue.store import Snapshot, Store
 class Reader:
     def __init__(self, settings: Settings):
         self.store = Store(settings.data_dir, settings.base_uri)
-        self.search = EmbeddedBackend(settings.data_dir / "index")
+        self.search = open_backend(settings)
         self.history = History(settings.data_dir)
         self._lock = threading.Lock()
         self._stamp: int | None = None

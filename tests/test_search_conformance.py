@@ -1,0 +1,237 @@
+"""One suite every search backend must pass: what an applicant types, and what they must get.
+
+It runs on the embedded backend always, and on Elasticsearch when CATALOGUE_ES_URL points
+at a server (no Elasticsearch can be installed where the suite usually runs):
+
+    CATALOGUE_ES_URL=http://localhost:9200 .venv/bin/python -m pytest tests/test_search_conformance.py
+
+Tests of what a backend does not claim (its `capabilities`) are skipped, saying which.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import date
+
+import pytest
+
+from catalogue.models import Period
+from catalogue.search import EmbeddedBackend, Query, VariableDoc
+
+XSD_INT = "integer"
+ICD10 = "https://example.test/codelist/icd10"
+
+
+def variable(id: str, name: str, label_nb: str, description: str = "", *, label_en: str = "",
+             source: str = "mfr", dataset: str = "mfr/mfr", value_type: str = XSD_INT,
+             code_list: str | None = None, codes: list[str] = (), start: int = 1967,
+             end: int | None = None, access: str = "NON_PUBLIC", themes: list[str] = ()) -> VariableDoc:
+    label = {"nb": label_nb, **({"en": label_en} if label_en else {})}
+    return VariableDoc(
+        id=id, uri=f"https://example.test/variable/{id}", name=name, label=label,
+        description={"nb": description} if description else {}, source=source,
+        source_name={"mfr": "Medisinsk fødselsregister", "npr": "Norsk pasientregister",
+                     "hus": "Helseundersøkelsen"}[source],
+        publisher="https://example.test/fhi", publisher_name={"nb": "Folkehelseinstituttet"},
+        dataset=dataset, dataset_uri=f"https://example.test/dataset/{dataset}",
+        dataset_title={"nb": {"mfr/mfr": "Medisinsk fødselsregister", "npr/somatikk": "Somatikk",
+                              "hus/2024": "Helseundersøkelsen 2024"}[dataset]},
+        themes=list(themes), value_type="code_list" if code_list else value_type,
+        code_list=code_list, codes=list(codes),
+        access_rights=f"http://publications.europa.eu/resource/authority/access-right/{access}",
+        periods=[Period(start=date(start, 1, 1), end=date(end, 12, 31) if end else None)])
+
+
+DOCS = [
+    variable("mfr/mfr/VEKT", "VEKT", "Fødselsvekt", "Barnets vekt i gram ved fødselen.",
+             label_en="Birth weight"),
+    variable("mfr/mfr/MORS_VEKT", "MORS_VEKT", "Mors vekt før svangerskapet", "Egenrapportert vekt.",
+             start=2006),
+    variable("mfr/mfr/ROYK", "ROYK", "Røyking ved svangerskapets start", "Mors røykevaner.",
+             label_en="Smoking at start of pregnancy", value_type="code_list", start=1999,
+             code_list="https://example.test/codelist/royk", codes=["1 Røykte ikke", "3 Røykte daglig"]),
+    variable("mfr/mfr/SVLEN", "SVLEN", "Svangerskapslengde", "Lengden i uker, fastsatt ved ultralyd.",
+             label_en="Gestational age"),
+    variable("mfr/mfr/KMI", "KMI_FOER", "Kroppsmasseindeks før svangerskapet",
+             "Vekt delt på høyden i annen.", start=2006),
+    variable("mfr/mfr/TID", "TID_FODSEL", "Tid før fødsel", "Timer fra innleggelse.", start=1999, end=2011),
+    variable("mfr/mfr/GRUNN", "GRUNN", "Grunn for innleggelse", "Årsak oppgitt av jordmor."),
+    variable("npr/somatikk/HDIAG", "HOVEDDIAGNOSE", "Hoveddiagnose", "Tilstanden som var hovedårsaken.",
+             source="npr", dataset="npr/somatikk", code_list=ICD10, start=2008,
+             codes=["I21 Akutt hjerteinfarkt", "E11 Diabetes mellitus type 2", "J45 Astma"]),
+    variable("npr/somatikk/OMSORG", "OMSORGSNIVA", "Omsorgsnivå", "Døgnopphold, dagbehandling eller poliklinikk.",
+             source="npr", dataset="npr/somatikk", start=1999, end=2008),
+    variable("npr/somatikk/INNDATO", "INNDATO", "Innskrivningsdato", "Dato for innleggelse på sykehus.",
+             source="npr", dataset="npr/somatikk", start=2008, value_type="date"),
+    variable("hus/2024/VEKT", "VEKT", "Vekt", "Egenrapportert kroppsvekt i kilo.", source="hus",
+             dataset="hus/2024", start=2024, access="RESTRICTED"),
+    variable("hus/2024/ROYKER", "ROYKER", "Røyker du?", "Om personen røyker daglig, av og til eller aldri.",
+             source="hus", dataset="hus/2024", start=2024, access="RESTRICTED"),
+]
+
+
+def _elastic():
+    url = os.environ.get("CATALOGUE_ES_URL")
+    if not url:
+        pytest.skip("no Elasticsearch server: set CATALOGUE_ES_URL to run the suite against one")
+    from catalogue.search.elastic import ElasticBackend
+    return ElasticBackend(url, f"catalogue-test-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture(scope="module", params=["embedded", "elasticsearch"])
+def backend(request, tmp_path_factory):
+    engine = (EmbeddedBackend(tmp_path_factory.mktemp("index")) if request.param == "embedded"
+              else _elastic())
+    engine.rebuild(DOCS)
+    yield engine
+    if request.param == "elasticsearch":
+        engine.drop()
+
+
+def needs(backend, capability: str) -> None:
+    if capability not in backend.capabilities:
+        pytest.skip(f"{type(backend).__name__} does not claim {capability!r}")
+
+
+def ids(backend, text: str = "", **query) -> list[str]:
+    return [hit.id for hit in backend.search(Query(text=text, size=100, **query)).items]
+
+
+# -- ranking and language ------------------------------------------------------
+
+def test_a_short_name_typed_exactly_comes_first(backend):
+    assert set(ids(backend, "VEKT")[:2]) == {"mfr/mfr/VEKT", "hus/2024/VEKT"}
+    assert ids(backend, "svlen")[0] == "mfr/mfr/SVLEN"
+
+
+def test_inflected_norwegian_finds_the_base_form(backend):
+    assert "mfr/mfr/ROYK" in ids(backend, "røykevanene")  # "røykevaner" in the description
+    assert ids(backend, "hoveddiagnosen")[0] == "npr/somatikk/HDIAG"
+
+
+def test_a_word_finds_the_compounds_it_is_part_of(backend):
+    needs(backend, "compounds")
+    found = ids(backend, "vekt")
+    assert {"mfr/mfr/VEKT", "mfr/mfr/MORS_VEKT", "hus/2024/VEKT"} <= set(found)
+    # and a compound finds the same words written apart
+    assert ids(backend, "vekt ved fødsel")[0] == "mfr/mfr/VEKT"
+    assert "mfr/mfr/SVLEN" in ids(backend, "lengde")
+
+
+def test_a_word_typed_without_æøå_is_found_but_the_exact_spelling_ranks_higher(backend):
+    assert ids(backend, "fodselsvekt")[0] == "mfr/mfr/VEKT"
+    assert ids(backend, "royking")[0] == "mfr/mfr/ROYK"
+    # "før" and "for" are different words: the one typed wins, the other still shows
+    found = ids(backend, "før")
+    assert found.index("mfr/mfr/TID") < found.index("mfr/mfr/GRUNN")
+    found = ids(backend, "for")
+    assert found.index("mfr/mfr/GRUNN") < found.index("mfr/mfr/TID")
+
+
+def test_english_labels_are_searchable(backend):
+    assert ids(backend, "birth weight")[0] == "mfr/mfr/VEKT"
+    assert ids(backend, "smoking")[0] == "mfr/mfr/ROYK"
+
+
+def test_a_typo_in_a_long_word_is_forgiven_but_not_in_a_short_one(backend):
+    needs(backend, "typos")
+    assert ids(backend, "svangerskapslengd")[0] == "mfr/mfr/SVLEN"
+    assert ids(backend, "innskrivingsdato")[0] == "npr/somatikk/INNDATO"
+    assert ids(backend, "vkt") == []
+
+
+def test_synonyms_from_the_vocabularies_widen_a_query(backend):
+    needs(backend, "synonyms")
+    assert ids(backend, "BMI")[0] == "mfr/mfr/KMI"
+    assert "npr/somatikk/INNDATO" in ids(backend, "sjukehus")  # nynorsk for "sykehus"
+
+
+def test_codes_of_a_code_list_find_the_variables_coded_with_them(backend):
+    assert ids(backend, "hjerteinfarkt") == ["npr/somatikk/HDIAG"]
+
+
+def test_matched_words_are_marked(backend):
+    needs(backend, "highlight")
+    hit = backend.search(Query(text="vekt")).items
+    vekt = next(h for h in hit if h.id == "mfr/mfr/VEKT")
+    assert ("Fødselsvekt", True) in [tuple(s) for s in vekt.highlight["label"]["nb"]]
+    assert ("gram", False) in [tuple(s) for s in vekt.highlight["description"]["nb"]]
+
+
+# -- filters, facets, sorting ----------------------------------------------------
+
+def test_facet_counts_respect_the_other_filters_but_not_their_own(backend):
+    page = backend.search(Query(filters={"source": ("mfr",)}))
+    assert page.total == 7
+    counts = {f: {v.value: v.count for v in values} for f, values in page.facets.items()}
+    assert counts["source"] == {"mfr": 7, "npr": 3, "hus": 2}  # other sources stay choosable
+    assert counts["dataset"] == {"mfr/mfr": 7}
+    assert counts["has_code_list"] == {"no": 6, "yes": 1}
+    both = backend.search(Query(filters={"source": ("mfr", "npr")}))
+    assert both.total == 10
+    narrowed = backend.search(Query(filters={"source": ("mfr", "npr"), "has_code_list": ("yes",)}))
+    assert {h.id for h in narrowed.items} == {"mfr/mfr/ROYK", "npr/somatikk/HDIAG"}
+    assert {v.value: v.count for v in narrowed.facets["source"]} == {"mfr": 1, "npr": 1}
+
+
+def test_facets_count_access_value_type_and_decades(backend):
+    page = backend.search(Query(text="vekt"))
+    counts = {f: {v.value: v.count for v in values} for f, values in page.facets.items()}
+    restricted = "http://publications.europa.eu/resource/authority/access-right/RESTRICTED"
+    assert counts["access_rights"][restricted] == 1
+    assert counts["decade"]["2020"] == 4 and counts["decade"]["1960"] == 1  # KMI: "vekt" in its description
+    assert ids(backend, filters={"decade": ("1960",)}) == sorted(
+        d.id for d in DOCS if d.periods[0].start.year < 1970)
+
+
+def test_period_filters_overlap_and_cover(backend):
+    overlap = set(ids(backend, year_from=2000, year_to=2005))
+    assert "npr/somatikk/OMSORG" in overlap and "npr/somatikk/INNDATO" not in overlap
+    cover = set(ids(backend, year_from=2005, year_to=2010, period="cover"))
+    assert "npr/somatikk/OMSORG" not in cover and "mfr/mfr/VEKT" in cover
+
+
+def test_sorting(backend):
+    by_name = [backend.get(i).name for i in ids(backend, sort="name")]
+    assert by_name == sorted(by_name, key=str.lower)
+    firsts = [backend.get(i).periods[0].start.year for i in ids(backend, sort="first_year")]
+    assert firsts == sorted(firsts)
+    latest = [backend.get(i).periods[0].start.year for i in ids(backend, sort="-first_year")]
+    assert latest == sorted(latest, reverse=True)
+    sources = [backend.get(i).source for i in ids(backend, "vekt", sort="source")]
+    assert sources == sorted(sources)
+
+
+def test_paging_and_total(backend):
+    first = backend.search(Query(size=5))
+    second = backend.search(Query(size=5, page=2))
+    assert first.total == second.total == len(DOCS)
+    assert not {h.id for h in first.items} & {h.id for h in second.items}
+
+
+# -- suggestions, lookups, rebuilding --------------------------------------------
+
+def test_suggestions_name_variables_datasets_and_sources(backend):
+    needs(backend, "suggest")
+    found = {(s.kind, s.text) for s in backend.suggest("fød")}
+    assert ("variable", "Fødselsvekt") in found
+    assert ("dataset", "Medisinsk fødselsregister") in found or ("source", "Medisinsk fødselsregister") in found
+    assert {s.text for s in backend.suggest("mors v")} == {"Mors vekt før svangerskapet"}
+    assert backend.suggest("zzzz") == []
+
+
+def test_get_and_matching(backend):
+    assert backend.get("mfr/mfr/VEKT").label["en"] == "Birth weight"
+    assert backend.get("nope") is None
+    assert [d.id for d in backend.matching(Query(filters={"source": ("npr",)}))] == [
+        "npr/somatikk/HDIAG", "npr/somatikk/INNDATO", "npr/somatikk/OMSORG"]
+
+
+def test_a_rebuild_replaces_everything(backend):
+    try:
+        backend.rebuild(DOCS[:2])
+        assert ids(backend) == ["mfr/mfr/MORS_VEKT", "mfr/mfr/VEKT"]
+        assert backend.get("npr/somatikk/HDIAG") is None
+    finally:
+        backend.rebuild(DOCS)
+    assert len(ids(backend)) == len(DOCS)
