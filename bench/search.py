@@ -41,7 +41,20 @@ STEMS = ("fødsel vekt lengde svangerskap mor far barn røyk diagnose behandling
          "dødsårsak død sivilstand utdanning inntekt yrke blodtrykk kolesterol høyde kroppsmasse "
          "indeks hjerte infarkt slag diabetes astma allergi operasjon prosedyre takst kontakt "
          "konsultasjon henvisning ventetid hjemmetjeneste sykehjem omsorg psykisk rus helse "
-         "tilstand tjeneste skade ulykke forgiftning graviditet abort keisersnitt apgar placenta").split()
+         "tilstand tjeneste skade ulykke forgiftning graviditet abort keisersnitt apgar placenta "
+         "blod urin prøve analyse laboratorium resultat verdi grense nivå dose styrke pakning "
+         "forskriver apotek utlevering refusjon egenandel bidrag trygd sykepenger arbeid fravær "
+         "uføre rehabilitering fysioterapi ergoterapi tannhelse syn hørsel språk utvikling vekst "
+         "ernæring kosthold fysisk aktivitet søvn stress angst depresjon demens hukommelse "
+         "rusmiddel alkohol tobakk snus narkotika overdose forgiftning selvmord vold overgrep "
+         "ulykke trafikk fall brudd hode nakke rygg skulder hofte kne ankel hånd fot lunge lever "
+         "nyre tarm mage hud øye øre nese hals munn tann bein muskel ledd nerve hjerne ryggmarg "
+         "infeksjon virus bakterie sopp parasitt antibiotika resistens utbrudd karantene smittevei "
+         "meldingsplikt overvåking register melding skjema variabel kilde periode endring versjon "
+         "kvalitet fullstendighet dekningsgrad samtykke reservasjon personvern utlevering kobling "
+         "fødested fødeland statsborgerskap innvandring botid husholdning familie sosken tvilling "
+         "svangerskapsuke termin ultralyd misdannelse syndrom kromosom arv gen mutasjon "
+         "cellegift stråling kirurgi transplantasjon dialyse intensiv respirator anestesi smerte").split()
 SMALL = "ved før etter i og for av med per til fra om".split()
 ENGLISH = ("birth weight length pregnancy mother father child smoking diagnosis treatment stay "
            "admission discharge hospital municipality county residence age sex date year code "
@@ -73,6 +86,17 @@ def synthetic_store(folder: Path, n: int, seed: int = 1) -> None:
     (folder / "state.json").write_text(json.dumps(state))
 
 
+def _word(rng: random.Random) -> str:
+    """Words as descriptions use them: many small words, some compounds, and the domain's
+    words with a few far more common than the rest."""
+    draw = rng.random()
+    if draw < .35:
+        return rng.choice(SMALL)
+    if draw < .55:
+        return rng.choice(STEMS) + rng.choice(STEMS)
+    return STEMS[min(len(STEMS) - 1, int(rng.paretovariate(1.2)) - 1)] if draw < .7 else rng.choice(STEMS)
+
+
 def _title(rng: random.Random) -> str:
     return " ".join(rng.sample(STEMS, 2)).capitalize()
 
@@ -83,8 +107,7 @@ def _variable(out, rng: random.Random, source: str, i: int) -> None:
     label = rng.choice(STEMS) + rng.choice(STEMS)  # a compound, as Norwegian writes them
     if rng.random() < .5:
         label = f"{label} {rng.choice(SMALL)} {rng.choice(STEMS)}"
-    description = " ".join(rng.choice(SMALL) if rng.random() < .3 else rng.choice(STEMS)
-                           for _ in range(rng.randint(20, 60)))
+    description = " ".join(_word(rng) for _ in range(rng.randint(20, 60)))
     start = rng.randint(1951, 2018)
     period = f"<{BASE}.well-known/genid/{source}{i}>"
     lines = [

@@ -141,31 +141,25 @@ def matcher(wanted: set[str], analyzers: Iterable[Callable[[str], list[str]]]) -
 def mark(text: str, is_hit: Callable[[str], bool], limit: int | None = None) -> Segments:
     """`text` cut into runs, each saying whether it is a word that matched. With `limit`, a
     window of about that many characters around the first match (the start when none did)."""
+    prefix = suffix = ""
+    if limit and len(text) > limit:
+        first = next((m.start() for m in WORD.finditer(text) if is_hit(m.group())), 0)
+        begin = max(0, first - limit // 3)
+        begin = begin if begin == 0 else text.find(" ", begin) + 1 or first  # at a word's start
+        end = begin + limit
+        end = end if end >= len(text) else (text.rfind(" ", begin, end) if " " in text[begin:end] else end)
+        prefix, suffix = ("… " if begin else ""), (" …" if end < len(text) else "")
+        text = text[begin:end]
     segments: Segments = []
-    last = 0
+    plain, last = prefix, 0  # runs of words that did not match are joined into one
     for match in WORD.finditer(text):
-        hit = is_hit(match.group())
-        if match.start() > last:
-            segments.append((text[last:match.start()], False))
-        segments.append((match.group(), hit))
+        if is_hit(match.group()):
+            if plain or match.start() > last:
+                segments.append((plain + text[last:match.start()], False))
+            segments.append((match.group(), True))
+            plain = ""
+        else:
+            plain += text[last:match.end()]
         last = match.end()
-    if last < len(text):
-        segments.append((text[last:], False))
-    return _window(segments, limit) if limit else segments
-
-
-def _window(segments: Segments, limit: int) -> Segments:
-    first = next((n for n, (_, hit) in enumerate(segments) if hit), 0)
-    start, length = first, 0
-    while start > 0 and length < limit // 3:  # some context before the first match
-        start -= 1
-        length += len(segments[start][0])
-    out: Segments = [("… ", False)] if start > 0 else []
-    used = 0
-    for text, hit in segments[start:]:
-        if used + len(text) > limit:
-            out.append((" …", False))
-            break
-        out.append((text, hit))
-        used += len(text)
-    return out
+    plain += text[last:] + suffix
+    return segments + [(plain, False)] if plain else segments

@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -26,31 +27,13 @@ from tantivy import Filter, Occur, Order, Query as TQ, TextAnalyzer, TextAnalyze
 from catalogue.search import analysis
 from catalogue.search.backend import FACETS, FacetValue, Hit, Page, Suggestion, facet_labels
 from catalogue.search.documents import VariableDoc
+from catalogue.search.fields import (DESCRIPTION_WINDOW, ENDINGS_WEIGHT, FACET_SIZE, FIELDS, NO_YEAR,
+                                     SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE, TYPO_TWO, indexed, named)
 from catalogue.search.query import Query
 
-# field -> (analyzer, weight). Weights order the kinds of match: short name as typed, then
-# names, labels, descriptions; exact spellings above folded ones.
-FIELDS = {
-    "name_exact": ("exact", 30.0),
-    "name": ("words", 6.0),
-    "label_nb": ("nb", 4.0), "label_nb_fold": ("nb_fold", 3.0), "label_en": ("en", 3.0),
-    "label_words": ("words", 1.0),  # whole words, unstemmed: what typos are measured against
-    "description_nb": ("nb", 1.0), "description_nb_fold": ("nb_fold", 0.8), "description_en": ("en", 0.8),
-    "codes": ("nb_fold", 0.6),
-    "context": ("nb_fold", 0.3),  # dataset title and source name
-}
-# Typo tolerance: words of at least this length may be one edit off (two from TYPO_TWO).
-TYPO_FIELDS = {"label_words": 1.5, "label_en": 1.2, "description_nb_fold": 0.3}
-# A word typed may be the last part of a compound no dictionary splits ("omkrets" in
-# "hodeomkrets"): labels are also indexed under their words' endings (analysis.endings).
-ENDINGS_WEIGHT = 1.5
-TYPO_ONE, TYPO_TWO = 5, 9
-SYNONYM_WEIGHT = 0.8
-DESCRIPTION_WINDOW = 240  # characters of a hit's description shown around its first match
-FACET_SIZE = 500
 KEEP_INDEXES = 2
 LABELS, PARTS = "labels.json", "compound-parts.json"
-NO_YEAR = 9999  # sorts variables without periods last by first year
+_POOL = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="facets")
 
 
 def _analyzers(parts: list[str]) -> dict[str, TextAnalyzer]:
@@ -80,8 +63,10 @@ def _schema() -> tantivy.Schema:
     builder.add_text_field("name_sort", tokenizer_name="raw", fast=True)
     for facet in FACETS:
         builder.add_text_field(facet, tokenizer_name="raw", fast=True)
-    builder.add_integer_field("years", indexed=True, fast=True)
-    builder.add_integer_field("first_year", indexed=True, fast=True)
+    # Periods: a variable's first and last year with data, and for the few with gaps, which
+    # years have data and which do not (see _period).
+    for field in ("first_year", "last_year", "gap_years", "missing_years"):
+        builder.add_integer_field(field, indexed=True, fast=True)
     builder.add_bytes_field("doc", stored=True)
     return builder.build()
 
@@ -135,24 +120,7 @@ class EmbeddedBackend:
 
     @staticmethod
     def _document(doc: VariableDoc, this_year: int) -> tantivy.Document:
-        nb = [doc.label.get(lang, "") for lang in ("nb", "nn")]
-        nb_text = [doc.description.get(lang, "") for lang in ("nb", "nn")]
-        years = doc.years(this_year)
-        fields: dict[str, list] = {
-            "id": [doc.id], "name_exact": [doc.name], "name": [doc.name], "name_sort": [doc.name.lower()],
-            "label_nb": nb, "label_nb_fold": nb, "label_en": [doc.label.get("en", "")],
-            "label_words": list(doc.label.values()), "label_endings": analysis.endings(" ".join(nb)),
-            "description_nb": nb_text, "description_nb_fold": nb_text,
-            "description_en": [doc.description.get("en", "")],
-            "codes": doc.codes,
-            "context": [*doc.dataset_title.values(), doc.source_name],
-            "suggest": [doc.name, *doc.label.values()],
-            **doc.facet_values(this_year),
-            "years": years, "first_year": [years[0] if years else NO_YEAR],
-            "doc": [doc.model_dump_json().encode()],
-        }
-        return tantivy.Document(**{k: [v for v in vs if v != ""] for k, vs in fields.items()
-                                   if any(v != "" for v in vs)})
+        return tantivy.Document(**indexed(doc, this_year), doc=[doc.model_dump_json().encode()])
 
     # -- reading -------------------------------------------------------------
     def has_index(self) -> bool:
@@ -175,13 +143,18 @@ class EmbeddedBackend:
         if index is None:
             return Page(items=[], total=0, facets={f: [] for f in FACETS})
         searcher = index.searcher()
+        # tantivy lets go of the GIL while it searches: facets are counted on other cores
+        # while this thread finds and marks the page of hits.
+        counting = [(names, _POOL.submit(self._count, searcher, scoped, names))
+                    for scoped, names in self._facet_passes(query)]
         result = searcher.search(self._compile(query), limit=query.size, offset=query.offset,
                                  count=True, **self._order(query))
         docs = [VariableDoc.model_validate_json(searcher.doc(address)["doc"][0])
                 for _, address in result.hits]
         is_hit = self._matcher(query.text) if query.text.strip() else None
-        return Page(items=[self._highlight(doc, is_hit) for doc in docs], total=result.count,
-                    facets=self._facets(searcher, query))
+        items = [self._highlight(doc, is_hit) for doc in docs]
+        facets = {facet: values for names, future in counting for facet, values in future.result().items()}
+        return Page(items=items, total=result.count, facets={f: facets.get(f, []) for f in FACETS})
 
     def _order(self, query: Query) -> dict:
         sort = query.sort if query.text.strip() or query.sort != "relevance" else "id"
@@ -190,23 +163,24 @@ class EmbeddedBackend:
         field = {"name": "name_sort", "first_year": "first_year", "-first_year": "first_year"}.get(sort, sort)
         return {"order_by_field": field, "order": Order.Desc if sort.startswith("-") else Order.Asc}
 
-    def _facets(self, searcher: tantivy.Searcher, query: Query) -> dict[str, list[FacetValue]]:
+    @staticmethod
+    def _facet_passes(query: Query) -> list[tuple[Query, list[str]]]:
         """Counts for a facet ignore that facet's own filter, so that several of its values
-        can be chosen; facets without a filter of their own are counted in one pass."""
-        passes = [(query, [f for f in FACETS if not query.filters.get(f)])]
-        passes += [(query.model_copy(update={"filters": {k: v for k, v in query.filters.items() if k != f}}), [f])
-                   for f in FACETS if query.filters.get(f)]
-        facets: dict[str, list[FacetValue]] = {}
-        for scoped, names in passes:
-            if not names:
-                continue
-            counted = searcher.aggregate(self._compile(scoped, scoring=False),
-                                         {f: {"terms": {"field": f, "size": FACET_SIZE}} for f in names})
-            for facet in names:
-                labels = self._labels.get(facet, {})
-                facets[facet] = [FacetValue(value=b["key"], count=b["doc_count"], label=labels.get(b["key"], {}))
-                                 for b in counted[facet]["buckets"] if b["key"]]
-        return {f: facets[f] for f in FACETS}
+        can be chosen: one pass per facet with a filter, and the rest together, but for
+        decades (a variable has several, so they cost most) in a pass of their own."""
+        free = [f for f in FACETS if not query.filters.get(f)]
+        passes = [(query, names) for names in ([f for f in free if f != "decade"],
+                                               [f for f in free if f == "decade"]) if names]
+        return passes + [(query.model_copy(update={"filters": {k: v for k, v in query.filters.items() if k != f}}), [f])
+                         for f in FACETS if query.filters.get(f)]
+
+    def _count(self, searcher: tantivy.Searcher, query: Query, names: list[str]) -> dict[str, list[FacetValue]]:
+        counted = searcher.aggregate(self._compile(query, scoring=False),
+                                     {f: {"terms": {"field": f, "size": FACET_SIZE}} for f in names})
+        return {facet: [FacetValue(value=b["key"], count=b["doc_count"],
+                                   label=self._labels.get(facet, {}).get(b["key"], {}))
+                        for b in counted[facet]["buckets"] if b["key"]]
+                for facet in names}
 
     def matching(self, query: Query) -> list[VariableDoc]:
         """Every document the query matches, in id order, ignoring paging and facets."""
@@ -233,13 +207,7 @@ class EmbeddedBackend:
         typed = analysis.words(analysis.fold(text))
         if index is None or not typed:
             return []
-        named: list[Suggestion] = []  # datasets, then sources
-        for facet in ("dataset", "source"):
-            for value, label in sorted(self._labels.get(facet, {}).items()):
-                name = label.get("nb") or next(iter(label.values()), value)
-                if _starts_words(analysis.words(analysis.fold(name)), typed):
-                    named.append(Suggestion(kind=facet, id=value, text=name))
-        named = named[:limit // 3]
+        names = named(self._labels, text, limit // 3)
         searcher = index.searcher()
         hits = searcher.search(TQ.phrase_prefix_query(self.schema, "suggest", typed), limit=limit * 3).hits
         variables: dict[str, Suggestion] = {}  # one per name: five registries' "Fødselsår" are one
@@ -247,7 +215,7 @@ class EmbeddedBackend:
             doc = VariableDoc.model_validate_json(searcher.doc(address)["doc"][0])
             text = doc.label.get("nb") or next(iter(doc.label.values()), doc.name)
             variables.setdefault(text.lower(), Suggestion(kind="variable", id=doc.id, text=text))
-        return [*list(variables.values())[:limit - len(named)], *named]
+        return [*list(variables.values())[:limit - len(names)], *names]
 
     # -- compiling a query ----------------------------------------------------
     def _compile(self, query: Query, scoring: bool = True) -> TQ:
@@ -257,16 +225,33 @@ class EmbeddedBackend:
         for facet, values in query.filters.items():
             if facet in FACETS and values:
                 clauses.append((Occur.Must, TQ.term_set_query(self.schema, facet, list(values))))
-        if query.period == "cover":
-            # Every year of the span must be among the document's years: one required term each.
-            clauses += [(Occur.Must, TQ.term_query(self.schema, "years", year))
-                        for year in query.cover_years]
-        elif query.year_from or query.year_to:
-            clauses.append((Occur.Must, TQ.range_query(
-                self.schema, "years", tantivy.FieldType.Integer,
-                lower_bound=query.year_from, upper_bound=query.year_to)))
+        clauses += self._period(query)
         compiled = TQ.boolean_query(clauses) if clauses else TQ.all_query()
         return compiled if scoring else TQ.const_score_query(compiled, 1.0)
+
+    def _period(self, query: Query) -> list[tuple[Occur, TQ]]:
+        """The year filter on first and last years (one number each, cheap to compare);
+        only variables with gaps are looked at year by year."""
+        if query.period == "cover":
+            span = query.cover_years
+            return [(Occur.Must, self._years("first_year", None, span[0])),
+                    (Occur.Must, self._years("last_year", span[-1], None)),
+                    (Occur.MustNot, self._years("missing_years", span[0], span[-1]))]
+        if query.year_from is None and query.year_to is None:
+            return []
+        clauses = [(Occur.Must, self._years("first_year", None, query.year_to)),
+                   (Occur.Must, self._years("last_year", query.year_from, None))]
+        # Overlapping first..last is enough without gaps; with gaps, a year in range must have data.
+        no_gap = TQ.boolean_query([(Occur.Must, TQ.all_query()),
+                                   (Occur.MustNot, TQ.exists_query("gap_years"))])
+        return clauses + [(Occur.Must, TQ.boolean_query([
+            (Occur.Should, no_gap),
+            (Occur.Should, self._years("gap_years", query.year_from, query.year_to))]))]
+
+    def _years(self, field: str, lowest: int | None, highest: int | None) -> TQ:
+        return TQ.range_query(self.schema, field, tantivy.FieldType.Integer,
+                              lower_bound=0 if lowest is None else lowest,
+                              upper_bound=NO_YEAR if highest is None else highest)
 
     def _text(self, text: str) -> TQ:
         """Any of: the words in each field, their synonyms, and near spellings of long words."""
@@ -314,12 +299,3 @@ class EmbeddedBackend:
         analyzers = [self._analyzers[name].analyze for name in ("nb", "nb_fold", "en")]
         wanted = {t for p in [text, *analysis.synonyms(text)] for analyze in analyzers for t in analyze(p)}
         return analysis.matcher(wanted, analyzers)
-
-
-def _starts_words(words: list[str], typed: list[str]) -> bool:
-    """Whether the typed words start consecutive words of `words` (the last one a prefix)."""
-    for start in range(len(words) - len(typed) + 1):
-        window = words[start:start + len(typed)]
-        if window[:-1] == typed[:-1] and window[-1].startswith(typed[-1]):
-            return True
-    return False

@@ -154,8 +154,10 @@ def test_matched_words_are_marked(backend):
     needs(backend, "highlight")
     hit = backend.search(Query(text="vekt")).items
     vekt = next(h for h in hit if h.id == "mfr/mfr/VEKT")
-    assert ("Fødselsvekt", True) in [tuple(s) for s in vekt.highlight["label"]["nb"]]
-    assert ("gram", False) in [tuple(s) for s in vekt.highlight["description"]["nb"]]
+    assert [tuple(s) for s in vekt.highlight["label"]["nb"]] == [("Fødselsvekt", True)]
+    description = vekt.highlight["description"]["nb"]
+    assert "".join(text for text, _ in description) == "Barnets vekt i gram ved fødselen."
+    assert [text for text, hit in description if hit] == ["vekt"]
 
 
 # -- filters, facets, sorting ----------------------------------------------------

@@ -1,0 +1,84 @@
+"""What both search backends index and how they weigh it, so that the embedded index and
+Elasticsearch answer a query alike: the fields of a document, their analyzers and weights,
+and the rules for typos, synonyms, period filters and suggestions."""
+from __future__ import annotations
+
+from catalogue.search import analysis
+from catalogue.search.backend import Suggestion
+from catalogue.search.documents import VariableDoc
+
+# field -> (analyzer, weight). Weights order the kinds of match: short name as typed, then
+# names, labels, descriptions; exact spellings above folded ones. Analyzers (built by each
+# backend): exact (the whole value, lower-cased), words (lower-cased, folded), nb (Norwegian:
+# compounds split, stemmed, æøå kept), nb_fold (the same folded), en (English stemmed).
+FIELDS = {
+    "name_exact": ("exact", 30.0),
+    "name": ("words", 6.0),
+    "label_nb": ("nb", 4.0), "label_nb_fold": ("nb_fold", 3.0), "label_en": ("en", 3.0),
+    "label_words": ("words", 1.0),  # whole words, unstemmed: what typos are measured against
+    "description_nb": ("nb", 1.0), "description_nb_fold": ("nb_fold", 0.8), "description_en": ("en", 0.8),
+    "codes": ("nb_fold", 0.6),
+    "context": ("nb_fold", 0.3),  # dataset title and source name
+}
+# Typo tolerance: words of at least TYPO_ONE letters may be one edit off (two from TYPO_TWO).
+TYPO_FIELDS = {"label_words": 1.5, "label_en": 1.2, "description_nb_fold": 0.3}
+TYPO_ONE, TYPO_TWO = 5, 9
+# A word typed may be the last part of a compound no dictionary splits ("omkrets" in
+# "hodeomkrets"): labels are also indexed under their words' endings (analysis.endings).
+ENDINGS_WEIGHT = 1.5
+SYNONYM_WEIGHT = 0.8
+DESCRIPTION_WINDOW = 240  # characters of a hit's description shown around its first match
+FACET_SIZE = 100  # values counted per facet, the most frequent first
+NO_YEAR = 9999  # sorts variables without periods last by first year
+
+
+def indexed(doc: VariableDoc, this_year: int) -> dict[str, list]:
+    """The fields a document is indexed under (empty values left out)."""
+    nb = [doc.label.get(lang, "") for lang in ("nb", "nn")]
+    nb_text = [doc.description.get(lang, "") for lang in ("nb", "nn")]
+    years = doc.years(this_year)
+    fields: dict[str, list] = {
+        "id": [doc.id], "name_exact": [doc.name], "name": [doc.name], "name_sort": [doc.name.lower()],
+        "label_nb": nb, "label_nb_fold": nb, "label_en": [doc.label.get("en", "")],
+        "label_words": list(doc.label.values()), "label_endings": analysis.endings(" ".join(nb)),
+        "description_nb": nb_text, "description_nb_fold": nb_text,
+        "description_en": [doc.description.get("en", "")],
+        "codes": doc.codes,
+        "context": [*doc.dataset_title.values(), doc.source_name],
+        "suggest": [doc.name, *doc.label.values()],
+        **doc.facet_values(this_year),
+        # Periods: first and last year with data (one number each, cheap to compare), and for
+        # the few variables with gaps, which years have data and which do not.
+        "first_year": [years[0] if years else NO_YEAR], "last_year": [years[-1] if years else 0],
+        **gaps(years),
+    }
+    return {k: kept for k, vs in fields.items() if (kept := [v for v in vs if v != ""])}
+
+
+def gaps(years: list[int]) -> dict[str, list[int]]:
+    """For a variable whose years with data have gaps: those years, and the missing ones."""
+    if not years or years[-1] - years[0] + 1 == len(years):
+        return {}
+    have = set(years)
+    return {"gap_years": years, "missing_years": [y for y in range(years[0], years[-1]) if y not in have]}
+
+
+def named(labels: dict[str, dict[str, dict[str, str]]], text: str, limit: int) -> list[Suggestion]:
+    """Datasets, then sources, whose names have words starting as `text` is typed."""
+    typed = analysis.words(analysis.fold(text))
+    found = []
+    for facet in ("dataset", "source"):
+        for value, label in sorted(labels.get(facet, {}).items()):
+            name = label.get("nb") or next(iter(label.values()), value)
+            if _starts_words(analysis.words(analysis.fold(name)), typed):
+                found.append(Suggestion(kind=facet, id=value, text=name))
+    return found[:limit]
+
+
+def _starts_words(words: list[str], typed: list[str]) -> bool:
+    """Whether the typed words start consecutive words of `words` (the last one a prefix)."""
+    for start in range(len(words) - len(typed) + 1):
+        window = words[start:start + len(typed)]
+        if window[:-1] == typed[:-1] and window[-1].startswith(typed[-1]):
+            return True
+    return False
