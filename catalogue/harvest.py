@@ -299,7 +299,7 @@ def gate(records: list[Record], shapes: Graph | None = None) -> Verdict:
 
 
 def reindex(store: Store, settings: Settings) -> int:
-    docs = build_documents(store.snapshot())
+    docs = build_documents(store)
     open_backend(settings).rebuild(docs)
     return len(docs)
 

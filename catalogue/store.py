@@ -112,6 +112,13 @@ class Store:
                     stale.unlink()
 
     # -- reading -------------------------------------------------------------
+    def graph_triples(self, state: State) -> Iterator[tuple[SourceState, Iterator[ox.Triple]]]:
+        """Each source's stored graph, streamed from its file (no store to load first)."""
+        for source in state.sources.values():
+            if source.graph_file:
+                yield source, ox.parse(path=str(self.graphs_dir / source.graph_file),
+                                       format=ox.RdfFormat.N_TRIPLES)
+
     def snapshot(self) -> "Snapshot":
         return Snapshot(self, self.state())
 

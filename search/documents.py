@@ -1,27 +1,21 @@
-"""Flat search documents, one per variable, built from the store in a few SPARQL queries."""
+"""Flat search documents, one per variable, built from the store's graphs in one pass."""
 from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
 
 from pydantic import BaseModel, Field
-from rdflib.namespace import SKOS
+from rdflib.namespace import FOAF, RDF, SKOS
 
 from catalogue import ids, ontology
 from catalogue.models import Period, Text, code_list_of, value_type
+from catalogue.namespaces import DCAT, DCT, DISCO, SCHEMA
 from catalogue.profiles.dcat_ap_no_3 import rdf_date, texts
-from catalogue.store import Snapshot
+from catalogue.store import SourceState, State, Store
 
 MAX_CODES = 2000  # codes indexed per variable: a whole ICD-10 would crowd out its own variable
 
-PREFIXES = """
-PREFIX dcat: <http://www.w3.org/ns/dcat#>
-PREFIX dct: <http://purl.org/dc/terms/>
-PREFIX disco: <http://rdf-vocabulary.ddialliance.org/discovery#>
-PREFIX foaf: <http://xmlns.com/foaf/0.1/>
-PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-PREFIX schema: <https://schema.org/>
-"""
+
 
 
 class VariableDoc(BaseModel):
@@ -64,92 +58,105 @@ class VariableDoc(BaseModel):
         }
 
 
-def build_documents(snapshot: Snapshot) -> list[VariableDoc]:
-    q = lambda body: list(snapshot.query(PREFIXES + body))  # noqa: E731
-    props: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    graph_of: dict[str, str] = {}
-    for row in q("SELECT ?g ?v ?p ?o WHERE { GRAPH ?g { ?v a disco:Variable ; ?p ?o } }"):
-        v = row["v"].value
-        graph_of[v] = row["g"].value
-        props[v][row["p"].value].append(row["o"])
-    periods: dict[str, list[Period]] = defaultdict(list)
-    for row in q("SELECT ?v ?s ?e WHERE { ?v a disco:Variable ; dct:temporal ?t . "
-                 "OPTIONAL { ?t dcat:startDate ?s } OPTIONAL { ?t dcat:endDate ?e } }"):
-        periods[row["v"].value].append(Period(start=_day(row["s"], end=False),
-                                              end=_day(row["e"], end=True)))
-    dataset_of = {row["v"].value: row["ds"].value
-                  for row in q("SELECT ?ds ?v WHERE { ?ds disco:variable ?v }")}
-    datasets: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    for row in q("SELECT ?ds ?p ?o WHERE { ?ds a dcat:Dataset ; ?p ?o "
-                 "FILTER(?p IN (dct:title, dct:identifier, dct:publisher, dcat:theme, dct:accessRights)) }"):
-        datasets[row["ds"].value][row["p"].value].append(row["o"])
-    names = _texts(q("SELECT ?s ?o WHERE { ?s foaf:name ?o }"))
-    titles = _texts(q("SELECT ?s ?o WHERE { ?s a skos:ConceptScheme ; dct:title ?o }"))
-    labels = _texts(q("SELECT ?s ?o WHERE { ?s a skos:Concept ; skos:prefLabel ?o }"))
-    codes = _codes(q, labels)
-    labels.update(_theme_labels())
-    sources = snapshot.sources_by_graph()
+# The predicates documents are made of, as strings (compared once per stored triple).
+LABEL, DESCRIPTION, TITLE, NAME = (str(p) for p in (SKOS.prefLabel, DCT.description, DCT.title, FOAF.name))
+IDENTIFIER, REPRESENTATION, UNIT = str(DCT.identifier), str(DISCO.representation), str(SCHEMA.unitText)
+PUBLISHER, ACCESS, IN_SCHEME, NOTATION = str(DCT.publisher), str(DCT.accessRights), str(SKOS.inScheme), str(SKOS.notation)
+START, END, THEME, TEMPORAL, HAS_VERSION = (str(p) for p in (DCAT.startDate, DCAT.endDate, DCAT.theme,
+                                                              DCT.temporal, DCAT.hasVersion))
+VARIABLE_LINK, RDF_TYPE = str(DISCO.variable), str(RDF.type)
+VARIABLE, DATASET, CONCEPT_SCHEME = str(DISCO.Variable), str(DCAT.Dataset), str(SKOS.ConceptScheme)
+TEXT, VALUE, LIST, LINK = range(4)
+KEPT = {**dict.fromkeys((LABEL, DESCRIPTION, TITLE, NAME), TEXT),
+        **dict.fromkeys((IDENTIFIER, REPRESENTATION, UNIT, PUBLISHER, ACCESS, IN_SCHEME, NOTATION, START, END), VALUE),
+        **dict.fromkeys((THEME, TEMPORAL, HAS_VERSION, RDF_TYPE), LIST), VARIABLE_LINK: LINK}
 
+
+def build_documents(store: Store, state: State | None = None) -> list[VariableDoc]:
+    """One document per variable whose dataset is in the store, read from the stored graphs
+    in one pass (no SPARQL store to load: a million variables are some 15 million triples).
+    The graphs passed the gate, so documents are assembled without validating them again."""
+    state = state or store.state()
+    # (subject, predicate) -> what the triples say: flat maps cost less than nested ones
+    texts: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+    values: dict[tuple[str, str], str] = {}
+    lists: dict[tuple[str, str], list[str]] = defaultdict(list)
+    dataset_of: dict[str, str] = {}
+    source_of: dict[str, SourceState] = {}
+    for source, triples in store.graph_triples(state):
+        for triple in triples:
+            predicate = triple.predicate.value
+            kind = KEPT.get(predicate)
+            if kind is None:
+                continue
+            key, obj = (triple.subject.value, predicate), triple.object
+            if kind == TEXT:
+                texts[key].append((obj.value, obj.language or "nb"))
+            elif kind == VALUE:
+                values.setdefault(key, obj.value)
+            elif kind == LIST:
+                lists[key].append(obj.value)
+                if predicate == RDF_TYPE and obj.value == VARIABLE:
+                    source_of[key[0]] = source
+            else:
+                dataset_of[obj.value] = key[0]
+    labels = {s: _lang(t) for (s, p), t in texts.items() if p == LABEL}
+    labels.update(_theme_labels())
+    codes = _codes(values, lists, labels)
+    text = lambda subject, predicate: _lang(texts.get((subject, predicate), ()))  # noqa: E731
+
+    datasets: dict[str, dict] = {}  # what a variable takes from its dataset, worked out once
     docs = []
-    for v, p in props.items():
-        source = sources.get(graph_of[v])
+    for v, source in source_of.items():
         ds_uri = dataset_of.get(v)
-        if source is None or ds_uri is None or ds_uri not in datasets:
+        if ds_uri is None or DATASET not in lists.get((ds_uri, RDF_TYPE), ()):
             continue  # a variable whose dataset was held back is not searchable
+        if ds_uri not in datasets:
+            publisher = values.get((ds_uri, PUBLISHER)) or ""
+            datasets[ds_uri] = {
+                "dataset": ids.dataset_id(source.id, values.get((ds_uri, IDENTIFIER)), ds_uri),
+                "dataset_uri": ds_uri, "dataset_title": text(ds_uri, TITLE),
+                "publisher": publisher, "publisher_name": text(publisher, NAME) if publisher else {},
+                "access_rights": values.get((ds_uri, ACCESS)), "source": source.id, "source_name": source.name}
         ds = datasets[ds_uri]
-        ds_id = ids.dataset_id(source.id, _first(ds, "http://purl.org/dc/terms/identifier"), ds_uri)
-        name = _first(p, "http://purl.org/dc/terms/identifier") or v
-        themes = sorted({o.value for o in ds.get("http://www.w3.org/ns/dcat#theme", [])
-                         + p.get("http://www.w3.org/ns/dcat#theme", [])})
-        representation = _first(p, "http://rdf-vocabulary.ddialliance.org/discovery#representation")
-        publisher = _first(ds, "http://purl.org/dc/terms/publisher") or ""
-        docs.append(VariableDoc(
-            id=ids.variable_id(ds_id, name, v), uri=v, name=name,
-            label=_lang(p.get("http://www.w3.org/2004/02/skos/core#prefLabel", [])),
-            description=_lang(p.get("http://purl.org/dc/terms/description", [])),
-            source=source.id, source_name=source.name,
-            publisher=publisher, publisher_name=names.get(publisher, {}),
-            dataset=ds_id, dataset_uri=ds_uri,
-            dataset_title=_lang(ds.get("http://purl.org/dc/terms/title", [])),
+        name = values.get((v, IDENTIFIER)) or v
+        themes = sorted({*lists.get((ds_uri, THEME), ()), *lists.get((v, THEME), ())})
+        representation = values.get((v, REPRESENTATION))
+        docs.append(VariableDoc.model_construct(
+            **ds, id=ids.variable_id(ds["dataset"], name, v), uri=v, name=name,
+            label=labels.get(v, {}), description=text(v, DESCRIPTION),
             themes=themes, theme_labels={t: labels[t] for t in themes if t in labels},
             value_type=value_type(representation), code_list=code_list_of(representation),
-            code_list_title=titles.get(representation or "", {}),
-            codes=codes.get(representation or "", []),
-            access_rights=_first(ds, "http://purl.org/dc/terms/accessRights"),
-            unit=_first(p, "https://schema.org/unitText"),
-            periods=sorted(periods.get(v, []), key=lambda x: (x.start or date.min)),
+            code_list_title=text(representation, TITLE) if representation else {},
+            codes=codes.get(representation or "", []), unit=values.get((v, UNIT)),
+            periods=sorted((Period.model_construct(start=_day(values.get((t, START)), end=False),
+                                                   end=_day(values.get((t, END)), end=True))
+                            for t in lists.get((v, TEMPORAL), ())), key=lambda x: x.start or date.min),
         ))
     return sorted(docs, key=lambda d: d.id)
 
 
-def _codes(q, labels: dict[str, Text]) -> dict[str, list[str]]:
+def _codes(values: dict[tuple[str, str], str], lists: dict[tuple[str, str], list[str]],
+           labels: dict[str, Text]) -> dict[str, list[str]]:
     """Per code list, "notation label" of its codes, and of its versions' for a classification."""
     by_scheme: dict[str, set[str]] = defaultdict(set)
-    for row in q("SELECT ?s ?c ?n WHERE { ?c skos:inScheme ?s ; skos:notation ?n }"):
-        label = labels.get(row["c"].value, {})
-        by_scheme[row["s"].value].add(f"{row['n'].value} {label.get('nb') or next(iter(label.values()), '')}".strip())
-    for row in q("SELECT ?s ?v WHERE { ?s a skos:ConceptScheme ; dcat:hasVersion ?v }"):
-        by_scheme[row["s"].value] |= by_scheme.get(row["v"].value, set())
+    for (concept, predicate), scheme in values.items():
+        if predicate == IN_SCHEME and (notation := values.get((concept, NOTATION))):
+            label = labels.get(concept, {})
+            by_scheme[scheme].add(f"{notation} {label.get('nb') or next(iter(label.values()), '')}".strip())
+    for (scheme, predicate), versions in lists.items():
+        if predicate == HAS_VERSION and CONCEPT_SCHEME in lists.get((scheme, RDF_TYPE), ()):
+            for version in versions:
+                by_scheme[scheme] |= by_scheme.get(version, set())
     return {s: sorted(codes)[:MAX_CODES] for s, codes in by_scheme.items()}
 
 
-def _first(props: dict[str, list], predicate: str) -> str | None:
-    values = props.get(predicate)
-    return values[0].value if values else None
-
-
-def _lang(literals) -> Text:
+def _lang(literals: list[tuple[str, str]]) -> Text:
+    """Literals as a map from language to text (the first, in sorted order, for each)."""
     out: Text = {}
-    for lit in sorted(literals, key=lambda lit: lit.value):
-        out.setdefault(getattr(lit, "language", None) or "nb", lit.value)
+    for value, lang in sorted(literals):
+        out.setdefault(lang, value)
     return out
-
-
-def _texts(rows) -> dict[str, Text]:
-    grouped: dict[str, list] = defaultdict(list)
-    for row in rows:
-        grouped[row["s"].value].append(row["o"])
-    return {s: _lang(objs) for s, objs in grouped.items()}
 
 
 def _theme_labels() -> dict[str, Text]:
@@ -157,5 +164,5 @@ def _theme_labels() -> dict[str, Text]:
     return {str(s): texts(graph.objects(s, SKOS.prefLabel)) for s in set(graph.subjects(SKOS.prefLabel))}
 
 
-def _day(term, end: bool) -> date | None:
-    return rdf_date(term.value, end) if term is not None else None
+def _day(value: str | None, end: bool) -> date | None:
+    return rdf_date(value, end) if value is not None else None

@@ -239,6 +239,8 @@ def rdf_date(value, end: bool) -> date | None:
     text = str(value).strip()
     if len(text) == 4 and text.isdigit():
         return date(int(text), 12, 31) if end else date(int(text), 1, 1)
+    if type(value) is str:  # the lexical form, as the search documents read it from files
+        return date.fromisoformat(text[:10])
     python = value.toPython() if isinstance(value, Literal) else None
     if isinstance(python, datetime):
         return python.date()
