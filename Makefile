@@ -26,7 +26,8 @@ test: install
 	$(BIN)/python -m pytest -q
 
 bench: install
-	$(BIN)/python bench/search_bench.py
+	$(BIN)/python bench/search.py --sizes 10000,100000
+	$(BIN)/python bench/relevance.py
 
 clean:
 	rm -rf $(VENV) data

@@ -1,0 +1,55 @@
+"""Search as the explorer and its API serve it: facets as parameters, sorting, marked
+matches that stay text, and suggestions while typing."""
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from catalogue.search import EmbeddedBackend
+from catalogue.site.app import create_app
+from support import settings_in
+from test_search_conformance import DOCS, variable
+
+HOSTILE = variable("mfr/mfr/X", "X", "<script>alert(1)</script> vekt", "<img src=x onerror=alert(1)> vekt i gram")
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    settings = settings_in(tmp_path_factory.mktemp("site"))
+    EmbeddedBackend(settings.data_dir / "index").rebuild([*DOCS, HOSTILE])
+    return TestClient(create_app(settings))
+
+
+def test_facets_sorting_and_paging_are_parameters(client):
+    body = client.get("/api/variables", params=[("source", "mfr"), ("source", "npr"),
+                                                ("has_code_list", "yes"), ("sort", "name")]).json()
+    assert [item["name"] for item in body["items"]] == ["HOVEDDIAGNOSE", "ROYK"]
+    assert body["query"]["sort"] == "name"
+    assert {v["value"]: v["count"] for v in body["facets"]["has_code_list"]} == {"yes": 2, "no": 9}
+    bad = client.get("/api/variables", params={"sort": "random"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "sort"
+
+
+def test_matches_are_marked_and_harvested_markup_stays_text(client):
+    page = client.get("/", params={"q": "vekt"}, headers={"accept": "text/html"}).text
+    assert "<mark>Fødselsvekt</mark>" in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; <mark>vekt</mark>" in page
+    assert "<script>alert" not in page and "<img src=x" not in page
+    item = next(i for i in client.get("/api/variables", params={"q": "vekt"}).json()["items"] if i["id"] == "mfr/mfr/X")
+    assert item["highlight"]["label"]["nb"] == [["<script>alert(1)</script> ", False], ["vekt", True]]
+
+
+def test_the_explorer_offers_sorting_and_the_new_facets(client):
+    page = client.get("/", params={"q": "vekt", "lang": "en"}, headers={"accept": "text/html"}).text
+    assert '<option value="-first_year">Latest start first</option>' in page
+    assert "Has a code list" in page and "2020s" in page and "Restricted" in page
+    assert 'data-suggest="/api/suggest"' in page and '<script src="/static/suggest.js" defer></script>' in page
+
+
+def test_suggestions_while_typing(client):
+    body = client.get("/api/suggest", params={"q": "fød"}).json()
+    kinds = {(s["kind"], s["text"], s["url"]) for s in body["suggestions"]}
+    assert ("variable", "Fødselsvekt", "/variables/mfr/mfr/VEKT") in kinds
+    assert ("dataset", "Medisinsk fødselsregister", "/datasets/mfr/mfr") in kinds
+    assert client.get("/api/suggest").status_code == 422
+    assert client.get("/api/suggest", params={"q": "x" * 101}).status_code == 422
