@@ -47,14 +47,16 @@ class VariableDoc(BaseModel):
         this_year = this_year or date.today().year
         return sorted({y for p in self.periods for y in p.years(this_year)})
 
-    def facet_values(self, this_year: int | None = None) -> dict[str, list[str]]:
-        """The values this document counts under in each facet (see backend.FACETS)."""
+    def facet_values(self, this_year: int | None = None, years: list[int] | None = None) -> dict[str, list[str]]:
+        """The values this document counts under in each facet (see backend.FACETS);
+        `years`, if the caller has them already, are self.years(this_year)."""
+        years = self.years(this_year) if years is None else years
         return {
             "source": [self.source], "publisher": [self.publisher] if self.publisher else [],
             "dataset": [self.dataset], "theme": self.themes, "value_type": [self.value_type],
             "access_rights": [self.access_rights] if self.access_rights else [],
             "has_code_list": ["yes" if self.code_list else "no"],
-            "decade": sorted({str(y // 10 * 10) for y in self.years(this_year)}),
+            "decade": sorted({str(y // 10 * 10) for y in years}),
         }
 
 

@@ -34,25 +34,25 @@ NO_YEAR = 9999  # sorts variables without periods last by first year
 
 def indexed(doc: VariableDoc, this_year: int) -> dict[str, list]:
     """The fields a document is indexed under (empty values left out)."""
-    nb = [doc.label.get(lang, "") for lang in ("nb", "nn")]
-    nb_text = [doc.description.get(lang, "") for lang in ("nb", "nn")]
+    nb = [t for t in (doc.label.get("nb"), doc.label.get("nn")) if t]
+    nb_text = [t for t in (doc.description.get("nb"), doc.description.get("nn")) if t]
     years = doc.years(this_year)
     fields: dict[str, list] = {
         "id": [doc.id], "name_exact": [doc.name], "name": [doc.name], "name_sort": [doc.name.lower()],
-        "label_nb": nb, "label_nb_fold": nb, "label_en": [doc.label.get("en", "")],
-        "label_words": list(doc.label.values()), "label_endings": analysis.endings(" ".join(nb)),
+        "label_nb": nb, "label_nb_fold": nb, "label_en": [t for t in [doc.label.get("en")] if t],
+        "label_words": [t for t in doc.label.values() if t], "label_endings": analysis.endings(" ".join(nb)),
         "description_nb": nb_text, "description_nb_fold": nb_text,
-        "description_en": [doc.description.get("en", "")],
+        "description_en": [t for t in [doc.description.get("en")] if t],
         "codes": doc.codes,
-        "context": [*doc.dataset_title.values(), doc.source_name],
-        "suggest": [doc.name, *doc.label.values()],
-        **doc.facet_values(this_year),
+        "context": [t for t in (*doc.dataset_title.values(), doc.source_name) if t],
+        "suggest": [t for t in (doc.name, *doc.label.values()) if t],
+        **doc.facet_values(this_year, years),
         # Periods: first and last year with data (one number each, cheap to compare), and for
         # the few variables with gaps, which years have data and which do not.
         "first_year": [years[0] if years else NO_YEAR], "last_year": [years[-1] if years else 0],
         **gaps(years),
     }
-    return {k: kept for k, vs in fields.items() if (kept := [v for v in vs if v != ""])}
+    return {k: vs for k, vs in fields.items() if vs}
 
 
 def gaps(years: list[int]) -> dict[str, list[int]]:
