@@ -102,6 +102,7 @@ def _mappings(labels: list[tuple[str, str, dict]]) -> dict:
             "id": {"type": "keyword"},
             **{field: {"type": "text", "analyzer": analyzer} for field, (analyzer, _) in FIELDS.items()},
             "label_endings": {"type": "keyword"},
+            "missing_decades": {"type": "keyword"},
             "suggest": {"type": "text", "analyzer": "prefixes", "search_analyzer": "words"},
             "name_sort": {"type": "keyword", "normalizer": "sort_key"},
             **{facet: {"type": "keyword"} for facet in FACETS},

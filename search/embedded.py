@@ -60,6 +60,7 @@ def _schema() -> tantivy.Schema:
         builder.add_text_field(field, tokenizer_name=analyzer)
     builder.add_text_field("suggest", tokenizer_name="words")
     builder.add_text_field("label_endings", tokenizer_name="raw")
+    builder.add_text_field("missing_decades", tokenizer_name="raw", fast=True)
     builder.add_text_field("name_sort", tokenizer_name="raw", fast=True)
     for facet in FACETS:
         builder.add_text_field(facet, tokenizer_name="raw", fast=True)
@@ -166,20 +167,23 @@ class EmbeddedBackend:
     @staticmethod
     def _facet_passes(query: Query) -> list[tuple[Query, list[str]]]:
         """Counts for a facet ignore that facet's own filter, so that several of its values
-        can be chosen: one pass per facet with a filter, and the rest together, but for
-        decades (a variable has several, so they cost most) in a pass of their own."""
+        can be chosen: one pass per facet with a filter, and one for all the others."""
         free = [f for f in FACETS if not query.filters.get(f)]
-        passes = [(query, names) for names in ([f for f in free if f != "decade"],
-                                               [f for f in free if f == "decade"]) if names]
-        return passes + [(query.model_copy(update={"filters": {k: v for k, v in query.filters.items() if k != f}}), [f])
-                         for f in FACETS if query.filters.get(f)]
+        return [(query, free)] * bool(free) + [
+            (query.model_copy(update={"filters": {k: v for k, v in query.filters.items() if k != f}}), [f])
+            for f in FACETS if query.filters.get(f)]
 
     def _count(self, searcher: tantivy.Searcher, query: Query, names: list[str]) -> dict[str, list[FacetValue]]:
-        counted = searcher.aggregate(self._compile(query, scoring=False),
-                                     {f: {"terms": {"field": f, "size": FACET_SIZE}} for f in names})
-        return {facet: [FacetValue(value=b["key"], count=b["doc_count"],
-                                   label=self._labels.get(facet, {}).get(b["key"], {}))
-                        for b in counted[facet]["buckets"] if b["key"]]
+        aggregations = {f: {"terms": {"field": f, "size": FACET_SIZE}} for f in names if f != "decade"}
+        if "decade" in names:
+            aggregations.update(DECADE_AGGREGATIONS)
+        counted = searcher.aggregate(self._compile(query, scoring=False), aggregations)
+        buckets = {f: [(b["key"], b["doc_count"]) for b in counted[f]["buckets"] if b["key"]]
+                   for f in names if f != "decade"}
+        if "decade" in names:
+            buckets["decade"] = _decades(counted)
+        return {facet: [FacetValue(value=key, count=count, label=self._labels.get(facet, {}).get(key, {}))
+                        for key, count in buckets[facet]]
                 for facet in names}
 
     def matching(self, query: Query) -> list[VariableDoc]:
@@ -299,3 +303,31 @@ class EmbeddedBackend:
         analyzers = [self._analyzers[name].analyze for name in ("nb", "nb_fold", "en")]
         wanted = {t for p in [text, *analysis.synonyms(text)] for analyze in analyzers for t in analyze(p)}
         return analysis.matcher(wanted, analyzers)
+
+
+# Decades are counted from first and last years, one number each, rather than from the
+# several decades a variable has: a variable has data in decade D when it starts by D+9 and
+# has not ended before D, unless a gap spans all of D (missing_decades, few variables).
+DECADE_AGGREGATIONS = {
+    "first_decades": {"histogram": {"field": "first_year", "interval": 10}},
+    "last_decades": {"histogram": {"field": "last_year", "interval": 10}},
+    "missing_decades": {"terms": {"field": "missing_decades", "size": 1000}},
+}
+
+
+def _decades(counted: dict) -> list[tuple[str, int]]:
+    """The decade facet from DECADE_AGGREGATIONS: (decade, variables), most first."""
+    first = {int(b["key"]): b["doc_count"] for b in counted["first_decades"]["buckets"] if b["key"] < NO_YEAR - 9}
+    last = {int(b["key"]): b["doc_count"] for b in counted["last_decades"]["buckets"] if b["key"] < NO_YEAR - 9}
+    missing = {int(b["key"]): b["doc_count"] for b in counted["missing_decades"]["buckets"]}
+    if not first:
+        return []
+    out, started, ended = [], 0, 0
+    for decade in range(min(first), max(last | first) + 10, 10):
+        started += first.get(decade, 0)  # variables that start by the end of this decade
+        count = started - ended - missing.get(decade, 0)
+        ended += last.get(decade, 0)     # variables that end within it
+        if count > 0:
+            out.append((str(decade), count))
+    return sorted(out, key=lambda item: (-item[1], item[0]))
+

@@ -49,18 +49,22 @@ def indexed(doc: VariableDoc, this_year: int) -> dict[str, list]:
         **doc.facet_values(this_year, years),
         # Periods: first and last year with data (one number each, cheap to compare), and for
         # the few variables with gaps, which years have data and which do not.
-        "first_year": [years[0] if years else NO_YEAR], "last_year": [years[-1] if years else 0],
+        "first_year": [years[0] if years else NO_YEAR], "last_year": [years[-1] if years else NO_YEAR],
         **gaps(years),
     }
     return {k: vs for k, vs in fields.items() if vs}
 
 
 def gaps(years: list[int]) -> dict[str, list[int]]:
-    """For a variable whose years with data have gaps: those years, and the missing ones."""
+    """For a variable whose years with data have gaps: those years, the missing ones, and
+    the decades with no data at all between its first and last year."""
     if not years or years[-1] - years[0] + 1 == len(years):
         return {}
     have = set(years)
-    return {"gap_years": years, "missing_years": [y for y in range(years[0], years[-1]) if y not in have]}
+    missing = [y for y in range(years[0], years[-1]) if y not in have]
+    decades = {y // 10 * 10 for y in years}
+    return {"gap_years": years, "missing_years": missing,
+            "missing_decades": sorted({str(y // 10 * 10) for y in missing} - {str(d) for d in decades})}
 
 
 def named(labels: dict[str, dict[str, dict[str, str]]], text: str, limit: int) -> list[Suggestion]:

@@ -25,7 +25,8 @@ ICD10 = "https://example.test/codelist/icd10"
 def variable(id: str, name: str, label_nb: str, description: str = "", *, label_en: str = "",
              source: str = "mfr", dataset: str = "mfr/mfr", value_type: str = XSD_INT,
              code_list: str | None = None, codes: list[str] = (), start: int = 1967,
-             end: int | None = None, access: str = "NON_PUBLIC", themes: list[str] = ()) -> VariableDoc:
+             end: int | None = None, access: str = "NON_PUBLIC", themes: list[str] = (),
+             periods: list[Period] | None = None) -> VariableDoc:
     label = {"nb": label_nb, **({"en": label_en} if label_en else {})}
     return VariableDoc(
         id=id, uri=f"https://example.test/variable/{id}", name=name, label=label,
@@ -39,7 +40,8 @@ def variable(id: str, name: str, label_nb: str, description: str = "", *, label_
         themes=list(themes), value_type="code_list" if code_list else value_type,
         code_list=code_list, codes=list(codes),
         access_rights=f"http://publications.europa.eu/resource/authority/access-right/{access}",
-        periods=[Period(start=date(start, 1, 1), end=date(end, 12, 31) if end else None)])
+        periods=[Period(start=date(start, 1, 1), end=date(end, 12, 31) if end else None)]
+        if periods is None else periods)
 
 
 DOCS = [
@@ -65,6 +67,11 @@ DOCS = [
              source="npr", dataset="npr/somatikk", start=2008, value_type="date"),
     variable("hus/2024/VEKT", "VEKT", "Vekt", "Egenrapportert kroppsvekt i kilo.", source="hus",
              dataset="hus/2024", start=2024, access="RESTRICTED"),
+    variable("hus/2024/GAP", "FYSAKT", "Fysisk aktivitet", "Spurt om i 1975 og igjen fra 2008.", source="hus",
+             dataset="hus/2024", periods=[Period(start=date(1975, 1, 1), end=date(1975, 12, 31)),
+                                          Period(start=date(2008, 1, 1))]),
+    variable("hus/2024/UTEN", "UTEN_PERIODE", "Uten periode", "Ingen perioder oppgitt.", source="hus",
+             dataset="hus/2024", periods=[]),
     variable("hus/2024/ROYKER", "ROYKER", "Røyker du?", "Om personen røyker daglig, av og til eller aldri.",
              source="hus", dataset="hus/2024", start=2024, access="RESTRICTED"),
 ]
@@ -166,7 +173,7 @@ def test_facet_counts_respect_the_other_filters_but_not_their_own(backend):
     page = backend.search(Query(filters={"source": ("mfr",)}))
     assert page.total == 7
     counts = {f: {v.value: v.count for v in values} for f, values in page.facets.items()}
-    assert counts["source"] == {"mfr": 7, "npr": 3, "hus": 2}  # other sources stay choosable
+    assert counts["source"] == {"mfr": 7, "npr": 3, "hus": 4}  # other sources stay choosable
     assert counts["dataset"] == {"mfr/mfr": 7}
     assert counts["has_code_list"] == {"no": 6, "yes": 1}
     both = backend.search(Query(filters={"source": ("mfr", "npr")}))
@@ -183,12 +190,23 @@ def test_facets_count_access_value_type_and_decades(backend):
     assert counts["access_rights"][restricted] == 1
     assert counts["decade"]["2020"] == 4 and counts["decade"]["1960"] == 1  # KMI: "vekt" in its description
     assert ids(backend, filters={"decade": ("1960",)}) == sorted(
-        d.id for d in DOCS if d.periods[0].start.year < 1970)
+        d.id for d in DOCS if d.periods and d.periods[0].start.year < 1970)
+
+
+def test_decade_counts_match_what_filtering_by_the_decade_finds(backend):
+    counts = {v.value: v.count for v in backend.search(Query()).facets["decade"]}
+    assert set(counts) == {str(d) for d in range(1960, 2030, 10)}
+    for decade, count in counts.items():
+        assert count == len(ids(backend, filters={"decade": (decade,)})), decade
+    gapped = {d for d, c in counts.items() if "hus/2024/GAP" in ids(backend, filters={"decade": (d,)})}
+    assert gapped == {"1970", "2000", "2010", "2020"}  # not the 1980s and 1990s of its gap
 
 
 def test_period_filters_overlap_and_cover(backend):
     overlap = set(ids(backend, year_from=2000, year_to=2005))
     assert "npr/somatikk/OMSORG" in overlap and "npr/somatikk/INNDATO" not in overlap
+    assert "hus/2024/GAP" not in overlap and "hus/2024/UTEN" not in overlap  # in its gap; no periods
+    assert "hus/2024/GAP" in set(ids(backend, year_from=1970, year_to=1980))
     cover = set(ids(backend, year_from=2005, year_to=2010, period="cover"))
     assert "npr/somatikk/OMSORG" not in cover and "mfr/mfr/VEKT" in cover
 
@@ -196,9 +214,10 @@ def test_period_filters_overlap_and_cover(backend):
 def test_sorting(backend):
     by_name = [backend.get(i).name for i in ids(backend, sort="name")]
     assert by_name == sorted(by_name, key=str.lower)
-    firsts = [backend.get(i).periods[0].start.year for i in ids(backend, sort="first_year")]
-    assert firsts == sorted(firsts)
-    latest = [backend.get(i).periods[0].start.year for i in ids(backend, sort="-first_year")]
+    first_year = lambda i: backend.get(i).periods[0].start.year if backend.get(i).periods else None  # noqa: E731
+    firsts = [first_year(i) for i in ids(backend, sort="first_year")]
+    assert firsts[-1] is None and firsts[:-1] == sorted(firsts[:-1])  # no periods: last
+    latest = [y for y in map(first_year, ids(backend, sort="-first_year")) if y]
     assert latest == sorted(latest, reverse=True)
     sources = [backend.get(i).source for i in ids(backend, "vekt", sort="source")]
     assert sources == sorted(sources)
