@@ -355,14 +355,15 @@ class SearchResult(BaseModel):
     facets: dict[str, list[FacetValue]]
 
 
-def search_query(request: Request, q: str = Param("", max_length=500),
+async def search_query(request: Request, q: str = Param("", max_length=500),
                  year_from: int | None = Param(None, alias="from"),
                  year_to: int | None = Param(None, alias="to"),
                  period: str = Param("overlap", max_length=20),
                  sort: str = Param("relevance", max_length=20),
                  page_no: int = Param(1, alias="page"), size: int = Param(20)) -> Query:
     """The explorer's query parameters as a Query; each facet (FACETS) is a parameter of
-    its own that may repeat: ?source=a&source=b."""
+    its own that may repeat: ?source=a&source=b. (Async only so that it runs on the event
+    loop: parsing needs no worker thread of its own.)"""
     filters = {f: tuple(v[:MAX_FACET_VALUES]) for f in FACETS if (v := request.query_params.getlist(f))}
     try:
         return Query(text=q, filters=filters, year_from=year_from, year_to=year_to, period=period,
