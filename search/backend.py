@@ -6,7 +6,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
-from catalogue.models import Text
+from catalogue.models import Period, Text
 
 from catalogue.search.documents import VariableDoc
 from catalogue.search.query import Query
@@ -73,3 +73,7 @@ class SearchBackend(Protocol):
 
     def suggest(self, text: str, limit: int = 10) -> list[Suggestion]:
         """Names of variables, datasets and sources with words starting as `text` is typed."""
+
+    def coverage(self, facet: str, value: str) -> list[Period]:
+        """When a source's or dataset's variables have data (facet "source" or "dataset"):
+        their periods merged, kept with the index so no page reads every variable."""

@@ -24,10 +24,12 @@ from datetime import datetime, timezone
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 
 from catalogue.search import analysis
-from catalogue.search.backend import FACETS, FacetValue, Hit, Page, Suggestion, facet_labels
+from catalogue.models import Period
+from catalogue.search.backend import FACETS, FacetValue, Hit, Page, Suggestion
 from catalogue.search.documents import VariableDoc
 from catalogue.search.fields import (DESCRIPTION_WINDOW, ENDINGS_WEIGHT, FACET_SIZE, FIELDS, NO_YEAR,
-                                     SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE, TYPO_TWO, indexed, named)
+                                     SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE, TYPO_TWO, COVERED, Coverage,
+                                     Labels, indexed, named, summarize)
 from catalogue.search.query import MAX_PAGE_SIZE, Query
 
 REQUEST_TIMEOUT = 30  # seconds; a bulk request of BULK_CHUNK documents is the slowest call
@@ -93,11 +95,12 @@ def _settings(parts: list[str]) -> dict:
     }
 
 
-def _mappings(labels: list[tuple[str, str, dict]]) -> dict:
+def _mappings(labels: Labels, coverage: Coverage) -> dict:
     return {
         "dynamic": "strict",
-        # (facet, value, display name) triples: the facet values are URIs, not keys to nest under
-        "_meta": {"labels": labels},
+        # (facet, value, display name or periods) triples: the values are URIs, not keys to nest under
+        "_meta": {"labels": [(f, v, label) for f, values in labels.items() for v, label in values.items()],
+                  "coverage": [(f, v, periods) for f, values in coverage.items() for v, periods in values.items()]},
         "properties": {
             "id": {"type": "keyword"},
             **{field: {"type": "text", "analyzer": analyzer} for field, (analyzer, _) in FIELDS.items()},
@@ -219,18 +222,14 @@ class ElasticBackend:
         self.client = Elasticsearch(url, request_timeout=REQUEST_TIMEOUT)
         self.alias = alias
         self._own = re.compile(re.escape(alias) + r"-\d{20}")  # the indexes rebuilds name
-        self._labels_of: tuple[str, dict[str, dict[str, dict]]] | None = None  # (index, labels)
+        self._summary_of: tuple[str, Labels, Coverage] | None = None  # (index, its labels, its coverage)
 
     # -- writing -------------------------------------------------------------
     def rebuild(self, docs: Iterable[VariableDoc]) -> None:
         docs = list(docs)
-        labels: dict[tuple[str, str], dict] = {}
-        for doc in docs:
-            for facet, value, label in facet_labels(doc):
-                labels[facet, value] = label
         name = f"{self.alias}-{datetime.now(timezone.utc):%Y%m%d%H%M%S%f}"
         self.client.indices.create(index=name, settings=_settings(analysis.compound_parts(docs)),
-                                   mappings=_mappings([(f, v, label) for (f, v), label in labels.items()]))
+                                   mappings=_mappings(*summarize(docs)))
         this_year = datetime.now(timezone.utc).year
         try:
             helpers.bulk(self.client, ({"_index": name, "_id": doc.id, "_source": _document(doc, this_year)}
@@ -276,17 +275,28 @@ class ElasticBackend:
         aliased = self._aliased()
         return aliased[0] if aliased else None
 
-    def _labels(self, index: str) -> dict[str, dict[str, dict]]:
-        """facet -> value -> display name, from the index's _meta (read once per index)."""
-        cached = self._labels_of
+    def _summary(self, index: str) -> tuple[Labels, Coverage]:
+        """The index's facet labels and coverage, from its _meta (read once per index)."""
+        cached = self._summary_of
         if cached and cached[0] == index:
-            return cached[1]
-        mapping = self.client.indices.get_mapping(index=index)[index]["mappings"]
-        labels: dict[str, dict[str, dict]] = {facet: {} for facet in FACETS}
-        for facet, value, label in mapping.get("_meta", {}).get("labels", []):
-            labels.setdefault(facet, {})[value] = label
-        self._labels_of = (index, labels)
-        return labels
+            return cached[1], cached[2]
+        meta = self.client.indices.get_mapping(index=index)[index]["mappings"].get("_meta", {})
+        labels: Labels = {facet: {} for facet in FACETS}
+        coverage: Coverage = {facet: {} for facet in COVERED}
+        for into, key in ((labels, "labels"), (coverage, "coverage")):
+            for facet, value, found in meta.get(key, []):
+                into.setdefault(facet, {})[value] = found
+        self._summary_of = (index, labels, coverage)
+        return labels, coverage
+
+    def _labels(self, index: str) -> Labels:
+        return self._summary(index)[0]
+
+    def coverage(self, facet: str, value: str) -> list[Period]:
+        index = self._current()
+        if index is None:
+            return []
+        return [Period.model_validate(p) for p in self._summary(index)[1].get(facet, {}).get(value, [])]
 
     def search(self, query: Query) -> Page:
         index = self._current()

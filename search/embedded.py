@@ -25,14 +25,16 @@ import tantivy
 from tantivy import Filter, Occur, Order, Query as TQ, TextAnalyzer, TextAnalyzerBuilder, Tokenizer
 
 from catalogue.search import analysis
-from catalogue.search.backend import FACETS, FacetValue, Hit, Page, Suggestion, facet_labels
+from catalogue.models import Period
+from catalogue.search.backend import FACETS, FacetValue, Hit, Page, Suggestion
 from catalogue.search.documents import VariableDoc
 from catalogue.search.fields import (DESCRIPTION_WINDOW, ENDINGS_WEIGHT, FACET_SIZE, FIELDS, NO_YEAR,
-                                     SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE, TYPO_TWO, indexed, named)
+                                     SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE, TYPO_TWO, Coverage, Labels, indexed,
+                                     named, summarize)
 from catalogue.search.query import Query
 
 KEEP_INDEXES = 2
-LABELS, PARTS = "labels.json", "compound-parts.json"
+SUMMARY, PARTS = "summary.json", "compound-parts.json"
 _POOL = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="facets")
 
 
@@ -81,7 +83,8 @@ class EmbeddedBackend:
         self._loaded: str | None = None
         self._index: tantivy.Index | None = None
         self._analyzers: dict[str, TextAnalyzer] = {}
-        self._labels: dict[str, dict[str, dict[str, str]]] = {}
+        self._labels: Labels = {}
+        self._coverage: Coverage = {}
         self.schema = _schema()
 
     def _open(self, folder: Path, parts: list[str], create: bool = False) -> tantivy.Index:
@@ -104,13 +107,10 @@ class EmbeddedBackend:
         index = self._open(folder, parts, create=True)
         writer = index.writer(heap_size=128_000_000, num_threads=1)
         this_year = datetime.now(timezone.utc).year
-        labels: dict[str, dict[str, dict[str, str]]] = {facet: {} for facet in FACETS}
         for doc in docs:
             writer.add_document(self._document(doc, this_year))
-            for facet, value, label in facet_labels(doc):
-                labels[facet][value] = label
         writer.commit()
-        (folder / LABELS).write_text(json.dumps(labels, ensure_ascii=False))
+        (folder / SUMMARY).write_text(json.dumps(summarize(docs), ensure_ascii=False))
         writer.wait_merging_threads()
         self._loaded = None  # the next search opens the new index with its own dictionary
         tmp = self.root / ".CURRENT.tmp"
@@ -135,7 +135,7 @@ class EmbeddedBackend:
         if name != self._loaded:
             folder = self.root / name
             self._index = self._open(folder, json.loads((folder / PARTS).read_text()))
-            self._labels = json.loads((folder / LABELS).read_text())
+            self._labels, self._coverage = json.loads((folder / SUMMARY).read_text())
             self._loaded = name
         return self._index
 
@@ -204,6 +204,11 @@ class EmbeddedBackend:
         searcher = index.searcher()
         hits = searcher.search(TQ.term_query(self.schema, "id", doc_id), limit=1).hits
         return VariableDoc.model_validate_json(searcher.doc(hits[0][1])["doc"][0]) if hits else None
+
+    def coverage(self, facet: str, value: str) -> list[Period]:
+        if self._current() is None:
+            return []
+        return [Period.model_validate(p) for p in self._coverage.get(facet, {}).get(value, [])]
 
     def suggest(self, text: str, limit: int = 10) -> list[Suggestion]:
         """Names of variables, datasets and sources with words starting as typed."""

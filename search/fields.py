@@ -3,8 +3,12 @@ Elasticsearch answer a query alike: the fields of a document, their analyzers an
 and the rules for typos, synonyms, period filters and suggestions."""
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
+
+from catalogue.models import Period, merge_periods
 from catalogue.search import analysis
-from catalogue.search.backend import Suggestion
+from catalogue.search.backend import FACETS, Suggestion, facet_labels
 from catalogue.search.documents import VariableDoc
 
 # field -> (analyzer, weight). Weights order the kinds of match: short name as typed, then
@@ -53,6 +57,26 @@ def indexed(doc: VariableDoc, this_year: int) -> dict[str, list]:
         **gaps(years),
     }
     return {k: vs for k, vs in fields.items() if vs}
+
+
+COVERED = ("source", "dataset")  # whose coverage the backends keep with the index
+Labels = dict[str, dict[str, dict[str, str]]]      # facet -> value -> display name
+Coverage = dict[str, dict[str, list[dict]]]        # "source"/"dataset" -> id -> periods (JSON)
+
+
+def summarize(docs: Iterable[VariableDoc]) -> tuple[Labels, Coverage]:
+    """What a backend keeps beside its index, so pages need not read every document: the
+    display names of facet values, and each source's and dataset's coverage (its
+    variables' periods merged, gaps kept)."""
+    labels: Labels = {facet: {} for facet in FACETS}
+    periods: dict[str, dict[str, list[Period]]] = {facet: defaultdict(list) for facet in COVERED}
+    for doc in docs:
+        for facet, value, label in facet_labels(doc):
+            labels[facet][value] = label
+        periods["source"][doc.source] += doc.periods
+        periods["dataset"][doc.dataset] += doc.periods
+    return labels, {facet: {value: [p.model_dump(mode="json") for p in merge_periods(found)]
+                            for value, found in periods[facet].items()} for facet in COVERED}
 
 
 def gaps(years: list[int]) -> dict[str, list[int]]:

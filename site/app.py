@@ -170,12 +170,12 @@ def create_app(settings: Settings) -> FastAPI:
 
     def variables_summary(facet: str, value: str, page_no: int) -> dict[str, Any]:
         """A dataset's or source's variables (one page), their coverage and availability matrix."""
-        docs = reader.search.matching(Query(filters={facet: (value,)}))
-        covered = coverage(docs)
-        shown = docs[(page_no - 1) * VARIABLES_PER_PAGE:page_no * VARIABLES_PER_PAGE]
+        covered = reader.search.coverage(facet, value)
+        found = reader.search.search(Query(filters={facet: (value,)}, page=page_no, size=VARIABLES_PER_PAGE))
+        shown = found.items
         return {"coverage": [p.model_dump(mode="json") for p in covered],
-                "variables": [doc.model_dump(mode="json") for doc in shown],
-                "total": len(docs), "page": page_no, "size": VARIABLES_PER_PAGE,
+                "variables": [doc.model_dump(mode="json", exclude={"highlight"}) for doc in shown],
+                "total": found.total, "page": page_no, "size": VARIABLES_PER_PAGE,
                 "availability": availability(shown, matrix_years(covered))}
 
     def availability_response(request: Request, facet: str, value: str) -> Response:
@@ -207,12 +207,8 @@ def create_app(settings: Settings) -> FastAPI:
         return {s.id: s for s in state.sources.values() if s.kind != "configuration"}
 
     def sources_context() -> dict[str, Any]:
-        by_source: dict[str, list] = {}
-        for doc in reader.search.matching(Query()):
-            by_source.setdefault(doc.source, []).append(doc)
         return {"sources": [{**s.model_dump(mode="json"),
-                             "coverage": [p.model_dump(mode="json")
-                                          for p in coverage(by_source.get(s.id, []))]}
+                             "coverage": [p.model_dump(mode="json") for p in reader.search.coverage("source", s.id)]}
                             for s in harvested_sources().values()]}
 
     def source_context(source_id: str, page_no: int = 1) -> dict[str, Any]:

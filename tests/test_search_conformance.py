@@ -241,6 +241,13 @@ def test_suggestions_name_variables_datasets_and_sources(backend):
     assert backend.suggest("zzzz") == []
 
 
+def test_coverage_of_sources_and_datasets_is_kept_with_the_index(backend):
+    hus = backend.coverage("source", "hus")
+    assert [(p.start, p.end) for p in hus] == [(date(1975, 1, 1), date(1975, 12, 31)), (date(2008, 1, 1), None)]
+    assert backend.coverage("dataset", "npr/somatikk") == [Period(start=date(1999, 1, 1))]
+    assert backend.coverage("source", "nope") == []
+
+
 def test_get_and_matching(backend):
     assert backend.get("mfr/mfr/VEKT").label["en"] == "Birth weight"
     assert backend.get("nope") is None
