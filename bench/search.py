@@ -219,8 +219,9 @@ def http_timings(folder: Path, mixed: list[dict]) -> list[float]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {**os.environ, "CATALOGUE_DATA_DIR": str(folder), "CATALOGUE_BASE_URI": BASE}
+    log = open(folder / "serve.log", "w")
     server = subprocess.Popen([sys.executable, "-m", "catalogue.cli", "serve", "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}/api/variables"
         with httpx.Client(timeout=60) as client:
@@ -242,9 +243,14 @@ def http_timings(folder: Path, mixed: list[dict]) -> list[float]:
                 timings.append((time.perf_counter() - started) * 1000)
                 response.raise_for_status()
         return timings
+    except httpx.HTTPError:
+        print(f"the server failed (exit {server.poll()}); its log ends:\n"
+              + (folder / "serve.log").read_text()[-3000:], file=sys.stderr)
+        raise
     finally:
         server.terminate()
         server.wait(timeout=30)
+        log.close()
 
 
 def main() -> None:
