@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI, HTTPException, Query as Param, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import MutableHeaders
 from pydantic import BaseModel, ValidationError
 from rdflib import Graph
 
@@ -36,6 +37,13 @@ HISTORY_SHOWN = 200  # events on a variable page
 CHANGES_PER_PAGE = 100
 CHANGES_DEFAULT_DAYS = 30  # /changes without `since`
 MAX_FACET_VALUES = 50  # chosen values per facet in one query
+# The explorer's result columns (`cols=name,source,...`; unknown ones are ignored).
+COLUMNS = ("name", "description", "source", "dataset", "period", "value_type", "unit", "code_list",
+           "publisher", "theme")
+DEFAULT_COLUMNS = ("name", "description", "source", "dataset", "period")
+# Harvested text is shown as text; this keeps any that slipped through from running.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 VARIABLES_PER_PAGE = 100  # on dataset and source pages, and so rows in their availability matrix
 
 
@@ -49,6 +57,7 @@ def create_app(settings: Settings) -> FastAPI:
     # Harvested URLs are untrusted: only http(s) ones become links (no javascript: and the like).
     templates.env.tests["web_link"] = lambda url: str(url).lower().startswith(("http://", "https://"))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_middleware(SecurityHeaders)
 
     def page(request: Request, template: str, context: dict[str, Any], json_url: str) -> HTMLResponse:
         lang = language(request)
@@ -70,10 +79,12 @@ def create_app(settings: Settings) -> FastAPI:
             pages=max(1, -(-result.total // query.size)), items=result.items, facets=result.facets)
 
     @app.get("/", response_class=HTMLResponse)
-    def explorer(request: Request, query: Query = Depends(search_query)):
+    def explorer(request: Request, query: Query = Depends(search_query),
+                 cols: str | None = Param(None, max_length=200)):
         return page(request, "explorer.html",
                     {**(context := search_result(query).model_dump(mode="json")),
                      "facet_counts": context["facets"],
+                     "columns": _columns(cols), "all_columns": COLUMNS,
                      "url_with": lambda **kw: _with(request, **kw),
                      "toggle": lambda f, v: _toggle(request, f, v)},
                     json_url=_with(request, path="/api/variables"))
@@ -367,6 +378,35 @@ async def search_query(request: Request, q: str = Param("", max_length=500),
     except ValidationError as exc:
         raise HTTPException(422, detail=[{"field": ".".join(map(str, e["loc"])) or "query",
                                           "message": e["msg"]} for e in exc.errors()]) from None
+
+
+class SecurityHeaders:
+    """Headers every response carries (a plain ASGI middleware: it adds nothing per request
+    but the headers)."""
+
+    HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
+               "Referrer-Policy": "same-origin"}
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def sending(message):
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in self.HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+        await self.app(scope, receive, sending)
+
+
+def _columns(cols: str | None) -> list[str]:
+    """The chosen result columns, in the explorer's order; the defaults when none is known."""
+    chosen = set((cols or "").split(","))
+    return [c for c in COLUMNS if c in chosen] or list(DEFAULT_COLUMNS)
 
 
 def _suggestion_url(suggestion) -> str:
