@@ -25,7 +25,8 @@ from catalogue.settings import Settings
 from catalogue.store import SourceState
 from catalogue.site.as_of import variable_as_of
 from catalogue.site.changes import Linker, atom, shown
-from catalogue.site.i18n import DEFAULT, FIELD_NAMES, LANGUAGES, VALUE_TYPES, facet_label, pick, words
+from catalogue.site.i18n import FIELD_NAMES, LANGUAGES, VALUE_TYPES, facet_label, language, pick, words
+from catalogue.site.list_pages import list_routes
 from catalogue.site.reader import Reader, View
 from catalogue.site.timeline import availability, availability_csv, coverage, matrix_years, timeline
 
@@ -333,6 +334,8 @@ def create_app(settings: Settings) -> FastAPI:
                     page_no: int = Param(1, alias="page", ge=1)):
         return changes_context(request, since, source, dataset, page_no)
 
+    app.include_router(list_routes(reader, settings, page))
+
     @app.get("/catalog")
     def catalog(format: str = Param("ttl", pattern="^(ttl|jsonld|rdf|nt)$")):
         return _rdf(reader.view.catalogue_graph, format)
@@ -413,13 +416,6 @@ def _suggestion_url(suggestion) -> str:
     if suggestion.kind == "variable":
         return f"/variables/{suggestion.id}"
     return f"/datasets/{suggestion.id}" if suggestion.kind == "dataset" else f"/sources/{suggestion.id}"
-
-
-def language(request: Request) -> str:
-    for candidate in (request.query_params.get("lang"), request.cookies.get("lang")):
-        if candidate in LANGUAGES:
-            return candidate
-    return DEFAULT
 
 
 def _with(request: Request, path: str | None = None, **changes: Any) -> str:

@@ -118,6 +118,30 @@ WORDS: dict[str, dict[str, str]] = {
     "kind_dataset": {"nb": "datasett", "en": "dataset"},
     "kind_code_list": {"nb": "kodeliste", "en": "code list"},
     "kind_version": {"nb": "versjon", "en": "version"},
+    "add_to_list": {"nb": "Legg til i listen", "en": "Add to list"},
+    "my_list": {"nb": "Min variabelliste", "en": "My variable list"},
+    "list_intro": {"nb": "Variablene du vil søke om. Skriv for hver hva slags data du trenger og for hvilke år, og eksporter listen til søknaden.",
+                   "en": "The variables you want to apply for. Note for each what data you need and for which years, and export the list for your application."},
+    "list_empty": {"nb": "Listen er tom. Legg til variabler fra søket eller fra en variabelside.",
+                   "en": "The list is empty. Add variables from the search or from a variable page."},
+    "not_in_catalogue": {"nb": "finnes ikke lenger i katalogen", "en": "no longer in the catalogue"},
+    "note_label": {"nb": "Hvilke data trengs, og hvorfor", "en": "What data is wanted, and why"},
+    "years_wanted": {"nb": "Ønskede år", "en": "Years wanted"},
+    "save": {"nb": "Lagre", "en": "Save"},
+    "move_up": {"nb": "Flytt opp", "en": "Move up"},
+    "move_down": {"nb": "Flytt ned", "en": "Move down"},
+    "remove_item": {"nb": "Fjern", "en": "Remove"},
+    "export": {"nb": "Eksporter", "en": "Export"},
+    "export_note": {"nb": "Én rad per variabel: variabel, kilde, datasett, perioder med data, ønskede år og merknad – klar til å legge ved søknaden.",
+                    "en": "One row per variable: variable, source, dataset, periods with data, years wanted and note – ready to attach to the application."},
+    "share": {"nb": "Del listen", "en": "Share the list"},
+    "share_note": {"nb": "Lager en kort kode og lenke som alle kan åpne i {days} dager. Bare variablene, merknadene og årene lagres.",
+                   "en": "Makes a short code and link anyone can open for {days} days. Only the variables, notes and years are stored."},
+    "share_button": {"nb": "Lag delingslenke", "en": "Make a share link"},
+    "shared_list": {"nb": "Delt variabelliste", "en": "Shared variable list"},
+    "shared_until": {"nb": "Kan åpnes til {date}.", "en": "Can be opened until {date}."},
+    "copy_list": {"nb": "Kopier til min liste", "en": "Copy into my list"},
+    "open_shared": {"nb": "Åpne en delt liste med kode", "en": "Open a shared list by its code"},
     "has_code_list": {"nb": "Har kodeliste", "en": "Has a code list"},
     "decade": {"nb": "Tiår med data", "en": "Decade with data"},
     "yes": {"nb": "Ja", "en": "Yes"},
@@ -190,6 +214,14 @@ def facet_label(facet: str, value, lang: str) -> str:
     if facet == "decade":
         return words(lang)["decade_value"].format(d=value["value"])
     return pick(value["label"], lang) or value["value"]
+
+
+def language(request) -> str:
+    """The page's language: ?lang= if given, else the one chosen before (cookie), else bokmål."""
+    for candidate in (request.query_params.get("lang"), request.cookies.get("lang")):
+        if candidate in LANGUAGES:
+            return candidate
+    return DEFAULT
 
 
 def pick(text: dict[str, str] | None, lang: str) -> str:

@@ -6,8 +6,6 @@ Everything here works in whole years, as the search index and the year filter do
 """
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -16,6 +14,7 @@ from typing import Any
 from catalogue.models import Period, merge_periods
 from catalogue.search import VariableDoc
 from catalogue.site.i18n import pick
+from catalogue.site.sheets import to_csv
 
 # SVG user units; the SVG scales to its box, so only proportions matter.
 WIDTH, HEIGHT, PAD, ARROW = 640, 52, 12, 12
@@ -116,14 +115,5 @@ def availability(docs: Iterable[VariableDoc], years: list[int]) -> dict[str, Any
 
 def availability_csv(matrix: dict[str, Any], lang: str) -> str:
     """`variable,label,YYYY,...` with one row per variable (its id) and 1/0 cells."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["variable", "label", *matrix["years"]])
-    for row in matrix["rows"]:
-        writer.writerow([row["id"], _as_text(pick(row["label"], lang)), *row["cells"]])
-    return out.getvalue()
-
-
-def _as_text(cell: str) -> str:
-    """Harvested text a spreadsheet would run as a formula ("=HYPERLINK(...)") is quoted."""
-    return f"'{cell}" if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+    return to_csv(["variable", "label", *matrix["years"]],
+                  ([row["id"], pick(row["label"], lang), *row["cells"]] for row in matrix["rows"]))

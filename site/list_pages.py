@@ -1,0 +1,215 @@
+"""The routes of the applicant's variable list: its page and JSON, the forms that change it
+(they work without JavaScript; a fetch gets JSON instead of a redirect), sharing by code,
+and the exports."""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Form, HTTPException, Query as Param, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import RDF
+
+from catalogue.models import Period
+from catalogue.namespaces import DCAT, DCT, bind_prefixes
+from catalogue.profiles.dcat_ap_no_3 import period_node
+from catalogue.settings import Settings
+from catalogue.site.i18n import language
+from catalogue.site.lists import (EXPORT_HEADER, MAX_ITEMS, MAX_NOTE, SHARE_DAYS, ListFull, ListItem, Lists,
+                                  Shared, export_rows, new_list_id)
+from catalogue.site.reader import Reader
+from catalogue.site.sheets import to_csv, to_xlsx
+
+LIST_COOKIE, LIST_COOKIE_DAYS = "variable_list", 365
+
+
+def list_routes(reader: Reader, settings: Settings, page: Callable[..., HTMLResponse]) -> APIRouter:
+    app = APIRouter()
+    lists = Lists(settings.data_dir)
+
+    def list_context(items: list[ListItem], lang: str) -> dict[str, Any]:
+        shown = []
+        for item in items:
+            doc = reader.search.get(item.variable)
+            shown.append({**item.model_dump(), "found": doc is not None,
+                          "doc": doc.model_dump(mode="json") if doc else None})
+        return {"items": shown, "count": len(items), "max_items": MAX_ITEMS}
+
+    def own_list(request: Request) -> str | None:
+        return request.cookies.get(LIST_COOKIE)
+
+    def same_site(request: Request) -> None:
+        """A list changes only on a request from this site's own pages (with the cookie
+        also SameSite=Lax, another site cannot make a visitor's browser change it)."""
+        origin = request.headers.get("origin") or request.headers.get("referer")
+        if origin and urlsplit(origin).netloc != request.url.netloc:
+            raise HTTPException(403, detail="list changes are only accepted from this site's pages")
+
+    def changed(request: Request, list_id: str, back: str | None, body: dict[str, Any]) -> Response:
+        """A fetch gets JSON; a form gets sent back to where it came from (on this site)."""
+        if "application/json" in request.headers.get("accept", ""):
+            response: Response = JSONResponse(body)
+        else:
+            target = back if back and back.startswith("/") and not back.startswith("//") else "/list"
+            response = RedirectResponse(target, status_code=303)
+        response.set_cookie(LIST_COOKIE, list_id, max_age=LIST_COOKIE_DAYS * 86400, httponly=True, samesite="lax")
+        return response
+
+    @app.get("/list", response_class=HTMLResponse)
+    def list_page(request: Request):
+        context = list_context(lists.items(own_list(request) or ""), language(request))
+        return page(request, "list.html", {**context, "shared": None}, json_url="/api/list")
+
+    @app.get("/api/list")
+    def api_list(request: Request):
+        return list_context(lists.items(own_list(request) or ""), language(request))
+
+    @app.post("/list/items")
+    def list_add(request: Request, variable: str = Form(..., max_length=500),
+                 back: str | None = Form(None, max_length=2000)):
+        same_site(request)
+        if reader.search.get(variable) is None:
+            raise HTTPException(404, detail=f"no variable with id {variable!r}")
+        list_id = own_list(request) or new_list_id()
+        try:
+            count = lists.add(list_id, variable)
+        except ListFull as exc:
+            raise HTTPException(409, detail=str(exc)) from None
+        return changed(request, list_id, back, {"count": count})
+
+    @app.post("/list/update")
+    def list_update(request: Request, variable: str = Form(..., max_length=500),
+                    action: str = Form(..., pattern="^(save|up|down|remove)$"),
+                    note: str = Form("", max_length=MAX_NOTE),
+                    wanted_from: str = Form("", alias="from", max_length=4),
+                    wanted_to: str = Form("", alias="to", max_length=4)):
+        same_site(request)
+        list_id = own_list(request)
+        if list_id is None:
+            raise HTTPException(404, detail="no list yet: add a variable first")
+        if action == "remove":
+            lists.remove(list_id, variable)
+        elif action in ("up", "down"):
+            lists.move(list_id, variable, -1 if action == "up" else 1)
+        else:
+            try:
+                lists.update(list_id, ListItem(variable=variable, note=note.strip(),
+                                               wanted_from=_year(wanted_from), wanted_to=_year(wanted_to)))
+            except ValidationError as exc:
+                raise HTTPException(422, detail=[{"field": str(e["loc"][-1]), "message": e["msg"]}
+                                                 for e in exc.errors()]) from None
+        return changed(request, list_id, f"/list#item-{_anchor(variable)}", {"count": len(lists.items(list_id))})
+
+    @app.post("/list/share")
+    def list_share(request: Request):
+        same_site(request)
+        list_id = own_list(request)
+        if not list_id or not lists.items(list_id):
+            raise HTTPException(409, detail="the list is empty: add variables before sharing it")
+        shared = lists.share(list_id)
+        return changed(request, list_id, f"/lists/{shared.code}", {"code": shared.code, "url": f"/lists/{shared.code}",
+                                                                    "expires": shared.expires})
+
+    def shared_list(code: str) -> Shared:
+        shared = lists.shared(code)
+        if shared is None:
+            raise HTTPException(404, detail=f"no shared list {code!r} (a shared list lasts {SHARE_DAYS} days)")
+        return shared
+
+    @app.get("/lists/open")
+    def open_shared(code: str = Param(..., max_length=20)):
+        """The form on the list page: a code typed in, to its shared list."""
+        return RedirectResponse(f"/lists/{_anchor(code.strip().upper())}", status_code=303)
+
+    @app.get("/lists/{code}", response_class=HTMLResponse)
+    def shared_page(request: Request, code: str):
+        shared = shared_list(code)
+        return page(request, "list.html", {**list_context(shared.items, language(request)),
+                                           "shared": shared.model_dump(exclude={"items"})},
+                    json_url=f"/api/lists/{shared.code}")
+
+    @app.get("/api/lists/{code}")
+    def api_shared(request: Request, code: str):
+        shared = shared_list(code)
+        return {**list_context(shared.items, language(request)), "shared": shared.model_dump(exclude={"items"})}
+
+    @app.post("/lists/{code}/copy")
+    def shared_copy(request: Request, code: str):
+        same_site(request)
+        list_id = own_list(request) or new_list_id()
+        try:
+            lists.copy(shared_list(code), list_id)
+        except ListFull as exc:
+            raise HTTPException(409, detail=str(exc)) from None
+        return changed(request, list_id, "/list", {"count": len(lists.items(list_id))})
+
+    @app.get("/list/export.{fmt}")
+    def list_export(request: Request, fmt: str):
+        return export(request, lists.items(own_list(request) or ""), fmt, "variabelliste")
+
+    @app.get("/lists/{code}/export.{fmt}")
+    def shared_export(request: Request, code: str, fmt: str):
+        return export(request, shared_list(code).items, fmt, f"variabelliste-{code.upper()}")
+
+    def export(request: Request, items: list[ListItem], fmt: str, name: str) -> Response:
+        lang = language(request)
+        rows = export_rows(items, reader.search.get, settings.base_uri, lang)
+        attachment = {"Content-Disposition": f'attachment; filename="{name}.{fmt}"'}
+        if fmt == "csv":
+            return Response(to_csv(EXPORT_HEADER, rows), media_type="text/csv; charset=utf-8", headers=attachment)
+        if fmt == "xlsx":
+            return Response(to_xlsx(name, EXPORT_HEADER, rows), headers=attachment,
+                            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        if fmt == "json":
+            return JSONResponse({"variables": [dict(zip(EXPORT_HEADER, row)) for row in rows]}, headers=attachment)
+        if fmt == "ttl":
+            return Response(list_graph(items, rows).serialize(format="turtle"), headers=attachment,
+                            media_type="text/turtle; charset=utf-8")
+        raise HTTPException(404, detail=f"no export as {fmt!r}: csv, xlsx, json or ttl")
+
+    def list_graph(items: list[ListItem], rows: list[list]) -> Graph:
+        """The list in DCAT: a catalogue whose resources are the wanted variables, each with
+        the note and the years wanted, and the variables' own descriptions."""
+        view = reader.view
+        graph = Graph()
+        bind_prefixes(graph)
+        selection = BNode()
+        graph.add((selection, RDF.type, DCAT.Catalog))
+        graph.add((selection, DCT.title, Literal("Variabelliste", lang="nb")))
+        graph.add((selection, DCT.title, Literal("Variable list", lang="en")))
+        for item in items:
+            doc = reader.search.get(item.variable)
+            wanted = BNode()
+            graph.add((selection, DCAT.resource, wanted))
+            graph.add((wanted, RDF.type, DCAT.Resource))
+            graph.add((wanted, DCT.identifier, Literal(item.variable)))
+            if item.note:
+                graph.add((wanted, DCT.description, Literal(item.note)))
+            if item.wanted_from or item.wanted_to:
+                graph.add((wanted, DCT.temporal, period_node(graph, Period(
+                    start=date(item.wanted_from, 1, 1) if item.wanted_from else None,
+                    end=date(item.wanted_to, 12, 31) if item.wanted_to else None))))
+            if doc:
+                graph.add((wanted, DCT.relation, URIRef(doc.uri)))
+                graph += view.variable_graph(doc.uri)
+        return graph
+
+    return app
+
+
+def _year(text: str) -> int | None:
+    text = text.strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise HTTPException(422, detail=[{"field": "from/to", "message": f"{text!r} is not a year"}])
+    return int(text)
+
+
+def _anchor(variable_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "-", variable_id)

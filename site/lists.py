@@ -1,0 +1,163 @@
+"""Applicants' variable lists ("Mine variabler"): kept on the server under a random id the
+browser holds in a cookie (no account), shared as a short code anyone can open for 90
+days, and exported shaped for a data-access application: variable, source, dataset,
+periods wanted and a note on what data is wanted.
+
+Only what the user typed is stored (variable ids, notes, years wanted); nothing else
+about them.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+MAX_ITEMS = 500
+MAX_NOTE = 2000
+SHARE_DAYS = 90
+# Short codes people can read out and type: no 0/O, 1/I/L.
+CODE_LETTERS = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 8
+
+_SCHEMA = """
+PRAGMA journal_mode = WAL;
+CREATE TABLE IF NOT EXISTS items (
+    list TEXT NOT NULL, position INTEGER NOT NULL, variable TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '', wanted_from INTEGER, wanted_to INTEGER,
+    PRIMARY KEY (list, variable));
+CREATE TABLE IF NOT EXISTS shares (code TEXT PRIMARY KEY, created TEXT NOT NULL,
+    expires TEXT NOT NULL, items TEXT NOT NULL);
+"""
+
+
+class ListItem(BaseModel):
+    variable: str = Field(max_length=500)
+    note: str = Field(default="", max_length=MAX_NOTE)
+    wanted_from: int | None = Field(default=None, ge=1000, le=3000)
+    wanted_to: int | None = Field(default=None, ge=1000, le=3000)
+
+
+class Shared(BaseModel):
+    code: str
+    created: str
+    expires: str
+    items: list[ListItem]
+
+
+class ListFull(ValueError):
+    pass
+
+
+def new_list_id() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Lists:
+    def __init__(self, data_dir: Path):
+        self.data_dir = Path(data_dir)
+        self.path = self.data_dir / "lists.sqlite"
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with closing(sqlite3.connect(self.path, timeout=30)) as db:
+            db.executescript(_SCHEMA)
+            with db:
+                yield db
+
+    def items(self, list_id: str) -> list[ListItem]:
+        with self._db() as db:
+            rows = db.execute("SELECT variable, note, wanted_from, wanted_to FROM items WHERE list = ? "
+                              "ORDER BY position", (list_id,)).fetchall()
+        return [ListItem(variable=v, note=n, wanted_from=f, wanted_to=t) for v, n, f, t in rows]
+
+    def add(self, list_id: str, variable: str) -> int:
+        """Add a variable at the end (once); returns how many the list holds."""
+        with self._db() as db:
+            count, last = db.execute("SELECT COUNT(*), COALESCE(MAX(position), 0) FROM items WHERE list = ?",
+                                     (list_id,)).fetchone()
+            if db.execute("SELECT 1 FROM items WHERE list = ? AND variable = ?", (list_id, variable)).fetchone():
+                return count
+            if count >= MAX_ITEMS:
+                raise ListFull(f"a list holds at most {MAX_ITEMS} variables")
+            db.execute("INSERT INTO items (list, position, variable) VALUES (?, ?, ?)", (list_id, last + 1, variable))
+            return count + 1
+
+    def update(self, list_id: str, item: ListItem) -> None:
+        with self._db() as db:
+            db.execute("UPDATE items SET note = ?, wanted_from = ?, wanted_to = ? WHERE list = ? AND variable = ?",
+                       (item.note, item.wanted_from, item.wanted_to, list_id, item.variable))
+
+    def remove(self, list_id: str, variable: str) -> None:
+        with self._db() as db:
+            db.execute("DELETE FROM items WHERE list = ? AND variable = ?", (list_id, variable))
+
+    def move(self, list_id: str, variable: str, step: int) -> None:
+        """Swap the variable with its neighbour before (step -1) or after (+1) it."""
+        with self._db() as db:
+            order = [v for (v,) in db.execute("SELECT variable FROM items WHERE list = ? ORDER BY position",
+                                              (list_id,))]
+            if variable not in order:
+                return
+            at = order.index(variable)
+            other = at + step
+            if 0 <= other < len(order):
+                order[at], order[other] = order[other], order[at]
+                db.executemany("UPDATE items SET position = ? WHERE list = ? AND variable = ?",
+                               [(n, list_id, v) for n, v in enumerate(order, 1)])
+
+    def share(self, list_id: str, now: datetime | None = None) -> Shared:
+        """A copy of the list as it is now, under a new short code, for SHARE_DAYS days."""
+        now = now or datetime.now(timezone.utc)
+        items = self.items(list_id)
+        with self._db() as db:
+            db.execute("DELETE FROM shares WHERE expires < ?", (now.isoformat(),))  # forget what expired
+            while True:
+                code = "".join(secrets.choice(CODE_LETTERS) for _ in range(CODE_LENGTH))
+                if not db.execute("SELECT 1 FROM shares WHERE code = ?", (code,)).fetchone():
+                    break
+            shared = Shared(code=code, created=now.isoformat(timespec="seconds"),
+                            expires=(now + timedelta(days=SHARE_DAYS)).isoformat(timespec="seconds"), items=items)
+            db.execute("INSERT INTO shares VALUES (?, ?, ?, ?)",
+                       (code, shared.created, shared.expires, json.dumps([i.model_dump() for i in items])))
+        return shared
+
+    def shared(self, code: str, now: datetime | None = None) -> Shared | None:
+        now = now or datetime.now(timezone.utc)
+        with self._db() as db:
+            row = db.execute("SELECT code, created, expires, items FROM shares WHERE code = ?",
+                             (code.strip().upper(),)).fetchone()
+        if row is None or row[2] < now.isoformat(timespec="seconds"):
+            return None
+        return Shared(code=row[0], created=row[1], expires=row[2],
+                      items=[ListItem(**i) for i in json.loads(row[3])])
+
+    def copy(self, shared: Shared, list_id: str) -> None:
+        """The shared variables (with their notes) into this list, after what it holds."""
+        for item in shared.items:
+            self.add(list_id, item.variable)
+            self.update(list_id, item)
+
+
+EXPORT_HEADER = ("variable", "name", "label", "source", "dataset", "periods_with_data", "wanted_from",
+                 "wanted_to", "note", "page")
+
+
+def export_rows(items: list[ListItem], find, base_uri: str, lang: str) -> list[list]:
+    """A row per variable, as an application form wants it (EXPORT_HEADER); `find(id)` gives
+    the variable's search document, or None for one no longer in the catalogue."""
+    rows = []
+    for item in items:
+        doc = find(item.variable)
+        label = (doc.label.get(lang) or next(iter(doc.label.values()), "")) if doc else ""
+        rows.append([item.variable, doc.name if doc else "", label, doc.source_name if doc else "",
+                     (doc.dataset_title.get(lang) or doc.dataset) if doc else "",
+                     ", ".join(p.label() for p in doc.periods) if doc else "",
+                     item.wanted_from, item.wanted_to, item.note, f"{base_uri}variables/{item.variable}"])
+    return rows

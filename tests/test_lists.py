@@ -1,0 +1,143 @@
+"""The applicant's variable list, without JavaScript: add, note, reorder, remove, export,
+share by code, open in another browser and copy."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from rdflib import Graph, URIRef
+from rdflib.namespace import DCTERMS
+
+from catalogue.namespaces import DCAT
+from catalogue.search import EmbeddedBackend
+from catalogue.site.app import create_app
+from catalogue.site.lists import Lists
+from support import BASE_URI, settings_in
+from test_search_conformance import DOCS, variable
+
+FORMULA = variable("mfr/mfr/F", "F", "=HYPERLINK(\"http://x\")", "Ond etikett")
+CHOSEN = ["mfr/mfr/VEKT", "npr/somatikk/HDIAG", "mfr/mfr/SVLEN"]  # from two registries
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory):
+    settings = settings_in(tmp_path_factory.mktemp("lists"))
+    EmbeddedBackend(settings.data_dir / "index").rebuild([*DOCS, FORMULA])
+    return settings
+
+
+@pytest.fixture
+def browser(settings):
+    """A fresh browser: its own cookies, so its own list."""
+    return TestClient(create_app(settings), base_url="http://testserver")
+
+
+def add(browser, variable_id: str, back: str = "/?q=vekt"):
+    return browser.post("/list/items", data={"variable": variable_id, "back": back}, follow_redirects=False)
+
+
+def update(browser, variable_id: str, action: str, **fields):
+    return browser.post("/list/update", data={"variable": variable_id, "action": action, **fields},
+                        follow_redirects=False)
+
+
+def listed(browser, path: str = "/api/list") -> list[str]:
+    return [item["variable"] for item in browser.get(path).json()["items"]]
+
+
+def test_add_note_reorder_and_remove(browser):
+    response = add(browser, CHOSEN[0])
+    assert response.status_code == 303 and response.headers["location"] == "/?q=vekt"
+    assert "httponly" in response.headers["set-cookie"].lower() and "samesite=lax" in response.headers["set-cookie"].lower()
+    for variable_id in CHOSEN[1:]:
+        add(browser, variable_id)
+    add(browser, CHOSEN[0])  # a second time changes nothing
+    assert listed(browser) == CHOSEN
+    assert update(browser, CHOSEN[1], "save", note="Hoveddiagnose for alle innleggelser", **{"from": "2010", "to": "2015"}).status_code == 303
+    update(browser, CHOSEN[2], "up")
+    assert listed(browser) == [CHOSEN[0], CHOSEN[2], CHOSEN[1]]
+    update(browser, CHOSEN[0], "up")  # already first
+    update(browser, CHOSEN[0], "remove")
+    body = browser.get("/api/list").json()
+    assert [i["variable"] for i in body["items"]] == [CHOSEN[2], CHOSEN[1]]
+    assert body["items"][1] | {"doc": None} == {"variable": CHOSEN[1], "note": "Hoveddiagnose for alle innleggelser",
+                                               "wanted_from": 2010, "wanted_to": 2015, "found": True, "doc": None}
+    page = browser.get("/list", headers={"accept": "text/html"}).text
+    assert 'data-variable="npr/somatikk/HDIAG"' in page and "Hoveddiagnose for alle innleggelser</textarea>" in page
+
+
+def test_a_fetch_gets_json_and_bad_input_is_refused(browser):
+    assert browser.post("/list/items", data={"variable": CHOSEN[0]}, headers={"accept": "application/json"}).json() == {"count": 1}
+    assert browser.post("/list/items", data={"variable": "nope"}).status_code == 404
+    assert update(browser, CHOSEN[0], "save", **{"from": "soon"}).status_code == 422
+    assert update(browser, CHOSEN[0], "save", note="x" * 2001).status_code == 422
+    assert update(browser, CHOSEN[0], "explode").status_code == 422
+    # another site's page cannot change the list (the cookie is SameSite=Lax as well)
+    hostile = browser.post("/list/items", data={"variable": CHOSEN[1]}, headers={"origin": "https://evil.example"})
+    assert hostile.status_code == 403 and listed(browser) == [CHOSEN[0]]
+    # only this site's own pages are gone back to
+    assert add(browser, CHOSEN[1], back="https://evil.example/").headers["location"] == "/list"
+    assert add(browser, CHOSEN[2], back="//evil.example/").headers["location"] == "/list"
+
+
+def test_exports_are_shaped_for_an_application(browser):
+    for variable_id in [*CHOSEN, FORMULA.id]:
+        add(browser, variable_id)
+    update(browser, CHOSEN[0], "save", note="=1+1 vekt for alle barn", **{"from": "2010", "to": "2015"})
+    rows = list(csv.reader(io.StringIO(browser.get("/list/export.csv").text)))
+    assert rows[0] == ["variable", "name", "label", "source", "dataset", "periods_with_data", "wanted_from",
+                       "wanted_to", "note", "page"]
+    assert rows[1] == ["mfr/mfr/VEKT", "VEKT", "Fødselsvekt", "Medisinsk fødselsregister", "Medisinsk fødselsregister",
+                       "1967–", "2010", "2015", "'=1+1 vekt for alle barn", f"{BASE_URI}variables/mfr/mfr/VEKT"]
+    assert rows[4][2] == "'=HYPERLINK(\"http://x\")"  # harvested text is not a formula either
+    response = browser.get("/list/export.xlsx")
+    assert response.headers["content-disposition"] == 'attachment; filename="variabelliste.xlsx"'
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert values[1][:4] == ["mfr/mfr/VEKT", "VEKT", "Fødselsvekt", "Medisinsk fødselsregister"]
+    assert values[1][6:9] == [2010, 2015, "'=1+1 vekt for alle barn"] and len(values) == 5
+    assert [v["variable"] for v in json.loads(browser.get("/list/export.json").content)["variables"]] == [*CHOSEN, FORMULA.id]
+    graph = Graph().parse(data=browser.get("/list/export.ttl").text, format="turtle")
+    wanted = {str(graph.value(r, DCTERMS.identifier)): r for r in graph.subjects(DCTERMS.relation, None)}
+    assert set(wanted) == {*CHOSEN, FORMULA.id}
+    assert graph.value(wanted["mfr/mfr/VEKT"], DCTERMS.relation) == URIRef("https://example.test/variable/mfr/mfr/VEKT")
+    assert str(graph.value(wanted["mfr/mfr/VEKT"], DCTERMS.description)) == "=1+1 vekt for alle barn"
+    assert len(set(graph.subjects(DCAT.resource, None))) == 1
+    assert browser.get("/list/export.exe").status_code == 404
+
+
+def test_share_by_code_open_elsewhere_and_copy(settings, browser):
+    for variable_id in CHOSEN:
+        add(browser, variable_id)
+    update(browser, CHOSEN[1], "save", note="Diagnoser 2010–2015")
+    shared = browser.post("/list/share", follow_redirects=False)
+    code = shared.headers["location"].rsplit("/", 1)[1]
+    assert shared.status_code == 303 and len(code) == 8 and code.isupper()
+    other = TestClient(create_app(settings))  # someone else, with no cookie
+    page = other.get(f"/lists/{code}", headers={"accept": "text/html"}).text
+    assert all(f'data-variable="{v}"' in page for v in CHOSEN) and "Diagnoser 2010–2015" in page
+    assert other.get(f"/lists/{code.lower()}").status_code == 200  # codes are read case-blind
+    assert other.get("/lists/open", params={"code": f" {code.lower()} "}, follow_redirects=False).headers["location"] == f"/lists/{code}"
+    copied = other.post(f"/lists/{code}/copy", follow_redirects=False)
+    assert copied.status_code == 303 and listed(other) == CHOSEN
+    assert other.get("/api/list").json()["items"][1]["note"] == "Diagnoser 2010–2015"
+    # the owner's later changes do not change what was shared
+    update(browser, CHOSEN[0], "remove")
+    assert listed(other, f"/api/lists/{code}") == CHOSEN
+    assert other.get("/lists/NOSUCH99").status_code == 404
+
+
+def test_a_shared_list_lasts_ninety_days(settings):
+    lists = Lists(settings.data_dir)
+    lists.add("someone", CHOSEN[0])
+    then = datetime.now(timezone.utc) - timedelta(days=91)
+    old = lists.share("someone", now=then)
+    assert lists.shared(old.code, now=then + timedelta(days=89)) is not None
+    assert lists.shared(old.code) is None
+    client = TestClient(create_app(settings))
+    assert client.get(f"/lists/{old.code}").status_code == 404
