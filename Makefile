@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed
 
-.PHONY: install run test harvest bench clean
+.PHONY: install run test harvest bench clean browser-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,12 @@ run: install
 harvest: install
 	$(BIN)/catalogue harvest
 
-test: install
+# Best-effort: Debian's chromium (as root, via apt-get) and tests/browser/node_modules (npm ci).
+# Where they cannot be had, the browser tests skip and say why.
+browser-deps: install
+	-$(BIN)/python tests/test_browser.py
+
+test: install browser-deps
 	$(BIN)/python -m pytest -q
 
 bench: install

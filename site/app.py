@@ -26,7 +26,8 @@ from catalogue.store import SourceState
 from catalogue.site.as_of import variable_as_of
 from catalogue.site.changes import Linker, atom, shown
 from catalogue.site.i18n import FIELD_NAMES, LANGUAGES, VALUE_TYPES, facet_label, language, pick, words
-from catalogue.site.list_pages import list_routes
+from catalogue.site.list_pages import LIST_COOKIE, list_routes
+from catalogue.site.lists import Lists
 from catalogue.site.reader import Reader, View
 from catalogue.site.timeline import availability, availability_csv, coverage, matrix_years, timeline
 
@@ -38,6 +39,7 @@ HISTORY_SHOWN = 200  # events on a variable page
 CHANGES_PER_PAGE = 100
 CHANGES_DEFAULT_DAYS = 30  # /changes without `since`
 MAX_FACET_VALUES = 50  # chosen values per facet in one query
+PARAMETERS = {"year_from": "from", "year_to": "to"}  # Query fields by the names the URL gives them
 # The explorer's result columns (`cols=name,source,...`; unknown ones are ignored).
 COLUMNS = ("name", "description", "source", "dataset", "period", "value_type", "unit", "code_list",
            "publisher", "theme")
@@ -51,6 +53,7 @@ VARIABLES_PER_PAGE = 100  # on dataset and source pages, and so rows in their av
 def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="Helsevariabler", description="Variable explorer for Norwegian health data")
     reader = Reader(settings)
+    lists = Lists(settings.data_dir)
     history = History(settings.data_dir)
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals.update(pick=pick, value_types=VALUE_TYPES, facets=FACETS, field_names=FIELD_NAMES,
@@ -80,12 +83,14 @@ def create_app(settings: Settings) -> FastAPI:
             pages=max(1, -(-result.total // query.size)), items=result.items, facets=result.facets)
 
     @app.get("/", response_class=HTMLResponse)
-    def explorer(request: Request, query: Query = Depends(search_query),
-                 cols: str | None = Param(None, max_length=200)):
+    def explorer(request: Request, query: Query = Depends(search_query)):
+        # cols=a,b from a link, or cols=a&cols=b from the column form without JavaScript
+        cols = ",".join(request.query_params.getlist("cols"))[:500]
         return page(request, "explorer.html",
                     {**(context := search_result(query).model_dump(mode="json")),
                      "facet_counts": context["facets"],
                      "columns": _columns(cols), "all_columns": COLUMNS,
+                     "list_count": len(lists.items(request.cookies.get(LIST_COOKIE, ""))),
                      "url_with": lambda **kw: _with(request, **kw),
                      "toggle": lambda f, v: _toggle(request, f, v)},
                     json_url=_with(request, path="/api/variables"))
@@ -366,8 +371,8 @@ class SearchResult(BaseModel):
 
 
 async def search_query(request: Request, q: str = Param("", max_length=500),
-                 year_from: int | None = Param(None, alias="from"),
-                 year_to: int | None = Param(None, alias="to"),
+                 year_from: str = Param("", alias="from", max_length=10),
+                 year_to: str = Param("", alias="to", max_length=10),
                  period: str = Param("overlap", max_length=20),
                  sort: str = Param("relevance", max_length=20),
                  page_no: int = Param(1, alias="page"), size: int = Param(20)) -> Query:
@@ -376,11 +381,13 @@ async def search_query(request: Request, q: str = Param("", max_length=500),
     loop: parsing needs no worker thread of its own.)"""
     filters = {f: tuple(v[:MAX_FACET_VALUES]) for f in FACETS if (v := request.query_params.getlist(f))}
     try:
-        return Query(text=q, filters=filters, year_from=year_from, year_to=year_to, period=period,
-                     sort=sort, page=page_no, size=size)
+        # A form with its year boxes left empty sends from=&to=: no year, not an error.
+        return Query(text=q, filters=filters, year_from=year_from.strip() or None,
+                     year_to=year_to.strip() or None, period=period, sort=sort, page=page_no, size=size)
     except ValidationError as exc:
-        raise HTTPException(422, detail=[{"field": ".".join(map(str, e["loc"])) or "query",
-                                          "message": e["msg"]} for e in exc.errors()]) from None
+        fields = [".".join(map(str, e["loc"])) for e in exc.errors()]
+        raise HTTPException(422, detail=[{"field": PARAMETERS.get(field, field) or "query", "message": e["msg"]}
+                                         for field, e in zip(fields, exc.errors())]) from None
 
 
 class SecurityHeaders:

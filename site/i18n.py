@@ -168,6 +168,21 @@ WORDS: dict[str, dict[str, str]] = {
     "replaced_by": {"nb": "Erstattet av", "en": "Replaced by"},
     "codes_removed": {"nb": "fjernet eller endret", "en": "removed or changed"},
     "codes_added": {"nb": "ny eller endret", "en": "new or changed"},
+    # The explorer's search page (templates/explorer.html, static/explorer.js)
+    "explorer_skip": {"nb": "Hopp til treffene", "en": "Skip to the results"},
+    "explorer_search_label": {"nb": "Søk etter variabler", "en": "Search for variables"},
+    "explorer_results": {"nb": "Treff", "en": "Results"},
+    "explorer_filters": {"nb": "Filtre", "en": "Filters"},
+    "explorer_selected": {"nb": "valgt", "en": "selected"},
+    "explorer_columns": {"nb": "Kolonner", "en": "Columns"},
+    "explorer_columns_legend": {"nb": "Vis disse kolonnene i tabellen", "en": "Show these columns in the table"},
+    "explorer_columns_apply": {"nb": "Bruk kolonnene", "en": "Apply columns"},
+    "explorer_list_column": {"nb": "Liste", "en": "List"},
+    "explorer_added": {"nb": "Lagt til", "en": "Added"},
+    "explorer_add_failed": {"nb": "Kunne ikke legge til i listen. Prøv igjen.",
+                            "en": "Could not add to the list. Please try again."},
+    "explorer_pages": {"nb": "Sider med treff", "en": "Result pages"},
+    "explorer_page_of": {"nb": "side {page} av {pages}", "en": "page {page} of {pages}"},
 }
 
 # The fields a change event can name (catalogue.history.KINDS).

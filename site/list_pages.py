@@ -71,7 +71,7 @@ def list_routes(reader: Reader, settings: Settings, page: Callable[..., HTMLResp
 
     @app.post("/list/items")
     def list_add(request: Request, variable: str = Form(..., max_length=500),
-                 back: str | None = Form(None, max_length=2000)):
+                 back: str | None = Form(None, max_length=8000)):
         same_site(request)
         if reader.search.get(variable) is None:
             raise HTTPException(404, detail=f"no variable with id {variable!r}")

@@ -66,3 +66,42 @@ def served(tmp_path, fixture_copy, serve):
     fixture_copy("table")
     folder = tmp_path / "served"
     return folder, serve(folder).url
+
+
+@pytest.fixture(scope="session")
+def demo_server(tmp_path_factory) -> Iterator[str]:
+    """The bundled demo, harvested once into a temporary data dir and served by `catalogue
+    serve` on 127.0.0.1 (a real server, for browser tests): its base URL, no trailing slash."""
+    import os
+    import subprocess
+    import sys
+
+    from catalogue.harvest import harvest
+    from catalogue.settings import DEMO_SOURCES
+    from catalogue.sources import load_config
+    from support import free_port, wait_for
+
+    folder = tmp_path_factory.mktemp("demo-site")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    # Identifiers as `make run` makes them (not this server's random port), so that pages and
+    # screenshots read the same on every run.
+    base_uri = "http://127.0.0.1:8000/"
+    settings = Settings(data_dir=folder / "data", sources_file=DEMO_SOURCES, base_uri=base_uri)
+    summaries = harvest(settings, load_config(DEMO_SOURCES))
+    assert {s.status for s in summaries} == {"ok"}, [(s.source, s.status) for s in summaries]
+    env = {**os.environ, "CATALOGUE_DATA_DIR": str(settings.data_dir), "CATALOGUE_SOURCES": str(DEMO_SOURCES),
+           "CATALOGUE_BASE_URI": base_uri, "CATALOGUE_SEARCH": "embedded", "HOST": "127.0.0.1"}
+    log = folder / "serve.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen([sys.executable, "-m", "catalogue.cli", "serve", "--port", str(port)],
+                                  env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        try:
+            wait_for(f"{base}/api/variables", params={"size": 1})
+        except Exception:
+            raise RuntimeError(f"catalogue serve did not start:\n{log.read_text(errors='replace')[-3000:]}")
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -1,0 +1,55 @@
+// WCAG 2.1 A/AA checks (axe-core) of the site's main pages in headless chromium.
+// Answer: {"pages": [{"path", "status", "skipped"?, "violations": [{id, impact, help,
+// helpUrl, nodes: [{target, html, summary}]}]}]}
+import { createRequire } from 'node:module';
+import { args, run } from './lib.mjs';
+
+const require = createRequire(import.meta.url);
+const AXE = require.resolve('axe-core');
+const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+const PAGES = [
+  { path: '/?q=f%C3%B8dselsvekt', name: 'search' },
+  { path: '/variables/mfr/mfr/VEKT', name: 'variable' },
+  { path: '/datasets/mfr/mfr', name: 'dataset' },
+  // The list page may not be in this build yet: a 404 there is reported as skipped.
+  { path: '/list', name: 'list', optional: true, prepare: addOneVariable },
+];
+
+// So the list page is checked with an item in it (its forms are most of the page): add a
+// variable the way the variable page's form does. Nothing happens if lists are not there.
+async function addOneVariable(page, base) {
+  const response = await page.request.post(`${base}/list/items`, {
+    form: { variable: 'mfr/mfr/VEKT' }, headers: { origin: base }, maxRedirects: 0,
+  });
+  return response.status();
+}
+
+const { base, out } = args();
+await run(async (browser) => {
+  // The site's Content-Security-Policy (script-src 'self') would refuse the injected axe.
+  const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const pages = [];
+  for (const { path, name, optional, prepare } of PAGES) {
+    const entry = { name, path };
+    if (prepare) entry.prepared = await prepare(page, base);
+    const response = await page.goto(base + path, { waitUntil: 'load' });
+    entry.status = response ? response.status() : null;
+    if (optional && entry.status === 404) {
+      pages.push({ ...entry, skipped: `${path} answers 404: not in this build`, violations: [] });
+      continue;
+    }
+    await page.addScriptTag({ path: AXE });
+    const result = await page.evaluate(
+      (tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] }),
+      TAGS,
+    );
+    entry.violations = result.violations.map((v) => ({
+      id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
+      nodes: v.nodes.map((n) => ({ target: n.target, html: n.html.slice(0, 300), summary: n.failureSummary })),
+    }));
+    entry.passes = result.passes ? result.passes.length : undefined;
+    pages.push(entry);
+  }
+  return { tags: TAGS, axe: require('axe-core/package.json').version, out, pages };
+});
