@@ -20,6 +20,7 @@ class FacetValue(BaseModel):
     value: str
     count: int
     label: Text = Field(default_factory=dict)  # empty where the site names the value itself
+    group: str | None = None  # a source's holder: the publisher facet value it is listed under
 
 
 def facet_labels(doc: VariableDoc) -> Iterator[tuple[str, str, Text]]:

@@ -29,7 +29,7 @@ from catalogue.search.backend import FACETS, FacetValue, Hit, Page, Suggestion
 from catalogue.search.documents import VariableDoc
 from catalogue.search.fields import (DESCRIPTION_WINDOW, ENDINGS_WEIGHT, FACET_SIZE, FIELDS, NO_YEAR,
                                      SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE, TYPO_TWO, COVERED, Coverage,
-                                     Labels, indexed, named, summarize)
+                                     Groups, Labels, indexed, named, summarize)
 from catalogue.search.query import MAX_PAGE_SIZE, Query
 
 REQUEST_TIMEOUT = 30  # seconds; a bulk request of BULK_CHUNK documents is the slowest call
@@ -95,12 +95,13 @@ def _settings(parts: list[str]) -> dict:
     }
 
 
-def _mappings(labels: Labels, coverage: Coverage) -> dict:
+def _mappings(labels: Labels, coverage: Coverage, groups: Groups) -> dict:
     return {
         "dynamic": "strict",
         # (facet, value, display name or periods) triples: the values are URIs, not keys to nest under
         "_meta": {"labels": [(f, v, label) for f, values in labels.items() for v, label in values.items()],
-                  "coverage": [(f, v, periods) for f, values in coverage.items() for v, periods in values.items()]},
+                  "coverage": [(f, v, periods) for f, values in coverage.items() for v, periods in values.items()],
+                  "groups": [(f, v, group) for f, values in groups.items() for v, group in values.items()]},
         "properties": {
             "id": {"type": "keyword"},
             **{field: {"type": "text", "analyzer": analyzer} for field, (analyzer, _) in FIELDS.items()},
@@ -222,7 +223,7 @@ class ElasticBackend:
         self.client = Elasticsearch(url, request_timeout=REQUEST_TIMEOUT)
         self.alias = alias
         self._own = re.compile(re.escape(alias) + r"-\d{20}")  # the indexes rebuilds name
-        self._summary_of: tuple[str, Labels, Coverage] | None = None  # (index, its labels, its coverage)
+        self._summary_of: tuple[str, Labels, Coverage, Groups] | None = None  # an index and its summary
 
     # -- writing -------------------------------------------------------------
     def rebuild(self, docs: Iterable[VariableDoc]) -> None:
@@ -275,19 +276,20 @@ class ElasticBackend:
         aliased = self._aliased()
         return aliased[0] if aliased else None
 
-    def _summary(self, index: str) -> tuple[Labels, Coverage]:
-        """The index's facet labels and coverage, from its _meta (read once per index)."""
+    def _summary(self, index: str) -> tuple[Labels, Coverage, Groups]:
+        """The index's facet labels, coverage and groups, from its _meta (read once per index)."""
         cached = self._summary_of
         if cached and cached[0] == index:
-            return cached[1], cached[2]
+            return cached[1], cached[2], cached[3]
         meta = self.client.indices.get_mapping(index=index)[index]["mappings"].get("_meta", {})
         labels: Labels = {facet: {} for facet in FACETS}
         coverage: Coverage = {facet: {} for facet in COVERED}
-        for into, key in ((labels, "labels"), (coverage, "coverage")):
+        groups: Groups = {}
+        for into, key in ((labels, "labels"), (coverage, "coverage"), (groups, "groups")):
             for facet, value, found in meta.get(key, []):
                 into.setdefault(facet, {})[value] = found
-        self._summary_of = (index, labels, coverage)
-        return labels, coverage
+        self._summary_of = (index, labels, coverage, groups)
+        return labels, coverage, groups
 
     def _labels(self, index: str) -> Labels:
         return self._summary(index)[0]
@@ -304,8 +306,9 @@ class ElasticBackend:
             return Page(items=[], total=0, facets={f: [] for f in FACETS})
         found = self.client.search(index=index, **_search_body(query))
         docs = [VariableDoc.model_validate(hit["_source"]["doc"]) for hit in found["hits"]["hits"]]
-        labels = self._labels(index)
-        facets = {facet: [FacetValue(value=b["key"], count=b["doc_count"], label=labels[facet].get(b["key"], {}))
+        labels, _, groups = self._summary(index)
+        facets = {facet: [FacetValue(value=b["key"], count=b["doc_count"], label=labels[facet].get(b["key"], {}),
+                                     group=groups.get(facet, {}).get(b["key"]))
                           for b in found["aggregations"][facet]["values"]["buckets"] if b["key"]]
                   for facet in FACETS}
         return Page(items=self._highlight(index, docs, query.text), total=found["hits"]["total"]["value"],

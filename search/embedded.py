@@ -29,7 +29,7 @@ from catalogue.models import Period
 from catalogue.search.backend import FACETS, FacetValue, Hit, Page, Suggestion
 from catalogue.search.documents import VariableDoc
 from catalogue.search.fields import (DESCRIPTION_WINDOW, ENDINGS_WEIGHT, FACET_SIZE, FIELDS, NO_YEAR,
-                                     SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE, TYPO_TWO, Coverage, Labels, indexed,
+                                     SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE, TYPO_TWO, Coverage, Groups, Labels, indexed,
                                      named, summarize)
 from catalogue.search.query import Query
 
@@ -85,6 +85,7 @@ class EmbeddedBackend:
         self._analyzers: dict[str, TextAnalyzer] = {}
         self._labels: Labels = {}
         self._coverage: Coverage = {}
+        self._groups: Groups = {}
         self.schema = _schema()
 
     def _open(self, folder: Path, parts: list[str], create: bool = False) -> tantivy.Index:
@@ -135,7 +136,7 @@ class EmbeddedBackend:
         if name != self._loaded:
             folder = self.root / name
             self._index = self._open(folder, json.loads((folder / PARTS).read_text()))
-            self._labels, self._coverage = json.loads((folder / SUMMARY).read_text())
+            self._labels, self._coverage, self._groups = json.loads((folder / SUMMARY).read_text())
             self._loaded = name
         return self._index
 
@@ -182,7 +183,8 @@ class EmbeddedBackend:
                    for f in names if f != "decade"}
         if "decade" in names:
             buckets["decade"] = _decades(counted)
-        return {facet: [FacetValue(value=key, count=count, label=self._labels.get(facet, {}).get(key, {}))
+        return {facet: [FacetValue(value=key, count=count, label=self._labels.get(facet, {}).get(key, {}),
+                                   group=self._groups.get(facet, {}).get(key))
                         for key, count in buckets[facet]]
                 for facet in names}
 

@@ -62,21 +62,25 @@ def indexed(doc: VariableDoc, this_year: int) -> dict[str, list]:
 COVERED = ("source", "dataset")  # whose coverage the backends keep with the index
 Labels = dict[str, dict[str, dict[str, str]]]      # facet -> value -> display name
 Coverage = dict[str, dict[str, list[dict]]]        # "source"/"dataset" -> id -> periods (JSON)
+Groups = dict[str, dict[str, str]]                  # facet -> value -> the value it is grouped under
 
 
-def summarize(docs: Iterable[VariableDoc]) -> tuple[Labels, Coverage]:
+def summarize(docs: Iterable[VariableDoc]) -> tuple[Labels, Coverage, Groups]:
     """What a backend keeps beside its index, so pages need not read every document: the
-    display names of facet values, and each source's and dataset's coverage (its
-    variables' periods merged, gaps kept)."""
+    display names of facet values, each source's and dataset's coverage (its variables'
+    periods merged, gaps kept), and the holder (publisher) each source is grouped under."""
     labels: Labels = {facet: {} for facet in FACETS}
+    groups: Groups = {"source": {}}
     periods: dict[str, dict[str, list[Period]]] = {facet: defaultdict(list) for facet in COVERED}
     for doc in docs:
         for facet, value, label in facet_labels(doc):
             labels[facet][value] = label
         periods["source"][doc.source] += doc.periods
         periods["dataset"][doc.dataset] += doc.periods
+        if doc.publisher:
+            groups["source"][doc.source] = doc.publisher
     return labels, {facet: {value: [p.model_dump(mode="json") for p in merge_periods(found)]
-                            for value, found in periods[facet].items()} for facet in COVERED}
+                            for value, found in periods[facet].items()} for facet in COVERED}, groups
 
 
 def gaps(years: list[int]) -> dict[str, list[int]]:

@@ -25,7 +25,8 @@ from catalogue.settings import Settings
 from catalogue.store import SourceState
 from catalogue.site.as_of import variable_as_of
 from catalogue.site.changes import Linker, atom, shown
-from catalogue.site.i18n import FIELD_NAMES, LANGUAGES, VALUE_TYPES, facet_label, language, pick, words
+from catalogue.site.i18n import (FIELD_NAMES, LANGUAGES, VALUE_TYPES, access_name, facet_label, language, pick,
+                                 words)
 from catalogue.site.list_pages import LIST_COOKIE, list_routes
 from catalogue.site.lists import Lists
 from catalogue.site.reader import Reader, View
@@ -39,7 +40,8 @@ HISTORY_SHOWN = 200  # events on a variable page
 CHANGES_PER_PAGE = 100
 CHANGES_DEFAULT_DAYS = 30  # /changes without `since`
 MAX_FACET_VALUES = 50  # chosen values per facet in one query
-PARAMETERS = {"year_from": "from", "year_to": "to"}  # Query fields by the names the URL gives them
+PARAMETERS = {"year_from": "from", "year_to": "to"}
+NAMED_MATCHES = 9  # suggestions asked for above the results; a third may be datasets and sources  # Query fields by the names the URL gives them
 # The explorer's result columns (`cols=name,source,...`; unknown ones are ignored).
 COLUMNS = ("name", "description", "source", "dataset", "period", "value_type", "unit", "code_list",
            "publisher", "theme")
@@ -57,7 +59,8 @@ def create_app(settings: Settings) -> FastAPI:
     history = History(settings.data_dir)
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals.update(pick=pick, value_types=VALUE_TYPES, facets=FACETS, field_names=FIELD_NAMES,
-                                 facet_label=facet_label, sorts=SORTS)
+                                 facet_label=facet_label, sorts=SORTS,
+                                 access_name=access_name)
     # Harvested URLs are untrusted: only http(s) ones become links (no javascript: and the like).
     templates.env.tests["web_link"] = lambda url: str(url).lower().startswith(("http://", "https://"))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -91,6 +94,10 @@ def create_app(settings: Settings) -> FastAPI:
                      "facet_counts": context["facets"],
                      "columns": _columns(cols), "all_columns": COLUMNS,
                      "list_count": len(lists.items(request.cookies.get(LIST_COOKIE, ""))),
+                     # one search box for all: datasets and sources whose names match are offered too
+                     "named_matches": [{**s.model_dump(), "url": _suggestion_url(s)}
+                                       for s in (reader.search.suggest(query.text, NAMED_MATCHES) if query.text.strip() else [])
+                                       if s.kind != "variable"],
                      "url_with": lambda **kw: _with(request, **kw),
                      "toggle": lambda f, v: _toggle(request, f, v)},
                     json_url=_with(request, path="/api/variables"))

@@ -118,6 +118,9 @@ WORDS: dict[str, dict[str, str]] = {
     "kind_dataset": {"nb": "datasett", "en": "dataset"},
     "kind_code_list": {"nb": "kodeliste", "en": "code list"},
     "kind_version": {"nb": "versjon", "en": "version"},
+    "kind_source": {"nb": "kilde", "en": "source"},
+    "explorer_no_holder": {"nb": "Uten oppgitt utgiver", "en": "No publisher given"},
+    "named_matches": {"nb": "Datasett og kilder som passer", "en": "Matching datasets and sources"},
     "add_to_list": {"nb": "Legg til i listen", "en": "Add to list"},
     "my_list": {"nb": "Min variabelliste", "en": "My variable list"},
     "list_intro": {"nb": "Variablene du vil søke om. Skriv for hver hva slags data du trenger og for hvilke år, og eksporter listen til søknaden.",
@@ -218,12 +221,17 @@ ACCESS_RIGHTS: dict[str, dict[str, str]] = {
 }
 
 
+def access_name(uri: str, lang: str) -> str:
+    """An EU access-right URI in words (its last part for one the table does not know)."""
+    return pick(ACCESS_RIGHTS.get(uri), lang) or uri.rsplit("/", 1)[-1]
+
+
 def facet_label(facet: str, value, lang: str) -> str:
     """How the explorer names a facet value (a FacetValue as JSON)."""
     if facet == "value_type":
         return pick(VALUE_TYPES.get(value["value"]), lang) or value["value"]
     if facet == "access_rights":
-        return pick(ACCESS_RIGHTS.get(value["value"]), lang) or value["value"].rsplit("/", 1)[-1]
+        return access_name(value["value"], lang)
     if facet == "has_code_list":
         return words(lang)["yes" if value["value"] == "yes" else "no"]
     if facet == "decade":

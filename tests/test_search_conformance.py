@@ -183,6 +183,11 @@ def test_facet_counts_respect_the_other_filters_but_not_their_own(backend):
     assert {v.value: v.count for v in narrowed.facets["source"]} == {"mfr": 1, "npr": 1}
 
 
+def test_sources_are_grouped_under_their_holders(backend):
+    sources = backend.search(Query()).facets["source"]
+    assert {v.value: v.group for v in sources} == {s: "https://example.test/fhi" for s in ("mfr", "npr", "hus")}
+
+
 def test_facets_count_access_value_type_and_decades(backend):
     page = backend.search(Query(text="vekt"))
     counts = {f: {v.value: v.count for v in values} for f, values in page.facets.items()}

@@ -46,6 +46,15 @@ def test_the_explorer_offers_sorting_and_the_new_facets(client):
     assert 'data-suggest="/api/suggest"' in page and '<script src="/static/suggest.js" defer></script>' in page
 
 
+def test_one_search_box_for_variables_datasets_and_sources(client):
+    page = client.get("/", params={"q": "medisinsk"}, headers={"accept": "text/html"}).text
+    matches = page[page.index('class="named-matches"'):page.index("</nav>", page.index('class="named-matches"'))]
+    assert '<a href="/datasets/mfr/mfr">Medisinsk fødselsregister</a>' in matches
+    assert '<a href="/sources/mfr">Medisinsk fødselsregister</a>' in matches
+    holders = page[page.index('class="holders"'):]
+    assert holders.index('<span class="holder-name">Folkehelseinstituttet</span>') < holders.index('data-value="mfr"')
+
+
 def test_suggestions_while_typing(client):
     body = client.get("/api/suggest", params={"q": "fød"}).json()
     kinds = {(s["kind"], s["text"], s["url"]) for s in body["suggestions"]}
