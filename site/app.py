@@ -41,6 +41,7 @@ CHANGES_PER_PAGE = 100
 CHANGES_DEFAULT_DAYS = 30  # /changes without `since`
 MAX_FACET_VALUES = 50  # chosen values per facet in one query
 PARAMETERS = {"year_from": "from", "year_to": "to"}
+SIMILAR = 5  # variables of other registries offered on a variable page
 NAMED_MATCHES = 9  # suggestions asked for above the results; a third may be datasets and sources  # Query fields by the names the URL gives them
 # The explorer's result columns (`cols=name,source,...`; unknown ones are ignored).
 COLUMNS = ("name", "description", "source", "dataset", "period", "value_type", "unit", "code_list",
@@ -135,6 +136,8 @@ def create_app(settings: Settings) -> FastAPI:
             "code_list_versions": [v.model_dump(mode="json") for v in versions],
             "code_names": code_names(versions),
             "versions": [v.model_dump(mode="json") for v in reversed(view.variable_versions(variable.uri))],
+            "similar": [{"id": d.id, "label": d.label, "name": d.name, "source_name": d.source_name}
+                        for d in similar(doc)],
             "history": shown(events, linker(view)),
             "rdf_url": f"/variables/{doc.id}.ttl",
         }, view
@@ -144,6 +147,13 @@ def create_app(settings: Settings) -> FastAPI:
         linked = {uri for v in versions for c in v.concepts for uri in (*c.replaces, *c.replaced_by)}
         return {c.uri: {"notation": c.notation, "label": c.label, "version": v.title}
                 for v in versions for c in v.concepts if c.uri in linked}
+
+    def similar(doc: VariableDoc) -> list[VariableDoc]:
+        """Variables of other registries whose names are like this one's (found by search,
+        not curated: the same words, stems and synonyms)."""
+        text = doc.label.get("nb") or next(iter(doc.label.values()), doc.name)
+        found = reader.search.search(Query(text=text[:500], size=SIMILAR * 4)).items
+        return [d for d in found if d.source != doc.source][:SIMILAR]
 
     def linker(view: View) -> Linker:
         return Linker(view, lambda variable_id: reader.search.get(variable_id) is not None)

@@ -143,3 +143,11 @@ def test_cli_harvest_while_serving_updates_the_running_server(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_a_variable_page_offers_similar_variables_of_other_registries(client):
+    similar = client.get("/api/variables/mfr/mfr/VEKT").json()["similar"]
+    assert similar and all(not s["id"].startswith("mfr/") for s in similar)
+    assert any("vekt" in s["label"]["nb"].lower() for s in similar)
+    page = client.get("/variables/mfr/mfr/VEKT", headers={"accept": "text/html"}).text
+    assert "Lignende variabler i andre registre" in page and "Tilgang</dt><dd>Ikke-offentlig" in page
