@@ -149,5 +149,5 @@ def test_a_variable_page_offers_similar_variables_of_other_registries(client):
     similar = client.get("/api/variables/mfr/mfr/VEKT").json()["similar"]
     assert similar and all(not s["id"].startswith("mfr/") for s in similar)
     assert any("vekt" in s["label"]["nb"].lower() for s in similar)
-    page = client.get("/variables/mfr/mfr/VEKT", headers={"accept": "text/html"}).text
+    page = client.get("/variables/mfr/mfr/VEKT", params={"lang": "nb"}, headers={"accept": "text/html"}).text
     assert "Lignende variabler i andre registre" in page and "Tilgang</dt><dd>Ikke-offentlig" in page
