@@ -1,5 +1,5 @@
 """Search: documents built from the store, a query, and backends that answer it."""
-from catalogue.search.backend import FACETS, FacetValue, Hit, Page, SearchBackend, Suggestion
+from catalogue.search.backend import FACETS, FILTERS, FacetValue, Hit, Page, SearchBackend, Suggestion
 from catalogue.search.documents import VariableDoc, build_documents
 from catalogue.search.embedded import EmbeddedBackend
 from catalogue.search.query import Query
@@ -14,5 +14,5 @@ def open_backend(settings) -> SearchBackend:
     return EmbeddedBackend(settings.data_dir / "index")
 
 
-__all__ = ["FACETS", "EmbeddedBackend", "FacetValue", "Hit", "Page", "Query", "SearchBackend",
+__all__ = ["FACETS", "FILTERS", "EmbeddedBackend", "FacetValue", "Hit", "Page", "Query", "SearchBackend",
            "Suggestion", "VariableDoc", "build_documents", "open_backend"]

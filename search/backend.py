@@ -14,6 +14,8 @@ from catalogue.search.query import Query
 # Facets every backend counts, in the order the explorer shows them (values: VariableDoc.facet_values).
 FACETS = ("source", "publisher", "dataset", "theme", "value_type", "access_rights", "has_code_list",
           "decade")
+# What a query may filter on: the facets, and the code list a variable uses (too many values to count).
+FILTERS = (*FACETS, "code_list")
 
 
 class FacetValue(BaseModel):
@@ -28,6 +30,8 @@ def facet_labels(doc: VariableDoc) -> Iterator[tuple[str, str, Text]]:
     yield "source", doc.source, {"nb": doc.source_name}
     yield "publisher", doc.publisher, doc.publisher_name
     yield "dataset", doc.dataset, doc.dataset_title
+    if doc.code_list:
+        yield "code_list", doc.code_list, doc.code_list_title
     for theme in doc.themes:
         yield "theme", theme, doc.theme_labels.get(theme, {})
 
@@ -49,7 +53,7 @@ class Page(BaseModel):
 
 
 class Suggestion(BaseModel):
-    kind: Literal["variable", "dataset", "source"]
+    kind: Literal["variable", "dataset", "source", "code_list"]
     id: str
     text: str
 

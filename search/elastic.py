@@ -25,7 +25,7 @@ from elasticsearch import Elasticsearch, NotFoundError, helpers
 
 from catalogue.search import analysis
 from catalogue.models import Period
-from catalogue.search.backend import FACETS, FacetValue, Hit, Page, Suggestion
+from catalogue.search.backend import FACETS, FILTERS, FacetValue, Hit, Page, Suggestion
 from catalogue.search.documents import VariableDoc
 from catalogue.search.fields import (DESCRIPTION_WINDOW, ENDINGS_WEIGHT, FACET_SIZE, FIELDS, NO_YEAR,
                                      SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE, TYPO_TWO, COVERED, Coverage,
@@ -109,7 +109,7 @@ def _mappings(labels: Labels, coverage: Coverage, groups: Groups) -> dict:
             "missing_decades": {"type": "keyword"},
             "suggest": {"type": "text", "analyzer": "prefixes", "search_analyzer": "words"},
             "name_sort": {"type": "keyword", "normalizer": "sort_key"},
-            **{facet: {"type": "keyword"} for facet in FACETS},
+            **{facet: {"type": "keyword"} for facet in FILTERS},
             **{field: {"type": "integer"} for field in ("first_year", "last_year", "gap_years", "missing_years")},
             "doc": {"type": "object", "enabled": False},  # the VariableDoc, kept in _source only
         },
@@ -174,7 +174,7 @@ def _years(field: str, lowest: int | None, highest: int | None) -> dict:
 
 def _facet_filters(query: Query) -> dict[str, dict]:
     return {facet: {"terms": {facet: list(values)}}
-            for facet, values in query.filters.items() if facet in FACETS and values}
+            for facet, values in query.filters.items() if facet in FILTERS and values}
 
 
 def _sort(query: Query) -> list[dict]:
@@ -282,7 +282,7 @@ class ElasticBackend:
         if cached and cached[0] == index:
             return cached[1], cached[2], cached[3]
         meta = self.client.indices.get_mapping(index=index)[index]["mappings"].get("_meta", {})
-        labels: Labels = {facet: {} for facet in FACETS}
+        labels: Labels = {facet: {} for facet in FILTERS}
         coverage: Coverage = {facet: {} for facet in COVERED}
         groups: Groups = {}
         for into, key in ((labels, "labels"), (coverage, "coverage"), (groups, "groups")):

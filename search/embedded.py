@@ -26,7 +26,7 @@ from tantivy import Filter, Occur, Order, Query as TQ, TextAnalyzer, TextAnalyze
 
 from catalogue.search import analysis
 from catalogue.models import Period
-from catalogue.search.backend import FACETS, FacetValue, Hit, Page, Suggestion
+from catalogue.search.backend import FACETS, FILTERS, FacetValue, Hit, Page, Suggestion
 from catalogue.search.documents import VariableDoc
 from catalogue.search.fields import (DESCRIPTION_WINDOW, ENDINGS_WEIGHT, FACET_SIZE, FIELDS, NO_YEAR,
                                      SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE, TYPO_TWO, Coverage, Groups, Labels, indexed,
@@ -64,7 +64,7 @@ def _schema() -> tantivy.Schema:
     builder.add_text_field("label_endings", tokenizer_name="raw")
     builder.add_text_field("missing_decades", tokenizer_name="raw", fast=True)
     builder.add_text_field("name_sort", tokenizer_name="raw", fast=True)
-    for facet in FACETS:
+    for facet in FILTERS:
         builder.add_text_field(facet, tokenizer_name="raw", fast=True)
     # Periods: a variable's first and last year with data, and for the few with gaps, which
     # years have data and which do not (see _period).
@@ -234,7 +234,7 @@ class EmbeddedBackend:
         if query.text.strip():
             clauses.append((Occur.Must, self._text(query.text)))
         for facet, values in query.filters.items():
-            if facet in FACETS and values:
+            if facet in FILTERS and values:
                 clauses.append((Occur.Must, TQ.term_set_query(self.schema, facet, list(values))))
         clauses += self._period(query)
         compiled = TQ.boolean_query(clauses) if clauses else TQ.all_query()

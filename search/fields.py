@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from catalogue.models import Period, merge_periods
 from catalogue.search import analysis
-from catalogue.search.backend import FACETS, Suggestion, facet_labels
+from catalogue.search.backend import FILTERS, Suggestion, facet_labels
 from catalogue.search.documents import VariableDoc
 
 # field -> (analyzer, weight). Weights order the kinds of match: short name as typed, then
@@ -50,7 +50,7 @@ def indexed(doc: VariableDoc, this_year: int) -> dict[str, list]:
         "codes": doc.codes,
         "context": [t for t in (*doc.dataset_title.values(), doc.source_name) if t],
         "suggest": [t for t in (doc.name, *doc.label.values()) if t],
-        **doc.facet_values(this_year, years),
+        **doc.facet_values(this_year, years), "code_list": [doc.code_list] if doc.code_list else [],
         # Periods: first and last year with data (one number each, cheap to compare), and for
         # the few variables with gaps, which years have data and which do not.
         "first_year": [years[0] if years else NO_YEAR], "last_year": [years[-1] if years else NO_YEAR],
@@ -69,7 +69,7 @@ def summarize(docs: Iterable[VariableDoc]) -> tuple[Labels, Coverage, Groups]:
     """What a backend keeps beside its index, so pages need not read every document: the
     display names of facet values, each source's and dataset's coverage (its variables'
     periods merged, gaps kept), and the holder (publisher) each source is grouped under."""
-    labels: Labels = {facet: {} for facet in FACETS}
+    labels: Labels = {facet: {} for facet in FILTERS}
     groups: Groups = {"source": {}}
     periods: dict[str, dict[str, list[Period]]] = {facet: defaultdict(list) for facet in COVERED}
     for doc in docs:
@@ -96,10 +96,10 @@ def gaps(years: list[int]) -> dict[str, list[int]]:
 
 
 def named(labels: dict[str, dict[str, dict[str, str]]], text: str, limit: int) -> list[Suggestion]:
-    """Datasets, then sources, whose names have words starting as `text` is typed."""
+    """Datasets, sources, then code lists, whose names have words starting as `text` is typed."""
     typed = analysis.words(analysis.fold(text))
     found = []
-    for facet in ("dataset", "source"):
+    for facet in ("dataset", "source", "code_list"):
         for value, label in sorted(labels.get(facet, {}).items()):
             name = label.get("nb") or next(iter(label.values()), value)
             if _starts_words(analysis.words(analysis.fold(name)), typed):

@@ -19,7 +19,7 @@ from catalogue.history import History, moment, stamp
 from catalogue.models import CodeList, Period, Variable
 from catalogue.records import RecordStore
 from catalogue.runs import RunLog
-from catalogue.search import FACETS, FacetValue, Hit, Query, VariableDoc
+from catalogue.search import FACETS, FILTERS, FacetValue, Hit, Query, VariableDoc
 from catalogue.search.query import SORTS
 from catalogue.settings import Settings
 from catalogue.store import SourceState
@@ -396,7 +396,7 @@ async def search_query(request: Request, q: str = Param("", max_length=500),
     """The explorer's query parameters as a Query; each facet (FACETS) is a parameter of
     its own that may repeat: ?source=a&source=b. (Async only so that it runs on the event
     loop: parsing needs no worker thread of its own.)"""
-    filters = {f: tuple(v[:MAX_FACET_VALUES]) for f in FACETS if (v := request.query_params.getlist(f))}
+    filters = {f: tuple(v[:MAX_FACET_VALUES]) for f in FILTERS if (v := request.query_params.getlist(f))}
     try:
         # A form with its year boxes left empty sends from=&to=: no year, not an error.
         return Query(text=q, filters=filters, year_from=year_from.strip() or None,
@@ -436,10 +436,13 @@ def _columns(cols: str | None) -> list[str]:
     return [c for c in COLUMNS if c in chosen] or list(DEFAULT_COLUMNS)
 
 
+SUGGESTION_PAGES = {"variable": "/variables/", "dataset": "/datasets/", "source": "/sources/"}
+
+
 def _suggestion_url(suggestion) -> str:
-    if suggestion.kind == "variable":
-        return f"/variables/{suggestion.id}"
-    return f"/datasets/{suggestion.id}" if suggestion.kind == "dataset" else f"/sources/{suggestion.id}"
+    if suggestion.kind == "code_list":  # the variables that use it
+        return "/?" + urlencode({"code_list": suggestion.id})
+    return SUGGESTION_PAGES[suggestion.kind] + suggestion.id
 
 
 def _with(request: Request, path: str | None = None, **changes: Any) -> str:

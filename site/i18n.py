@@ -123,7 +123,7 @@ WORDS: dict[str, dict[str, str]] = {
     "similar": {"nb": "Lignende variabler i andre registre", "en": "Similar variables in other registries"},
     "similar_note": {"nb": "Funnet ved søk på navnet (samme ord, ordstammer og synonymer), ikke kontrollert av en fagperson.",
                      "en": "Found by searching for the name (the same words, stems and synonyms), not checked by an expert."},
-    "named_matches": {"nb": "Datasett og kilder som passer", "en": "Matching datasets and sources"},
+    "named_matches": {"nb": "Datasett, kilder og kodelister som passer", "en": "Matching datasets, sources and code lists"},
     "add_to_list": {"nb": "Legg til i listen", "en": "Add to list"},
     "my_list": {"nb": "Min variabelliste", "en": "My variable list"},
     "list_intro": {"nb": "Variablene du vil søke om. Skriv for hver hva slags data du trenger og for hvilke år, og eksporter listen til søknaden.",

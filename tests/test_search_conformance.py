@@ -26,7 +26,7 @@ def variable(id: str, name: str, label_nb: str, description: str = "", *, label_
              source: str = "mfr", dataset: str = "mfr/mfr", value_type: str = XSD_INT,
              code_list: str | None = None, codes: list[str] = (), start: int = 1967,
              end: int | None = None, access: str = "NON_PUBLIC", themes: list[str] = (),
-             periods: list[Period] | None = None) -> VariableDoc:
+             periods: list[Period] | None = None, code_list_title: str = "") -> VariableDoc:
     label = {"nb": label_nb, **({"en": label_en} if label_en else {})}
     return VariableDoc(
         id=id, uri=f"https://example.test/variable/{id}", name=name, label=label,
@@ -39,6 +39,7 @@ def variable(id: str, name: str, label_nb: str, description: str = "", *, label_
                               "hus/2024": "Helseundersøkelsen 2024"}[dataset]},
         themes=list(themes), value_type="code_list" if code_list else value_type,
         code_list=code_list, codes=list(codes),
+        code_list_title={"nb": code_list_title} if code_list_title else {},
         access_rights=f"http://publications.europa.eu/resource/authority/access-right/{access}",
         periods=[Period(start=date(start, 1, 1), end=date(end, 12, 31) if end else None)]
         if periods is None else periods)
@@ -59,7 +60,7 @@ DOCS = [
     variable("mfr/mfr/TID", "TID_FODSEL", "Tid før fødsel", "Timer fra innleggelse.", start=1999, end=2011),
     variable("mfr/mfr/GRUNN", "GRUNN", "Grunn for innleggelse", "Årsak oppgitt av jordmor."),
     variable("npr/somatikk/HDIAG", "HOVEDDIAGNOSE", "Hoveddiagnose", "Tilstanden som var hovedårsaken.",
-             source="npr", dataset="npr/somatikk", code_list=ICD10, start=2008,
+             source="npr", dataset="npr/somatikk", code_list=ICD10, start=2008, code_list_title="ICD-10 diagnoser",
              codes=["I21 Akutt hjerteinfarkt", "E11 Diabetes mellitus type 2", "J45 Astma"]),
     variable("npr/somatikk/OMSORG", "OMSORGSNIVA", "Omsorgsnivå", "Døgnopphold, dagbehandling eller poliklinikk.",
              source="npr", dataset="npr/somatikk", start=1999, end=2008),
@@ -251,6 +252,12 @@ def test_coverage_of_sources_and_datasets_is_kept_with_the_index(backend):
     assert [(p.start, p.end) for p in hus] == [(date(1975, 1, 1), date(1975, 12, 31)), (date(2008, 1, 1), None)]
     assert backend.coverage("dataset", "npr/somatikk") == [Period(start=date(1999, 1, 1))]
     assert backend.coverage("source", "nope") == []
+
+
+def test_code_lists_are_named_and_filter_their_variables(backend):
+    assert ("code_list", "ICD-10 diagnoser") in {(s.kind, s.text) for s in backend.suggest("diagnoser")}
+    assert ids(backend, filters={"code_list": (ICD10,)}) == ["npr/somatikk/HDIAG"]
+    assert ids(backend, "vekt", filters={"code_list": (ICD10,)}) == []
 
 
 def test_get_and_matching(backend):

@@ -55,6 +55,14 @@ def test_one_search_box_for_variables_datasets_and_sources(client):
     assert holders.index('<span class="holder-name">Folkehelseinstituttet</span>') < holders.index('data-value="mfr"')
 
 
+def test_a_code_list_found_by_name_lists_the_variables_that_use_it(client):
+    page = client.get("/", params={"q": "diagnoser", "lang": "nb"}, headers={"accept": "text/html"}).text
+    assert '<a href="/?code_list=https%3A%2F%2Fexample.test%2Fcodelist%2Ficd10">ICD-10 diagnoser</a>' in page
+    filtered = client.get("/", params={"code_list": "https://example.test/codelist/icd10", "lang": "nb"},
+                          headers={"accept": "text/html"}).text
+    assert '<p class="active-filter">Kodeliste: ICD-10 diagnoser' in filtered and 'data-variable="npr/somatikk/HDIAG"' in filtered
+
+
 def test_suggestions_while_typing(client):
     body = client.get("/api/suggest", params={"q": "fød"}).json()
     kinds = {(s["kind"], s["text"], s["url"]) for s in body["suggestions"]}
