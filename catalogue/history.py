@@ -10,9 +10,7 @@ in the data directory; they are derived from the run log and the record store
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Iterable
 from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -27,6 +25,7 @@ from catalogue.namespaces import DCAT, DISCO
 from catalogue.profiles.dcat_ap_no_3 import read_values
 from catalogue.records import RecordStore, RecordVersion
 from catalogue.runs import RecordChange, Run, RunLog
+from catalogue.sqlite import transaction
 
 Kind = Literal["variable", "dataset", "code list", "version"]
 EventChange = Literal["added", "changed", "removed"]
@@ -192,16 +191,10 @@ _COLUMNS = ("at", "run", "source", "record", "subject", "kind", "change", "label
 
 class History:
     def __init__(self, data_dir: Path):
-        self.data_dir = Path(data_dir)
-        self.path = self.data_dir / "history.sqlite"
+        self.path = Path(data_dir) / "history.sqlite"
 
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(self.path, timeout=30)) as db:
-            db.executescript(_SCHEMA)
-            with db:  # one transaction: a run's events are stored whole or not at all
-                yield db
+    def _db(self):
+        return transaction(self.path, _SCHEMA)
 
     def add(self, run_id: str, events: list[Event]) -> None:
         with self._db() as db:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from pydantic import BaseModel, Field
+
+from catalogue.sqlite import transaction
 
 MAX_ITEMS = 500
 MAX_NOTE = 2000
@@ -60,16 +59,10 @@ def new_list_id() -> str:
 
 class Lists:
     def __init__(self, data_dir: Path):
-        self.data_dir = Path(data_dir)
-        self.path = self.data_dir / "lists.sqlite"
+        self.path = Path(data_dir) / "lists.sqlite"
 
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(self.path, timeout=30)) as db:
-            db.executescript(_SCHEMA)
-            with db:
-                yield db
+    def _db(self):
+        return transaction(self.path, _SCHEMA)
 
     def items(self, list_id: str) -> list[ListItem]:
         with self._db() as db:
