@@ -249,9 +249,13 @@ def create_app(settings: Settings) -> FastAPI:
         source = harvested_sources().get(source_id)
         if source is None:
             raise HTTPException(404, detail=f"no source with id {source_id!r}")
-        return {"source": source.model_dump(mode="json"),
-                **variables_summary("source", source_id, page_no),
-                "csv_url": f"/sources/{source_id}/availability.csv"}
+        view = reader.view
+        datasets = sorted((dataset_id, uri) for dataset_id, (uri, of) in view.datasets.items() if of == source_id)
+        summary = variables_summary("source", source_id, page_no)
+        holder = next((v["publisher_name"] for v in summary["variables"] if v["publisher_name"]), {})
+        return {"source": source.model_dump(mode="json"), "holder": holder,
+                "datasets": [{"id": dataset_id, "title": view.name_of(uri)} for dataset_id, uri in datasets],
+                **summary, "csv_url": f"/sources/{source_id}/availability.csv"}
 
     @app.get("/sources", response_class=HTMLResponse)
     def sources_page(request: Request):
