@@ -19,6 +19,8 @@ class Settings:
     search: str = "embedded"      # or "elasticsearch"
     es_url: str | None = None
     es_index: str = "catalogue-variables"  # the alias searches go through
+    sparql_timeout: float = 10.0     # seconds a SPARQL query may run
+    sparql_max_bytes: int = 10_000_000  # the largest SPARQL answer
 
     def __post_init__(self) -> None:
         if self.search not in ("embedded", "elasticsearch"):
@@ -39,4 +41,6 @@ class Settings:
             search=env.get("CATALOGUE_SEARCH", "embedded"),
             es_url=env.get("CATALOGUE_ES_URL") or None,
             es_index=env.get("CATALOGUE_ES_INDEX", "catalogue-variables"),
+            sparql_timeout=float(env.get("CATALOGUE_SPARQL_TIMEOUT", "10")),
+            sparql_max_bytes=int(env.get("CATALOGUE_SPARQL_MAX_BYTES", "10000000")),
         )

@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI, HTTPException, Query as Param, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from pydantic import BaseModel, ValidationError
 from rdflib import Graph
@@ -30,6 +31,7 @@ from catalogue.site.i18n import (FIELD_NAMES, LANGUAGES, VALUE_TYPES, access_nam
 from catalogue.site.list_pages import LIST_COOKIE, list_routes
 from catalogue.site.lists import Lists
 from catalogue.site.reader import Reader, View
+from catalogue.site.sparql import GRAPH_FORMATS, RESULT_FORMATS, Sparql, SparqlError
 from catalogue.site.timeline import availability, availability_csv, coverage, matrix_years, timeline
 
 HERE = Path(__file__).parent
@@ -42,7 +44,8 @@ CHANGES_DEFAULT_DAYS = 30  # /changes without `since`
 MAX_FACET_VALUES = 50  # chosen values per facet in one query
 PARAMETERS = {"year_from": "from", "year_to": "to"}
 SIMILAR = 5  # variables of other registries offered on a variable page
-NAMED_MATCHES = 9  # suggestions asked for above the results; a third may be datasets and sources  # Query fields by the names the URL gives them
+NAMED_MATCHES = 9
+MAX_QUERY = 100_000  # characters of a SPARQL query  # suggestions asked for above the results; a third may be datasets and sources  # Query fields by the names the URL gives them
 # The explorer's result columns (`cols=name,source,...`; unknown ones are ignored).
 COLUMNS = ("name", "description", "source", "dataset", "period", "value_type", "unit", "code_list",
            "publisher", "theme")
@@ -362,6 +365,26 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.include_router(list_routes(reader, settings, page))
 
+    sparql = Sparql(settings.data_dir, settings.base_uri, settings.sparql_timeout, settings.sparql_max_bytes)
+
+    @app.api_route("/sparql", methods=["GET", "POST"])
+    async def sparql_endpoint(request: Request, query: str | None = Param(None, max_length=MAX_QUERY),
+                              format: str | None = Param(None, max_length=10)):
+        """SPARQL 1.1 Protocol: ?query= (GET), a form's query= or an application/sparql-query
+        body (POST); the answer's format by `format=` or Accept."""
+        if request.method == "POST":
+            if request.headers.get("content-type", "").startswith("application/sparql-query"):
+                query = (await request.body())[:MAX_QUERY].decode("utf-8", "replace")
+            else:
+                query = (await request.form()).get("query") or query
+        if not query:
+            raise HTTPException(400, detail="give a SPARQL query as ?query= (GET) or in the body (POST)")
+        try:
+            answer = await run_in_threadpool(sparql.answer, query, format or _sparql_format(request))
+        except SparqlError as exc:
+            return JSONResponse({"detail": exc.message}, status_code=exc.status)
+        return Response(answer.body, media_type=answer.media_type)
+
     @app.get("/catalog")
     def catalog(format: str = Param("ttl", pattern="^(ttl|jsonld|rdf|nt)$")):
         return _rdf(reader.view.catalogue_graph, format)
@@ -432,6 +455,15 @@ class SecurityHeaders:
                     headers.setdefault(name, value)
             await send(message)
         await self.app(scope, receive, sending)
+
+
+def _sparql_format(request: Request) -> str:
+    """The answer format the Accept header asks for (JSON, or Turtle for graphs, by default)."""
+    accept = request.headers.get("accept", "")
+    for fmt, (_, media) in (*RESULT_FORMATS.items(), *GRAPH_FORMATS.items()):
+        if media in accept:
+            return fmt
+    return "json"
 
 
 def _columns(cols: str | None) -> list[str]:
