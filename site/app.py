@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, HTTPException, Query as Param, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
@@ -386,8 +386,34 @@ def create_app(settings: Settings) -> FastAPI:
         return Response(answer.body, media_type=answer.media_type)
 
     @app.get("/catalog")
-    def catalog(format: str = Param("ttl", pattern="^(ttl|jsonld|rdf|nt)$")):
-        return _rdf(reader.view.catalogue_graph, format)
+    def catalog(request: Request, format: str | None = Param(None, pattern="^(ttl|jsonld|rdf|nt)$")):
+        """The whole catalogue, in the syntax `format=` or else Accept asks for (Turtle by default)."""
+        return _rdf(reader.view.catalogue_graph, format or _rdf_format(request) or "ttl")
+
+    @app.get("/id/{path:path}")
+    def dereference(request: Request, path: str):
+        """Every URI the catalogue mints answers: a browser is sent to the resource's page,
+        an RDF client gets its description in the syntax it asks for (Turtle by default)."""
+        view = reader.view
+        uri = f"{settings.base_uri}id/{path}"
+        fmt = _rdf_format(request)
+        if fmt is None and "text/html" in request.headers.get("accept", ""):
+            page_url = page_of(view, uri)
+            if page_url:
+                return RedirectResponse(page_url, status_code=303)
+        graph = view.variable_graph(uri) if path.startswith("variable/") else view.snapshot.describe(uri)
+        if not len(graph):
+            raise HTTPException(404, detail=f"the catalogue does not describe {uri}")
+        response = _rdf(graph, fmt or "ttl")
+        response.headers["Vary"] = "Accept"
+        return response
+
+    def page_of(view: View, uri: str) -> str | None:
+        if uri in view.dataset_ids:
+            return f"/datasets/{view.dataset_ids[uri]}"
+        variable = view.variable(uri) if "/id/variable/" in uri else None
+        variable_id = view.variable_id(variable) if variable else None
+        return f"/variables/{variable_id}" if variable_id else None
 
     @app.exception_handler(HTTPException)
     def http_error(request: Request, exc: HTTPException):
@@ -497,6 +523,12 @@ def _toggle(request: Request, facet: str, value: str) -> str:
     else:
         params.append((facet, value))
     return request.url.path + "?" + urlencode(params)
+
+
+def _rdf_format(request: Request) -> str | None:
+    """The RDF syntax the Accept header names, if any."""
+    accept = request.headers.get("accept", "")
+    return next((fmt for fmt, (_, media) in RDF_FORMATS.items() if media in accept), None)
 
 
 def _split_format(path: str) -> tuple[str, str | None]:

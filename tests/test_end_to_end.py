@@ -151,3 +151,21 @@ def test_a_variable_page_offers_similar_variables_of_other_registries(client):
     assert any("vekt" in s["label"]["nb"].lower() for s in similar)
     page = client.get("/variables/mfr/mfr/VEKT", params={"lang": "nb"}, headers={"accept": "text/html"}).text
     assert "Lignende variabler i andre registre" in page and "Tilgang</dt><dd>Ikke-offentlig" in page
+
+
+def test_minted_uris_dereference_to_rdf_or_to_their_page(client):
+    from rdflib import Graph, URIRef
+    from catalogue.namespaces import DISCO
+    vekt = "/id/variable/mfr/mfr/VEKT"
+    page = client.get(vekt, headers={"accept": "text/html,application/xhtml+xml"}, follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == "/variables/mfr/mfr/VEKT"
+    turtle = client.get(vekt, headers={"accept": "text/turtle"})
+    assert turtle.headers["content-type"].startswith("text/turtle") and turtle.headers["vary"] == "Accept"
+    graph = Graph().parse(data=turtle.text, format="turtle")
+    assert (URIRef("http://catalogue.test/id/dataset/mfr/mfr"), DISCO.variable,
+            URIRef("http://catalogue.test" + vekt)) in graph
+    jsonld = client.get("/id/dataset/mfr/mfr", headers={"accept": "application/ld+json"})
+    assert jsonld.headers["content-type"].startswith("application/ld+json")
+    assert client.get("/id/dataset/mfr/mfr", headers={"accept": "text/html"}, follow_redirects=False).headers["location"] == "/datasets/mfr/mfr"
+    assert client.get("/id/nothing/here", headers={"accept": "text/turtle"}).status_code == 404
+    assert client.get("/catalog", headers={"accept": "application/n-triples"}).headers["content-type"].startswith("application/n-triples")
