@@ -13,6 +13,7 @@ XKOS = Namespace("http://rdf-vocabulary.ddialliance.org/xkos#")
 EU_THEME = Namespace("http://publications.europa.eu/resource/authority/data-theme/")
 EU_ACCESS = Namespace("http://publications.europa.eu/resource/authority/access-right/")
 KLASS = Namespace("https://data.ssb.no/api/klass/v1/")
+HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 EU_HEALTH = str(EU_THEME.HEAL)  # the theme every health dataset carries
 
 PREFIXES = {

@@ -16,18 +16,17 @@ from typing import Any, ClassVar
 from urllib.parse import urljoin, urlparse
 
 from pydantic import BaseModel, ConfigDict, Field
-from rdflib import Dataset, Graph, Namespace, URIRef
+from rdflib import Dataset, Graph, URIRef
 from rdflib.namespace import RDF, SKOS
 
 from catalogue.harvesters.base import HarvestContext, Record, SourceError, parse_options
 from catalogue.harvesters.http import Fetched
 from catalogue.harvesters.xml import parse_xml
 from catalogue.models import ContactPoint
-from catalogue.namespaces import DCAT, DCT, DISCO
+from catalogue.namespaces import DCAT, DCT, DISCO, HYDRA
 from catalogue.profiles.dcat_ap_no_3 import contact_node
 from catalogue.rdf import closure, stable_skolemize
 
-HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 FORMATS = {
     "text/turtle": "turtle", "application/x-turtle": "turtle",
     "application/rdf+xml": "xml", "application/xml": "xml", "text/xml": "xml",
@@ -175,9 +174,7 @@ def records(graph: Graph, publisher: URIRef | None = None,
             record = closure(graph, subject)
             for link in list(record.triples((subject, DISCO.variable, None))):
                 record.remove(link)  # travels with the variable, so it vanishes with it
-            for node in set(record.objects()):
-                if isinstance(node, URIRef) and node not in own and (node, RDF.type, None) in graph:
-                    closure(graph, node, record)
+            _describe_objects(graph, record, own)
             if publisher and rdf_type in NEEDS_PUBLISHER and (subject, DCT.publisher, None) not in record:
                 catalogue = graph.value(None, DCAT.dataset, subject) or graph.value(None, DCAT.service, subject)
                 record.add((subject, DCT.publisher, graph.value(catalogue, DCT.publisher) or publisher))
@@ -190,6 +187,7 @@ def records(graph: Graph, publisher: URIRef | None = None,
         for version in graph.objects(variable, DCAT.hasVersion):  # declared versions travel with it
             if (version, RDF.type, None) in graph:
                 closure(graph, version, record)
+        _describe_objects(graph, record, own)
         for link in variable_links:
             if link[2] == variable:
                 record.add(link)
@@ -200,3 +198,11 @@ def records(graph: Graph, publisher: URIRef | None = None,
         for concept in graph.subjects(SKOS.inScheme, scheme):
             closure(graph, concept, record)
         yield Record(key=f"code list <{scheme}>", graph=record)
+
+
+def _describe_objects(graph: Graph, record: Graph, own: set) -> None:
+    """Add what the source says of the things a record points to that are no record of
+    their own (a theme concept, an agent), so the record carries their names."""
+    for node in set(record.objects()):
+        if isinstance(node, URIRef) and node not in own and (node, RDF.type, None) in graph:
+            closure(graph, node, record)

@@ -14,9 +14,11 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from pydantic import BaseModel, ValidationError
-from rdflib import Graph
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import RDF
 
 from catalogue.history import History, moment, stamp
+from catalogue.namespaces import HYDRA
 from catalogue.models import CodeList, Period, Variable
 from catalogue.records import RecordStore
 from catalogue.runs import RunLog
@@ -45,7 +47,8 @@ MAX_FACET_VALUES = 50  # chosen values per facet in one query
 PARAMETERS = {"year_from": "from", "year_to": "to"}
 SIMILAR = 5  # variables of other registries offered on a variable page
 NAMED_MATCHES = 9
-MAX_QUERY = 100_000  # characters of a SPARQL query  # suggestions asked for above the results; a third may be datasets and sources  # Query fields by the names the URL gives them
+MAX_QUERY = 100_000  # characters of a SPARQL query
+CATALOG_PAGE, MAX_CATALOG_PAGE = 1000, 10_000  # resources per page of /catalog  # suggestions asked for above the results; a third may be datasets and sources  # Query fields by the names the URL gives them
 # The explorer's result columns (`cols=name,source,...`; unknown ones are ignored).
 COLUMNS = ("name", "description", "source", "dataset", "period", "value_type", "unit", "code_list",
            "publisher", "theme")
@@ -386,9 +389,29 @@ def create_app(settings: Settings) -> FastAPI:
         return Response(answer.body, media_type=answer.media_type)
 
     @app.get("/catalog")
-    def catalog(request: Request, format: str | None = Param(None, pattern="^(ttl|jsonld|rdf|nt)$")):
-        """The whole catalogue, in the syntax `format=` or else Accept asks for (Turtle by default)."""
-        return _rdf(reader.view.catalogue_graph, format or _rdf_format(request) or "ttl")
+    def catalog(request: Request, format: str | None = Param(None, pattern="^(ttl|jsonld|rdf|nt)$"),
+                page_no: int | None = Param(None, alias="page", ge=1),
+                size: int | None = Param(None, ge=1, le=MAX_CATALOG_PAGE)):
+        """The whole catalogue, or with `page`/`size` one page of it with Hydra links to the
+        others; in the syntax `format=` or else Accept asks for (Turtle by default)."""
+        fmt = format or _rdf_format(request) or "ttl"
+        view = reader.view
+        if page_no is None and size is None:
+            return _rdf(view.catalogue_graph, fmt)
+        page_no, size = page_no or 1, size or CATALOG_PAGE
+        total = len(view.catalogue_subjects)
+        last = max(1, -(-total // size))
+        if page_no > last:
+            raise HTTPException(404, detail=f"the catalogue has {last} pages of {size}")
+        graph = view.catalogue_page(page_no, size)
+        here = URIRef(str(request.url.include_query_params(page=page_no, size=size)))
+        graph.add((here, RDF.type, HYDRA.PartialCollectionView))
+        graph.add((here, HYDRA.totalItems, Literal(total)))
+        for relation, number in ((HYDRA.first, 1), (HYDRA.last, last), (HYDRA.previous, page_no - 1),
+                                 (HYDRA.next, page_no + 1)):
+            if 1 <= number <= last:
+                graph.add((here, relation, URIRef(str(request.url.include_query_params(page=number, size=size)))))
+        return _rdf(graph, fmt)
 
     @app.get("/id/{path:path}")
     def dereference(request: Request, path: str):

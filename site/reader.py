@@ -16,9 +16,9 @@ from rdflib.namespace import DCTERMS, RDF, SKOS, XSD
 from catalogue import ids, ontology
 from catalogue.history import History
 from catalogue.models import CodeList, Dataset, Variable, VariableVersion
-from catalogue.namespaces import DCAT, DISCO
+from catalogue.namespaces import DCAT, DISCO, bind_prefixes
 from catalogue.profiles.dcat_ap_no_3 import from_graph, texts
-from catalogue.rdf import closure
+from catalogue.rdf import GENID, closure
 from catalogue.search import open_backend
 from catalogue.settings import Settings
 from catalogue.store import Snapshot, Store
@@ -131,6 +131,22 @@ class View:
         for concept in set(vocabulary.subjects()) & used:
             closure(vocabulary, concept, graph)
         self._add_observed_dates(graph, catalogue)
+        return graph
+
+    @cached_property
+    def catalogue_subjects(self) -> list[URIRef]:
+        """What the catalogue describes, in pages' order: the catalogue itself, then every
+        named resource by URI (skolem nodes travel with the resource that holds them)."""
+        catalogue = URIRef(self.snapshot.catalogue_uri)
+        named = {s for s in self.catalogue_graph.subjects() if isinstance(s, URIRef) and GENID not in s}
+        return [catalogue, *sorted(named - {catalogue})]
+
+    def catalogue_page(self, page: int, size: int) -> Graph:
+        """One page of the catalogue: its resources' whole descriptions."""
+        graph = Graph()
+        bind_prefixes(graph)
+        for subject in self.catalogue_subjects[(page - 1) * size:page * size]:
+            closure(self.catalogue_graph, subject, graph)
         return graph
 
     def _add_observed_dates(self, graph: Graph, catalogue: URIRef) -> None:
