@@ -391,19 +391,27 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/catalog")
     def catalog(request: Request, format: str | None = Param(None, pattern="^(ttl|jsonld|rdf|nt)$"),
                 page_no: int | None = Param(None, alias="page", ge=1),
-                size: int | None = Param(None, ge=1, le=MAX_CATALOG_PAGE)):
+                size: int | None = Param(None, ge=1, le=MAX_CATALOG_PAGE),
+                modified_since: str | None = Param(None, alias="modifiedSince", max_length=40)):
         """The whole catalogue, or with `page`/`size` one page of it with Hydra links to the
-        others; in the syntax `format=` or else Accept asks for (Turtle by default)."""
+        others, or with `modifiedSince` only what changed since; in the syntax `format=` or
+        else Accept asks for (Turtle by default)."""
         fmt = format or _rdf_format(request) or "ttl"
         view = reader.view
+        subjects = view.catalogue_subjects
+        if modified_since:
+            try:
+                subjects = view.catalogue_subjects_since(moment(modified_since, end_of_day=False))
+            except ValueError as exc:
+                raise HTTPException(422, detail=[{"field": "modifiedSince", "message": str(exc)}]) from None
         if page_no is None and size is None:
-            return _rdf(view.catalogue_graph, fmt)
+            return _rdf(view.catalogue_part(subjects) if modified_since else view.catalogue_graph, fmt)
         page_no, size = page_no or 1, size or CATALOG_PAGE
-        total = len(view.catalogue_subjects)
+        total = len(subjects)
         last = max(1, -(-total // size))
         if page_no > last:
             raise HTTPException(404, detail=f"the catalogue has {last} pages of {size}")
-        graph = view.catalogue_page(page_no, size)
+        graph = view.catalogue_part(subjects[(page_no - 1) * size:page_no * size])
         here = URIRef(str(request.url.include_query_params(page=page_no, size=size)))
         graph.add((here, RDF.type, HYDRA.PartialCollectionView))
         graph.add((here, HYDRA.totalItems, Literal(total)))

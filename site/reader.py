@@ -14,7 +14,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, SKOS, XSD
 
 from catalogue import ids, ontology
-from catalogue.history import History
+from catalogue.history import History, moment
 from catalogue.models import CodeList, Dataset, Variable, VariableVersion
 from catalogue.namespaces import DCAT, DISCO, bind_prefixes
 from catalogue.profiles.dcat_ap_no_3 import from_graph, texts
@@ -141,11 +141,19 @@ class View:
         named = {s for s in self.catalogue_graph.subjects() if isinstance(s, URIRef) and GENID not in s}
         return [catalogue, *sorted(named - {catalogue})]
 
-    def catalogue_page(self, page: int, size: int) -> Graph:
-        """One page of the catalogue: its resources' whole descriptions."""
+    def catalogue_subjects_since(self, since: str) -> list[URIRef]:
+        """The catalogue and the resources modified at or after `since` (an event time,
+        see catalogue.history.moment): what a partner harvesting changes needs."""
+        graph, (catalogue, *resources) = self.catalogue_graph, self.catalogue_subjects
+        return [catalogue, *(s for s in resources
+                             if (modified := graph.value(s, DCTERMS.modified)) is not None
+                             and moment(str(modified)) >= since)]
+
+    def catalogue_part(self, subjects: list[URIRef]) -> Graph:
+        """These resources' whole descriptions (with the skolem nodes they hold)."""
         graph = Graph()
         bind_prefixes(graph)
-        for subject in self.catalogue_subjects[(page - 1) * size:page * size]:
+        for subject in subjects:
             closure(self.catalogue_graph, subject, graph)
         return graph
 

@@ -9,6 +9,7 @@ import sys
 import httpx
 import pytest
 from rdflib import BNode, Graph, URIRef
+from rdflib.namespace import DCTERMS
 from rdflib.compare import isomorphic
 
 from catalogue.harvest import harvest
@@ -84,3 +85,17 @@ def test_our_own_harvester_reads_the_paged_catalogue_back_whole(served, tmp_path
     harvested = Graph().parse(settings.data_dir / "graphs" / graph_file, format="nt")
     original = Graph().parse(data=httpx.get(f"{served}/catalog").text, format="turtle")
     assert isomorphic(_without_skolem_ids(harvested), _without_skolem_ids(original))
+
+
+def test_modified_since_gives_what_changed(served):
+    everything = Graph().parse(data=httpx.get(f"{served}/catalog").text, format="turtle")
+    modified = sorted(str(m) for m in everything.objects(None, DCTERMS.modified))
+    assert modified  # the catalogue dates what it has seen change
+    latest = modified[-1]
+    recent = Graph().parse(data=httpx.get(f"{served}/catalog", params={"modifiedSince": latest}).text, format="turtle")
+    assert 0 < len(recent) < len(everything) / 2
+    assert all(str(m) >= latest for s, m in recent.subject_objects(DCTERMS.modified)
+               if s != URIRef(f"{BASE_URI}catalog"))
+    none = Graph().parse(data=httpx.get(f"{served}/catalog", params={"modifiedSince": "2999-01-01"}).text, format="turtle")
+    assert set(none.subjects()) <= {URIRef(f"{BASE_URI}catalog")} | {s for s in none.subjects() if isinstance(s, BNode) or GENID in s}
+    assert httpx.get(f"{served}/catalog", params={"modifiedSince": "yesterday"}).status_code == 422
