@@ -421,6 +421,10 @@ def create_app(settings: Settings) -> FastAPI:
                 graph.add((here, relation, URIRef(str(request.url.include_query_params(page=number, size=size)))))
         return _rdf(graph, fmt)
 
+    @app.get("/partners", response_class=HTMLResponse)
+    def partners(request: Request):
+        return page(request, "partners.html", {"base": settings.base_uri}, json_url="/catalog?format=jsonld")
+
     @app.get("/id/{path:path}")
     def dereference(request: Request, path: str):
         """Every URI the catalogue mints answers: a browser is sent to the resource's page,

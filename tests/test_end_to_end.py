@@ -169,3 +169,9 @@ def test_minted_uris_dereference_to_rdf_or_to_their_page(client):
     assert client.get("/id/dataset/mfr/mfr", headers={"accept": "text/html"}, follow_redirects=False).headers["location"] == "/datasets/mfr/mfr"
     assert client.get("/id/nothing/here", headers={"accept": "text/turtle"}).status_code == 404
     assert client.get("/catalog", headers={"accept": "application/n-triples"}).headers["content-type"].startswith("application/n-triples")
+
+
+def test_a_page_tells_partners_how_to_harvest(client):
+    page = client.get("/partners", params={"lang": "en"}, headers={"accept": "text/html"}).text
+    assert "For harvesters" in page and 'url = "http://catalogue.test/catalog?page=1&amp;size=1000"' in page
+    assert "SPARQL 1.1 (read-only)" in page
