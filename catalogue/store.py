@@ -25,6 +25,9 @@ from catalogue.rdf import GENID
 from catalogue.records import nt_lines
 
 
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
 class HeldBack(BaseModel):
     """A record the gate (or the harvester) refused, with what to fix."""
 
@@ -184,6 +187,8 @@ def to_rdflib(term):
     if isinstance(term, ox.Literal):
         if term.language:
             return Literal(term.value, lang=term.language)
+        if term.datatype.value == XSD_STRING:  # a simple literal, as RDF 1.1 has it and rdflib writes it
+            return Literal(term.value)
         return Literal(term.value, datatype=URIRef(term.datatype.value))
     raise TypeError(f"not an RDF term: {term!r}")
 

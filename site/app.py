@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, HTTPException, Query as Param, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
@@ -34,6 +34,7 @@ from catalogue.site.list_pages import LIST_COOKIE, list_routes
 from catalogue.site.lists import Lists
 from catalogue.site.reader import Reader, View
 from catalogue.site.sparql import GRAPH_FORMATS, RESULT_FORMATS, Sparql, SparqlError
+from catalogue.site.streaming import stream
 from catalogue.site.timeline import availability, availability_csv, coverage, matrix_years, timeline
 
 HERE = Path(__file__).parent
@@ -405,7 +406,10 @@ def create_app(settings: Settings) -> FastAPI:
             except ValueError as exc:
                 raise HTTPException(422, detail=[{"field": "modifiedSince", "message": str(exc)}]) from None
         if page_no is None and size is None:
-            return _rdf(view.catalogue_part(subjects) if modified_since else view.catalogue_graph, fmt)
+            if modified_since:
+                return _rdf(view.catalogue_part(subjects), fmt)
+            return StreamingResponse(stream(view.snapshot.store, view.catalogue_additions, fmt),
+                                     media_type=f"{RDF_FORMATS[fmt][1]}; charset=utf-8")
         page_no, size = page_no or 1, size or CATALOG_PAGE
         total = len(subjects)
         last = max(1, -(-total // size))

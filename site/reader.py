@@ -123,14 +123,23 @@ class View:
         """Everything stored, with the catalogue listing every dataset and the theme
         and access-right concepts it uses described, as partners harvest it."""
         graph = self.snapshot.to_graph()
+        graph += self.catalogue_additions
+        return graph
+
+    @cached_property
+    def catalogue_additions(self) -> Graph:
+        """What the catalogue says beyond the stored graphs: the catalogue listing every
+        dataset, the theme concepts used, described, and the observed dates (see
+        _observed_dates). Small: it is made from lookups in the store, not from a copy."""
+        graph = Graph()
         catalogue = URIRef(self.snapshot.catalogue_uri)
         for uri, _ in self.datasets.values():
             graph.add((catalogue, DCAT.dataset, URIRef(uri)))
         vocabulary = ontology.load("themes.ttl")
-        used = set(graph.objects())
-        for concept in set(vocabulary.subjects()) & used:
-            closure(vocabulary, concept, graph)
-        self._add_observed_dates(graph, catalogue)
+        for concept in set(vocabulary.subjects(RDF.type, SKOS.Concept)):
+            if next(self.snapshot.store.quads_for_pattern(None, None, _ox(str(concept)), None), None) is not None:
+                closure(vocabulary, concept, graph)
+        self._observed_dates(graph, catalogue)
         return graph
 
     @cached_property
@@ -157,18 +166,20 @@ class View:
             closure(self.catalogue_graph, subject, graph)
         return graph
 
-    def _add_observed_dates(self, graph: Graph, catalogue: URIRef) -> None:
+    def _observed_dates(self, graph: Graph, catalogue: URIRef) -> None:
         """dct:issued and dct:modified from the catalogue's history, where the source gives
         none: when a dataset, variable or code list was first harvested, and last changed."""
         times = self.history.timestamps()
-        described = {s for kind in (DCAT.Dataset, DISCO.Variable, SKOS.ConceptScheme)
-                     for s in graph.subjects(RDF.type, kind)}
-        for subject in described:
-            if str(subject) in times:
-                for predicate, value in zip((DCTERMS.issued, DCTERMS.modified), times[str(subject)]):
-                    if (subject, predicate, None) not in graph:
-                        graph.add((subject, predicate, Literal(value, datatype=XSD.dateTime)))
-        if times and (catalogue, DCTERMS.modified, None) not in graph:
+        store = self.snapshot.store
+        said = lambda s, p: next(store.quads_for_pattern(s, _ox(str(p)), None, None), None) is not None  # noqa: E731
+        for kind in (DCAT.Dataset, DISCO.Variable, SKOS.ConceptScheme):
+            for quad in store.quads_for_pattern(None, _ox(str(RDF.type)), _ox(str(kind)), None):
+                subject = quad.subject
+                if isinstance(subject, ox.NamedNode) and subject.value in times:
+                    for predicate, value in zip((DCTERMS.issued, DCTERMS.modified), times[subject.value]):
+                        if not said(subject, predicate):
+                            graph.add((URIRef(subject.value), predicate, Literal(value, datatype=XSD.dateTime)))
+        if times and not said(_ox(str(catalogue)), DCTERMS.modified):
             graph.add((catalogue, DCTERMS.modified,
                        Literal(max(last for _, last in times.values()), datatype=XSD.dateTime)))
 

@@ -99,3 +99,12 @@ def test_modified_since_gives_what_changed(served):
     none = Graph().parse(data=httpx.get(f"{served}/catalog", params={"modifiedSince": "2999-01-01"}).text, format="turtle")
     assert set(none.subjects()) <= {URIRef(f"{BASE_URI}catalog")} | {s for s in none.subjects() if isinstance(s, BNode) or GENID in s}
     assert httpx.get(f"{served}/catalog", params={"modifiedSince": "yesterday"}).status_code == 422
+
+
+def test_the_whole_catalogue_streams_in_every_syntax(served):
+    turtle = Graph().parse(data=httpx.get(f"{served}/catalog").text, format="turtle")
+    for fmt, syntax, media in (("nt", "nt", "application/n-triples"), ("jsonld", "json-ld", "application/ld+json"),
+                               ("rdf", "xml", "application/rdf+xml")):
+        response = httpx.get(f"{served}/catalog", headers={"accept": media})
+        assert response.headers["content-type"].startswith(media)
+        assert isomorphic(Graph().parse(data=response.text, format=syntax), turtle), fmt
