@@ -119,14 +119,6 @@ class View:
         return {}
 
     @cached_property
-    def catalogue_graph(self) -> Graph:
-        """Everything stored, with the catalogue listing every dataset and the theme
-        and access-right concepts it uses described, as partners harvest it."""
-        graph = self.snapshot.to_graph()
-        graph += self.catalogue_additions
-        return graph
-
-    @cached_property
     def catalogue_additions(self) -> Graph:
         """What the catalogue says beyond the stored graphs: the catalogue listing every
         dataset, the theme concepts used, described, and the observed dates (see
@@ -147,23 +139,28 @@ class View:
         """What the catalogue describes, in pages' order: the catalogue itself, then every
         named resource by URI (skolem nodes travel with the resource that holds them)."""
         catalogue = URIRef(self.snapshot.catalogue_uri)
-        named = {s for s in self.catalogue_graph.subjects() if isinstance(s, URIRef) and GENID not in s}
-        return [catalogue, *sorted(named - {catalogue})]
+        named = {quad.subject.value for quad in self.snapshot.store.quads_for_pattern(None, None, None, None)
+                 if isinstance(quad.subject, ox.NamedNode) and GENID not in quad.subject.value}
+        named |= {str(s) for s in self.catalogue_additions.subjects() if isinstance(s, URIRef)}
+        return [catalogue, *(URIRef(s) for s in sorted(named - {str(catalogue)}))]
 
     def catalogue_subjects_since(self, since: str) -> list[URIRef]:
         """The catalogue and the resources modified at or after `since` (an event time,
         see catalogue.history.moment): what a partner harvesting changes needs."""
-        graph, (catalogue, *resources) = self.catalogue_graph, self.catalogue_subjects
-        return [catalogue, *(s for s in resources
-                             if (modified := graph.value(s, DCTERMS.modified)) is not None
-                             and moment(str(modified)) >= since)]
+        catalogue, *resources = self.catalogue_subjects
+        modified = {q.subject.value: q.object.value for q in self.snapshot.store.quads_for_pattern(
+            None, _ox(str(DCTERMS.modified)), None, None)}
+        modified.update({str(s): str(o) for s, o in self.catalogue_additions.subject_objects(DCTERMS.modified)})
+        return [catalogue, *(s for s in resources if str(s) in modified and moment(modified[str(s)]) >= since)]
 
     def catalogue_part(self, subjects: list[URIRef]) -> Graph:
-        """These resources' whole descriptions (with the skolem nodes they hold)."""
+        """These resources' whole descriptions (with the skolem nodes they hold), as the
+        whole catalogue gives them, read from the store one resource at a time."""
         graph = Graph()
         bind_prefixes(graph)
         for subject in subjects:
-            closure(self.catalogue_graph, subject, graph)
+            graph += self.snapshot.describe(str(subject))
+            closure(self.catalogue_additions, subject, graph)
         return graph
 
     def _observed_dates(self, graph: Graph, catalogue: URIRef) -> None:

@@ -1,0 +1,111 @@
+"""Serving the DCAT catalogue to a harvesting partner: the whole catalogue of a synthetic store
+in Turtle and in JSON-LD, and in pages, through `catalogue serve` over HTTP.
+
+Run: .venv/bin/python bench/catalog.py [--variables 100000] [--page-size 1000]
+
+Each measurement has a server process of its own, so its peak memory (VmHWM) is that
+request's: the store loaded, plus what serving took. Prints seconds and peak memory; the
+machine is shared, so run it twice when in doubt.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+from search import BASE, synthetic_store  # noqa: E402  (the search benchmark's synthetic store)
+
+
+def serve(folder: Path):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "CATALOGUE_DATA_DIR": str(folder), "CATALOGUE_BASE_URI": BASE}
+    server = subprocess.Popen([sys.executable, "-m", "catalogue.cli", "serve", "--port", str(port)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            httpx.get(f"{url}/api/variables", params={"size": 1}, timeout=60)
+            return server, url
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(.2)
+
+
+def peak_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def measure(folder: Path, label: str, fetch) -> None:
+    server, url = serve(folder)
+    try:
+        before = peak_mb(server.pid)
+        started = time.perf_counter()
+        size = fetch(url)
+        seconds = time.perf_counter() - started
+        print(f"{label}: {seconds:.1f} s, {size / 1e6:,.0f} MB sent, server peak memory {peak_mb(server.pid):,.0f} MB "
+              f"({before:,.0f} MB before the request)", flush=True)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def whole(accept: str):
+    def fetch(url: str) -> int:
+        size = 0
+        with httpx.stream("GET", f"{url}/catalog", headers={"accept": accept}, timeout=3600) as response:
+            response.raise_for_status()
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+        return size
+    return fetch
+
+
+def paged(page_size: int):
+    def fetch(url: str) -> int:
+        size, page = 0, 1
+        with httpx.Client(timeout=3600) as client:
+            while True:
+                response = client.get(f"{url}/catalog", params={"page": page, "size": page_size},
+                                      headers={"accept": "text/turtle"})
+                if response.status_code == 404:
+                    return size
+                response.raise_for_status()
+                size += len(response.content)
+                page += 1
+    return fetch
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--variables", type=int, default=100_000)
+    parser.add_argument("--page-size", type=int, default=1000)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="catalog-bench-"))
+    try:
+        synthetic_store(folder, args.variables)
+        print(f"{args.variables:,} variables", flush=True)
+        measure(folder, "whole catalogue, Turtle", whole("text/turtle"))
+        measure(folder, "whole catalogue, JSON-LD", whole("application/ld+json"))
+        measure(folder, f"every page of {args.page_size}, Turtle", paged(args.page_size))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
