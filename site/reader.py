@@ -10,13 +10,13 @@ from datetime import date
 from functools import cached_property
 
 import pyoxigraph as ox
-from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, RDF, SKOS, XSD
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS, FOAF, RDF, SKOS, XSD
 
 from catalogue import ids, ontology
 from catalogue.history import History, moment
 from catalogue.models import CodeList, Dataset, Variable, VariableVersion
-from catalogue.namespaces import DCAT, DISCO, bind_prefixes
+from catalogue.namespaces import DCAT, DISCO, VCARD, bind_prefixes
 from catalogue.profiles.dcat_ap_no_3 import from_graph, texts
 from catalogue.rdf import GENID, closure
 from catalogue.search import open_backend
@@ -43,6 +43,12 @@ class Reader:
             if self._view is None or stamp != self._stamp:
                 self._view, self._stamp = View(self.store.snapshot(), self.history), stamp
             return self._view
+
+
+# What DCAT-AP 3's range shapes require the object of each property to be typed as.
+RANGES = {DCTERMS.accessRights: DCTERMS.RightsStatement, DCAT.contactPoint: VCARD.Kind,
+          DCAT.landingPage: FOAF.Document, DCTERMS.language: DCTERMS.LinguisticSystem,
+          DCAT.theme: SKOS.Concept}
 
 
 class View:
@@ -132,7 +138,19 @@ class View:
             if next(self.snapshot.store.quads_for_pattern(None, None, _ox(str(concept)), None), None) is not None:
                 closure(vocabulary, concept, graph)
         self._observed_dates(graph, catalogue)
+        self._range_types(graph)
         return graph
+
+    def _range_types(self, graph: Graph) -> None:
+        """The classes DCAT-AP 3 expects of the things datasets point to (an access right is
+        a dct:RightsStatement, a contact point a vcard:Kind, ...), said where the source did
+        not say them, so the catalogue checks out against DCAT-AP's range shapes too."""
+        for predicate, cls in RANGES.items():
+            values = {q.object for q in self.snapshot.store.quads_for_pattern(None, _ox(str(predicate)), None, None)}
+            for value in values:
+                if isinstance(value, (ox.NamedNode, ox.BlankNode)):
+                    node = URIRef(value.value) if isinstance(value, ox.NamedNode) else BNode(value.value)
+                    graph.add((node, RDF.type, cls))
 
     @cached_property
     def catalogue_subjects(self) -> list[URIRef]:
@@ -160,7 +178,11 @@ class View:
         bind_prefixes(graph)
         for subject in subjects:
             graph += self.snapshot.describe(str(subject))
-            closure(self.catalogue_additions, subject, graph)
+        # and what the catalogue adds about them and the nodes they hold (a contact's class)
+        nodes = set(graph.subjects()) | set(subjects)
+        for triple in self.catalogue_additions:
+            if triple[0] in nodes:
+                graph.add(triple)
         return graph
 
     def _observed_dates(self, graph: Graph, catalogue: URIRef) -> None:

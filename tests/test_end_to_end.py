@@ -122,6 +122,16 @@ def test_catalog_conforms_to_official_dcat_ap_no_shapes(client):
     assert len(graph) > 3000
 
 
+def test_catalog_conforms_to_official_dcat_ap_3_shapes(client):
+    """DCAT-AP 3.0.1's SHACL, ranges included (HealthDCAT-AP partners start from it)."""
+    from rdflib import Graph
+    from catalogue.shacl import validate
+    shapes = Graph().parse(corpus("shapes", "dcat-ap-3.0.1", "dcat-ap-SHACL.ttl"))
+    graph = Graph().parse(data=client.get("/catalog").text, format="turtle")
+    report = validate(graph, shapes)
+    assert [(v.path, v.message) for v in report.violations] == []
+
+
 def test_cli_harvest_while_serving_updates_the_running_server(tmp_path):
     """`catalogue harvest` from cron next to a running `catalogue serve` on one data dir."""
     env = {"CATALOGUE_DATA_DIR": str(tmp_path), "PORT": "0", "PATH": ""}
