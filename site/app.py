@@ -2,6 +2,7 @@
 and served as JSON by its twin under /api (and as RDF where it is an RDF resource)."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,10 @@ PARAMETERS = {"year_from": "from", "year_to": "to"}
 SIMILAR = 5  # variables of other registries offered on a variable page
 NAMED_MATCHES = 9
 MAX_QUERY = 100_000  # characters of a SPARQL query
-CATALOG_PAGE, MAX_CATALOG_PAGE = 1000, 10_000  # resources per page of /catalog  # suggestions asked for above the results; a third may be datasets and sources  # Query fields by the names the URL gives them
+CATALOG_PAGE, MAX_CATALOG_PAGE = 1000, 10_000  # resources per page of /catalog
+# The profiles the catalogue conforms to (tested against their official shapes), by name.
+PROFILES_OFFERED = {"dcat-ap-no": "https://data.norge.no/specification/dcat-ap-no",
+                    "dcat-ap": "http://data.europa.eu/r5r/"}  # suggestions asked for above the results; a third may be datasets and sources  # Query fields by the names the URL gives them
 # The explorer's result columns (`cols=name,source,...`; unknown ones are ignored).
 COLUMNS = ("name", "description", "source", "dataset", "period", "value_type", "unit", "code_list",
            "publisher", "theme")
@@ -391,6 +395,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/catalog")
     def catalog(request: Request, format: str | None = Param(None, pattern="^(ttl|jsonld|rdf|nt)$"),
+                profile: str | None = Param(None, max_length=200),
                 page_no: int | None = Param(None, alias="page", ge=1),
                 size: int | None = Param(None, ge=1, le=MAX_CATALOG_PAGE),
                 modified_since: str | None = Param(None, alias="modifiedSince", max_length=40)):
@@ -398,6 +403,7 @@ def create_app(settings: Settings) -> FastAPI:
         others, or with `modifiedSince` only what changed since; in the syntax `format=` or
         else Accept asks for (Turtle by default)."""
         fmt = format or _rdf_format(request) or "ttl"
+        chosen = _profile(request, profile)
         view = reader.view
         subjects = view.catalogue_subjects
         if modified_since:
@@ -407,9 +413,9 @@ def create_app(settings: Settings) -> FastAPI:
                 raise HTTPException(422, detail=[{"field": "modifiedSince", "message": str(exc)}]) from None
         if page_no is None and size is None:
             if modified_since:
-                return _rdf(view.catalogue_part(subjects), fmt)
-            return StreamingResponse(stream(view.snapshot.store, view.catalogue_additions, fmt),
-                                     media_type=f"{RDF_FORMATS[fmt][1]}; charset=utf-8")
+                return _profiled(_rdf(view.catalogue_part(subjects), fmt), chosen)
+            return _profiled(StreamingResponse(stream(view.snapshot.store, view.catalogue_additions, fmt),
+                                               media_type=f"{RDF_FORMATS[fmt][1]}; charset=utf-8"), chosen)
         page_no, size = page_no or 1, size or CATALOG_PAGE
         total = len(subjects)
         last = max(1, -(-total // size))
@@ -423,7 +429,7 @@ def create_app(settings: Settings) -> FastAPI:
                                  (HYDRA.next, page_no + 1)):
             if 1 <= number <= last:
                 graph.add((here, relation, URIRef(str(request.url.include_query_params(page=number, size=size)))))
-        return _rdf(graph, fmt)
+        return _profiled(_rdf(graph, fmt), chosen)
 
     @app.get("/partners", response_class=HTMLResponse)
     def partners(request: Request):
@@ -562,6 +568,28 @@ def _toggle(request: Request, facet: str, value: str) -> str:
     else:
         params.append((facet, value))
     return request.url.path + "?" + urlencode(params)
+
+
+def _profile(request: Request, asked: str | None) -> str:
+    """The profile the catalogue is served in: ?profile= (a name or URI) or else the first
+    offered one Accept-Profile names (W3C content negotiation by profile); DCAT-AP-NO by
+    default. One not offered is refused (406), naming those that are."""
+    wanted = [asked] if asked else re.findall(r"<([^>]+)>", request.headers.get("accept-profile", ""))
+    for candidate in wanted:
+        for name, uri in PROFILES_OFFERED.items():
+            if candidate in (name, uri):
+                return uri
+    if asked:
+        offered = ", ".join(f"{name} ({uri})" for name, uri in PROFILES_OFFERED.items())
+        raise HTTPException(406, detail=f"profile {asked!r} is not offered; offered: {offered}")
+    return PROFILES_OFFERED["dcat-ap-no"]
+
+
+def _profiled(response: Response, profile: str) -> Response:
+    response.headers["Content-Profile"] = f"<{profile}>"
+    response.headers["Link"] = f'<{profile}>; rel="profile"'
+    response.headers["Vary"] = "Accept, Accept-Profile"
+    return response
 
 
 def _rdf_format(request: Request) -> str | None:

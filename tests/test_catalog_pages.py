@@ -108,3 +108,14 @@ def test_the_whole_catalogue_streams_in_every_syntax(served):
         response = httpx.get(f"{served}/catalog", headers={"accept": media})
         assert response.headers["content-type"].startswith(media)
         assert isomorphic(Graph().parse(data=response.text, format=syntax), turtle), fmt
+
+
+def test_profiles_by_parameter_or_accept_profile(served):
+    default = httpx.get(f"{served}/catalog", params={"page": 1, "size": 10})
+    assert default.headers["content-profile"] == "<https://data.norge.no/specification/dcat-ap-no>"
+    asked = httpx.get(f"{served}/catalog", params={"page": 1, "size": 10},
+                      headers={"accept-profile": '<http://example.org/other>, <http://data.europa.eu/r5r/>;q=0.9'})
+    assert asked.headers["content-profile"] == "<http://data.europa.eu/r5r/>"
+    assert httpx.get(f"{served}/catalog", params={"profile": "dcat-ap", "page": 1, "size": 10}).headers["content-profile"] == "<http://data.europa.eu/r5r/>"
+    refused = httpx.get(f"{served}/catalog", params={"profile": "healthdcat-ap"})
+    assert refused.status_code == 406 and "dcat-ap-no" in refused.json()["detail"]
