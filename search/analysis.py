@@ -122,7 +122,7 @@ def synonyms(text: str, longest: int = 4) -> list[str]:
     return found
 
 
-Segments = list[tuple[str, bool]]
+Segments = list[tuple[str, bool]]  # text cut into runs, each saying whether it matched
 
 
 def matcher(wanted: set[str], analyzers: Iterable[Callable[[str], list[str]]]) -> Callable[[str], bool]:

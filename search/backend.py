@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from catalogue.models import Period, Text
 
+from catalogue.search.analysis import Segments
 from catalogue.search.documents import VariableDoc
 from catalogue.search.query import Query
 
@@ -36,7 +37,6 @@ def facet_labels(doc: VariableDoc) -> Iterator[tuple[str, str, Text]]:
         yield "theme", theme, doc.theme_labels.get(theme, {})
 
 
-Segments = list[tuple[str, bool]]  # text cut into runs, each saying whether it matched
 
 
 class Hit(VariableDoc):
@@ -78,6 +78,9 @@ class SearchBackend(Protocol):
 
     def suggest(self, text: str, limit: int = 10) -> list[Suggestion]:
         """Names of variables, datasets and sources with words starting as `text` is typed."""
+
+    def named(self, text: str, limit: int) -> list[Suggestion]:
+        """Datasets, sources and code lists (no variables) whose names start as `text` is typed."""
 
     def coverage(self, facet: str, value: str) -> list[Period]:
         """When a source's or dataset's variables have data (facet "source" or "dataset"):

@@ -337,13 +337,17 @@ class ElasticBackend:
             return None
         return VariableDoc.model_validate(found["_source"]["doc"])
 
+    def named(self, text: str, limit: int) -> list[Suggestion]:
+        index = self._current()
+        return named(self._labels(index), text, limit) if index is not None else []
+
     def suggest(self, text: str, limit: int = 10) -> list[Suggestion]:
         """Names of variables, datasets and sources with words starting as typed."""
         index = self._current()
         typed = analysis.words(analysis.fold(text))
         if index is None or not typed:
             return []
-        names = named(self._labels(index), text, limit // 3)
+        names = named(self._labels(index), text, limit // 3)  # as self.named, on this call's index
         # `suggest` holds every prefix of every word: the typed words, in order, as a phrase
         hits = self.client.search(index=index, query={"match_phrase": {"suggest": " ".join(typed)}},
                                   sort=[{"_score": "desc"}, {"id": "asc"}], size=limit * 3,

@@ -212,13 +212,16 @@ class EmbeddedBackend:
             return []
         return [Period.model_validate(p) for p in self._coverage.get(facet, {}).get(value, [])]
 
+    def named(self, text: str, limit: int) -> list[Suggestion]:
+        return named(self._labels, text, limit) if self._current() is not None else []
+
     def suggest(self, text: str, limit: int = 10) -> list[Suggestion]:
         """Names of variables, datasets and sources with words starting as typed."""
         index = self._current()
         typed = analysis.words(analysis.fold(text))
         if index is None or not typed:
             return []
-        names = named(self._labels, text, limit // 3)
+        names = self.named(text, limit // 3)
         searcher = index.searcher()
         hits = searcher.search(TQ.phrase_prefix_query(self.schema, "suggest", typed), limit=limit * 3).hits
         variables: dict[str, Suggestion] = {}  # one per name: five registries' "Fødselsår" are one

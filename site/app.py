@@ -48,7 +48,7 @@ CHANGES_DEFAULT_DAYS = 30  # /changes without `since`
 MAX_FACET_VALUES = 50  # chosen values per facet in one query
 PARAMETERS = {"year_from": "from", "year_to": "to"}
 SIMILAR = 5  # variables of other registries offered on a variable page
-NAMED_MATCHES = 9
+NAMED_MATCHES = 3  # datasets, sources and code lists offered above the results
 MAX_QUERY = 100_000  # characters of a SPARQL query
 CATALOG_PAGE, MAX_CATALOG_PAGE = 1000, 10_000  # resources per page of /catalog
 # The profiles the catalogue conforms to (tested against their official shapes), by name.
@@ -108,8 +108,7 @@ def create_app(settings: Settings) -> FastAPI:
                      "list_count": len(lists.items(request.cookies.get(LIST_COOKIE, ""))),
                      # one search box for all: datasets and sources whose names match are offered too
                      "named_matches": [{**s.model_dump(), "url": _suggestion_url(s)}
-                                       for s in (reader.search.suggest(query.text, NAMED_MATCHES) if query.text.strip() else [])
-                                       if s.kind != "variable"],
+                                       for s in (reader.search.named(query.text, NAMED_MATCHES) if query.text.strip() else [])],
                      "url_with": lambda **kw: _with(request, **kw),
                      "toggle": lambda f, v: _toggle(request, f, v)},
                     json_url=_with(request, path="/api/variables"))

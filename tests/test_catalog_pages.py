@@ -15,6 +15,7 @@ from rdflib.compare import isomorphic
 from catalogue.harvest import harvest
 from catalogue.namespaces import HYDRA
 from catalogue.rdf import GENID
+from catalogue.store import Store
 from support import BASE_URI, free_port, harvest_demo, settings_in, wait_for, write_config
 
 SOURCES = ["mfr", "vardef", "klass", "helsedata"]
@@ -79,10 +80,8 @@ def test_our_own_harvester_reads_the_paged_catalogue_back_whole(served, tmp_path
     run, = harvest(settings, config)
     assert run.status == "ok" and run.held_back == [], run.held_back[:3]
     assert len(run.fetched) > 2  # page by page
-    state = settings.data_dir / "state.json"
-    import json
-    graph_file = json.loads(state.read_text())["sources"]["ourselves"]["graph_file"]
-    harvested = Graph().parse(settings.data_dir / "graphs" / graph_file, format="nt")
+    store = Store(settings.data_dir, settings.base_uri)
+    harvested = Graph().parse(store.graphs_dir / store.state().sources["ourselves"].graph_file, format="nt")
     original = Graph().parse(data=httpx.get(f"{served}/catalog").text, format="turtle")
     assert isomorphic(_without_skolem_ids(harvested), _without_skolem_ids(original))
 

@@ -256,6 +256,7 @@ def test_coverage_of_sources_and_datasets_is_kept_with_the_index(backend):
 
 def test_code_lists_are_named_and_filter_their_variables(backend):
     assert ("code_list", "ICD-10 diagnoser") in {(s.kind, s.text) for s in backend.suggest("diagnoser")}
+    assert [(s.kind, s.text) for s in backend.named("icd", 3)] == [("code_list", "ICD-10 diagnoser")]
     assert ids(backend, filters={"code_list": (ICD10,)}) == ["npr/somatikk/HDIAG"]
     assert ids(backend, "vekt", filters={"code_list": (ICD10,)}) == []
 
