@@ -1,4 +1,4 @@
-"""The `catalogue` command: harvest, index, serve, validate."""
+"""The `catalogue` command: harvest, index, serve, validate, manage accounts."""
 from __future__ import annotations
 
 import argparse
@@ -33,6 +33,20 @@ def main(argv: list[str] | None = None) -> int:
     validate.add_argument("--shapes", type=Path, action="append",
                           help="validate against these shape files instead (repeatable)")
     validate.add_argument("--lang", default="en", choices=["en", "nb"])
+    accounts = commands.add_parser("accounts", help="manage the accounts that may write to the catalogue")
+    account_commands = accounts.add_subparsers(dest="action", required=True)
+    add = account_commands.add_parser("add", help="add an account (asks for its password unless --no-password)")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=["publisher", "curator", "admin"])
+    add.add_argument("--organisation", help="for a publisher: the key of its organisation in [publishers]")
+    add.add_argument("--no-password", action="store_true", help="a machine account: API tokens only")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    token = account_commands.add_parser("token", help="make an API token for an account and print it (once)")
+    token.add_argument("name")
+    token.add_argument("--label", default="token")
+    account_commands.add_parser("list", help="list the accounts")
+    for action in ("disable", "enable"):
+        account_commands.add_parser(action, help=f"{action} an account").add_argument("name")
     ontologies = commands.add_parser("ontologies", help="maintain the shipped ontology files")
     ontologies.add_argument("--update-manifest", action="store_true", required=True)
     args = parser.parse_args(argv)
@@ -115,6 +129,44 @@ def _validate(settings: Settings, args) -> int:
     return 0 if report.conforms else 1
 
 
+def _accounts(settings: Settings, args) -> int:
+    """Accounts from the command line (the first admin is made this way); logged in the
+    audit log as the system user who ran it."""
+    import getpass
+
+    from catalogue.accounts import AccountError, Accounts
+    from catalogue.audit import Audit
+    from catalogue.sources import load_config
+    accounts, audit = Accounts(settings.data_dir), Audit(settings.data_dir)
+    actor = f"cli:{getpass.getuser()}"
+    try:
+        if args.action == "list":
+            for a in accounts.all():
+                print(f"{a.name:<24} {a.role:<10} {a.organisation or '-':<16} {'disabled' if a.disabled else 'active'}")
+        elif args.action == "add":
+            if args.organisation and args.organisation not in load_config(settings.sources_file).publishers:
+                raise AccountError(f"{args.organisation!r} is not a key of [publishers] in {settings.sources_file}")
+            password = None
+            if not args.no_password:
+                password = (sys.stdin.readline().rstrip("\n") if args.password_stdin
+                            else getpass.getpass(f"password for {args.name}: "))
+            made = accounts.add(args.name, args.role, args.organisation, password)
+            audit.record(actor, "admin", "account.create", f"account:{made.name}",
+                         after={"role": made.role, "organisation": made.organisation}, organisation=made.organisation)
+            print(f"added {made.name} ({made.role}{', ' + made.organisation if made.organisation else ''})")
+        elif args.action == "token":
+            print(accounts.new_token(args.name, args.label))
+            audit.record(actor, "admin", "token.create", f"account:{args.name}", after={"label": args.label})
+        else:
+            accounts.set_disabled(args.name, args.action == "disable")
+            audit.record(actor, "admin", f"account.{args.action}", f"account:{args.name}",
+                         after={"disabled": args.action == "disable"})
+    except AccountError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _ontologies(settings: Settings, args) -> int:
     from catalogue import ontology
     for name, digest in ontology.update_manifest().items():
@@ -123,7 +175,7 @@ def _ontologies(settings: Settings, args) -> int:
 
 
 COMMANDS = {"harvest": _harvest, "index": _index, "serve": _serve, "validate": _validate,
-            "ontologies": _ontologies}
+            "ontologies": _ontologies, "accounts": _accounts}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -18,6 +18,8 @@ from pydantic import BaseModel, ValidationError
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
+from catalogue.accounts import Accounts
+from catalogue.audit import Audit
 from catalogue.history import History, moment, stamp
 from catalogue.namespaces import HYDRA
 from catalogue.models import CodeList, Period, Variable
@@ -26,8 +28,11 @@ from catalogue.runs import RunLog
 from catalogue.search import FACETS, FILTERS, FacetValue, Hit, Query, VariableDoc
 from catalogue.search.query import SORTS
 from catalogue.settings import Settings
+from catalogue.sources import load_config
 from catalogue.store import SourceState
+from catalogue.site.account_pages import account_routes
 from catalogue.site.as_of import variable_as_of
+from catalogue.site.auth import Access
 from catalogue.site.changes import Linker, atom, shown
 from catalogue.site.i18n import (FIELD_NAMES, LANGUAGES, VALUE_TYPES, access_name, facet_label, language, pick,
                                  words)
@@ -69,6 +74,7 @@ def create_app(settings: Settings) -> FastAPI:
     reader = Reader(settings)
     lists = Lists(settings.data_dir)
     history = History(settings.data_dir)
+    access = Access(Accounts(settings.data_dir), Audit(settings.data_dir))
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals.update(pick=pick, value_types=VALUE_TYPES, facets=FACETS, field_names=FIELD_NAMES,
                                  facet_label=facet_label, sorts=SORTS,
@@ -81,7 +87,7 @@ def create_app(settings: Settings) -> FastAPI:
     def page(request: Request, template: str, context: dict[str, Any], json_url: str) -> HTMLResponse:
         lang = language(request)
         response = templates.TemplateResponse(request, template, {
-            **context, "lang": lang, "t": words(lang), "json_url": json_url,
+            **context, "lang": lang, "t": words(lang), "json_url": json_url, "user": access.principal(request),
             "switch_url": _with(request, lang="en" if lang == "nb" else "nb")})
         response.headers["Link"] = f'<{json_url}>; rel="alternate"; type="application/json"'
         if request.query_params.get("lang") in LANGUAGES:
@@ -371,6 +377,7 @@ def create_app(settings: Settings) -> FastAPI:
         return changes_context(request, since, source, dataset, page_no)
 
     app.include_router(list_routes(reader, settings, page))
+    app.include_router(account_routes(access, lambda: load_config(settings.sources_file), page))
 
     sparql = Sparql(settings.data_dir, settings.base_uri, settings.sparql_timeout, settings.sparql_max_bytes)
 
@@ -462,12 +469,14 @@ def create_app(settings: Settings) -> FastAPI:
     @app.exception_handler(HTTPException)
     def http_error(request: Request, exc: HTTPException):
         if request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", ""):
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        if exc.status_code == 401 and request.method == "GET":  # a browser is sent to log in first
+            return RedirectResponse("/login?" + urlencode({"next": str(request.url.path)}), status_code=303)
         lang = language(request)
         return templates.TemplateResponse(request, "error.html", {
             "lang": lang, "t": words(lang), "status": exc.status_code, "detail": exc.detail,
-            "json_url": request.url.path, "switch_url": _with(request, lang="en" if lang == "nb" else "nb")},
-            status_code=exc.status_code)
+            "json_url": request.url.path, "switch_url": _with(request, lang="en" if lang == "nb" else "nb"),
+            "user": access.principal(request)}, status_code=exc.status_code, headers=exc.headers)
 
     return app
 

@@ -7,7 +7,6 @@ import re
 from collections.abc import Callable
 from datetime import date
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, HTTPException, Query as Param, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -19,6 +18,7 @@ from catalogue.models import Period
 from catalogue.namespaces import DCAT, DCT, bind_prefixes
 from catalogue.profiles.dcat_ap_no_3 import period_node
 from catalogue.settings import Settings
+from catalogue.site.auth import local, same_origin
 from catalogue.site.i18n import language
 from catalogue.site.lists import (EXPORT_HEADER, MAX_ITEMS, MAX_NOTE, SHARE_DAYS, ListFull, ListItem, Lists,
                                   Shared, export_rows, new_list_id)
@@ -43,20 +43,12 @@ def list_routes(reader: Reader, settings: Settings, page: Callable[..., HTMLResp
     def own_list(request: Request) -> str | None:
         return request.cookies.get(LIST_COOKIE)
 
-    def same_site(request: Request) -> None:
-        """A list changes only on a request from this site's own pages (with the cookie
-        also SameSite=Lax, another site cannot make a visitor's browser change it)."""
-        origin = request.headers.get("origin") or request.headers.get("referer")
-        if origin and urlsplit(origin).netloc != request.url.netloc:
-            raise HTTPException(403, detail="list changes are only accepted from this site's pages")
-
     def changed(request: Request, list_id: str, back: str | None, body: dict[str, Any]) -> Response:
         """A fetch gets JSON; a form gets sent back to where it came from (on this site)."""
         if "application/json" in request.headers.get("accept", ""):
             response: Response = JSONResponse(body)
         else:
-            target = back if back and back.startswith("/") and not back.startswith("//") else "/list"
-            response = RedirectResponse(target, status_code=303)
+            response = RedirectResponse(local(back, "/list"), status_code=303)
         response.set_cookie(LIST_COOKIE, list_id, max_age=LIST_COOKIE_DAYS * 86400, httponly=True, samesite="lax")
         return response
 
@@ -72,7 +64,7 @@ def list_routes(reader: Reader, settings: Settings, page: Callable[..., HTMLResp
     @app.post("/list/items")
     def list_add(request: Request, variable: str = Form(..., max_length=500),
                  back: str | None = Form(None, max_length=8000)):
-        same_site(request)
+        same_origin(request)
         if reader.search.get(variable) is None:
             raise HTTPException(404, detail=f"no variable with id {variable!r}")
         list_id = own_list(request) or new_list_id()
@@ -88,7 +80,7 @@ def list_routes(reader: Reader, settings: Settings, page: Callable[..., HTMLResp
                     note: str = Form("", max_length=MAX_NOTE),
                     wanted_from: str = Form("", alias="from", max_length=4),
                     wanted_to: str = Form("", alias="to", max_length=4)):
-        same_site(request)
+        same_origin(request)
         list_id = own_list(request)
         if list_id is None:
             raise HTTPException(404, detail="no list yet: add a variable first")
@@ -107,7 +99,7 @@ def list_routes(reader: Reader, settings: Settings, page: Callable[..., HTMLResp
 
     @app.post("/list/share")
     def list_share(request: Request):
-        same_site(request)
+        same_origin(request)
         list_id = own_list(request)
         if not list_id or not lists.items(list_id):
             raise HTTPException(409, detail="the list is empty: add variables before sharing it")
@@ -140,7 +132,7 @@ def list_routes(reader: Reader, settings: Settings, page: Callable[..., HTMLResp
 
     @app.post("/lists/{code}/copy")
     def shared_copy(request: Request, code: str):
-        same_site(request)
+        same_origin(request)  # with the cookie SameSite=Lax: no other site changes a list
         list_id = own_list(request) or new_list_id()
         try:
             lists.copy(shared_list(code), list_id)

@@ -113,3 +113,29 @@ def wait_for(url: str, **kwargs) -> dict:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def account(settings: Settings, name: str, role: str, organisation: str | None = None,
+            password: str | None = None) -> str:
+    """An account made as the `catalogue accounts` command makes it; returns an API token for it."""
+    from catalogue.accounts import Accounts
+    accounts = Accounts(settings.data_dir)
+    accounts.add(name, role, organisation, password)
+    return accounts.new_token(name, "test")
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def log_in(client, name: str, password: str) -> str:
+    """Log a TestClient in through the login form, as a browser does; returns the
+    session's CSRF token (the hidden `csrf` field of the account page's forms)."""
+    import re
+    form = client.get("/login", headers={"Accept": "text/html"})
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+    answer = client.post("/login", data={"name": name, "password": password, "csrf": token, "next": "/account"},
+                         headers={"Accept": "text/html"}, follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    page = client.get("/account", headers={"Accept": "text/html"})
+    return re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
