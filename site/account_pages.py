@@ -190,7 +190,8 @@ def account_routes(access: Access, config: Callable[[], Config], page: Callable[
             return _export(entries, format)
         total, entries = audit_query(since, actor, action, page_no, AUDIT_PER_PAGE)
         context = {"total": total, "page": page_no, "pages": max(1, -(-total // AUDIT_PER_PAGE)),
-                   "entries": [e.model_dump() for e in entries],
+                   "entries": [{**e.model_dump(), "before_text": _text(e.before), "after_text": _text(e.after)}
+                               for e in entries],
                    "filters": {"since": since, "actor": actor, "action": action},
                    "filter_query": urlencode({k: v for k, v in (("since", since), ("actor", actor),
                                                                 ("action", action)) if v})}
@@ -206,10 +207,14 @@ def _export(entries: list[AuditEntry], fmt: str) -> Response:
         body = "".join(e.model_dump_json() + "\n" for e in entries)
         return Response(body, media_type="application/x-ndjson; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="audit.jsonl"'})
-    rows = [["" if v is None else json.dumps(v, ensure_ascii=False) if k in ("before", "after") else str(v)
+    rows = [[_text(v) if k in ("before", "after") else "" if v is None else str(v)
              for k, v in e.model_dump().items()] for e in entries]
     return Response(to_csv(list(AUDIT_COLUMNS), rows), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="audit.csv"'})
+
+
+def _text(state) -> str:
+    return "" if state is None else json.dumps(state, ensure_ascii=False)
 
 
 def _secure(request: Request) -> bool:
