@@ -35,7 +35,7 @@ from catalogue.runs import FetchedDocument, RecordChange, Run, RunLog, new_run_i
 from catalogue.search import build_documents, open_backend
 from catalogue.settings import Settings
 from catalogue.shacl import PROFILES, Profile, profile_shapes, validate
-from catalogue.sources import DEMO_PLACEHOLDER, Config, SourceConfig
+from catalogue.sources import DEMO_PLACEHOLDER, UPLOAD_URL, Config, SourceConfig
 from catalogue.store import HeldBack, SourceState, State, Store, now
 
 DEMO_FILES = Path(__file__).parent / "demo" / "files"
@@ -52,6 +52,7 @@ def harvest(settings: Settings, config: Config, only: list[str] | None = None,
     """Harvest the chosen sources (all, `only` these, those never harvested, or those due)
     and return their runs; the search index is rebuilt when any stored graph changed.
     The bundled demo's sources are served as of `demo_edition`."""
+    from catalogue.publishing import published_url  # publishing builds on this module
     store = Store(settings.data_dir, settings.base_uri)
     runs = []
     with store.lock(), _demo_url(config, demo_edition) as demo_url:
@@ -60,9 +61,15 @@ def harvest(settings: Settings, config: Config, only: list[str] | None = None,
         History(settings.data_dir).rebuild(RecordStore(settings.data_dir), RunLog(settings.data_dir))
         _store_catalogue(store, state, config)
         for source in chosen_sources(config, state, only, only_new, due):
-            progress(f"harvesting {source.id} ({source.kind}) from {source.url}")
-            url = source.url.replace(DEMO_PLACEHOLDER, demo_url or DEMO_PLACEHOLDER)
-            run = harvest_source(settings, store, state, config, source, url)
+            # A publisher's active publication is read instead of the source's URL.
+            with published_url(settings, source.id) as published:
+                if published is None and source.url == UPLOAD_URL:
+                    progress(f"skipping {source.id}: it is published by upload, and nothing is published")
+                    continue
+                progress(f"harvesting {source.id} ({source.kind}) from "
+                         + ("its publication" if published else source.url))
+                url = published or source.url.replace(DEMO_PLACEHOLDER, demo_url or DEMO_PLACEHOLDER)
+                run = harvest_source(settings, store, state, config, source, url, confined_to=published)
             runs.append(run)
             store.write_state(state)
             progress(f"  {run.status}: {run.accepted} of {run.seen} records accepted"
@@ -100,75 +107,119 @@ def is_due(source: SourceConfig, entry: SourceState | None, at: datetime | None 
 
 
 def harvest_source(settings: Settings, store: Store, state: State, config: Config,
-                   source: SourceConfig, url: str) -> Run:
-    started = time.perf_counter()
-    run = Run(id=new_run_id(source.id), source=source.id, name=source.name, kind=source.kind,
-              started=now())
+                   source: SourceConfig, url: str, confined_to: str | None = None) -> Run:
+    """`confined_to`: the only URL prefix the harvester may fetch (a publication's file)."""
+    run, started = start_run(source), time.perf_counter()
     previous = state.sources.get(source.id)
-    entry = SourceState(id=source.id, name=source.name, publisher=source.publisher,
-                        kind=source.kind, url=source.url, attempted=run.started, last_run=run.id)
-    limits = Limits(timeout=source.timeout, retries=source.retries,
-                    max_response_bytes=source.max_response_bytes,
-                    max_source_bytes=source.max_source_bytes)
-    http = Fetcher(limits, HttpCache.open(settings.data_dir / "http" / source.id))
-    records_store = RecordStore(settings.data_dir)
+    http = fetcher(source, HttpCache.open(settings.data_dir / "http" / source.id), confined_to)
     try:
-        with http:
-            harvester = for_kind(source.kind)
-            ctx = HarvestContext(source=source, url=url, publisher=config.agent(source.publisher),
-                                 base_uri=settings.base_uri, http=http)
-            records = list(harvester.gather(ctx))
-        run.fetched = _fetched(http)
-        shapes_key = _shapes_key(source)
-        fingerprint = _fingerprint(source, harvester, http, shapes_key)
-        if previous and previous.graph_file and previous.fingerprint == fingerprint:
-            # Same documents, same mapping, same shapes: the stored graph is still right.
-            run.status = "unchanged"
-            run.seen, run.accepted, run.unchanged = previous.seen, previous.accepted, previous.accepted
-            run.held_back, run.held_back_records = previous.held_back, len({h.record for h in previous.held_back})
-            state.sources[source.id] = previous.model_copy(update={
-                "attempted": run.started, "error": None, "last_run": run.id})
-            return _finish(settings, run, started)
-        for record in records:  # stable IRIs for blank nodes: reports can name them, diffs stay small
-            if any(isinstance(node, BNode) for node in record.graph.all_nodes()):
-                record.graph = stable_skolemize(record.graph, settings.base_uri)
-        old = records_store.manifest(source.id)
-        versions = {id(r): _version(r.graph) for r in records if not r.problems}
-        # A record accepted before in this very form, by the same shapes, needs no second look:
-        # re-harvests validate only what changed.
-        known = ({v.hash for v in old.values()}
-                 if previous and previous.shapes_key == shapes_key else set())
-        verdict = gate([r for r in records if r.problems or versions[id(r)][1] not in known],
-                       _gate_shapes(source.profile, tuple(source.shapes)))
-        accepted = [r for r in records if not r.problems and versions[id(r)][1] in known]
-        accepted += verdict.accepted
-        held_back = verdict.held_back
+        attempt = read_source(settings, config, source, url, http, previous)
     except (SourceError, FetchError) as exc:
         run.status, run.error = "failed", str(exc)
         run.fetched = _fetched(http)
         # The last good graph stays: keep the previous entry, noting the failed attempt.
-        kept = previous or entry
+        kept = previous or _entry(source, run)
         state.sources[source.id] = kept.model_copy(update={"attempted": run.started,
                                                            "error": str(exc), "last_run": run.id})
         return _finish(settings, run, started)
+    return commit(settings, store, state, source, run, started, attempt)
 
+
+def start_run(source: SourceConfig) -> Run:
+    return Run(id=new_run_id(source.id), source=source.id, name=source.name, kind=source.kind,
+               started=now())
+
+
+def fetcher(source: SourceConfig, cache: HttpCache | None, confined_to: str | None = None) -> Fetcher:
+    """The source's HTTP session with its limits; with no cache (a dry run), nothing is kept;
+    `confined_to`: the URL prefix it may fetch, if only one."""
+    return Fetcher(Limits(timeout=source.timeout, retries=source.retries,
+                          max_response_bytes=source.max_response_bytes,
+                          max_source_bytes=source.max_source_bytes), cache, confined_to)
+
+
+@dataclass
+class Attempt:
+    """A source's records as read and gated, before anything is stored: the first half of a
+    harvest, and all of a dry run."""
+
+    records: list[Record]
+    accepted: list[Record]
+    held_back: list[HeldBack]  # violations, and what the harvester could not read
+    warnings: list[HeldBack]
+    versions: dict[int, tuple[list[str], str]]  # by id() of each readable record: its lines and hash
+    fetched: list[FetchedDocument]
+    fingerprint: str | None = None
+    shapes_key: str | None = None
+    unchanged: bool = False  # the same documents as the stored graph's: records were not read
+
+
+def read_source(settings: Settings, config: Config, source: SourceConfig, url: str, http: Fetcher,
+                previous: SourceState | None = None) -> Attempt:
+    """Fetch the source with its harvester and gate its records; raises SourceError or
+    FetchError. Writes nothing (but the HTTP cache `http` may keep). With `previous`, the
+    source's stored state, what it already covers is not looked at again."""
+    with http:
+        harvester = for_kind(source.kind)
+        ctx = HarvestContext(source=source, url=url, publisher=config.agent(source.publisher),
+                             base_uri=settings.base_uri, http=http)
+        records = list(harvester.gather(ctx))
+    fetched = _fetched(http)
+    shapes_key = _shapes_key(source)
+    fingerprint = _fingerprint(source, harvester, http, shapes_key)
+    if previous and previous.graph_file and previous.fingerprint == fingerprint:
+        # Same documents, same mapping, same shapes: the stored graph is still right.
+        return Attempt(records, [], [], [], {}, fetched, fingerprint, shapes_key, unchanged=True)
+    for record in records:  # stable IRIs for blank nodes: reports can name them, diffs stay small
+        if any(isinstance(node, BNode) for node in record.graph.all_nodes()):
+            record.graph = stable_skolemize(record.graph, settings.base_uri)
+    versions = {id(r): _version(r.graph) for r in records if not r.problems}
+    # A record accepted before in this very form, by the same shapes, needs no second look:
+    # re-harvests validate only what changed.
+    known = ({v.hash for v in RecordStore(settings.data_dir).manifest(source.id).values()}
+             if previous and previous.shapes_key == shapes_key else set())
+    verdict = gate([r for r in records if r.problems or versions[id(r)][1] not in known],
+                   _gate_shapes(source.profile, tuple(source.shapes)))
+    accepted = [r for r in records if not r.problems and versions[id(r)][1] in known]
+    return Attempt(records, accepted + verdict.accepted, verdict.held_back,
+                   verdict.warnings[:MAX_WARNINGS], versions, fetched, fingerprint, shapes_key)
+
+
+@dataclass
+class Plan:
+    """What storing an attempt changes: the source's new manifest, the versions to keep, each
+    record's change, the new graph, and the stored lines of versions replaced or kept."""
+
+    manifest: dict[str, RecordVersion]
+    new_versions: list[tuple[str, list[str]]]
+    changes: list[RecordChange]
+    graph_lines: list[str]
+    previous_lines: dict[str, list[str]]
+    unchanged: int
+
+
+def plan(settings: Settings, source_id: str, run_id: str, attempt: Attempt) -> Plan:
+    """Compare an attempt with the source's stored records; reads, never writes."""
+    records_store = RecordStore(settings.data_dir)
+    old = records_store.manifest(source_id)
     manifest: dict[str, RecordVersion] = {}
     new_versions: list[tuple[str, list[str]]] = []
     changes: list[RecordChange] = []
     graph_lines: list[str] = []
-    for record in accepted:
-        lines, digest = versions[id(record)]
+    unchanged = 0
+    for record in attempt.accepted:
+        lines, digest = attempt.versions[id(record)]
         before = old.get(record.key)
         if before and before.hash == digest:
             manifest[record.key] = before
-            run.unchanged += 1
+            unchanged += 1
         else:
-            manifest[record.key] = RecordVersion(hash=digest, run=run.id)
+            manifest[record.key] = RecordVersion(hash=digest, run=run_id)
             new_versions.append((digest, lines))
             changes.append(RecordChange(key=record.key, change="changed" if before else "added",
                                         old=before.hash if before else None, new=digest))
         graph_lines.extend(lines)
-    held_keys = {h.record for h in held_back}
+    held_keys = {h.record for h in attempt.held_back}
     kept = {key: before for key, before in old.items() if key not in manifest and key in held_keys}
     # Versions replaced, removed or kept: kept ones go back into the graph, the others are
     # compared with what replaced them for the history.
@@ -180,24 +231,50 @@ def harvest_source(settings: Settings, store: Store, state: State, config: Confi
             changes.append(RecordChange(key=key, change="kept", old=before.hash))
         elif key not in manifest:
             changes.append(RecordChange(key=key, change="removed", old=before.hash))
-    for change in changes:
+    return Plan(manifest, new_versions, changes, graph_lines, previous_lines, unchanged)
+
+
+def commit(settings: Settings, store: Store, state: State, source: SourceConfig, run: Run,
+           started: float, attempt: Attempt) -> Run:
+    """Store an attempt as the source's current records and graph, and log its run; the
+    caller holds the store's lock and writes `state`, which makes the new graph current.
+    What is written first is written aside (the graph file, the run's pack of versions);
+    the manifest, run log and history follow once nothing is left to fail but a write."""
+    run.fetched = attempt.fetched
+    previous = state.sources.get(source.id)
+    if attempt.unchanged:
+        run.status = "unchanged"
+        run.seen, run.accepted, run.unchanged = previous.seen, previous.accepted, previous.accepted
+        run.held_back, run.held_back_records = previous.held_back, len({h.record for h in previous.held_back})
+        state.sources[source.id] = previous.model_copy(update={
+            "attempted": run.started, "error": None, "last_run": run.id})
+        return _finish(settings, run, started)
+    planned = plan(settings, source.id, run.id, attempt)
+    for change in planned.changes:
         setattr(run, change.change, getattr(run, change.change) + 1)
-    run.seen, run.held_back, run.held_back_records = len(records), held_back, len(held_keys)
-    run.warnings = verdict.warnings[:MAX_WARNINGS]
-    run.accepted = len(accepted)
-    records_store.write(source.id, run.id, manifest, new_versions)
-    entry.graph_file = store.replace_graph(source.id, graph_lines)
-    graphs = {versions[id(r)][1]: r.graph for r in accepted}
-    graphs.update({c.old: graph_of_lines(previous_lines[c.old]) for c in changes
+    run.unchanged = planned.unchanged
+    run.seen, run.accepted = len(attempt.records), len(attempt.accepted)
+    run.held_back, run.held_back_records = attempt.held_back, len({h.record for h in attempt.held_back})
+    run.warnings = attempt.warnings
+    entry = _entry(source, run)
+    entry.graph_file = store.replace_graph(source.id, planned.graph_lines)
+    graphs = {attempt.versions[id(r)][1]: r.graph for r in attempt.accepted}
+    graphs.update({c.old: graph_of_lines(planned.previous_lines[c.old]) for c in planned.changes
                    if c.old and c.change != "kept"})
     # The run ends when its changes are stored; its end is their time in the history.
     run.ended = stamp(datetime.now(timezone.utc))
-    events = observe(run, run.ended, changes, graphs)
-    entry.harvested, entry.triples, entry.fingerprint = run.started, len(set(graph_lines)), fingerprint
-    entry.shapes_key = shapes_key
-    entry.seen, entry.accepted, entry.held_back = run.seen, run.accepted, held_back
+    events = observe(run, run.ended, planned.changes, graphs)
+    RecordStore(settings.data_dir).write(source.id, run.id, planned.manifest, planned.new_versions)
+    entry.harvested, entry.triples, entry.fingerprint = run.started, len(set(planned.graph_lines)), attempt.fingerprint
+    entry.shapes_key = attempt.shapes_key
+    entry.seen, entry.accepted, entry.held_back = run.seen, run.accepted, attempt.held_back
     state.sources[source.id] = entry
-    return _finish(settings, run, started, changes, events)
+    return _finish(settings, run, started, planned.changes, events)
+
+
+def _entry(source: SourceConfig, run: Run) -> SourceState:
+    return SourceState(id=source.id, name=source.name, publisher=source.publisher, kind=source.kind,
+                       url=source.url, attempted=run.started, last_run=run.id)
 
 
 def _finish(settings: Settings, run: Run, started: float, changes: list[RecordChange] = (),
@@ -269,7 +346,7 @@ def gate(records: list[Record], shapes: Graph | None = None) -> Verdict:
     All of a source's records are checked in one SHACL run (one run per record costs
     a pySHACL set-up each); each result is charged to the record that holds its focus node.
     """
-    held: list[HeldBack] = [HeldBack(record=r.key, message=p) for r in records for p in r.problems]
+    held = [HeldBack(record=r.key, message=p, messages=unreadable(p)) for r in records for p in r.problems]
     candidates = [r for r in records if not r.problems]
     owner: dict = {}
     # A node belongs to the record that types it; untyped nodes to the first that mentions them.
@@ -293,10 +370,16 @@ def gate(records: list[Record], shapes: Graph | None = None) -> Verdict:
     for result in report.results:
         node = skolem.get(result.node, result.node)
         finding = HeldBack(record=owner.get(node, "?"), focus=str(node), path=result.path,
-                           message=result.message)
+                           message=result.message, severity=result.severity, messages=result.messages)
         (held if result.severity == "Violation" else warnings).append(finding)
     refused = {h.record for h in held}
     return Verdict([r for r in candidates if r.key not in refused], held, warnings)
+
+
+def unreadable(problem: str) -> dict[str, str]:
+    """A harvester's problem in bokmål and English: harvesters say where in English (row,
+    column, field, value), so bokmål says that it could not be read, and quotes it."""
+    return {"nb": f"Kunne ikke leses: {problem}", "en": problem}
 
 
 def reindex(store: Store, settings: Settings) -> int:

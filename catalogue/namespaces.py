@@ -14,6 +14,12 @@ EU_THEME = Namespace("http://publications.europa.eu/resource/authority/data-them
 EU_ACCESS = Namespace("http://publications.europa.eu/resource/authority/access-right/")
 KLASS = Namespace("https://data.ssb.no/api/klass/v1/")
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
+# HealthDCAT-AP and what it builds on (catalogue.profiles.healthdcat_ap_r8)
+HEALTHDCATAP = Namespace("http://healthdataportal.eu/ns/health#")
+DCATAP = Namespace("http://data.europa.eu/r5r/")
+CV = Namespace("http://data.europa.eu/m8g/")
+CSVW = Namespace("http://www.w3.org/ns/csvw#")
+ELI = Namespace("http://data.europa.eu/eli/ontology#")
 EU_HEALTH = str(EU_THEME.HEAL)  # the theme every health dataset carries
 
 PREFIXES = {

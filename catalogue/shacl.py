@@ -6,7 +6,7 @@ from functools import cache
 from typing import Literal as OneOf
 
 import pyshacl
-from rdflib import Graph, Literal
+from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 from rdflib.namespace import SH
 
@@ -21,6 +21,7 @@ PROFILES: dict[str, tuple[str, ...]] = {
     "dcat-ap": ("shapes.ttl",),
 }
 DEFAULT_PROFILE: Profile = "dcat-ap-no"
+MESSAGE_LANGUAGES = ("nb", "en")  # every result says what is wrong in each of these
 
 
 @cache
@@ -40,6 +41,9 @@ class Result:
     message: str
     value: str | None = None
     node: Node | None = field(default=None, compare=False, repr=False)  # the focus node itself
+    # The message in each of MESSAGE_LANGUAGES: the shape's own where it has one in that
+    # language, else a text made from the constraint (see `_fallback`).
+    messages: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def describe(self) -> str:
         where = f" {self.path}" if self.path else ""
@@ -73,12 +77,49 @@ def validate(data: Graph, shapes: Graph | None = None, language: str = "en") -> 
                             results=results, graph=report_graph)
 
 
-def _message(report: Graph, node, language: str) -> str:
+def _message(report: Graph, node, language: str, strict: bool = False) -> str:
+    """The result's message in `language`; failing that, any message it has, or with
+    `strict` one made from its constraint."""
     messages = list(report.objects(node, SH.resultMessage))
-    chosen = next((m for m in messages if isinstance(m, Literal) and m.language == language),
-                  messages[0] if messages else "")
-    details = sorted({_message(report, d, language) for d in report.objects(node, SH.detail)})
+    chosen = next((m for m in messages if isinstance(m, Literal) and m.language == language), None)
+    if chosen is None:
+        chosen = _fallback(report, node, language) if strict else (messages[0] if messages else "")
+    details = sorted({_message(report, d, language, strict) for d in report.objects(node, SH.detail)})
     return " ".join([str(chosen), *details]).strip()
+
+
+# What a constraint asks, by component, for shapes (a source's own `shapes`, say) that give
+# no message in a language. `{0}` is the constraint's parameter in the shape.
+FALLBACKS = {
+    "MinCount": ("må ha minst {0} verdi(er)", "needs at least {0} value(s)"),
+    "MaxCount": ("kan ha høyst {0} verdi(er)", "may have at most {0} value(s)"),
+    "Datatype": ("verdien må ha datatypen {0}", "the value must have the datatype {0}"),
+    "Class": ("verdien må være av klassen {0}", "the value must be of class {0}"),
+    "NodeKind": ("verdien må være av slaget {0}", "the value must be of node kind {0}"),
+    "MinLength": ("verdien må ha minst {0} tegn", "the value needs at least {0} characters"),
+    "MaxLength": ("verdien kan ha høyst {0} tegn", "the value may have at most {0} characters"),
+    "Pattern": ("verdien må passe mønsteret {0}", "the value must match the pattern {0}"),
+    "In": ("verdien er ikke blant de tillatte", "the value is not one of those allowed"),
+    "HasValue": ("må ha verdien {0}", "must have the value {0}"),
+    "UniqueLang": ("høyst én verdi per språk", "at most one value per language"),
+    "LessThanOrEquals": ("verdien kan ikke være større enn {0}", "the value may not be greater than {0}"),
+}
+GENERIC = ("bryter regelen {1}", "breaks the constraint {1}")
+FOUND = {"nb": "fant", "en": "found"}
+
+
+def _fallback(report: Graph, node, language: str) -> str:
+    """The path and what its constraint asks, e.g. 'dct:title: needs at least 1 value(s)'."""
+    component = report.value(node, SH.sourceConstraintComponent)
+    name = str(component or "").rsplit("#", 1)[-1].removesuffix("ConstraintComponent")
+    shape = report.value(node, SH.sourceShape)  # pySHACL copies the shape into the report
+    parameter = report.value(shape, SH[name[:1].lower() + name[1:]]) if shape is not None and name else None
+    shown = report.namespace_manager.normalizeUri(parameter) if isinstance(parameter, URIRef) else parameter
+    text = FALLBACKS.get(name, GENERIC)[MESSAGE_LANGUAGES.index(language)].format(shown, name)
+    path = _path_text(report, report.value(node, SH.resultPath))
+    value = report.value(node, SH.value)
+    found = f" ({FOUND[language]} {str(value)[:200]})" if value is not None else ""
+    return f"{path}: {text}{found}" if path else f"{text}{found}"
 
 
 def _result(report: Graph, node, language: str) -> Result:
@@ -92,6 +133,7 @@ def _result(report: Graph, node, language: str) -> Result:
         severity=str(severity).rsplit("#", 1)[-1] if severity else "Violation",
         message=_message(report, node, language),
         value=None if value is None else str(value),
+        messages={lang: _message(report, node, lang, strict=True) for lang in MESSAGE_LANGUAGES},
     )
 
 

@@ -8,9 +8,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from catalogue.models import Agent, ContactPoint, Text
+from catalogue.profiles.healthdcat_ap_r8 import HealthCategory
 from catalogue.shacl import DEFAULT_PROFILE, Profile
 
 DEMO_PLACEHOLDER = "{demo}"
+# The URL of a source that is published by upload only (see catalogue.publishing); kinds
+# whose formats publishers may upload (publishing.FORMATS lists them per kind).
+UPLOAD_URL = "upload:"
+UPLOAD_KINDS = ("dcat", "table")
 
 
 class ConfigError(ValueError):
@@ -22,6 +27,7 @@ class PublisherConfig(BaseModel):
     name: Text
     uri: str
     identifier: str | None = None
+    contact: ContactPoint | None = None  # HealthDCAT-AP asks one of every dataset publisher
 
     @field_validator("name", mode="before")
     @classmethod
@@ -68,6 +74,9 @@ class CatalogueConfig(BaseModel):
     }
     publisher: str
     contact: ContactPoint
+    # For /catalog?profile=healthdcat-ap: the EHDS Art. 51 categories of the datasets, by source
+    # id or dataset id ("source/dataset"), which the health data access body says and no source does.
+    health_categories: dict[str, list[HealthCategory]] = Field(default_factory=dict)
 
 
 class Config(BaseModel):
@@ -112,6 +121,9 @@ def load_config(path: Path) -> Config:
         if source.publisher not in config.publishers:
             raise ConfigError(f"{path}: source {source.id!r}, field 'publisher': "
                               f"{source.publisher!r} is not a key of [publishers]")
+        if source.url.startswith(UPLOAD_URL) and (source.url != UPLOAD_URL or source.kind not in UPLOAD_KINDS):
+            raise ConfigError(f"{path}: source {source.id!r}, field 'url': {UPLOAD_URL!r} (published by "
+                              f"upload only) is the whole URL, for kinds {', '.join(UPLOAD_KINDS)}")
         # Extra shape files are named relative to the configuration file.
         source.shapes = [p if p.is_absolute() else Path(path).parent / p for p in source.shapes]
         for shapes in source.shapes:

@@ -10,6 +10,7 @@ directory: writers take a lock, readers notice a new state and reload.
 from __future__ import annotations
 
 import fcntl
+import time
 import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -29,12 +30,23 @@ XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
 class HeldBack(BaseModel):
-    """A record the gate (or the harvester) refused, with what to fix."""
+    """A record the gate (or the harvester) refused, with what to fix; or, as a run's
+    warning, what to improve in a record that went through."""
 
     record: str
     focus: str | None = None
     path: str | None = None
-    message: str
+    message: str  # in English, as run pages show it
+    severity: str = "Violation"
+    messages: dict[str, str] = Field(default_factory=dict)  # the message in bokmål and English
+
+class Busy(Exception):
+    """Another writer holds the data directory."""
+
+
+# Graphs kept like a source's that are not harvested sources: the catalogue's own
+# description and what curators publish.
+INTERNAL_KINDS = ("configuration", "curation")
 
 
 class SourceState(BaseModel):
@@ -54,6 +66,10 @@ class SourceState(BaseModel):
     seen: int = 0
     accepted: int = 0
     held_back: list[HeldBack] = Field(default_factory=list)
+
+    @property
+    def is_source(self) -> bool:
+        return self.kind not in INTERNAL_KINDS
 
 
 class State(BaseModel):
@@ -75,11 +91,21 @@ class Store:
 
     # -- writing (callers hold `lock()`) ------------------------------------
     @contextmanager
-    def lock(self) -> Iterator[None]:
-        """Serialises writers (harvests, reindexing) on one data directory."""
+    def lock(self, wait: float | None = None) -> Iterator[None]:
+        """Serialises writers (harvests, publications, curation) on one data directory.
+        With `wait`, gives up after that many seconds (Busy): a person's request should
+        hear that a harvest is running rather than hang for minutes."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.data_dir / ".lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            deadline = time.monotonic() + (wait or 0)
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | (fcntl.LOCK_NB if wait is not None else 0))
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise Busy("a harvest is running; try again in a minute") from None
+                    time.sleep(0.1)
             try:
                 yield
             finally:

@@ -96,13 +96,23 @@ class Fetcher:
     """One source's HTTP session. `log` lists every document it fetched (URL and hash),
     which tells the harvest whether anything changed since the last one."""
 
-    def __init__(self, limits: Limits | None = None, cache: HttpCache | None = None):
+    def __init__(self, limits: Limits | None = None, cache: HttpCache | None = None,
+                 confined_to: str | None = None):
+        """`confined_to`: a URL prefix every request (redirects too) must start with. An
+        uploaded file is read this way, so it cannot make the server fetch other addresses
+        (a `hydra:next` pointing elsewhere, say)."""
         self.limits = limits or Limits()
         self.cache = cache
         self.log: list[Fetched] = []
         self.total_bytes = 0
+        self.confined_to = confined_to
         self.client = httpx.Client(timeout=self.limits.timeout, follow_redirects=True,
-                                   headers={"User-Agent": "helsevariabler-harvester/0.1"})
+                                   headers={"User-Agent": "helsevariabler-harvester/0.1"},
+                                   event_hooks={"request": [self._check_confinement]})
+
+    def _check_confinement(self, request: httpx.Request) -> None:
+        if self.confined_to and not str(request.url).startswith(self.confined_to):
+            raise FetchError(f"{request.url}: not fetched; only {self.confined_to} may be read here")
 
     def __enter__(self) -> "Fetcher":
         return self

@@ -22,7 +22,9 @@ from catalogue.accounts import Accounts
 from catalogue.audit import Audit
 from catalogue.history import History, moment, stamp
 from catalogue.namespaces import HYDRA
+from catalogue.profiles import healthdcat_ap_r8
 from catalogue.models import CodeList, Period, Variable
+from catalogue.quality import cached_score
 from catalogue.records import RecordStore
 from catalogue.runs import RunLog
 from catalogue.search import FACETS, FILTERS, FacetValue, Hit, Query, VariableDoc
@@ -33,11 +35,14 @@ from catalogue.store import SourceState
 from catalogue.site.account_pages import account_routes
 from catalogue.site.as_of import variable_as_of
 from catalogue.site.auth import Access
+from catalogue.site.curation_pages import curation_routes, same_variables
 from catalogue.site.changes import Linker, atom, shown
 from catalogue.site.i18n import (FIELD_NAMES, LANGUAGES, VALUE_TYPES, access_name, facet_label, language, pick,
                                  words)
 from catalogue.site.list_pages import LIST_COOKIE, list_routes
+from catalogue.site.publish_pages import publish_routes
 from catalogue.site.lists import Lists
+from catalogue.site.quality_pages import quality_routes
 from catalogue.site.reader import Reader, View
 from catalogue.site.sparql import GRAPH_FORMATS, RESULT_FORMATS, Sparql, SparqlError
 from catalogue.site.streaming import stream
@@ -57,8 +62,10 @@ NAMED_MATCHES = 3  # datasets, sources and code lists offered above the results
 MAX_QUERY = 100_000  # characters of a SPARQL query
 CATALOG_PAGE, MAX_CATALOG_PAGE = 1000, 10_000  # resources per page of /catalog
 # The profiles the catalogue conforms to (tested against their official shapes), by name.
+# DCAT-AP-NO and DCAT-AP are one graph; HealthDCAT-AP adds its own (catalogue.profiles.healthdcat_ap_r8).
 PROFILES_OFFERED = {"dcat-ap-no": "https://data.norge.no/specification/dcat-ap-no",
-                    "dcat-ap": "http://data.europa.eu/r5r/"}  # suggestions asked for above the results; a third may be datasets and sources  # Query fields by the names the URL gives them
+                    "dcat-ap": "http://data.europa.eu/r5r/",
+                    "healthdcat-ap": healthdcat_ap_r8.PROFILE}
 # The explorer's result columns (`cols=name,source,...`; unknown ones are ignored).
 COLUMNS = ("name", "description", "source", "dataset", "period", "value_type", "unit", "code_list",
            "publisher", "theme")
@@ -152,6 +159,7 @@ def create_app(settings: Settings) -> FastAPI:
             "code_list_versions": [v.model_dump(mode="json") for v in versions],
             "code_names": code_names(versions),
             "versions": [v.model_dump(mode="json") for v in reversed(view.variable_versions(variable.uri))],
+            "same_variables": same_variables(reader, settings, variable.uri),  # curated, approved
             "similar": [{"id": d.id, "label": d.label, "name": d.name, "source_name": d.source_name}
                         for d in similar(doc)],
             "history": shown(events, linker(view)),
@@ -254,11 +262,12 @@ def create_app(settings: Settings) -> FastAPI:
 
     def harvested_sources() -> dict[str, SourceState]:
         state = reader.view.snapshot.state
-        return {s.id: s for s in state.sources.values() if s.kind != "configuration"}
+        return {s.id: s for s in state.sources.values() if s.is_source}
 
     def sources_context() -> dict[str, Any]:
         return {"sources": [{**s.model_dump(mode="json"),
-                             "coverage": [p.model_dump(mode="json") for p in reader.search.coverage("source", s.id)]}
+                             "coverage": [p.model_dump(mode="json") for p in reader.search.coverage("source", s.id)],
+                             "quality_score": cached_score(reader.store, s)}
                             for s in harvested_sources().values()]}
 
     def source_context(source_id: str, page_no: int = 1) -> dict[str, Any]:
@@ -270,6 +279,7 @@ def create_app(settings: Settings) -> FastAPI:
         summary = variables_summary("source", source_id, page_no)
         holder = next((v["publisher_name"] for v in summary["variables"] if v["publisher_name"]), {})
         return {"source": source.model_dump(mode="json"), "holder": holder,
+                "quality_score": cached_score(reader.store, source),
                 "datasets": [{"id": dataset_id, "title": view.name_of(uri)} for dataset_id, uri in datasets],
                 **summary, "csv_url": f"/sources/{source_id}/availability.csv"}
 
@@ -377,7 +387,10 @@ def create_app(settings: Settings) -> FastAPI:
         return changes_context(request, since, source, dataset, page_no)
 
     app.include_router(list_routes(reader, settings, page))
+    app.include_router(quality_routes(reader, page))
     app.include_router(account_routes(access, lambda: load_config(settings.sources_file), page))
+    app.include_router(curation_routes(access, reader, settings, page))
+    app.include_router(publish_routes(access, lambda: load_config(settings.sources_file), settings, page))
 
     sparql = Sparql(settings.data_dir, settings.base_uri, settings.sparql_timeout, settings.sparql_max_bytes)
 
@@ -407,27 +420,30 @@ def create_app(settings: Settings) -> FastAPI:
                 modified_since: str | None = Param(None, alias="modifiedSince", max_length=40)):
         """The whole catalogue, or with `page`/`size` one page of it with Hydra links to the
         others, or with `modifiedSince` only what changed since; in the syntax `format=` or
-        else Accept asks for (Turtle by default)."""
-        fmt = format or _rdf_format(request) or "ttl"
+        else Accept asks for (Turtle by default). A browser is shown the page for harvesters."""
+        fmt = format or _rdf_format(request)
+        if fmt is None and "text/html" in request.headers.get("accept", ""):
+            return RedirectResponse("/partners", status_code=303)
+        fmt = fmt or "ttl"
         chosen = _profile(request, profile)
         view = reader.view
-        subjects = view.catalogue_subjects
+        subjects = view.catalogue_subjects(chosen)
         if modified_since:
             try:
-                subjects = view.catalogue_subjects_since(moment(modified_since, end_of_day=False))
+                subjects = view.catalogue_subjects_since(moment(modified_since, end_of_day=False), chosen)
             except ValueError as exc:
                 raise HTTPException(422, detail=[{"field": "modifiedSince", "message": str(exc)}]) from None
         if page_no is None and size is None:
             if modified_since:
-                return _profiled(_rdf(view.catalogue_part(subjects), fmt), chosen)
-            return _profiled(StreamingResponse(stream(view.snapshot.store, view.catalogue_additions, fmt),
+                return _profiled(_rdf(view.catalogue_part(subjects, chosen), fmt), chosen)
+            return _profiled(StreamingResponse(stream(view.snapshot.store, view.additions(chosen), fmt),
                                                media_type=f"{RDF_FORMATS[fmt][1]}; charset=utf-8"), chosen)
         page_no, size = page_no or 1, size or CATALOG_PAGE
         total = len(subjects)
         last = max(1, -(-total // size))
         if page_no > last:
             raise HTTPException(404, detail=f"the catalogue has {last} pages of {size}")
-        graph = view.catalogue_part(subjects[(page_no - 1) * size:page_no * size])
+        graph = view.catalogue_part(subjects[(page_no - 1) * size:page_no * size], chosen)
         here = URIRef(str(request.url.include_query_params(page=page_no, size=size)))
         graph.add((here, RDF.type, HYDRA.PartialCollectionView))
         graph.add((here, HYDRA.totalItems, Literal(total)))
@@ -442,20 +458,38 @@ def create_app(settings: Settings) -> FastAPI:
         return page(request, "partners.html", {"base": settings.base_uri}, json_url="/catalog?format=jsonld")
 
     @app.get("/id/{path:path}")
-    def dereference(request: Request, path: str):
-        """Every URI the catalogue mints answers: a browser is sent to the resource's page,
-        an RDF client gets its description in the syntax it asks for (Turtle by default)."""
+    def dereference(request: Request, path: str,
+                    format: str | None = Param(None, pattern="^(ttl|jsonld|rdf|nt)$")):
+        """Every URI the catalogue mints answers: a browser is sent to the resource's page
+        (or, for one without a page of its own, such as a code or an agent, gets its
+        description as a page), an RDF client gets its description in the syntax it asks
+        for (Turtle by default)."""
         view = reader.view
         uri = f"{settings.base_uri}id/{path}"
-        fmt = _rdf_format(request)
-        if fmt is None and "text/html" in request.headers.get("accept", ""):
-            page_url = page_of(view, uri)
-            if page_url:
-                return RedirectResponse(page_url, status_code=303)
+        fmt = format or _rdf_format(request)
+        browser = fmt is None and "text/html" in request.headers.get("accept", "")
+        if browser and (page_url := page_of(view, uri)):
+            return RedirectResponse(page_url, status_code=303)
         graph = view.variable_graph(uri) if path.startswith("variable/") else view.snapshot.describe(uri)
+        return described(request, uri, graph, browser, fmt)
+
+    @app.get("/.well-known/genid/{key}")
+    def skolem(request: Request, key: str, format: str | None = Param(None, pattern="^(ttl|jsonld|rdf|nt)$")):
+        """Nodes that were blank at the source have IRIs minted from their content (a
+        period, a contact point): they answer like the others."""
+        uri = f"{settings.base_uri}.well-known/genid/{key}"
+        fmt = format or _rdf_format(request)
+        browser = fmt is None and "text/html" in request.headers.get("accept", "")
+        return described(request, uri, reader.view.snapshot.describe(uri), browser, fmt)
+
+    def described(request: Request, uri: str, graph: Graph, browser: bool, fmt: str | None) -> Response:
         if not len(graph):
             raise HTTPException(404, detail=f"the catalogue does not describe {uri}")
-        response = _rdf(graph, fmt or "ttl")
+        if browser:
+            response = page(request, "resource.html", {"uri": uri, "rows": _rows(graph, uri, settings.base_uri)},
+                            json_url=f"{request.url.path}?format=jsonld")
+        else:
+            response = _rdf(graph, fmt or "ttl")
         response.headers["Vary"] = "Accept"
         return response
 
@@ -598,6 +632,18 @@ def _profiled(response: Response, profile: str) -> Response:
     response.headers["Link"] = f'<{profile}>; rel="profile"'
     response.headers["Vary"] = "Accept, Accept-Profile"
     return response
+
+
+def _rows(graph: Graph, uri: str, base: str) -> list[dict[str, Any]]:
+    """A resource's own statements for its page: property, value, and a link where the
+    value is a resource this catalogue answers for (never a link to anywhere else)."""
+    rows = []
+    for predicate, value in sorted(graph.predicate_objects(URIRef(uri))):
+        text = str(value)
+        local = "/" + text[len(base):] if isinstance(value, URIRef) and text.startswith(base) else None
+        rows.append({"property": graph.namespace_manager.normalizeUri(predicate), "value": text,
+                     "language": getattr(value, "language", None), "link": local})
+    return rows
 
 
 def _rdf_format(request: Request) -> str | None:

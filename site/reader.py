@@ -6,6 +6,7 @@ loads the new snapshot, so a running server serves new data without a restart.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import date
 from functools import cached_property
 
@@ -17,10 +18,12 @@ from catalogue import ids, ontology
 from catalogue.history import History, moment
 from catalogue.models import CodeList, Dataset, Variable, VariableVersion
 from catalogue.namespaces import DCAT, DISCO, VCARD, bind_prefixes
+from catalogue.profiles import healthdcat_ap_r8
 from catalogue.profiles.dcat_ap_no_3 import from_graph, texts
 from catalogue.rdf import GENID, closure
 from catalogue.search import open_backend
 from catalogue.settings import Settings
+from catalogue.sources import Config, load_config
 from catalogue.store import Snapshot, Store
 
 
@@ -29,6 +32,7 @@ class Reader:
         self.store = Store(settings.data_dir, settings.base_uri)
         self.search = open_backend(settings)
         self.history = History(settings.data_dir)
+        self.config = lambda: load_config(settings.sources_file)
         self._lock = threading.Lock()
         self._stamp: int | None = None
         self._view: View | None = None
@@ -41,7 +45,7 @@ class Reader:
             stamp = 0
         with self._lock:
             if self._view is None or stamp != self._stamp:
-                self._view, self._stamp = View(self.store.snapshot(), self.history), stamp
+                self._view, self._stamp = View(self.store.snapshot(), self.history, self.config), stamp
             return self._view
 
 
@@ -54,9 +58,11 @@ RANGES = {DCTERMS.accessRights: DCTERMS.RightsStatement, DCAT.contactPoint: VCAR
 class View:
     """One snapshot with the lookups pages need."""
 
-    def __init__(self, snapshot: Snapshot, history: History):
+    def __init__(self, snapshot: Snapshot, history: History, config: Callable[[], Config]):
         self.snapshot = snapshot
         self.history = history
+        self.config = config  # the sources configuration, read when a profile needs it
+        self._subjects: dict[bool, list[URIRef]] = {}  # by whether the profile is HealthDCAT-AP
 
     @cached_property
     def datasets(self) -> dict[str, tuple[str, str]]:
@@ -141,6 +147,19 @@ class View:
         self._range_types(graph)
         return graph
 
+    @cached_property
+    def healthdcat_additions(self) -> Graph:
+        """The catalogue's additions and what HealthDCAT-AP adds to them, from the store and
+        the configuration (see catalogue.profiles.healthdcat_ap_r8)."""
+        graph = healthdcat_ap_r8.additions(self.snapshot, self.datasets, self.config())
+        graph += self.catalogue_additions
+        return graph
+
+    def additions(self, profile: str | None = None) -> Graph:
+        """What the catalogue adds to the stored graphs in `profile` (a URI): HealthDCAT-AP's
+        own, or else (DCAT-AP-NO, DCAT-AP) catalogue_additions."""
+        return self.healthdcat_additions if profile == healthdcat_ap_r8.PROFILE else self.catalogue_additions
+
     def _range_types(self, graph: Graph) -> None:
         """The classes DCAT-AP 3 expects of the things datasets point to (an access right is
         a dct:RightsStatement, a contact point a vcard:Kind, ...), said where the source did
@@ -153,36 +172,44 @@ class View:
                     graph.add((node, RDF.type, cls))
 
     @cached_property
-    def catalogue_subjects(self) -> list[URIRef]:
-        """What the catalogue describes, in pages' order: the catalogue itself, then every
-        named resource by URI (skolem nodes travel with the resource that holds them)."""
-        catalogue = URIRef(self.snapshot.catalogue_uri)
-        named = {quad.subject.value for quad in self.snapshot.store.quads_for_pattern(None, None, None, None)
-                 if isinstance(quad.subject, ox.NamedNode) and GENID not in quad.subject.value}
-        named |= {str(s) for s in self.catalogue_additions.subjects() if isinstance(s, URIRef)}
-        return [catalogue, *(URIRef(s) for s in sorted(named - {str(catalogue)}))]
+    def _stored_subjects(self) -> set[str]:
+        """Every named resource of the store (not the skolem nodes)."""
+        return {quad.subject.value for quad in self.snapshot.store.quads_for_pattern(None, None, None, None)
+                if isinstance(quad.subject, ox.NamedNode) and GENID not in quad.subject.value}
 
-    def catalogue_subjects_since(self, since: str) -> list[URIRef]:
+    def catalogue_subjects(self, profile: str | None = None) -> list[URIRef]:
+        """What the catalogue describes in `profile`, in pages' order: the catalogue itself,
+        then every named resource by URI (skolem and blank nodes travel with the resource
+        that holds them)."""
+        health = profile == healthdcat_ap_r8.PROFILE
+        if health not in self._subjects:
+            catalogue = URIRef(self.snapshot.catalogue_uri)
+            added = {str(s) for s in self.additions(profile).subjects() if isinstance(s, URIRef)}
+            named = self._stored_subjects | added
+            self._subjects[health] = [catalogue, *(URIRef(s) for s in sorted(named - {str(catalogue)}))]
+        return self._subjects[health]
+
+    def catalogue_subjects_since(self, since: str, profile: str | None = None) -> list[URIRef]:
         """The catalogue and the resources modified at or after `since` (an event time,
         see catalogue.history.moment): what a partner harvesting changes needs."""
-        catalogue, *resources = self.catalogue_subjects
+        catalogue, *resources = self.catalogue_subjects(profile)
         modified = {q.subject.value: q.object.value for q in self.snapshot.store.quads_for_pattern(
             None, _ox(str(DCTERMS.modified)), None, None)}
         modified.update({str(s): str(o) for s, o in self.catalogue_additions.subject_objects(DCTERMS.modified)})
         return [catalogue, *(s for s in resources if str(s) in modified and moment(modified[str(s)]) >= since)]
 
-    def catalogue_part(self, subjects: list[URIRef]) -> Graph:
+    def catalogue_part(self, subjects: list[URIRef], profile: str | None = None) -> Graph:
         """These resources' whole descriptions (with the skolem nodes they hold), as the
-        whole catalogue gives them, read from the store one resource at a time."""
+        whole catalogue gives them in `profile`, read from the store one resource at a time."""
         graph = Graph()
         bind_prefixes(graph)
         for subject in subjects:
             graph += self.snapshot.describe(str(subject))
-        # and what the catalogue adds about them and the nodes they hold (a contact's class)
-        nodes = set(graph.subjects()) | set(subjects)
-        for triple in self.catalogue_additions:
-            if triple[0] in nodes:
-                graph.add(triple)
+        # and what the catalogue adds about them and the nodes they hold (a contact's class),
+        # with the blank nodes that adds (a distribution, a table of variables)
+        additions = self.additions(profile)
+        for node in set(graph.subjects()) | set(subjects):
+            closure(additions, node, graph)
         return graph
 
     def _observed_dates(self, graph: Graph, catalogue: URIRef) -> None:

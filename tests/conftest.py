@@ -76,10 +76,11 @@ def demo_server(tmp_path_factory) -> Iterator[str]:
     import subprocess
     import sys
 
+    from catalogue.accounts import Accounts
     from catalogue.harvest import harvest
     from catalogue.settings import DEMO_SOURCES
     from catalogue.sources import load_config
-    from support import free_port, wait_for
+    from support import DEMO_ADMIN, free_port, wait_for
 
     folder = tmp_path_factory.mktemp("demo-site")
     port = free_port()
@@ -90,6 +91,7 @@ def demo_server(tmp_path_factory) -> Iterator[str]:
     settings = Settings(data_dir=folder / "data", sources_file=DEMO_SOURCES, base_uri=base_uri)
     summaries = harvest(settings, load_config(DEMO_SOURCES))
     assert {s.status for s in summaries} == {"ok"}, [(s.source, s.status) for s in summaries]
+    Accounts(settings.data_dir).add(DEMO_ADMIN[0], "admin", password=DEMO_ADMIN[1])
     env = {**os.environ, "CATALOGUE_DATA_DIR": str(settings.data_dir), "CATALOGUE_SOURCES": str(DEMO_SOURCES),
            "CATALOGUE_BASE_URI": base_uri, "CATALOGUE_SEARCH": "embedded", "HOST": "127.0.0.1"}
     log = folder / "serve.log"

@@ -18,6 +18,7 @@ from catalogue.store import Snapshot, Store
 FIXTURES = Path(__file__).parent / "fixtures"
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 BASE_URI = "http://catalogue.test/"
+DEMO_ADMIN = ("demo-admin", "demo admin password")  # the demo server's admin, for browser tests
 EU_HEALTH = "http://publications.europa.eu/resource/authority/data-theme/HEAL"
 
 CONFIG_HEAD = """\

@@ -23,13 +23,16 @@ from pathlib import Path
 import httpx
 import pytest
 
+from support import DEMO_ADMIN
+
 TESTS = Path(__file__).resolve().parent
 BROWSER = TESTS / "browser"
 SCREENSHOTS = TESTS.parent / "docs" / "screenshots"
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 NODE_MAJOR = 20  # playwright-core's own minimum
 APT_TIMEOUT, NPM_TIMEOUT, SCRIPT_TIMEOUT = 900, 300, 240
-A11Y_PAGES = ["search", "variable", "dataset", "list"]
+A11Y_PAGES = ["search", "variable", "dataset", "list", "login", "resource", "quality", "account", "accounts",
+              "audit", "publish", "curation"]
 
 
 # --- setting up the tools -------------------------------------------------------------
@@ -114,11 +117,13 @@ def browser_tools():
         pytest.skip(f"browser tests need chromium and node: {reason}")
 
 
-def run_script(script: str, base_url: str, out: Path, *options: str) -> dict:
-    """`node tests/browser/SCRIPT BASE_URL OUT [OPTIONS]`: its one JSON answer."""
+def run_script(script: str, base_url: str, out: Path, *options: str, env: dict[str, str] | None = None) -> dict:
+    """`node tests/browser/SCRIPT BASE_URL OUT [OPTIONS]` (with `env` added to the
+    environment): its one JSON answer."""
     try:
         done = subprocess.run([node(), str(BROWSER / script), base_url, str(out), *options], cwd=BROWSER,
-                              capture_output=True, text=True, timeout=SCRIPT_TIMEOUT, stdin=subprocess.DEVNULL)
+                              capture_output=True, text=True, timeout=SCRIPT_TIMEOUT, stdin=subprocess.DEVNULL,
+                              env={**os.environ, **(env or {})})
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"{script} took more than {SCRIPT_TIMEOUT} s:\n{_tail(exc.stderr, 40)}")
     try:
@@ -135,7 +140,8 @@ def run_script(script: str, base_url: str, out: Path, *options: str) -> dict:
 
 @pytest.fixture(scope="module")
 def axe_report(browser_tools, demo_server, tmp_path_factory) -> dict[str, dict]:
-    result = run_script("a11y.mjs", demo_server, tmp_path_factory.mktemp("a11y"))
+    result = run_script("a11y.mjs", demo_server, tmp_path_factory.mktemp("a11y"),
+                        env={"A11Y_LOGIN": f"{DEMO_ADMIN[0]}:{DEMO_ADMIN[1]}"})
     return {page["name"]: page for page in result["pages"]}
 
 
@@ -157,6 +163,7 @@ def test_page_has_no_wcag_violations(axe_report, name):
     if page.get("skipped"):
         pytest.skip(page["skipped"])
     assert page["status"] == 200, f"{page['path']} answered {page['status']}"
+    assert page["landed"] == page["path"].split("?")[0], f"{page['path']} sent the browser to {page['landed']}"
     assert not page["violations"], (
         f"axe-core finds WCAG 2.1 A/AA violations on {page['path']}:\n{describe(page['violations'])}")
 

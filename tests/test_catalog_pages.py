@@ -116,5 +116,5 @@ def test_profiles_by_parameter_or_accept_profile(served):
                       headers={"accept-profile": '<http://example.org/other>, <http://data.europa.eu/r5r/>;q=0.9'})
     assert asked.headers["content-profile"] == "<http://data.europa.eu/r5r/>"
     assert httpx.get(f"{served}/catalog", params={"profile": "dcat-ap", "page": 1, "size": 10}).headers["content-profile"] == "<http://data.europa.eu/r5r/>"
-    refused = httpx.get(f"{served}/catalog", params={"profile": "healthdcat-ap"})
+    refused = httpx.get(f"{served}/catalog", params={"profile": "geodcat-ap"})
     assert refused.status_code == 406 and "dcat-ap-no" in refused.json()["detail"]

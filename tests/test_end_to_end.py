@@ -186,3 +186,30 @@ def test_a_page_tells_partners_how_to_harvest(client):
     page = client.get("/partners", params={"lang": "en"}, headers={"accept": "text/html"}).text
     assert "For harvesters" in page and 'url = "http://catalogue.test/catalog?page=1&amp;size=1000"' in page
     assert "SPARQL 1.1 (read-only)" in page
+
+
+def test_every_kind_of_minted_uri_dereferences(demo, client):
+    """Each IRI under the base the catalogue holds (catalogue, datasets, variables, code
+    lists and their codes, nodes that were blank at the source) answers with its own
+    description in RDF, and with a page for a browser."""
+    import re
+    from collections import defaultdict
+
+    from rdflib import Graph, URIRef
+    from catalogue.store import Store
+    base = demo[0].base_uri
+    found: dict[str, set[str]] = defaultdict(set)
+    for path in (demo[0].data_dir / "graphs").glob("*.nt"):
+        for iri in re.findall(r"<(" + re.escape(base) + r"[^>]*)>", path.read_text(encoding="utf-8")):
+            kind = iri[len(base):].split("/")[0 if iri[len(base):].startswith("catalog") else 1]
+            found[kind].add(iri)
+    assert set(found) == {"catalog", "variable", "dataset", "codelist", "genid"}, set(found)
+    assert Store(demo[0].data_dir, base).catalogue_uri in found["catalog"]
+    for kind, iris in found.items():
+        for iri in sorted(iris)[:15]:
+            path = "/" + iri[len(base):]
+            answer = client.get(path, headers={"accept": "text/turtle"})
+            assert answer.status_code == 200, (kind, iri)
+            assert (URIRef(iri), None, None) in Graph().parse(data=answer.text, format="turtle"), iri
+            page = client.get(path, headers={"accept": "text/html"})
+            assert page.status_code == 200 and page.headers["content-type"].startswith("text/html"), iri

@@ -27,6 +27,16 @@ WRITE_ROUTES = [
     ("POST", "/admin/accounts", "/admin/accounts", ("admin",), None),
     ("POST", "/admin/accounts/{name}/disabled", "/admin/accounts/someone/disabled", ("admin",), None),
     ("POST", "/admin/accounts/{name}/tokens", "/admin/accounts/someone/tokens", ("admin",), None),
+    ("PUT", "/api/vocabularies/{vocabulary_id}", "/api/vocabularies/standard-variables", ("curator", "admin"), None),
+    ("POST", "/curation/vocabularies", "/curation/vocabularies", ("curator", "admin"), None),
+    ("POST", "/curation/vocabularies/{vocabulary_id}/concepts", "/curation/vocabularies/standard-variables/concepts",
+     ("curator", "admin"), None),
+    ("POST", "/curation/candidates", "/curation/candidates", ("curator", "admin"), None),
+    ("POST", "/curation/mappings", "/curation/mappings", ("curator", "admin"), None),
+    ("POST", "/curation/mappings/{mapping_id}", "/curation/mappings/1", ("curator", "admin"), None),
+    ("POST", "/sources/{source_id}/publish", "/sources/mfr/publish", ("publisher", "admin"), "fhi"),
+    ("POST", "/sources/{source_id}/publish", "/sources/mfr/publish?dry_run=true", ("publisher", "admin"), "fhi"),
+    ("POST", "/sources/{source_id}/withdraw", "/sources/mfr/withdraw", ("publisher", "admin"), "fhi"),
 ]
 ROLE_TOKENS = {"publisher": "fhi-publisher", "curator": "curator", "admin": "admin"}
 

@@ -13,7 +13,26 @@ const PAGES = [
   { path: '/datasets/mfr/mfr', name: 'dataset' },
   // The list page may not be in this build yet: a 404 there is reported as skipped.
   { path: '/list', name: 'list', optional: true, prepare: addOneVariable },
+  { path: '/login', name: 'login' },
+  { path: '/id/codelist/mfr/mfr/BOHELSEREGION/1', name: 'resource' },
+  { path: '/sources/mfr/quality', name: 'quality' },
+  // From here on logged in (through the login form) as the demo server's admin.
+  { path: '/account', name: 'account', prepare: logIn },
+  { path: '/admin/accounts', name: 'accounts' },
+  { path: '/admin/audit', name: 'audit' },
+  { path: '/sources/mfr/publish', name: 'publish' },
+  { path: '/curation', name: 'curation', optional: true },
 ];
+
+// Logs in the way a person does: the login form, filled in and sent.
+async function logIn(page, base) {
+  const [account, password] = (process.env.A11Y_LOGIN || ':').split(':');
+  await page.goto(`${base}/login`);
+  await page.fill('#login-name', account);
+  await page.fill('#login-password', password);
+  await Promise.all([page.waitForURL(`${base}/account`), page.click('form.login button[type=submit]')]);
+  return 200;
+}
 
 // So the list page is checked with an item in it (its forms are most of the page): add a
 // variable the way the variable page's form does. Nothing happens if lists are not there.
@@ -35,6 +54,7 @@ await run(async (browser) => {
     if (prepare) entry.prepared = await prepare(page, base);
     const response = await page.goto(base + path, { waitUntil: 'load' });
     entry.status = response ? response.status() : null;
+    entry.landed = new URL(page.url()).pathname; // not sent elsewhere (to log in, say)
     if (optional && entry.status === 404) {
       pages.push({ ...entry, skipped: `${path} answers 404: not in this build`, violations: [] });
       continue;

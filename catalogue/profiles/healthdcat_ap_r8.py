@@ -1,0 +1,178 @@
+"""HealthDCAT-AP release 8 (HealthData@EU, the European Health Data Space): what the catalogue
+says in this profile on top of what it says in DCAT-AP 3, as triples added to the export.
+
+HealthDCAT-AP describes each dataset at the level its dct:accessRights names (public,
+restricted, non-public), each with its own official shapes. Only what we know goes in:
+
+- dcatap:applicableLegislation: the EHDS Regulation (EU) 2025/327, on the catalogues, datasets
+  and distributions. HealthDCAT-AP is the format of the catalogue EHDS Art. 77 asks of a health
+  data access body, and asks that the EHDS be named among the applicable legislation.
+- healthdcatap:hdab: the catalogue's configured publisher. EHDS Art. 77 has the health data
+  access body publish the national dataset catalogue (in the demo, Helsedirektoratet with its
+  Helsedataservice): offer this profile only from a catalogue where that is so.
+- cv:contactPoint of the HDAB and of the datasets' publishers (exactly one is mandatory): the
+  publisher's configured `contact`, or for the catalogue's publisher the catalogue's contact.
+- healthdcatap:healthCategory: the EHDS Art. 51 categories the configuration gives per source or
+  dataset. A dataset's themes do not say it: a theme is a subject (pregnancy, infection
+  control), a category the kind of data source (registry, survey, EHR).
+- dcat:distribution: where the dataset has a landing page, a distribution with the landing page
+  as its dcat:accessURL (DCAT's rule for data reached only through a landing page).
+- healthdcatap:hasStructuredData true and healthdcatap:hasVariables: the dataset's variables as
+  the columns of one CSVW table, each variable being its own csvw:Column (name = dct:identifier,
+  title = label, datatype = the XSD type, or "string" for codes); a dataset with no variables
+  listed gets neither.
+- healthdcatap:hasCodingSystem: code lists that are a coding system of HealthDCAT-AP's vocabulary.
+
+Never said, since no source gives them (and numbers are never made up): numberOfRecords,
+numberOfUniqueIndividuals, min/maxTypicalAge, populationCoverage, retentionPeriod, dct:type,
+dct:provenance (both mandatory for non-public datasets), dpv:hasPurpose/hasLegalBasis/
+hasPersonalData, publisher types, dct:conformsTo.
+"""
+from __future__ import annotations
+
+import typing
+from typing import TYPE_CHECKING
+
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS, RDF, SKOS, XSD
+
+from catalogue.models import ContactPoint
+from catalogue.namespaces import CSVW, CV, DCAT, DCATAP, ELI, EU_ACCESS, HEALTHDCATAP
+from catalogue.store import Snapshot, to_rdflib
+
+if TYPE_CHECKING:
+    from catalogue.sources import Config
+
+# The profile's URI: the spec names itself by the page of each release
+# (https://healthdataeu.pages.code.europa.eu/healthdcat-ap/releases/release-N/, as releases 5-7
+# are cited); release 8 is the one whose shapes the tests check. Neither the shapes nor the
+# examples declare a profile IRI, and the healthdcatap: namespace is a vocabulary ("to be
+# changed when the HealthDCAT-AP namespace is created"), not the profile.
+PROFILE = "https://healthdataeu.pages.code.europa.eu/healthdcat-ap/releases/release-8/"
+EHDS = URIRef("http://data.europa.eu/eli/reg/2025/327/oj")
+AUTHORITY = "https://hdeu-dcat.data.health.europa.eu/resource/authority/"
+# The access right each level's shapes require of its datasets.
+LEVELS = {"public": EU_ACCESS.PUBLIC, "restricted": EU_ACCESS.RESTRICTED, "non-public": EU_ACCESS.NON_PUBLIC}
+
+# HealthDCAT-AP's health categories: the categories of electronic health data of EHDS Art. 51(1).
+HealthCategory = typing.Literal["EHRS", "DIOH", "NRPE", "RPDG", "HRAD", "HGPD", "HPML", "PGEH", "WELA",
+                                "IDHP", "PHDR", "MRMR", "EHCT", "EMRD", "RMMD", "RQSH", "EINS"]
+CATEGORY_LABELS: dict[str, str] = {
+    "EHRS": "Electronic Health Data from EHRs",
+    "DIOH": "Data on factors impacting on health, including socio-economic, environmental and behavioural "
+            "determinants of health",
+    "NRPE": "Aggregated data on healthcare needs, resources allocated to healthcare, the provision of and access "
+            "to healthcare, healthcare expenditure and financing",
+    "RPDG": "Data on pathogens that impact human health",
+    "HRAD": "Healthcare-related administrative data, including on dispensations, reimbursement claims and "
+            "reimbursements",
+    "HGPD": "Human genetic, epigenomic and genomic data",
+    "HPML": "Other human molecular data such as proteomic, transcriptomic, metabolomic, lipidomic and other omic data",
+    "PGEH": "Personal electronic health data automatically generated through medical devices",
+    "WELA": "Data from wellness applications",
+    "IDHP": "Data on professional status, and on the specialisation and institution of health professionals "
+            "involved in the treatment of a natural person",
+    "PHDR": "Data from population-based health data registries such as public health registries",
+    "MRMR": "Data from medical registries and mortality registries",
+    "EHCT": "Data from clinical trials, clinical studies, clinical investigations and performance studies",
+    "EMRD": "Other health data from medical devices",
+    "RMMD": "Data from registries for medicinal products and medical devices",
+    "RQSH": "Data from research cohorts, questionnaires and surveys related to health, after the first "
+            "publication of the related results",
+    "EINS": "Health data from biobanks and associated databases",
+}
+# Code lists that are a coding system of HealthDCAT-AP's vocabulary, by the title they carry,
+# which is also the vocabulary's code. Only codes checked against the vocabulary are listed
+# (ICD-10, ICPC-2 and ATC code lists are left out until their codes there are checked).
+CODING_SYSTEMS = {"ICD-O-3"}
+XSD_PREFIX = str(XSD)
+
+
+def additions(snapshot: Snapshot, datasets: dict[str, tuple[str, str]], config: Config) -> Graph:
+    """HealthDCAT-AP's triples for the catalogues, the datasets (id -> (URI, source id)), their
+    variables and agents in `snapshot`, with what only the configuration knows (the HDAB,
+    contacts, health categories). Read with one query per kind of fact, not per resource."""
+    graph = Graph()
+    catalogue = config.catalogue
+    hdab = URIRef(config.agent(catalogue.publisher).uri)
+    contacts = {URIRef(p.uri): p.contact for p in config.publishers.values() if p.contact}
+    contacts.setdefault(hdab, catalogue.contact)
+    graph.add((EHDS, RDF.type, ELI.LegalResource))
+    for (node,) in _rows(snapshot, "?c WHERE { ?c a dcat:Catalog }"):
+        graph.add((node, DCATAP.applicableLegislation, EHDS))
+    publishers = _rows(snapshot, "DISTINCT ?a WHERE { ?d a dcat:Dataset ; dct:publisher ?a }")
+    agents = {hdab} | {agent for (agent,) in publishers}
+    for agent in agents & contacts.keys():
+        _contact(graph, agent, contacts[agent])
+    for dataset_id, (uri, source_id) in datasets.items():
+        dataset = URIRef(uri)
+        graph.add((dataset, DCATAP.applicableLegislation, EHDS))
+        graph.add((dataset, HEALTHDCATAP.hdab, hdab))
+        for code in catalogue.health_categories.get(dataset_id, catalogue.health_categories.get(source_id, [])):
+            category = URIRef(f"{AUTHORITY}healthcategories/{code}")
+            graph.add((dataset, HEALTHDCATAP.healthCategory, category))
+            graph.add((category, RDF.type, SKOS.Concept))
+            graph.add((category, SKOS.prefLabel, Literal(CATEGORY_LABELS[code], lang="en")))
+    for dataset, page in _rows(snapshot, "?d ?page WHERE { ?d a dcat:Dataset ; dcat:landingPage ?page }"):
+        distribution = BNode()
+        graph.add((dataset, DCAT.distribution, distribution))
+        graph.add((distribution, RDF.type, DCAT.Distribution))
+        graph.add((distribution, DCAT.accessURL, page))
+        graph.add((distribution, DCATAP.applicableLegislation, EHDS))
+    _variables(graph, snapshot)
+    return graph
+
+
+def _variables(graph: Graph, snapshot: Snapshot) -> None:
+    """Each dataset's variables as the columns of one CSVW table, and the coding systems of
+    their code lists."""
+    tables: dict[URIRef, tuple[BNode, BNode]] = {}  # dataset -> its table group and table
+    for dataset, variable in _rows(snapshot, "?d ?v WHERE { ?d a dcat:Dataset ; disco:variable ?v }"):
+        if dataset not in tables:
+            group, table = tables[dataset] = BNode(), BNode()
+            graph.add((dataset, HEALTHDCATAP.hasStructuredData, Literal(True)))
+            graph.add((dataset, HEALTHDCATAP.hasVariables, group))
+            graph.add((group, RDF.type, CSVW.TableGroup))
+            graph.add((group, CSVW.table, table))
+            graph.add((table, RDF.type, CSVW.Table))
+        graph.add((tables[dataset][1], CSVW.column, variable))
+        graph.add((variable, RDF.type, CSVW.Column))
+    # the group and the table are named by the dataset's titles
+    titles = _rows(snapshot, "DISTINCT ?d ?t WHERE { ?d a dcat:Dataset ; disco:variable [] ; dct:title ?t }")
+    for dataset, title in titles:
+        for node in tables[dataset]:
+            graph.add((node, DCTERMS.title, title))
+    for variable, name in _rows(snapshot, "?v ?n WHERE { [] disco:variable ?v . ?v dct:identifier ?n }"):
+        graph.add((variable, CSVW.name, name))
+    for variable, label in _rows(snapshot, "?v ?l WHERE { [] disco:variable ?v . ?v skos:prefLabel ?l }"):
+        graph.add((variable, CSVW.title, label))
+    for variable, kind in _rows(snapshot, "?v ?r WHERE { [] disco:variable ?v . ?v disco:representation ?r }"):
+        # an XSD datatype's name is the CSVW datatype; coded values are their codes' notations
+        xsd = str(kind).startswith(XSD_PREFIX)
+        graph.add((variable, CSVW.datatype, Literal(str(kind)[len(XSD_PREFIX):] if xsd else "string")))
+    code_lists = _rows(snapshot, "DISTINCT ?d ?t WHERE { ?d disco:variable/disco:representation/dct:title ?t }")
+    for dataset, title in code_lists:
+        if str(title) in CODING_SYSTEMS:
+            system = URIRef(f"{AUTHORITY}coding-system/{title}")
+            graph.add((dataset, HEALTHDCATAP.hasCodingSystem, system))
+            graph.add((system, RDF.type, DCTERMS.Standard))
+
+
+def _rows(snapshot: Snapshot, select: str):
+    """The rows of `SELECT <select>` over the snapshot, as rdflib terms."""
+    query = ("PREFIX dcat: <http://www.w3.org/ns/dcat#> PREFIX dct: <http://purl.org/dc/terms/> "
+             "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
+             "PREFIX disco: <http://rdf-vocabulary.ddialliance.org/discovery#> SELECT " + select)
+    for row in snapshot.query(query):
+        yield tuple(to_rdflib(term) for term in row)
+
+
+def _contact(graph: Graph, agent: URIRef, contact: ContactPoint) -> None:
+    """The agent's contact point as the Core Public Vocabularies describe one."""
+    point = BNode()
+    graph.add((agent, CV.contactPoint, point))
+    graph.add((point, RDF.type, CV.ContactPoint))
+    if contact.email:
+        graph.add((point, CV.email, Literal(contact.email.removeprefix("mailto:"))))
+    if contact.url:
+        graph.add((point, CV.contactPage, URIRef(contact.url)))

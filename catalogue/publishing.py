@@ -1,0 +1,298 @@
+"""Registry holders publish their own metadata: a file uploaded for one of their sources is
+checked (a dry run) or published, and a publication can be withdrawn.
+
+An upload flows as a harvest does: served on loopback by a FileServer, read by the source's
+own harvester, gated by the same shapes, stored by the same commit (catalogue.harvest).
+While a publication is active, harvests of its source read the publication instead of the
+source's `url`, so a scheduled harvest never overwrites it; a source whose `url` is
+"upload:" has no other place to be read from, and harvests skip it until something is
+published. Uploaded files and the active publication are kept in `data/uploads/<source>/`.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path, PurePath
+from tempfile import TemporaryDirectory
+
+from pydantic import BaseModel, Field
+
+from catalogue.fileserver import FileServer
+from catalogue.harvest import Attempt, commit, fetcher, plan, read_source, reindex, start_run
+from catalogue.harvesters import FetchError, SourceError
+from catalogue.runs import RecordChange, Run, RunLog
+from catalogue.settings import Settings
+from catalogue.sources import UPLOAD_KINDS, Config, ConfigError, SourceConfig
+from catalogue.store import HeldBack, Store, _atomic_write, now
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# What each kind's harvester reads, by media type, and the extension a file of that type is
+# kept (and served) under, which tells the harvester its syntax.
+FORMATS: dict[str, dict[str, str]] = {
+    "dcat": {"text/turtle": ".ttl", "application/x-turtle": ".ttl", "application/ld+json": ".jsonld",
+             "application/json": ".jsonld", "application/rdf+xml": ".rdf", "application/xml": ".rdf",
+             "text/xml": ".rdf", "application/n-triples": ".nt"},
+    "table": {"text/csv": ".csv", XLSX: ".xlsx"},
+}
+assert set(FORMATS) == set(UPLOAD_KINDS), "the kinds a configuration may give url = 'upload:'"
+EXTENSIONS = {media: ext for formats in FORMATS.values() for media, ext in formats.items()}
+# For a media type no harvester reads (application/octet-stream, text/plain, the
+# application/vnd.ms-excel browsers send for CSV), the file name's extension decides.
+BY_EXTENSION = {ext: media for media, ext in reversed(EXTENSIONS.items())}  # the first type named
+NAMES = {".ttl": "Turtle", ".jsonld": "JSON-LD", ".rdf": "RDF/XML", ".nt": "N-Triples",
+         ".csv": "CSV", ".xlsx": "XLSX"}
+PUBLICATION = "publication.json"
+
+
+class PublishError(Exception):
+    """Why an upload cannot be checked or published; the message names the source."""
+
+
+class NotPublishable(PublishError):
+    """No such source, or its kind takes no uploads."""
+
+
+class TooLarge(PublishError):
+    pass
+
+
+class Unsupported(PublishError):
+    """A file type the source's harvester does not read."""
+
+
+class Unreadable(PublishError):
+    """The source's harvester could not read the file; its message names the record and field."""
+
+
+class NothingPublished(PublishError):
+    pass
+
+
+class Publication(BaseModel):
+    """A source's active publication: which file, and who published it when."""
+
+    source: str
+    file: str       # kept as data/uploads/<source>/<file>
+    filename: str   # as uploaded
+    media_type: str
+    sha256: str
+    bytes: int
+    published_by: str
+    organisation: str | None = None
+    published: str
+    run: str
+
+
+class RecordReport(BaseModel):
+    key: str
+    held_back: bool
+    findings: list[HeldBack]
+
+
+class Report(BaseModel):
+    """What a dry run found, or a publication did: the gate's findings per record (each
+    with path, focus node, severity and message in bokmål and English), and which records
+    are (or would be) added, changed, removed, held back or kept (held back, with their
+    last good version staying)."""
+
+    source: str
+    filename: str
+    media_type: str
+    sha256: str
+    bytes: int
+    dry_run: bool
+    seen: int
+    accepted: int
+    unchanged: int
+    added: list[str] = Field(default_factory=list)
+    changed: list[str] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)
+    held_back: list[str] = Field(default_factory=list)
+    kept: list[str] = Field(default_factory=list)
+    records: list[RecordReport] = Field(default_factory=list)  # those with findings
+    run: str | None = None
+    run_url: str | None = None
+    publication: Publication | None = None  # the one made, and
+    replaced: Publication | None = None     # the one it replaced
+
+
+def publishable(config: Config, source_id: str) -> SourceConfig:
+    try:
+        source = config.get(source_id)
+    except ConfigError:
+        raise NotPublishable(f"no source {source_id!r}") from None
+    if source.kind not in FORMATS:
+        raise NotPublishable(f"source {source_id!r} is harvested ({source.kind}) and takes no uploads; "
+                             f"sources of kind {' or '.join(FORMATS)} do")
+    return source
+
+
+def media_type(source: SourceConfig, filename: str, declared: str | None) -> str:
+    """The upload's media type, if the source's harvester reads it (else Unsupported)."""
+    declared = (declared or "").split(";")[0].strip().lower()
+    known = declared if declared in EXTENSIONS else BY_EXTENSION.get(PurePath(filename).suffix.lower())
+    if known not in FORMATS[source.kind]:
+        accepted = sorted({NAMES[ext] for ext in FORMATS[source.kind].values()})
+        found = NAMES[EXTENSIONS[known]] if known else declared or "a file of no known type"
+        raise Unsupported(f"source {source.id!r} ({source.kind}) takes {', '.join(accepted)}; "
+                          f"{filename!r} is {found}")
+    return known
+
+
+def dry_run(settings: Settings, config: Config, source_id: str, filename: str, content: bytes,
+            declared: str | None = None) -> Report:
+    """Check a file as its publication would be checked, and say what it would change;
+    nothing is written (no graph, record, run, history, index, HTTP cache or state)."""
+    source, media = _accepted(settings, config, source_id, filename, content, declared)
+    attempt = _read(settings, config, source, filename, content, media)
+    planned = plan(settings, source.id, "dry-run", attempt)
+    return _report(source, filename, media, content, attempt, planned.changes, planned.unchanged)
+
+
+def publish(settings: Settings, config: Config, source_id: str, filename: str, content: bytes,
+            declared: str | None, by: str, organisation: str | None = None) -> tuple[Run, Report]:
+    """Publish a file for its source as the account `by`: valid records go live, invalid
+    ones are held back (a last good version of theirs stays). A file the harvester cannot
+    read changes nothing."""
+    source, media = _accepted(settings, config, source_id, filename, content, declared)
+    store = Store(settings.data_dir, settings.base_uri)
+    uploads = Uploads(settings.data_dir, source.id)
+    started, run = time.perf_counter(), start_run(source)
+    # Read and gated outside the lock, as in a dry run: every record (no shortcut for what
+    # was seen before), so the report is whole; a file that cannot be read stops here.
+    attempt = _read(settings, config, source, filename, content, media)
+    with store.lock():
+        before = uploads.active()
+        publication = Publication(source=source.id, file=uploads.keep(content, FORMATS[source.kind][media]),
+                                  filename=filename, media_type=media, sha256=_sha256(content),
+                                  bytes=len(content), published_by=by, organisation=organisation,
+                                  published=now(), run=run.id)
+        state = store.state()
+        try:
+            run = commit(settings, store, state, source, run, started, attempt)
+            # The publication before the state: after a crash between the two, the next
+            # harvest of the source reads this publication and catches up.
+            uploads.activate(publication)
+        finally:
+            uploads.prune()  # the kept file goes again unless it was published
+        store.write_state(state)
+        reindex(store, settings)
+        store.prune(state)
+    changes = RunLog(settings.data_dir).changes(run.id)
+    report = _report(source, filename, media, content, attempt, changes, run.unchanged, run)
+    return run, report.model_copy(update={"publication": publication, "replaced": before})
+
+
+def withdraw(settings: Settings, config: Config, source_id: str) -> tuple[Run, Publication]:
+    """Take a source's publication out of the catalogue: its records are removed (kept in the
+    record store, and in the history as removals). Returns the run and the publication."""
+    source = publishable(config, source_id)
+    store = Store(settings.data_dir, settings.base_uri)
+    uploads = Uploads(settings.data_dir, source.id)
+    with store.lock():
+        publication = uploads.active()
+        if publication is None:
+            raise NothingPublished(f"source {source.id!r} has no active publication")
+        state = store.state()
+        nothing = Attempt(records=[], accepted=[], held_back=[], warnings=[], versions={}, fetched=[])
+        run = commit(settings, store, state, source, start_run(source), time.perf_counter(), nothing)
+        uploads.withdraw()  # before the state, as in `publish`
+        store.write_state(state)
+        reindex(store, settings)
+        store.prune(state)
+    return run, publication
+
+
+@contextmanager
+def published_url(settings: Settings, source_id: str) -> Iterator[str | None]:
+    """The URL the source's active publication is served at on loopback while the context
+    lasts (harvests read it there); None when nothing is published."""
+    uploads = Uploads(settings.data_dir, source_id)
+    publication = uploads.active()
+    if publication is None:
+        yield None
+        return
+    with FileServer(uploads.folder) as server:
+        yield f"{server.url}/{publication.file}"
+
+
+class Uploads:
+    """A source's uploaded files and its active publication, in data/uploads/<source>/."""
+
+    def __init__(self, data_dir: Path, source_id: str):
+        self.folder = Path(data_dir) / "uploads" / source_id
+
+    def active(self) -> Publication | None:
+        path = self.folder / PUBLICATION
+        return Publication.model_validate_json(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+    def keep(self, content: bytes, extension: str) -> str:
+        """Store a file by its content (written aside, then renamed); returns its name."""
+        name = f"{_sha256(content)}{extension}"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        _atomic_write(self.folder / name, content)
+        return name
+
+    def activate(self, publication: Publication) -> None:
+        _atomic_write(self.folder / PUBLICATION, publication.model_dump_json(indent=1).encode())
+
+    def withdraw(self) -> None:
+        (self.folder / PUBLICATION).unlink(missing_ok=True)
+        self.prune()
+
+    def prune(self) -> None:
+        """Remove the files no active publication names."""
+        active = self.active()
+        for path in self.folder.glob("*"):
+            if path.name != PUBLICATION and (active is None or path.name != active.file):
+                path.unlink(missing_ok=True)
+
+
+def _accepted(settings: Settings, config: Config, source_id: str, filename: str, content: bytes,
+              declared: str | None) -> tuple[SourceConfig, str]:
+    source = publishable(config, source_id)
+    if len(content) > settings.max_upload_bytes:
+        raise TooLarge(f"source {source.id!r}: {filename!r} is larger than the limit of "
+                       f"{settings.max_upload_bytes} bytes (CATALOGUE_MAX_UPLOAD_BYTES)")
+    return source, media_type(source, filename, declared)
+
+
+def _read(settings: Settings, config: Config, source: SourceConfig, filename: str, content: bytes,
+          media: str) -> Attempt:
+    """Serve the file on loopback from a folder of its own, and let the source's harvester
+    read it (with no HTTP cache) and the gate check its records."""
+    name = f"upload{FORMATS[source.kind][media]}"
+    with TemporaryDirectory(prefix="upload-") as folder:
+        (Path(folder) / name).write_bytes(content)
+        with FileServer(Path(folder)) as server:
+            url = f"{server.url}/{name}"
+            try:
+                attempt = read_source(settings, config, source, url, fetcher(source, None, confined_to=url))
+            except (SourceError, FetchError) as exc:  # named by the file, not the loopback URL
+                raise Unreadable(f"source {source.id!r}: " + str(exc).replace(url, filename)) from None
+    # The run lists the file by its name: the loopback URL is gone once it is read.
+    attempt.fetched = [f.model_copy(update={"url": f.url.replace(url, filename)}) for f in attempt.fetched]
+    return attempt
+
+
+def _report(source: SourceConfig, filename: str, media: str, content: bytes, attempt: Attempt,
+            changes: list[RecordChange], unchanged: int, run: Run | None = None) -> Report:
+    findings: dict[str, list[HeldBack]] = {}
+    for finding in attempt.held_back + attempt.warnings:
+        findings.setdefault(finding.record, []).append(finding)
+    held = {h.record for h in attempt.held_back}
+    by_change = {c: [x.key for x in changes if x.change == c] for c in ("added", "changed", "removed", "kept")}
+    return Report(source=source.id, filename=filename, media_type=media, sha256=_sha256(content),
+                  bytes=len(content), dry_run=run is None, seen=len(attempt.records),
+                  accepted=len(attempt.accepted), unchanged=unchanged, **by_change,
+                  held_back=sorted(held),
+                  records=[RecordReport(key=key, held_back=key in held, findings=found)
+                           for key, found in sorted(findings.items())],
+                  run=run.id if run else None, run_url=f"/harvests/{run.id}" if run else None)
+
+
+def _sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+

@@ -1,0 +1,128 @@
+"""Publishers check (dry run), publish and withdraw their organisation's metadata: a form
+page per source, and the same routes for API clients sending the file as the request body.
+
+Every route checks who asks (role, then organisation) before it reads the upload."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import APIRouter, Depends, HTTPException, Query as Param, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from catalogue import publishing
+from catalogue.accounts import Principal
+from catalogue.publishing import (FORMATS, NAMES, NotPublishable, NothingPublished, PublishError, Report,
+                                  TooLarge, Unreadable, Unsupported, Uploads)
+from catalogue.settings import Settings
+from catalogue.sources import UPLOAD_URL, Config, SourceConfig
+from catalogue.site.auth import Access, answer
+
+STATUS = {NotPublishable: 404, NothingPublished: 404, TooLarge: 413, Unsupported: 415, Unreadable: 422}
+FORM_OVERHEAD = 64 * 1024  # a form's other fields and part headers, beyond the file itself
+
+
+def publish_routes(access: Access, config: Callable[[], Config], settings: Settings,
+                   page: Callable[..., HTMLResponse]) -> APIRouter:
+    app = APIRouter()
+    publisher = Depends(access.role("publisher"))
+
+    def bounded(request: Request) -> None:
+        """Refuse a body declared larger than the limit before anything reads it (a session's
+        form is read for its CSRF token by the next dependency)."""
+        if int(request.headers.get("content-length") or 0) > settings.max_upload_bytes + FORM_OVERHEAD:
+            raise HTTPException(413, detail=f"the upload is larger than the limit of {settings.max_upload_bytes} "
+                                            "bytes (CATALOGUE_MAX_UPLOAD_BYTES)")
+
+    def source_for(user: Principal, source_id: str) -> SourceConfig:
+        try:
+            source = publishing.publishable(config(), source_id)
+        except NotPublishable as exc:
+            raise HTTPException(404, detail=str(exc)) from None
+        access.for_organisation(user, source.publisher)
+        return source
+
+    def context(source: SourceConfig, report: Report | None = None) -> dict:
+        active = Uploads(settings.data_dir, source.id).active()
+        return {"source": {"id": source.id, "name": source.name, "kind": source.kind,
+                           "publisher": source.publisher, "upload_only": source.url == UPLOAD_URL},
+                "publication": active.model_dump() if active else None,
+                "accepts": sorted({NAMES[ext] for ext in FORMATS[source.kind].values()}),
+                "extensions": ",".join(sorted(set(FORMATS[source.kind].values()))),
+                "max_upload_bytes": settings.max_upload_bytes,
+                "report": report.model_dump() if report else None}
+
+    @app.get("/sources/{source_id}/publish", response_class=HTMLResponse)
+    def publish_page(request: Request, source_id: str, user: Principal = publisher):
+        return page(request, "publish.html", context(source_for(user, source_id)),
+                    json_url=f"/api/sources/{source_id}/publication")
+
+    @app.get("/api/sources/{source_id}/publication")
+    def api_publication(source_id: str, user: Principal = publisher):
+        return context(source_for(user, source_id))
+
+    @app.post("/sources/{source_id}/publish")
+    async def upload(request: Request, source_id: str, dry_run: bool = Param(False),
+                     filename: str = Param("upload", max_length=200), _: None = Depends(bounded),
+                     user: Principal = publisher):
+        """A form's `file` field, or the request body with its Content-Type (and `?filename=`)."""
+        source = source_for(user, source_id)
+        name, content, declared = await _received(request, filename, settings.max_upload_bytes)
+        try:
+            if dry_run:
+                report = await run_in_threadpool(publishing.dry_run, settings, config(), source.id, name,
+                                                 content, declared)
+            else:
+                run, report = await run_in_threadpool(publishing.publish, settings, config(), source.id, name,
+                                                      content, declared, user.account, user.organisation)
+        except PublishError as exc:
+            raise HTTPException(STATUS[type(exc)], detail=str(exc)) from None
+        if dry_run:  # changed nothing: no audit entry, and a page (not a redirect) for a form
+            if _wants_json(request):
+                return JSONResponse(report.model_dump(mode="json"))
+            return page(request, "publish.html", context(source, report),
+                        json_url=f"/api/sources/{source.id}/publication")
+        access.log(user, "publication.publish", f"source:{source.id}",
+                   before=report.replaced.model_dump() if report.replaced else None,
+                   after={**report.publication.model_dump(), "added": len(report.added),
+                          "changed": len(report.changed), "removed": len(report.removed),
+                          "held_back": len(report.held_back)},
+                   organisation=source.publisher)
+        return answer(request, report.run_url, {"status": run.status, **report.model_dump(mode="json")})
+
+    @app.post("/sources/{source_id}/withdraw")
+    def withdraw(request: Request, source_id: str, user: Principal = publisher):
+        source = source_for(user, source_id)
+        try:
+            run, withdrawn = publishing.withdraw(settings, config(), source.id)
+        except PublishError as exc:
+            raise HTTPException(STATUS[type(exc)], detail=str(exc)) from None
+        access.log(user, "publication.withdraw", f"source:{source.id}", before=withdrawn.model_dump(),
+                   organisation=source.publisher)
+        return answer(request, f"/sources/{source.id}/publish",
+                      {"withdrawn": withdrawn.model_dump(), "run": run.id, "run_url": f"/harvests/{run.id}",
+                       "removed": run.removed})
+
+    return app
+
+
+async def _received(request: Request, filename: str, limit: int) -> tuple[str, bytes, str | None]:
+    """The uploaded file's name, content (at most `limit` + 1 bytes: more is refused as too
+    large) and declared media type."""
+    kind = request.headers.get("content-type", "")
+    if kind.startswith("multipart/form-data"):
+        upload = (await request.form()).get("file")  # already read if a session's CSRF was checked
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise HTTPException(422, detail=[{"field": "file", "message": "choose a file to upload"}])
+        return upload.filename, await upload.read(limit + 1), upload.content_type
+    content = bytearray()
+    async for chunk in request.stream():
+        content += chunk
+        if len(content) > limit:
+            break
+    return filename, bytes(content), kind
+
+
+def _wants_json(request: Request) -> bool:
+    return bool(request.headers.get("authorization")) or "application/json" in request.headers.get("accept", "")
