@@ -1,11 +1,11 @@
 """Serving the DCAT catalogue to a harvesting partner: the whole catalogue of a synthetic store
 in Turtle and in JSON-LD, and in pages, through `catalogue serve` over HTTP.
 
-Run: .venv/bin/python bench/catalog.py [--variables 100000] [--page-size 1000]
+Run: .venv/bin/python bench/catalog.py [--variables 100000] [--page-size 1000] [--repeat 3]
 
 Each measurement has a server process of its own, so its peak memory (VmHWM) is that
-request's: the store loaded, plus what serving took. Prints seconds and peak memory; the
-machine is shared, so run it twice when in doubt.
+request's: the store loaded, plus what serving took. Prints seconds and peak memory of each
+run and, with --repeat, their medians (the machine is shared and noisy).
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 
 import httpx
 
@@ -51,24 +52,31 @@ def peak_mb(pid: int) -> float:
     return float("nan")
 
 
-def measure(folder: Path, label: str, fetch) -> None:
-    server, url = serve(folder)
-    try:
-        before = peak_mb(server.pid)
-        started = time.perf_counter()
-        size = fetch(url)
-        seconds = time.perf_counter() - started
-        print(f"{label}: {seconds:.1f} s, {size / 1e6:,.0f} MB sent, server peak memory {peak_mb(server.pid):,.0f} MB "
-              f"({before:,.0f} MB before the request)", flush=True)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+def measure(folder: Path, label: str, fetch, repeat: int) -> None:
+    runs = []
+    for _ in range(repeat):
+        server, url = serve(folder)
+        try:
+            before = peak_mb(server.pid)
+            started = time.perf_counter()
+            size = fetch(url)
+            runs.append((time.perf_counter() - started, peak_mb(server.pid)))
+            print(f"{label}: {runs[-1][0]:.1f} s, {size / 1e6:,.0f} MB sent, server peak memory {runs[-1][1]:,.0f} MB "
+                  f"({before:,.0f} MB before the request)", flush=True)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    if repeat > 1:
+        print(f"{label}: median {median(r[0] for r in runs):.1f} s, median peak memory "
+              f"{median(r[1] for r in runs):,.0f} MB ({repeat} runs)", flush=True)
 
 
-def whole(accept: str):
+def whole(accept: str, profile: str | None = None):
     def fetch(url: str) -> int:
         size = 0
-        with httpx.stream("GET", f"{url}/catalog", headers={"accept": accept}, timeout=3600) as response:
+        params = {"profile": profile} if profile else {}
+        with httpx.stream("GET", f"{url}/catalog", params=params, headers={"accept": accept},
+                          timeout=3600) as response:
             response.raise_for_status()
             for chunk in response.iter_bytes():
                 size += len(chunk)
@@ -95,14 +103,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variables", type=int, default=100_000)
     parser.add_argument("--page-size", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each measurement (medians printed)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="catalog-bench-"))
     try:
         synthetic_store(folder, args.variables)
         print(f"{args.variables:,} variables", flush=True)
-        measure(folder, "whole catalogue, Turtle", whole("text/turtle"))
-        measure(folder, "whole catalogue, JSON-LD", whole("application/ld+json"))
-        measure(folder, f"every page of {args.page_size}, Turtle", paged(args.page_size))
+        measure(folder, "whole catalogue, Turtle", whole("text/turtle"), args.repeat)
+        measure(folder, "whole catalogue, JSON-LD", whole("application/ld+json"), args.repeat)
+        measure(folder, "whole catalogue, Turtle, HealthDCAT-AP", whole("text/turtle", "healthdcat-ap"), args.repeat)
+        measure(folder, f"every page of {args.page_size}, Turtle", paged(args.page_size), args.repeat)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import RDF
 
-from catalogue import ontology
+from catalogue import ontology, quality
 from catalogue.fileserver import FileServer
 from catalogue.harvesters import (Fetcher, FetchError, HarvestContext, Limits, Record, SourceError,
                                   for_kind)
@@ -383,9 +383,12 @@ def unreadable(problem: str) -> dict[str, str]:
 
 
 def reindex(store: Store, settings: Settings) -> int:
+    """Rebuild what is derived from the stored graphs: the search index, and the quality
+    scores of the sources that changed. Returns how many variables were indexed."""
     with _without_cycle_collection():
         docs = build_documents(store)
         open_backend(settings).rebuild(docs)
+    quality.refresh(store)
     return len(docs)
 
 

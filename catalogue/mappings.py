@@ -32,13 +32,12 @@ from catalogue.models import Text, code_list_of
 from catalogue.search import Query, SearchBackend, VariableDoc
 from catalogue.search.analysis import NOT_PARTS, fold
 from catalogue.sqlite import transaction
-from catalogue.store import Busy, SourceState, Store, now
+from catalogue.store import WRITE_WAIT, Busy, SourceState, Store, now
 from catalogue.vocabularies import SYSTEM, CurationError
 
 CURATION_GRAPH = CURATION_KIND = "curation"  # the published graph's id in the store, and its kind
 RELATIONS = {"exactMatch": SKOS.exactMatch, "closeMatch": SKOS.closeMatch}
 STATES = ("proposed", "approved", "rejected")
-LOCK_WAIT = 5.0  # seconds a curation write waits for the store's lock (a harvest holds it for minutes)
 # Candidate ranking (see `score`): the parts' weights, what is proposed, and how many hits
 # each search adds to the pool.
 WEIGHTS = {"names": 0.5, "definitions": 0.3, "codes": 0.2}
@@ -94,9 +93,9 @@ class Curation:
     @contextmanager
     def write(self, wait: float | None = None) -> Iterator[sqlite3.Connection]:
         """A transaction whose changes are published before it commits, under the store's
-        lock (waiting LOCK_WAIT seconds for it unless told otherwise): if either fails,
+        lock (waiting WRITE_WAIT seconds for it unless told otherwise): if either fails,
         neither the curation store nor the catalogue changes."""
-        with self.store.lock(LOCK_WAIT if wait is None else wait), self.read() as db:
+        with self.store.lock(WRITE_WAIT if wait is None else wait), self.read() as db:
             yield db
             self._publish(db)
 

@@ -25,7 +25,7 @@ from catalogue.harvesters import FetchError, SourceError
 from catalogue.runs import RecordChange, Run, RunLog
 from catalogue.settings import Settings
 from catalogue.sources import UPLOAD_KINDS, Config, ConfigError, SourceConfig
-from catalogue.store import HeldBack, Store, _atomic_write, now
+from catalogue.store import WRITE_WAIT, HeldBack, Store, _atomic_write, now
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # What each kind's harvester reads, by media type, and the extension a file of that type is
@@ -163,7 +163,7 @@ def publish(settings: Settings, config: Config, source_id: str, filename: str, c
     # Read and gated outside the lock, as in a dry run: every record (no shortcut for what
     # was seen before), so the report is whole; a file that cannot be read stops here.
     attempt = _read(settings, config, source, filename, content, media)
-    with store.lock():
+    with store.lock(WRITE_WAIT):  # Busy while a harvest runs
         before = uploads.active()
         publication = Publication(source=source.id, file=uploads.keep(content, FORMATS[source.kind][media]),
                                   filename=filename, media_type=media, sha256=_sha256(content),
@@ -191,7 +191,7 @@ def withdraw(settings: Settings, config: Config, source_id: str) -> tuple[Run, P
     source = publishable(config, source_id)
     store = Store(settings.data_dir, settings.base_uri)
     uploads = Uploads(settings.data_dir, source.id)
-    with store.lock():
+    with store.lock(WRITE_WAIT):  # Busy while a harvest runs
         publication = uploads.active()
         if publication is None:
             raise NothingPublished(f"source {source.id!r} has no active publication")

@@ -176,8 +176,10 @@ CHECKS = (
           lambda f, g: False),
 )
 BY_KIND = {kind: [c for c in CHECKS if c.kind == kind] for kind in dict.fromkeys(c.kind for c in CHECKS)}
-# Part of the cache key: changing a check scores every source again.
-CHECKS_KEY = hashlib.sha256(repr([(c.id, c.kind, c.weight) for c in CHECKS]).encode()).hexdigest()[:12]
+# Part of the cache key: changing a check, or what a cached record holds (CACHE_FORMAT),
+# scores every source again.
+CACHE_FORMAT = 2  # 2: a held-back record's problems in bokmål and English
+CHECKS_KEY = hashlib.sha256(repr([CACHE_FORMAT, *((c.id, c.kind, c.weight) for c in CHECKS)]).encode()).hexdigest()[:12]
 
 
 def score_source(store: Store, source: SourceState) -> tuple[dict, list[dict]]:
@@ -213,9 +215,10 @@ def score_source(store: Store, source: SourceState) -> tuple[dict, list[dict]]:
     records = [_scored(kind, graph[uri], graph, uri=uri, name=_first(graph[uri], "identifier") or ids.key(None, uri),
                        label=names.get(uri, {}), id=_page_id(kind, uri, graph[uri], dataset_ids))
                for uri, kind in kinds.items()]
-    held: dict[str, list[str]] = defaultdict(list)
-    for h in source.held_back:
-        held[h.record].append(f"{h.path}: {h.message}" if h.path else h.message)
+    held: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for h in source.held_back:  # the gate's message in bokmål and English (older runs: one language)
+        held[h.record].append({lang: f"{h.path}: {text}" if h.path else text
+                               for lang, text in (h.messages or {"en": h.message}).items()})
     records += [_scored("held_back", {}, graph, uri=None, name=key, label={}, id=source.last_run, problems=problems)
                 for key, problems in held.items()]
     records.sort(key=lambda r: (r["score"], r["kind"], r["name"]))
@@ -285,6 +288,14 @@ def _cached_summary(store: Store, source: SourceState) -> dict | None:
 def cached_score(store: Store, source: SourceState) -> float | None:
     """The source's score if it is cached (for lists of sources, which must not score them)."""
     return (_cached_summary(store, source) or {}).get("score")
+
+
+def refresh(store: Store) -> None:
+    """Score every source whose graph changed since it was last scored, so that lists of
+    sources show scores without anyone having opened a quality page first."""
+    for source in store.state().sources.values():
+        if source.is_source and source.graph_file:
+            quality(store, source, limit=0)
 
 
 def quality(store: Store, source: SourceState, offset: int = 0, limit: int = 100) -> tuple[dict, list[dict]]:

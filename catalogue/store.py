@@ -44,6 +44,9 @@ class Busy(Exception):
     """Another writer holds the data directory."""
 
 
+WRITE_WAIT = 5.0  # seconds a person's write (a publication, a curation) waits for a harvest's lock
+
+
 # Graphs kept like a source's that are not harvested sources: the catalogue's own
 # description and what curators publish.
 INTERNAL_KINDS = ("configuration", "curation")

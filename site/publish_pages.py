@@ -4,7 +4,8 @@ page per source, and the same routes for API clients sending the file as the req
 Every route checks who asks (role, then organisation) before it reads the upload."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from fastapi import APIRouter, Depends, HTTPException, Query as Param, Request
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -17,6 +18,7 @@ from catalogue.publishing import (FORMATS, NAMES, NotPublishable, NothingPublish
                                   TooLarge, Unreadable, Unsupported, Uploads)
 from catalogue.settings import Settings
 from catalogue.sources import UPLOAD_URL, Config, SourceConfig
+from catalogue.store import Busy
 from catalogue.site.auth import Access, answer
 
 STATUS = {NotPublishable: 404, NothingPublished: 404, TooLarge: 413, Unsupported: 415, Unreadable: 422}
@@ -69,15 +71,13 @@ def publish_routes(access: Access, config: Callable[[], Config], settings: Setti
         """A form's `file` field, or the request body with its Content-Type (and `?filename=`)."""
         source = source_for(user, source_id)
         name, content, declared = await _received(request, filename, settings.max_upload_bytes)
-        try:
+        with _as_http():
             if dry_run:
                 report = await run_in_threadpool(publishing.dry_run, settings, config(), source.id, name,
                                                  content, declared)
             else:
                 run, report = await run_in_threadpool(publishing.publish, settings, config(), source.id, name,
                                                       content, declared, user.account, user.organisation)
-        except PublishError as exc:
-            raise HTTPException(STATUS[type(exc)], detail=str(exc)) from None
         if dry_run:  # changed nothing: no audit entry, and a page (not a redirect) for a form
             if _wants_json(request):
                 return JSONResponse(report.model_dump(mode="json"))
@@ -94,10 +94,8 @@ def publish_routes(access: Access, config: Callable[[], Config], settings: Setti
     @app.post("/sources/{source_id}/withdraw")
     def withdraw(request: Request, source_id: str, user: Principal = publisher):
         source = source_for(user, source_id)
-        try:
+        with _as_http():
             run, withdrawn = publishing.withdraw(settings, config(), source.id)
-        except PublishError as exc:
-            raise HTTPException(STATUS[type(exc)], detail=str(exc)) from None
         access.log(user, "publication.withdraw", f"source:{source.id}", before=withdrawn.model_dump(),
                    organisation=source.publisher)
         return answer(request, f"/sources/{source.id}/publish",
@@ -105,6 +103,17 @@ def publish_routes(access: Access, config: Callable[[], Config], settings: Setti
                        "removed": run.removed})
 
     return app
+
+
+@contextmanager
+def _as_http() -> Iterator[None]:
+    """What publishing refuses, as the HTTP answer saying why."""
+    try:
+        yield
+    except PublishError as exc:
+        raise HTTPException(STATUS[type(exc)], detail=str(exc)) from None
+    except Busy as exc:  # a harvest holds the store
+        raise HTTPException(503, detail=str(exc), headers={"Retry-After": "60"}) from None
 
 
 async def _received(request: Request, filename: str, limit: int) -> tuple[str, bytes, str | None]:

@@ -195,7 +195,7 @@ def test_a_version_can_be_uploaded_as_a_file(site):
 
 def test_a_write_while_a_harvest_holds_the_lock_is_503(site, monkeypatch):
     settings, client, _ = site
-    monkeypatch.setattr(mappings, "LOCK_WAIT", 0.2)
+    monkeypatch.setattr(mappings, "WRITE_WAIT", 0.2)
     with Store(settings.data_dir, settings.base_uri).lock():
         busy = client.post("/curation/mappings", data={"subject": "kpr/kpr/fodselsar", "object": "npr/npr-somatikk/fodselsar"},
                            headers=curator(site))

@@ -285,6 +285,16 @@ def test_an_upload_cannot_make_the_server_fetch_other_addresses(site, fixture_se
     assert stored(settings) == before
 
 
+def test_a_publication_while_a_harvest_runs_is_told_to_come_back(site, monkeypatch):
+    settings, _, client, tokens = site
+    monkeypatch.setattr(publishing, "WRITE_WAIT", 0.2)
+    with Store(settings.data_dir, settings.base_uri).lock():  # as a harvest holds it
+        busy = upload(client, tokens["fhi"], "dar", TURTLE.encode(), "text/turtle")
+        assert busy.status_code == 503 and busy.headers["retry-after"] == "60"
+        assert "a harvest is running" in busy.json()["detail"]
+    assert upload(client, tokens["fhi"], "dar", TURTLE.encode(), "text/turtle").status_code == 200
+
+
 def test_an_upload_larger_than_the_limit_is_refused(site):
     settings, _, _, tokens = site
     client = TestClient(create_app(replace(settings, max_upload_bytes=1000)))

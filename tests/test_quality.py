@@ -124,6 +124,18 @@ def test_the_demo_source_shows_its_held_back_variable(site):
     assert [h["name"].split()[1] for h in held] == ["MSIS_UGYLDIG_EKSEMPEL"]
     assert held[0]["url"].startswith("/harvests/") and site.get(held[0]["url"]).status_code == 200
     assert {"dataset", "variable", "code_list"} <= set(body["kinds"])
+    # The gate's message, in the page's language.
+    assert "En variabel må ha et navn med språkkode" in site.get("/sources/helsedata/quality", params={"lang": "nb"}).text
+    assert "A variable needs a name with a language tag" in site.get("/sources/helsedata/quality",
+                                                                      params={"lang": "en"}).text
+
+
+def test_sources_are_scored_when_harvested(tmp_path):
+    """The list of sources shows each source's score without its quality page opened first."""
+    settings = settings_in(tmp_path)
+    harvest_demo(settings, "helsedata", "mfr")
+    listed = {s["id"]: s["quality_score"] for s in TestClient(create_app(settings)).get("/api/sources").json()["sources"]}
+    assert set(listed) == {"helsedata", "mfr"} and all(0 < score < 100 for score in listed.values()), listed
 
 
 def test_the_json_twin_has_what_the_page_shows(site):
