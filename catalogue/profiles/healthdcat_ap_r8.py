@@ -91,8 +91,10 @@ XSD_PREFIX = str(XSD)
 def additions(snapshot: Snapshot, datasets: dict[str, tuple[str, str]], config: Config) -> Graph:
     """HealthDCAT-AP's triples for the catalogues, the datasets (id -> (URI, source id)), their
     variables and agents in `snapshot`, with what only the configuration knows (the HDAB,
-    contacts, health categories). Read with one query per kind of fact, not per resource."""
-    graph = Graph()
+    contacts, health categories). Read with one query per kind of fact, not per resource,
+    into an oxigraph store behind rdflib's API (five triples a variable: rdflib's own store
+    would hold them at several times the memory)."""
+    graph = Graph(store="Oxigraph")
     catalogue = config.catalogue
     hdab = URIRef(config.agent(catalogue.publisher).uri)
     contacts = {URIRef(p.uri): p.contact for p in config.publishers.values() if p.contact}
