@@ -179,9 +179,9 @@ class Accounts:
 
     # Logging in
 
-    def login(self, name: str, password: str, address: str) -> tuple[str, Principal] | None:
-        """A new session (its secret and who it is for), or None for a wrong name or
-        password. Raises TooManyFailures while the account or the address is locked out."""
+    def verify(self, name: str, password: str, address: str) -> bool:
+        """Whether the password is the active account's. Raises TooManyFailures while the
+        account or the address is locked out; a wrong password counts against both."""
         since = (_now() - LOGIN_WINDOW).isoformat()
         keys = {f"account:{name}": MAX_FAILURES_PER_ACCOUNT, f"address:{address}": MAX_FAILURES_PER_ADDRESS}
         with self._db() as db:
@@ -196,10 +196,18 @@ class Accounts:
         if not check_password(password, row[0] if row else None) or row[1]:
             with self._db() as db:
                 db.executemany("INSERT INTO failures VALUES (?, ?)", [(key, _now().isoformat()) for key in keys])
+            return False
+        with self._db() as db:
+            db.execute("DELETE FROM failures WHERE key = ?", (f"account:{name}",))
+        return True
+
+    def login(self, name: str, password: str, address: str) -> tuple[str, Principal] | None:
+        """A new session (its secret and who it is for), or None for a wrong name or
+        password (see `verify`)."""
+        if not self.verify(name, password, address):
             return None
         secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         with self._db() as db:
-            db.execute("DELETE FROM failures WHERE key = ?", (f"account:{name}",))
             db.execute("DELETE FROM sessions WHERE expires < ?", (_now().isoformat(),))
             db.execute("INSERT INTO sessions VALUES (?, ?, ?, ?)",
                        (_digest(secret), name, csrf, (_now() + timedelta(hours=SESSION_HOURS)).isoformat()))

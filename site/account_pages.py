@@ -5,7 +5,8 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from urllib.parse import urlencode
 
@@ -15,7 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from catalogue.accounts import ROLES, SESSION_HOURS, AccountError, Principal, TooManyFailures
 from catalogue.audit import AuditEntry
 from catalogue.sources import Config
-from catalogue.site.auth import SESSION_COOKIE, Access, answer, local, same_origin
+from catalogue.site.auth import SESSION_COOKIE, Access, answer, local, same_origin, wants_json
 from catalogue.site.sheets import to_csv
 
 LOGIN_COOKIE = "login_csrf"  # the login form's CSRF token (double submit: no session exists yet)
@@ -30,13 +31,17 @@ def account_routes(access: Access, config: Callable[[], Config], page: Callable[
     admin = Depends(access.role("admin"))
     anyone = Depends(access.role(*ROLES))
 
-    @app.get("/login", response_class=HTMLResponse)
-    def login_page(request: Request, next: str = Param("/account", max_length=2000)):
+    def login_form(request: Request, next: str, error: str | None = None) -> HTMLResponse:
+        """The login page, with a new token for its form (kept in a cookie as well)."""
         token = secrets.token_urlsafe(24)
         response = page(request, "login.html", {"next": local(next, "/account"), "login_csrf": token,
-                                                "error": None}, json_url="/api/account")
+                                                "error": error}, json_url="/api/account")
         response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request))
         return response
+
+    @app.get("/login", response_class=HTMLResponse)
+    def login_page(request: Request, next: str = Param("/account", max_length=2000)):
+        return login_form(request, next)
 
     @app.post("/login")
     def login(request: Request, name: str = Form(..., max_length=64), password: str = Form(..., max_length=1000),
@@ -44,17 +49,11 @@ def account_routes(access: Access, config: Callable[[], Config], page: Callable[
         same_origin(request)
         if not hmac.compare_digest(csrf, request.cookies.get(LOGIN_COOKIE, "-")):
             raise HTTPException(403, detail="the login form is out of date: reload it and try again")
-        address = request.client.host if request.client else "?"
-        try:
-            session = accounts.login(name.strip(), password, address)
-        except TooManyFailures as exc:
-            raise HTTPException(429, detail=str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
+        with _limited():
+            session = accounts.login(name.strip(), password, _address(request))
         if session is None:
-            token = secrets.token_urlsafe(24)
-            response = page(request, "login.html", {"next": local(next, "/account"), "login_csrf": token,
-                                                    "error": "wrong_login"}, json_url="/api/account")
+            response = login_form(request, next, error="wrong_login")
             response.status_code = 401
-            response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request))
             return response
         secret, user = session
         access.log(user, "login", f"account:{user.account}")
@@ -91,7 +90,7 @@ def account_routes(access: Access, config: Callable[[], Config], page: Callable[
         token = accounts.new_token(user.account, label)
         access.log(user, "token.create", f"account:{user.account}", after={"label": label})
         context = account_context(user, new_token=token)
-        if request.headers.get("authorization") or "application/json" in request.headers.get("accept", ""):
+        if wants_json(request):
             return JSONResponse(context)
         return page(request, "account.html", context, json_url="/api/account")  # shown this once
 
@@ -105,13 +104,11 @@ def account_routes(access: Access, config: Callable[[], Config], page: Callable[
     @app.post("/account/password")
     def change_password(request: Request, current: str = Form(..., max_length=1000),
                         new: str = Form(..., max_length=1000), user: Principal = anyone):
-        address = request.client.host if request.client else "?"
-        try:
-            if accounts.login(user.account, current, address) is None:
+        with _limited():
+            if not accounts.verify(user.account, current, _address(request)):
                 raise HTTPException(403, detail="the current password is wrong")
+        try:
             accounts.set_password(user.account, new)
-        except TooManyFailures as exc:
-            raise HTTPException(429, detail=str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
         except AccountError as exc:
             raise HTTPException(422, detail=[{"field": "new", "message": str(exc)}]) from None
         access.log(user, "password.change", f"account:{user.account}")
@@ -169,7 +166,7 @@ def account_routes(access: Access, config: Callable[[], Config], page: Callable[
         token = accounts.new_token(name, label)
         access.log(user, "token.create", f"account:{name}", after={"label": label}, organisation=target.organisation)
         context = {**accounts_context(), "new_token": token, "token_for": name}
-        if request.headers.get("authorization") or "application/json" in request.headers.get("accept", ""):
+        if wants_json(request):
             return JSONResponse({"account": name, "token": token})
         return page(request, "admin_accounts.html", context, json_url="/api/admin/accounts")
 
@@ -215,6 +212,19 @@ def _export(entries: list[AuditEntry], fmt: str) -> Response:
 
 def _text(state) -> str:
     return "" if state is None else json.dumps(state, ensure_ascii=False)
+
+
+@contextmanager
+def _limited() -> Iterator[None]:
+    """Failed logins past their limit, as 429 with when to try again."""
+    try:
+        yield
+    except TooManyFailures as exc:
+        raise HTTPException(429, detail=str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "?"
 
 
 def _secure(request: Request) -> bool:

@@ -78,9 +78,14 @@ class Access:
 def answer(request: Request, back: str, body: dict) -> Response:
     """What a write route answers: JSON to an API client (a token, or Accept: JSON), and
     to a browser's form a redirect back to a page of this site."""
-    if request.headers.get("authorization") or "application/json" in request.headers.get("accept", ""):
+    if wants_json(request):
         return JSONResponse(body)
     return RedirectResponse(local(back), status_code=303)
+
+
+def wants_json(request: Request) -> bool:
+    """An API client (a token, or Accept: JSON), not a browser's form."""
+    return bool(request.headers.get("authorization")) or "application/json" in request.headers.get("accept", "")
 
 
 def local(url: str | None, default: str = "/") -> str:

@@ -19,7 +19,7 @@ from catalogue.publishing import (FORMATS, NAMES, NotPublishable, NothingPublish
 from catalogue.settings import Settings
 from catalogue.sources import UPLOAD_URL, Config, SourceConfig
 from catalogue.store import Busy
-from catalogue.site.auth import Access, answer
+from catalogue.site.auth import Access, answer, wants_json
 
 STATUS = {NotPublishable: 404, NothingPublished: 404, TooLarge: 413, Unsupported: 415, Unreadable: 422}
 FORM_OVERHEAD = 64 * 1024  # a form's other fields and part headers, beyond the file itself
@@ -79,7 +79,7 @@ def publish_routes(access: Access, config: Callable[[], Config], settings: Setti
                 run, report = await run_in_threadpool(publishing.publish, settings, config(), source.id, name,
                                                       content, declared, user.account, user.organisation)
         if dry_run:  # changed nothing: no audit entry, and a page (not a redirect) for a form
-            if _wants_json(request):
+            if wants_json(request):
                 return JSONResponse(report.model_dump(mode="json"))
             return page(request, "publish.html", context(source, report),
                         json_url=f"/api/sources/{source.id}/publication")
@@ -131,7 +131,3 @@ async def _received(request: Request, filename: str, limit: int) -> tuple[str, b
         if len(content) > limit:
             break
     return filename, bytes(content), kind
-
-
-def _wants_json(request: Request) -> bool:
-    return bool(request.headers.get("authorization")) or "application/json" in request.headers.get("accept", "")

@@ -179,3 +179,24 @@ def test_the_command_line_makes_the_first_admin_and_its_token(tmp_path):
     log = client.get("/admin/audit", headers=bearer(token)).json()["entries"]
     assert {e["action"] for e in log} == {"account.create", "token.create"}
     assert all(e["actor"].startswith("cli:") for e in log)
+
+
+def test_a_person_changes_their_password_and_logs_in_with_the_new_one(site):
+    settings, client = site
+    account(settings, "kari", "curator", password=PASSWORD)
+    csrf = log_in(client, "kari", PASSWORD)
+    wrong = client.post("/account/password", data={"current": "not the password", "new": "x" * 12, "csrf": csrf})
+    assert wrong.status_code == 403
+    weak = client.post("/account/password", data={"current": PASSWORD, "new": "short", "csrf": csrf})
+    assert weak.status_code == 422 and weak.json()["detail"][0]["field"] == "new"
+    with sqlite3.connect(settings.data_dir / "accounts.sqlite") as db:  # checking made no session
+        assert db.execute("SELECT COUNT(*) FROM sessions").fetchone() == (1,)
+    changed = client.post("/account/password", data={"current": PASSWORD, "new": "a new long password", "csrf": csrf},
+                          headers=HTML, follow_redirects=False)
+    assert changed.status_code == 303 and changed.headers["location"] == "/login"
+    assert client.get("/api/account").status_code == 401  # every session ended
+    with sqlite3.connect(settings.data_dir / "accounts.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM sessions").fetchone() == (0,)
+    accounts = Accounts(settings.data_dir)
+    assert accounts.login("kari", PASSWORD, "10.0.0.3") is None
+    assert accounts.login("kari", "a new long password", "10.0.0.3") is not None
