@@ -37,6 +37,7 @@ from catalogue.settings import Settings
 from catalogue.shacl import PROFILES, Profile, profile_shapes, validate
 from catalogue.sources import DEMO_PLACEHOLDER, UPLOAD_URL, Config, SourceConfig
 from catalogue.store import HeldBack, SourceState, State, Store, now
+from catalogue.uploads import published_url
 
 DEMO_FILES = Path(__file__).parent / "demo" / "files"
 # Later editions of the demo hold only the files that changed since edition 1.
@@ -52,7 +53,6 @@ def harvest(settings: Settings, config: Config, only: list[str] | None = None,
     """Harvest the chosen sources (all, `only` these, those never harvested, or those due)
     and return their runs; the search index is rebuilt when any stored graph changed.
     The bundled demo's sources are served as of `demo_edition`."""
-    from catalogue.publishing import published_url  # publishing builds on this module
     store = Store(settings.data_dir, settings.base_uri)
     runs = []
     with store.lock(), _demo_url(config, demo_edition) as demo_url:

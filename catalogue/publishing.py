@@ -10,10 +10,7 @@ published. Uploaded files and the active publication are kept in `data/uploads/<
 """
 from __future__ import annotations
 
-import hashlib
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path, PurePath
 from tempfile import TemporaryDirectory
 
@@ -25,7 +22,8 @@ from catalogue.harvesters import FetchError, SourceError
 from catalogue.runs import RecordChange, Run, RunLog
 from catalogue.settings import Settings
 from catalogue.sources import UPLOAD_KINDS, Config, ConfigError, SourceConfig
-from catalogue.store import WRITE_WAIT, HeldBack, Store, _atomic_write, now
+from catalogue.store import WRITE_WAIT, HeldBack, Store, now
+from catalogue.uploads import Publication, Uploads, sha256
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # What each kind's harvester reads, by media type, and the extension a file of that type is
@@ -43,7 +41,6 @@ EXTENSIONS = {media: ext for formats in FORMATS.values() for media, ext in forma
 BY_EXTENSION = {ext: media for media, ext in reversed(EXTENSIONS.items())}  # the first type named
 NAMES = {".ttl": "Turtle", ".jsonld": "JSON-LD", ".rdf": "RDF/XML", ".nt": "N-Triples",
          ".csv": "CSV", ".xlsx": "XLSX"}
-PUBLICATION = "publication.json"
 
 
 class PublishError(Exception):
@@ -68,21 +65,6 @@ class Unreadable(PublishError):
 
 class NothingPublished(PublishError):
     pass
-
-
-class Publication(BaseModel):
-    """A source's active publication: which file, and who published it when."""
-
-    source: str
-    file: str       # kept as data/uploads/<source>/<file>
-    filename: str   # as uploaded
-    media_type: str
-    sha256: str
-    bytes: int
-    published_by: str
-    organisation: str | None = None
-    published: str
-    run: str
 
 
 class RecordReport(BaseModel):
@@ -166,7 +148,7 @@ def publish(settings: Settings, config: Config, source_id: str, filename: str, c
     with store.lock(WRITE_WAIT):  # Busy while a harvest runs
         before = uploads.active()
         publication = Publication(source=source.id, file=uploads.keep(content, FORMATS[source.kind][media]),
-                                  filename=filename, media_type=media, sha256=_sha256(content),
+                                  filename=filename, media_type=media, sha256=sha256(content),
                                   bytes=len(content), published_by=by, organisation=organisation,
                                   published=now(), run=run.id)
         state = store.state()
@@ -205,51 +187,6 @@ def withdraw(settings: Settings, config: Config, source_id: str) -> tuple[Run, P
     return run, publication
 
 
-@contextmanager
-def published_url(settings: Settings, source_id: str) -> Iterator[str | None]:
-    """The URL the source's active publication is served at on loopback while the context
-    lasts (harvests read it there); None when nothing is published."""
-    uploads = Uploads(settings.data_dir, source_id)
-    publication = uploads.active()
-    if publication is None:
-        yield None
-        return
-    with FileServer(uploads.folder) as server:
-        yield f"{server.url}/{publication.file}"
-
-
-class Uploads:
-    """A source's uploaded files and its active publication, in data/uploads/<source>/."""
-
-    def __init__(self, data_dir: Path, source_id: str):
-        self.folder = Path(data_dir) / "uploads" / source_id
-
-    def active(self) -> Publication | None:
-        path = self.folder / PUBLICATION
-        return Publication.model_validate_json(path.read_text(encoding="utf-8")) if path.is_file() else None
-
-    def keep(self, content: bytes, extension: str) -> str:
-        """Store a file by its content (written aside, then renamed); returns its name."""
-        name = f"{_sha256(content)}{extension}"
-        self.folder.mkdir(parents=True, exist_ok=True)
-        _atomic_write(self.folder / name, content)
-        return name
-
-    def activate(self, publication: Publication) -> None:
-        _atomic_write(self.folder / PUBLICATION, publication.model_dump_json(indent=1).encode())
-
-    def withdraw(self) -> None:
-        (self.folder / PUBLICATION).unlink(missing_ok=True)
-        self.prune()
-
-    def prune(self) -> None:
-        """Remove the files no active publication names."""
-        active = self.active()
-        for path in self.folder.glob("*"):
-            if path.name != PUBLICATION and (active is None or path.name != active.file):
-                path.unlink(missing_ok=True)
-
-
 def _accepted(settings: Settings, config: Config, source_id: str, filename: str, content: bytes,
               declared: str | None) -> tuple[SourceConfig, str]:
     source = publishable(config, source_id)
@@ -284,15 +221,11 @@ def _report(source: SourceConfig, filename: str, media: str, content: bytes, att
         findings.setdefault(finding.record, []).append(finding)
     held = {h.record for h in attempt.held_back}
     by_change = {c: [x.key for x in changes if x.change == c] for c in ("added", "changed", "removed", "kept")}
-    return Report(source=source.id, filename=filename, media_type=media, sha256=_sha256(content),
+    return Report(source=source.id, filename=filename, media_type=media, sha256=sha256(content),
                   bytes=len(content), dry_run=run is None, seen=len(attempt.records),
                   accepted=len(attempt.accepted), unchanged=unchanged, **by_change,
                   held_back=sorted(held),
                   records=[RecordReport(key=key, held_back=key in held, findings=found)
                            for key, found in sorted(findings.items())],
                   run=run.id if run else None, run_url=f"/harvests/{run.id}" if run else None)
-
-
-def _sha256(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
 

@@ -30,7 +30,6 @@ from catalogue.runs import RunLog
 from catalogue.search import FACETS, FILTERS, FacetValue, Hit, Query, VariableDoc
 from catalogue.search.query import SORTS
 from catalogue.settings import Settings
-from catalogue.sources import load_config
 from catalogue.store import SourceState
 from catalogue.site.account_pages import account_routes
 from catalogue.site.as_of import variable_as_of
@@ -49,6 +48,7 @@ from catalogue.site.streaming import stream
 from catalogue.site.timeline import availability, availability_csv, coverage, matrix_years, timeline
 
 HERE = Path(__file__).parent
+RDF_FORMAT = Param(None, pattern="^(ttl|jsonld|rdf|nt)$")  # ?format=, for clients that cannot set Accept
 RDF_FORMATS = {"ttl": ("turtle", "text/turtle"), "jsonld": ("json-ld", "application/ld+json"),
                "rdf": ("xml", "application/rdf+xml"), "nt": ("nt", "application/n-triples")}
 CHANGES_SHOWN = 1000  # a first harvest of a large registry adds every record
@@ -388,9 +388,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.include_router(list_routes(reader, settings, page))
     app.include_router(quality_routes(reader, page))
-    app.include_router(account_routes(access, lambda: load_config(settings.sources_file), page))
+    app.include_router(account_routes(access, reader.config, page))
     app.include_router(curation_routes(access, reader, settings, page))
-    app.include_router(publish_routes(access, lambda: load_config(settings.sources_file), settings, page))
+    app.include_router(publish_routes(access, reader.config, settings, page))
 
     sparql = Sparql(settings.data_dir, settings.base_uri, settings.sparql_timeout, settings.sparql_max_bytes)
 
@@ -413,7 +413,7 @@ def create_app(settings: Settings) -> FastAPI:
         return Response(answer.body, media_type=answer.media_type)
 
     @app.get("/catalog")
-    def catalog(request: Request, format: str | None = Param(None, pattern="^(ttl|jsonld|rdf|nt)$"),
+    def catalog(request: Request, format: str | None = RDF_FORMAT,
                 profile: str | None = Param(None, max_length=200),
                 page_no: int | None = Param(None, alias="page", ge=1),
                 size: int | None = Param(None, ge=1, le=MAX_CATALOG_PAGE),
@@ -421,10 +421,9 @@ def create_app(settings: Settings) -> FastAPI:
         """The whole catalogue, or with `page`/`size` one page of it with Hydra links to the
         others, or with `modifiedSince` only what changed since; in the syntax `format=` or
         else Accept asks for (Turtle by default). A browser is shown the page for harvesters."""
-        fmt = format or _rdf_format(request)
-        if fmt is None and "text/html" in request.headers.get("accept", ""):
+        if _browser(request, format):
             return RedirectResponse("/partners", status_code=303)
-        fmt = fmt or "ttl"
+        fmt = format or _rdf_format(request) or "ttl"
         chosen = _profile(request, profile)
         view = reader.view
         subjects = view.catalogue_subjects(chosen)
@@ -458,38 +457,34 @@ def create_app(settings: Settings) -> FastAPI:
         return page(request, "partners.html", {"base": settings.base_uri}, json_url="/catalog?format=jsonld")
 
     @app.get("/id/{path:path}")
-    def dereference(request: Request, path: str,
-                    format: str | None = Param(None, pattern="^(ttl|jsonld|rdf|nt)$")):
+    def dereference(request: Request, path: str, format: str | None = RDF_FORMAT):
         """Every URI the catalogue mints answers: a browser is sent to the resource's page
         (or, for one without a page of its own, such as a code or an agent, gets its
         description as a page), an RDF client gets its description in the syntax it asks
         for (Turtle by default)."""
         view = reader.view
         uri = f"{settings.base_uri}id/{path}"
-        fmt = format or _rdf_format(request)
-        browser = fmt is None and "text/html" in request.headers.get("accept", "")
-        if browser and (page_url := page_of(view, uri)):
+        if _browser(request, format) and (page_url := page_of(view, uri)):
             return RedirectResponse(page_url, status_code=303)
         graph = view.variable_graph(uri) if path.startswith("variable/") else view.snapshot.describe(uri)
-        return described(request, uri, graph, browser, fmt)
+        return described(request, uri, graph, format)
 
     @app.get("/.well-known/genid/{key}")
-    def skolem(request: Request, key: str, format: str | None = Param(None, pattern="^(ttl|jsonld|rdf|nt)$")):
+    def skolem(request: Request, key: str, format: str | None = RDF_FORMAT):
         """Nodes that were blank at the source have IRIs minted from their content (a
         period, a contact point): they answer like the others."""
         uri = f"{settings.base_uri}.well-known/genid/{key}"
-        fmt = format or _rdf_format(request)
-        browser = fmt is None and "text/html" in request.headers.get("accept", "")
-        return described(request, uri, reader.view.snapshot.describe(uri), browser, fmt)
+        return described(request, uri, reader.view.snapshot.describe(uri), format)
 
-    def described(request: Request, uri: str, graph: Graph, browser: bool, fmt: str | None) -> Response:
+    def described(request: Request, uri: str, graph: Graph, format: str | None) -> Response:
+        """The resource's description: a page for a browser, else RDF as asked."""
         if not len(graph):
             raise HTTPException(404, detail=f"the catalogue does not describe {uri}")
-        if browser:
+        if _browser(request, format):
             response = page(request, "resource.html", {"uri": uri, "rows": _rows(graph, uri, settings.base_uri)},
                             json_url=f"{request.url.path}?format=jsonld")
         else:
-            response = _rdf(graph, fmt or "ttl")
+            response = _rdf(graph, format or _rdf_format(request) or "ttl")
         response.headers["Vary"] = "Accept"
         return response
 
@@ -644,6 +639,11 @@ def _rows(graph: Graph, uri: str, base: str) -> list[dict[str, Any]]:
         rows.append({"property": graph.namespace_manager.normalizeUri(predicate), "value": text,
                      "language": getattr(value, "language", None), "link": local})
     return rows
+
+
+def _browser(request: Request, format: str | None) -> bool:
+    """A browser asking for a page: HTML accepted, and no RDF syntax asked for."""
+    return format is None and _rdf_format(request) is None and "text/html" in request.headers.get("accept", "")
 
 
 def _rdf_format(request: Request) -> str | None:

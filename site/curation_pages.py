@@ -29,6 +29,7 @@ from catalogue.mappings import RELATIONS, STATES, Busy, Curation
 from catalogue.search import VariableDoc
 from catalogue.settings import Settings
 from catalogue.site.auth import Access, answer
+from catalogue.site.bodies import at_most
 from catalogue.site.reader import Reader
 from catalogue.vocabularies import KINDS, MAX_TURTLE, CurationError, NotFound
 
@@ -152,7 +153,7 @@ def curation_routes(access: Access, reader: Reader, settings: Settings,
     async def put_vocabulary(request: Request, vocabulary_id: str, kind: str | None = Param(None, max_length=40),
                              note: str = Param("", max_length=MAX_TEXT), user: Principal = curator):
         """A new version from a Turtle body; with `kind`, a new vocabulary."""
-        text = await _bounded_body(request)
+        text = _turtle(await at_most(request, MAX_TURTLE))
         return await new_version(request, user, vocabulary_id, lambda *_: text, note, kind, "vocabulary.version")
 
     @app.post("/curation/vocabularies")
@@ -162,7 +163,7 @@ def curation_routes(access: Access, reader: Reader, settings: Settings,
         fields = _fields(form, vocabulary=100, kind=40, note=MAX_TEXT)
         upload = form.get("file")
         if isinstance(upload, UploadFile) and upload.filename:
-            text = await _bounded_file(upload)
+            text = _turtle(await upload.read(MAX_TURTLE + 1))
         else:
             text = _fields(form, turtle=MAX_TURTLE)["turtle"]
         return await new_version(request, user, fields["vocabulary"], lambda *_: text, fields["note"],
@@ -297,24 +298,10 @@ def _fields(form, **limits: int) -> dict[str, str]:
     return out
 
 
-async def _bounded_body(request: Request) -> str:
-    """The request's body as UTF-8 text, refused (413) once it passes MAX_TURTLE bytes."""
-    data = bytearray()
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > MAX_TURTLE:
-            raise HTTPException(413, detail=f"a vocabulary version is at most {MAX_TURTLE:,} bytes")
-    return _text(bytes(data))
-
-
-async def _bounded_file(upload: UploadFile) -> str:
-    data = await upload.read(MAX_TURTLE + 1)
+def _turtle(data: bytes) -> str:
+    """A vocabulary version sent as a body or a file: UTF-8 text of at most MAX_TURTLE bytes."""
     if len(data) > MAX_TURTLE:
         raise HTTPException(413, detail=f"a vocabulary version is at most {MAX_TURTLE:,} bytes")
-    return _text(data)
-
-
-def _text(data: bytes) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

@@ -15,11 +15,13 @@ from starlette.datastructures import UploadFile
 from catalogue import publishing
 from catalogue.accounts import Principal
 from catalogue.publishing import (FORMATS, NAMES, NotPublishable, NothingPublished, PublishError, Report,
-                                  TooLarge, Unreadable, Unsupported, Uploads)
+                                  TooLarge, Unreadable, Unsupported)
 from catalogue.settings import Settings
 from catalogue.sources import UPLOAD_URL, Config, SourceConfig
 from catalogue.store import Busy
+from catalogue.uploads import Uploads
 from catalogue.site.auth import Access, answer, wants_json
+from catalogue.site.bodies import at_most
 
 STATUS = {NotPublishable: 404, NothingPublished: 404, TooLarge: 413, Unsupported: 415, Unreadable: 422}
 FORM_OVERHEAD = 64 * 1024  # a form's other fields and part headers, beyond the file itself
@@ -125,9 +127,4 @@ async def _received(request: Request, filename: str, limit: int) -> tuple[str, b
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise HTTPException(422, detail=[{"field": "file", "message": "choose a file to upload"}])
         return upload.filename, await upload.read(limit + 1), upload.content_type
-    content = bytearray()
-    async for chunk in request.stream():
-        content += chunk
-        if len(content) > limit:
-            break
-    return filename, bytes(content), kind
+    return filename, await at_most(request, limit), kind

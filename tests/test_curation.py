@@ -16,6 +16,7 @@ from catalogue.settings import DEMO_SOURCES, Settings
 from catalogue.site.app import create_app
 from catalogue.sources import load_config
 from catalogue.store import Store
+from catalogue.vocabularies import MAX_TURTLE
 from support import account, bearer, log_in
 
 BASE = "http://catalogue.test/"
@@ -191,6 +192,19 @@ def test_a_version_can_be_uploaded_as_a_file(site):
                        files={"file": ("standard-variables.ttl", text.encode(), "text/turtle")}, headers=curator(site))
     assert sent.status_code == 200, sent.text
     assert (sent.json()["number"], sent.json()["note"]) == (latest + 1, "from a file")
+
+
+def test_a_version_larger_than_the_limit_is_refused_as_a_body_or_a_file(site):
+    _, client, _ = site
+    before = client.get("/api/vocabularies/standard-variables").json()["vocabulary"]["version"]
+    huge = b"#" * (MAX_TURTLE + 1)
+    body = client.put("/api/vocabularies/standard-variables", content=huge,
+                      headers={**curator(site), "Content-Type": "text/turtle"})
+    assert body.status_code == 413 and "at most" in body.json()["detail"]
+    file = client.post("/curation/vocabularies", data={"vocabulary": "standard-variables"},
+                       files={"file": ("big.ttl", huge, "text/turtle")}, headers=curator(site))
+    assert file.status_code == 413
+    assert client.get("/api/vocabularies/standard-variables").json()["vocabulary"]["version"] == before
 
 
 def test_a_write_while_a_harvest_holds_the_lock_is_503(site, monkeypatch):

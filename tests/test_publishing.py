@@ -16,6 +16,7 @@ from catalogue.shacl import validate
 from catalogue.site.app import create_app
 from catalogue.sources import ConfigError
 from catalogue.store import Store
+from catalogue.uploads import Uploads
 from support import EU_HEALTH, account, bearer, log_in, settings_in, write_config
 
 SOURCES = """
@@ -324,7 +325,7 @@ def test_a_publisher_of_another_organisation_or_a_curator_is_refused(site):
 def test_a_publication_that_fails_midway_leaves_the_last_one_whole(site, monkeypatch):
     settings, config, client, tokens = site
     upload(client, tokens["fhi"], "dar", TURTLE.encode(), "text/turtle", filename="dar.ttl")
-    before, active = stored(settings), publishing.Uploads(settings.data_dir, "dar").active()
+    before, active = stored(settings), Uploads(settings.data_dir, "dar").active()
 
     def full_disk(*_):
         raise OSError("No space left on device")
@@ -335,7 +336,7 @@ def test_a_publication_that_fails_midway_leaves_the_last_one_whole(site, monkeyp
         publishing.publish(settings, config, "dar", "dar.ttl", changed.encode(), "text/turtle", "fhi-robot")
 
     assert stored(settings) == before
-    assert publishing.Uploads(settings.data_dir, "dar").active() == active
+    assert Uploads(settings.data_dir, "dar").active() == active
     assert found(client, "dødssted") and not found(client, "dødsfallet")
 
 
