@@ -21,6 +21,7 @@ class Settings:
     es_index: str = "catalogue-variables"  # the alias searches go through
     sparql_timeout: float = 10.0     # seconds a SPARQL query may run
     sparql_max_bytes: int = 10_000_000  # the largest SPARQL answer
+    sparql_workers: int = 2          # queries answered at once (one process each)
     max_upload_bytes: int = 50 * 2**20  # the largest file a publisher may upload
 
     def __post_init__(self) -> None:
@@ -44,5 +45,6 @@ class Settings:
             es_index=env.get("CATALOGUE_ES_INDEX", "catalogue-variables"),
             sparql_timeout=float(env.get("CATALOGUE_SPARQL_TIMEOUT", "10")),
             sparql_max_bytes=int(env.get("CATALOGUE_SPARQL_MAX_BYTES", "10000000")),
+            sparql_workers=max(1, int(env.get("CATALOGUE_SPARQL_WORKERS", "2"))),
             max_upload_bytes=int(env.get("CATALOGUE_MAX_UPLOAD_BYTES", str(50 * 2**20))),
         )

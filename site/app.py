@@ -6,7 +6,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from fastapi import Depends, FastAPI, HTTPException, Query as Param, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
@@ -34,6 +34,7 @@ from catalogue.store import SourceState
 from catalogue.site.account_pages import account_routes
 from catalogue.site.as_of import variable_as_of
 from catalogue.site.auth import Access
+from catalogue.site.bodies import at_most
 from catalogue.site.curation_pages import curation_routes, same_variables
 from catalogue.site.changes import Linker, atom, shown
 from catalogue.site.i18n import (FIELD_NAMES, LANGUAGES, VALUE_TYPES, access_name, facet_label, language, pick,
@@ -392,7 +393,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(curation_routes(access, reader, settings, page))
     app.include_router(publish_routes(access, reader.config, settings, page))
 
-    sparql = Sparql(settings.data_dir, settings.base_uri, settings.sparql_timeout, settings.sparql_max_bytes)
+    sparql = Sparql(settings.data_dir, settings.base_uri, settings.sparql_timeout, settings.sparql_max_bytes,
+                    settings.sparql_workers)
 
     @app.api_route("/sparql", methods=["GET", "POST"])
     async def sparql_endpoint(request: Request, query: str | None = Param(None, max_length=MAX_QUERY),
@@ -400,16 +402,14 @@ def create_app(settings: Settings) -> FastAPI:
         """SPARQL 1.1 Protocol: ?query= (GET), a form's query= or an application/sparql-query
         body (POST); the answer's format by `format=` or Accept."""
         if request.method == "POST":
-            if request.headers.get("content-type", "").startswith("application/sparql-query"):
-                query = (await request.body())[:MAX_QUERY].decode("utf-8", "replace")
-            else:
-                query = (await request.form()).get("query") or query
+            query = await _sparql_body(request) or query
         if not query:
             raise HTTPException(400, detail="give a SPARQL query as ?query= (GET) or in the body (POST)")
         try:
             answer = await run_in_threadpool(sparql.answer, query, format or _sparql_format(request))
         except SparqlError as exc:
-            return JSONResponse({"detail": exc.message}, status_code=exc.status)
+            headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+            return JSONResponse({"detail": exc.message}, status_code=exc.status, headers=headers)
         return Response(answer.body, media_type=answer.media_type)
 
     @app.get("/catalog")
@@ -563,6 +563,21 @@ class SecurityHeaders:
                     headers.setdefault(name, value)
             await send(message)
         await self.app(scope, receive, sending)
+
+
+async def _sparql_body(request: Request) -> str | None:
+    """The query a POST carries, as an application/sparql-query body or a form's `query`;
+    a body larger than a query may be is refused before it is read whole."""
+    limit = MAX_QUERY * 4  # UTF-8, and a form's percent-encoding
+    if int(request.headers.get("content-length") or 0) > limit:
+        raise HTTPException(413, detail=f"a SPARQL request body may hold at most {limit:,} bytes")
+    body = await at_most(request, limit)
+    if len(body) > limit:
+        raise HTTPException(413, detail=f"a SPARQL request body may hold at most {limit:,} bytes")
+    text = body.decode("utf-8", "replace")
+    if request.headers.get("content-type", "").startswith("application/sparql-query"):
+        return text[:MAX_QUERY]
+    return (parse_qs(text).get("query") or [None])[0]
 
 
 def _sparql_format(request: Request) -> str:

@@ -1,15 +1,17 @@
 """SPARQL 1.1 over the catalogue, read-only, with a time limit and a result-size limit.
 
-Queries run in a worker process that holds the current snapshot of the store: a query
-that runs past the time limit cannot be stopped inside pyoxigraph, but its process can
-be, and a new worker takes its place. Updates are refused before anything runs.
+Whether a query may run is decided by reading it, never by running it: pyoxigraph would
+fetch a `LOAD` or `SERVICE` address while evaluating, whatever store it runs on. Accepted
+queries run in a small pool of worker processes, each holding the current snapshot of the
+store: a query that runs past the time limit cannot be stopped inside pyoxigraph, but its
+process can be, and a new worker takes its place. One slow client holds one worker.
 """
 from __future__ import annotations
 
 import io
 import multiprocessing
+import queue
 import re
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,19 +22,32 @@ RESULT_FORMATS = {"json": (ox.QueryResultsFormat.JSON, "application/sparql-resul
                   "xml": (ox.QueryResultsFormat.XML, "application/sparql-results+xml"),
                   "csv": (ox.QueryResultsFormat.CSV, "text/csv"),
                   "tsv": (ox.QueryResultsFormat.TSV, "text/tab-separated-values")}
-LOAD_TIMEOUT = 600  # seconds a new worker may take to load the store
-# SERVICE would have the server fetch other addresses for whoever asks: not here.
-FEDERATED = re.compile(r"\bSERVICE\s+(SILENT\s+)?[<?$]", re.IGNORECASE)
 GRAPH_FORMATS = {"ttl": (ox.RdfFormat.TURTLE, "text/turtle"), "nt": (ox.RdfFormat.N_TRIPLES, "application/n-triples"),
                  "rdf": (ox.RdfFormat.RDF_XML, "application/rdf+xml")}
+LOAD_TIMEOUT = 600  # seconds a new worker may take to load the store
+
+# The parts of a query whose text is not syntax: strings (long ones first, as the grammar
+# reads them), IRIs and comments. What is left is keywords, names, variables and punctuation.
+_OPAQUE = re.compile(r"'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^\"\\]|\\.|\"(?!\"\"))*\"\"\""
+                     r"|'(?:[^'\\\n\r]|\\.)*'|\"(?:[^\"\\\n\r]|\\.)*\""
+                     r"|<[^<>\"{}|^`\\\x00-\x20]*>|#[^\n\r]*", re.DOTALL)
+# Variables and the local part of prefixed names may contain a keyword's letters
+# (`?service`, `dcat:DataService`). Kept to ASCII, so they never reach further than the
+# grammar's own names do: a keyword outside them is read as one.
+_NAMES = re.compile(r"(?<![A-Za-z0-9_.:?$-])(?:[?$][A-Za-z0-9_]+"
+                    r"|(?:[A-Za-z](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?)?:(?P<local>[A-Za-z0-9_:](?:[A-Za-z0-9_.:-]*[A-Za-z0-9_:-])?))")
+# The grammar needs no space around a keyword (`1SERVICE<...>`, `SERVICEx:y` both parse),
+# so a keyword is found wherever its letters stand outside a name.
+_FEDERATION = re.compile(r"SERVICE", re.IGNORECASE)
+_UPDATES = re.compile(r"INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH|USING", re.IGNORECASE)
 
 
 class SparqlError(Exception):
     """`status` is the HTTP status that says what went wrong."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, retry_after: int | None = None):
         super().__init__(message)
-        self.status, self.message = status, message
+        self.status, self.message, self.retry_after = status, message, retry_after
 
 
 @dataclass
@@ -42,18 +57,23 @@ class Answer:
 
 
 def check(query: str) -> None:
-    """Refuse a federated query, an update, and a query that does not parse (with the
-    parser's message)."""
-    if FEDERATED.search(query):
-        raise SparqlError(403, "federated queries (SERVICE) are not accepted")
-    try:
-        ox.Store().query(query)  # an empty store: parsing is all this does that costs
-    except SyntaxError as query_error:
-        try:
-            ox.Store().update(query)  # an empty, throwaway store: nothing it does is kept
-        except SyntaxError:
-            raise SparqlError(400, f"not a SPARQL query: {query_error}") from None
-        raise SparqlError(403, "this endpoint is read-only: SPARQL updates are refused") from None
+    """Refuse, by reading the query, a federated query (SERVICE in any spelling) and an
+    update (LOAD, INSERT, ...); anything else is for the query parser to judge."""
+    syntax = _OPAQUE.sub(" ", query)
+    names = [m.span("local") if m.group("local") else m.span() for m in _NAMES.finditer(syntax)]
+
+    def outside_names(pattern: re.Pattern) -> str | None:
+        for found in pattern.finditer(syntax):
+            if not any(start <= found.start() and found.end() <= end for start, end in names):
+                return found.group().upper()
+        return None
+
+    if outside_names(_FEDERATION):
+        raise SparqlError(403, "federated queries (SERVICE) are not accepted: this endpoint "
+                               "answers from the catalogue alone")
+    keyword = outside_names(_UPDATES)
+    if keyword:
+        raise SparqlError(403, f"this endpoint is read-only: SPARQL updates ({keyword}) are refused")
 
 
 class _Limited(io.RawIOBase):
@@ -74,7 +94,11 @@ class _Limited(io.RawIOBase):
 
 def run(snapshot_store: ox.Store, query: str, fmt: str, max_bytes: int) -> Answer:
     """Answer the query from the store; the union of all source graphs is the default graph."""
-    results = snapshot_store.query(query, use_default_graph_as_union=True)
+    check(query)  # also here, where it runs: nothing unchecked is ever evaluated
+    try:
+        results = snapshot_store.query(query, use_default_graph_as_union=True)
+    except SyntaxError as exc:
+        raise SparqlError(400, f"not a SPARQL query: {exc}") from None
     out = _Limited(max_bytes)
     try:
         if isinstance(results, ox.QueryTriples):
@@ -93,10 +117,9 @@ def _stamp(state_file: Path) -> int:
     return state_file.stat().st_mtime_ns if state_file.exists() else 0
 
 
-def _worker(connection, data_dir: str, base_uri: str) -> None:
-    """The worker process: loads the store as it is now, says so, and answers queries
-    until it is stopped. Replies are tuples: ("ok", body, media type) or ("error", status,
-    message)."""
+def _serve(connection, data_dir: str, base_uri: str) -> None:
+    """A worker process: loads the store as it is now, says so, and answers queries until
+    it is stopped. Replies are tuples: ("ok", body, media type) or ("error", status, message)."""
     from catalogue.store import Store
     snapshot = Store(Path(data_dir), base_uri).snapshot()
     connection.send("ready")
@@ -111,50 +134,76 @@ def _worker(connection, data_dir: str, base_uri: str) -> None:
             connection.send(("error", 400, f"the query failed: {exc}"))
 
 
-class Sparql:
-    """The endpoint's side: one worker at a time, replaced when a query outlives its time."""
+class _Worker:
+    """One worker process and the state of the store it loaded."""
 
-    def __init__(self, data_dir: Path, base_uri: str, timeout: float, max_bytes: int):
-        self.data_dir, self.base_uri = data_dir, base_uri
-        self.timeout, self.max_bytes = timeout, max_bytes
-        self._lock = threading.Lock()  # one query at a time per server process
-        self._process = self._connection = None
-        self._loaded = None  # the state the worker loaded (its file's time)
+    def __init__(self, name: str):
+        self.name = name
+        self.process = self.connection = None
+        self.loaded = None  # the state file's time when the process loaded the store
 
-    def _start(self) -> None:
+    def ready_for(self, data_dir: Path, base_uri: str) -> None:
+        """Make sure a live process holds the store as it is now (a harvest may have changed it)."""
+        state_file = data_dir / "state.json"
+        if self.process is not None and (self.loaded != _stamp(state_file) or not self.process.is_alive()):
+            self.stop()
+        if self.process is not None:
+            return
         context = multiprocessing.get_context("spawn")  # no fork of a threaded server
-        self._connection, child = context.Pipe()
-        state_file = Path(self.data_dir) / "state.json"
-        self._loaded = _stamp(state_file)
-        self._process = context.Process(target=_worker, args=(child, str(self.data_dir), self.base_uri),
-                                        daemon=True, name="sparql")
-        self._process.start()
-        if not self._connection.poll(LOAD_TIMEOUT) or self._connection.recv() != "ready":
-            self._stop()
-            raise SparqlError(503, "the SPARQL worker could not load the catalogue")
+        self.connection, child = context.Pipe()
+        self.loaded = _stamp(state_file)
+        self.process = context.Process(target=_serve, args=(child, str(data_dir), base_uri),
+                                       daemon=True, name=self.name)
+        self.process.start()
+        child.close()
+        if not self.connection.poll(LOAD_TIMEOUT) or self.connection.recv() != "ready":
+            self.stop()
+            raise SparqlError(503, "the SPARQL worker could not load the catalogue", retry_after=60)
 
-    def _stop(self) -> None:
-        if self._process is not None:
-            self._process.kill()
-            self._process.join()
-        self._process = self._connection = None
+    def ask(self, request: tuple, timeout: float) -> tuple:
+        self.connection.send(request)
+        if not self.connection.poll(timeout):
+            self.stop()  # the query is still running: stop it with its process
+            raise SparqlError(503, f"the query ran longer than the limit of {timeout:g} s and was stopped")
+        return self.connection.recv()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.join()
+        self.process = self.connection = None
+
+
+class Sparql:
+    """The endpoint's side: a pool of `workers` processes, each answering one query at a
+    time; a query waits at most `timeout` seconds for a free one."""
+
+    def __init__(self, data_dir: Path, base_uri: str, timeout: float, max_bytes: int, workers: int = 2):
+        self.data_dir, self.base_uri = Path(data_dir), base_uri
+        self.timeout, self.max_bytes = timeout, max_bytes
+        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()  # the warmest worker first
+        for number in range(workers):
+            self._idle.put(_Worker(f"sparql-{number}"))
 
     def answer(self, query: str, fmt: str) -> Answer:
         check(query)
-        with self._lock:
-            if self._process is not None and self._loaded != _stamp(Path(self.data_dir) / "state.json"):
-                self._stop()  # a harvest changed the store: a new worker loads it
-            if self._process is None or not self._process.is_alive():
-                self._start()
-            self._connection.send((query, fmt, self.max_bytes))
-            if not self._connection.poll(self.timeout):
-                self._stop()  # the query is still running: stop it with its process
-                raise SparqlError(503, f"the query ran longer than the limit of {self.timeout:g} s and was stopped")
-            kind, first, second = self._connection.recv()
+        try:
+            worker = self._idle.get(timeout=self.timeout)
+        except queue.Empty:
+            raise SparqlError(503, "every SPARQL worker is busy: try again shortly",
+                              retry_after=max(1, round(self.timeout))) from None
+        try:
+            worker.ready_for(self.data_dir, self.base_uri)
+            kind, first, second = worker.ask((query, fmt, self.max_bytes), self.timeout)
+        finally:
+            self._idle.put(worker)
         if kind == "error":
             raise SparqlError(first, second)
         return Answer(first, second)
 
     def close(self) -> None:
-        with self._lock:
-            self._stop()
+        while True:
+            try:
+                self._idle.get_nowait().stop()
+            except queue.Empty:
+                return

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import socket
+import threading
 import time
 from dataclasses import replace
 
@@ -12,6 +14,7 @@ from fastapi.testclient import TestClient
 from rdflib import Graph
 
 from catalogue.site.app import create_app
+from catalogue.site.sparql import SparqlError, check
 from support import harvest_demo, settings_in
 
 COUNT_MFR = """PREFIX disco: <http://rdf-vocabulary.ddialliance.org/discovery#>
@@ -79,3 +82,108 @@ def test_a_slow_query_is_stopped_at_its_limit_and_the_next_one_is_answered(clien
 def test_an_answer_larger_than_the_limit_is_refused(client):
     answer = client.get("/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"})
     assert answer.status_code == 413 and "50,000 bytes" in answer.json()["detail"]
+
+
+@pytest.fixture
+def listener():
+    """A TCP listener on loopback that counts the connections made to it."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    server.settimeout(0.2)
+    connections, stop = [], threading.Event()
+
+    def accept():
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                continue
+            connections.append(connection.recv(1024))
+            connection.close()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/sparql", connections
+    stop.set()
+    thread.join()
+    server.close()
+
+
+def reaching_out(url: str) -> dict[str, str]:
+    """Queries and updates that would make the server fetch `url`, each spelled as
+    pyoxigraph's parser accepts it."""
+    prefix = f"PREFIX x: <{url.rsplit('/', 1)[0]}/> PREFIX : <{url.rsplit('/', 1)[0]}/> "
+    return {
+        "SERVICE <>": f"SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
+        "SERVICE<>": f"SELECT * WHERE {{ SERVICE<{url}> {{ ?s ?p ?o }} }}",
+        "SERVICE prefix:name": prefix + "SELECT * WHERE { SERVICE x:sparql { ?s ?p ?o } }",
+        "SERVICEprefix:name": prefix + "SELECT * WHERE { SERVICEx:sparql { ?s ?p ?o } }",
+        "SERVICE:name": prefix + "SELECT * WHERE { SERVICE:sparql { ?s ?p ?o } }",
+        "SERVICE#comment": f"SELECT * WHERE {{ SERVICE#comment\n<{url}> {{ ?s ?p ?o }} }}",
+        "service silent": f"select * where {{ service silent <{url}> {{ ?s ?p ?o }} }}",
+        "SERVICE after a filter": f"SELECT * WHERE {{ FILTER(true)SERVICE<{url}> {{ }} }}",
+        "SERVICE after a number": f"SELECT * WHERE {{ ?a ?b 1SERVICE <{url}> {{ }} }}",
+        "LOAD": f"LOAD <{url}>",
+        "LOAD<>": f"LOAD<{url}> INTO GRAPH <http://example.org/g>",
+        "load silent": f"load silent <{url}>",
+        "LOAD after a prologue": f"{prefix}LOAD x:sparql",
+    }
+
+
+def test_nothing_reaches_out_load_and_service_in_any_spelling_are_refused(client, listener):
+    url, connections = listener
+    for name, text in reaching_out(url).items():
+        for answer in (client.get("/sparql", params={"query": text}),
+                       client.post("/sparql", content=text, headers={"content-type": "application/sparql-query"})):
+            assert answer.status_code == 403, name
+            assert ("SERVICE" if "SERVICE" in name.upper() else "read-only") in answer.json()["detail"], name
+    time.sleep(0.5)  # a fetch started by any of them would have connected by now
+    assert connections == []
+
+
+def test_names_strings_and_iris_may_say_service(client):
+    text = """PREFIX dcat: <http://www.w3.org/ns/dcat#>
+    SELECT ?service ?load WHERE {
+      VALUES ?load { "LOAD <http://example.org/> SERVICE" }  # SERVICE <http://example.org/> in a comment
+      OPTIONAL { ?service a dcat:DataService ; <http://example.org/service#insert> ?x }
+    }"""
+    answer = client.get("/sparql", params={"query": text})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["head"]["vars"] == ["service", "load"]
+
+
+def test_the_check_reads_the_query_and_never_runs_it():
+    for text in ("SELECT * WHERE { ?s ?p ?o } INSERT", "DROP ALL", "CLEAR DEFAULT",
+                 "PREFIX a: <http://a/> WITH a:g DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }"):
+        with pytest.raises(SparqlError) as refused:
+            check(text)
+        assert refused.value.status == 403
+    check("SELECT ?s WHERE { ?s <http://example.org/p> '''INSERT \\' SERVICE''' }")
+
+
+def test_a_slow_query_holds_one_worker_and_others_are_answered(client):
+    finished = []
+
+    def slow():
+        finished.append(("slow", client.get("/sparql", params={"query": SLOW}).status_code))
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    time.sleep(0.5)  # the slow query has its worker
+    finished.append(("quick", client.get("/sparql", params={"query": COUNT_MFR}).status_code))
+    thread.join()
+    assert finished == [("quick", 200), ("slow", 503)]
+
+
+def test_a_body_too_large_is_refused_before_it_is_read_whole(client):
+    huge = b"SELECT * WHERE { ?s ?p ?o } #" + b"x" * 1_000_000
+    declared = client.post("/sparql", content=huge, headers={"content-type": "application/sparql-query"})
+    assert declared.status_code == 413
+
+    def chunks():  # no Content-Length: read until past the limit, then refused
+        for _ in range(100):
+            yield b"#" + b"x" * 99_999
+
+    streamed = client.post("/sparql", content=chunks(), headers={"content-type": "application/x-www-form-urlencoded"})
+    assert streamed.status_code == 413
