@@ -155,6 +155,16 @@ timeout = 0.5
 retries = 0
 
 [[source]]
+id = "slow"
+name = "A byte at a time, with a source deadline"
+publisher = "fhi"
+kind = "dcat"
+url = "{url}/drip.ttl"
+source_deadline = 1
+timeout = 0.5
+retries = 0
+
+[[source]]
 id = "endless"
 name = "Resumption tokens without end"
 publisher = "fhi"
@@ -205,13 +215,14 @@ def test_hostile_sources_fail_alone_and_the_good_one_is_harvested_and_indexed(
     assert first.status == "ok"
     assert {source: run.status for source, run in runs.items()} == {
         "dar": "held", "loop": "failed", "elsewhere": "failed", "nested": "failed", "drip": "failed",
-        "endless": "failed", "mfr": "ok"}
+        "slow": "failed", "endless": "failed", "mfr": "ok"}
     assert "has no records, where the source had" in runs["dar"].error
     assert f"{hostile.url}/loop/a: redirects in a loop" in runs["loop"].error
     assert f"redirected to http://localhost:{hostile.port}/dcat/katalog.ttl" in runs["elsewhere"].error
     assert runs["nested"].document == f"{hostile.url}/nested.json"
     assert f"{hostile.url}/nested.json" in runs["nested"].error and "Traceback" not in runs["nested"].error
     assert "longer than the request deadline of 1 s (request_deadline)" in runs["drip"].error
+    assert "longer than its deadline of 1 s (source_deadline)" in runs["slow"].error
     assert "limit of 5 requests" in runs["endless"].error and hostile.oai_pages == 5
     # The run went on: the good source is searchable, the held one's records stay, and no
     # other graph changed by a byte.
@@ -242,12 +253,16 @@ def test_a_held_answer_is_applied_with_accept_shrink(settings, make_config, host
 
     assert cli.main(["harvest"]) == 1
     held = capsys.readouterr().out
+    [held_run, *_] = RunLog(settings.data_dir).runs("dar")
+    page = TestClient(create_app(settings)).get(f"/harvests/{held_run.id}", params={"lang": "en"}).text
     assert cli.main(["harvest", "--accept-shrink"]) == 2  # only for sources named
     assert set(by_name(settings)) == DAR
     assert cli.main(["harvest", "--source", "dar", "--accept-shrink"]) == 0
 
     assert "held for confirmation: it has no records, where the source had" in held
     assert "--accept-shrink --source dar" in held
+    assert '<span class="bad">Held for confirmation – previous graph kept</span>' in page
+    assert "it has no records, where the source had" in page
     [accepted, *_] = RunLog(settings.data_dir).runs("dar")
     assert accepted.status == "ok" and accepted.removed > 0 and not by_name(settings)
 
@@ -265,11 +280,19 @@ def test_an_upload_that_removes_most_records_needs_confirmation(settings, make_c
     refused = client.post("/sources/dar/publish", params={"filename": "dar.ttl"}, content=catalogue_only,
                           headers=headers)
     unchanged = set(by_name(settings))
-    confirmed = client.post("/sources/dar/publish", params={"filename": "dar.ttl", "confirm_shrink": "true"},
+    confirmed = client.post("/sources/dar/publish", params={"confirm_shrink": "true", "filename": "dar.ttl"},
                             content=catalogue_only, headers=headers)
+    removed = set(by_name(settings))
+    client.post("/sources/dar/publish", params={"filename": "dar.ttl"}, content=KATALOG, headers=headers)
+    form = {"files": {"file": ("dar.ttl", catalogue_only, "text/turtle")},
+            "headers": {**bearer(token), "Accept": "application/json"}}
+    unconfirmed_form = client.post("/sources/dar/publish", **form)
+    confirmed_form = client.post("/sources/dar/publish", data={"confirm_shrink": "true"}, **form)
 
     assert refused.status_code == 409
     assert "'dar.ttl': held for confirmation: it would remove" in refused.json()["detail"]
     assert "confirm_shrink" in refused.json()["detail"] and unchanged == DAR
     assert confirmed.status_code == 200 and confirmed.json()["status"] == "ok", confirmed.text
-    assert len(confirmed.json()["removed"]) >= 2 and not by_name(settings)
+    assert len(confirmed.json()["removed"]) >= 2 and not removed
+    assert (unconfirmed_form.status_code, confirmed_form.status_code) == (409, 200)
+    assert not by_name(settings)
