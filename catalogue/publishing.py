@@ -17,7 +17,7 @@ from tempfile import TemporaryDirectory
 from pydantic import BaseModel, Field
 
 from catalogue.fileserver import FileServer
-from catalogue.harvest import Attempt, commit, fetcher, plan, read_source, reindex, start_run
+from catalogue.harvest import Attempt, commit, fetcher, plan, read_source, reindex, shrinkage, start_run
 from catalogue.harvesters import FetchError, SourceError
 from catalogue.runs import RecordChange, Run, RunLog
 from catalogue.settings import Settings
@@ -98,6 +98,7 @@ class Report(BaseModel):
     held_back: list[str] = Field(default_factory=list)
     kept: list[str] = Field(default_factory=list)
     records: list[RecordReport] = Field(default_factory=list)  # those with findings
+    needs_confirmation: str | None = None  # of a dry run: why publishing it needs confirm_shrink
     run: str | None = None
     run_url: str | None = None
     publication: Publication | None = None  # the one made, and
@@ -134,7 +135,8 @@ def dry_run(settings: Settings, config: Config, source_id: str, filename: str, c
     source, media = _accepted(settings, config, source_id, filename, content, declared)
     attempt = _read(settings, config, source, filename, content, media)
     planned = plan(settings, source.id, "dry-run", attempt)
-    return _report(source, filename, media, content, attempt, planned.changes, planned.unchanged)
+    report = _report(source, filename, media, content, attempt, planned.changes, planned.unchanged)
+    return report.model_copy(update={"needs_confirmation": shrinkage(source, planned)})
 
 
 def publish(settings: Settings, config: Config, source_id: str, filename: str, content: bytes,

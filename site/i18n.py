@@ -235,6 +235,7 @@ WORDS: dict[str, dict[str, str]] = {
     "publish_report": {"nb": "Prøvekjøring", "en": "Dry run"},
     "publish_nothing_changed": {"nb": "Ingenting er endret: dette er hva en publisering ville gjort.",
                                 "en": "Nothing was changed: this is what publishing would do."},
+    "publish_needs_confirmation": {"nb": "Å publisere denne filen må bekreftes", "en": "Publishing this file needs confirmation"},
     "publish_findings": {"nb": "Funn per post", "en": "Findings per record"},
     "publish_severity": {"nb": "Alvorlighet", "en": "Severity"},
     "publish_severity_Violation": {"nb": "Brudd", "en": "Violation"},

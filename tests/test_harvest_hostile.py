@@ -277,6 +277,8 @@ def test_an_upload_that_removes_most_records_needs_confirmation(settings, make_c
     catalogue_only = KATALOG.split(b"<https://data.fhi.no/datasett/dar> a")[0]
     headers = {**bearer(token), "Content-Type": "text/turtle", "Accept": "application/json"}
 
+    checked = client.post("/sources/dar/publish", params={"filename": "dar.ttl", "dry_run": "true"},
+                          content=catalogue_only, headers=headers)
     refused = client.post("/sources/dar/publish", params={"filename": "dar.ttl"}, content=catalogue_only,
                           headers=headers)
     unchanged = set(by_name(settings))
@@ -289,6 +291,7 @@ def test_an_upload_that_removes_most_records_needs_confirmation(settings, make_c
     unconfirmed_form = client.post("/sources/dar/publish", **form)
     confirmed_form = client.post("/sources/dar/publish", data={"confirm_shrink": "true"}, **form)
 
+    assert checked.json()["needs_confirmation"].startswith("it would remove")
     assert refused.status_code == 409
     assert "'dar.ttl': held for confirmation: it would remove" in refused.json()["detail"]
     assert "confirm_shrink" in refused.json()["detail"] and unchanged == DAR
