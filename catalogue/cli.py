@@ -16,6 +16,9 @@ def main(argv: list[str] | None = None) -> int:
     harvest.add_argument("--only-new", action="store_true", help="only sources with no stored graph yet")
     harvest.add_argument("--due", action="store_true",
                          help="only sources whose `interval` has passed since their last attempt")
+    harvest.add_argument("--accept-shrink", action="store_true",
+                         help="with --source: apply an answer that would remove more of the source's "
+                              "records than its max_shrink (or all of them), which is otherwise held")
     harvest.add_argument("--demo-edition", type=int, default=1, choices=[1, 2],
                          help="serve the bundled demo sources as of this edition (2: some of "
                               "them changed since 1, to show histories)")
@@ -57,10 +60,13 @@ def main(argv: list[str] | None = None) -> int:
 def _harvest(settings: Settings, args) -> int:
     from catalogue.harvest import harvest
     from catalogue.sources import ConfigError, load_config
+    if args.accept_shrink and not args.source:
+        print("error: --accept-shrink applies to the sources named with --source", file=sys.stderr)
+        return 2
     try:
         config = load_config(settings.sources_file)
         runs = harvest(settings, config, only=args.source, only_new=args.only_new, due=args.due,
-                       demo_edition=args.demo_edition,
+                       demo_edition=args.demo_edition, accept_shrink=args.accept_shrink,
                        progress=lambda line: print(line, file=sys.stderr, flush=True))
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -71,7 +77,10 @@ def _harvest(settings: Settings, args) -> int:
         print(f"{s.source:<22} {s.status:<10} {s.seen:>6} {s.accepted:>9} {s.held_back_records:>10} "
               f"{s.added:>6} {s.changed:>8} {s.removed:>8} {s.seconds:>6.1f}s")
     for s in runs:
-        if s.error:
+        if s.status == "held":
+            print(f"\n{s.source}: {s.error}; the last good graph is kept until "
+                  f"`catalogue harvest --accept-shrink --source {s.source}` applies it")
+        elif s.error:
             print(f"\n{s.source}: failed, last good graph kept: {s.error}")
         for h in s.held_back[:20]:
             where = f" {h.path}" if h.path else ""
@@ -79,7 +88,7 @@ def _harvest(settings: Settings, args) -> int:
         if len(s.held_back) > 20:
             print(f"{s.source}: ... and {len(s.held_back) - 20} more (see the source page)")
     print(f"\ndata directory: {settings.data_dir}")
-    return 1 if any(s.status == "failed" for s in runs) else 0
+    return 1 if any(s.status in ("failed", "held") for s in runs) else 0
 
 
 def _index(settings: Settings, args) -> int:

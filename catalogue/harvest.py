@@ -45,21 +45,28 @@ DEMO_EDITIONS = {1: (), 2: (Path(__file__).parent / "demo" / "edition-2",)}
 CATALOGUE_GRAPH = "catalogue"  # the catalogue's own description, kept like a source's graph
 Progress = Callable[[str], None]
 MAX_WARNINGS = 1000  # kept per run; warnings do not hold records back, so they can be many
+RETRY_AFTER = 300  # seconds until a failed source is due again; doubles with each failure in a row
 
 
 def harvest(settings: Settings, config: Config, only: list[str] | None = None,
             only_new: bool = False, due: bool = False, demo_edition: int = 1,
-            progress: Progress = lambda _: None) -> list[Run]:
+            accept_shrink: bool = False, progress: Progress = lambda _: None) -> list[Run]:
     """Harvest the chosen sources (all, `only` these, those never harvested, or those due)
     and return their runs; the search index is rebuilt when any stored graph changed.
-    The bundled demo's sources are served as of `demo_edition`."""
+    The bundled demo's sources are served as of `demo_edition`. `accept_shrink`: apply
+    answers that would remove much of a source (see `shrinkage`), which are otherwise held.
+
+    Sources are fetched holding only the harvest lock; the store's lock is taken to store
+    each one, so publications and curation go on while a slow source is read."""
     store = Store(settings.data_dir, settings.base_uri)
     runs = []
-    with store.lock(), _demo_url(config, demo_edition) as demo_url:
-        state = store.state()
-        # Runs whose events were never written (cut off, or from before histories were kept).
-        History(settings.data_dir).rebuild(RecordStore(settings.data_dir), RunLog(settings.data_dir))
-        _store_catalogue(store, state, config)
+    with store.harvest_lock(), _demo_url(config, demo_edition) as demo_url:
+        with store.lock():
+            state = store.state()
+            # Runs whose events were never written (cut off, or from before histories were kept).
+            History(settings.data_dir).rebuild(RecordStore(settings.data_dir), RunLog(settings.data_dir))
+            _store_catalogue(store, state, config)
+            store.write_state(state)
         for source in chosen_sources(config, state, only, only_new, due):
             # A publisher's active publication is read instead of the source's URL.
             with published_url(settings, source.id) as published:
@@ -69,19 +76,19 @@ def harvest(settings: Settings, config: Config, only: list[str] | None = None,
                 progress(f"harvesting {source.id} ({source.kind}) from "
                          + ("its publication" if published else source.url))
                 url = published or source.url.replace(DEMO_PLACEHOLDER, demo_url or DEMO_PLACEHOLDER)
-                run = harvest_source(settings, store, state, config, source, url, confined_to=published)
+                run = harvest_source(settings, store, config, source, url, confined_to=published,
+                                     accept_shrink=accept_shrink)
             runs.append(run)
-            store.write_state(state)
             progress(f"  {run.status}: {run.accepted} of {run.seen} records accepted"
                      + (f" ({run.added} added, {run.changed} changed, {run.removed} removed)"
                         if run.status == "ok" else "")
                      + (f", {run.held_back_records} held back" if run.held_back_records else "")
                      + (f" ({run.error})" if run.error else ""))
-        store.write_state(state)  # also when no source ran: the catalogue's own graph
-        if any(r.status == "ok" for r in runs) or not open_backend(settings).has_index():
-            progress("indexing")
-            reindex(store, settings)
-        store.prune(store.state())
+        with store.lock():
+            if any(r.status == "ok" for r in runs) or not open_backend(settings).has_index():
+                progress("indexing")
+                reindex(store, settings)
+            store.prune(store.state())
     return runs
 
 
@@ -96,33 +103,69 @@ def chosen_sources(config: Config, state: State, only: list[str] | None, only_ne
 
 
 def is_due(source: SourceConfig, entry: SourceState | None, at: datetime | None = None) -> bool:
-    """A source with an interval is due when it was never tried, or was last tried (whether
-    or not that worked) an interval ago; a source without an interval only runs on demand."""
+    """A source with an interval is due when it was never tried, or was last tried an
+    interval ago; after failures in a row, sooner: RETRY_AFTER, doubling with each one
+    (never later than the interval). A source without an interval only runs on demand."""
     if source.interval_seconds is None:
         return False
     if entry is None or entry.attempted is None:
         return True
+    wait = source.interval_seconds
+    if entry.failures:
+        wait = min(wait, RETRY_AFTER * 2 ** min(entry.failures - 1, 32))
     last = datetime.fromisoformat(entry.attempted)
-    return (at or datetime.now(timezone.utc)) >= last + timedelta(seconds=source.interval_seconds)
+    return (at or datetime.now(timezone.utc)) >= last + timedelta(seconds=wait)
 
 
-def harvest_source(settings: Settings, store: Store, state: State, config: Config,
-                   source: SourceConfig, url: str, confined_to: str | None = None) -> Run:
-    """`confined_to`: the only URL prefix the harvester may fetch (a publication's file)."""
+def harvest_source(settings: Settings, store: Store, config: Config, source: SourceConfig, url: str,
+                   confined_to: str | None = None, accept_shrink: bool = False) -> Run:
+    """Read and gate the source without the store's lock, then store it under the lock. Any
+    error while reading fails this source alone, and its last good graph stays.
+    `confined_to`: the only URL prefix the harvester may fetch (a publication's file)."""
     run, started = start_run(source), time.perf_counter()
-    previous = state.sources.get(source.id)
-    http = fetcher(source, HttpCache.open(settings.data_dir / "http" / source.id), confined_to)
+    previous = store.state().sources.get(source.id)
+    http = fetcher(source, HttpCache.open(settings.data_dir / "http" / source.id), confined_to, origin=url)
     try:
         attempt = read_source(settings, config, source, url, http, previous)
-    except (SourceError, FetchError) as exc:
-        run.status, run.error = "failed", str(exc)
-        run.fetched = _fetched(http)
-        # The last good graph stays: keep the previous entry, noting the failed attempt.
-        kept = previous or _entry(source, run)
-        state.sources[source.id] = kept.model_copy(update={"attempted": run.started,
-                                                           "error": str(exc), "last_run": run.id})
-        return _finish(settings, run, started)
-    return commit(settings, store, state, source, run, started, attempt)
+    except Exception as exc:  # whatever a document makes a harvester, parser or client raise
+        attempt = None
+        run.status, run.document, run.fetched = "failed", http.last_url, _fetched(http)
+        run.error = describe(exc, http.last_url)
+    with store.lock():
+        state = store.state()
+        if state.sources.get(source.id) != previous:
+            # Written meanwhile (a publication): what was read here is older, so it is not applied.
+            if attempt is not None:
+                run.status, run.error = "failed", SUPERSEDED
+            return _finish(settings, run, started)
+        if attempt is None:
+            _note_attempt(state, source, run, failed=True)
+            run = _finish(settings, run, started)
+        else:
+            run = commit(settings, store, state, source, run, started, attempt, accept_shrink)
+        store.write_state(state)
+    return run
+
+
+SUPERSEDED = ("not applied: the source's records were written while it was being read (a "
+              "publication?); the next harvest reads it again")
+
+
+def describe(exc: Exception, document: str | None) -> str:
+    """A failed source's reason: fetch and source errors name their URL and cause; anything
+    else is named by its type, and by the document being read when it was raised."""
+    if isinstance(exc, (SourceError, FetchError)):
+        return str(exc)
+    reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return f"{document}: {reason}" if document else reason
+
+
+def _note_attempt(state: State, source: SourceConfig, run: Run, failed: bool) -> None:
+    """An attempt that stored nothing: the source's last good entry stays, noting the run."""
+    kept = state.sources.get(source.id) or _entry(source, run)
+    state.sources[source.id] = kept.model_copy(update={
+        "attempted": run.started, "error": run.error, "last_run": run.id,
+        "failures": kept.failures + 1 if failed else 0})
 
 
 def start_run(source: SourceConfig) -> Run:
@@ -130,12 +173,18 @@ def start_run(source: SourceConfig) -> Run:
                started=now())
 
 
-def fetcher(source: SourceConfig, cache: HttpCache | None, confined_to: str | None = None) -> Fetcher:
+def fetcher(source: SourceConfig, cache: HttpCache | None, confined_to: str | None = None,
+            origin: str | None = None) -> Fetcher:
     """The source's HTTP session with its limits; with no cache (a dry run), nothing is kept;
-    `confined_to`: the URL prefix it may fetch, if only one."""
+    `confined_to`: the URL prefix it may fetch, if only one; `origin`: the URL the source
+    is read from, whose host redirects may lead to."""
     return Fetcher(Limits(timeout=source.timeout, retries=source.retries,
                           max_response_bytes=source.max_response_bytes,
-                          max_source_bytes=source.max_source_bytes), cache, confined_to)
+                          max_source_bytes=source.max_source_bytes,
+                          request_deadline=source.request_deadline,
+                          source_deadline=source.source_deadline, max_requests=source.max_requests,
+                          max_redirects=source.max_redirects,
+                          redirect_hosts=tuple(source.redirect_hosts)), cache, confined_to, origin)
 
 
 @dataclass
@@ -196,6 +245,7 @@ class Plan:
     graph_lines: list[str]
     previous_lines: dict[str, list[str]]
     unchanged: int
+    previous: int  # how many records the source had
 
 
 def plan(settings: Settings, source_id: str, run_id: str, attempt: Attempt) -> Plan:
@@ -231,15 +281,17 @@ def plan(settings: Settings, source_id: str, run_id: str, attempt: Attempt) -> P
             changes.append(RecordChange(key=key, change="kept", old=before.hash))
         elif key not in manifest:
             changes.append(RecordChange(key=key, change="removed", old=before.hash))
-    return Plan(manifest, new_versions, changes, graph_lines, previous_lines, unchanged)
+    return Plan(manifest, new_versions, changes, graph_lines, previous_lines, unchanged, len(old))
 
 
 def commit(settings: Settings, store: Store, state: State, source: SourceConfig, run: Run,
-           started: float, attempt: Attempt) -> Run:
+           started: float, attempt: Attempt, accept_shrink: bool = True) -> Run:
     """Store an attempt as the source's current records and graph, and log its run; the
     caller holds the store's lock and writes `state`, which makes the new graph current.
     What is written first is written aside (the graph file, the run's pack of versions);
-    the manifest, run log and history follow once nothing is left to fail but a write."""
+    the manifest, run log and history follow once nothing is left to fail but a write.
+    Unless `accept_shrink`, an attempt that would remove much of the source is held: the
+    run says why, and nothing but the attempt is noted in `state`."""
     run.fetched = attempt.fetched
     previous = state.sources.get(source.id)
     if attempt.unchanged:
@@ -247,15 +299,19 @@ def commit(settings: Settings, store: Store, state: State, source: SourceConfig,
         run.seen, run.accepted, run.unchanged = previous.seen, previous.accepted, previous.accepted
         run.held_back, run.held_back_records = previous.held_back, len({h.record for h in previous.held_back})
         state.sources[source.id] = previous.model_copy(update={
-            "attempted": run.started, "error": None, "last_run": run.id})
+            "attempted": run.started, "error": None, "last_run": run.id, "failures": 0})
         return _finish(settings, run, started)
     planned = plan(settings, source.id, run.id, attempt)
-    for change in planned.changes:
-        setattr(run, change.change, getattr(run, change.change) + 1)
-    run.unchanged = planned.unchanged
     run.seen, run.accepted = len(attempt.records), len(attempt.accepted)
     run.held_back, run.held_back_records = attempt.held_back, len({h.record for h in attempt.held_back})
     run.warnings = attempt.warnings
+    if not accept_shrink and (shrunk := shrinkage(source, planned)):
+        run.status, run.error = "held", f"held for confirmation: {shrunk}; nothing was applied"
+        _note_attempt(state, source, run, failed=False)
+        return _finish(settings, run, started)
+    for change in planned.changes:
+        setattr(run, change.change, getattr(run, change.change) + 1)
+    run.unchanged = planned.unchanged
     entry = _entry(source, run)
     entry.graph_file = store.replace_graph(source.id, planned.graph_lines)
     graphs = {attempt.versions[id(r)][1]: r.graph for r in attempt.accepted}
@@ -270,6 +326,20 @@ def commit(settings: Settings, store: Store, state: State, source: SourceConfig,
     entry.seen, entry.accepted, entry.held_back = run.seen, run.accepted, attempt.held_back
     state.sources[source.id] = entry
     return _finish(settings, run, started, planned.changes, events)
+
+
+def shrinkage(source: SourceConfig, planned: Plan) -> str | None:
+    """What is suspicious about a plan that empties the source, or removes more than its
+    `max_shrink` share of its records (an empty page, a redirect to unrelated data), if it is."""
+    removed = sum(c.change == "removed" for c in planned.changes)
+    if not removed:
+        return None
+    if not planned.manifest:
+        return f"it has no records, where the source had {planned.previous}"
+    if removed > source.max_shrink * planned.previous:
+        return (f"it would remove {removed} of the source's {planned.previous} records, more than "
+                f"its max_shrink of {source.max_shrink:.0%}")
+    return None
 
 
 def _entry(source: SourceConfig, run: Run) -> SourceState:

@@ -17,7 +17,7 @@ from tempfile import TemporaryDirectory
 from pydantic import BaseModel, Field
 
 from catalogue.fileserver import FileServer
-from catalogue.harvest import Attempt, commit, fetcher, plan, read_source, reindex, start_run
+from catalogue.harvest import Attempt, commit, fetcher, plan, read_source, reindex, shrinkage, start_run
 from catalogue.harvesters import FetchError, SourceError
 from catalogue.runs import RecordChange, Run, RunLog
 from catalogue.settings import Settings
@@ -67,6 +67,10 @@ class NothingPublished(PublishError):
     pass
 
 
+class NeedsConfirmation(PublishError):
+    """The file would remove much of what the source publishes (see harvest.shrinkage)."""
+
+
 class RecordReport(BaseModel):
     key: str
     held_back: bool
@@ -94,6 +98,7 @@ class Report(BaseModel):
     held_back: list[str] = Field(default_factory=list)
     kept: list[str] = Field(default_factory=list)
     records: list[RecordReport] = Field(default_factory=list)  # those with findings
+    needs_confirmation: str | None = None  # of a dry run: why publishing it needs confirm_shrink
     run: str | None = None
     run_url: str | None = None
     publication: Publication | None = None  # the one made, and
@@ -130,14 +135,18 @@ def dry_run(settings: Settings, config: Config, source_id: str, filename: str, c
     source, media = _accepted(settings, config, source_id, filename, content, declared)
     attempt = _read(settings, config, source, filename, content, media)
     planned = plan(settings, source.id, "dry-run", attempt)
-    return _report(source, filename, media, content, attempt, planned.changes, planned.unchanged)
+    report = _report(source, filename, media, content, attempt, planned.changes, planned.unchanged)
+    return report.model_copy(update={"needs_confirmation": shrinkage(source, planned)})
 
 
 def publish(settings: Settings, config: Config, source_id: str, filename: str, content: bytes,
-            declared: str | None, by: str, organisation: str | None = None) -> tuple[Run, Report]:
+            declared: str | None, by: str, organisation: str | None = None,
+            confirm_shrink: bool = False) -> tuple[Run, Report]:
     """Publish a file for its source as the account `by`: valid records go live, invalid
     ones are held back (a last good version of theirs stays). A file the harvester cannot
-    read changes nothing."""
+    read changes nothing; nor does one that would remove more than the source's
+    `max_shrink` of its records, or all of them, unless `confirm_shrink` (NeedsConfirmation:
+    its run is logged as held)."""
     source, media = _accepted(settings, config, source_id, filename, content, declared)
     store = Store(settings.data_dir, settings.base_uri)
     uploads = Uploads(settings.data_dir, source.id)
@@ -153,7 +162,10 @@ def publish(settings: Settings, config: Config, source_id: str, filename: str, c
                                   published=now(), run=run.id)
         state = store.state()
         try:
-            run = commit(settings, store, state, source, run, started, attempt)
+            run = commit(settings, store, state, source, run, started, attempt, accept_shrink=confirm_shrink)
+            if run.status == "held":
+                raise NeedsConfirmation(f"source {source.id!r}: {filename!r}: {run.error}; publish it "
+                                        "with confirmation (confirm_shrink) to apply it")
             # The publication before the state: after a crash between the two, the next
             # harvest of the source reads this publication and catches up.
             uploads.activate(publication)

@@ -17,7 +17,9 @@ from pydantic import BaseModel, Field
 
 from catalogue.store import HeldBack
 
-Status = Literal["ok", "unchanged", "failed"]
+# held: the answer would have removed too much of the source (see harvest.shrinkage); nothing
+# was applied until it is confirmed.
+Status = Literal["ok", "unchanged", "failed", "held"]
 Change = Literal["added", "changed", "removed", "kept"]
 
 
@@ -57,6 +59,7 @@ class Run(BaseModel):
     held_back: list[HeldBack] = Field(default_factory=list)
     warnings: list[HeldBack] = Field(default_factory=list)  # their records were accepted
     error: str | None = None
+    document: str | None = None  # of a failed run: the URL being read when it failed, if known
     fetched: list[FetchedDocument] = Field(default_factory=list)
 
 

@@ -52,6 +52,12 @@ class SourceConfig(BaseModel):
     retries: int = Field(default=3, ge=0)                 # on timeouts, 5xx, 429
     max_response_bytes: int = Field(default=50 * 2**20, gt=0)
     max_source_bytes: int = Field(default=200 * 2**20, gt=0)  # all requests of one harvest
+    request_deadline: float = Field(default=120.0, gt=0)  # seconds one request may take in all
+    source_deadline: float = Field(default=900.0, gt=0)   # seconds all requests of one harvest may take
+    max_requests: int = Field(default=20000, gt=0)        # per harvest: bounds paging of every kind
+    max_redirects: int = Field(default=5, ge=0)
+    redirect_hosts: list[str] = Field(default_factory=list)  # besides the host of `url`
+    max_shrink: float = Field(default=0.5, ge=0, le=1)    # share of its records one harvest may remove
     interval: str | None = Field(default=None, pattern=r"^\d+[mhdw]$")  # "30m", "6h", "1d", "2w"
     profile: Profile = DEFAULT_PROFILE                    # which of the gate's profiles applies
     shapes: list[Path] = Field(default_factory=list)      # extra SHACL files for this source's gate

@@ -13,7 +13,7 @@ import fcntl
 import time
 import os
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -61,7 +61,8 @@ class SourceState(BaseModel):
     graph_file: str | None = None
     harvested: str | None = None  # when the stored graph was written
     attempted: str | None = None  # when a harvest was last tried
-    error: str | None = None      # why the last attempt failed, if it did
+    error: str | None = None      # why the last attempt failed (or was held), if it did
+    failures: int = 0             # attempts that failed in a row: scheduled retries back off
     triples: int = 0
     fingerprint: str | None = None  # of what the stored graph was made from (see harvest)
     shapes_key: str | None = None   # of the shapes its records were accepted by
@@ -94,12 +95,12 @@ class Store:
 
     # -- writing (callers hold `lock()`) ------------------------------------
     @contextmanager
-    def lock(self, wait: float | None = None) -> Iterator[None]:
+    def lock(self, wait: float | None = None, name: str = ".lock") -> Iterator[None]:
         """Serialises writers (harvests, publications, curation) on one data directory.
         With `wait`, gives up after that many seconds (Busy): a person's request should
         hear that a harvest is running rather than hang for minutes."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.data_dir / ".lock", "w") as handle:
+        with open(self.data_dir / name, "w") as handle:
             deadline = time.monotonic() + (wait or 0)
             while True:
                 try:
@@ -113,6 +114,11 @@ class Store:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def harvest_lock(self) -> AbstractContextManager[None]:
+        """Serialises harvests among themselves; a harvest fetches holding only this one, and
+        takes `lock()` just to store what it read, so people's writes go on meanwhile."""
+        return self.lock(name=".harvest.lock")
 
     def state(self) -> State:
         if not self.state_file.exists():

@@ -1,5 +1,7 @@
 """The one HTTP client harvesters use: timeouts, retries with backoff, size limits per
-response and per source, and conditional requests answered from a small cache."""
+response and per source, deadlines per request and per source, a bounded number of
+requests, redirects only to the hosts a source allows, and conditional requests answered
+from a small cache."""
 from __future__ import annotations
 
 import hashlib
@@ -8,6 +10,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -25,6 +28,11 @@ class Limits:
     max_source_bytes: int = 200 * 1024 * 1024
     retries: int = 3
     backoff: float = 0.5
+    request_deadline: float = 120.0  # seconds one request may take in all, however fast each read
+    source_deadline: float = 900.0   # seconds all requests of one harvest may take together
+    max_requests: int = 20000        # requests of one harvest: bounds every kind of paging
+    max_redirects: int = 5
+    redirect_hosts: tuple[str, ...] = ()  # hosts besides the source's own a redirect may lead to
 
 
 @dataclass(frozen=True)
@@ -97,22 +105,38 @@ class Fetcher:
     which tells the harvest whether anything changed since the last one."""
 
     def __init__(self, limits: Limits | None = None, cache: HttpCache | None = None,
-                 confined_to: str | None = None):
+                 confined_to: str | None = None, origin: str | None = None):
         """`confined_to`: a URL prefix every request (redirects too) must start with. An
         uploaded file is read this way, so it cannot make the server fetch other addresses
-        (a `hydra:next` pointing elsewhere, say)."""
+        (a `hydra:next` pointing elsewhere, say). `origin`: the source's URL, whose host
+        redirects may lead to (besides `limits.redirect_hosts`); without it, the host of
+        the URL asked for."""
         self.limits = limits or Limits()
         self.cache = cache
         self.log: list[Fetched] = []
         self.total_bytes = 0
+        self.requests = 0
+        self.last_url: str | None = None  # the document asked for last: the one being read
         self.confined_to = confined_to
-        self.client = httpx.Client(timeout=self.limits.timeout, follow_redirects=True,
-                                   headers={"User-Agent": "helsevariabler-harvester/0.1"},
-                                   event_hooks={"request": [self._check_confinement]})
+        self.origin_host = urlsplit(origin).hostname if origin else None
+        self.started = time.monotonic()
+        self.client = httpx.Client(timeout=self.limits.timeout, follow_redirects=False,
+                                   headers={"User-Agent": "helsevariabler-harvester/0.1"})
 
-    def _check_confinement(self, request: httpx.Request) -> None:
-        if self.confined_to and not str(request.url).startswith(self.confined_to):
-            raise FetchError(f"{request.url}: not fetched; only {self.confined_to} may be read here")
+    def _before_request(self, url: str, requested: httpx.URL) -> None:
+        """What every request (each retry and redirect too) must pass before it is sent."""
+        if self.confined_to and not str(requested).startswith(self.confined_to):
+            raise FetchError(f"{requested}: not fetched; only {self.confined_to} may be read here")
+        if self.requests >= self.limits.max_requests:
+            raise FetchError(f"{url}: the source has made its limit of {self.limits.max_requests} "
+                             "requests in this harvest (max_requests); does its paging never end?")
+        self._check_source_deadline(url)
+        self.requests += 1
+
+    def _check_source_deadline(self, url: str) -> None:
+        if time.monotonic() - self.started > self.limits.source_deadline:
+            raise FetchError(f"{url}: the source's requests took longer than its deadline of "
+                             f"{self.limits.source_deadline:g} s (source_deadline)")
 
     def __enter__(self) -> "Fetcher":
         return self
@@ -123,7 +147,9 @@ class Fetcher:
             self.cache.save()
 
     def get(self, url: str, accept: str | None = None, language: str | None = None) -> Fetched:
-        """`language` asks for one language (Accept-Language), for APIs that answer in one."""
+        """`language` asks for one language (Accept-Language), for APIs that answer in one.
+        Whatever goes wrong is a FetchError naming the URL."""
+        self.last_url = url
         headers = {"Accept": accept} if accept else {}
         if language:
             headers["Accept-Language"] = language
@@ -138,6 +164,9 @@ class Fetcher:
                         exc, httpx.TimeoutException) else (str(exc) or type(exc).__name__)
                     raise FetchError(f"{url}: {reason} (after {attempt + 1} attempts)") from None
                 time.sleep(self.limits.backoff * 2 ** attempt)
+            except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
+                # Not worth a retry: a body that does not decode, a URL httpx cannot send, ...
+                raise FetchError(f"{url}: {type(exc).__name__}: {exc}") from None
         raise AssertionError("unreachable")
 
     def _get_once(self, url: str, headers: dict[str, str], cache_key: str) -> Fetched:
@@ -147,7 +176,9 @@ class Fetcher:
                 headers = {**headers, "If-None-Match": known.etag}
             if known.last_modified:
                 headers = {**headers, "If-Modified-Since": known.last_modified}
-        with self.client.stream("GET", url, headers=headers) as response:
+        deadline = time.monotonic() + self.limits.request_deadline
+        response = self._send(url, self.client.build_request("GET", url, headers=headers))
+        try:
             if response.status_code == 304 and known:
                 content = self.cache.body(known.sha256) or b""
                 self._count(url, len(content))
@@ -165,6 +196,11 @@ class Fetcher:
                 size += len(chunk)
                 if size > limit:
                     raise FetchError(f"{url}: more than the response limit of {limit} bytes")
+                # Each read has `timeout`; a server sending a trickle must still end in time.
+                if time.monotonic() > deadline:
+                    raise FetchError(f"{url}: the answer took longer than the request deadline of "
+                                     f"{self.limits.request_deadline:g} s (request_deadline)")
+                self._check_source_deadline(url)
                 chunks.append(chunk)
             self._count(url, size)
             content = b"".join(chunks)
@@ -175,6 +211,30 @@ class Fetcher:
                 self.cache.remember(cache_key, _Validators(digest, media, response.headers.get("etag"),
                                                      response.headers.get("last-modified")), content)
             return Fetched(str(response.url), content, media, digest)
+        finally:
+            response.close()
+
+    def _send(self, url: str, request: httpx.Request) -> httpx.Response:
+        """The answer to `request`, following redirects to the hosts the source allows, at
+        most `max_redirects` of them and never in a loop; the caller closes it."""
+        allowed = {self.origin_host or request.url.host, *self.limits.redirect_hosts}
+        chain = [str(request.url)]
+        while True:
+            self._before_request(url, request.url)
+            response = self.client.send(request, stream=True)
+            if response.next_request is None:
+                return response
+            response.close()
+            request = response.next_request
+            target = str(request.url)
+            if target in chain:
+                raise FetchError(f"{url}: redirects in a loop ({' -> '.join(chain + [target])})")
+            if len(chain) > self.limits.max_redirects:
+                raise FetchError(f"{url}: more than {self.limits.max_redirects} redirects (max_redirects)")
+            if request.url.host not in allowed:
+                raise FetchError(f"{url}: redirected to {target}, on a host the source does not allow "
+                                 f"(allowed: {', '.join(sorted(allowed))}; more in redirect_hosts)")
+            chain.append(target)
 
     def _count(self, url: str, size: int) -> None:
         self.total_bytes += size

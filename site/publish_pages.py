@@ -14,8 +14,8 @@ from starlette.datastructures import UploadFile
 
 from catalogue import publishing
 from catalogue.accounts import Principal
-from catalogue.publishing import (FORMATS, NAMES, NotPublishable, NothingPublished, PublishError, Report,
-                                  TooLarge, Unreadable, Unsupported)
+from catalogue.publishing import (FORMATS, NAMES, NeedsConfirmation, NotPublishable, NothingPublished,
+                                  PublishError, Report, TooLarge, Unreadable, Unsupported)
 from catalogue.settings import Settings
 from catalogue.sources import UPLOAD_URL, Config, SourceConfig
 from catalogue.store import Busy
@@ -23,7 +23,8 @@ from catalogue.uploads import Uploads
 from catalogue.site.auth import Access, answer, wants_json
 from catalogue.site.bodies import at_most
 
-STATUS = {NotPublishable: 404, NothingPublished: 404, TooLarge: 413, Unsupported: 415, Unreadable: 422}
+STATUS = {NotPublishable: 404, NothingPublished: 404, TooLarge: 413, Unsupported: 415, Unreadable: 422,
+          NeedsConfirmation: 409}
 FORM_OVERHEAD = 64 * 1024  # a form's other fields and part headers, beyond the file itself
 
 
@@ -68,18 +69,21 @@ def publish_routes(access: Access, config: Callable[[], Config], settings: Setti
 
     @app.post("/sources/{source_id}/publish")
     async def upload(request: Request, source_id: str, dry_run: bool = Param(False),
-                     filename: str = Param("upload", max_length=200), _: None = Depends(bounded),
-                     user: Principal = publisher):
-        """A form's `file` field, or the request body with its Content-Type (and `?filename=`)."""
+                     filename: str = Param("upload", max_length=200), confirm_shrink: bool = Param(False),
+                     _: None = Depends(bounded), user: Principal = publisher):
+        """A form's `file` field, or the request body with its Content-Type (and `?filename=`).
+        `confirm_shrink` (or the form's field of that name): publish a file that removes much
+        of the source."""
         source = source_for(user, source_id)
-        name, content, declared = await _received(request, filename, settings.max_upload_bytes)
+        name, content, declared, confirmed = await _received(request, filename, settings.max_upload_bytes)
         with _as_http():
             if dry_run:
                 report = await run_in_threadpool(publishing.dry_run, settings, config(), source.id, name,
                                                  content, declared)
             else:
                 run, report = await run_in_threadpool(publishing.publish, settings, config(), source.id, name,
-                                                      content, declared, user.account, user.organisation)
+                                                      content, declared, user.account, user.organisation,
+                                                      confirm_shrink or confirmed)
         if dry_run:  # changed nothing: no audit entry, and a page (not a redirect) for a form
             if wants_json(request):
                 return JSONResponse(report.model_dump(mode="json"))
@@ -118,13 +122,14 @@ def _as_http() -> Iterator[None]:
         raise HTTPException(503, detail=str(exc), headers={"Retry-After": "60"}) from None
 
 
-async def _received(request: Request, filename: str, limit: int) -> tuple[str, bytes, str | None]:
+async def _received(request: Request, filename: str, limit: int) -> tuple[str, bytes, str | None, bool]:
     """The uploaded file's name, content (at most `limit` + 1 bytes: more is refused as too
-    large) and declared media type."""
+    large), declared media type, and whether a form confirmed that it may shrink the source."""
     kind = request.headers.get("content-type", "")
     if kind.startswith("multipart/form-data"):
-        upload = (await request.form()).get("file")  # already read if a session's CSRF was checked
+        form = await request.form()  # already read if a session's CSRF was checked
+        upload = form.get("file")
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise HTTPException(422, detail=[{"field": "file", "message": "choose a file to upload"}])
-        return upload.filename, await upload.read(limit + 1), upload.content_type
-    return filename, await at_most(request, limit), kind
+        return upload.filename, await upload.read(limit + 1), upload.content_type, bool(form.get("confirm_shrink"))
+    return filename, await at_most(request, limit), kind, False

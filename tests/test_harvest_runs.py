@@ -16,7 +16,8 @@ from fastapi.testclient import TestClient
 from rdflib import Graph
 
 from catalogue import cli
-from catalogue.harvest import harvest, is_due
+from catalogue.harvest import RETRY_AFTER, SUPERSEDED, harvest, is_due
+from catalogue.publishing import publish
 from catalogue.records import RecordStore, RecordVersion
 from catalogue.runs import RunLog
 from catalogue.site.app import create_app
@@ -34,6 +35,7 @@ class Reply:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    hold: threading.Event | None = None  # answer only once it is set
 
 
 class ScriptedServer:
@@ -49,6 +51,8 @@ class ScriptedServer:
                 server.requests.append((self.path, dict(self.headers)))
                 reply = server.replies.get(self.path, Reply(b"not found", 404))
                 time.sleep(reply.delay)
+                if reply.hold:
+                    reply.hold.wait(timeout=30)
                 etag = reply.headers.get("ETag")
                 if etag and self.headers.get("If-None-Match") == etag:
                     self.send_response(304)
@@ -292,6 +296,63 @@ def test_the_scheduler_runs_what_is_due(settings, make_config, fixture_server):
     [run] = RunLog(settings.data_dir).runs()
     assert run.source == "dar" and run.status == "ok"
     assert datetime.fromisoformat(run.started) <= datetime.now(timezone.utc)
+
+
+def test_a_failing_source_is_retried_with_backoff_and_never_holds_up_the_others(
+        settings, make_config, fixture_server):
+    broken = SCHEDULED.replace('id = "dar"', 'id = "broken"').replace("katalog.ttl", "gone.ttl")
+    config = make_config((broken + SCHEDULED).format(url=fixture_server.url))
+    scheduler = Scheduler(dataclasses.replace(settings, sources_file=config.path))
+
+    scheduler.run_due()
+    scheduler.run_due()  # a minute later, say: neither is due again yet
+
+    runs = RunLog(settings.data_dir).runs()
+    assert sorted((r.source, r.status) for r in runs) == [("broken", "failed"), ("dar", "ok")]
+    assert set(by_name(settings)) == DAR
+    entries = Store(settings.data_dir, settings.base_uri).state().sources
+    failed_at = datetime.fromisoformat(entries["broken"].attempted)
+    retry = timedelta(seconds=RETRY_AFTER)
+    assert entries["broken"].failures == 1 and entries["dar"].failures == 0
+    assert not is_due(config.get("broken"), entries["broken"], failed_at + retry - timedelta(seconds=1))
+    assert is_due(config.get("broken"), entries["broken"], failed_at + retry)
+    assert not is_due(config.get("dar"), entries["dar"], failed_at + retry)
+    # Each failure in a row doubles the wait, up to the interval.
+    third = entries["broken"].model_copy(update={"failures": 3})
+    assert not is_due(config.get("broken"), third, failed_at + 4 * retry - timedelta(seconds=1))
+    assert is_due(config.get("broken"), third, failed_at + 4 * retry)
+    many = entries["broken"].model_copy(update={"failures": 50})
+    assert is_due(config.get("broken"), many, failed_at + timedelta(hours=1))
+
+
+def test_a_slow_source_holds_no_lock_against_publications(settings, make_config, scripted):
+    gate = threading.Event()
+    scripted.replies["/dcat/katalog.ttl"] = Reply(KATALOG.encode(), headers={"Content-Type": "text/turtle"},
+                                                  hold=gate)
+    config = make_config(DCAT_SOURCE.format(url=scripted.url))
+    runs = []
+    harvesting = threading.Thread(target=lambda: runs.extend(harvest(settings, config)))
+    harvesting.start()
+    try:
+        waited = time.monotonic() + 30  # against a hang only
+        while not scripted.requests and time.monotonic() < waited:  # until the harvest awaits its answer
+            time.sleep(0.01)
+        # Meanwhile, the source's publisher publishes a file for it.
+        published, _ = publish(settings, config, "dar", "dar.ttl",
+                               KATALOG.replace('"Dødssted"@nb', '"Dødssted (publisert)"@nb').encode(),
+                               "text/turtle", by="fhi-robot")
+        assert harvesting.is_alive()  # the publication did not wait for the harvest
+    finally:
+        gate.set()
+        harvesting.join(timeout=60)
+
+    [run] = runs
+    assert published.status == "ok"
+    # What the harvest read is older than the publication, so it is not applied.
+    assert run.status == "failed" and run.error == SUPERSEDED
+    entry = Store(settings.data_dir, settings.base_uri).state().sources["dar"]
+    assert entry.last_run == published.id
+    assert by_name(settings)["DODSSTED"].label["nb"] == "Dødssted (publisert)"
 
 
 def test_new_shapes_check_every_record_again(settings, make_config, fixture_server, tmp_path):
