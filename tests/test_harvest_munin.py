@@ -1,0 +1,210 @@
+"""FHI's Munin Explorer API harvested over HTTP from the responses captured from it
+(shared corpus, variables/munin-api/), served at the API's paths: kilder as datasets with
+their sub-sources, data collections and variable groups, variables with periods, versions
+and code validity, and what a document the API does not have does to its record."""
+import hashlib
+import json
+import threading
+from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from catalogue.harvest import harvest
+from catalogue.models import Period
+from support import BASE_URI, by_name, corpus, search, snapshot
+
+API = "/api/explorer"
+ALS, TROMSO = "8ec4c2c4-662d-47a5-a946-f1086a014070", "e358db40-0efa-47bb-893a-40ee00ccde12"
+TALE = "bc8a6515-af36-44d0-aa10-b498813327b4"  # the variable whose detail was captured
+INKLUSJON = "0c027ce6-2994-45bf-99ec-facad3d1703e"
+FUNKSJONSSCORE = "6f649fb0-5181-485d-8b7c-2e70fba2f6f1"
+STRUCTURE = BASE_URI + "id/structure/munin/"
+
+SOURCE = """
+[[source]]
+id = "munin"
+name = "Munin (FHI)"
+publisher = "fhi"
+kind = "munin"
+url = "{url}/api/explorer"
+"""
+
+
+class MuninApi:
+    """The captured answers at the paths FHI's client asks for; 404 for any other id. The
+    variable list was captured as page 1 (of 9,145): later pages answer with no items, as a
+    list that ends there."""
+
+    def __init__(self, kilder: list | None = None):
+        folder = corpus("variables", "munin-api")
+        read = lambda name: (folder / name).read_bytes()  # noqa: E731
+        self.answers = {
+            f"{API}/kilder": json.dumps(kilder).encode() if kilder is not None else read("kilder.json"),
+            f"{API}/kilder/{ALS}": read("kilde.json"),
+            f"{API}/kilder/{TROMSO}": read("kilde-med-delkilder.json"),
+            f"{API}/kilder/{TROMSO}/hierarchy": read("hierarchy.json"),
+            f"{API}/datasamling/{INKLUSJON}": read("datasamling.json"),
+            f"{API}/variables/{TALE}": read("variable.json"),
+            f"{API}/variables/{TALE}/timeline": read("timeline.json"),
+            f"{API}/variables/{TALE}/kodeverk/Kildekodeverk/2336/codes": read("kodeverk-codes.json"),
+        }
+        self.first_page = read("variables.json")
+        self.requests: list[tuple[str, str | None]] = []  # path, Accept-Language
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                api.requests.append((self.path, self.headers.get("Accept-Language")))
+                body = api.answer(self.path)
+                etag = f'"{hashlib.sha256(body).hexdigest()[:16]}"' if body is not None else None
+                if etag and self.headers.get("If-None-Match") == etag:
+                    self.send_response(304)
+                    self.end_headers()
+                    return
+                self.send_response(200 if body is not None else 404)
+                body = body if body is not None else b'{"title": "Not Found", "status": 404}'
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                if etag:
+                    self.send_header("ETag", etag)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.http.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.http.server_address[1]}"
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+
+    def answer(self, target: str) -> bytes | None:
+        path, query = urlsplit(target).path, parse_qs(urlsplit(target).query)
+        if path == f"{API}/variables" and "size" in query:
+            if query.get("page") == ["1"]:
+                return self.first_page
+            return json.dumps({"items": [], "totalCount": 18289, "page": int(query["page"][0]),
+                               "size": int(query["size"][0]), "totalPages": 9145}).encode()
+        return self.answers.get(path)
+
+    def close(self):
+        self.http.shutdown()
+        self.http.server_close()
+
+
+@pytest.fixture
+def munin():
+    api = MuninApi()
+    yield api
+    api.close()
+
+
+@pytest.fixture
+def harvested(settings, make_config, munin):
+    [summary] = harvest(settings, make_config(SOURCE.format(url=munin.url)))
+    return summary
+
+
+def select(settings, query: str) -> list[tuple]:
+    prefixes = """PREFIX dcat: <http://www.w3.org/ns/dcat#> PREFIX dct: <http://purl.org/dc/terms/>
+        PREFIX skos: <http://www.w3.org/2004/02/skos/core#> PREFIX adms: <http://www.w3.org/ns/adms#>
+        PREFIX disco: <http://rdf-vocabulary.ddialliance.org/discovery#> PREFIX foaf: <http://xmlns.com/foaf/0.1/>
+        """
+    return [tuple(term.value if term is not None else None for term in row)
+            for row in snapshot(settings).query(prefixes + query)]
+
+
+def test_variable_with_its_period_source_data_collection_and_group(settings, harvested):
+    assert harvested.status == "ok"
+    tale = by_name(settings)["V_ALS.F1.ALSFRSR1TALE"]
+    assert tale.label == {"nb": "1. Tale"}
+    assert tale.description == {"nb": 'Angir pasientens grad av utfall på "1. Tale" i ALSFRS-R.'}
+    assert tale.periods == [Period(start=date(2010, 1, 1), end=date(2025, 6, 1))]
+    assert tale.dataset_title == {"nb": "Als registeret"}
+    assert tale.publisher_name == {"nb": "St. Olavs hospital HF"}  # the kilde's data controller
+    assert tale.access_rights == "http://publications.europa.eu/resource/authority/access-right/NON_PUBLIC"
+    data_collection = f"{STRUCTURE}K_ALS/datasamling/{INKLUSJON}"
+    group = f"{STRUCTURE}K_ALS/variabelgruppe/{FUNKSJONSSCORE}"
+    assert {data_collection, group} <= set(tale.themes)
+    # the data collection as /datasamling/{id} describes it
+    assert tale.theme_labels[data_collection] == {"nb": "Inklusjon"}
+    assert select(settings, f"SELECT ?code WHERE {{ <{data_collection}> skos:notation ?code }}") == [
+        ("K_ALS.INKLUSJON",)]
+    assert [d.name for d in search(settings, "tale")] == ["V_ALS.F1.ALSFRSR1TALE"]
+
+
+def test_versions_from_the_timeline_and_codes_with_their_validity(settings, harvested):
+    tale = by_name(settings)["V_ALS.F1.ALSFRSR1TALE"]
+    assert select(settings, f"""SELECT ?version ?label ?start ?end ?notes WHERE {{
+        <{tale.uri}> dcat:hasVersion ?v . ?v dcat:version ?version ; skos:prefLabel ?label ;
+        dct:temporal ?t ; adms:versionNotes ?notes . ?t dcat:startDate ?start .
+        OPTIONAL {{ ?t dcat:endDate ?end }} }}""") == [
+        ("2010-01-01 (Active)", "1. Tale", "2010-01-01", None, "Variabelen er gyldig fra 2019 og fremover.")]
+    assert tale.value_type == "code_list"
+    assert tale.code_list == BASE_URI + "id/codelist/munin/Kildekodeverk/2336"
+    codes = select(settings, f"""SELECT ?code ?label ?start WHERE {{
+        ?c skos:inScheme <{tale.code_list}> ; skos:notation ?code ; skos:prefLabel ?label ;
+        dct:temporal/dcat:startDate ?start }} ORDER BY ?code""")
+    assert len(codes) == 6
+    assert codes[1] == ("1", "0: Tap av produktiv tale", "2010-01-01")
+    assert "5 4: Normale taleprosesser" in tale.codes  # a search for a code's text finds it
+
+
+def test_a_detail_the_api_does_not_have_holds_back_that_record_only(settings, harvested):
+    assert harvested.status == "ok"
+    problems = {h.record: h.message for h in harvested.held_back}
+    # listed on the page, but /variables/{id} answers 404
+    assert "HTTP 404" in problems["variable V_ALS.F2.OSALSFRSR1TALE"]
+    assert "/variables/83ced574-6d32-447e-ad65-c54c63327476" in problems["variable V_ALS.F2.OSALSFRSR1TALE"]
+    # kilder listed whose detail was not captured, and ALS's hierarchy
+    assert "HTTP 404" in problems["dataset K_BDR"] and "HTTP 404" in problems["dataset K_BIV"]
+    assert "hierarchy" in problems["structure of K_ALS"]
+    assert set(by_name(settings)) == {"V_ALS.F1.ALSFRSR1TALE"}
+
+
+def test_every_request_asks_for_norwegian_and_the_client_s_paths(munin, harvested):
+    paths = [path for path, _ in munin.requests]
+    assert f"{API}/kilder" in paths
+    assert f"{API}/variables?page=1&size=100" in paths
+    assert f"{API}/variables/{TALE}/timeline" in paths
+    assert f"{API}/kilder/{ALS}/hierarchy" in paths
+    assert {language for _, language in munin.requests} == {"nb"}
+
+
+def test_a_second_harvest_of_the_same_answers_is_unchanged(settings, make_config, munin, harvested):
+    config = make_config(SOURCE.format(url=munin.url))
+    [again] = harvest(settings, config)
+    assert again.status == "unchanged"
+    assert set(by_name(settings)) == {"V_ALS.F1.ALSFRSR1TALE"}
+
+
+def test_sub_sources_data_collections_and_groups_of_a_kilde_with_delkilder(settings, make_config):
+    """Tromsø is not in the captured /kilder list (its detail and hierarchy were captured
+    separately): the list is served with a summary made from its detail's fields."""
+    detail = json.loads(corpus("variables", "munin-api", "kilde-med-delkilder.json").read_text())
+    summary = {"id": detail["id"], "code": detail["code"], "navn": detail["preferredTerm"],
+               "kortNavn": detail["kortNavn"], "kildetype": detail["kildetype"],
+               "additionalProperties": detail["additionalProperties"]}
+    kilder = json.loads(corpus("variables", "munin-api", "kilder.json").read_text())
+    api = MuninApi(kilder=[*kilder, summary])
+    try:
+        [run] = harvest(settings, make_config(SOURCE.format(url=api.url)))
+    finally:
+        api.close()
+    assert run.status == "ok"
+    [(title_nb, title_en)] = select(settings, """SELECT ?nb ?en WHERE { ?d a dcat:Dataset ;
+        dct:identifier "K_TR" ; dct:title ?nb, ?en FILTER(lang(?nb) = "nb" && lang(?en) = "en") }""")
+    assert (title_nb, title_en) == ("The Tromsø study", "The Tromsø Study")
+    scheme = f"{STRUCTURE}K_TR"
+    fourth = f"{scheme}/delkilde/38f8f0f2-9b12-48e3-b24b-eeaa3a84a5a7"
+    assert select(settings, f"SELECT ?label WHERE {{ <{fourth}> skos:inScheme <{scheme}> ; skos:prefLabel ?label }}") \
+        == [("Tromsø4 - The Fourth Tromsø Study",)] * 2  # nb, and en from its NavnEngelsk
+    # a variable group under the data collection it is in (the fifth study's first visit)
+    blood = f"{scheme}/variabelgruppe/6324ee97-7374-4e74-be55-8de746bb8dda"
+    assert select(settings, f"SELECT ?label ?in WHERE {{ <{blood}> skos:prefLabel ?label ; skos:broader ?in }}") \
+        == [("BLOOD SAMPLES", f"{scheme}/datasamling/faa93827-a828-431b-b69f-66a5da0e3553")]
+    problems = {h.record for h in run.held_back}
+    assert "structure of K_TR" not in problems
+    assert "dataset K_TR" not in problems
