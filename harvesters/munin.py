@@ -34,14 +34,17 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import FOAF, RDF, SKOS
 
 from catalogue.harvesters.base import (HarvestContext, Record, SourceError, parse_options,
                                        text_value)
 from catalogue.harvesters.http import FetchError
 from catalogue.models import (Agent, CodeList, Concept, ContactPoint, Dataset, Period, Text,
                               Variable, VariableVersion, merge_periods)
-from catalogue.namespaces import EU_ACCESS, EU_HEALTH
+from catalogue.namespaces import CV, DCATAP, EU_ACCESS, EU_HEALTH, HEALTHDCATAP
 from catalogue.profiles.dcat_ap_no_3 import to_graph
+from catalogue.profiles.healthdcat_ap_r8 import AUTHORITY, CATEGORY_LABELS, HealthCategory
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 # Munin's data types (the options of the variable property `DataType`) as XSD types.
@@ -57,6 +60,11 @@ class MuninOptions(BaseModel):
     page_size: int = Field(default=100, gt=0, le=1000)  # variables asked for per page
     max_pages: int = Field(default=1000, gt=0)
     themes: list[str] = Field(default_factory=lambda: [EU_HEALTH], min_length=1)  # of every dataset
+    # Munin's data categories (`healthCategory`) as the EHDS Art. 51 categories of HealthDCAT-AP
+    health_categories: dict[str, list[HealthCategory]] = Field(default_factory=lambda: {
+        "ehds-cat:health-registries": ["PHDR"], "ehds-cat:registries-quality-of-healthcare": ["MRMR"],
+        "ehds-cat:population-health-surveys": ["RQSH"], "ehds-cat:biobanks": ["EINS"],
+        "ehds-cat:provesamling": ["EINS"]})
 
 
 class MuninHarvester:
@@ -181,10 +189,38 @@ def _kilde_records(ctx: HarvestContext, api: _Api, options: MuninOptions, kilde:
         periods=periods, access_rights=str(EU_ACCESS[access.removeprefix("eu-access:")]) if access else None,
         landing_page=homepage), record.graph)
     to_graph(publisher, record.graph)
+    _health_data(ctx, options, URIRef(kilde.dataset), extra, read, record.graph)
     yield record
     yield _structure(ctx, api, kilde, detail, title)
     for datasamling, delkilde in _datasamlinger(detail):
         yield _datasamling(ctx, api, kilde, datasamling, delkilde)
+
+
+def _health_data(ctx: HarvestContext, options: MuninOptions, dataset: URIRef, extra: dict,
+                 read: "_Reader", graph: Graph) -> None:
+    """What the kilde says for HealthDCAT-AP: its legislation, its health data access body
+    with that body's contact, and its EHDS categories (those `health_categories` maps)."""
+    for uri in [*text_value(extra.get("applicableLegislation")).split(";"), text_value(extra.get("Forskrift"))]:
+        if uri.strip().startswith(("http://", "https://")):
+            graph.add((dataset, DCATAP.applicableLegislation, URIRef(uri.strip())))
+    if name := text_value(extra.get("healthDataAccessBodyName")):
+        body, point = URIRef(ctx.mint("agent", name)), BNode()
+        graph.add((dataset, HEALTHDCATAP.hdab, body))
+        graph.add((body, RDF.type, FOAF.Agent))
+        graph.add((body, FOAF.name, Literal(name, lang=LANGUAGE)))
+        graph.add((body, CV.contactPoint, point))
+        graph.add((point, RDF.type, CV.ContactPoint))
+        for key, prop in (("healthDataAccessBodyEmail", CV.email), ("healthDataAccessBodyPhone", CV.telephone)):
+            if value := text_value(extra.get(key)):
+                graph.add((point, prop, Literal(value)))
+        if page := _url(extra.get("healthDataAccessBodyHomepage")):
+            graph.add((point, CV.contactPage, URIRef(page)))
+    tokens = read.json_list(extra, "healthCategory")
+    for code in sorted({c for token in tokens for c in options.health_categories.get(token, [])}):
+        category = URIRef(f"{AUTHORITY}healthcategories/{code}")
+        graph.add((dataset, HEALTHDCATAP.healthCategory, category))
+        graph.add((category, RDF.type, SKOS.Concept))
+        graph.add((category, SKOS.prefLabel, Literal(CATEGORY_LABELS[code], lang="en")))
 
 
 def _publisher(ctx: HarvestContext, controller: str) -> Agent:
@@ -515,6 +551,19 @@ class _Reader:
             self.problems.append(f"{self.where}, property {key!r}: expected a JSON object of texts by language")
             return {}
         return {lang: text for lang, v in value.items() if (text := text_value(v))}
+
+    def json_list(self, extra: dict, key: str) -> list[str]:
+        """A property holding a JSON array of strings in a string (`healthCategory`)."""
+        text = text_value(extra.get(key))
+        try:
+            value = json.loads(text) if text else []
+        except ValueError as exc:
+            self.problems.append(f"{self.where}, property {key!r}: not JSON: {exc}")
+            return []
+        if not isinstance(value, list):
+            self.problems.append(f"{self.where}, property {key!r}: expected a JSON array")
+            return []
+        return [text_value(v) for v in value]
 
     def periods(self, values: dict, start_field: str, end_field: str) -> list[Period]:
         start, end = self.day(values, start_field), self.day(values, end_field)

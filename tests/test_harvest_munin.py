@@ -10,10 +10,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from fastapi.testclient import TestClient
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import FOAF
 
 from catalogue.harvest import harvest
 from catalogue.models import Period
-from support import BASE_URI, by_name, corpus, search, snapshot
+from catalogue.namespaces import CV, DCATAP, HEALTHDCATAP
+from catalogue.settings import Settings
+from catalogue.site.app import create_app
+from catalogue.sources import load_config
+from support import BASE_URI, CONFIG_HEAD, by_name, corpus, search, snapshot
 
 API = "/api/explorer"
 ALS, TROMSO = "8ec4c2c4-662d-47a5-a946-f1086a014070", "e358db40-0efa-47bb-893a-40ee00ccde12"
@@ -208,3 +215,21 @@ def test_sub_sources_data_collections_and_groups_of_a_kilde_with_delkilder(setti
     problems = {h.record for h in run.held_back}
     assert "structure of K_TR" not in problems
     assert "dataset K_TR" not in problems
+
+
+def test_access_body_legislation_and_categories_of_a_kilde_feed_healthdcat_ap(tmp_path, munin):
+    path = tmp_path / "munin.toml"
+    path.write_text(CONFIG_HEAD + SOURCE.format(url=munin.url), encoding="utf-8")
+    settings = Settings(data_dir=tmp_path / "data", sources_file=path, base_uri=BASE_URI)
+    harvest(settings, load_config(path))
+    answer = TestClient(create_app(settings)).get("/catalog", params={"profile": "healthdcat-ap"})
+    graph = Graph().parse(data=answer.text, format="turtle")
+    als = URIRef(BASE_URI + "id/dataset/munin/K_ALS")
+    [hdab] = graph.objects(als, HEALTHDCATAP.hdab)  # Munin's, not the catalogue's publisher
+    assert graph.value(hdab, FOAF.name) == Literal("Helsedataservice", lang="nb")
+    assert graph.value(graph.value(hdab, CV.contactPoint), CV.email) == Literal("service@helsedata.no")
+    assert {URIRef("https://lovdata.no/eli/lov/2001-05-18-24"), URIRef("https://lovdata.no/eli/lov/2018-06-15-38"),
+            URIRef("http://data.europa.eu/eli/reg/2025/327/oj")} <= set(graph.objects(als, DCATAP.applicableLegislation))
+    # "ehds-cat:registries-quality-of-healthcare": a medical registry
+    assert set(graph.objects(als, HEALTHDCATAP.healthCategory)) == {
+        URIRef("https://hdeu-dcat.data.health.europa.eu/resource/authority/healthcategories/MRMR")}
