@@ -25,6 +25,7 @@ collection, say) is a problem of the record built from it, not a failed source.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -53,6 +54,7 @@ DATA_TYPES = {"1": "string", "2": "integer", "3": "decimal", "4": "boolean", "5"
               "10": "string"}  # "10": a national identity number, 11 digits
 LANGUAGE = "nb"
 MARKDOWN_LINK = re.compile(r"^\[[^\]]*\]\((\S+)\)$")
+NOT_THERE = re.compile(r": HTTP (404|410)$")  # how FetchError names a document the API does not have
 
 
 class MuninOptions(BaseModel):
@@ -107,16 +109,22 @@ class _Api:
         except ValueError as exc:  # names line and column
             raise SourceError(f"{url}: not JSON: {exc}") from None
 
-    def detail(self, path: str, problems: list[str], where: str) -> dict | None:
-        """A document one record is built from; what keeps it from being read is a problem
-        of that record (FetchError names the URL and why)."""
+    def detail(self, path: str, problems: list[str], where: str, shape: type = dict) -> Any:
+        """A document one record is built from (a JSON object, or `shape`). One the API does
+        not have, or cannot be read, is a problem of that record; any other failure (no
+        answer, a server error, a limit) fails the source, which keeps its last good graph."""
         try:
             body = self.json(path)
-        except (FetchError, SourceError) as exc:
+        except FetchError as exc:
+            if not NOT_THERE.search(str(exc)):
+                raise
             problems.append(f"{where}: {exc}")
             return None
-        if not isinstance(body, dict):
-            problems.append(f"{where}: {self.base}{path}: expected a JSON object, not {_kind(body)}")
+        except SourceError as exc:
+            problems.append(f"{where}: {exc}")
+            return None
+        if not isinstance(body, shape):
+            problems.append(f"{where}: {self.base}{path}: expected {_kind(shape())}, not {_kind(body)}")
             return None
         return body
 
@@ -350,7 +358,7 @@ def _datasamling(ctx: HarvestContext, api: _Api, kilde: _Kilde, nested: Any, del
 
 def _pages(api: _Api, options: MuninOptions) -> Iterator[tuple[int, str, list]]:
     """The variable list page by page, until `totalPages` or a page without items."""
-    seen: set[str] = set()  # the first id of each page: a page served twice would loop
+    seen: dict[str, int] = {}  # a digest of a page's items -> its page number
     for page in range(1, options.max_pages + 2):
         path = f"/variables?page={page}&size={options.page_size}"
         url = api.base + path
@@ -362,10 +370,10 @@ def _pages(api: _Api, options: MuninOptions) -> Iterator[tuple[int, str, list]]:
             raise SourceError(f"{url}: expected a page with 'items' (a list), 'totalPages' and 'page'")
         if not items:
             return
-        first = text_value(_get(items[0], "id"))
-        if first in seen:
-            raise SourceError(f"{url}: page {page} starts with variable {first}, as an earlier page did")
-        seen.add(first)
+        digest = hashlib.sha256(json.dumps(items, sort_keys=True).encode()).hexdigest()
+        if digest in seen:
+            raise SourceError(f"{url}: page {page} repeats the items of page {seen[digest]}")
+        seen[digest] = page
         yield page, url, items
         total = body.get("totalPages")
         if not isinstance(total, int):
@@ -388,15 +396,9 @@ def _variable_records(ctx: HarvestContext, api: _Api, kilder: dict[str, _Kilde],
         record.problems.append(f"{where}: its kilde {row.get('kildeId')!r} is not listed by /kilder")
     path = f"/variables/{quote(variable_id, safe='')}"
     detail = api.detail(path, record.problems, where)
-    timeline = None
-    if detail is not None:
-        try:
-            timeline = api.json(path + "/timeline")
-        except (FetchError, SourceError) as exc:
-            record.problems.append(f"{where}, timeline: {exc}")
-        if timeline is not None and not isinstance(timeline, list):
-            record.problems.append(f"{where}: {api.base}{path}/timeline: expected a JSON array of versions")
-    if record.problems or kilde is None or detail is None:
+    timeline = api.detail(path + "/timeline", record.problems, f"{where}, timeline", list) \
+        if detail is not None else None
+    if record.problems or kilde is None or detail is None or timeline is None:
         yield record
         return
     read = _Reader(where, record.problems)
@@ -581,7 +583,8 @@ def _get(value: Any, key: str) -> Any:
 
 
 def _kind(value: Any) -> str:
-    return {dict: "an object", list: "an array", str: "a string"}.get(type(value), type(value).__name__)
+    return {dict: "an object", list: "an array", str: "a string", type(None): "null"}.get(
+        type(value), type(value).__name__)
 
 
 def _properties(values: dict) -> dict:

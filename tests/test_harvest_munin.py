@@ -59,11 +59,17 @@ class MuninApi:
         }
         self.first_page = read("variables.json")
         self.requests: list[tuple[str, str | None]] = []  # path, Accept-Language
+        self.failing: set[str] = set()  # paths answered 500
         api = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
                 api.requests.append((self.path, self.headers.get("Accept-Language")))
+                if self.path in api.failing:
+                    self.send_response(500)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 body = api.answer(self.path)
                 etag = f'"{hashlib.sha256(body).hexdigest()[:16]}"' if body is not None else None
                 if etag and self.headers.get("If-None-Match") == etag:
@@ -184,6 +190,14 @@ def test_a_second_harvest_of_the_same_answers_is_unchanged(settings, make_config
     config = make_config(SOURCE.format(url=munin.url))
     [again] = harvest(settings, config)
     assert again.status == "unchanged"
+    assert set(by_name(settings)) == {"V_ALS.F1.ALSFRSR1TALE"}
+
+
+def test_a_server_error_fails_the_source_and_keeps_what_it_had(settings, make_config, munin, harvested):
+    munin.failing.add(f"{API}/variables/{TALE}")
+    [again] = harvest(settings, make_config(SOURCE.format(url=munin.url) + "retries = 0\n"))
+    assert again.status == "failed"
+    assert f"/variables/{TALE}: HTTP 500" in again.error
     assert set(by_name(settings)) == {"V_ALS.F1.ALSFRSR1TALE"}
 
 
