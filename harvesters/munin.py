@@ -85,14 +85,25 @@ class MuninHarvester:
                 yield Record(key=f"kilde number {number}", problems=[
                     f"{api.base}/kilder, item {number}: field 'id' or 'code' is missing"])
                 continue
-            kilde = kilder[kilde_id] = _Kilde(kilde_id, code, summary,
+            if code in {k.code for k in kilder.values()} or kilde_id in kilder:
+                yield Record(key=f"kilde number {number}", problems=[
+                    f"{api.base}/kilder, item {number}: kilde {code} ({kilde_id}) is listed again"])
+                continue
+            kilde = kilder[kilde_id] = _Kilde(kilde_id, code, summary, dataset=ctx.mint("dataset", code),
                                               scheme=ctx.mint("structure", code))
             yield from _kilde_records(ctx, api, options, kilde)
-        seen_codes: set[str] = set()
-        for page, url, rows in _pages(api, options):
+        code_lists: set[str] = set()  # the code lists read in this harvest
+        variables: dict[str, str] = {}  # code -> where it was listed first
+        for url, rows in _pages(api, options):
             for number, row in enumerate(rows, start=1):
-                yield from _variable_records(ctx, api, kilder, seen_codes, row,
-                                             f"{url}, item {number}")
+                place, code = f"{url}, item {number}", text_value(_get(row, "code"))
+                if code and code in variables:  # the list moved while it was paged, say
+                    yield Record(key=f"variable {code} again at {place}", problems=[
+                        f"{place}: variable {code} is listed again (first at {variables[code]})"])
+                    continue
+                if code:
+                    variables[code] = place
+                yield from _variable_records(ctx, api, kilder, code_lists, row, place)
 
 
 class _Api:
@@ -134,8 +145,8 @@ class _Kilde:
     id: str
     code: str
     summary: dict
+    dataset: str
     scheme: str  # the concept scheme of its sub-sources, data collections and groups
-    dataset: str = ""
     delkilde_of: dict[str, str] = field(default_factory=dict)  # data collection id -> its delkilde id
     parent_of: dict[str, str] = field(default_factory=dict)    # delkilde id -> its parent delkilde id
 
@@ -154,7 +165,6 @@ class _Kilde:
 # -- kilder -----------------------------------------------------------------------------
 
 def _kilde_records(ctx: HarvestContext, api: _Api, options: MuninOptions, kilde: _Kilde) -> Iterator[Record]:
-    kilde.dataset = ctx.mint("dataset", kilde.code)
     where = f"kilde {kilde.code}"
     record = Record(key=f"dataset {kilde.code}")
     detail = api.detail(f"/kilder/{quote(kilde.id, safe='')}", record.problems, where)
@@ -238,33 +248,37 @@ def _publisher(ctx: HarvestContext, controller: str) -> Agent:
     return Agent(uri=ctx.mint("agent", controller), name={LANGUAGE: controller})
 
 
-def _tree(kilde: _Kilde, detail: dict, read: "_Reader") -> None:
-    """Which sub-source each data collection and sub-source lies in."""
-    def walk(delkilder: Any, parent: str | None) -> None:
-        for delkilde in delkilder if isinstance(delkilder, list) else []:
-            delkilde_id = text_value(_get(delkilde, "id"))
-            if not delkilde_id:
-                read.problems.append(f"{read.where}: a delkilde without 'id'")
-                continue
-            if parent:
-                kilde.parent_of[delkilde_id] = parent
-            for datasamling in delkilde.get("datasamlinger") or []:
-                kilde.delkilde_of[text_value(_get(datasamling, "id"))] = delkilde_id
-            walk(delkilde.get("children"), delkilde_id)
-    walk(detail.get("delkilder"), None)
+def _delkilder(detail: dict) -> Iterator[tuple[dict, str | None]]:
+    """Every sub-source of a kilde (the tree can be deep), with its parent's id (None: the kilde)."""
+    def walk(nodes: Any, parent: str | None) -> Iterator[tuple[dict, str | None]]:
+        for node in nodes if isinstance(nodes, list) else []:
+            if isinstance(node, dict):
+                yield node, parent
+                yield from walk(node.get("children"), text_value(node.get("id")))
+    yield from walk(detail.get("delkilder"), None)
 
 
 def _datasamlinger(detail: dict) -> Iterator[tuple[dict, str | None]]:
     """Every data collection of a kilde, with the sub-source it hangs off (None: the kilde)."""
-    def walk(delkilder: Any) -> Iterator[tuple[dict, str | None]]:
-        for delkilde in delkilder if isinstance(delkilder, list) else []:
-            if isinstance(delkilde, dict):
-                for datasamling in delkilde.get("datasamlinger") or []:
-                    yield datasamling, text_value(delkilde.get("id"))
-                yield from walk(delkilde.get("children"))
     for datasamling in detail.get("datasamlinger") or []:
         yield datasamling, None
-    yield from walk(detail.get("delkilder"))
+    for delkilde, _ in _delkilder(detail):
+        for datasamling in delkilde.get("datasamlinger") or []:
+            yield datasamling, text_value(delkilde.get("id"))
+
+
+def _tree(kilde: _Kilde, detail: dict, read: "_Reader") -> None:
+    """Which sub-source each data collection and sub-source lies in; each needs its id."""
+    for delkilde, parent in _delkilder(detail):
+        if not text_value(delkilde.get("id")):
+            read.problems.append(f"{read.where}: delkilde {delkilde.get('name')!r}: field 'id' is missing")
+        elif parent:
+            kilde.parent_of[text_value(delkilde.get("id"))] = parent
+    for datasamling, delkilde in _datasamlinger(detail):
+        if not text_value(_get(datasamling, "id")):
+            read.problems.append(f"{read.where}: datasamling {_get(datasamling, 'name')!r}: field 'id' is missing")
+        elif delkilde:
+            kilde.delkilde_of[text_value(datasamling.get("id"))] = delkilde
 
 
 def _structure(ctx: HarvestContext, api: _Api, kilde: _Kilde, detail: dict, title: Text) -> Record:
@@ -275,19 +289,16 @@ def _structure(ctx: HarvestContext, api: _Api, kilde: _Kilde, detail: dict, titl
     read = _Reader(where, record.problems)
     concepts: dict[str, Concept] = {}
 
-    def delkilder(nodes: Any, parent: str | None) -> None:
-        for node in nodes if isinstance(nodes, list) else []:
-            node_id, extra = text_value(_get(node, "id")), _properties(node)
-            uri = kilde.concept("delkilde", node_id)
-            concepts[uri] = Concept(
-                uri=uri, notation=text_value(node.get("code")) or node_id, scheme=kilde.scheme,
-                label={LANGUAGE: read.text(node, "name", required=True),
-                       **({"en": en} if (en := text_value(extra.get("NavnEngelsk"))) else {})},
-                notes={LANGUAGE: text} if (text := read.text(node, "beskrivelse")) else {},
-                broader=kilde.concept("delkilde", parent) if parent else None,
-                valid=read.periods(node, "gyldigFra", "gyldigTil"))
-            delkilder(node.get("children"), node_id)
-    delkilder(detail.get("delkilder"), None)
+    for node, parent in _delkilder(detail):  # their ids were checked with the dataset
+        node_id, extra = text_value(node.get("id")), _properties(node)
+        uri = kilde.concept("delkilde", node_id)
+        concepts[uri] = Concept(
+            uri=uri, notation=text_value(node.get("code")) or node_id, scheme=kilde.scheme,
+            label={LANGUAGE: read.text(node, "name", required=True),
+                   **({"en": en} if (en := text_value(extra.get("NavnEngelsk"))) else {})},
+            notes={LANGUAGE: text} if (text := read.text(node, "beskrivelse")) else {},
+            broader=kilde.concept("delkilde", parent) if parent else None,
+            valid=read.periods(node, "gyldigFra", "gyldigTil"))
 
     hierarchy = api.detail(f"/kilder/{quote(kilde.id, safe='')}/hierarchy", record.problems,
                            f"{where}, hierarchy")
@@ -298,6 +309,10 @@ def _structure(ctx: HarvestContext, api: _Api, kilde: _Kilde, detail: dict, titl
     def groups(nodes: Any, broader: str | None) -> None:
         for node in nodes if isinstance(nodes, list) else []:
             node_id = text_value(_get(node, "id"))
+            if not node_id:
+                record.problems.append(f"{where}, hierarchy: variabelgruppe {_get(node, 'name')!r}: "
+                                       "field 'id' is missing")
+                continue
             uri = kilde.concept("variabelgruppe", node_id)
             concepts.setdefault(uri, Concept(uri=uri, notation=node_id, scheme=kilde.scheme, broader=broader,
                                              label={LANGUAGE: read.text(node, "name", required=True)}))
@@ -356,7 +371,7 @@ def _datasamling(ctx: HarvestContext, api: _Api, kilde: _Kilde, nested: Any, del
 
 # -- variables --------------------------------------------------------------------------
 
-def _pages(api: _Api, options: MuninOptions) -> Iterator[tuple[int, str, list]]:
+def _pages(api: _Api, options: MuninOptions) -> Iterator[tuple[str, list]]:
     """The variable list page by page, until `totalPages` or a page without items."""
     seen: dict[str, int] = {}  # a digest of a page's items -> its page number
     for page in range(1, options.max_pages + 2):
@@ -374,7 +389,7 @@ def _pages(api: _Api, options: MuninOptions) -> Iterator[tuple[int, str, list]]:
         if digest in seen:
             raise SourceError(f"{url}: page {page} repeats the items of page {seen[digest]}")
         seen[digest] = page
-        yield page, url, items
+        yield url, items
         total = body.get("totalPages")
         if not isinstance(total, int):
             raise SourceError(f"{url}: field 'totalPages' is not a number: {total!r}")

@@ -17,7 +17,6 @@ from rdflib.namespace import FOAF
 from catalogue.harvest import harvest
 from catalogue.models import Period
 from catalogue.namespaces import CV, DCATAP, HEALTHDCATAP
-from catalogue.settings import Settings
 from catalogue.site.app import create_app
 from catalogue.sources import load_config
 from support import BASE_URI, CONFIG_HEAD, by_name, corpus, search, snapshot
@@ -58,6 +57,7 @@ class MuninApi:
             f"{API}/variables/{TALE}/kodeverk/Kildekodeverk/2336/codes": read("kodeverk-codes.json"),
         }
         self.first_page = read("variables.json")
+        self.later_pages: dict[int, bytes] = {}  # page number -> its answer, where a test sets one
         self.requests: list[tuple[str, str | None]] = []  # path, Accept-Language
         self.failing: set[str] = set()  # paths answered 500
         api = self
@@ -98,6 +98,8 @@ class MuninApi:
         if path == f"{API}/variables" and "size" in query:
             if query.get("page") == ["1"]:
                 return self.first_page
+            if int(query["page"][0]) in self.later_pages:
+                return self.later_pages[int(query["page"][0])]
             return json.dumps({"items": [], "totalCount": 18289, "page": int(query["page"][0]),
                                "size": int(query["size"][0]), "totalPages": 9145}).encode()
         return self.answers.get(path)
@@ -115,8 +117,10 @@ def munin():
 
 
 @pytest.fixture
-def harvested(settings, make_config, munin):
-    [summary] = harvest(settings, make_config(SOURCE.format(url=munin.url)))
+def harvested(settings, munin):
+    """The first harvest, from a configuration the site reads as well."""
+    settings.sources_file.write_text(CONFIG_HEAD + SOURCE.format(url=munin.url), encoding="utf-8")
+    [summary] = harvest(settings, load_config(settings.sources_file))
     return summary
 
 
@@ -201,6 +205,17 @@ def test_a_server_error_fails_the_source_and_keeps_what_it_had(settings, make_co
     assert set(by_name(settings)) == {"V_ALS.F1.ALSFRSR1TALE"}
 
 
+def test_a_variable_listed_again_on_a_later_page_is_held_back_there(settings, make_config, munin):
+    """Paging a list that changes meanwhile can show a variable twice: the first one counts."""
+    first = json.loads(munin.first_page)
+    munin.later_pages[2] = json.dumps({**first, "items": first["items"][:1], "page": 2}).encode()
+    [run] = harvest(settings, make_config(SOURCE.format(url=munin.url)))
+    assert run.status == "ok"
+    [again] = [h for h in run.held_back if h.record.startswith("variable V_ALS.F1.ALSFRSR1TALE again")]
+    assert "page=2" in again.message and "listed again (first at" in again.message
+    assert set(by_name(settings)) == {"V_ALS.F1.ALSFRSR1TALE"}
+
+
 def test_sub_sources_data_collections_and_groups_of_a_kilde_with_delkilder(settings, make_config):
     """Tromsø is not in the captured /kilder list (its detail and hierarchy were captured
     separately): the list is served with a summary made from its detail's fields."""
@@ -231,11 +246,7 @@ def test_sub_sources_data_collections_and_groups_of_a_kilde_with_delkilder(setti
     assert "dataset K_TR" not in problems
 
 
-def test_access_body_legislation_and_categories_of_a_kilde_feed_healthdcat_ap(tmp_path, munin):
-    path = tmp_path / "munin.toml"
-    path.write_text(CONFIG_HEAD + SOURCE.format(url=munin.url), encoding="utf-8")
-    settings = Settings(data_dir=tmp_path / "data", sources_file=path, base_uri=BASE_URI)
-    harvest(settings, load_config(path))
+def test_access_body_legislation_and_categories_of_a_kilde_feed_healthdcat_ap(settings, harvested):
     answer = TestClient(create_app(settings)).get("/catalog", params={"profile": "healthdcat-ap"})
     graph = Graph().parse(data=answer.text, format="turtle")
     als = URIRef(BASE_URI + "id/dataset/munin/K_ALS")
@@ -247,3 +258,11 @@ def test_access_body_legislation_and_categories_of_a_kilde_feed_healthdcat_ap(tm
     # "ehds-cat:registries-quality-of-healthcare": a medical registry
     assert set(graph.objects(als, HEALTHDCATAP.healthCategory)) == {
         URIRef("https://hdeu-dcat.data.health.europa.eu/resource/authority/healthcategories/MRMR")}
+
+
+def test_the_variable_page_shows_its_data_collection_and_versions(settings, harvested):
+    tale = by_name(settings)["V_ALS.F1.ALSFRSR1TALE"]
+    page = TestClient(create_app(settings)).get(f"/variables/{tale.id}", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert "Inklusjon" in page.text and "Als registeret" in page.text
+    assert "2010-01-01 (Active)" in page.text
