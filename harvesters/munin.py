@@ -442,6 +442,7 @@ def _variable_records(ctx: HarvestContext, api: _Api, kilder: dict[str, _Kilde],
                      **({"en": en} if (en := text_value(extra.get("BeskrivelseEngelsk"))) else {})},
         representation=representation, unit=text_value(extra.get("MaaleEnhet")) or None,
         themes=sorted(set(themes)), periods=periods)
+    yield from lists  # read for this variable, but other variables may use them too
     if record.problems:
         yield record
         return
@@ -454,7 +455,6 @@ def _variable_records(ctx: HarvestContext, api: _Api, kilder: dict[str, _Kilde],
         version_record = Record(key=f"variable {code} version {version.uri.rsplit('/', 1)[-1]}")
         to_graph(version, version_record.graph)
         yield version_record
-    yield from lists
 
 
 def _data_type(values: dict, read: "_Reader", field: str = "dataType") -> str | None:
@@ -490,10 +490,13 @@ def _version(variable: str, entry: Any, read: "_Reader", where: str) -> Variable
 
 
 def _code_list(ctx: HarvestContext, api: _Api, variable_path: str, link: dict, seen: set[str],
-               where: str) -> tuple[str, list[Record]]:
+               where: str) -> tuple[str | None, list[Record]]:
     """The URI of the code list a kodeverk link names, and its record the first time it is
     named in this harvest: the codes with their validity, read through this variable."""
     kind, reference = text_value(link.get("kodeverkType")), text_value(link.get("kodeverkReference"))
+    if not (kind and reference):
+        return None, [Record(key=f"code list of {where}", problems=[
+            f"{where}, field 'kodeverklinker': a link without 'kodeverkType' or 'kodeverkReference'"])]
     uri = ctx.mint("codelist", kind, reference)
     if uri in seen:
         return uri, []
