@@ -19,9 +19,10 @@ What becomes what:
   (a clinical classification the API names but does not list) is a code list without codes.
 
 Munin keeps English beside Norwegian in the same answer (`NavnEngelsk`,
-`BeskrivelseEngelsk`, `TittelFlerspraklig` ...): every request asks for `Accept-Language: nb`,
-and English texts come from those fields. A document that cannot be had (404 for a data
-collection, say) is a problem of the record built from it, not a failed source.
+`BeskrivelseEngelsk`, `TittelFlerspraklig` ...): requests ask for `Accept-Language: nb`, and
+English texts come from those fields; code lists, whose names the server may resolve per
+language, are asked for again in each of `code_languages`. A document the API does not have
+(404 for a data collection, say) is a problem of the record built from it, not a failed source.
 """
 from __future__ import annotations
 
@@ -62,6 +63,9 @@ class MuninOptions(BaseModel):
     page_size: int = Field(default=100, gt=0, le=1000)  # variables asked for per page
     max_pages: int = Field(default=1000, gt=0)
     themes: list[str] = Field(default_factory=lambda: [EU_HEALTH], min_length=1)  # of every dataset
+    # Code names the server resolves per Accept-Language: each code list is read once more in
+    # each of these, and names that differ from the Norwegian ones are kept in that language.
+    code_languages: list[str] = Field(default_factory=lambda: ["en"])
     # Munin's data categories (`healthCategory`) as the EHDS Art. 51 categories of HealthDCAT-AP
     health_categories: dict[str, list[HealthCategory]] = Field(default_factory=lambda: {
         "ehds-cat:health-registries": ["PHDR"], "ehds-cat:registries-quality-of-healthcare": ["MRMR"],
@@ -74,7 +78,7 @@ class MuninHarvester:
 
     def gather(self, ctx: HarvestContext) -> Iterator[Record]:
         options = parse_options(MuninOptions, ctx)
-        api = _Api(ctx, ctx.url.rstrip("/"))
+        api = _Api(ctx, ctx.url.rstrip("/"), options.code_languages)
         summaries = api.json("/kilder")
         if not isinstance(summaries, list):
             raise SourceError(f"{api.base}/kilder: expected a JSON array of kilder, not {_kind(summaries)}")
@@ -107,14 +111,14 @@ class MuninHarvester:
 
 
 class _Api:
-    """GETs against the API's base, in Norwegian, as parsed JSON."""
+    """GETs against the API's base, in Norwegian unless asked otherwise, as parsed JSON."""
 
-    def __init__(self, ctx: HarvestContext, base: str):
-        self.ctx, self.base = ctx, base
+    def __init__(self, ctx: HarvestContext, base: str, code_languages: list[str]):
+        self.ctx, self.base, self.code_languages = ctx, base, code_languages
 
-    def json(self, path: str) -> Any:
+    def json(self, path: str, language: str = LANGUAGE) -> Any:
         url = self.base + path
-        fetched = self.ctx.http.get(url, accept="application/json", language=LANGUAGE)
+        fetched = self.ctx.http.get(url, accept="application/json", language=language)
         try:
             return json.loads(fetched.content)
         except ValueError as exc:  # names line and column
@@ -516,20 +520,40 @@ def _code_list(ctx: HarvestContext, api: _Api, variable_path: str, link: dict, s
             if (text_value(body.get("kodeverkType")), text_value(body.get("kodeverkReference"))) != (kind, reference):
                 record.problems.append(f"{read.where}: {path} answers for kodeverk "
                                        f"{body.get('kodeverkType')!r} {body.get('kodeverkReference')!r}")
+            translations = _translations(api, path, body)
             for number, code in enumerate(body.get("koder") or [], start=1):
                 value = text_value(_get(code, "verdi"))
                 if not value:
                     record.problems.append(f"{read.where}, code {number}: field 'verdi' is missing")
                     continue
+                name = text_value(code.get("navn"))
+                label = {LANGUAGE: name} if name else {}
+                for language, names in translations.items():
+                    if names.get(value) and names[value] != name:
+                        label[language] = names[value]
                 concepts.append(Concept(
-                    uri=f"{uri}/{quote(value, safe='')}", notation=value, scheme=uri,
-                    label={LANGUAGE: t} if (t := text_value(code.get("navn"))) else {},
+                    uri=f"{uri}/{quote(value, safe='')}", notation=value, scheme=uri, label=label,
                     valid=_Reader(f"{read.where}, code {value}", record.problems).periods(
                         code, "gyldigFra", "gyldigTil")))
     if not record.problems:
         to_graph(CodeList(uri=uri, identifier=f"{kind} {reference}", title=title,
                           publisher=ctx.publisher.uri, concepts=concepts), record.graph)
     return uri, [record]
+
+
+def _translations(api: _Api, path: str, body: dict) -> dict[str, dict[str, str]]:
+    """Per language of `code_languages`, the code names the API gives in it (value -> name).
+    A translation that cannot be had leaves its names out; the Norwegian answer again is
+    no translation."""
+    found = {}
+    for language in api.code_languages:
+        try:
+            answer = api.json(path, language)
+        except (FetchError, SourceError):
+            continue
+        if answer != body and isinstance(answer, dict) and isinstance(answer.get("koder"), list):
+            found[language] = {text_value(_get(c, "verdi")): text_value(_get(c, "navn")) for c in answer["koder"]}
+    return found
 
 
 # -- reading ----------------------------------------------------------------------------

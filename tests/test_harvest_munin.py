@@ -58,6 +58,7 @@ class MuninApi:
         }
         self.first_page = read("variables.json")
         self.later_pages: dict[int, bytes] = {}  # page number -> its answer, where a test sets one
+        self.english: dict[str, bytes] = {}  # path -> its answer to Accept-Language: en, where a test sets one
         self.requests: list[tuple[str, str | None]] = []  # path, Accept-Language
         self.failing: set[str] = set()  # paths answered 500
         api = self
@@ -70,7 +71,8 @@ class MuninApi:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                body = api.answer(self.path)
+                body = api.english.get(self.path) if self.headers.get("Accept-Language") == "en" else None
+                body = body or api.answer(self.path)
                 etag = f'"{hashlib.sha256(body).hexdigest()[:16]}"' if body is not None else None
                 if etag and self.headers.get("If-None-Match") == etag:
                     self.send_response(304)
@@ -181,13 +183,31 @@ def test_a_detail_the_api_does_not_have_holds_back_that_record_only(settings, ha
     assert set(by_name(settings)) == {"V_ALS.F1.ALSFRSR1TALE"}
 
 
-def test_every_request_asks_for_norwegian_and_the_client_s_paths(munin, harvested):
+CODES = f"{API}/variables/{TALE}/kodeverk/Kildekodeverk/2336/codes"
+
+
+def test_requests_ask_for_norwegian_at_the_client_s_paths_and_codes_also_in_english(munin, harvested):
     paths = [path for path, _ in munin.requests]
     assert f"{API}/kilder" in paths
     assert f"{API}/variables?page=1&size=100" in paths
     assert f"{API}/variables/{TALE}/timeline" in paths
     assert f"{API}/kilder/{ALS}/hierarchy" in paths
-    assert {language for _, language in munin.requests} == {"nb"}
+    assert {language for path, language in munin.requests if path != CODES} == {"nb"}
+    assert sorted(language for path, language in munin.requests if path == CODES) == ["en", "nb"]
+
+
+def test_code_names_the_api_gives_in_english_are_kept_in_english(settings, make_config, munin):
+    """No English answer was captured: this one is the captured codes with two names made
+    English here, to show what is kept."""
+    codes = json.loads(munin.answers[CODES])
+    codes["koder"][1]["navn"], codes["koder"][5]["navn"] = "0: Loss of useful speech", "4: Normal speech processes"
+    munin.english[CODES] = json.dumps(codes).encode()
+    harvest(settings, make_config(SOURCE.format(url=munin.url)))
+    tale = by_name(settings)["V_ALS.F1.ALSFRSR1TALE"]
+    names = dict(((code, lang), name) for code, name, lang in select(settings, f"""SELECT ?code ?name (lang(?name) AS ?l)
+        WHERE {{ ?c skos:inScheme <{tale.code_list}> ; skos:notation ?code ; skos:prefLabel ?name }}"""))
+    assert names[("1", "en")] == "0: Loss of useful speech" and names[("1", "nb")] == "0: Tap av produktiv tale"
+    assert ("2", "en") not in names  # the same name in both answers is no translation
 
 
 def test_a_second_harvest_of_the_same_answers_is_unchanged(settings, make_config, munin, harvested):
