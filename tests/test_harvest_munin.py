@@ -237,14 +237,24 @@ def test_a_variable_listed_again_on_a_later_page_is_held_back_there(settings, ma
 
 
 def test_sub_sources_data_collections_and_groups_of_a_kilde_with_delkilder(settings, make_config):
-    """Tromsø is not in the captured /kilder list (its detail and hierarchy were captured
-    separately): the list is served with a summary made from its detail's fields."""
+    """Tromsø is not in the captured /kilder list and none of its variables was captured
+    (its detail and hierarchy were, separately): the list is served with a summary made from
+    its detail's fields, and page 2 with the captured variable moved into the fifth study's
+    first visit under a code of its own."""
     detail = json.loads(corpus("variables", "munin-api", "kilde-med-delkilder.json").read_text())
     summary = {"id": detail["id"], "code": detail["code"], "navn": detail["preferredTerm"],
                "kortNavn": detail["kortNavn"], "kildetype": detail["kildetype"],
                "additionalProperties": detail["additionalProperties"]}
     kilder = json.loads(corpus("variables", "munin-api", "kilder.json").read_text())
     api = MuninApi(kilder=[*kilder, summary])
+    scheme, fifth_first = f"{STRUCTURE}K_TR", "faa93827-a828-431b-b69f-66a5da0e3553"
+    moved_id = "00000000-0000-4000-8000-000000000005"
+    moved = {**json.loads(api.answers[f"{API}/variables/{TALE}"]), "id": moved_id, "code": "V_TR5.TALE",
+             "kildeId": TROMSO, "alleDatasamlinger": [{"id": fifth_first, "name": "Tromsø5 - first visit"}],
+             "alleVariabelgrupper": [], "kodeverklinker": []}
+    api.later_pages[2] = json.dumps({"items": [moved], "page": 2, "totalPages": 2}).encode()
+    api.answers[f"{API}/variables/{moved_id}"] = json.dumps(moved).encode()
+    api.answers[f"{API}/variables/{moved_id}/timeline"] = api.answers[f"{API}/variables/{TALE}/timeline"]
     try:
         [run] = harvest(settings, make_config(SOURCE.format(url=api.url)))
     finally:
@@ -253,17 +263,23 @@ def test_sub_sources_data_collections_and_groups_of_a_kilde_with_delkilder(setti
     [(title_nb, title_en)] = select(settings, """SELECT ?nb ?en WHERE { ?d a dcat:Dataset ;
         dct:identifier "K_TR" ; dct:title ?nb, ?en FILTER(lang(?nb) = "nb" && lang(?en) = "en") }""")
     assert (title_nb, title_en) == ("The Tromsø study", "The Tromsø Study")
-    scheme = f"{STRUCTURE}K_TR"
     fourth = f"{scheme}/delkilde/38f8f0f2-9b12-48e3-b24b-eeaa3a84a5a7"
     assert select(settings, f"SELECT ?label WHERE {{ <{fourth}> skos:inScheme <{scheme}> ; skos:prefLabel ?label }}") \
         == [("Tromsø4 - The Fourth Tromsø Study",)] * 2  # nb, and en from its NavnEngelsk
     # a variable group under the data collection it is in (the fifth study's first visit)
     blood = f"{scheme}/variabelgruppe/6324ee97-7374-4e74-be55-8de746bb8dda"
     assert select(settings, f"SELECT ?label ?in WHERE {{ <{blood}> skos:prefLabel ?label ; skos:broader ?in }}") \
-        == [("BLOOD SAMPLES", f"{scheme}/datasamling/faa93827-a828-431b-b69f-66a5da0e3553")]
+        == [("BLOOD SAMPLES", f"{scheme}/datasamling/{fifth_first}")]
     problems = {h.record for h in run.held_back}
     assert "structure of K_TR" not in problems
     assert "dataset K_TR" not in problems
+    # a variable of a data collection is in the sub-source that holds it, too
+    variable = by_name(settings)["V_TR5.TALE"]
+    fifth = f"{scheme}/delkilde/4f6d7094-8976-42e8-b2da-841394a88771"
+    assert set(variable.themes) >= {f"{scheme}/datasamling/{fifth_first}", fifth}
+    assert variable.theme_labels[fifth] == {"nb": "Tromsø5 - The Fifth Tromsø Study",
+                                           "en": "Tromsø5 - The Fifth Tromsø Study"}
+    assert variable.dataset_title == {"nb": "The Tromsø study", "en": "The Tromsø Study"}
 
 
 def test_access_body_legislation_and_categories_of_a_kilde_feed_healthdcat_ap(settings, harvested):
