@@ -215,7 +215,7 @@ def _kilde_records(ctx: HarvestContext, api: _Api, options: MuninOptions, kilde:
     yield record
     yield _structure(ctx, api, kilde, detail, title)
     for datasamling, delkilde in _datasamlinger(detail):
-        yield _datasamling(ctx, api, kilde, datasamling, delkilde)
+        yield _datasamling(api, kilde, datasamling, delkilde)
 
 
 def _health_data(ctx: HarvestContext, options: MuninOptions, dataset: URIRef, extra: dict,
@@ -344,7 +344,7 @@ def _structure(ctx: HarvestContext, api: _Api, kilde: _Kilde, detail: dict, titl
     return record
 
 
-def _datasamling(ctx: HarvestContext, api: _Api, kilde: _Kilde, nested: Any, delkilde: str | None) -> Record:
+def _datasamling(api: _Api, kilde: _Kilde, nested: Any, delkilde: str | None) -> Record:
     """A data collection as a concept under its sub-source (or at the top of the scheme)."""
     datasamling_id = text_value(_get(nested, "id"))
     name = text_value(_get(nested, "name"))
@@ -358,14 +358,14 @@ def _datasamling(ctx: HarvestContext, api: _Api, kilde: _Kilde, nested: Any, del
         record.problems.append(f"{where}: /datasamling/{datasamling_id} describes datasamling "
                                f"{detail.get('id')!r} of kilde {detail.get('parentKildeId')!r}")
     extra = _properties(detail)
-    notes = {LANGUAGE: "\n\n".join(t for t in (read.text(detail, "beskrivelse"),
-                                               read.text(detail, "inklusjonsOgEksklusjonskriterier")) if t)}
+    notes = "\n\n".join(t for t in (read.text(detail, "beskrivelse"),
+                                    read.text(detail, "inklusjonsOgEksklusjonskriterier")) if t)
     concept = Concept(
         uri=kilde.concept("datasamling", datasamling_id), scheme=kilde.scheme,
         notation=read.text(detail, "code") or datasamling_id,
         label={LANGUAGE: read.text(detail, "preferredTerm", required=True),
                **({"en": en} if (en := text_value(extra.get("NavnEngelsk"))) else {})},
-        notes={k: v for k, v in notes.items() if v},
+        notes={LANGUAGE: notes} if notes else {},
         broader=kilde.concept("delkilde", delkilde) if delkilde else None,
         valid=read.periods(detail, "gyldigFra", "gyldigTil"))
     if not record.problems:
