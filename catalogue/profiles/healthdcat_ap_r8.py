@@ -7,7 +7,8 @@ restricted, non-public), each with its own official shapes. Only what we know go
 - dcatap:applicableLegislation: the EHDS Regulation (EU) 2025/327, on the catalogues, datasets
   and distributions. HealthDCAT-AP is the format of the catalogue EHDS Art. 77 asks of a health
   data access body, and asks that the EHDS be named among the applicable legislation.
-- healthdcatap:hdab: the catalogue's configured publisher. EHDS Art. 77 has the health data
+- healthdcatap:hdab: the catalogue's configured publisher, unless the source names the
+  dataset's access body itself (as FHI's Munin does). EHDS Art. 77 has the health data
   access body publish the national dataset catalogue (in the demo, Helsedirektoratet with its
   Helsedataservice): offer this profile only from a catalogue where that is so.
 - cv:contactPoint of the HDAB and of the datasets' publishers (exactly one is mandatory): the
@@ -106,10 +107,13 @@ def additions(snapshot: Snapshot, datasets: dict[str, tuple[str, str]], config: 
     agents = {hdab} | {agent for (agent,) in publishers}
     for agent in agents & contacts.keys():
         _contact(graph, agent, contacts[agent])
+    # a source that names a dataset's access body (Munin does) is taken at its word
+    own_hdab = {d for (d,) in _rows(snapshot, f"DISTINCT ?d WHERE {{ ?d <{HEALTHDCATAP.hdab}> [] }}")}
     for dataset_id, (uri, source_id) in datasets.items():
         dataset = URIRef(uri)
         graph.add((dataset, DCATAP.applicableLegislation, EHDS))
-        graph.add((dataset, HEALTHDCATAP.hdab, hdab))
+        if dataset not in own_hdab:
+            graph.add((dataset, HEALTHDCATAP.hdab, hdab))
         for code in catalogue.health_categories.get(dataset_id, catalogue.health_categories.get(source_id, [])):
             category = URIRef(f"{AUTHORITY}healthcategories/{code}")
             graph.add((dataset, HEALTHDCATAP.healthCategory, category))
