@@ -18,7 +18,12 @@ TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
 
 
 class FetchError(Exception):
-    """A URL could not be fetched; the message names the URL and why."""
+    """A URL could not be fetched; the message names the URL and why, and `status` the
+    HTTP status the server answered, if it answered with an error."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -186,7 +191,7 @@ class Fetcher:
             if response.status_code in TRANSIENT_STATUS:
                 raise _Transient(f"HTTP {response.status_code}")
             if response.status_code >= 400:
-                raise FetchError(f"{url}: HTTP {response.status_code}")
+                raise FetchError(f"{url}: HTTP {response.status_code}", response.status_code)
             limit = self.limits.max_response_bytes
             declared = int(response.headers.get("content-length") or 0)
             if declared > limit:

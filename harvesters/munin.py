@@ -55,7 +55,7 @@ DATA_TYPES = {"1": "string", "2": "integer", "3": "decimal", "4": "boolean", "5"
               "10": "string"}  # "10": a national identity number, 11 digits
 LANGUAGE = "nb"
 MARKDOWN_LINK = re.compile(r"^\[[^\]]*\]\((\S+)\)$")
-NOT_THERE = re.compile(r": HTTP (404|410)$")  # how FetchError names a document the API does not have
+NOT_THERE = {404, 410}  # statuses of a document the API does not have
 
 
 class MuninOptions(BaseModel):
@@ -131,7 +131,7 @@ class _Api:
         try:
             body = self.json(path)
         except FetchError as exc:
-            if not NOT_THERE.search(str(exc)):
+            if exc.status not in NOT_THERE:
                 raise
             problems.append(f"{where}: {exc}")
             return None
