@@ -17,8 +17,8 @@ from catalogue.accounts import ROLES, SESSION_HOURS, AccountError, Principal, To
 from catalogue.audit import AuditEntry
 from catalogue.sources import Config
 from catalogue.site.auth import SESSION_COOKIE, Access, answer, local, same_origin, wants_json
-from catalogue.site.sheets import to_csv
 from catalogue.site.params import HTML, PAGE_NO, answers
+from catalogue.site.sheets import to_csv
 
 LOGIN_COOKIE = "login_csrf"  # the login form's CSRF token (double submit: no session exists yet)
 AUDIT_PER_PAGE = 100

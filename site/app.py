@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import pyoxigraph as ox
 from fastapi import Depends, FastAPI, HTTPException, Path as PathParam, Query as Param, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
@@ -15,7 +16,6 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import cookie_parser
-import pyoxigraph as ox
 from pydantic import BaseModel, ValidationError
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF
@@ -41,6 +41,7 @@ from catalogue.site.changes import Linker, atom, shown
 from catalogue.site.i18n import (FIELD_NAMES, LANGUAGES, VALUE_TYPES, access_name, facet_label, language, pick,
                                  words)
 from catalogue.site.list_pages import LIST_COOKIE, list_routes
+from catalogue.site.params import HTML, PAGE_NO, REFUSALS, answers
 from catalogue.site.publish_pages import publish_routes
 from catalogue.site.lists import Lists
 from catalogue.site.quality_pages import quality_routes
@@ -48,7 +49,6 @@ from catalogue.site.reader import Reader, View
 from catalogue.site.sparql import GRAPH_FORMATS, RESULT_FORMATS, Sparql, SparqlError
 from catalogue.site.streaming import stream
 from catalogue.site.timeline import availability, availability_csv, coverage, matrix_years, timeline
-from catalogue.site.params import HTML, PAGE_NO, REFUSALS, answers
 
 HERE = Path(__file__).parent
 RDF_FORMAT = Param(None, pattern="^(ttl|jsonld|rdf|nt)$")  # ?format=, for clients that cannot set Accept

@@ -30,9 +30,9 @@ from catalogue.search import VariableDoc
 from catalogue.settings import Settings
 from catalogue.site.auth import Access, answer
 from catalogue.site.bodies import at_most
+from catalogue.site.params import PAGE_NO, answers
 from catalogue.site.reader import Reader
 from catalogue.vocabularies import KINDS, MAX_TURTLE, CurationError, NotFound
-from catalogue.site.params import PAGE_NO, answers
 
 MAPPINGS_PER_PAGE = 100
 MAX_TEXT = 2000  # characters of a label, definition, note or identifier sent in a form

@@ -10,8 +10,8 @@ from fastapi import APIRouter, HTTPException, Query as Param, Request
 from fastapi.responses import HTMLResponse
 
 from catalogue.quality import CHECKS, quality
-from catalogue.site.reader import Reader
 from catalogue.site.params import PAGE_NO
+from catalogue.site.reader import Reader
 
 RECORDS_PER_PAGE = 100
 PAGES = {"variable": "/variables/", "dataset": "/datasets/", "held_back": "/harvests/"}  # + the record's id
