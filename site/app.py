@@ -65,7 +65,7 @@ SIMILAR = 5  # variables of other registries offered on a variable page
 NAMED_MATCHES = 3  # datasets, sources and code lists offered above the results
 MAX_QUERY = 100_000  # characters of a SPARQL query
 CATALOG_PAGE, MAX_CATALOG_PAGE = 1000, 10_000  # resources per page of /catalog
-RUN_ID = PathParam(pattern=r"^[0-9T]+-[a-z0-9_-]+$", max_length=200)  # '<time>-<source>', a file name
+RUN_ID = PathParam(max_length=200)  # '<time>-<source>': a file name, so never longer than a file name may be
 # The profiles the catalogue conforms to (tested against their official shapes), by name.
 # DCAT-AP-NO and DCAT-AP are one graph; HealthDCAT-AP adds its own (catalogue.profiles.healthdcat_ap_r8).
 PROFILES_OFFERED = {"dcat-ap-no": "https://data.norge.no/specification/dcat-ap-no",
