@@ -28,10 +28,15 @@ ROLES = ("publisher", "curator", "admin")
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD = 12
 SESSION_HOURS = 8
-# Failed logins: after this many within the window, logins for that account (or from that
-# address) are refused until the window has passed, whether or not the password is right.
+# Failed logins: after this many within the window, logins are refused (whether or not the
+# password is right) until the window has passed. Counted three ways, so that guessing stays
+# slow while a locked account is no easy way to keep its owner out: an account from one
+# address is locked soon, which stops one attacker without touching the owner elsewhere; one
+# address over all accounts stops an attacker trying many names; an account over all
+# addresses, set high, stops guessing spread over many addresses, which an attacker needs
+# many addresses to turn against the owner.
 LOGIN_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ADDRESS = 5, 20
+MAX_FAILURES_PER_ACCOUNT_ADDRESS, MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_ACCOUNT = 5, 20, 50
 _SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
 TOKEN_PREFIX = "hv_"  # so a leaked token is recognisable in logs and secret scanners
 
@@ -181,24 +186,31 @@ class Accounts:
 
     def verify(self, name: str, password: str, address: str) -> bool:
         """Whether the password is the active account's. Raises TooManyFailures while the
-        account or the address is locked out; a wrong password counts against both."""
-        since = (_now() - LOGIN_WINDOW).isoformat()
-        keys = {f"account:{name}": MAX_FAILURES_PER_ACCOUNT, f"address:{address}": MAX_FAILURES_PER_ADDRESS}
+        account is locked out for this address (see MAX_FAILURES_*).
+
+        The attempt is counted as a failure before the password is checked, in the same
+        write transaction that reads the counts, and taken back if the password is right:
+        so parallel guesses check at most the limit's number of passwords."""
+        limits = {f"account:{name}@{address}": MAX_FAILURES_PER_ACCOUNT_ADDRESS,
+                  f"address:{address}": MAX_FAILURES_PER_ADDRESS, f"account:{name}": MAX_FAILURES_PER_ACCOUNT}
+        now = _now()
+        since = (now - LOGIN_WINDOW).isoformat()
         with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")  # one attempt at a time between the counting and the counted
             db.execute("DELETE FROM failures WHERE at < ?", (since,))
-            for key, limit in keys.items():
-                count, first = db.execute("SELECT COUNT(*), MIN(at) FROM failures WHERE key = ? AND at >= ?",
-                                          (key, since)).fetchone()
+            for key, limit in limits.items():
+                count, first = db.execute("SELECT COUNT(*), MIN(at) FROM failures WHERE key = ?", (key,)).fetchone()
                 if count >= limit:
-                    wait = datetime.fromisoformat(first) + LOGIN_WINDOW - _now()
+                    wait = datetime.fromisoformat(first) + LOGIN_WINDOW - now
                     raise TooManyFailures(max(1, int(wait.total_seconds()) + 1))
+            attempt = [db.execute("INSERT INTO failures VALUES (?, ?)", (key, now.isoformat())).lastrowid
+                       for key in limits]
             row = db.execute("SELECT password, disabled FROM accounts WHERE name = ?", (name,)).fetchone()
         if not check_password(password, row[0] if row else None) or row[1]:
-            with self._db() as db:
-                db.executemany("INSERT INTO failures VALUES (?, ?)", [(key, _now().isoformat()) for key in keys])
             return False
-        with self._db() as db:
-            db.execute("DELETE FROM failures WHERE key = ?", (f"account:{name}",))
+        with self._db() as db:  # right: this attempt, and this address's earlier failures, no longer count
+            db.executemany("DELETE FROM failures WHERE rowid = ?", [(rowid,) for rowid in attempt])
+            db.execute("DELETE FROM failures WHERE key = ?", (f"account:{name}@{address}",))
         return True
 
     def login(self, name: str, password: str, address: str) -> tuple[str, Principal] | None:

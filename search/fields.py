@@ -98,6 +98,8 @@ def gaps(years: list[int]) -> dict[str, list[int]]:
 def named(labels: dict[str, dict[str, dict[str, str]]], text: str, limit: int) -> list[Suggestion]:
     """Datasets, sources, then code lists, whose names have words starting as `text` is typed."""
     typed = analysis.words(analysis.fold(text))
+    if not typed:  # only punctuation or symbols: no word to start a name with
+        return []
     found = []
     for facet in ("dataset", "source", "code_list"):
         for value, label in sorted(labels.get(facet, {}).items()):

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 MAX_PAGE_SIZE = 100
+MAX_PAGE = 10_000  # the deepest page a search reads
 # A cover query asks for every year of its span, one index term each: keep the span sane.
 MAX_COVER_YEARS = 150
 # relevance, or a field, ascending; "-first_year" for the newest first
@@ -22,7 +23,7 @@ class Query(BaseModel):
     # overlap: data in some year of from..to; cover: data in every year of it (gaps break cover).
     period: Literal["overlap", "cover"] = "overlap"
     sort: Literal[SORTS] = "relevance"  # without text, relevance means by id
-    page: int = Field(default=1, ge=1, le=10_000)
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
     size: int = Field(default=20, ge=1, le=MAX_PAGE_SIZE)
 
     @model_validator(mode="after")

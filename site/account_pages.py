@@ -17,6 +17,7 @@ from catalogue.accounts import ROLES, SESSION_HOURS, AccountError, Principal, To
 from catalogue.audit import AuditEntry
 from catalogue.sources import Config
 from catalogue.site.auth import SESSION_COOKIE, Access, answer, local, same_origin, wants_json
+from catalogue.site.params import HTML, PAGE_NO, answers
 from catalogue.site.sheets import to_csv
 
 LOGIN_COOKIE = "login_csrf"  # the login form's CSRF token (double submit: no session exists yet)
@@ -47,7 +48,7 @@ def account_routes(access: Access, config: Callable[[], Config], page: Callable[
     def login(request: Request, name: str = Form(..., max_length=64), password: str = Form(..., max_length=1000),
               csrf: str = Form("", max_length=100), next: str = Form("/account", max_length=2000)):
         same_origin(request)
-        if not hmac.compare_digest(csrf, request.cookies.get(LOGIN_COOKIE, "-")):
+        if not hmac.compare_digest(csrf.encode(), request.cookies.get(LOGIN_COOKIE, "-").encode()):
             raise HTTPException(403, detail="the login form is out of date: reload it and try again")
         with _limited():
             session = accounts.login(name.strip(), password, _address(request))
@@ -177,10 +178,10 @@ def account_routes(access: Access, config: Callable[[], Config], page: Callable[
         return access.audit.entries(since=since, actor=actor, action=action, limit=size,
                                     offset=(page_no - 1) * size)
 
-    @app.get("/admin/audit")
+    @app.get("/admin/audit", responses=answers(HTML, "text/csv", "application/x-ndjson"))
     def audit_page(request: Request, since: str | None = Param(None, max_length=40),
                    actor: str | None = Param(None, max_length=64), action: str | None = Param(None, max_length=50),
-                   page_no: int = Param(1, alias="page", ge=1),
+                   page_no: int = PAGE_NO,
                    format: str | None = Param(None, pattern="^(csv|jsonl)$"), user: Principal = admin):
         if format:
             _, entries = audit_query(since, actor, action, 1, AUDIT_EXPORT_MAX)

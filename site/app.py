@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from fastapi import Depends, FastAPI, HTTPException, Query as Param, Request
+import pyoxigraph as ox
+from fastapi import Depends, FastAPI, HTTPException, Path as PathParam, Query as Param, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import cookie_parser
 from pydantic import BaseModel, ValidationError
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF
@@ -33,13 +35,14 @@ from catalogue.settings import Settings
 from catalogue.store import SourceState
 from catalogue.site.account_pages import account_routes
 from catalogue.site.as_of import variable_as_of
-from catalogue.site.auth import Access
+from catalogue.site.auth import SESSION_COOKIE, Access
 from catalogue.site.bodies import at_most
 from catalogue.site.curation_pages import curation_routes, same_variables
 from catalogue.site.changes import Linker, atom, shown
 from catalogue.site.i18n import (FIELD_NAMES, LANGUAGES, VALUE_TYPES, access_name, facet_label, language, pick,
                                  words)
 from catalogue.site.list_pages import LIST_COOKIE, list_routes
+from catalogue.site.params import HTML, PAGE_NO, REFUSALS, answers
 from catalogue.site.publish_pages import publish_routes
 from catalogue.site.lists import Lists
 from catalogue.site.quality_pages import quality_routes
@@ -52,6 +55,7 @@ HERE = Path(__file__).parent
 RDF_FORMAT = Param(None, pattern="^(ttl|jsonld|rdf|nt)$")  # ?format=, for clients that cannot set Accept
 RDF_FORMATS = {"ttl": ("turtle", "text/turtle"), "jsonld": ("json-ld", "application/ld+json"),
                "rdf": ("xml", "application/rdf+xml"), "nt": ("nt", "application/n-triples")}
+RDF_MEDIA = tuple(media for _, media in RDF_FORMATS.values())
 CHANGES_SHOWN = 1000  # a first harvest of a large registry adds every record
 HISTORY_SHOWN = 200  # events on a variable page
 CHANGES_PER_PAGE = 100
@@ -62,6 +66,7 @@ SIMILAR = 5  # variables of other registries offered on a variable page
 NAMED_MATCHES = 3  # datasets, sources and code lists offered above the results
 MAX_QUERY = 100_000  # characters of a SPARQL query
 CATALOG_PAGE, MAX_CATALOG_PAGE = 1000, 10_000  # resources per page of /catalog
+RUN_ID = PathParam(max_length=200)  # '<time>-<source>': a file name, so never longer than a file name may be
 # The profiles the catalogue conforms to (tested against their official shapes), by name.
 # DCAT-AP-NO and DCAT-AP are one graph; HealthDCAT-AP adds its own (catalogue.profiles.healthdcat_ap_r8).
 PROFILES_OFFERED = {"dcat-ap-no": "https://data.norge.no/specification/dcat-ap-no",
@@ -78,7 +83,8 @@ VARIABLES_PER_PAGE = 100  # on dataset and source pages, and so rows in their av
 
 
 def create_app(settings: Settings) -> FastAPI:
-    app = FastAPI(title="Helsevariabler", description="Variable explorer for Norwegian health data")
+    app = FastAPI(title="Helsevariabler", description="Variable explorer for Norwegian health data",
+                  responses=REFUSALS)
     reader = Reader(settings)
     lists = Lists(settings.data_dir)
     history = History(settings.data_dir)
@@ -91,6 +97,8 @@ def create_app(settings: Settings) -> FastAPI:
     templates.env.tests["web_link"] = lambda url: str(url).lower().startswith(("http://", "https://"))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(HeadAsGet)
+    app.add_exception_handler(Exception, server_error)
 
     def page(request: Request, template: str, context: dict[str, Any], json_url: str) -> HTMLResponse:
         lang = language(request)
@@ -183,7 +191,7 @@ def create_app(settings: Settings) -> FastAPI:
     def linker(view: View) -> Linker:
         return Linker(view, lambda variable_id: reader.search.get(variable_id) is not None)
 
-    @app.get("/variables/{variable_id:path}")
+    @app.get("/variables/{variable_id:path}", responses=answers(HTML, *RDF_MEDIA))
     def variable_page(request: Request, variable_id: str, at: str | None = Param(None, max_length=40)):
         base, fmt = _split_format(variable_id)
         if fmt:
@@ -242,14 +250,14 @@ def create_app(settings: Settings) -> FastAPI:
         body = availability_csv(availability(docs, matrix_years(coverage(docs))), language(request))
         return Response(body, media_type="text/csv; charset=utf-8")
 
-    @app.get("/datasets/{dataset_id:path}/availability.csv")
+    @app.get("/datasets/{dataset_id:path}/availability.csv", responses=answers("text/csv"))
     def dataset_availability(request: Request, dataset_id: str):
         if dataset_id not in reader.view.datasets:
             raise HTTPException(404, detail=f"no dataset with id {dataset_id!r}")
         return availability_response(request, "dataset", dataset_id)
 
-    @app.get("/datasets/{dataset_id:path}")
-    def dataset_page(request: Request, dataset_id: str, page_no: int = Param(1, alias="page", ge=1)):
+    @app.get("/datasets/{dataset_id:path}", responses=answers(HTML, *RDF_MEDIA))
+    def dataset_page(request: Request, dataset_id: str, page_no: int = PAGE_NO):
         base, fmt = _split_format(dataset_id)
         if fmt:
             context, view = dataset_context(base)
@@ -258,7 +266,7 @@ def create_app(settings: Settings) -> FastAPI:
         return page(request, "dataset.html", context, json_url=f"/api/datasets/{dataset_id}")
 
     @app.get("/api/datasets/{dataset_id:path}")
-    def api_dataset(dataset_id: str, page_no: int = Param(1, alias="page", ge=1)):
+    def api_dataset(dataset_id: str, page_no: int = PAGE_NO):
         return dataset_context(dataset_id, page_no)[0]
 
     def harvested_sources() -> dict[str, SourceState]:
@@ -292,19 +300,19 @@ def create_app(settings: Settings) -> FastAPI:
     def api_sources():
         return sources_context()
 
-    @app.get("/sources/{source_id}/availability.csv")
+    @app.get("/sources/{source_id}/availability.csv", responses=answers("text/csv"))
     def source_availability(request: Request, source_id: str):
         if source_id not in harvested_sources():
             raise HTTPException(404, detail=f"no source with id {source_id!r}")
         return availability_response(request, "source", source_id)
 
     @app.get("/sources/{source_id}", response_class=HTMLResponse)
-    def source_page(request: Request, source_id: str, page_no: int = Param(1, alias="page", ge=1)):
+    def source_page(request: Request, source_id: str, page_no: int = PAGE_NO):
         return page(request, "source.html", source_context(source_id, page_no),
                     json_url=f"/api/sources/{source_id}")
 
     @app.get("/api/sources/{source_id}")
-    def api_source(source_id: str, page_no: int = Param(1, alias="page", ge=1)):
+    def api_source(source_id: str, page_no: int = PAGE_NO):
         return source_context(source_id, page_no)
 
     def harvests_context(source: str | None) -> dict[str, Any]:
@@ -330,11 +338,11 @@ def create_app(settings: Settings) -> FastAPI:
                 "changes": [c.model_dump(mode="json") for c in log.changes(run_id, CHANGES_SHOWN)]}
 
     @app.get("/harvests/{run_id}", response_class=HTMLResponse)
-    def run_page(request: Request, run_id: str):
+    def run_page(request: Request, run_id: str = RUN_ID):
         return page(request, "harvest_run.html", run_context(run_id), json_url=f"/api/harvests/{run_id}")
 
     @app.get("/api/harvests/{run_id}")
-    def api_run(run_id: str):
+    def api_run(run_id: str = RUN_ID):
         return run_context(run_id)
 
     def changes_context(request: Request, since: str | None, source: str | None,
@@ -360,12 +368,12 @@ def create_app(settings: Settings) -> FastAPI:
                 "next_url": _with(request, page=page_no + 1) if len(events) > CHANGES_PER_PAGE else None,
                 "atom_url": _with(request, path="/changes", format="atom", page=None)}
 
-    @app.get("/changes")
+    @app.get("/changes", responses=answers(HTML, "application/atom+xml"))
     def changes_page(request: Request, since: str | None = Param(None, max_length=40),
                      source: str | None = Param(None, max_length=100),
                      dataset: str | None = Param(None, max_length=300),
                      format: str | None = Param(None, pattern="^(html|json|atom)$"),
-                     page_no: int = Param(1, alias="page", ge=1)):
+                     page_no: int = PAGE_NO):
         context = changes_context(request, since, source, dataset, page_no)
         accept = request.headers.get("accept", "")
         chosen = format or ("atom" if "application/atom+xml" in accept else
@@ -384,7 +392,7 @@ def create_app(settings: Settings) -> FastAPI:
     def api_changes(request: Request, since: str | None = Param(None, max_length=40),
                     source: str | None = Param(None, max_length=100),
                     dataset: str | None = Param(None, max_length=300),
-                    page_no: int = Param(1, alias="page", ge=1)):
+                    page_no: int = PAGE_NO):
         return changes_context(request, since, source, dataset, page_no)
 
     app.include_router(list_routes(reader, settings, page))
@@ -412,7 +420,7 @@ def create_app(settings: Settings) -> FastAPI:
             return JSONResponse({"detail": exc.message}, status_code=exc.status, headers=headers)
         return Response(answer.body, media_type=answer.media_type)
 
-    @app.get("/catalog")
+    @app.get("/catalog", responses=answers(*RDF_MEDIA))
     def catalog(request: Request, format: str | None = RDF_FORMAT,
                 profile: str | None = Param(None, max_length=200),
                 page_no: int | None = Param(None, alias="page", ge=1),
@@ -456,24 +464,24 @@ def create_app(settings: Settings) -> FastAPI:
     def partners(request: Request):
         return page(request, "partners.html", {"base": settings.base_uri}, json_url="/catalog?format=jsonld")
 
-    @app.get("/id/{path:path}")
+    @app.get("/id/{path:path}", responses=answers(HTML, *RDF_MEDIA))
     def dereference(request: Request, path: str, format: str | None = RDF_FORMAT):
         """Every URI the catalogue mints answers: a browser is sent to the resource's page
         (or, for one without a page of its own, such as a code or an agent, gets its
         description as a page), an RDF client gets its description in the syntax it asks
         for (Turtle by default)."""
         view = reader.view
-        uri = f"{settings.base_uri}id/{path}"
+        uri = _iri(f"{settings.base_uri}id/{path}")
         if _browser(request, format) and (page_url := page_of(view, uri)):
             return RedirectResponse(page_url, status_code=303)
         graph = view.variable_graph(uri) if path.startswith("variable/") else view.snapshot.describe(uri)
         return described(request, uri, graph, format)
 
-    @app.get("/.well-known/genid/{key}")
+    @app.get("/.well-known/genid/{key}", responses=answers(HTML, *RDF_MEDIA))
     def skolem(request: Request, key: str, format: str | None = RDF_FORMAT):
         """Nodes that were blank at the source have IRIs minted from their content (a
         period, a contact point): they answer like the others."""
-        uri = f"{settings.base_uri}.well-known/genid/{key}"
+        uri = _iri(f"{settings.base_uri}.well-known/genid/{key}")
         return described(request, uri, reader.view.snapshot.describe(uri), format)
 
     def described(request: Request, uri: str, graph: Graph, format: str | None) -> Response:
@@ -544,10 +552,13 @@ async def search_query(request: Request, q: str = Param("", max_length=500),
 
 class SecurityHeaders:
     """Headers every response carries (a plain ASGI middleware: it adds nothing per request
-    but the headers)."""
+    but the headers), and `Cache-Control: no-store` on what is someone's own: answers to a
+    request with credentials, the account, admin, login and variable list pages (the list is
+    the one a cookie names), and any answer that sets a cookie."""
 
     HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
                "Referrer-Policy": "same-origin"}
+    PERSONAL = re.compile(r"^/(api/)?(login|logout|account|admin|list|lists)(/|\.|$)")
 
     def __init__(self, app):
         self.app = app
@@ -555,14 +566,46 @@ class SecurityHeaders:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        asked = Headers(scope=scope)
+        personal = bool(self.PERSONAL.match(scope["path"]) or asked.get("authorization")
+                        or SESSION_COOKIE in cookie_parser(asked.get("cookie", "")))
 
         async def sending(message):
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in self.HEADERS.items():
                     headers.setdefault(name, value)
+                if personal or "set-cookie" in headers:
+                    headers["Cache-Control"] = "no-store"
             await send(message)
         await self.app(scope, receive, sending)
+
+
+class HeadAsGet:
+    """HEAD wherever GET is served, once for all routes (FastAPI's own routes answer HEAD
+    with 405): routed as GET, answered with its status and headers and no body."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            return await self.app(scope, receive, send)
+
+        async def headers_only(message):
+            if message["type"] == "http.response.body":
+                if message.get("more_body"):
+                    return
+                message = {"type": "http.response.body", "body": b""}
+            await send(message)
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
+def server_error(request: Request, exc: Exception) -> Response:
+    """The 500 answer. Starlette sends it from outside every middleware (and then logs the
+    error), so it carries the security headers itself."""
+    return JSONResponse({"detail": "the server failed to answer; the error is logged"}, status_code=500,
+                        headers={**SecurityHeaders.HEADERS, "Cache-Control": "no-store"})
 
 
 async def _sparql_body(request: Request) -> str | None:
@@ -654,6 +697,16 @@ def _rows(graph: Graph, uri: str, base: str) -> list[dict[str, Any]]:
         rows.append({"property": graph.namespace_manager.normalizeUri(predicate), "value": text,
                      "language": getattr(value, "language", None), "link": local})
     return rows
+
+
+def _iri(uri: str) -> str:
+    """The URI a request names; one that is no IRI (a space, a control character) the
+    catalogue cannot describe: 404, before it reaches the store."""
+    try:
+        ox.NamedNode(uri)
+    except ValueError:
+        raise HTTPException(404, detail=f"the catalogue does not describe {uri!r}: it is not an IRI") from None
+    return uri
 
 
 def _browser(request: Request, format: str | None) -> bool:

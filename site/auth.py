@@ -42,7 +42,7 @@ class Access:
             sent = request.headers.get("x-csrf-token")
             if sent is None and _is_form(request):
                 sent = (await request.form()).get("csrf")
-            if not isinstance(sent, str) or not hmac.compare_digest(sent, user.csrf or ""):
+            if not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), (user.csrf or "").encode()):
                 raise HTTPException(403, detail="the form's CSRF token is missing or out of date: "
                                                 "reload the page and send it again")
         return user

@@ -10,6 +10,7 @@ from catalogue import ids
 from catalogue.history import Event
 from catalogue.site.i18n import FIELD_NAMES, pick, words
 from catalogue.site.reader import View
+from catalogue.site.xml_text import xml_text
 
 ATOM = "http://www.w3.org/2005/Atom"
 
@@ -64,7 +65,7 @@ def atom(items: list[dict[str, Any]], title: str, feed_id: str, self_url: str, s
         _text(entry, "id", f"{site}harvests/{item['run']}#{hashlib.sha256(item['subject'].encode()).hexdigest()[:16]}")
         _text(entry, "updated", item["at"])
         if item["url"]:
-            ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", href=site.rstrip("/") + item["url"])
+            ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", href=xml_text(site.rstrip("/") + item["url"]))
         _text(entry, "summary", summary(item, lang))
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
 
@@ -96,4 +97,4 @@ def _period(period: dict) -> str:
 
 
 def _text(parent: ET.Element, tag: str, text: str) -> None:
-    ET.SubElement(parent, f"{{{ATOM}}}{tag}").text = text
+    ET.SubElement(parent, f"{{{ATOM}}}{tag}").text = xml_text(text)

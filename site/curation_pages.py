@@ -30,6 +30,7 @@ from catalogue.search import VariableDoc
 from catalogue.settings import Settings
 from catalogue.site.auth import Access, answer
 from catalogue.site.bodies import at_most
+from catalogue.site.params import PAGE_NO, answers
 from catalogue.site.reader import Reader
 from catalogue.vocabularies import KINDS, MAX_TURTLE, CurationError, NotFound
 
@@ -99,13 +100,13 @@ def curation_routes(access: Access, reader: Reader, settings: Settings,
 
     @app.get("/curation", response_class=HTMLResponse)
     def curation_page(request: Request, state: str | None = state_param, source: str | None = Param(None, max_length=100),
-                      page_no: int = Param(1, alias="page", ge=1), user: Principal = curator):
+                      page_no: int = PAGE_NO, user: Principal = curator):
         return page(request, "curation.html", overview(state, source, page_no),
                     json_url="/api/curation" + (f"?{request.url.query}" if request.url.query else ""))
 
     @app.get("/api/curation")
     def api_curation(state: str | None = state_param, source: str | None = Param(None, max_length=100),
-                     page_no: int = Param(1, alias="page", ge=1), user: Principal = curator):
+                     page_no: int = PAGE_NO, user: Principal = curator):
         return overview(state, source, page_no)
 
     # -- vocabularies ----------------------------------------------------------------------
@@ -128,7 +129,7 @@ def curation_routes(access: Access, reader: Reader, settings: Settings,
     def api_vocabulary(vocabulary_id: str):
         return vocabulary_context(vocabulary_id)
 
-    @app.get("/curation/vocabularies/{vocabulary_id}/versions/{number}.ttl")
+    @app.get("/curation/vocabularies/{vocabulary_id}/versions/{number}.ttl", responses=answers("text/turtle"))
     def vocabulary_version(vocabulary_id: str, number: int):
         text = reading(lambda db: vocabularies.turtle(db, vocabulary_id, number))
         return Response(text, media_type="text/turtle; charset=utf-8", headers={

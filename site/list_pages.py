@@ -23,9 +23,12 @@ from catalogue.site.i18n import language
 from catalogue.site.lists import (EXPORT_HEADER, MAX_ITEMS, MAX_NOTE, SHARE_DAYS, ListFull, ListItem, Lists,
                                   Shared, export_rows, new_list_id)
 from catalogue.site.reader import Reader
+from catalogue.site.params import answers
 from catalogue.site.sheets import to_csv, to_xlsx
 
 LIST_COOKIE, LIST_COOKIE_DAYS = "variable_list", 365
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EXPORTS = answers("text/csv", XLSX, "text/turtle")  # and JSON
 
 
 def list_routes(reader: Reader, settings: Settings, page: Callable[..., HTMLResponse]) -> APIRouter:
@@ -140,11 +143,11 @@ def list_routes(reader: Reader, settings: Settings, page: Callable[..., HTMLResp
             raise HTTPException(409, detail=str(exc)) from None
         return changed(request, list_id, "/list", {"count": len(lists.items(list_id))})
 
-    @app.get("/list/export.{fmt}")
+    @app.get("/list/export.{fmt}", responses=EXPORTS)
     def list_export(request: Request, fmt: str):
         return export(request, lists.items(own_list(request) or ""), fmt, "variabelliste")
 
-    @app.get("/lists/{code}/export.{fmt}")
+    @app.get("/lists/{code}/export.{fmt}", responses=EXPORTS)
     def shared_export(request: Request, code: str, fmt: str):
         return export(request, shared_list(code).items, fmt, f"variabelliste-{code.upper()}")
 
@@ -156,7 +159,7 @@ def list_routes(reader: Reader, settings: Settings, page: Callable[..., HTMLResp
             return Response(to_csv(EXPORT_HEADER, rows), media_type="text/csv; charset=utf-8", headers=attachment)
         if fmt == "xlsx":
             return Response(to_xlsx(name, EXPORT_HEADER, rows), headers=attachment,
-                            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                            media_type=XLSX)
         if fmt == "json":
             return JSONResponse({"variables": [dict(zip(EXPORT_HEADER, row)) for row in rows]}, headers=attachment)
         if fmt == "ttl":

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query as Param, Request
 from fastapi.responses import HTMLResponse
 
 from catalogue.quality import CHECKS, quality
+from catalogue.site.params import PAGE_NO
 from catalogue.site.reader import Reader
 
 RECORDS_PER_PAGE = 100
@@ -34,12 +35,12 @@ def quality_routes(reader: Reader, page: Callable[..., HTMLResponse]) -> APIRout
         }
 
     @app.get("/sources/{source_id}/quality", response_class=HTMLResponse)
-    def quality_page(request: Request, source_id: str, page_no: int = Param(1, alias="page", ge=1)):
+    def quality_page(request: Request, source_id: str, page_no: int = PAGE_NO):
         return page(request, "quality.html", quality_context(source_id, page_no),
                     json_url=f"/api/sources/{source_id}/quality" + (f"?page={page_no}" if page_no > 1 else ""))
 
     @app.get("/api/sources/{source_id}/quality")
-    def api_quality(source_id: str, page_no: int = Param(1, alias="page", ge=1)):
+    def api_quality(source_id: str, page_no: int = PAGE_NO):
         return quality_context(source_id, page_no)
 
     return app

@@ -1,5 +1,6 @@
 """Tables for spreadsheets (CSV and XLSX) with harvested or typed text in them: such text is
-kept from running as a formula ("=HYPERLINK(...)") by quoting it."""
+kept from running as a formula ("=HYPERLINK(...)") by quoting it, and in XLSX (XML) without
+the control characters XML cannot hold."""
 from __future__ import annotations
 
 import csv
@@ -7,6 +8,8 @@ import io
 from collections.abc import Iterable, Sequence
 
 from openpyxl import Workbook
+
+from catalogue.site.xml_text import xml_text
 
 Row = Sequence[str | int | None]
 
@@ -31,10 +34,10 @@ def to_csv(header: Row, rows: Iterable[Row]) -> str:
 
 def to_xlsx(title: str, header: Row, rows: Iterable[Row]) -> bytes:
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(title[:31])  # Excel's limit on sheet names
+    sheet = book.create_sheet(xml_text(title)[:31])  # Excel's limit on sheet names
     sheet.append(list(header))
-    for row in rows:
-        sheet.append(_cells(row))
+    for row in rows:  # stripped before quoting: "\x00=..." must not become a formula
+        sheet.append(_cells([xml_text(c) if isinstance(c, str) else c for c in row]))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
