@@ -86,7 +86,7 @@ def closure(graph: Graph, subject, into: Graph | None = None) -> Graph:
 
 
 @dataclass(frozen=True)
-class Limits:
+class RdfLimits:
     """The most one RDF document may hold; each field is named after the source option."""
 
     max_triples: int = 1_000_000
@@ -96,14 +96,14 @@ class Limits:
 
 
 class TooLarge(ValueError):
-    """A document past one of its Limits."""
+    """A document past one of its RdfLimits."""
 
 
 OX_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "xml": ox.RdfFormat.RDF_XML, "json-ld": ox.RdfFormat.JSON_LD,
               "nt": ox.RdfFormat.N_TRIPLES, "trig": ox.RdfFormat.TRIG, "nquads": ox.RdfFormat.N_QUADS}
 
 
-def read_rdf(data: bytes, syntax: str, base: str, limits: Limits = Limits()) -> Graph:
+def read_rdf(data: bytes, syntax: str, base: str, limits: RdfLimits = RdfLimits()) -> Graph:
     """The document's triples (named graphs merged) as an rdflib graph, read by oxigraph's
     streaming parser so that a document past `limits` is refused before it is held whole,
     and nesting never recurses. Raises SyntaxError or TooLarge. JSON-LD contexts are never
@@ -146,7 +146,7 @@ def read_rdf(data: bytes, syntax: str, base: str, limits: Limits = Limits()) -> 
     return graph
 
 
-def _check_nesting(below: dict[BNode, list[tuple[bool, BNode]]], limits: Limits) -> None:
+def _check_nesting(below: dict[BNode, list[tuple[bool, BNode]]], limits: RdfLimits) -> None:
     """Refuse a list longer than max_list_length or blank nodes nested deeper than max_depth,
     measured children first without recursion (a cycle ends a path)."""
     depth: dict[BNode, int] = {}
@@ -165,7 +165,7 @@ def _check_nesting(below: dict[BNode, list[tuple[bool, BNode]]], limits: Limits)
             stack.pop()
             path.discard(node)
             edges = below.get(node, ())
-            depth[node] = max((depth.get(o, 0) + (not rest) for rest, o in edges), default=0) + 1
+            depth[node] = max((depth.get(o, 0) + (not rest) for rest, o in edges), default=1)
             length[node] = max((length.get(o, 0) for rest, o in edges if rest), default=0) + 1
             if length[node] > limits.max_list_length:
                 raise TooLarge(f"an RDF list longer than max_list_length={limits.max_list_length}")

@@ -25,7 +25,7 @@ from catalogue.harvesters.xml import parse_xml
 from catalogue.models import ContactPoint
 from catalogue.namespaces import DCAT, DCT, DISCO, HYDRA
 from catalogue.profiles.dcat_ap_no_3 import contact_node
-from catalogue.rdf import Limits, TooLarge, closure, read_rdf, stable_skolemize
+from catalogue.rdf import RdfLimits, TooLarge, closure, read_rdf, stable_skolemize
 
 FORMATS = {
     "text/turtle": "turtle", "application/x-turtle": "turtle",
@@ -62,14 +62,14 @@ class DcatOptions(BaseModel):
     # A dataset or service without a publisher gets its catalogue's (as DCAT-AP reads it),
     # or else the source's; off, such a record is held back.
     fill_publisher: bool = True
-    # The most one document may hold (see catalogue.rdf.Limits): refused, not half read.
-    max_triples: int = Field(default=Limits.max_triples, ge=1)
-    max_blank_nodes: int = Field(default=Limits.max_blank_nodes, ge=0)
-    max_list_length: int = Field(default=Limits.max_list_length, ge=1)
-    max_depth: int = Field(default=Limits.max_depth, ge=1)
+    # The most one document may hold (see catalogue.rdf.RdfLimits): refused, not half read.
+    max_triples: int = Field(default=RdfLimits.max_triples, ge=1)
+    max_blank_nodes: int = Field(default=RdfLimits.max_blank_nodes, ge=0)
+    max_list_length: int = Field(default=RdfLimits.max_list_length, ge=1)
+    max_depth: int = Field(default=RdfLimits.max_depth, ge=1)
 
-    def limits(self) -> Limits:
-        return Limits(self.max_triples, self.max_blank_nodes, self.max_list_length, self.max_depth)
+    def limits(self) -> RdfLimits:
+        return RdfLimits(self.max_triples, self.max_blank_nodes, self.max_list_length, self.max_depth)
 
 
 class DcatHarvester:
