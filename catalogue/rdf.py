@@ -99,6 +99,7 @@ class TooLarge(ValueError):
     """A document past one of its RdfLimits."""
 
 
+XSD_STRING = str(XSD.string)  # oxigraph types simple literals; rdflib leaves them untyped
 OX_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "xml": ox.RdfFormat.RDF_XML, "json-ld": ox.RdfFormat.JSON_LD,
               "nt": ox.RdfFormat.N_TRIPLES, "trig": ox.RdfFormat.TRIG, "nquads": ox.RdfFormat.N_QUADS}
 
@@ -130,7 +131,7 @@ def read_rdf(data: bytes, syntax: str, base: str, limits: RdfLimits = RdfLimits(
             if node.language:
                 return Literal(node.value, lang=node.language)
             datatype = node.datatype.value
-            return Literal(node.value) if datatype == str(XSD.string) else Literal(node.value, datatype=term(node.datatype))
+            return Literal(node.value) if datatype == XSD_STRING else Literal(node.value, datatype=term(node.datatype))
         raise TooLarge("RDF 1.2 triple terms are not read")
 
     count = 0

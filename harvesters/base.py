@@ -27,6 +27,7 @@ class SourceError(Exception):
 MAX_JSON_DEPTH = 100
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
 def read_json(content: bytes, where: str) -> Any:
@@ -37,7 +38,7 @@ def read_json(content: bytes, where: str) -> Any:
     except UnicodeDecodeError as exc:
         raise SourceError(f"{where}: not JSON: {exc}") from None
     brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
-    if max(accumulate(1 if c in "[{" else -1 for c in brackets), default=0) > MAX_JSON_DEPTH:
+    if max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0) > MAX_JSON_DEPTH:
         raise SourceError(f"{where}: JSON nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         return json.loads(text)
