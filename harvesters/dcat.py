@@ -188,7 +188,6 @@ def records(graph: Graph, publisher: URIRef | None = None,
     """`publisher` is the source's: DCAT-AP leaves a dataset's publisher optional (its
     catalogue's applies), the explorer needs one, so a dataset without one gets its
     catalogue's publisher, or else the source's. None: no publisher is filled in."""
-    variable_links = set(graph.triples((None, DISCO.variable, None)))
     own = {s for t in (*RECORD_TYPES, DISCO.Variable, SKOS.ConceptScheme) for s in graph.subjects(RDF.type, t)}
     done: set = set()
     for rdf_type, label in RECORD_TYPES.items():
@@ -213,9 +212,8 @@ def records(graph: Graph, publisher: URIRef | None = None,
             if (version, RDF.type, None) in graph:
                 closure(graph, version, record)
         _describe_objects(graph, record, own)
-        for link in variable_links:
-            if link[2] == variable:
-                record.add(link)
+        for dataset in graph.subjects(DISCO.variable, variable):
+            record.add((dataset, DISCO.variable, variable))
         name = graph.value(variable, DCT.identifier)
         yield Record(key=f"variable {name} <{variable}>" if name else f"variable <{variable}>", graph=record)
     for scheme in sorted(graph.subjects(RDF.type, SKOS.ConceptScheme)):
