@@ -10,6 +10,7 @@ import gc
 import hashlib
 import inspect
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
 
-from rdflib import BNode, Graph, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
 from catalogue import ontology, quality
@@ -222,6 +223,7 @@ def read_source(settings: Settings, config: Config, source: SourceConfig, url: s
     for record in records:  # stable IRIs for blank nodes: reports can name them, diffs stay small
         if any(isinstance(node, BNode) for node in record.graph.all_nodes()):
             record.graph = stable_skolemize(record.graph, settings.base_uri)
+    stripped = strip_control_characters(records)
     versions = {id(r): _version(r.graph) for r in records if not r.problems}
     # A record accepted before in this very form, by the same shapes, needs no second look:
     # re-harvests validate only what changed.
@@ -231,7 +233,7 @@ def read_source(settings: Settings, config: Config, source: SourceConfig, url: s
                    _gate_shapes(source.profile, tuple(source.shapes)))
     accepted = [r for r in records if not r.problems and versions[id(r)][1] in known]
     return Attempt(records, accepted + verdict.accepted, verdict.held_back,
-                   verdict.warnings[:MAX_WARNINGS], versions, fetched, fingerprint, shapes_key)
+                   (stripped + verdict.warnings)[:MAX_WARNINGS], versions, fetched, fingerprint, shapes_key)
 
 
 @dataclass
@@ -408,6 +410,46 @@ class Verdict:
     accepted: list[Record]
     held_back: list[HeldBack]  # violations, and what the harvester could not read
     warnings: list[HeldBack]   # findings of warning severity; their records pass
+
+
+# What XML 1.0 forbids: one such character in a literal makes every RDF/XML, Atom and SPARQL
+# XML answer holding it ill-formed for every partner. (An astral character is one code point
+# in Python, so only lone surrogates match the surrogate range.)
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def strip_control_characters(records: list[Record]) -> list[HeldBack]:
+    """Strip what XML 1.0 forbids from the readable records' literals, with a warning per
+    record and field; a record with such a character in an IRI gets a problem (held back)."""
+    names = profile_shapes().namespace_manager
+    warnings = []
+    for record in records:
+        if record.problems:
+            continue
+        dirty = [(s, p, o) for s, p, o in record.graph
+                 if NOT_XML.search(s) or NOT_XML.search(p) or NOT_XML.search(o)]
+        fields: dict[tuple, set[str]] = {}
+        for s, p, o in dirty:
+            field = names.normalizeUri(p)
+            iri = next((t for t in (s, p, o) if isinstance(t, URIRef) and NOT_XML.search(t)), None)
+            if iri is not None:
+                record.problems.append(f"{field}: the IRI {str(iri)!r} holds {_codes(iri)}, "
+                                       "which XML 1.0 forbids")
+                continue
+            record.graph.remove((s, p, o))
+            record.graph.add((s, p, Literal(NOT_XML.sub("", o), lang=o.language, datatype=o.datatype)))
+            fields.setdefault((str(s), field), set()).update(NOT_XML.findall(o))
+        for (focus, field), found in sorted(fields.items()):
+            codes = _codes("".join(sorted(found)))
+            messages = {"nb": f"{field}: fjernet {codes}, som XML 1.0 ikke tillater",
+                        "en": f"{field}: removed {codes}, which XML 1.0 forbids"}
+            warnings.append(HeldBack(record=record.key, focus=focus, path=field, message=messages["en"],
+                                     severity="Warning", messages=messages))
+    return warnings
+
+
+def _codes(text: str) -> str:
+    return ", ".join(sorted({f"U+{ord(c):04X}" for c in NOT_XML.findall(text)}))
 
 
 def gate(records: list[Record], shapes: Graph | None = None) -> Verdict:

@@ -2,40 +2,70 @@
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
 
-from rdflib import BNode, Graph, URIRef
+import pyoxigraph as ox
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import RDF, XSD
 
 
 GENID = ".well-known/genid/"
+# A nested blank node's content is spelled out in its parent's up to this many characters,
+# and named by its digest beyond: IRIs of ordinary nodes stay what they always were, and
+# naming a long list or a deep web of blank nodes costs time linear in its size.
+INLINE_CONTENT = 4096
 
 
 def stable_skolemize(graph: Graph, base_uri: str) -> Graph:
     """Replace blank nodes by IRIs that depend only on where they hang and what they hold,
-    so the same input gives the same IRIs on every harvest."""
-    names: dict[BNode, URIRef] = {}
+    so the same input gives the same IRIs on every harvest.
 
-    def content(node: BNode, seen: frozenset) -> str:
-        parts = []
-        for p, o in graph.predicate_objects(node):
-            if isinstance(o, BNode):
-                o_text = "[]" if o in seen else "[" + content(o, seen | {o}) + "]"
-            else:
-                o_text = o.n3()
-            parts.append(f"{p.n3()} {o_text}")
-        return ";".join(sorted(parts))
+    A node's content is its sorted predicate-object pairs, a blank object spelled out in
+    brackets (or, past INLINE_CONTENT, its digest), a blank object on the way back round a
+    cycle as `[]`. Each node's content is computed once, children first, without recursion."""
+    pairs: dict[BNode, list] = defaultdict(list)
+    anchors: dict[BNode, list[str]] = defaultdict(list)
+    for s, p, o in graph:
+        if isinstance(s, BNode):
+            pairs[s].append((p, o))
+        if isinstance(o, BNode):
+            anchors[o].append(f"{'_' if isinstance(s, BNode) else s.n3()} {p.n3()}")
+    content: dict[BNode, str] = {}
+    nested: dict[BNode, str] = {}  # a node's content as its parents spell it
 
-    def name(node: BNode) -> URIRef:
-        if node not in names:
-            anchors = sorted(f"{s.n3() if not isinstance(s, BNode) else '_'} {p.n3()}"
-                             for s, p in graph.subject_predicates(node))
-            digest = hashlib.sha256(
-                ("|".join(anchors) + "#" + content(node, frozenset({node}))).encode()).hexdigest()
-            names[node] = URIRef(f"{base_uri}{GENID}{digest[:24]}")
-        return names[node]
+    def spelled(node) -> str:
+        if not isinstance(node, BNode):
+            return node.n3()
+        if node not in content:  # still being read: a cycle
+            return "[]"
+        if node not in nested:
+            text = content[node]
+            nested[node] = (f"[{text}]" if len(text) <= INLINE_CONTENT
+                            else f"[#{hashlib.sha256(text.encode()).hexdigest()}]")
+        return nested[node]
 
+    for root in (*pairs, *anchors):
+        if root in content:
+            continue
+        path, stack = {root}, [(root, iter(pairs.get(root, ())))]
+        while stack:
+            node, todo = stack[-1]
+            child = next((o for _, o in todo if isinstance(o, BNode) and o not in content
+                          and o not in path), None)
+            if child is not None:
+                path.add(child)
+                stack.append((child, iter(pairs.get(child, ()))))
+                continue
+            stack.pop()
+            path.discard(node)
+            content[node] = ";".join(sorted(f"{p.n3()} {spelled(o)}" for p, o in pairs.get(node, ())))
+    names = {node: URIRef(f"{base_uri}{GENID}" + hashlib.sha256(
+                 ("|".join(sorted(anchors.get(node, ()))) + "#" + text).encode()).hexdigest()[:24])
+             for node, text in content.items()}
     out = Graph()  # no prefixes bound: that costs more than the copy, and records need none
     for s, p, o in graph:
-        out.add((name(s) if isinstance(s, BNode) else s, p, name(o) if isinstance(o, BNode) else o))
+        out.add((names.get(s, s), p, names.get(o, o)))
     return out
 
 
@@ -53,3 +83,92 @@ def closure(graph: Graph, subject, into: Graph | None = None) -> Graph:
             if isinstance(o, BNode) or (isinstance(o, URIRef) and GENID in o):
                 stack.append(o)
     return into
+
+
+@dataclass(frozen=True)
+class RdfLimits:
+    """The most one RDF document may hold; each field is named after the source option."""
+
+    max_triples: int = 1_000_000
+    max_blank_nodes: int = 100_000
+    max_list_length: int = 50_000
+    max_depth: int = 64  # blank nodes nested in blank nodes; a list counts as one level
+
+
+class TooLarge(ValueError):
+    """A document past one of its RdfLimits."""
+
+
+XSD_STRING = str(XSD.string)  # oxigraph types simple literals; rdflib leaves them untyped
+OX_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "xml": ox.RdfFormat.RDF_XML, "json-ld": ox.RdfFormat.JSON_LD,
+              "nt": ox.RdfFormat.N_TRIPLES, "trig": ox.RdfFormat.TRIG, "nquads": ox.RdfFormat.N_QUADS}
+
+
+def read_rdf(data: bytes, syntax: str, base: str, limits: RdfLimits = RdfLimits()) -> Graph:
+    """The document's triples (named graphs merged) as an rdflib graph, read by oxigraph's
+    streaming parser so that a document past `limits` is refused before it is held whole,
+    and nesting never recurses. Raises SyntaxError or TooLarge. JSON-LD contexts are never
+    loaded: a document must carry them inline."""
+    graph = Graph()
+    iris: dict[str, URIRef] = {}
+    blanks: dict[str, BNode] = {}  # fresh nodes per document, as rdflib's own parsers make
+    below: dict[BNode, list[tuple[bool, BNode]]] = defaultdict(list)  # blank objects of blank nodes
+
+    def term(node):
+        if isinstance(node, ox.NamedNode):
+            iri = iris.get(node.value)
+            if iri is None:
+                iri = iris[node.value] = URIRef(node.value)
+            return iri
+        if isinstance(node, ox.BlankNode):
+            blank = blanks.get(node.value)
+            if blank is None:
+                if len(blanks) == limits.max_blank_nodes:
+                    raise TooLarge(f"more than max_blank_nodes={limits.max_blank_nodes} blank nodes")
+                blank = blanks[node.value] = BNode()
+            return blank
+        if isinstance(node, ox.Literal):
+            if node.language:
+                return Literal(node.value, lang=node.language)
+            datatype = node.datatype.value
+            return Literal(node.value) if datatype == XSD_STRING else Literal(node.value, datatype=term(node.datatype))
+        raise TooLarge("RDF 1.2 triple terms are not read")
+
+    count = 0
+    for quad in ox.parse(data, format=OX_FORMATS[syntax], base_iri=base):
+        count += 1
+        if count > limits.max_triples:
+            raise TooLarge(f"more than max_triples={limits.max_triples} triples")
+        s, p, o = term(quad.subject), term(quad.predicate), term(quad.object)
+        graph.add((s, p, o))
+        if isinstance(s, BNode) and isinstance(o, BNode):
+            below[s].append((p == RDF.rest, o))
+    _check_nesting(below, limits)
+    return graph
+
+
+def _check_nesting(below: dict[BNode, list[tuple[bool, BNode]]], limits: RdfLimits) -> None:
+    """Refuse a list longer than max_list_length or blank nodes nested deeper than max_depth,
+    measured children first without recursion (a cycle ends a path)."""
+    depth: dict[BNode, int] = {}
+    length: dict[BNode, int] = {}
+    for root in below:
+        if root in depth:
+            continue
+        path, stack = {root}, [(root, iter(below[root]))]
+        while stack:
+            node, todo = stack[-1]
+            child = next((o for _, o in todo if o not in depth and o not in path), None)
+            if child is not None:
+                path.add(child)
+                stack.append((child, iter(below.get(child, ()))))
+                continue
+            stack.pop()
+            path.discard(node)
+            edges = below.get(node, ())
+            depth[node] = max((depth.get(o, 0) + (not rest) for rest, o in edges), default=1)
+            length[node] = max((length.get(o, 0) for rest, o in edges if rest), default=0) + 1
+            if length[node] > limits.max_list_length:
+                raise TooLarge(f"an RDF list longer than max_list_length={limits.max_list_length}")
+            if depth[node] > limits.max_depth:
+                raise TooLarge(f"blank nodes nested deeper than max_depth={limits.max_depth}")

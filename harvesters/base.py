@@ -1,8 +1,11 @@
 """What every harvester shares: the record it yields, its context, its failure."""
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -17,6 +20,30 @@ from catalogue.harvesters.http import Fetcher
 
 class SourceError(Exception):
     """The whole source could not be read; its last good graph stays in place."""
+
+
+# JSON nested deeper than this is refused before it is parsed: Python's parser recurses,
+# and no API a harvester reads nests a tenth as deep.
+MAX_JSON_DEPTH = 100
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def read_json(content: bytes, where: str) -> Any:
+    """The JSON document `content`, or a SourceError naming `where` (its URL): not JSON, or
+    nested deeper than MAX_JSON_DEPTH (measured on its brackets outside strings, unparsed)."""
+    try:
+        text = content.decode(json.detect_encoding(content))
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"{where}: not JSON: {exc}") from None
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    if max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0) > MAX_JSON_DEPTH:
+        raise SourceError(f"{where}: JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        return json.loads(text)
+    except ValueError as exc:  # names line and column
+        raise SourceError(f"{where}: not JSON: {exc}") from None
 
 
 @dataclass

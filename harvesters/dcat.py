@@ -16,16 +16,16 @@ from typing import Any, ClassVar
 from urllib.parse import urljoin, urlparse
 
 from pydantic import BaseModel, ConfigDict, Field
-from rdflib import Dataset, Graph, URIRef
+from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, SKOS
 
-from catalogue.harvesters.base import HarvestContext, Record, SourceError, parse_options
+from catalogue.harvesters.base import HarvestContext, Record, SourceError, parse_options, read_json
 from catalogue.harvesters.http import Fetched
 from catalogue.harvesters.xml import parse_xml
 from catalogue.models import ContactPoint
 from catalogue.namespaces import DCAT, DCT, DISCO, HYDRA
 from catalogue.profiles.dcat_ap_no_3 import contact_node
-from catalogue.rdf import closure, stable_skolemize
+from catalogue.rdf import RdfLimits, TooLarge, closure, read_rdf, stable_skolemize
 
 FORMATS = {
     "text/turtle": "turtle", "application/x-turtle": "turtle",
@@ -47,6 +47,7 @@ RECORD_TYPES = {
 }
 
 NEEDS_PUBLISHER = {DCAT.Catalog, DCAT.Dataset, DCAT.DatasetSeries, DCAT.DataService}
+MAX_CONTEXTS = 20  # JSON-LD context documents read for one document, imports included
 
 
 class DcatOptions(BaseModel):
@@ -61,6 +62,14 @@ class DcatOptions(BaseModel):
     # A dataset or service without a publisher gets its catalogue's (as DCAT-AP reads it),
     # or else the source's; off, such a record is held back.
     fill_publisher: bool = True
+    # The most one document may hold (see catalogue.rdf.RdfLimits): refused, not half read.
+    max_triples: int = Field(default=RdfLimits.max_triples, ge=1)
+    max_blank_nodes: int = Field(default=RdfLimits.max_blank_nodes, ge=0)
+    max_list_length: int = Field(default=RdfLimits.max_list_length, ge=1)
+    max_depth: int = Field(default=RdfLimits.max_depth, ge=1)
+
+    def limits(self) -> RdfLimits:
+        return RdfLimits(self.max_triples, self.max_blank_nodes, self.max_list_length, self.max_depth)
 
 
 class DcatHarvester:
@@ -88,21 +97,16 @@ class DcatHarvester:
 
 def parse_rdf(ctx: HarvestContext, fetched: Fetched, options: DcatOptions) -> Graph:
     syntax = rdf_syntax(fetched.content_type, fetched.url)
-    data: bytes | str = fetched.content
+    data = fetched.content
     if syntax == "xml":
-        parse_xml(fetched.content, fetched.url)  # refuses entity bombs before rdflib sees it
+        parse_xml(fetched.content, fetched.url)  # refuses entity bombs before the RDF parser sees it
     elif syntax == "json-ld":
         data = _local_contexts(ctx, fetched, options)
     try:
-        if syntax in ("trig", "nquads"):
-            quads = Dataset()
-            quads.parse(data=data, format=syntax, publicID=fetched.url)
-            graph = Graph()
-            for triple in quads.triples((None, None, None)):
-                graph.add(triple)
-            return graph
-        return Graph().parse(data=data, format=syntax, publicID=fetched.url)
-    except Exception as exc:  # rdflib raises many parser-specific types
+        return read_rdf(data, syntax, fetched.url, options.limits())
+    except TooLarge as exc:
+        raise SourceError(f"{fetched.url}: refused, {exc}") from None
+    except (SyntaxError, ValueError) as exc:
         raise SourceError(f"{fetched.url}: cannot parse as {syntax}: {exc}") from None
 
 
@@ -123,39 +127,60 @@ def next_page(page: Graph, url: str) -> str | None:
     return None
 
 
-def _local_contexts(ctx: HarvestContext, fetched: Fetched, options: DcatOptions) -> str:
-    try:
-        document = json.loads(fetched.content)
-    except ValueError as exc:
-        raise SourceError(f"{fetched.url}: not JSON: {exc}") from None
+def _local_contexts(ctx: HarvestContext, fetched: Fetched, options: DcatOptions) -> bytes:
+    """The JSON-LD document with every context inline: top-level, embedded, scoped (in a term
+    definition), imported (`@import`) and those the fetched contexts name in turn, each read
+    from its mirror in `contexts` (at most MAX_CONTEXTS per document). The parser then has
+    nothing left to load, and loads nothing."""
+    document = read_json(fetched.content, fetched.url)
     cache: dict[str, Any] = {}
+    reading: list[str] = []
 
-    def resolve(context: Any) -> Any:
-        if isinstance(context, list):
-            return [resolve(c) for c in context]
-        if not isinstance(context, str):
-            return context
-        url = urljoin(fetched.url, context)
+    def remote(reference: str, base: str) -> Any:
+        url = urljoin(base, reference)
+        if url in reading:
+            raise SourceError(f"{fetched.url}: JSON-LD context {url} includes itself")
         if url not in cache:
-            mirror = options.contexts.get(context) or options.contexts.get(url)
+            mirror = options.contexts.get(reference) or options.contexts.get(url)
             if mirror is None:
-                raise SourceError(f"{fetched.url}: JSON-LD context {context} is remote; name it "
+                raise SourceError(f"{fetched.url}: JSON-LD context {reference} is remote; name it "
                                   "in the source's `contexts` option to allow it")
-            body = ctx.http.get(mirror, accept="application/ld+json, application/json")
-            try:
-                cache[url] = json.loads(body.content).get("@context", {})
-            except (ValueError, AttributeError):
-                raise SourceError(f"{mirror}: not a JSON-LD context document") from None
+            if len(cache) == MAX_CONTEXTS:
+                raise SourceError(f"{fetched.url}: refused, more than {MAX_CONTEXTS} JSON-LD contexts")
+            body = read_json(ctx.http.get(mirror, accept="application/ld+json, application/json").content,
+                             mirror)
+            if not isinstance(body, dict) or "@context" not in body:
+                raise SourceError(f"{mirror}: not a JSON-LD context document")
+            reading.append(url)
+            cache[url] = resolve(body["@context"], url)
+            reading.pop()
         return cache[url]
+
+    def resolve(context: Any, base: str) -> Any:
+        if isinstance(context, list):
+            return [resolve(c, base) for c in context]
+        if isinstance(context, str):
+            return remote(context, base)
+        if not isinstance(context, dict):
+            return context
+        inline = {term: ({**definition, "@context": resolve(definition["@context"], base)}
+                         if isinstance(definition, dict) and "@context" in definition else definition)
+                  for term, definition in context.items() if term != "@import"}
+        if "@import" in context:
+            imported = resolve(context["@import"], base)
+            if not isinstance(imported, dict):
+                raise SourceError(f"{fetched.url}: JSON-LD @import {context['@import']} is no context object")
+            inline = {**imported, **inline}  # the importing context's terms win
+        return inline
 
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
-            return {k: resolve(v) if k == "@context" else walk(v) for k, v in node.items()}
+            return {k: resolve(v, fetched.url) if k == "@context" else walk(v) for k, v in node.items()}
         if isinstance(node, list):
             return [walk(n) for n in node]
         return node
 
-    return json.dumps(walk(document))
+    return json.dumps(walk(document)).encode()
 
 
 def records(graph: Graph, publisher: URIRef | None = None,
@@ -163,7 +188,6 @@ def records(graph: Graph, publisher: URIRef | None = None,
     """`publisher` is the source's: DCAT-AP leaves a dataset's publisher optional (its
     catalogue's applies), the explorer needs one, so a dataset without one gets its
     catalogue's publisher, or else the source's. None: no publisher is filled in."""
-    variable_links = set(graph.triples((None, DISCO.variable, None)))
     own = {s for t in (*RECORD_TYPES, DISCO.Variable, SKOS.ConceptScheme) for s in graph.subjects(RDF.type, t)}
     done: set = set()
     for rdf_type, label in RECORD_TYPES.items():
@@ -188,9 +212,8 @@ def records(graph: Graph, publisher: URIRef | None = None,
             if (version, RDF.type, None) in graph:
                 closure(graph, version, record)
         _describe_objects(graph, record, own)
-        for link in variable_links:
-            if link[2] == variable:
-                record.add(link)
+        for dataset in graph.subjects(DISCO.variable, variable):
+            record.add((dataset, DISCO.variable, variable))
         name = graph.value(variable, DCT.identifier)
         yield Record(key=f"variable {name} <{variable}>" if name else f"variable <{variable}>", graph=record)
     for scheme in sorted(graph.subjects(RDF.type, SKOS.ConceptScheme)):

@@ -32,7 +32,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlparse, urlunpa
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from catalogue.harvesters.base import (ConfiguredDataset, HarvestContext, Record, SourceError,
-                                       parse_options, text_value)
+                                       parse_options, read_json, text_value)
 from catalogue.harvesters.table import DEFAULT_VALUE_TYPES, parse_date
 from catalogue.models import CodeList, Concept, Period, Text, Variable, merge_periods
 from catalogue.profiles.dcat_ap_no_3 import to_graph
@@ -223,11 +223,7 @@ def _with_query(url: str, paging: Paging, page: int) -> str:
 
 
 def _json(ctx: HarvestContext, url: str) -> Any:
-    fetched = ctx.http.get(url, accept="application/json")
-    try:
-        return json.loads(fetched.content)
-    except ValueError as exc:  # names line and column
-        raise SourceError(f"{url}: not JSON: {exc}") from None
+    return read_json(ctx.http.get(url, accept="application/json").content, url)
 
 
 class _Item:

@@ -13,7 +13,6 @@ so a period ends the day before.
 """
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from urllib.parse import urlencode, urljoin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from catalogue.harvesters.base import (HarvestContext, Record, SourceError, parse_options,
+from catalogue.harvesters.base import (HarvestContext, Record, SourceError, parse_options, read_json,
                                        text_value)
 from catalogue.harvesters.http import FetchError
 from catalogue.models import CodeList, Concept, Period, Text
@@ -64,11 +63,7 @@ class _Api:
         url = urljoin(self.base, path.split("{")[0])  # a HAL href may be a URI template
         if query:
             url += ("&" if "?" in url else "?") + urlencode(query)
-        fetched = self.ctx.http.get(url, accept="application/json")
-        try:
-            body = json.loads(fetched.content)
-        except ValueError as exc:
-            raise SourceError(f"{url}: not JSON: {exc}") from None
+        body = read_json(self.ctx.http.get(url, accept="application/json").content, url)
         if not isinstance(body, dict):
             raise SourceError(f"{url}: expected a JSON object")
         return body

@@ -11,7 +11,6 @@ unless asked otherwise) and as Vardef stores them (a map {"nb": ..., "nn": ..., 
 """
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from datetime import date
@@ -21,7 +20,7 @@ from urllib.parse import quote
 from pydantic import BaseModel, ConfigDict, Field
 
 from catalogue.harvesters.base import (ConfiguredDataset, HarvestContext, Record, SourceError,
-                                       parse_options, text_value)
+                                       parse_options, read_json, text_value)
 from catalogue.harvesters.http import FetchError
 from catalogue.models import Period, Text, Variable, VariableVersion, merge_periods
 from catalogue.namespaces import KLASS
@@ -211,11 +210,7 @@ def _day(rendering: dict, field: str) -> date | None:
 
 
 def _json_list(ctx: HarvestContext, url: str, language: str | None = None) -> list:
-    fetched = ctx.http.get(url, accept="application/json", language=language)
-    try:
-        body = json.loads(fetched.content)
-    except ValueError as exc:
-        raise SourceError(f"{url}: not JSON: {exc}") from None
+    body = read_json(ctx.http.get(url, accept="application/json", language=language).content, url)
     if not isinstance(body, list):
         kind = "object" if isinstance(body, dict) else type(body).__name__
         raise SourceError(f"{url}: expected a JSON array of variable definitions, "
