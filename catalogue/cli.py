@@ -117,11 +117,13 @@ def _serve(settings: Settings, args) -> int:
 def _validate(settings: Settings, args) -> int:
     from rdflib import Graph
 
+    from catalogue.harvesters.dcat import rdf_syntax
+    from catalogue.rdf import TooLarge, read_rdf
     from catalogue.shacl import profile_shapes, validate
-    graph = Graph()
-    try:
-        graph.parse(args.file, format=args.format)
-    except Exception as exc:  # rdflib raises parser-specific types
+    path = Path(args.file)
+    try:  # as a harvest reads it: bounded, and nothing (a JSON-LD context) fetched
+        graph = read_rdf(path.read_bytes(), args.format or rdf_syntax("", path.name), path.resolve().as_uri())
+    except (OSError, KeyError, SyntaxError, TooLarge) as exc:
         print(f"{args.file}: cannot parse: {exc}", file=sys.stderr)
         return 2
     shapes = profile_shapes(args.profile)

@@ -18,6 +18,7 @@ from rdflib.namespace import DCTERMS, OWL, RDF, SKOS, XSD
 
 from catalogue import ontology
 from catalogue.namespaces import DCAT, DISCO, bind_prefixes
+from catalogue.rdf import TooLarge, read_rdf
 from catalogue.store import now
 
 KINDS = ("theme", "code_list", "standard_variable")
@@ -98,8 +99,8 @@ def check(vocabulary: str, turtle: str, scheme: str | None = None) -> Graph:
         problem("turtle", f"larger than {MAX_TURTLE:,} bytes")
         raise CurationError(problems)
     try:
-        graph = Graph().parse(data=turtle, format="turtle", publicID=_NO_BASE)
-    except Exception as exc:  # rdflib raises several kinds; all mean the text is not Turtle
+        graph = read_rdf(turtle.encode("utf-8"), "turtle", _NO_BASE)  # bounded, never recursive
+    except (SyntaxError, TooLarge) as exc:
         problem("turtle", f"does not parse as Turtle: {str(exc).strip()[:500]}")
         raise CurationError(problems) from None
     for s, p, o in graph:

@@ -142,6 +142,10 @@ def test_vocabulary_versions_are_kept_and_a_bad_one_changes_nothing(site):
     not_turtle = client.put("/api/vocabularies/standard-variables", content=b"<a> <b> .",
                             headers={**curator(site), "Content-Type": "text/turtle"})
     assert not_turtle.status_code == 422 and not_turtle.json()["detail"][0]["field"] == "turtle"
+    deep = f"<{STANDARD}dyp> <{STANDARD}p> " + "[ <http://example.org/p> " * 5000 + "1" + " ]" * 5000 + " ."
+    too_deep = client.put("/api/vocabularies/standard-variables", content=deep.encode(),
+                          headers={**curator(site), "Content-Type": "text/turtle"})
+    assert too_deep.status_code == 422 and "max_depth" in too_deep.json()["detail"][0]["message"]
     assert client.get("/api/vocabularies/standard-variables").json()["vocabulary"]["version"] == number
     assert (URIRef(STANDARD + "vekt"), None, None) not in catalog(client)
     entries = Audit(settings.data_dir).entries(action="vocabulary.version", limit=10)[1]
