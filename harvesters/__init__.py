@@ -16,6 +16,7 @@ KINDS: dict[str, str] = {
     "ddi": "ddi:DdiHarvester",
     "json-api": "json_api:JsonApiHarvester",
     "munin": "munin:MuninHarvester",
+    "elvis": "elvis:ElvisHarvester",
 }
 
 
