@@ -10,10 +10,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from fastapi.testclient import TestClient
 
 from catalogue.harvest import harvest
 from catalogue.models import Period
 from catalogue.runs import RunLog
+from catalogue.site.app import create_app
 from catalogue.sources import load_config
 from support import CONFIG_HEAD, FIXTURES, by_name, search, snapshot
 
@@ -165,6 +167,14 @@ def test_every_variable_with_its_period_type_status_and_values(settings, elvis):
     # read at the clients' paths
     assert elvis.requests[0] == f"{API}/:filtered"
     assert {f"{API}/8", f"{API}/13", f"{API}/21", f"{API}/42"} <= set(elvis.requests)
+
+
+def test_a_retired_variable_s_page_shows_its_status_and_end(settings, elvis):
+    run(settings, elvis)
+    retired = by_name(settings)["metastase_gammel"]
+    page = TestClient(create_app(settings)).get(f"/variables/{retired.id}", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert "2 (Retired)" in page.text and "2019" in page.text
 
 
 def test_nothing_changed_since_the_last_harvest_keeps_every_record_without_reading_details(settings, elvis):
