@@ -54,7 +54,7 @@ class ElvisHarvester:
         options = parse_options(ElvisOptions, ctx)
         base = ctx.url.rstrip("/")
         list_url = f"{base}/:filtered"
-        earlier = _cached(ctx, list_url)  # the previous harvest's list, if the cache kept it
+        earlier = ctx.http.cached(list_url)  # the previous harvest's list, if the cache kept it
         listing = _listing(read_json(ctx.http.get(list_url, accept="application/json").content, list_url),
                            list_url)
         changed = _changed(ctx, base, list_url, earlier)
@@ -127,7 +127,7 @@ def _detail(ctx: HarvestContext, base: str, elvis_id: str, item: Any, changed: s
     else read. One the API does not have, or that is not a JSON object, is a problem of the
     variable's record; any other failure (no answer, a server error) fails the source."""
     url = f"{base}/{quote(elvis_id, safe='')}"
-    if changed is not None and elvis_id not in changed and (kept := _cached(ctx, url)) is not None:
+    if changed is not None and elvis_id not in changed and (kept := ctx.http.cached(url)) is not None:
         try:
             detail = read_json(kept, url)
         except SourceError:
@@ -292,11 +292,6 @@ def _categories(ctx: HarvestContext, categories: dict[str, Concept]) -> Record:
     return record
 
 
-def _cached(ctx: HarvestContext, url: str) -> bytes | None:
-    """The body the HTTP cache kept for `url` (asked for without a language), if any."""
-    cache = ctx.http.cache
-    entry = cache.entries.get(url) if cache is not None else None
-    return cache.body(entry.sha256) if entry is not None else None
 
 
 def _get(value: Any, key: str) -> Any:

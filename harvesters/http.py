@@ -151,6 +151,12 @@ class Fetcher:
         if self.cache is not None and exc[0] is None:
             self.cache.save()
 
+    def cached(self, url: str) -> bytes | None:
+        """The body the cache kept for `url` (asked for without a language) from an earlier
+        harvest, without a request: for APIs that say themselves what changed since."""
+        known = self.cache.entries.get(url) if self.cache is not None else None
+        return self.cache.body(known.sha256) if known is not None else None
+
     def get(self, url: str, accept: str | None = None, language: str | None = None) -> Fetched:
         """`language` asks for one language (Accept-Language), for APIs that answer in one.
         Whatever goes wrong is a FetchError naming the URL."""
