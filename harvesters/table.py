@@ -16,8 +16,8 @@ Read the way registries lay their lists out:
 - Below the header, rows with text from at most one cell (blank rows, notes, section
   titles, footnotes, also when merged across the row), rows without a name and repeated
   header rows are skipped.
-- XLSX is streamed (openpyxl read-only); merged ranges come from a streamed pass of
-  their own over the sheet, since read-only sheets do not expose them. Rows are checked
+- XLSX is streamed (openpyxl read-only); merged ranges come from a scan of their own
+  over the sheet's bytes, since read-only sheets do not expose them. Rows are checked
   against the source's limits (rows, columns, characters in a cell) as they come, so a
   huge sheet stops at the first row past a limit, not after it is read.
 - Text must be valid in its encoding: a CSV is never read with characters replaced.
@@ -28,18 +28,17 @@ import codecs
 import csv
 import io
 import re
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, ClassVar, Literal
 
-from defusedxml.ElementTree import DefusedXMLParser
 from rdflib.namespace import XSD
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from catalogue.harvesters.base import (ConfiguredDataset, HarvestContext, Record, SourceError,
                                        parse_options, text_value)
-from catalogue.harvesters.xml import local
 from catalogue.models import CodeList, Concept, Period, Text, Variable, merge_periods
 from catalogue.profiles.dcat_ap_no_3 import to_graph
 
@@ -50,6 +49,9 @@ DEFAULT_VALUE_TYPES = {
     "date": f"{XSD}date", "boolean": f"{XSD}boolean", "kode": None, "code": None,
 }
 HEADER_SEARCH_ROWS = 30
+# A merged cell in a sheet's XML, `<mergeCell ref="A1:F1"/>` (with any namespace prefix).
+MERGE_CELL = re.compile(rb"""<(?:[\w.-]+:)?mergeCell\s[^<>]*?\bref\s*=\s*["']([^"'<>]*)["']""")
+MERGE_CELL_MAX = 256  # bytes: longer than any such element
 # Valid UTF-8 sequences of more than one byte: Windows-1252 text seldom holds one, so a
 # file with both these and bytes that are not UTF-8 is one of mixed encodings.
 UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
@@ -81,11 +83,12 @@ class TableOptions(BaseModel):
     encoding: str = "utf-8-sig"
     # Limits on what one harvest of the source reads, so a huge or hostile file stops at
     # the first row past one: rows (blank ones too, over all sheets read; also the most
-    # merged cells), columns up to a row's last value, and characters in one cell (32,767
-    # is Excel's own most).
+    # merged cells), columns up to a row's last value, characters in one cell (32,767 is
+    # Excel's own most), and what a workbook's parts unpack to.
     max_rows: int = Field(default=100_000, ge=1)
     max_columns: int = Field(default=500, ge=1)
     max_cell_chars: int = Field(default=32_767, ge=1)
+    max_unpacked_bytes: int = Field(default=500 * 2**20, ge=1)  # an XLSX's parts, unpacked
     # Rows in the header, counted from the one with the `name` header; none: that row and
     # the rows a merged header cell reaches down into.
     header_rows: int | None = Field(default=None, ge=1, le=10)
@@ -344,11 +347,11 @@ def _csv_rows(content: bytes, options: TableOptions) -> Iterator[tuple[int, list
 
 
 def _undecodable(content: bytes, options: TableOptions) -> str:
-    """Where a CSV stops being valid text in its encoding, the bytes there, and what the
-    file looks like instead. Only on the way to an error: the text before is decoded whole."""
+    """Where a CSV that does not decode stops being valid text in its encoding, the bytes
+    there, and what the file looks like instead. Only on the way to an error: the text
+    before them is decoded whole."""
     try:
         content.decode(options.encoding)
-        raise AssertionError("called for text that decodes")
     except UnicodeDecodeError as exc:
         start, bad = exc.start, exc.object[exc.start:exc.end]
     # The row and column the bad bytes are in: the CSV before them, and a stand-in for them.
@@ -373,7 +376,15 @@ def _undecodable(content: bytes, options: TableOptions) -> str:
 def _read_xlsx(content: bytes, options: TableOptions, wanted: set[str] | None) -> dict[str, list[Row]]:
     from openpyxl import load_workbook  # imported here: only spreadsheet sources need it
     try:
+        # A part is never unpacked past the size its entry declares, so the declared sizes
+        # bound what reading can cost (shared strings are held whole): a ZIP bomb stops here.
+        unpacked = sum(entry.file_size for entry in zipfile.ZipFile(io.BytesIO(content)).infolist())
+        if unpacked > options.max_unpacked_bytes:
+            raise SourceError(f"the workbook unpacks to {unpacked} bytes, more than the limit of "
+                              f"{options.max_unpacked_bytes} (the source's max_unpacked_bytes)")
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except SourceError:
+        raise
     except Exception as exc:  # openpyxl raises zipfile, KeyError and its own errors
         raise SourceError(f"not a readable XLSX workbook: {exc}") from None
     missing = sorted((wanted or set()) - set(book.sheetnames))
@@ -410,25 +421,21 @@ def _merged_ranges(sheet, options: TableOptions) -> list[tuple[int, int, int, in
     """(first row, first column, last row, last column) of each merged cell, cut at the
     last column read; no more of them than the source may have rows.
 
-    Read-only sheets do not expose them, and the sheet's XML lists them after its rows,
-    so the sheet part is streamed once more through defusedxml (as openpyxl reads it),
-    into a target that keeps only the merged ranges: no tree is built."""
+    Read-only sheets do not expose them, and the sheet's XML lists them after its rows.
+    Parsing all of it only to reach them would cost as much as reading every row (30 s
+    for a full sheet), so its bytes are scanned for the `mergeCell` elements instead, a
+    chunk at a time (the rows themselves are parsed by openpyxl, entities refused)."""
     from openpyxl.utils.cell import range_boundaries
     refs: list[str] = []
-
-    class MergedCells:
-        def start(self, tag: str, attrib: dict[str, str]) -> None:
-            if local(tag) == "mergeCell" and attrib.get("ref"):
-                refs.append(attrib["ref"])
-
-    parser = DefusedXMLParser(target=MergedCells(), forbid_entities=True, forbid_external=True)
+    tail = b""  # the end of the chunk before: an element may straddle two
     with sheet._get_source() as stream:  # the sheet's part in the package; no public accessor
-        while chunk := stream.read(1 << 16):
-            parser.feed(chunk)
+        while chunk := stream.read(1 << 20):
+            buffer = tail + chunk
+            refs.extend(m[1].decode("ascii", "replace") for m in MERGE_CELL.finditer(buffer) if m.end() > len(tail))
+            tail = buffer[-MERGE_CELL_MAX:]
             if len(refs) > options.max_rows:
                 raise SourceError(f"sheet {sheet.title!r}: more than {options.max_rows} merged cells "
                                   f"(the source's max_rows)")
-    parser.close()
     ranges = []
     for ref in refs:
         min_col, min_row, max_col, max_row = range_boundaries(ref)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import resource
 from dataclasses import replace
 
@@ -87,12 +88,14 @@ def graphs(settings) -> dict[str, str]:
             for p in sorted((settings.data_dir / "graphs").glob("*.nt")) if not p.name.startswith("catalogue.")}
 
 
-def workbook(rows: list[list]) -> bytes:
+def workbook(rows: list[list], merged: list[str] = ()) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = "Variabler"
     for row in rows:
         sheet.append(row)
+    for cells in merged:
+        sheet.merge_cells(cells)
     saved = io.BytesIO()
     book.save(saved)
     return saved.getvalue()
@@ -120,6 +123,12 @@ def refused(again, file: str, content: bytes, extra: str = "") -> str:
      "row 2: a cell is longer than the limit of 200 characters (the source's max_cell_chars)"),
     ("liste.xlsx", workbook([["Variabelnavn", "Variabel", "Fra", "Til"], ["V1", "x" * 201, 2000, None]]),
      "sheet 'Variabler', row 2, column B: a cell of 201 characters, more than the limit of 200"),
+    ("liste.xlsx", workbook([["Variabelnavn", "Variabel", "Fra", "Til"], ["V1", "Variabel", 2000, None]],
+                            merged=[f"F{r}:G{r}" for r in range(1, 22)]),
+     "sheet 'Variabler': more than 20 merged cells (the source's max_rows)"),
+    ("liste.xlsx", workbook([["Variabelnavn", "Variabel", "Fra", "Til"], ["V1", "Variabel", 2000, None]],
+                            merged=["A3:E4", "C3:G4"]),  # Excel makes no such thing
+     "sheet 'Variabler', row 3: merged cells overlap"),
 ])
 def test_a_list_past_a_limit_fails_naming_where_and_the_limit_and_changes_no_graph(catalogue, file, content,
                                                                                     message):
@@ -129,6 +138,18 @@ def test_a_list_past_a_limit_fails_naming_where_and_the_limit_and_changes_no_gra
     error = refused(again, file, content)
 
     assert message in error and file in error
+    assert graphs(settings) == before
+
+
+def test_a_workbook_that_unpacks_past_its_limit_is_refused_before_it_is_read(catalogue):
+    settings, again = catalogue
+    before = graphs(settings)
+    rows = [["Variabelnavn", "Variabel", "Fra", "Til"], ["V1", "Variabel", 2000, None]]
+
+    error = refused(again, "liste.xlsx", workbook(rows), "max_unpacked_bytes = 2000")
+
+    assert re.search(r"the workbook unpacks to \d+ bytes, more than the limit of 2000 "
+                     r"\(the source's max_unpacked_bytes\)", error)
     assert graphs(settings) == before
 
 
