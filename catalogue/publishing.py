@@ -222,6 +222,10 @@ def _read(settings: Settings, config: Config, source: SourceConfig, filename: st
         except sandbox.Exceeded as exc:
             setting = {"memory": "CATALOGUE_UPLOAD_MEMORY", "time": "CATALOGUE_UPLOAD_TIMEOUT"}[exc.limit]
             raise TooDemanding(f"source {source.id!r}: checking {filename!r} {exc} ({setting})") from None
+        except PublishError:
+            raise
+        except Exception as exc:  # the checking process failed on its own (a library's panic)
+            raise Unreadable(f"source {source.id!r}: checking {filename!r} failed: {exc}") from None
     return checked.attempt(graphs)
 
 

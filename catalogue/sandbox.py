@@ -8,6 +8,7 @@ its time is up.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import resource
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -54,6 +55,8 @@ def run(function: Callable[..., T], *args: Any, memory: int, seconds: float) -> 
 
 
 def _bounded(sending, memory: int, function: Callable[..., Any], args: tuple) -> None:
+    """The child: the work, its answer, and an exit that waits for nothing (threads the work
+    left behind, such as a server it had no memory left to shut down, would hold it open)."""
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     try:
         answer = ("ok", function(*args))
@@ -61,11 +64,13 @@ def _bounded(sending, memory: int, function: Callable[..., Any], args: tuple) ->
         answer = ("memory", None)
     except RuntimeError as exc:  # a thread's stack is address space too
         answer = ("memory", None) if "can't start new thread" in str(exc) else ("error", exc)
-    except Exception as exc:  # raised again in the parent, where the caller says what it means
-        answer = ("error", exc)
+    except BaseException as exc:  # raised again in the parent, where the caller says what it means
+        answer = ("error", exc if isinstance(exc, Exception) else RuntimeError(f"{type(exc).__name__}: {exc}"))
     try:
         sending.send(answer)  # pickled whole before anything is sent
     except MemoryError:
         sending.send(("memory", None))
     except Exception as exc:  # an exception that does not pickle: its text does
         sending.send(("error", RuntimeError(f"{type(answer[1]).__name__}: {answer[1]} ({exc})")))
+    finally:
+        os._exit(0)

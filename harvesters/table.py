@@ -374,7 +374,6 @@ def _undecodable(content: bytes, options: TableOptions) -> str:
 
 
 def _read_xlsx(content: bytes, options: TableOptions, wanted: set[str] | None) -> dict[str, list[Row]]:
-    from openpyxl import load_workbook  # imported here: only spreadsheet sources need it
     try:
         # A part is never unpacked past the size its entry declares, so the declared sizes
         # bound what reading can cost (shared strings are held whole): a ZIP bomb stops here.
@@ -382,7 +381,7 @@ def _read_xlsx(content: bytes, options: TableOptions, wanted: set[str] | None) -
         if unpacked > options.max_unpacked_bytes:
             raise SourceError(f"the workbook unpacks to {unpacked} bytes, more than the limit of "
                               f"{options.max_unpacked_bytes} (the source's max_unpacked_bytes)")
-        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        book = _open_workbook(content)
     except SourceError:
         raise
     except Exception as exc:  # openpyxl raises zipfile, KeyError and its own errors
@@ -396,7 +395,6 @@ def _read_xlsx(content: bytes, options: TableOptions, wanted: set[str] | None) -
         for sheet in book.worksheets:
             if wanted is not None and sheet.title not in wanted:
                 continue
-            sheet.reset_dimensions()  # some writers store a wrong size: read the rows there are
             try:
                 values = enumerate(sheet.iter_rows(min_row=1, min_col=1, values_only=True), start=1)
                 spread = _spread(sheet.title, values, _merged_ranges(sheet, options), options.max_columns)
@@ -415,6 +413,23 @@ def _read_xlsx(content: bytes, options: TableOptions, wanted: set[str] | None) -
         raise SourceError(f"no sheet has a header row with the configured name column "
                           f"{options.columns.name!r} (sheets: {book.sheetnames})")
     return sheets
+
+
+def _open_workbook(content: bytes):
+    """The workbook, read-only, its sheets unsized: the rows read are the rows there are.
+
+    openpyxl sizes each read-only sheet as it opens a workbook, from the sheet's
+    `<dimension>`, which some writers get wrong; a sheet without one it parses to its end
+    for that (45 s for a full sheet, before any limit could stop it). So sizing is left
+    out while the workbook opens (imported here: only spreadsheet sources need openpyxl)."""
+    from openpyxl import load_workbook
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+    sizing = ReadOnlyWorksheet._get_size
+    ReadOnlyWorksheet._get_size = lambda self: None  # the class's defaults: no size known
+    try:
+        return load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    finally:
+        ReadOnlyWorksheet._get_size = sizing
 
 
 def _merged_ranges(sheet, options: TableOptions) -> list[tuple[int, int, int, int]]:
