@@ -7,19 +7,26 @@ While a publication is active, harvests of its source read the publication inste
 source's `url`, so a scheduled harvest never overwrites it; a source whose `url` is
 "upload:" has no other place to be read from, and harvests skip it until something is
 published. Uploaded files and the active publication are kept in `data/uploads/<source>/`.
+
+An upload is read and gated in a process of its own (catalogue.sandbox), bounded in memory
+and time: a file built to exhaust either fails its check, and the server answers on.
 """
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path, PurePath
 from tempfile import TemporaryDirectory
 
 from pydantic import BaseModel, Field
+from rdflib import Graph
 
+from catalogue import sandbox
 from catalogue.fileserver import FileServer
 from catalogue.harvest import Attempt, commit, fetcher, plan, read_source, reindex, shrinkage, start_run
-from catalogue.harvesters import FetchError, SourceError
-from catalogue.runs import RecordChange, Run, RunLog
+from catalogue.harvesters import FetchError, Record, SourceError
+from catalogue.history import graph_of_lines
+from catalogue.runs import FetchedDocument, RecordChange, Run, RunLog
 from catalogue.settings import Settings
 from catalogue.sources import UPLOAD_KINDS, Config, ConfigError, SourceConfig
 from catalogue.store import WRITE_WAIT, HeldBack, Store, now
@@ -61,6 +68,10 @@ class Unsupported(PublishError):
 
 class Unreadable(PublishError):
     """The source's harvester could not read the file; its message names the record and field."""
+
+
+class TooDemanding(PublishError):
+    """Checking the file needed more memory or time than an upload's check may have."""
 
 
 class NothingPublished(PublishError):
@@ -133,7 +144,7 @@ def dry_run(settings: Settings, config: Config, source_id: str, filename: str, c
     """Check a file as its publication would be checked, and say what it would change;
     nothing is written (no graph, record, run, history, index, HTTP cache or state)."""
     source, media = _accepted(settings, config, source_id, filename, content, declared)
-    attempt = _read(settings, config, source, filename, content, media)
+    attempt = _read(settings, config, source, filename, content, media, graphs=False)
     planned = plan(settings, source.id, "dry-run", attempt)
     report = _report(source, filename, media, content, attempt, planned.changes, planned.unchanged)
     return report.model_copy(update={"needs_confirmation": shrinkage(source, planned)})
@@ -209,21 +220,77 @@ def _accepted(settings: Settings, config: Config, source_id: str, filename: str,
 
 
 def _read(settings: Settings, config: Config, source: SourceConfig, filename: str, content: bytes,
-          media: str) -> Attempt:
-    """Serve the file on loopback from a folder of its own, and let the source's harvester
-    read it (with no HTTP cache) and the gate check its records."""
+          media: str, graphs: bool = True) -> Attempt:
+    """Read the file with the source's harvester and gate its records, in a process bounded
+    by CATALOGUE_UPLOAD_MEMORY and CATALOGUE_UPLOAD_TIMEOUT. `graphs`: give accepted
+    records their graphs again (a publication's history compares them); a dry run needs
+    only their N-Triples lines."""
     name = f"upload{FORMATS[source.kind][media]}"
     with TemporaryDirectory(prefix="upload-") as folder:
         (Path(folder) / name).write_bytes(content)
-        with FileServer(Path(folder)) as server:
-            url = f"{server.url}/{name}"
-            try:
-                attempt = read_source(settings, config, source, url, fetcher(source, None, confined_to=url))
-            except (SourceError, FetchError) as exc:  # named by the file, not the loopback URL
-                raise Unreadable(f"source {source.id!r}: " + str(exc).replace(url, filename)) from None
+        try:
+            checked = sandbox.run(_check, settings, config, source, Path(folder), name, filename,
+                                  memory=settings.upload_memory, seconds=settings.upload_timeout)
+        except sandbox.Exceeded as exc:
+            setting = {"memory": "CATALOGUE_UPLOAD_MEMORY", "time": "CATALOGUE_UPLOAD_TIMEOUT"}[exc.limit]
+            raise TooDemanding(f"source {source.id!r}: checking {filename!r} {exc} ({setting})") from None
+        except PublishError:
+            raise
+        except Exception as exc:  # the checking process failed on its own (a library's panic)
+            raise Unreadable(f"source {source.id!r}: checking {filename!r} failed: {exc}") from None
+    return checked.attempt(graphs)
+
+
+@dataclass
+class _Checked:
+    """An attempt as it crosses from the checking process: each record as its key, its
+    problems, and its N-Triples lines and their hash (none when it has problems), which
+    pickle at a fraction of the graphs' cost."""
+
+    records: list[tuple[str, list[str], list[str] | None, str | None]]
+    accepted: list[int]  # positions in `records`
+    held_back: list[HeldBack]
+    warnings: list[HeldBack]
+    fetched: list[FetchedDocument]
+    fingerprint: str | None
+    shapes_key: str | None
+
+    @classmethod
+    def of(cls, attempt: Attempt) -> _Checked:
+        position = {id(r): i for i, r in enumerate(attempt.records)}
+        return cls([(r.key, r.problems, *attempt.versions.get(id(r), (None, None))) for r in attempt.records],
+                   [position[id(r)] for r in attempt.accepted], attempt.held_back, attempt.warnings,
+                   attempt.fetched, attempt.fingerprint, attempt.shapes_key)
+
+    def attempt(self, graphs: bool) -> Attempt:
+        """The attempt again, with records of this process (versions are keyed by their id)."""
+        accepted, empty = set(self.accepted), Graph()  # one empty graph, where none is read
+        records = [Record(key, graph_of_lines(lines) if graphs and i in accepted else empty, problems)
+                   for i, (key, problems, lines, _) in enumerate(self.records)]
+        versions = {id(record): (lines, digest) for record, (_, _, lines, digest) in zip(records, self.records)
+                    if lines is not None}
+        return Attempt(records, [records[i] for i in self.accepted], self.held_back, self.warnings,
+                       versions, self.fetched, self.fingerprint, self.shapes_key)
+
+
+def _check(settings: Settings, config: Config, source: SourceConfig, folder: Path, name: str,
+           filename: str) -> _Checked:
+    """In the checking process: serve the file on loopback from its own folder, and let the
+    source's harvester read it (with no HTTP cache) and the gate check its records."""
+    with FileServer(folder) as server:
+        url = f"{server.url}/{name}"
+        try:
+            attempt = read_source(settings, config, source, url, fetcher(source, None, confined_to=url))
+        except (SourceError, FetchError) as exc:  # named by the file, not the loopback URL
+            raise Unreadable(f"source {source.id!r}: " + str(exc).replace(url, filename)) from None
+        except MemoryError:
+            raise
+        except Exception as exc:  # whatever else the file made a parser raise (RecursionError ...)
+            raise Unreadable(f"source {source.id!r}: {filename}: cannot be read: "
+                             f"{type(exc).__name__}: {exc}".replace(url, filename)) from None
     # The run lists the file by its name: the loopback URL is gone once it is read.
     attempt.fetched = [f.model_copy(update={"url": f.url.replace(url, filename)}) for f in attempt.fetched]
-    return attempt
+    return _Checked.of(attempt)
 
 
 def _report(source: SourceConfig, filename: str, media: str, content: bytes, attempt: Attempt,

@@ -23,6 +23,10 @@ class Settings:
     sparql_max_bytes: int = 10_000_000  # the largest SPARQL answer
     sparql_workers: int = 2          # queries answered at once (one process each)
     max_upload_bytes: int = 50 * 2**20  # the largest file a publisher may upload
+    # An upload is checked in a process of its own with at most this much address space
+    # and time; it is stopped past either.
+    upload_memory: int = 4 * 2**30
+    upload_timeout: float = 300.0
 
     def __post_init__(self) -> None:
         if self.search not in ("embedded", "elasticsearch"):
@@ -47,4 +51,6 @@ class Settings:
             sparql_max_bytes=int(env.get("CATALOGUE_SPARQL_MAX_BYTES", "10000000")),
             sparql_workers=max(1, int(env.get("CATALOGUE_SPARQL_WORKERS", "2"))),
             max_upload_bytes=int(env.get("CATALOGUE_MAX_UPLOAD_BYTES", str(50 * 2**20))),
+            upload_memory=int(env.get("CATALOGUE_UPLOAD_MEMORY", str(4 * 2**30))),
+            upload_timeout=float(env.get("CATALOGUE_UPLOAD_TIMEOUT", "300")),
         )

@@ -16,26 +16,29 @@ Read the way registries lay their lists out:
 - Below the header, rows with text from at most one cell (blank rows, notes, section
   titles, footnotes, also when merged across the row), rows without a name and repeated
   header rows are skipped.
-- XLSX is streamed (openpyxl read-only); merged ranges come from a streamed pass of
-  their own over the sheet, since read-only sheets do not expose them.
+- XLSX is streamed (openpyxl read-only); merged ranges come from a scan of their own
+  over the sheet's bytes, since read-only sheets do not expose them. Rows are checked
+  against the source's limits (rows, columns, characters in a cell) as they come, so a
+  huge sheet stops at the first row past a limit, not after it is read.
+- Text must be valid in its encoding: a CSV is never read with characters replaced.
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, ClassVar, Literal
 
-from defusedxml.ElementTree import DefusedXMLParser
 from rdflib.namespace import XSD
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from catalogue.harvesters.base import (ConfiguredDataset, HarvestContext, Record, SourceError,
                                        parse_options, text_value)
-from catalogue.harvesters.xml import local
 from catalogue.models import CodeList, Concept, Period, Text, Variable, merge_periods
 from catalogue.profiles.dcat_ap_no_3 import to_graph
 
@@ -46,7 +49,12 @@ DEFAULT_VALUE_TYPES = {
     "date": f"{XSD}date", "boolean": f"{XSD}boolean", "kode": None, "code": None,
 }
 HEADER_SEARCH_ROWS = 30
-MAX_COLUMNS = 500  # a merge over a whole row (A1:XFD1) is not spread over 16 384 columns
+# A merged cell in a sheet's XML, `<mergeCell ref="A1:F1"/>` (with any namespace prefix).
+MERGE_CELL = re.compile(rb"""<(?:[\w.-]+:)?mergeCell\s[^<>]*?\bref\s*=\s*["']([^"'<>]*)["']""")
+MERGE_CELL_MAX = 256  # bytes: longer than any such element
+# Valid UTF-8 sequences of more than one byte: Windows-1252 text seldom holds one, so a
+# file with both these and bytes that are not UTF-8 is one of mixed encodings.
+UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
 
 class Columns(BaseModel):
@@ -70,9 +78,17 @@ class TableOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
     format: Literal["csv", "xlsx"] | None = None  # none: told by the file's first bytes
     delimiter: str = ";"
-    # UTF-8 (with or without BOM); when not set and the file is not UTF-8, Windows-1252,
-    # which Excel's "CSV (semikolondelt)" writes on Norwegian Windows.
+    # UTF-8, with or without BOM; "cp1252" for what Excel's "CSV (semikolondelt)" writes
+    # on Norwegian Windows. Text not valid in it is refused, never replaced.
     encoding: str = "utf-8-sig"
+    # Limits on what one harvest of the source reads, so a huge or hostile file stops at
+    # the first row past one: rows (blank ones too, over all sheets read; also the most
+    # merged cells), columns up to a row's last value, characters in one cell (32,767 is
+    # Excel's own most), and what a workbook's parts unpack to.
+    max_rows: int = Field(default=100_000, ge=1)
+    max_columns: int = Field(default=500, ge=1)
+    max_cell_chars: int = Field(default=32_767, ge=1)
+    max_unpacked_bytes: int = Field(default=500 * 2**20, ge=1)  # an XLSX's parts, unpacked
     # Rows in the header, counted from the one with the `name` header; none: that row and
     # the rows a merged header cell reaches down into.
     header_rows: int | None = Field(default=None, ge=1, le=10)
@@ -82,6 +98,15 @@ class TableOptions(BaseModel):
     themes: dict[str, str] = Field(default_factory=dict)  # cell text -> theme URI
     code_lists: dict[str, str] = Field(
         default_factory=lambda: {"klass": "https://data.ssb.no/api/klass/v1/classifications/"})
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r} (e.g. 'utf-8', 'cp1252', 'latin-1')") from None
+        return value
 
 
 @dataclass(frozen=True)
@@ -113,7 +138,8 @@ class TableHarvester:
             if (options.format or _sniff_format(fetched.content)) == "xlsx":
                 sheets = _read_xlsx(fetched.content, options, wanted)
             else:
-                sheets = {"": _read_table("", _csv_rows(fetched.content, options), options)}
+                rows = _Limits(options).checked("", _csv_rows(fetched.content, options))
+                sheets = {"": _read_table("", rows, options)}
         except SourceError as exc:
             raise SourceError(f"{fetched.url}: {exc}") from None
         value_types = {**DEFAULT_VALUE_TYPES, **{k.lower(): v for k, v in options.value_types.items()}}
@@ -302,40 +328,78 @@ def _sniff_format(content: bytes) -> str:
 
 
 def _csv_rows(content: bytes, options: TableOptions) -> Iterator[tuple[int, list[Cell]]]:
-    try:
-        text = content.decode(options.encoding)
-    except UnicodeDecodeError as exc:
-        if "encoding" in options.model_fields_set:
-            raise SourceError(f"not {options.encoding} text: {exc}") from None
-        text = content.decode("cp1252", errors="replace")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=options.delimiter)
+    """The rows, decoded as they are read; text not valid in the encoding fails the source."""
+    if csv.field_size_limit() < options.max_cell_chars:  # process-wide: only ever raised
+        csv.field_size_limit(options.max_cell_chars)
+    text = io.TextIOWrapper(io.BytesIO(content), encoding=options.encoding, newline="")
+    reader = csv.reader(text, delimiter=options.delimiter)
     number = 0
     try:
         for number, values in enumerate(reader, start=1):
             yield number, [(v, (number, c)) for c, v in enumerate(values, start=1)]
+    except UnicodeDecodeError:
+        raise SourceError(_undecodable(content, options)) from None
     except csv.Error as exc:
+        if "field limit" in str(exc):  # a cell longer than both the reader's limit and ours
+            raise SourceError(f"row {number + 1}: a cell is longer than the limit of "
+                              f"{options.max_cell_chars} characters (the source's max_cell_chars)") from None
         raise SourceError(f"row {number + 1}: not readable as CSV: {exc}") from None
 
 
-def _read_xlsx(content: bytes, options: TableOptions, wanted: set[str] | None) -> dict[str, list[Row]]:
-    from openpyxl import load_workbook  # imported here: only spreadsheet sources need it
+def _undecodable(content: bytes, options: TableOptions) -> str:
+    """Where a CSV that does not decode stops being valid text in its encoding, the bytes
+    there, and what the file looks like instead. Only on the way to an error: the text
+    before them is decoded whole."""
     try:
-        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        content.decode(options.encoding)
+    except UnicodeDecodeError as exc:
+        start, bad = exc.start, exc.object[exc.start:exc.end]
+    # The row and column the bad bytes are in: the CSV before them, and a stand-in for them.
+    before = csv.reader(io.StringIO(content[:start].decode(options.encoding) + "\ufffd", newline=""),
+                        delimiter=options.delimiter)
+    row, cells = 0, []
+    for row, cells in enumerate(before, start=1):
+        pass
+    message = f"row {row}, column {len(cells)}: {bad!r} is not {options.encoding} text"
+    if not codecs.lookup(options.encoding).name.startswith("utf-8"):
+        return message + " (is the source's encoding option right?)"
+    if UTF8_MULTIBYTE.search(content):
+        return message + ", yet the file holds UTF-8 text too: mixed encodings; save it as UTF-8"
+    try:
+        content.decode("cp1252")
+    except UnicodeDecodeError:
+        return message
+    return (message + "; the whole file reads as Windows-1252 (Latin-1): if that is what it is, "
+            'set the source\'s option encoding = "cp1252"')
+
+
+def _read_xlsx(content: bytes, options: TableOptions, wanted: set[str] | None) -> dict[str, list[Row]]:
+    try:
+        # A part is never unpacked past the size its entry declares, so the declared sizes
+        # bound what reading can cost (shared strings are held whole): a ZIP bomb stops here.
+        unpacked = sum(entry.file_size for entry in zipfile.ZipFile(io.BytesIO(content)).infolist())
+        if unpacked > options.max_unpacked_bytes:
+            raise SourceError(f"the workbook unpacks to {unpacked} bytes, more than the limit of "
+                              f"{options.max_unpacked_bytes} (the source's max_unpacked_bytes)")
+        book = _open_workbook(content)
+    except SourceError:
+        raise
     except Exception as exc:  # openpyxl raises zipfile, KeyError and its own errors
         raise SourceError(f"not a readable XLSX workbook: {exc}") from None
     missing = sorted((wanted or set()) - set(book.sheetnames))
     if missing:
         raise SourceError(f"no sheet named {missing} (sheets: {book.sheetnames})")
     sheets = {}
+    limits = _Limits(options)
     try:
         for sheet in book.worksheets:
             if wanted is not None and sheet.title not in wanted:
                 continue
-            sheet.reset_dimensions()  # some writers store a wrong size: read the rows there are
             try:
                 values = enumerate(sheet.iter_rows(min_row=1, min_col=1, values_only=True), start=1)
+                spread = _spread(sheet.title, values, _merged_ranges(sheet, options), options.max_columns)
                 # A sheet no dataset names and without the header row holds notes, not variables.
-                rows = _read_table(sheet.title, _spread(values, _merged_ranges(sheet)), options,
+                rows = _read_table(sheet.title, limits.checked(sheet.title, spread), options,
                                    required=wanted is not None)
             except SourceError:
                 raise
@@ -351,35 +415,56 @@ def _read_xlsx(content: bytes, options: TableOptions, wanted: set[str] | None) -
     return sheets
 
 
-def _merged_ranges(sheet) -> list[tuple[int, int, int, int]]:
-    """(first row, first column, last row, last column) of each merged cell.
+def _open_workbook(content: bytes):
+    """The workbook, read-only, its sheets unsized: the rows read are the rows there are.
 
-    Read-only sheets do not expose them, and the sheet's XML lists them after its rows,
-    so the sheet part is streamed once more through defusedxml (as openpyxl reads it),
-    into a target that keeps only the merged ranges: no tree is built."""
+    openpyxl sizes each read-only sheet as it opens a workbook, from the sheet's
+    `<dimension>`, which some writers get wrong; a sheet without one it parses to its end
+    for that (45 s for a full sheet, before any limit could stop it). So sizing is left
+    out while the workbook opens (imported here: only spreadsheet sources need openpyxl)."""
+    from openpyxl import load_workbook
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+    sizing = ReadOnlyWorksheet._get_size
+    ReadOnlyWorksheet._get_size = lambda self: None  # the class's defaults: no size known
+    try:
+        return load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    finally:
+        ReadOnlyWorksheet._get_size = sizing
+
+
+def _merged_ranges(sheet, options: TableOptions) -> list[tuple[int, int, int, int]]:
+    """(first row, first column, last row, last column) of each merged cell, cut at the
+    last column read; no more of them than the source may have rows.
+
+    Read-only sheets do not expose them, and the sheet's XML lists them after its rows.
+    Parsing all of it only to reach them would cost as much as reading every row (30 s
+    for a full sheet), so its bytes are scanned for the `mergeCell` elements instead, a
+    chunk at a time (the rows themselves are parsed by openpyxl, entities refused)."""
     from openpyxl.utils.cell import range_boundaries
     refs: list[str] = []
-
-    class MergedCells:
-        def start(self, tag: str, attrib: dict[str, str]) -> None:
-            if local(tag) == "mergeCell" and attrib.get("ref"):
-                refs.append(attrib["ref"])
-
-    parser = DefusedXMLParser(target=MergedCells(), forbid_entities=True, forbid_external=True)
+    tail = b""  # the end of the chunk before: an element may straddle two
     with sheet._get_source() as stream:  # the sheet's part in the package; no public accessor
-        while chunk := stream.read(1 << 16):
-            parser.feed(chunk)
-    parser.close()
+        while chunk := stream.read(1 << 20):
+            buffer = tail + chunk
+            refs.extend(m[1].decode("ascii", "replace") for m in MERGE_CELL.finditer(buffer) if m.end() > len(tail))
+            tail = buffer[-MERGE_CELL_MAX:]
+            if len(refs) > options.max_rows:
+                raise SourceError(f"sheet {sheet.title!r}: more than {options.max_rows} merged cells "
+                                  f"(the source's max_rows)")
     ranges = []
     for ref in refs:
         min_col, min_row, max_col, max_row = range_boundaries(ref)
-        ranges.append((min_row, min_col, max_row, min(max_col, MAX_COLUMNS)))
+        if min_col <= options.max_columns:
+            ranges.append((min_row, min_col, max_row, min(max_col, options.max_columns)))
     return ranges
 
 
-def _spread(rows: Iterable[tuple[int, Iterable[Any]]],
-            ranges: list[tuple[int, int, int, int]]) -> Iterator[tuple[int, list[Cell]]]:
-    """Rows of cells, each merged cell's value carried to every cell it covers."""
+def _spread(sheet: str, rows: Iterable[tuple[int, Iterable[Any]]], ranges: list[tuple[int, int, int, int]],
+            max_columns: int) -> Iterator[tuple[int, list[Cell]]]:
+    """Rows of cells, each merged cell's value carried to every cell it covers.
+
+    Merged cells that do not overlap (Excel makes no others) cover at most `max_columns`
+    cells of a row between them, which bounds the work per row: overlapping ones fail."""
     pending = sorted(ranges, reverse=True)  # popped from the end, first row first
     active: dict[tuple[int, int, int, int], Any] = {}  # range -> its value
     for number, values in rows:
@@ -387,6 +472,8 @@ def _spread(rows: Iterable[tuple[int, Iterable[Any]]],
         while pending and pending[-1][0] <= number:
             top, left, _, _ = span = pending.pop()
             active[span] = cells[left - 1][0] if top == number and left <= len(cells) else None
+        if sum(right - left + 1 for _, left, _, right in active) > max_columns:
+            raise SourceError(f"sheet {sheet!r}, row {number}: merged cells overlap")
         for span, value in list(active.items()):
             top, left, bottom, right = span
             cells.extend((None, (number, c)) for c in range(len(cells) + 1, right + 1))
@@ -396,6 +483,34 @@ def _spread(rows: Iterable[tuple[int, Iterable[Any]]],
             if bottom <= number:
                 del active[span]
         yield number, cells
+
+
+class _Limits:
+    """The source's limits on rows, columns and cell text, counted over every sheet read."""
+
+    def __init__(self, options: TableOptions):
+        self.options, self.rows = options, 0
+
+    def checked(self, sheet: str, rows: Iterable[tuple[int, list[Cell]]]) -> Iterator[tuple[int, list[Cell]]]:
+        """The rows as they come, until one passes a limit: then a SourceError naming it."""
+        from openpyxl.utils import get_column_letter
+        options = self.options
+        for number, cells in rows:
+            where = f"sheet {sheet!r}, row {number}" if sheet else f"row {number}"
+            self.rows += 1
+            if self.rows > options.max_rows:
+                raise SourceError(f"{where}: more than {options.max_rows} rows (the source's max_rows)")
+            for column, (value, _) in enumerate(cells, start=1):
+                if value is None or value == "":
+                    continue
+                name = get_column_letter(column) if sheet and column <= 16384 else str(column)
+                if column > options.max_columns:
+                    raise SourceError(f"{where}: a value in column {name}, past the limit of "
+                                      f"{options.max_columns} columns (the source's max_columns)")
+                if isinstance(value, str) and len(value) > options.max_cell_chars:
+                    raise SourceError(f"{where}, column {name}: a cell of {len(value)} characters, more than "
+                                      f"the limit of {options.max_cell_chars} (the source's max_cell_chars)")
+            yield number, cells
 
 
 def _read_table(sheet: str, rows: Iterator[tuple[int, list[Cell]]], options: TableOptions,

@@ -15,7 +15,7 @@ from starlette.datastructures import UploadFile
 from catalogue import publishing
 from catalogue.accounts import Principal
 from catalogue.publishing import (FORMATS, NAMES, NeedsConfirmation, NotPublishable, NothingPublished,
-                                  PublishError, Report, TooLarge, Unreadable, Unsupported)
+                                  PublishError, Report, TooDemanding, TooLarge, Unreadable, Unsupported)
 from catalogue.settings import Settings
 from catalogue.sources import UPLOAD_URL, Config, SourceConfig
 from catalogue.store import Busy
@@ -24,7 +24,7 @@ from catalogue.site.auth import Access, answer, wants_json
 from catalogue.site.bodies import at_most
 
 STATUS = {NotPublishable: 404, NothingPublished: 404, TooLarge: 413, Unsupported: 415, Unreadable: 422,
-          NeedsConfirmation: 409}
+          TooDemanding: 422, NeedsConfirmation: 409}
 FORM_OVERHEAD = 64 * 1024  # a form's other fields and part headers, beyond the file itself
 
 

@@ -486,12 +486,13 @@ HJERTE_KAR = ('name = "Variabelnavn", label = "Variabel", value_type = "Datatype
 
 @pytest.fixture(scope="module")
 def hjerte_kar(tmp_path_factory, fixture_server):
-    """Windows-1252, a title and a "Merknad:" above a two-row header (header_rows = 2),
-    blank rows, a note, a repeated header and a footnote."""
+    """Windows-1252 (as its encoding option says), a title and a "Merknad:" above a
+    two-row header (header_rows = 2), blank rows, a note, a repeated header and a footnote."""
     folder = tmp_path_factory.mktemp("hjerte-kar")
     settings = settings_in(folder)
     [summary] = harvest(settings, write_config(folder, table_source(
-        f"{fixture_server.url}/table/hjerte-kar-variabler.csv", HJERTE_KAR, "header_rows = 2")))
+        f"{fixture_server.url}/table/hjerte-kar-variabler.csv", HJERTE_KAR,
+        'header_rows = 2\nencoding = "cp1252"')))
     return settings, summary
 
 

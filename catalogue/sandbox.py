@@ -1,0 +1,76 @@
+"""Work on untrusted input in a process of its own, bounded in memory and time, so that a
+file built to exhaust either takes down that process and not the server.
+
+The process is spawned, not forked (the server is threaded: a fork copies locks other
+threads hold); its address space is capped with RLIMIT_AS, and the parent kills it when
+its time is up.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import resource
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class Exceeded(Exception):
+    """The work needed more memory or time than it may have; `limit` says which."""
+
+    def __init__(self, limit: str, message: str):
+        super().__init__(message)
+        self.limit = limit
+
+
+def run(function: Callable[..., T], *args: Any, memory: int, seconds: float) -> T:
+    """`function(*args)` in a spawned process with at most `memory` bytes of address space
+    and `seconds` of time: its result, or its exception raised again here. The function,
+    its arguments and its result must pickle. Raises Exceeded past either limit."""
+    context = multiprocessing.get_context("spawn")
+    receiving, sending = context.Pipe(duplex=False)
+    process = context.Process(target=_bounded, args=(sending, memory, function, args), daemon=True,
+                              name="bounded")
+    process.start()
+    sending.close()  # the child's end: once the child is gone, reading ends (EOFError)
+    try:
+        if not receiving.poll(seconds):
+            raise Exceeded("time", f"took longer than the limit of {seconds:g} s")
+        try:
+            outcome, value = receiving.recv()
+        except EOFError:  # killed without a word: out of memory where no MemoryError is raised
+            process.join()
+            raise Exceeded("memory", f"stopped (exit code {process.exitcode}), as it does when it needs "
+                                     f"more than the memory limit of {memory:,} bytes") from None
+    finally:
+        process.kill()
+        process.join()
+        receiving.close()
+    if outcome == "memory":
+        raise Exceeded("memory", f"needed more than the memory limit of {memory:,} bytes")
+    if outcome == "error":
+        raise value
+    return value
+
+
+def _bounded(sending, memory: int, function: Callable[..., Any], args: tuple) -> None:
+    """The child: the work, its answer, and an exit that waits for nothing (threads the work
+    left behind, such as a server it had no memory left to shut down, would hold it open)."""
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    try:
+        answer = ("ok", function(*args))
+    except MemoryError:
+        answer = ("memory", None)
+    except RuntimeError as exc:  # a thread's stack is address space too
+        answer = ("memory", None) if "can't start new thread" in str(exc) else ("error", exc)
+    except BaseException as exc:  # raised again in the parent, where the caller says what it means
+        answer = ("error", exc if isinstance(exc, Exception) else RuntimeError(f"{type(exc).__name__}: {exc}"))
+    try:
+        sending.send(answer)  # pickled whole before anything is sent
+    except MemoryError:
+        sending.send(("memory", None))
+    except Exception as exc:  # an exception that does not pickle: its text does
+        sending.send(("error", RuntimeError(f"{type(answer[1]).__name__}: {answer[1]} ({exc})")))
+    finally:
+        os._exit(0)
