@@ -20,6 +20,10 @@ from catalogue.store import Store
 from support import DCAT_SOURCE, EU_HEALTH, FIXTURES, account, bearer, by_name
 
 KATALOG = (FIXTURES / "dcat" / "katalog.ttl").read_bytes()
+# An ordinary RDF list of 1,000 items on a dataset of its own (it once ended the whole run).
+LISTED = (KATALOG.replace(b"https://data.fhi.no/datasett/dar", b"https://data.fhi.no/datasett/dar-liste")
+          + b"<https://data.fhi.no/datasett/dar-liste> <http://example.org/sequence> ("
+          + b" ".join(b'"%d"' % n for n in range(1000)) + b") .\n")
 DAR = {"UNDERLIGGENDE", "DODSSTED"}
 TURTLE = {"Content-Type": "text/turtle"}
 
@@ -28,7 +32,7 @@ class HostileServer:
     """A loopback server whose paths each misbehave in their own way (see `routes`)."""
 
     def __init__(self):
-        self.bodies = {"/dcat/katalog.ttl": KATALOG}  # what the plain paths serve; tests change it
+        self.bodies = {"/dcat/katalog.ttl": KATALOG, "/list.ttl": LISTED}  # what the plain paths serve; tests change it
         self.oai_pages = 0
         routes = {"/loop/a": self._redirect("/loop/b"), "/loop/b": self._redirect("/loop/a"),
                   "/elsewhere.ttl": self._redirect_elsewhere, "/nested.json": self._nested,
@@ -110,6 +114,13 @@ FAST = """timeout = 0.5
 retries = 0
 """  # appended to a source's table: no retries to wait for
 HOSTILE_SOURCES = """
+[[source]]
+id = "list"
+name = "A list of 1,000 items"
+publisher = "fhi"
+kind = "dcat"
+url = "{url}/list.ttl"
+
 [[source]]
 id = "loop"
 name = "Redirects in a loop"
@@ -214,7 +225,7 @@ def test_hostile_sources_fail_alone_and_the_good_one_is_harvested_and_indexed(
 
     assert first.status == "ok"
     assert {source: run.status for source, run in runs.items()} == {
-        "dar": "held", "loop": "failed", "elsewhere": "failed", "nested": "failed", "drip": "failed",
+        "dar": "held", "list": "ok", "loop": "failed", "elsewhere": "failed", "nested": "failed", "drip": "failed",
         "slow": "failed", "endless": "failed", "mfr": "ok"}
     assert "has no records, where the source had" in runs["dar"].error
     assert f"{hostile.url}/loop/a: redirects in a loop" in runs["loop"].error
@@ -227,7 +238,9 @@ def test_hostile_sources_fail_alone_and_the_good_one_is_harvested_and_indexed(
     # The run went on: the good source is searchable, the held one's records stay, and no
     # other graph changed by a byte.
     assert {"FODSELSVEKT", *DAR} <= set(by_name(settings))
-    assert graph_files(settings) == {**before, "mfr": graph_files(settings)["mfr"]}
+    after = graph_files(settings)
+    assert after == {**before, "list": after["list"], "mfr": after["mfr"]}
+    assert after["list"].count(b"http://www.w3.org/1999/02/22-rdf-syntax-ns#first") == 1000
     assert all(RunLog(settings.data_dir).get(run.id).error == run.error for run in runs.values())
     state = Store(settings.data_dir, settings.base_uri).state().sources
     assert state["loop"].error == runs["loop"].error and state["dar"].last_run == runs["dar"].id
