@@ -15,7 +15,7 @@ from catalogue.ids import slug
 from catalogue.models import Agent, ContactPoint, Dataset, Period, Text, merge_periods
 from catalogue.profiles.dcat_ap_no_3 import to_graph
 from catalogue.sources import SourceConfig
-from catalogue.harvesters.http import Fetcher
+from catalogue.harvesters.http import Fetcher, FetchError
 
 
 class SourceError(Exception):
@@ -44,6 +44,24 @@ def read_json(content: bytes, where: str) -> Any:
         return json.loads(text)
     except ValueError as exc:  # names line and column
         raise SourceError(f"{where}: not JSON: {exc}") from None
+
+
+NOT_THERE = {404, 410}  # statuses of a document a server does not have (any more)
+
+
+def record_json(http: Fetcher, url: str, problems: list[str], where: str, language: str | None = None) -> Any:
+    """A JSON document one record is built from. One the server does not have, or that is
+    not JSON, is a problem of that record (added to `problems`, and None returned); any
+    other failure (no answer, a server error, a limit) is raised, and fails the source."""
+    try:
+        return read_json(http.get(url, accept="application/json", language=language).content, url)
+    except FetchError as exc:
+        if exc.status not in NOT_THERE:
+            raise
+        problems.append(f"{where}: {exc}")
+    except SourceError as exc:
+        problems.append(f"{where}: {exc}")
+    return None
 
 
 @dataclass

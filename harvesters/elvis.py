@@ -26,7 +26,7 @@ from urllib.parse import quote
 from pydantic import BaseModel, ConfigDict, Field
 
 from catalogue.harvesters.base import (ConfiguredDataset, HarvestContext, Record, SourceError,
-                                       parse_options, read_json, text_value)
+                                       parse_options, read_json, record_json, text_value)
 from catalogue.harvesters.http import FetchError
 from catalogue.harvesters.table import DEFAULT_VALUE_TYPES, XSD
 from catalogue.models import (CodeList, Concept, Period, Text, Variable, VariableVersion,
@@ -38,7 +38,6 @@ VALUE_TYPES = {**DEFAULT_VALUE_TYPES, "text": f"{XSD}string", "tekst": f"{XSD}st
                "number": f"{XSD}decimal", "numeric": f"{XSD}decimal", "numerisk": f"{XSD}decimal",
                "datetime": f"{XSD}dateTime", "dato og tid": f"{XSD}dateTime",
                "kodeverk": None, "codelist": None, "code list": None}
-NOT_THERE = {404, 410}  # statuses of a variable the API does not have (any more)
 
 
 class ElvisOptions(BaseModel):
@@ -135,15 +134,8 @@ def _detail(ctx: HarvestContext, base: str, elvis_id: str, item: Any, changed: s
         if isinstance(detail, dict) and all(text_value(detail.get(k)) == text_value(_get(item, k))
                                             for k in ("id", "version", "updatedOn")):
             return detail
-    try:
-        detail = read_json(ctx.http.get(url, accept="application/json").content, url)
-    except FetchError as exc:
-        if exc.status not in NOT_THERE:
-            raise
-        problems.append(f"{where}: {exc}")
-        return None
-    except SourceError as exc:
-        problems.append(f"{where}: {exc}")
+    detail = record_json(ctx.http, url, problems, where)
+    if detail is None:
         return None
     if not isinstance(detail, dict):
         problems.append(f"{where}: {url}: expected a JSON object")

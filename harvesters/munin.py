@@ -39,8 +39,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import FOAF, RDF, SKOS
 
-from catalogue.harvesters.base import (HarvestContext, Record, SourceError, parse_options,
-                                       text_value)
+from catalogue.harvesters.base import (HarvestContext, Record, SourceError, parse_options, read_json,
+                                       record_json, text_value)
 from catalogue.harvesters.http import FetchError
 from catalogue.models import (Agent, CodeList, Concept, ContactPoint, Dataset, Period, Text,
                               Variable, VariableVersion, merge_periods)
@@ -55,7 +55,6 @@ DATA_TYPES = {"1": "string", "2": "integer", "3": "decimal", "4": "boolean", "5"
               "10": "string"}  # "10": a national identity number, 11 digits
 LANGUAGE = "nb"
 MARKDOWN_LINK = re.compile(r"^\[[^\]]*\]\((\S+)\)$")
-NOT_THERE = {404, 410}  # statuses of a document the API does not have
 
 
 class MuninOptions(BaseModel):
@@ -118,25 +117,14 @@ class _Api:
 
     def json(self, path: str, language: str = LANGUAGE) -> Any:
         url = self.base + path
-        fetched = self.ctx.http.get(url, accept="application/json", language=language)
-        try:
-            return json.loads(fetched.content)
-        except ValueError as exc:  # names line and column
-            raise SourceError(f"{url}: not JSON: {exc}") from None
+        return read_json(self.ctx.http.get(url, accept="application/json", language=language).content, url)
 
     def detail(self, path: str, problems: list[str], where: str, shape: type = dict) -> Any:
         """A document one record is built from (a JSON object, or `shape`). One the API does
         not have, or cannot be read, is a problem of that record; any other failure (no
         answer, a server error, a limit) fails the source, which keeps its last good graph."""
-        try:
-            body = self.json(path)
-        except FetchError as exc:
-            if exc.status not in NOT_THERE:
-                raise
-            problems.append(f"{where}: {exc}")
-            return None
-        except SourceError as exc:
-            problems.append(f"{where}: {exc}")
+        body = record_json(self.ctx.http, self.base + path, problems, where, LANGUAGE)
+        if body is None:
             return None
         if not isinstance(body, shape):
             problems.append(f"{where}: {self.base}{path}: expected {_kind(shape())}, not {_kind(body)}")
@@ -587,9 +575,9 @@ class _Reader:
         """A `...Flerspraklig` property: JSON {"nb": ..., "en": ...} in a string."""
         text = text_value(extra.get(key))
         try:
-            value = json.loads(text) if text else {}
-        except ValueError as exc:
-            self.problems.append(f"{self.where}, property {key!r}: not JSON: {exc}")
+            value = read_json(text.encode(), f"{self.where}, property {key!r}") if text else {}
+        except SourceError as exc:
+            self.problems.append(str(exc))
             return {}
         if not isinstance(value, dict):
             self.problems.append(f"{self.where}, property {key!r}: expected a JSON object of texts by language")
@@ -600,9 +588,9 @@ class _Reader:
         """A property holding a JSON array of strings in a string (`healthCategory`)."""
         text = text_value(extra.get(key))
         try:
-            value = json.loads(text) if text else []
-        except ValueError as exc:
-            self.problems.append(f"{self.where}, property {key!r}: not JSON: {exc}")
+            value = read_json(text.encode(), f"{self.where}, property {key!r}") if text else []
+        except SourceError as exc:
+            self.problems.append(str(exc))
             return []
         if not isinstance(value, list):
             self.problems.append(f"{self.where}, property {key!r}: expected a JSON array")

@@ -4,7 +4,9 @@ from __future__ import annotations
 import itertools
 import socket
 import textwrap
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -140,3 +142,17 @@ def log_in(client, name: str, password: str) -> str:
     assert answer.status_code == 303, answer.text
     page = client.get("/account", headers={"Accept": "text/html"})
     return re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+
+
+def serve_handler(handler: type[BaseHTTPRequestHandler]) -> tuple[ThreadingHTTPServer, str]:
+    """`handler` answering on 127.0.0.1 from a thread of its own, and the server's URL;
+    end it with `stop_server`."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def stop_server(server: ThreadingHTTPServer) -> None:
+    server.shutdown()
+    server.server_close()

@@ -4,9 +4,8 @@ variables with periods, types, status and values, incremental harvests through
 `:filtered?latestSearchTime=`, and what a missing detail or a server error does."""
 import hashlib
 import json
-import threading
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -17,7 +16,7 @@ from catalogue.models import Period
 from catalogue.runs import RunLog
 from catalogue.site.app import create_app
 from catalogue.sources import load_config
-from support import CONFIG_HEAD, FIXTURES, by_name, search, snapshot
+from support import CONFIG_HEAD, FIXTURES, by_name, search, serve_handler, snapshot, stop_server
 
 API = "/rest/v1/variables"
 CHANGED = f"{API}/:filtered?latestSearchTime="
@@ -85,10 +84,7 @@ class ElvisApi:
             def log_message(self, *args):
                 pass
 
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.http.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.http.server_address[1]}"
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        self.http, self.url = serve_handler(Handler)
 
     def change(self, elvis_id: int, **fields) -> None:
         """Variable `elvis_id` changed: its details get `fields`, and `:filtered` lists it."""
@@ -100,8 +96,7 @@ class ElvisApi:
         self.bodies[CHANGED] = json.dumps(changed).encode()
 
     def close(self):
-        self.http.shutdown()
-        self.http.server_close()
+        stop_server(self.http)
 
 
 @pytest.fixture

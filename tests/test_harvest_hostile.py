@@ -3,10 +3,9 @@ run goes on, the good sources are harvested and indexed, and every other stored 
 stays byte for byte as it was."""
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -17,7 +16,7 @@ from catalogue.harvest import harvest
 from catalogue.runs import RunLog
 from catalogue.site.app import create_app
 from catalogue.store import Store
-from support import DCAT_SOURCE, EU_HEALTH, FIXTURES, account, bearer, by_name
+from support import DCAT_SOURCE, EU_HEALTH, FIXTURES, account, bearer, by_name, serve_handler, stop_server
 
 KATALOG = (FIXTURES / "dcat" / "katalog.ttl").read_bytes()
 # An ordinary RDF list of 1,000 items on a dataset of its own (it once ended the whole run).
@@ -49,15 +48,11 @@ class HostileServer:
                 pass
 
         server = self
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.http.daemon_threads = True
+        self.http, self.url = serve_handler(Handler)
         self.port = self.http.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
 
     def close(self):
-        self.http.shutdown()
-        self.http.server_close()
+        stop_server(self.http)
 
     @staticmethod
     def _send(handler, body: bytes, headers: dict[str, str] | None = None, status: int = 200) -> None:

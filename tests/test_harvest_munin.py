@@ -4,9 +4,8 @@ their sub-sources, data collections and variable groups, variables with periods,
 and code validity, and what a document the API does not have does to its record."""
 import hashlib
 import json
-import threading
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -19,7 +18,7 @@ from catalogue.models import Period
 from catalogue.namespaces import CV, DCATAP, HEALTHDCATAP
 from catalogue.site.app import create_app
 from catalogue.sources import load_config
-from support import BASE_URI, CONFIG_HEAD, by_name, corpus, search, snapshot
+from support import BASE_URI, CONFIG_HEAD, by_name, corpus, search, serve_handler, snapshot, stop_server
 
 API = "/api/explorer"
 ALS, TROMSO = "8ec4c2c4-662d-47a5-a946-f1086a014070", "e358db40-0efa-47bb-893a-40ee00ccde12"
@@ -90,10 +89,7 @@ class MuninApi:
             def log_message(self, *args):
                 pass
 
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.http.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.http.server_address[1]}"
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        self.http, self.url = serve_handler(Handler)
 
     def answer(self, target: str) -> bytes | None:
         path, query = urlsplit(target).path, parse_qs(urlsplit(target).query)
@@ -107,8 +103,7 @@ class MuninApi:
         return self.answers.get(path)
 
     def close(self):
-        self.http.shutdown()
-        self.http.server_close()
+        stop_server(self.http)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from fastapi.testclient import TestClient
@@ -23,7 +23,7 @@ from catalogue.runs import RunLog
 from catalogue.site.app import create_app
 from catalogue.schedule import Scheduler
 from catalogue.store import Store
-from support import DCAT_SOURCE, FIXTURES, by_name
+from support import DCAT_SOURCE, FIXTURES, by_name, serve_handler, stop_server
 
 DAR = {"UNDERLIGGENDE", "DODSSTED"}
 KATALOG = (FIXTURES / "dcat" / "katalog.ttl").read_text(encoding="utf-8")
@@ -70,14 +70,10 @@ class ScriptedServer:
             def log_message(self, *args):
                 pass
 
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.http.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.http.server_address[1]}"
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        self.http, self.url = serve_handler(Handler)
 
     def close(self):
-        self.http.shutdown()
-        self.http.server_close()
+        stop_server(self.http)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ ends cleanly (accepted, or refused with the limit or field named), never with a 
 hang, and the other source's stored graph stays byte for byte what it was."""
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from xml.etree.ElementTree import fromstring
 
 import pytest
@@ -17,7 +17,7 @@ from catalogue.namespaces import DCT
 from catalogue.rdf import read_rdf
 from catalogue.site.app import create_app
 from catalogue.store import Store
-from support import DCAT_SOURCE, EU_HEALTH
+from support import DCAT_SOURCE, EU_HEALTH, serve_handler, stop_server
 
 DATASET = "<https://data.fhi.no/datasett/dar>"
 EX = "https://example.org/"
@@ -209,13 +209,10 @@ class Listener:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.url = serve_handler(Handler)
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        stop_server(self.server)
 
 
 @pytest.fixture
