@@ -68,6 +68,16 @@ class VardefHarvester:
             yield from records
         yield spec.record(ctx, covered)
 
+    def probe(self, ctx: HarvestContext) -> str:
+        """For `catalogue sources check`: the list of variable definitions."""
+        options = parse_options(VardefOptions, ctx)
+        definitions = _json_list(ctx, ctx.url.rstrip("/"), options.languages[0])
+        named = sum(1 for d in definitions if isinstance(d, dict) and d.get("id") and d.get("short_name"))
+        if named < len(definitions):
+            raise SourceError(f"{ctx.url}: {len(definitions) - named} of {len(definitions)} items are "
+                              "not variable definitions (objects with 'id' and 'short_name')")
+        return f"{len(definitions)} variable definitions"
+
 
 def _definition(ctx: HarvestContext, options: VardefOptions, list_url: str, number: int,
                 item: dict, dataset_uri: str) -> tuple[list[Record], list[Period]]:
