@@ -13,6 +13,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import httpx
+
 from catalogue.harvest import _demo_url, describe, fetcher
 from catalogue.harvesters import FetchError, HarvestContext, SourceError, for_kind
 from catalogue.settings import Settings
@@ -40,7 +42,7 @@ class Check:
     source: str
     kind: str
     url: str
-    state: str  # "ok", "upload", "no answer", "HTTP error", "wrong shape", "unknown kind"
+    state: str  # "ok", "upload", "no answer", "HTTP error", "refused", "wrong shape", "unknown kind"
     detail: str          # what was found, or why not
     status: int | None = None  # of the last answer, if any
     seconds: float = 0.0
@@ -72,10 +74,8 @@ def check_source(settings: Settings, config: Config, source: SourceConfig, demo_
         "timeout": min(source.timeout, CHECK_TIMEOUT), "retries": 0,
         "request_deadline": CHECK_DEADLINE, "source_deadline": CHECK_DEADLINE,
         "max_requests": CHECK_REQUESTS})
-    statuses: list[int] = []
+    statuses: list[int] = []  # of every answer, redirects too
     started = time.perf_counter()
-    http = fetcher(quick, None, origin=url)
-    http.client.event_hooks["response"].append(lambda response: statuses.append(response.status_code))
 
     def result(state: str, detail: str) -> Check:
         return Check(source.id, source.kind, url, state, detail, statuses[-1] if statuses else None,
@@ -85,6 +85,8 @@ def check_source(settings: Settings, config: Config, source: SourceConfig, demo_
         harvester = for_kind(source.kind)
     except SourceError as exc:
         return result("unknown kind", str(exc))
+    http = fetcher(quick, None, origin=url)
+    http.client.event_hooks["response"].append(lambda response: statuses.append(response.status_code))
     try:
         with http:
             ctx = HarvestContext(source=quick, url=url, publisher=config.agent(source.publisher),
@@ -95,11 +97,12 @@ def check_source(settings: Settings, config: Config, source: SourceConfig, demo_
                 return result("ok", f"answers; its shape is not checked (kind {source.kind!r} has no probe)")
             return result("ok", probe(ctx))
     except FetchError as exc:
-        if not statuses:
-            return result("no answer", _no_answer(str(exc)))
-        if statuses[-1] >= 400:
+        if statuses and statuses[-1] >= 400:
             return result("HTTP error", str(exc))
-        return result("wrong shape", str(exc))  # a limit: too large, too many redirects ...
+        # The client raises FetchError from the transport error (not connected, no answer in time).
+        if isinstance(exc.__context__, httpx.TransportError):
+            return result("no answer", _no_answer(str(exc)))
+        return result("refused", str(exc))  # by a limit: too large, a redirect elsewhere or in a loop ...
     except Exception as exc:  # whatever an answer of the wrong shape makes a parser raise
         return result("wrong shape", describe(exc, http.last_url))
 

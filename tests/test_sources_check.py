@@ -21,14 +21,15 @@ DEMO_CATALOGUE = DEMO_SOURCES.parent / "files" / "helsedata-katalog.ttl"
 
 
 class Api(BaseHTTPRequestHandler):
-    """Fixed answers by path (the query is ignored): (status, content type, body)."""
+    """Fixed answers by path (the query is ignored): (status, headers, body)."""
 
-    answers: dict[str, tuple[int, str, bytes]] = {}
+    answers: dict[str, tuple[int, dict[str, str], bytes]] = {}
 
     def do_GET(self) -> None:
-        status, media, body = self.answers.get(urlsplit(self.path).path, (404, "text/plain", b"not here"))
+        status, headers, body = self.answers.get(urlsplit(self.path).path, (404, {}, b"not here"))
         self.send_response(status)
-        self.send_header("Content-Type", media)
+        for name, value in headers.items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -39,18 +40,22 @@ class Api(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def api() -> Iterator[str]:
-    answers = {
-        "/api/explorer/variables": (200, "application/json",
+    server = ThreadingHTTPServer(("127.0.0.1", 0), type("Answers", (Api,), {}))
+    port = server.server_address[1]
+    server.RequestHandlerClass.answers = {
+        "/api/explorer/variables": (200, {"Content-Type": "application/json"},
                                     corpus("variables", "munin-api", "variables.json").read_bytes()),
-        "/katalog.ttl": (200, "text/turtle", DEMO_CATALOGUE.read_bytes()),
-        "/error": (500, "text/plain", b"internal error"),
-        "/page.html": (200, "text/html", b"<!doctype html><html><body><h1>Welcome</h1></body></html>"),
-        "/kommune.json": (200, "text/plain",
+        "/katalog.ttl": (200, {"Content-Type": "text/turtle"}, DEMO_CATALOGUE.read_bytes()),
+        "/error": (500, {"Content-Type": "text/plain"}, b"internal error"),
+        "/page.html": (200, {"Content-Type": "text/html"},
+                       b"<!doctype html><html><body><h1>Welcome</h1></body></html>"),
+        # the same server under another name, which the source does not allow redirects to
+        "/moved": (302, {"Location": f"http://localhost:{port}/katalog.ttl"}, b""),
+        "/kommune.json": (200, {"Content-Type": "text/plain"},
                           corpus("variables", "microdata-no", "unit-type-variables", "KOMMUNE.json").read_bytes()),
     }
-    server = ThreadingHTTPServer(("127.0.0.1", 0), type("Answers", (Api,), {"answers": answers}))
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
+    yield f"http://127.0.0.1:{port}"
     server.shutdown()
     server.server_close()
 
@@ -116,6 +121,13 @@ kind = "dcat"
 url = "{api}/page.html"
 
 [[source]]
+id = "moved"
+name = "Moved away"
+publisher = "fhi"
+kind = "dcat"
+url = "{api}/moved"
+
+[[source]]
 id = "closed"
 name = "Nobody listens"
 publisher = "fhi"
@@ -134,6 +146,7 @@ url = "upload:"
     assert re.search(r"^catalogue\s+dcat\s+ok\s+HTTP 200 ", lines["catalogue"])
     assert re.search(r"^broken\s+dcat\s+HTTP error\s+HTTP 500 .*/error: HTTP 500", lines["broken"])
     assert re.search(r"^homepage\s+dcat\s+wrong shape\s+HTTP 200 .*page\.html: cannot parse", lines["homepage"])
+    assert re.search(r"^moved\s+dcat\s+refused\s+HTTP 302 .*on a host the source does not allow", lines["moved"])
     assert re.search(r"^closed\s+dcat\s+no answer\s+- .*could not connect", lines["closed"])
     assert re.search(r"^unnamed\s+munin\s+no answer\s+- .*name not resolved", lines["unnamed"])
     assert re.search(r"^uploaded\s+table\s+upload\s", lines["uploaded"])
