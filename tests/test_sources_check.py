@@ -51,6 +51,12 @@ def api() -> Iterator[str]:
                        b"<!doctype html><html><body><h1>Welcome</h1></body></html>"),
         # the same server under another name, which the source does not allow redirects to
         "/moved": (302, {"Location": f"http://localhost:{port}/katalog.ttl"}, b""),
+        # answers of a shape no kind reads
+        "/unexpected.json": (200, {"Content-Type": "application/json"}, b'{"unexpected": true}'),
+        "/klass/classifications/131": (200, {"Content-Type": "application/json"}, b'{"unexpected": true}'),
+        "/api/other/variables": (200, {"Content-Type": "application/json"}, b'{"unexpected": true}'),
+        "/other.csv": (200, {"Content-Type": "text/csv"}, b"Navn;Tekst\nKJONN;Kj\xc3\xb8nn\n"),
+        "/other.xml": (200, {"Content-Type": "application/xml"}, b"<catalogue><study/></catalogue>"),
         "/kommune.json": (200, {"Content-Type": "text/plain"},
                           corpus("variables", "microdata-no", "unit-type-variables", "KOMMUNE.json").read_bytes()),
     }
@@ -153,6 +159,43 @@ url = "upload:"
     assert status == 1
 
 
+DATASET_FIELDS = """
+id = "register"
+title = { nb = "Et register" }
+description = { nb = "Et register." }
+themes = ["http://publications.europa.eu/resource/authority/data-theme/HEAL"]
+contact = { name = { nb = "Registeret" }, email = "register@example.no" }
+"""
+DATASET = "\n[[source.dataset]]" + DATASET_FIELDS  # vardef has one dataset, the others a list
+WRONG_SHAPES = {
+    "klass": ('url = "{api}/klass"\nclassifications = ["131"]', "not a KLASS classification"),
+    "vardef": ('url = "{api}/unexpected.json"\n[source.dataset]' + DATASET_FIELDS,
+               "expected a JSON array of variable definitions"),
+    "munin": ('url = "{api}/api/other"', "expected a page with 'items'"),
+    "json-api": ('url = "{api}/unexpected.json"\nitems = "variables"\n'
+                 'fields = { name = "navn", label = { nb = "tittel" } }' + DATASET, "no items at 'variables'"),
+    "table": ('url = "{api}/other.csv"\ncolumns = { name = "Variabelnavn", label = "Variabel" }' + DATASET,
+              "no header row with the configured name column 'Variabelnavn'"),
+    "ddi": ('url = "{api}/other.xml"', "root element <catalogue> is not"),
+}
+
+
+@pytest.mark.parametrize("kind", WRONG_SHAPES)
+def test_an_answer_its_kind_does_not_read_is_the_wrong_shape(tmp_path, api, capsys, kind):
+    options, said = WRONG_SHAPES[kind]
+    path = tmp_path / "sources.toml"
+    path.write_text(CONFIG_HEAD + f"""
+[[source]]
+id = "odd"
+name = "An odd answer"
+publisher = "fhi"
+kind = "{kind}"
+""" + options.replace("{api}", api), encoding="utf-8")
+    status, lines = check(capsys, str(path))
+    assert re.search(rf"^odd\s+{kind}\s+wrong shape\s+HTTP 200 .*{re.escape(said)}", lines["odd"]), lines["odd"]
+    assert status == 1
+
+
 def test_a_source_of_an_unknown_kind_is_named(tmp_path, api, capsys):
     path = tmp_path / "sources.toml"
     path.write_text(CONFIG_HEAD + munin(api).replace('"munin"', '"munin-v2"'), encoding="utf-8")
@@ -180,6 +223,20 @@ def test_the_production_configuration_names_known_kinds_at_https_addresses():
     assert {p.identifier for p in config.publishers.values()} == {"983744516", "983544622", "971526920"}
 
 
+def test_the_production_options_are_read_by_each_kind(tmp_path, capsys):
+    """Each probe reads its source's options before it asks anything: pointed at a closed port,
+    every source gets as far as asking (the kind `elvis` may not be installed alongside)."""
+    closed = f"http://127.0.0.1:{free_port()}"
+    path = tmp_path / "sources.toml"
+    path.write_text(re.sub(r'(?m)^url = "https://[^/"]+', f'url = "{closed}', PRODUCTION.read_text(encoding="utf-8")),
+                    encoding="utf-8")
+    status, lines = check(capsys, str(path))
+    assert set(lines) == {s.id for s in load_config(PRODUCTION).source}
+    for source, line in lines.items():
+        assert re.search(r"\s(no answer\s+- .*could not connect|unknown kind .*'elvis')", line), line
+    assert status == 1
+
+
 def test_the_production_microdata_mapping_reads_microdata_tools_kommune(settings, api, capsys):
     """The unit type KOMMUNE as SSB publishes it, served on loopback in place of its address."""
     config = load_config(PRODUCTION)
@@ -189,3 +246,4 @@ def test_the_production_microdata_mapping_reads_microdata_tools_kommune(settings
     assert run.status == "ok", run.error
     kommune = by_name(settings)["KOMMUNEID"]
     assert kommune.label["en"] == "Municipality"
+    assert kommune.value_type == "code_list" and len(kommune.codes) == 1122
