@@ -96,7 +96,8 @@ class DcatHarvester:
 
     def probe(self, ctx: HarvestContext) -> str:
         """For `catalogue sources check`: the first page must be RDF naming a catalogue or datasets."""
-        page = parse_rdf(ctx, ctx.http.get(ctx.url, accept=ACCEPT), parse_options(DcatOptions, ctx))
+        options = parse_options(DcatOptions, ctx)
+        page = parse_rdf(ctx, ctx.http.get(ctx.url, accept=ACCEPT), options)
         catalogues, datasets = (len(set(page.subjects(RDF.type, t))) for t in (DCAT.Catalog, DCAT.Dataset))
         if not (catalogues or datasets):
             raise SourceError(f"{ctx.url}: RDF ({len(page)} triples) without a dcat:Catalog or dcat:Dataset")

@@ -105,7 +105,17 @@ class TableHarvester:
 
     def gather(self, ctx: HarvestContext) -> Iterator[Record]:
         options = parse_options(TableOptions, ctx)
-        sheets = _sheets(ctx, options)
+        fetched = ctx.http.get(ctx.url)
+        # Only the sheets some dataset takes are read; a dataset without `sheets` takes all.
+        wanted = None if any(not d.sheets for d in options.dataset) else {
+            s for d in options.dataset for s in d.sheets}
+        try:
+            if (options.format or _sniff_format(fetched.content)) == "xlsx":
+                sheets = _read_xlsx(fetched.content, options, wanted)
+            else:
+                sheets = {"": _read_table("", _csv_rows(fetched.content, options), options)}
+        except SourceError as exc:
+            raise SourceError(f"{fetched.url}: {exc}") from None
         value_types = {**DEFAULT_VALUE_TYPES, **{k.lower(): v for k, v in options.value_types.items()}}
         named_lists: dict[str, str] = {}
         for spec in options.dataset:
@@ -114,23 +124,9 @@ class TableHarvester:
             yield from _dataset_records(ctx, options, spec, rows, value_types, named_lists)
 
     def probe(self, ctx: HarvestContext) -> str:
-        """For `catalogue sources check`: the file, read up to its rows under the configured columns."""
-        sheets = _sheets(ctx, parse_options(TableOptions, ctx))
-        return f"{sum(map(len, sheets.values()))} rows under the configured columns"
-
-
-def _sheets(ctx: HarvestContext, options: TableOptions) -> dict[str, list[Row]]:
-    """The rows of each sheet read (one unnamed sheet for CSV)."""
-    fetched = ctx.http.get(ctx.url)
-    # Only the sheets some dataset takes are read; a dataset without `sheets` takes all.
-    wanted = None if any(not d.sheets for d in options.dataset) else {
-        s for d in options.dataset for s in d.sheets}
-    try:
-        if (options.format or _sniff_format(fetched.content)) == "xlsx":
-            return _read_xlsx(fetched.content, options, wanted)
-        return {"": _read_table("", _csv_rows(fetched.content, options), options)}
-    except SourceError as exc:
-        raise SourceError(f"{fetched.url}: {exc}") from None
+        """For `catalogue sources check`: the file read as a harvest reads it (one request)."""
+        records = list(self.gather(ctx))
+        return f"{len(records)} records, {sum(bool(r.problems) for r in records)} of them with problems"
 
 
 def _dataset_records(ctx, options, spec, rows, value_types, named_lists) -> Iterator[Record]:
