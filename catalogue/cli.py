@@ -1,4 +1,4 @@
-"""The `catalogue` command: harvest, index, serve, validate, manage accounts."""
+"""The `catalogue` command: harvest, index, serve, validate, check sources, manage accounts."""
 from __future__ import annotations
 
 import argparse
@@ -36,6 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     validate.add_argument("--shapes", type=Path, action="append",
                           help="validate against these shape files instead (repeatable)")
     validate.add_argument("--lang", default="en", choices=["en", "nb"])
+    sources = commands.add_parser("sources", help="look at the configured sources without harvesting them")
+    source_commands = sources.add_subparsers(dest="action", required=True)
+    check = source_commands.add_parser(
+        "check", help="ask each source whether it answers, in the shape its kind reads (exit status 1 if any does not)")
+    check.add_argument("file", type=Path, nargs="?",
+                       help="the sources configuration (default: CATALOGUE_SOURCES, else the bundled demo)")
     accounts = commands.add_parser("accounts", help="manage the accounts that may write to the catalogue")
     account_commands = accounts.add_subparsers(dest="action", required=True)
     add = account_commands.add_parser("add", help="add an account (asks for its password unless --no-password)")
@@ -140,6 +146,26 @@ def _validate(settings: Settings, args) -> int:
     return 0 if report.conforms else 1
 
 
+def _sources(settings: Settings, args) -> int:
+    from catalogue.sources import ConfigError, load_config
+    from catalogue.sources_check import check_sources
+    path = args.file or settings.sources_file
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"checking {len(config.source)} sources of {path}", file=sys.stderr, flush=True)
+    checks = check_sources(settings, config)
+    print(f"{'source':<22} {'kind':<9} {'state':<12} {'status':<8} {'time':>6}  found")
+    for check in checks:
+        print(check.line())
+    failing = [c.source for c in checks if not c.fine]
+    print(f"\n{len(checks) - len(failing)} of {len(checks)} sources fine"
+          + (f"; not fine: {', '.join(failing)}" if failing else ""))
+    return 1 if failing else 0
+
+
 def _accounts(settings: Settings, args) -> int:
     """Accounts from the command line (the first admin is made this way); logged in the
     audit log as the system user who ran it."""
@@ -186,7 +212,7 @@ def _ontologies(settings: Settings, args) -> int:
 
 
 COMMANDS = {"harvest": _harvest, "index": _index, "serve": _serve, "validate": _validate,
-            "ontologies": _ontologies, "accounts": _accounts}
+            "ontologies": _ontologies, "accounts": _accounts, "sources": _sources}
 
 if __name__ == "__main__":
     sys.exit(main())

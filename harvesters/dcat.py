@@ -94,6 +94,15 @@ class DcatHarvester:
                            URIRef(ctx.publisher.uri) if options.fill_publisher else None,
                            options.default_contact)
 
+    def probe(self, ctx: HarvestContext) -> str:
+        """For `catalogue sources check`: the first page must be RDF naming a catalogue or datasets."""
+        options = parse_options(DcatOptions, ctx)
+        page = parse_rdf(ctx, ctx.http.get(ctx.url, accept=ACCEPT), options)
+        catalogues, datasets = (len(set(page.subjects(RDF.type, t))) for t in (DCAT.Catalog, DCAT.Dataset))
+        if not (catalogues or datasets):
+            raise SourceError(f"{ctx.url}: RDF ({len(page)} triples) without a dcat:Catalog or dcat:Dataset")
+        return f"RDF: {catalogues} catalogue(s), {datasets} dataset(s) on the first page"
+
 
 def parse_rdf(ctx: HarvestContext, fetched: Fetched, options: DcatOptions) -> Graph:
     syntax = rdf_syntax(fetched.content_type, fetched.url)

@@ -94,6 +94,22 @@ class DdiHarvester:
             raise SourceError(f"{ctx.url}: root element <{local(root.tag)}> is not a DDI-Codebook "
                               "codeBook, a DDI-Lifecycle DDIInstance or an OAI-PMH response")
 
+    def probe(self, ctx: HarvestContext) -> str:
+        """For `catalogue sources check`: the document, or the repository's first page."""
+        options = parse_options(DdiOptions, ctx)
+        if options.mode == "oai":
+            url, root = next(_oai_pages(ctx, options))
+        else:
+            url, root = ctx.url, parse_xml(ctx.http.get(ctx.url, accept=ACCEPT).content, ctx.url)
+        if local(root.tag) in ("codeBook", "DDIInstance"):
+            return f"DDI {local(root.tag)}"
+        if local(root.tag) != "OAI-PMH":
+            raise SourceError(f"{url}: root element <{local(root.tag)}> is not a DDI-Codebook codeBook, "
+                              "a DDI-Lifecycle DDIInstance or an OAI-PMH response")
+        if (error := root.find("{*}error")) is not None:
+            raise SourceError(f"{url}: OAI-PMH error {error.get('code')!r}: {_text(error)}")
+        return f"OAI-PMH: {len(root.findall('{*}ListRecords/{*}record'))} records on the first page"
+
 
 # -- OAI-PMH ----------------------------------------------------------------------
 

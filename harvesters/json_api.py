@@ -175,6 +175,17 @@ class JsonApiHarvester:
                 continue
             yield spec.record(ctx, run.covered.get(spec.id, []))
 
+    def probe(self, ctx: HarvestContext) -> str:
+        """For `catalogue sources check`: the first page has items, and its first item a name."""
+        options = parse_options(JsonApiOptions, ctx)
+        page = next(_pages(ctx, options), None)
+        if page is None:
+            return "no items on the first page"
+        _, url, items = page
+        if not any(text_value(v) for v in resolve(items[0], options.fields.name)):
+            raise SourceError(f"{url}: the first item has nothing at fields.name {options.fields.name!r}")
+        return f"{len(items)} items on the first page"
+
 
 def _pages(ctx: HarvestContext, options: JsonApiOptions) -> Iterator[tuple[int, str, list[Any]]]:
     paging = options.paging

@@ -51,6 +51,19 @@ class KlassHarvester:
         for class_id in options.classifications:
             yield from _classification(api, class_id)
 
+    def probe(self, ctx: HarvestContext) -> str:
+        """For `catalogue sources check`: each configured classification, with its versions."""
+        options = parse_options(KlassOptions, ctx)
+        api = _Api(ctx, ctx.url.rstrip("/") + "/", options)
+        found = []
+        for class_id in options.classifications:
+            url = urljoin(api.base, f"classifications/{class_id}")
+            body = api.get(url, language=options.languages[0])
+            if not isinstance(body.get("versions"), list) or not body.get("name"):
+                raise SourceError(f"{url}: not a KLASS classification (no 'name' and 'versions')")
+            found.append(f"{class_id} {text_value(body['name'])!r} ({len(body['versions'])} versions)")
+        return "classifications " + ", ".join(found)
+
 
 @dataclass
 class _Api:

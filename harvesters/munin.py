@@ -108,6 +108,16 @@ class MuninHarvester:
                     variables[code] = place
                 yield from _variable_records(ctx, api, kilder, code_lists, row, place)
 
+    def probe(self, ctx: HarvestContext) -> str:
+        """For `catalogue sources check`: the first page of the variable list."""
+        api = _Api(ctx, ctx.url.rstrip("/"), parse_options(MuninOptions, ctx).code_languages)
+        path = "/variables?page=1&size=1"
+        body = api.json(path)
+        if not (isinstance(body, dict) and isinstance(body.get("items"), list)
+                and isinstance(body.get("totalCount"), int)):
+            raise SourceError(f"{api.base}{path}: expected a page with 'items' (a list) and 'totalCount'")
+        return f"{body['totalCount']} variables"
+
 
 class _Api:
     """GETs against the API's base, in Norwegian unless asked otherwise, as parsed JSON."""

@@ -149,6 +149,11 @@ class TableHarvester:
                     if not spec.sheets or name in spec.sheets for row in rows]
             yield from _dataset_records(ctx, options, spec, rows, value_types, named_lists)
 
+    def probe(self, ctx: HarvestContext) -> str:
+        """For `catalogue sources check`: the file read as a harvest reads it (one request)."""
+        records = list(self.gather(ctx))
+        return f"{len(records)} records, {sum(bool(r.problems) for r in records)} of them with problems"
+
 
 def _dataset_records(ctx, options, spec, rows, value_types, named_lists) -> Iterator[Record]:
     cols = options.columns

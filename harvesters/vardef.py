@@ -68,6 +68,18 @@ class VardefHarvester:
             yield from records
         yield spec.record(ctx, covered)
 
+    def probe(self, ctx: HarvestContext) -> str:
+        """For `catalogue sources check`: the list of variable definitions."""
+        options = parse_options(VardefOptions, ctx)
+        definitions = _json_list(ctx, ctx.url.rstrip("/"), options.languages[0])
+        named = sum(1 for d in definitions if isinstance(d, dict) and d.get("id") and d.get("short_name"))
+        if definitions and not named:
+            raise SourceError(f"{ctx.url}: none of its {len(definitions)} items is a variable definition "
+                              "(an object with 'id' and 'short_name')")
+        # As a harvest holds back only the items it cannot read, so they do not fail the check.
+        return f"{named} variable definitions" + (f", {len(definitions) - named} items without 'id' "
+                                                  "or 'short_name'" if named < len(definitions) else "")
+
 
 def _definition(ctx: HarvestContext, options: VardefOptions, list_url: str, number: int,
                 item: dict, dataset_uri: str) -> tuple[list[Record], list[Period]]:
