@@ -92,6 +92,16 @@ class ElvisHarvester:
             yield _categories(ctx, categories)
         yield options.dataset.record(ctx, covered)
 
+    def probe(self, ctx: HarvestContext) -> str:
+        """For `catalogue sources check`: the list of variables, each with its `techName`."""
+        parse_options(ElvisOptions, ctx)
+        list_url = f"{ctx.url.rstrip('/')}/:filtered"
+        listing = _listing(read_json(ctx.http.get(list_url, accept="application/json").content, list_url),
+                           list_url)
+        if not all(isinstance(item, dict) and text_value(_get(item, "techName")) for item in listing):
+            raise SourceError(f"{list_url}: expected every item of 'variableList' to have a 'techName'")
+        return f"{len(listing)} variables"
+
 
 def _listing(body: Any, url: str) -> list:
     variables = body.get("variableList") if isinstance(body, dict) else None
