@@ -15,6 +15,7 @@ KINDS: dict[str, str] = {
     "table": "table:TableHarvester",
     "ddi": "ddi:DdiHarvester",
     "json-api": "json_api:JsonApiHarvester",
+    "codelist": "codelist:CodeListHarvester",
 }
 
 
