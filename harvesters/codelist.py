@@ -117,12 +117,15 @@ class CodeListHarvester:
 
 
 def _dated(versions: list[Version | str]) -> list[Version]:
-    """Every version with its validity: a year's from 1 January to 31 December, but the
-    latest year open-ended, since a code list stays in force until the next one replaces it."""
-    latest = max((v for v in versions if isinstance(v, str)), default=None)
-    return sorted((v if isinstance(v, Version) else Version(
-        id=v, valid_from=date(int(v), 1, 1), valid_to=None if v == latest else date(int(v), 12, 31))
-        for v in versions), key=lambda v: v.valid_from)
+    """Every version with its validity, oldest first: a year's from 1 January to 31 December,
+    but the latest version, if a year, open-ended: a code list stays in force until the next
+    one replaces it."""
+    dated = sorted((v if isinstance(v, Version) else Version(
+        id=v, valid_from=date(int(v), 1, 1), valid_to=date(int(v), 12, 31)) for v in versions),
+        key=lambda v: v.valid_from)
+    if dated[-1].id in {v for v in versions if isinstance(v, str)}:
+        dated[-1] = dated[-1].model_copy(update={"valid_to": None})
+    return dated
 
 
 def _version_record(ctx: HarvestContext, options: CodeListOptions, list_uri: str, identifier: str,
