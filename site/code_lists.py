@@ -17,7 +17,6 @@ from urllib.parse import urlencode
 import pyoxigraph as ox
 from fastapi import APIRouter, HTTPException, Query as Param, Request
 from fastapi.responses import HTMLResponse
-
 from rdflib import URIRef
 from rdflib.namespace import RDF, SKOS
 
@@ -48,7 +47,7 @@ def page_url(uri: str) -> str:
 
 def code_list_page(view: View, uri: str) -> str | None:
     """The page of a code list the catalogue minted a URI for (None for any other URI)."""
-    return page_url(uri) if "/id/codelist/" in uri and _bare(view, uri) is not None else None
+    return page_url(uri) if "/id/codelist/" in uri and without_codes(view, uri) is not None else None
 
 
 def codes_of(view: View, scheme: str) -> dict[str, Code]:
@@ -93,19 +92,19 @@ def for_variable(view: View, uri: str | None) -> tuple[CodeList | None, list[Cod
     if not uri:
         return None, [], {}
     counts = {uri: count_codes(view, uri)}
-    code_list = view.code_list(uri) if counts[uri] <= INLINE_CODES else _bare(view, uri)
+    read = lambda u: view.code_list(u) if counts[u] <= INLINE_CODES else without_codes(view, u)  # noqa: E731
+    code_list = read(uri)
     if code_list is None:
         return None, [], {}
     versions = []
     for version_uri in code_list.versions:
         counts[version_uri] = count_codes(view, version_uri)
-        version = view.code_list(version_uri) if counts[version_uri] <= INLINE_CODES else _bare(view, version_uri)
-        if version is not None:
+        if (version := read(version_uri)) is not None:
             versions.append(version)
     return code_list, sorted(versions, key=_start), counts
 
 
-def _bare(view: View, uri: str) -> CodeList | None:
+def without_codes(view: View, uri: str) -> CodeList | None:
     """The code list's own description, without its codes (None if `uri` is not a code list)."""
     graph = view.snapshot.describe(uri)
     return from_graph(CodeList, graph, uri) if (URIRef(uri), RDF.type, SKOS.ConceptScheme) in graph else None
@@ -120,10 +119,10 @@ def code_list_routes(reader: Reader, page: Callable[..., HTMLResponse]) -> APIRo
             ox.NamedNode(uri)
         except ValueError:
             raise HTTPException(400, detail=f"not an IRI: {uri!r}") from None
-        code_list = _bare(view, uri)
+        code_list = without_codes(view, uri)
         if code_list is None:
             raise HTTPException(404, detail=f"the catalogue has no code list {uri}")
-        versions = sorted(filter(None, (_bare(view, v) for v in code_list.versions)), key=_start) or [code_list]
+        versions = sorted(filter(None, (without_codes(view, v) for v in code_list.versions)), key=_start) or [code_list]
         codes = [codes_of(view, v.uri) for v in versions]
         steps = [{"from": a.version_label or a.identifier, "to": b.version_label or b.identifier,
                   **changes(codes[i], codes[i + 1])}

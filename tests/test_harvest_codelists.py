@@ -218,6 +218,16 @@ def test_variable_page_links_its_list_without_listing_every_code(client, harvest
     assert [v["concepts"] for v in answer["code_list_versions"]] == [[], [], [], []]
 
 
+def test_a_variable_as_of_a_day_has_the_version_valid_that_day(client, harvested):
+    variable = by_name(harvested)["hovedtilstand"]
+    then = {day: client.get(f"/api/variables/{variable.id}", params={"at": day}).json()["code_list"]
+            for day in ("2025-06-30", "2026-03-01")}
+
+    assert [then[d]["version_label"] for d in sorted(then)] == ["2025", "2026"]
+    assert "M1906" in {c["notation"] for c in then["2025-06-30"]["concepts"]}
+    assert "M1906" not in {c["notation"] for c in then["2026-03-01"]["concepts"]}
+
+
 def test_catalog_has_m1906_in_2025_and_not_in_2026(client, harvested):
     from catalogue.site.reader import Reader
 
