@@ -127,11 +127,10 @@ def code_list_routes(reader: Reader, page: Callable[..., HTMLResponse]) -> APIRo
         steps = [{"from": a.version_label or a.identifier, "to": b.version_label or b.identifier,
                   **changes(codes[i], codes[i + 1])}
                  for i, (a, b) in enumerate(zip(versions, versions[1:]))]
-        every = sorted({c for version in codes for c in version if c.startswith(code)})
+        every = sorted({c for version in codes for c in version if c.casefold().startswith(code.casefold())})
         shown = every[(page_no - 1) * CODES_PER_PAGE:page_no * CODES_PER_PAGE]
         return {
             "code_list": code_list.model_dump(mode="json", exclude={"concepts"}),
-            "versioned": len(code_list.versions) > 0,
             "versions": [{**v.model_dump(mode="json", exclude={"concepts"}), "codes": len(c)}
                          for v, c in zip(versions, codes)],
             "changes": steps,
