@@ -189,10 +189,13 @@ class Snapshot:
         """SPARQL over the snapshot; outside GRAPH clauses it sees the union of all graphs."""
         return self.store.query(sparql, use_default_graph_as_union=True)
 
-    def describe(self, uri: str) -> Graph:
-        """The resource's own triples and those of the skolemised nodes it holds."""
-        graph = Graph()
-        bind_prefixes(graph)
+    def describe(self, uri: str, into: Graph | None = None) -> Graph:
+        """The resource's own triples and those of the skolemised nodes it holds (added to
+        `into` when given: describing many resources into one graph costs a graph each less)."""
+        if into is None:
+            into = Graph()
+            bind_prefixes(into)
+        graph = into
         stack, seen = [ox.NamedNode(uri)], set()
         while stack:
             node = stack.pop()

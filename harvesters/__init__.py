@@ -17,6 +17,7 @@ KINDS: dict[str, str] = {
     "json-api": "json_api:JsonApiHarvester",
     "munin": "munin:MuninHarvester",
     "elvis": "elvis:ElvisHarvester",
+    "codelist": "codelist:CodeListHarvester",
 }
 
 

@@ -39,6 +39,7 @@ from catalogue.site.auth import SESSION_COOKIE, Access
 from catalogue.site.bodies import at_most
 from catalogue.site.curation_pages import curation_routes, same_variables
 from catalogue.site.changes import Linker, atom, shown
+from catalogue.site.code_lists import code_list_page, code_list_routes, for_variable, page_url as code_list_url
 from catalogue.site.i18n import (FIELD_NAMES, LANGUAGES, VALUE_TYPES, access_name, facet_label, language, pick,
                                  words)
 from catalogue.site.list_pages import LIST_COOKIE, list_routes
@@ -156,9 +157,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     def variable_context(variable_id: str) -> tuple[dict[str, Any], View]:
         doc, variable, view = found_variable(variable_id)
-        code_list = view.code_list(variable.representation) if doc.code_list else None
-        versions = [v for uri in (code_list.versions if code_list else [])
-                    if (v := view.code_list(uri)) is not None]
+        code_list, versions, code_counts = for_variable(view, doc.code_list)
         events = history.of([variable.uri, *filter(None, [doc.code_list])], owners=[variable.uri],
                             limit=HISTORY_SHOWN)
         return {
@@ -167,6 +166,8 @@ def create_app(settings: Settings) -> FastAPI:
             "code_list": code_list.model_dump(mode="json") if code_list else None,
             "code_list_versions": [v.model_dump(mode="json") for v in versions],
             "code_names": code_names(versions),
+            "code_counts": code_counts,
+            "code_list_url": code_list_url(code_list.uri) if code_list else None,
             "versions": [v.model_dump(mode="json") for v in reversed(view.variable_versions(variable.uri))],
             "same_variables": same_variables(reader, settings, variable.uri),  # curated, approved
             "similar": [{"id": d.id, "label": d.label, "name": d.name, "source_name": d.source_name}
@@ -397,6 +398,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.include_router(list_routes(reader, settings, page))
     app.include_router(quality_routes(reader, page))
+    app.include_router(code_list_routes(reader, page))
     app.include_router(account_routes(access, reader.config, page))
     app.include_router(curation_routes(access, reader, settings, page))
     app.include_router(publish_routes(access, reader.config, settings, page))
@@ -499,6 +501,8 @@ def create_app(settings: Settings) -> FastAPI:
     def page_of(view: View, uri: str) -> str | None:
         if uri in view.dataset_ids:
             return f"/datasets/{view.dataset_ids[uri]}"
+        if found := code_list_page(view, uri):
+            return found
         variable = view.variable(uri) if "/id/variable/" in uri else None
         variable_id = view.variable_id(variable) if variable else None
         return f"/variables/{variable_id}" if variable_id else None

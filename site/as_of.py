@@ -17,6 +17,7 @@ from catalogue.history import Event, History, graph_of_lines, moment
 from catalogue.models import CodeList, Variable, code_list_of, value_type
 from catalogue.profiles.dcat_ap_no_3 import from_graph, read_values
 from catalogue.records import RecordStore, RecordVersion
+from catalogue.site.code_lists import without_codes
 from catalogue.site.reader import View
 
 
@@ -78,9 +79,11 @@ def _code_list_then(view: View, history: History, records: RecordStore, uri: str
     code_list = (from_graph(CodeList, _graph(records, event), uri) if event else None) or view.code_list(uri)
     if code_list is None:
         return {"uri": uri}
-    valid = [v for u in code_list.versions if (v := view.code_list(u)) and any(p.covers(day) for p in v.periods)]
-    if valid:  # a classification: its version valid on the day
-        code_list = valid[-1]
+    # a classification: its version valid on the day (only that one read with its codes)
+    valid = [u for u in code_list.versions
+             if (v := without_codes(view, u)) and any(p.covers(day) for p in v.periods)]
+    if valid and (version := view.code_list(valid[-1])):
+        code_list = version
     concepts = [c for c in code_list.concepts if not c.valid or any(p.covers(day) for p in c.valid)]
     return {**code_list.model_dump(mode="json", exclude={"concepts"}),
             "concepts": [c.model_dump(mode="json") for c in concepts],

@@ -118,7 +118,7 @@ class View:
     def code_list_graph(self, uri: str) -> Graph:
         graph = self.snapshot.describe(uri)
         for quad in self.snapshot.store.quads_for_pattern(None, _ox(str(SKOS.inScheme)), _ox(uri), None):
-            graph += self.snapshot.describe(quad.subject.value)
+            self.snapshot.describe(quad.subject.value, into=graph)
         return graph
 
     def name_of(self, uri: str) -> dict[str, str]:

@@ -42,6 +42,8 @@ def api() -> Iterator[str]:
     server, url = serve_handler(type("Answers", (Api,), {}))
     port = server.server_address[1]
     server.RequestHandlerClass.answers = {
+        "/codelists/ICPC2_2026.json": (200, {"Content-Type": "application/json"},
+                                       corpus("codelists", "icpc2-no", "ICPC2_2026.json").read_bytes()),
         "/elvis/:filtered": (200, {"Content-Type": "application/json"},
                              (FIXTURES / "elvis" / "list.json").read_bytes()),
         "/elvis-other/:filtered": (200, {"Content-Type": "application/json"}, b'{"variableList": [{"id": 1}]}'),
@@ -96,13 +98,25 @@ name = "ELVIS"
 publisher = "fhi"
 kind = "elvis"
 url = "{api}/elvis"
-[source.dataset]{DATASET_FIELDS}""", encoding="utf-8")
+[source.dataset]{DATASET_FIELDS}
+[[source]]
+id = "icpc2"
+name = "ICPC-2"
+publisher = "helsedirektoratet"
+kind = "codelist"
+url = "{api}/codelists/ICPC2_{{version}}.json"
+versions = ["2025", "2026"]
+title = {{ nb = "ICPC-2" }}
+fields = {{ code = "code", label = {{ nb = "text" }} }}
+""", encoding="utf-8")
     status, lines = check(capsys, str(path))
     kinds = {"helsedata": "dcat", "klass": "klass", "vardef": "vardef", "mfr": "table", "npr": "table",
-             "helseundersokelsen": "ddi", "microdata": "json-api", "munin": "munin", "elvis": "elvis"}
+             "helseundersokelsen": "ddi", "microdata": "json-api", "munin": "munin", "elvis": "elvis",
+             "icpc2": "codelist"}
     for source, kind in kinds.items():
         assert re.search(rf"^{source}\s+{kind}\s+ok\s+HTTP 200 ", lines[source]), lines[source]
     assert "18289 variables" in lines["munin"]
+    assert "708 codes in" in lines["icpc2"]
     assert "1 catalogue(s), 7 dataset(s)" in lines["helsedata"]
     assert "'Standard for kjønn'" in lines["klass"]
     assert status == 0
@@ -184,6 +198,7 @@ WRONG_SHAPES = {
     "table": ('url = "{api}/other.csv"\ncolumns = { name = "Variabelnavn", label = "Variabel" }' + DATASET,
               "no header row with the configured name column 'Variabelnavn'"),
     "ddi": ('url = "{api}/other.xml"', "root element <catalogue> is not"),
+    "codelist": ('url = "{api}/unexpected.json"\ntitle = { nb = "Kodeverk" }', "expected a JSON array of codes"),
     "elvis": ('url = "{api}/elvis-other"\n[source.dataset]' + DATASET_FIELDS,
               "expected every item of 'variableList' to have a 'techName'"),
 }
