@@ -1,9 +1,11 @@
-"""Peak memory and time of harvesting one huge spreadsheet: by default a generated XLSX
-of 1,048,576 rows (as many as a sheet can have), served over loopback HTTP and harvested
-through the whole pipeline in a process of its own, under an address-space cap.
+"""Peak memory and time of harvesting one huge input, served over loopback HTTP and
+harvested through the whole pipeline in a process of its own, under an address-space cap:
+by default a generated XLSX of 1,048,576 rows (as many as a sheet can have); with
+--blank-nodes N, a DCAT Turtle document of N blank nodes (1,000,000 make about 14 MB).
 
-Run: .venv/bin/python bench/table_limits.py [--rows 1048576] [--max-rows N] [--cap-gib 6]
+Run: .venv/bin/python bench/input_limits.py [--rows 1048576] [--max-rows N] [--cap-gib 6]
      [--timeout 900] [--file kept.xlsx]
+     .venv/bin/python bench/input_limits.py --blank-nodes 1000000
 Prints the outcome (the run's status and error, or that the cap or the timeout stopped it),
 the seconds taken and the process's peak resident memory. --file keeps the workbook (it
 takes minutes to write) and reuses it when it exists.
@@ -22,16 +24,17 @@ from harvest_bench import HEAD, SOURCES, write_workbook
 from catalogue.fileserver import FileServer
 
 
-def _harvest(folder: str, url: str, max_rows: int | None, cap: int, answer) -> None:
+def _harvest(folder: str, url: str, kind: str, max_rows: int | None, cap: int, answer) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     from catalogue.harvest import harvest
     from catalogue.settings import Settings
     from catalogue.sources import load_config
-    table = SOURCES[SOURCES.index("[[source]]\nid = \"table\""):]
+    source = SOURCES[SOURCES.index(f"[[source]]\nid = \"{kind}\""):]
+    source = source[:source.index("[[source]]", 1)] if kind == "dcat" else source
     if max_rows is not None:
-        table = table.replace("[[source.dataset]]", f"max_rows = {max_rows}\n\n[[source.dataset]]")
+        source = source.replace("[[source.dataset]]", f"max_rows = {max_rows}\n\n[[source.dataset]]")
     path = Path(folder) / "sources.toml"
-    path.write_text(HEAD + table.format(url=url), encoding="utf-8")
+    path.write_text(HEAD + source.format(url=url), encoding="utf-8")
     settings = Settings(data_dir=Path(folder) / "data", sources_file=path, base_uri="http://bench.test/")
     try:
         [run] = harvest(settings, load_config(path))
@@ -48,12 +51,19 @@ def main() -> None:
     parser.add_argument("--cap-gib", type=float, default=6)
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--file", type=Path, default=None)
+    parser.add_argument("--blank-nodes", type=int, default=None, help="harvest Turtle of this many blank nodes instead")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         served = Path(tmp) / "served"
         served.mkdir()
         workbook = served / "variabler.xlsx"
-        if args.file and args.file.exists():
+        if args.blank_nodes:
+            document = served / "katalog.ttl"
+            with document.open("w", encoding="utf-8") as out:
+                out.write("@prefix e: <http://example.org/> .\n<http://bench.test/d> a <http://www.w3.org/ns/dcat#Dataset> ;\n e:p ")
+                out.write(",\n".join(f"[e:n {number}]" for number in range(args.blank_nodes)) + " .\n")
+            print(f"document: {document.stat().st_size / 2**20:.1f} MiB", flush=True)
+        elif args.file and args.file.exists():
             workbook.symlink_to(args.file.resolve())
         else:
             started = time.perf_counter()
@@ -61,11 +71,13 @@ def main() -> None:
             if args.file:
                 workbook.symlink_to(args.file.resolve())
             print(f"wrote {args.rows + 1:,} rows in {time.perf_counter() - started:.0f} s", flush=True)
-        print(f"workbook: {workbook.stat().st_size / 2**20:.1f} MiB", flush=True)
+        if not args.blank_nodes:
+            print(f"workbook: {workbook.stat().st_size / 2**20:.1f} MiB", flush=True)
         context = multiprocessing.get_context("spawn")
         receiving, sending = context.Pipe(duplex=False)
         with FileServer(served) as server:
-            child = context.Process(target=_harvest, args=(tmp, server.url, args.max_rows,
+            kind = "dcat" if args.blank_nodes else "table"
+            child = context.Process(target=_harvest, args=(tmp, server.url, kind, args.max_rows,
                                                            int(args.cap_gib * 2**30), sending))
             started = time.perf_counter()
             child.start()
