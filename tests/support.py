@@ -80,6 +80,23 @@ def corpus(*parts: str) -> Path:
     return path
 
 
+# The MFR variable list as a table source, served from tests/fixtures/table/ at {url}.
+MFR_SOURCE = """
+[[source]]
+id = "mfr"
+name = "Medisinsk fødselsregister – variabelliste"
+publisher = "fhi"
+kind = "table"
+url = "{url}/table/mfr-variabler.csv"
+columns = {{ name = "Variabelnavn", label = "Variabel", label_en = "Variable (English)", code_list = "Kodeverk", start = "Fra", end = "Til" }}
+
+[[source.dataset]]
+id = "mfr"
+title = {{ nb = "Medisinsk fødselsregister" }}
+description = {{ nb = "Alle fødsler i Norge." }}
+themes = ["%s"]
+contact = {{ name = {{ nb = "MFR" }}, email = "mfr@fhi.no" }}
+""" % EU_HEALTH
 DCAT_SOURCE = """
 [[source]]
 id = "dar"

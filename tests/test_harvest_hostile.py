@@ -16,7 +16,7 @@ from catalogue.harvest import harvest
 from catalogue.runs import RunLog
 from catalogue.site.app import create_app
 from catalogue.store import Store
-from support import DCAT_SOURCE, EU_HEALTH, FIXTURES, account, bearer, by_name, serve_handler, stop_server
+from support import DCAT_SOURCE, EU_HEALTH, FIXTURES, MFR_SOURCE, account, bearer, by_name, serve_handler, stop_server
 
 KATALOG = (FIXTURES / "dcat" / "katalog.ttl").read_bytes()
 # An ordinary RDF list of 1,000 items on a dataset of its own (it once ended the whole run).
@@ -181,27 +181,6 @@ max_requests = 5
 timeout = 0.5
 retries = 0
 """
-MFR_SOURCE = f"""
-[[source]]
-id = "mfr"
-name = "Medisinsk fødselsregister – variabelliste"
-publisher = "fhi"
-kind = "table"
-url = "{{url}}/table/mfr-variabler.csv"
-[source.columns]
-name = "Variabelnavn"
-label = "Variabel"
-start = "Fra"
-end = "Til"
-[[source.dataset]]
-id = "mfr"
-title = {{{{ nb = "Medisinsk fødselsregister" }}}}
-description = {{{{ nb = "Alle fødsler i Norge." }}}}
-themes = ["{EU_HEALTH}"]
-contact = {{{{ name = {{{{ nb = "MFR" }}}}, email = "mfr@example.no" }}}}
-"""
-
-
 def graph_files(settings) -> dict[str, bytes]:
     store = Store(settings.data_dir, settings.base_uri)
     return {s.id: (store.graphs_dir / s.graph_file).read_bytes()

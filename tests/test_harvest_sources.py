@@ -11,25 +11,8 @@ from catalogue.models import CodeList, Period
 from catalogue.profiles.dcat_ap_no_3 import from_graph
 from catalogue.settings import Settings
 from catalogue.store import Store
-from support import DCAT_SOURCE, KLASS_SOURCE, EU_HEALTH, FIXTURES, by_name, search, snapshot
+from support import DCAT_SOURCE, KLASS_SOURCE, EU_HEALTH, FIXTURES, MFR_SOURCE, by_name, search, snapshot
 
-
-TABLE_SOURCE = """
-[[source]]
-id = "mfr"
-name = "Medisinsk fødselsregister – variabelliste"
-publisher = "fhi"
-kind = "table"
-url = "{url}/table/mfr-variabler.csv"
-columns = {{ name = "Variabelnavn", label = "Variabel", label_en = "Variable (English)", start = "Fra", end = "Til" }}
-
-[[source.dataset]]
-id = "mfr"
-title = {{ nb = "Medisinsk fødselsregister" }}
-description = {{ nb = "Alle fødsler i Norge." }}
-themes = ["{theme}"]
-contact = {{ name = {{ nb = "MFR" }}, email = "mfr@fhi.no" }}
-"""
 
 DAR_VARIABLES = {"UNDERLIGGENDE", "DODSSTED"}
 KLASS = "https://data.ssb.no/api/klass/v1/"
@@ -135,7 +118,7 @@ def test_klass_version_has_its_validity_and_codes(klass_graph, version, period, 
 
 def test_source_that_disappears_fails_alone_and_keeps_its_last_graph(settings, make_config, served):
     folder, url = served
-    config = make_config(DCAT_SOURCE.format(url=url) + TABLE_SOURCE.format(url=url, theme=EU_HEALTH))
+    config = make_config(DCAT_SOURCE.format(url=url) + MFR_SOURCE.format(url=url))
     assert [s.status for s in harvest(settings, config)] == ["ok", "ok"]
     (folder / "dcat" / "katalog.ttl").unlink()
     with (folder / "table" / "mfr-variabler.csv").open("a", encoding="utf-8") as csv:

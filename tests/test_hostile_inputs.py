@@ -17,32 +17,10 @@ from catalogue.namespaces import DCT
 from catalogue.rdf import read_rdf
 from catalogue.site.app import create_app
 from catalogue.store import Store
-from support import DCAT_SOURCE, EU_HEALTH, serve_handler, stop_server
+from support import DCAT_SOURCE, EU_HEALTH, MFR_SOURCE, serve_handler, stop_server
 
 DATASET = "<https://data.fhi.no/datasett/dar>"
 EX = "https://example.org/"
-
-TABLE_SOURCE = """
-[[source]]
-id = "mfr"
-name = "Medisinsk fødselsregister – variabelliste"
-publisher = "fhi"
-kind = "table"
-url = "{url}/table/mfr-variabler.csv"
-[source.columns]
-name = "Variabelnavn"
-label = "Variabel"
-code_list = "Kodeverk"
-start = "Fra"
-end = "Til"
-[[source.dataset]]
-id = "mfr"
-title = {{ nb = "Medisinsk fødselsregister" }}
-description = {{ nb = "Alle fødsler i Norge." }}
-themes = ["%s"]
-contact = {{ name = {{ nb = "MFR" }}, email = "mfr@fhi.no" }}
-""" % EU_HEALTH
-
 
 def stored_graphs(settings) -> dict[str, bytes]:
     """Each source's stored graph (not the catalogue's own description, written on every harvest)."""
@@ -65,7 +43,7 @@ def sources(settings, make_config, served):
 
     def run(dar_options: str = "") -> dict:
         return {r.source: r for r in harvest(settings, make_config(
-            DCAT_SOURCE.format(url=url) + dar_options + TABLE_SOURCE.format(url=url)))}
+            DCAT_SOURCE.format(url=url) + dar_options + MFR_SOURCE.format(url=url)))}
 
     first = run()
     assert {r.status for r in first.values()} == {"ok"}, {s: r.error for s, r in first.items()}
@@ -176,7 +154,7 @@ contact = {{ name = {{ nb = "SSB" }}, email = "s320@ssb.no" }}
 @pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 100_000])
 def test_json_nested_too_deep_is_refused_before_it_is_parsed(settings, make_config, served, depth):
     folder, url = served
-    config = make_config(VARDEF_SOURCE.format(url=url) + TABLE_SOURCE.format(url=url))
+    config = make_config(VARDEF_SOURCE.format(url=url) + MFR_SOURCE.format(url=url))
     harvest(settings, config, only=["mfr"])
     before = stored_graphs(settings)
     (folder / "vardef").mkdir()
@@ -258,7 +236,7 @@ def linked_data(settings, make_config, served, listener):
             (folder / "ld" / "katalog.jsonld").write_text(json.dumps({**document, "@context": document_context}))
         contexts = ", ".join(f'"{listener.url}/{name}.jsonld" = "{url}/ld/{name}.jsonld"' for name in mirrored)
         return {r.source: r for r in harvest(settings, make_config(
-            LD_SOURCE.format(url=url, contexts=contexts) + TABLE_SOURCE.format(url=url)))}
+            LD_SOURCE.format(url=url, contexts=contexts) + MFR_SOURCE.format(url=url)))}
 
     run.folder, run.url = folder, url
     return run
