@@ -278,7 +278,7 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/datasets/{dataset_id:path}/availability.csv", responses=answers("text/csv"))
     def dataset_availability(request: Request, dataset_id: str):
         if (register := shown_as(dataset_id)) != dataset_id:
-            return RedirectResponse(f"/datasets/{register}/availability.csv", status_code=308)
+            return RedirectResponse(_with(request, path=f"/datasets/{register}/availability.csv"), status_code=308)
         return availability_response(request, "dataset", dataset_id)
 
     @app.get("/datasets/{dataset_id:path}", responses=answers(HTML, *RDF_MEDIA))

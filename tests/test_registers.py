@@ -19,7 +19,7 @@ from catalogue.models import Dataset
 from catalogue.settings import DEMO_SOURCES, Settings
 from catalogue.site.app import create_app
 from catalogue.sources import load_config
-from support import BASE_URI
+from support import BASE_URI, FIXTURES, search
 from test_official_shapes import _violations, official_shapes, our_dataset  # noqa: F401 (a fixture)
 
 RESEPT = "helsedata/reseptregisteret"      # the DCAT catalogue's dataset: the register's id
@@ -60,6 +60,8 @@ def test_the_register_page_names_both_sources_and_shows_their_variables(client):
     moved = client.get(f"/datasets/{RESEPT_ALSO}", follow_redirects=False)
     assert moved.status_code == 308 and moved.headers["location"] == f"/datasets/{RESEPT}"
     assert client.get(f"/api/datasets/{RESEPT_ALSO}").json()["dataset"]["id"] == RESEPT
+    csv_moved = client.get(f"/datasets/{RESEPT_ALSO}/availability.csv", params={"lang": "en"}, follow_redirects=False)
+    assert csv_moved.headers["location"] == f"/datasets/{RESEPT}/availability.csv?lang=en"
     # its RDF stays its own description, which says what it is the same as
     graph = Graph().parse(data=client.get(f"/datasets/{RESEPT_ALSO}.ttl").text, format="turtle")
     assert (None, OWL.sameAs, URIRef("https://data.fhi.no/datasett/reseptregisteret")) in graph
@@ -109,3 +111,36 @@ def test_same_as_is_published_with_owl_and_conforms_to_the_official_shapes(offic
     assert (URIRef(uri), OWL.sameAs, URIRef("https://example.org/datasett/mfr")) in graph
     assert from_graph(Dataset, graph, uri).same_as == "https://example.org/datasett/mfr"
     assert _violations(graph, official_shapes) == []
+
+
+def test_an_owl_same_as_a_dcat_source_states_itself_joins_its_dataset_to_the_register(
+        settings, make_config, serve, tmp_path):
+    folder = tmp_path / "served"
+    folder.mkdir()
+    first = (FIXTURES / "dcat" / "katalog.ttl").read_text(encoding="utf-8")
+    (folder / "a.ttl").write_text(first, encoding="utf-8")
+    second = first.replace("https://data.fhi.no/datasett/dar", "https://data.example.no/dar-kopi")
+    second = second.replace('dct:identifier "dar" ;', 'dct:identifier "dar-kopi" ;\n'
+                            '    <http://www.w3.org/2002/07/owl#sameAs> <https://data.fhi.no/datasett/dar> ;')
+    (folder / "b.ttl").write_text(second, encoding="utf-8")
+    url = serve(folder).url
+    harvest(settings, make_config(f"""
+        [[source]]
+        id = "a"
+        name = "Katalog A"
+        publisher = "fhi"
+        kind = "dcat"
+        url = "{url}/a.ttl"
+
+        [[source]]
+        id = "b"
+        name = "Katalog B"
+        publisher = "fhi"
+        kind = "dcat"
+        url = "{url}/b.ttl"
+        """))
+    docs = {doc.id: doc for doc in search(settings)}
+    assert set(docs) == {"a/dar/UNDERLIGGENDE", "a/dar/DODSSTED", "b/dar-kopi/UNDERLIGGENDE", "b/dar-kopi/DODSSTED"}
+    assert {doc.dataset for doc in docs.values()} == {"a/dar"}
+    assert docs["b/dar-kopi/DODSSTED"].same_as == {"a/dar/DODSSTED": "Katalog A"}
+    assert docs["a/dar/DODSSTED"].same_as == {"b/dar-kopi/DODSSTED": "Katalog B"}
