@@ -171,6 +171,9 @@ class Dataset(Model):
     version_notes: Text = Field(default_factory=dict)
     previous: str | None = None
     versions: list[str] = Field(default_factory=list)
+    # The same register as a dataset another source describes (owl:sameAs): the explorer
+    # shows the two as one dataset under that one's id.
+    same_as: str | None = None
 
 
 class Catalogue(Model):

@@ -110,6 +110,7 @@ class ConfiguredDataset(BaseModel):
     access_rights: str | None = None
     landing_page: str | None = None
     sheets: list[str] = Field(default_factory=list)  # XLSX sheets of this dataset; none = all
+    same_as: str | None = Field(default=None, pattern=r"^https?://\S+$")  # the URI of the same register from another source
 
     def uri(self, ctx: HarvestContext) -> str:
         return ctx.mint("dataset", self.id)
@@ -120,7 +121,7 @@ class ConfiguredDataset(BaseModel):
                           description=self.description, publisher=ctx.publisher.uri,
                           contact=self.contact, themes=self.themes, keywords=self.keywords,
                           periods=merge_periods(covered), access_rights=self.access_rights,
-                          landing_page=self.landing_page)
+                          landing_page=self.landing_page, same_as=self.same_as)
         record = Record(key=f"dataset {self.id}")
         to_graph(dataset, record.graph)
         to_graph(ctx.publisher, record.graph)

@@ -5,7 +5,7 @@ from collections import defaultdict
 from datetime import date
 
 from pydantic import BaseModel, Field
-from rdflib.namespace import FOAF, RDF, SKOS
+from rdflib.namespace import FOAF, OWL, RDF, SKOS
 
 from catalogue import ids, ontology
 from catalogue.models import Period, Text, code_list_of, value_type
@@ -42,6 +42,8 @@ class VariableDoc(BaseModel):
     access_rights: str | None = None  # the dataset's
     unit: str | None = None
     periods: list[Period] = Field(default_factory=list)
+    # The same variable (same name, same register) from other sources: id -> source name
+    same_as: dict[str, str] = Field(default_factory=dict)
 
     def years(self, this_year: int | None = None) -> list[int]:
         this_year = this_year or date.today().year
@@ -66,18 +68,24 @@ IDENTIFIER, REPRESENTATION, UNIT = str(DCT.identifier), str(DISCO.representation
 PUBLISHER, ACCESS, IN_SCHEME, NOTATION = str(DCT.publisher), str(DCT.accessRights), str(SKOS.inScheme), str(SKOS.notation)
 START, END, THEME, TEMPORAL, HAS_VERSION = (str(p) for p in (DCAT.startDate, DCAT.endDate, DCAT.theme,
                                                               DCT.temporal, DCAT.hasVersion))
-VARIABLE_LINK, RDF_TYPE = str(DISCO.variable), str(RDF.type)
+VARIABLE_LINK, RDF_TYPE, SAME_AS = str(DISCO.variable), str(RDF.type), str(OWL.sameAs)
 VARIABLE, DATASET, CONCEPT_SCHEME = str(DISCO.Variable), str(DCAT.Dataset), str(SKOS.ConceptScheme)
 TEXT, VALUE, LIST, LINK = range(4)
 KEPT = {**dict.fromkeys((LABEL, DESCRIPTION, TITLE, NAME), TEXT),
-        **dict.fromkeys((IDENTIFIER, REPRESENTATION, UNIT, PUBLISHER, ACCESS, IN_SCHEME, NOTATION, START, END), VALUE),
+        **dict.fromkeys((IDENTIFIER, REPRESENTATION, UNIT, PUBLISHER, ACCESS, IN_SCHEME, NOTATION, START, END,
+                            SAME_AS), VALUE),
         **dict.fromkeys((THEME, TEMPORAL, HAS_VERSION, RDF_TYPE), LIST), VARIABLE_LINK: LINK}
 
 
 def build_documents(store: Store, state: State | None = None) -> list[VariableDoc]:
     """One document per variable whose dataset is in the store, read from the stored graphs
     in one pass (no SPARQL store to load: a million variables are some 15 million triples).
-    The graphs passed the gate, so documents are assembled without validating them again."""
+    The graphs passed the gate, so documents are assembled without validating them again.
+
+    A dataset declared owl:sameAs a dataset of another source is that register: its variables
+    count under the other's id, title and holder (one dataset in facets, pages and exports), keep
+    their own source and ids (saved lists still resolve), and a variable both sources name alike
+    links to its twin."""
     state = state or store.state()
     # (subject, predicate) -> what the triples say: flat maps cost less than nested ones
     texts: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
@@ -85,6 +93,7 @@ def build_documents(store: Store, state: State | None = None) -> list[VariableDo
     lists: dict[tuple[str, str], list[str]] = defaultdict(list)
     dataset_of: dict[str, str] = {}
     source_of: dict[str, SourceState] = {}
+    dataset_source: dict[str, SourceState] = {}
     for source, triples in store.graph_triples(state):
         for triple in triples:
             predicate = triple.predicate.value
@@ -100,6 +109,8 @@ def build_documents(store: Store, state: State | None = None) -> list[VariableDo
                 lists[key].append(obj.value)
                 if predicate == RDF_TYPE and obj.value == VARIABLE:
                     source_of[key[0]] = source
+                elif predicate == RDF_TYPE and obj.value == DATASET:
+                    dataset_source.setdefault(key[0], source)
             else:
                 dataset_of[obj.value] = key[0]
     labels = {s: _lang(t) for (s, p), t in texts.items() if p == LABEL}
@@ -109,23 +120,25 @@ def build_documents(store: Store, state: State | None = None) -> list[VariableDo
 
     datasets: dict[str, dict] = {}  # what a variable takes from its dataset, worked out once
     docs = []
+    id_in = lambda source, uri: ids.dataset_id(source.id, values.get((uri, IDENTIFIER)), uri)  # noqa: E731
     for v, source in source_of.items():
         ds_uri = dataset_of.get(v)
-        if ds_uri is None or DATASET not in lists.get((ds_uri, RDF_TYPE), ()):
+        if ds_uri is None or ds_uri not in dataset_source:
             continue  # a variable whose dataset was held back is not searchable
         if ds_uri not in datasets:
-            publisher = values.get((ds_uri, PUBLISHER)) or ""
+            register = ids.register(ds_uri, lambda uri: values.get((uri, SAME_AS)), dataset_source)
+            publisher = values.get((register, PUBLISHER)) or ""
             datasets[ds_uri] = {
-                "dataset": ids.dataset_id(source.id, values.get((ds_uri, IDENTIFIER)), ds_uri),
-                "dataset_uri": ds_uri, "dataset_title": text(ds_uri, TITLE),
+                "dataset": id_in(dataset_source[register] if register != ds_uri else source, register),
+                "dataset_uri": register, "dataset_title": text(register, TITLE),
                 "publisher": publisher, "publisher_name": text(publisher, NAME) if publisher else {},
-                "access_rights": values.get((ds_uri, ACCESS)), "source": source.id, "source_name": source.name}
+                "access_rights": values.get((register, ACCESS)), "source": source.id, "source_name": source.name}
         ds = datasets[ds_uri]
         name = values.get((v, IDENTIFIER)) or v
         themes = sorted({*lists.get((ds_uri, THEME), ()), *lists.get((v, THEME), ())})
         representation = values.get((v, REPRESENTATION))
         docs.append(VariableDoc.model_construct(
-            **ds, id=ids.variable_id(ds["dataset"], name, v), uri=v, name=name,
+            **ds, id=ids.variable_id(id_in(source, ds_uri), name, v), uri=v, name=name,
             label=labels.get(v, {}), description=text(v, DESCRIPTION),
             themes=themes, theme_labels={t: labels[t] for t in themes if t in labels},
             value_type=value_type(representation), code_list=code_list_of(representation),
@@ -135,7 +148,18 @@ def build_documents(store: Store, state: State | None = None) -> list[VariableDo
                                                    end=_day(values.get((t, END)), end=True))
                             for t in lists.get((v, TEMPORAL), ())), key=lambda x: x.start or date.min),
         ))
+    _link_twins(docs)
     return sorted(docs, key=lambda d: d.id)
+
+
+def _link_twins(docs: list[VariableDoc]) -> None:
+    """Variables of one register with the same name from different sources: each names the others."""
+    alike: dict[tuple[str, str], list[VariableDoc]] = defaultdict(list)
+    for doc in docs:
+        alike[doc.dataset, doc.name.casefold()].append(doc)
+    for group in alike.values():
+        for doc in group:
+            doc.same_as = {d.id: d.source_name for d in group if d.source != doc.source}
 
 
 def _codes(values: dict[tuple[str, str], str], lists: dict[tuple[str, str], list[str]],

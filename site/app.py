@@ -169,12 +169,19 @@ def create_app(settings: Settings) -> FastAPI:
             "code_counts": code_counts,
             "code_list_url": code_list_url(code_list.uri) if code_list else None,
             "versions": [v.model_dump(mode="json") for v in reversed(view.variable_versions(variable.uri))],
-            "same_variables": same_variables(reader, settings, variable.uri),  # curated, approved
+            # the same variable of the register from its other sources, then the curated, approved ones
+            "same_variables": [*twins(doc), *same_variables(reader, settings, variable.uri)],
             "similar": [{"id": d.id, "label": d.label, "name": d.name, "source_name": d.source_name}
                         for d in similar(doc)],
             "history": shown(events, linker(view)),
             "rdf_url": f"/variables/{doc.id}.ttl",
         }, view
+
+    def twins(doc: VariableDoc) -> list[dict[str, Any]]:
+        found = [reader.search.get(twin) for twin in doc.same_as]
+        return [{"mapping": None, "relation": "same_register", "uri": d.uri, "kind": "variable", "id": d.id,
+                 "label": d.label, "name": d.name, "source": d.source, "source_name": d.source_name,
+                 "url": f"/variables/{d.id}"} for d in found if d]
 
     def code_names(versions: list[CodeList]) -> dict[str, dict[str, Any]]:
         """The codes that old->new code links between a classification's versions point at."""
@@ -187,7 +194,7 @@ def create_app(settings: Settings) -> FastAPI:
         not curated: the same words, stems and synonyms)."""
         text = doc.label.get("nb") or next(iter(doc.label.values()), doc.name)
         found = reader.search.search(Query(text=text[:500], size=SIMILAR * 4)).items
-        return [d for d in found if d.source != doc.source][:SIMILAR]
+        return [d for d in found if d.source != doc.source and d.id not in doc.same_as][:SIMILAR]
 
     def linker(view: View) -> Linker:
         return Linker(view, lambda variable_id: reader.search.get(variable_id) is not None)
@@ -218,6 +225,22 @@ def create_app(settings: Settings) -> FastAPI:
         except ValueError as exc:
             raise HTTPException(422, detail=[{"field": "at", "message": str(exc)}]) from None
 
+    def shown_as(dataset_id: str) -> str:
+        """The id a dataset's page is at: its register's, when it is the same as another source's."""
+        if dataset_id not in reader.view.datasets:
+            raise HTTPException(404, detail=f"no dataset with id {dataset_id!r}")
+        return reader.view.register_id(dataset_id)
+
+    def contributions(dataset_id: str) -> list[dict[str, Any]]:
+        """Each source that describes the register: its variables in it and when it was harvested."""
+        view, harvested = reader.view, harvested_sources()
+        counts = {f.value: f.count for f in reader.search.search(
+            Query(filters={"dataset": (dataset_id,)}, size=1)).facets.get("source", [])}
+        own = sorted((of, own_id) for own_id, (_, of) in view.datasets.items()
+                     if of in harvested and view.register_id(own_id) == dataset_id)
+        return [{"source": of, "source_name": harvested[of].name, "harvested": harvested[of].harvested,
+                 "dataset_id": own_id, "variables": counts.get(of, 0)} for of, own_id in own]
+
     def dataset_context(dataset_id: str, page_no: int = 1) -> tuple[dict[str, Any], View]:
         view = reader.view
         found = view.datasets.get(dataset_id)
@@ -225,6 +248,7 @@ def create_app(settings: Settings) -> FastAPI:
         if dataset is None:
             raise HTTPException(404, detail=f"no dataset with id {dataset_id!r}")
         return {
+            "contributions": contributions(dataset_id),
             "dataset": {**dataset.model_dump(mode="json"), "id": dataset_id, "source": found[1],
                         "publisher_name": view.name_of(dataset.publisher),
                         "theme_names": {t: view.name_of(t) for t in dataset.themes}},
@@ -253,8 +277,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/datasets/{dataset_id:path}/availability.csv", responses=answers("text/csv"))
     def dataset_availability(request: Request, dataset_id: str):
-        if dataset_id not in reader.view.datasets:
-            raise HTTPException(404, detail=f"no dataset with id {dataset_id!r}")
+        if (register := shown_as(dataset_id)) != dataset_id:
+            return RedirectResponse(_with(request, path=f"/datasets/{register}/availability.csv"), status_code=308)
         return availability_response(request, "dataset", dataset_id)
 
     @app.get("/datasets/{dataset_id:path}", responses=answers(HTML, *RDF_MEDIA))
@@ -263,11 +287,15 @@ def create_app(settings: Settings) -> FastAPI:
         if fmt:
             context, view = dataset_context(base)
             return _rdf(view.snapshot.describe(context["dataset"]["uri"]), fmt)
+        if (register := shown_as(dataset_id)) != dataset_id:  # one register, one page
+            return RedirectResponse(_with(request, path=f"/datasets/{register}"), status_code=308)
         context, _ = dataset_context(dataset_id, page_no)
         return page(request, "dataset.html", context, json_url=f"/api/datasets/{dataset_id}")
 
     @app.get("/api/datasets/{dataset_id:path}")
-    def api_dataset(dataset_id: str, page_no: int = PAGE_NO):
+    def api_dataset(request: Request, dataset_id: str, page_no: int = PAGE_NO):
+        if (register := shown_as(dataset_id)) != dataset_id:
+            return RedirectResponse(_with(request, path=f"/api/datasets/{register}"), status_code=308)
         return dataset_context(dataset_id, page_no)[0]
 
     def harvested_sources() -> dict[str, SourceState]:

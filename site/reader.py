@@ -83,6 +83,18 @@ class View:
         """dataset URI -> dataset id."""
         return {uri: dataset_id for dataset_id, (uri, _) in self.datasets.items()}
 
+    @cached_property
+    def same_as(self) -> dict[str, str]:
+        """dataset URI -> the dataset URI it declares itself owl:sameAs."""
+        return {row["ds"].value: row["same"].value for row in self.snapshot.query(
+            "PREFIX dcat: <http://www.w3.org/ns/dcat#> PREFIX owl: <http://www.w3.org/2002/07/owl#> "
+            "SELECT ?ds ?same WHERE { GRAPH ?g { ?ds a dcat:Dataset ; owl:sameAs ?same } }")}
+
+    def register_id(self, dataset_id: str) -> str:
+        """The id of the dataset a dataset is shown as (itself, or the register it is the same as)."""
+        uri = self.datasets[dataset_id][0]
+        return self.dataset_ids[ids.register(uri, self.same_as.get, self.dataset_ids)]
+
     def variable_id(self, variable: Variable) -> str | None:
         dataset_id = self.dataset_ids.get(variable.dataset)
         return ids.variable_id(dataset_id, variable.identifier, variable.uri) if dataset_id else None

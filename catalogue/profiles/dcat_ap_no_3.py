@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Literal as KindName
 
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import FOAF, RDF, SKOS, XSD
+from rdflib.namespace import FOAF, OWL, RDF, SKOS, XSD
 from rdflib.term import Node
 
 from catalogue.models import (Agent, Catalogue, CodeList, Concept, ContactPoint, Dataset,
@@ -57,6 +57,7 @@ PROFILE: dict[type[Model], tuple[URIRef, list[Prop]]] = {
         Prop("version_notes", ADMS.versionNotes, "text"),
         Prop("previous", DCAT.previousVersion, "uri"),
         Prop("versions", DCAT.hasVersion, "uris"),
+        Prop("same_as", OWL.sameAs, "uri"),
     ]),
     Variable: (DISCO.Variable, [
         Prop("identifier", DCT.identifier, "literal"),
