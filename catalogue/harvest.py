@@ -10,7 +10,6 @@ import gc
 import hashlib
 import inspect
 import json
-import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -39,6 +38,7 @@ from catalogue.shacl import PROFILES, Profile, profile_shapes, validate
 from catalogue.sources import DEMO_PLACEHOLDER, UPLOAD_URL, Config, SourceConfig
 from catalogue.store import HeldBack, SourceState, State, Store, now
 from catalogue.uploads import published_url
+from catalogue.xml_text import NOT_XML
 
 DEMO_FILES = Path(__file__).parent / "demo" / "files"
 # Later editions of the demo hold only the files that changed since edition 1.
@@ -61,7 +61,7 @@ def harvest(settings: Settings, config: Config, only: list[str] | None = None,
     each one, so publications and curation go on while a slow source is read."""
     store = Store(settings.data_dir, settings.base_uri)
     runs = []
-    with store.harvest_lock(), _demo_url(config, demo_edition) as demo_url:
+    with store.harvest_lock(), serve_demo(config, demo_edition) as demo_url:
         with store.lock():
             state = store.state()
             # Runs whose events were never written (cut off, or from before histories were kept).
@@ -412,12 +412,6 @@ class Verdict:
     warnings: list[HeldBack]   # findings of warning severity; their records pass
 
 
-# What XML 1.0 forbids: one such character in a literal makes every RDF/XML, Atom and SPARQL
-# XML answer holding it ill-formed for every partner. (An astral character is one code point
-# in Python, so only lone surrogates match the surrogate range.)
-NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
 def strip_control_characters(records: list[Record]) -> list[HeldBack]:
     """Strip what XML 1.0 forbids from the readable records' literals, with a warning per
     record and field; a record with such a character in an IRI gets a problem (held back)."""
@@ -533,7 +527,7 @@ def _store_catalogue(store: Store, state: State, config: Config) -> None:
 
 
 @contextmanager
-def _demo_url(config: Config, edition: int) -> Iterator[str | None]:
+def serve_demo(config: Config, edition: int) -> Iterator[str | None]:
     if not config.uses_demo_files:
         yield None
         return

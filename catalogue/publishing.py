@@ -23,8 +23,9 @@ from rdflib import Graph
 
 from catalogue import sandbox
 from catalogue.fileserver import FileServer
-from catalogue.harvest import Attempt, commit, fetcher, plan, read_source, reindex, shrinkage, start_run
-from catalogue.harvesters import FetchError, Record, SourceError
+from catalogue.harvest import (Attempt, commit, describe, fetcher, plan, read_source, reindex, shrinkage,
+                               start_run)
+from catalogue.harvesters import Record
 from catalogue.history import graph_of_lines
 from catalogue.runs import FetchedDocument, RecordChange, Run, RunLog
 from catalogue.settings import Settings
@@ -281,13 +282,11 @@ def _check(settings: Settings, config: Config, source: SourceConfig, folder: Pat
         url = f"{server.url}/{name}"
         try:
             attempt = read_source(settings, config, source, url, fetcher(source, None, confined_to=url))
-        except (SourceError, FetchError) as exc:  # named by the file, not the loopback URL
-            raise Unreadable(f"source {source.id!r}: " + str(exc).replace(url, filename)) from None
         except MemoryError:
-            raise
-        except Exception as exc:  # whatever else the file made a parser raise (RecursionError ...)
-            raise Unreadable(f"source {source.id!r}: {filename}: cannot be read: "
-                             f"{type(exc).__name__}: {exc}".replace(url, filename)) from None
+            raise  # the sandbox's to report, as its memory limit
+        except Exception as exc:  # whatever the file made the harvester or a parser raise
+            # Told as a failing source is, but named by the file, not the loopback URL.
+            raise Unreadable(f"source {source.id!r}: " + describe(exc, url).replace(url, filename)) from None
     # The run lists the file by its name: the loopback URL is gone once it is read.
     attempt.fetched = [f.model_copy(update={"url": f.url.replace(url, filename)}) for f in attempt.fetched]
     return _Checked.of(attempt)

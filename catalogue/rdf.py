@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
@@ -11,6 +13,7 @@ from rdflib.namespace import RDF, XSD
 
 
 GENID = ".well-known/genid/"
+Node = TypeVar("Node")
 # A nested blank node's content is spelled out in its parent's up to this many characters,
 # and named by its digest beyond: IRIs of ordinary nodes stay what they always were, and
 # naming a long list or a deep web of blank nodes costs time linear in its size.
@@ -31,7 +34,7 @@ def stable_skolemize(graph: Graph, base_uri: str) -> Graph:
             pairs[s].append((p, o))
         if isinstance(o, BNode):
             anchors[o].append(f"{'_' if isinstance(s, BNode) else s.n3()} {p.n3()}")
-    content: dict[BNode, str] = {}
+    content: dict[BNode, str] = {}  # filled children first: a node not in it yet is on a cycle
     nested: dict[BNode, str] = {}  # a node's content as its parents spell it
 
     def spelled(node) -> str:
@@ -45,21 +48,11 @@ def stable_skolemize(graph: Graph, base_uri: str) -> Graph:
                             else f"[#{hashlib.sha256(text.encode()).hexdigest()}]")
         return nested[node]
 
-    for root in (*pairs, *anchors):
-        if root in content:
-            continue
-        path, stack = {root}, [(root, iter(pairs.get(root, ())))]
-        while stack:
-            node, todo = stack[-1]
-            child = next((o for _, o in todo if isinstance(o, BNode) and o not in content
-                          and o not in path), None)
-            if child is not None:
-                path.add(child)
-                stack.append((child, iter(pairs.get(child, ()))))
-                continue
-            stack.pop()
-            path.discard(node)
-            content[node] = ";".join(sorted(f"{p.n3()} {spelled(o)}" for p, o in pairs.get(node, ())))
+    def blank_objects(node: BNode) -> list[BNode]:
+        return [o for _, o in pairs.get(node, ()) if isinstance(o, BNode)]
+
+    for node in children_first((*pairs, *anchors), blank_objects):
+        content[node] = ";".join(sorted(f"{p.n3()} {spelled(o)}" for p, o in pairs.get(node, ())))
     names = {node: URIRef(f"{base_uri}{GENID}" + hashlib.sha256(
                  ("|".join(sorted(anchors.get(node, ()))) + "#" + text).encode()).hexdigest()[:24])
              for node, text in content.items()}
@@ -152,23 +145,32 @@ def _check_nesting(below: dict[BNode, list[tuple[bool, BNode]]], limits: RdfLimi
     measured children first without recursion (a cycle ends a path)."""
     depth: dict[BNode, int] = {}
     length: dict[BNode, int] = {}
-    for root in below:
-        if root in depth:
+    for node in children_first(below, lambda node: [o for _, o in below.get(node, ())]):
+        edges = below.get(node, ())
+        depth[node] = max((depth.get(o, 0) + (not rest) for rest, o in edges), default=1)
+        length[node] = max((length.get(o, 0) for rest, o in edges if rest), default=0) + 1
+        if length[node] > limits.max_list_length:
+            raise TooLarge(f"an RDF list longer than max_list_length={limits.max_list_length}")
+        if depth[node] > limits.max_depth:
+            raise TooLarge(f"blank nodes nested deeper than max_depth={limits.max_depth}")
+
+
+def children_first(roots: Iterable[Node], children: Callable[[Node], list[Node]]) -> Iterator[Node]:
+    """Every node reachable from `roots`, once, after the nodes it points to, without
+    recursion: a node met again on its own path (a cycle) ends that path, unvisited there."""
+    done: set[Node] = set()
+    for root in roots:
+        if root in done:
             continue
-        path, stack = {root}, [(root, iter(below[root]))]
+        path, stack = {root}, [(root, iter(children(root)))]
         while stack:
             node, todo = stack[-1]
-            child = next((o for _, o in todo if o not in depth and o not in path), None)
+            child = next((c for c in todo if c not in done and c not in path), None)
             if child is not None:
                 path.add(child)
-                stack.append((child, iter(below.get(child, ()))))
+                stack.append((child, iter(children(child))))
                 continue
             stack.pop()
             path.discard(node)
-            edges = below.get(node, ())
-            depth[node] = max((depth.get(o, 0) + (not rest) for rest, o in edges), default=1)
-            length[node] = max((length.get(o, 0) for rest, o in edges if rest), default=0) + 1
-            if length[node] > limits.max_list_length:
-                raise TooLarge(f"an RDF list longer than max_list_length={limits.max_list_length}")
-            if depth[node] > limits.max_depth:
-                raise TooLarge(f"blank nodes nested deeper than max_depth={limits.max_depth}")
+            done.add(node)
+            yield node

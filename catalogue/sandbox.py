@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import resource
+from pathlib import Path
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -62,10 +63,11 @@ def _bounded(sending, memory: int, function: Callable[..., Any], args: tuple) ->
         answer = ("ok", function(*args))
     except MemoryError:
         answer = ("memory", None)
-    except RuntimeError as exc:  # a thread's stack is address space too
-        answer = ("memory", None) if "can't start new thread" in str(exc) else ("error", exc)
     except BaseException as exc:  # raised again in the parent, where the caller says what it means
-        answer = ("error", exc if isinstance(exc, Exception) else RuntimeError(f"{type(exc).__name__}: {exc}"))
+        # An allocation that fails in C code may surface as another error (a SystemError, a
+        # thread that cannot start, ...): near the limit, it is the limit that was met.
+        answer = ("memory", None) if _near(memory) else (
+            "error", exc if isinstance(exc, Exception) else RuntimeError(f"{type(exc).__name__}: {exc}"))
     try:
         sending.send(answer)  # pickled whole before anything is sent
     except MemoryError:
@@ -74,3 +76,14 @@ def _bounded(sending, memory: int, function: Callable[..., Any], args: tuple) ->
         sending.send(("error", RuntimeError(f"{type(answer[1]).__name__}: {answer[1]} ({exc})")))
     finally:
         os._exit(0)
+
+
+def _near(memory: int) -> bool:
+    """Whether this process's address space is within a tenth of `memory` (Linux's
+    /proc/self/statm; elsewhere, never). The failed work's frames are still held here, by
+    the exception being handled."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return False
+    return pages * resource.getpagesize() > memory * 0.9

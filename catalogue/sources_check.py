@@ -2,8 +2,7 @@
 
 Each source is asked what its harvester's `probe(ctx) -> str` asks (one or a few requests: a
 first page, a list, each configured classification), which returns a short description of
-what it found or raises when the answer is not of the kind's shape. A kind whose harvester
-has no `probe` is only asked for its URL. Nothing is stored. Requests have short timeouts
+what it found or raises when the answer is not of the kind's shape. Nothing is stored. Requests have short timeouts
 and no retries, and all sources are checked at once, so a check of unreachable hosts ends
 within CHECK_DEADLINE.
 """
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from catalogue.harvest import _demo_url, describe, fetcher
+from catalogue.harvest import describe, fetcher, serve_demo
 from catalogue.harvesters import FetchError, HarvestContext, SourceError, for_kind
 from catalogue.settings import Settings
 from catalogue.sources import DEMO_PLACEHOLDER, UPLOAD_URL, Config, SourceConfig
@@ -60,7 +59,7 @@ class Check:
 def check_sources(settings: Settings, config: Config) -> list[Check]:
     """Every source of `config` checked, in its order; the bundled demo's `{demo}` URLs are
     served as a harvest serves them."""
-    with _demo_url(config, 1) as demo_url:
+    with serve_demo(config, 1) as demo_url:
         with ThreadPoolExecutor(max_workers=min(CHECK_WORKERS, max(1, len(config.source)))) as pool:
             return list(pool.map(lambda s: check_source(settings, config, s, demo_url), config.source))
 
@@ -91,11 +90,7 @@ def check_source(settings: Settings, config: Config, source: SourceConfig, demo_
         with http:
             ctx = HarvestContext(source=quick, url=url, publisher=config.agent(source.publisher),
                                  base_uri=settings.base_uri, http=http)
-            probe = getattr(harvester, "probe", None)
-            if probe is None:
-                http.get(url)
-                return result("ok", f"answers; its shape is not checked (kind {source.kind!r} has no probe)")
-            return result("ok", probe(ctx))
+            return result("ok", harvester.probe(ctx))
     except FetchError as exc:
         if statuses and statuses[-1] >= 400:
             return result("HTTP error", str(exc))

@@ -95,6 +95,11 @@ class Harvester(Protocol):
 
     def gather(self, ctx: HarvestContext) -> Iterator[Record]: ...
 
+    def probe(self, ctx: HarvestContext) -> str:
+        """For `catalogue sources check`: ask the source what a harvest would (one or a few
+        requests) and say what was found; raise as `gather` would where the answer is not of
+        the kind's shape."""
+
 
 class ConfiguredDataset(BaseModel):
     """A dataset described in the source's configuration, for formats that list variables

@@ -10,7 +10,7 @@ from catalogue import ids
 from catalogue.history import Event
 from catalogue.site.i18n import FIELD_NAMES, pick, words
 from catalogue.site.reader import View
-from catalogue.site.xml_text import xml_text
+from catalogue.xml_text import xml_text
 
 ATOM = "http://www.w3.org/2005/Atom"
 

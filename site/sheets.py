@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 
 from openpyxl import Workbook
 
-from catalogue.site.xml_text import xml_text
+from catalogue.xml_text import xml_text
 
 Row = Sequence[str | int | None]
 
