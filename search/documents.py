@@ -120,7 +120,10 @@ def build_documents(store: Store, state: State | None = None) -> list[VariableDo
 
     datasets: dict[str, dict] = {}  # what a variable takes from its dataset, worked out once
     docs = []
-    id_in = lambda source, uri: ids.dataset_id(source.id, values.get((uri, IDENTIFIER)), uri)  # noqa: E731
+
+    def id_in(source: SourceState, uri: str) -> str:
+        return ids.dataset_id(source.id, values.get((uri, IDENTIFIER)), uri)
+
     for v, source in source_of.items():
         ds_uri = dataset_of.get(v)
         if ds_uri is None or ds_uri not in dataset_source:

@@ -644,8 +644,6 @@ async def _sparql_body(request: Request) -> str | None:
     """The query a POST carries, as an application/sparql-query body or a form's `query`;
     a body larger than a query may be is refused before it is read whole."""
     limit = MAX_QUERY * 4  # UTF-8, and a form's percent-encoding
-    if int(request.headers.get("content-length") or 0) > limit:
-        raise HTTPException(413, detail=f"a SPARQL request body may hold at most {limit:,} bytes")
     body = await at_most(request, limit)
     if len(body) > limit:
         raise HTTPException(413, detail=f"a SPARQL request body may hold at most {limit:,} bytes")
