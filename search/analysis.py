@@ -27,6 +27,19 @@ en enn er et ett etter fra før ha hadde han har hen her hos hun hva hvem hver h
 inn ja jeg kan man med meg men mer mot må ned noe noen nå og om opp oss over på sin sine sitt
 skal som til ut ved vi vil være var and the for with from
 """.split())
+# Function words of bokmål, nynorsk and English: never scored, marked or compared, unless a
+# query has nothing else ("i", "og" alone are searched as typed). Prepositions that begin
+# compounds ("under" in "undervekt") stay compound parts, so they are listed here only.
+STOP_WORDS = frozenset(NOT_PARTS | set("""
+at å ble blei blir blitt bli både deg dere dei deira deim deires disse dykk dykkar då eg ei ein
+eit eitt elles fordi ho hjå honom hennar hennes henne hvilke hvilken hvordan hvorfor ikkje ingen
+ingi inkje inni kom korleis kva kvar kven kvi kvifor kun kunne me medan meget mellom mi min mine
+mitt mykje mange nokon noka nokor noko nokre når også selv sjøl si sia sidan siden skulle slik so
+somme somt så sånn uten um under upp ville vere verte vore vår vart varte vors vært
+a an are as be been being but by did do does during had has have he her his how if in into is it
+its me my no nor not of off on or our she so than that their them then there these they this
+those through to too was we were what when where which who whom why will you your
+""".split()))
 MIN_PART = 3
 MIN_ENDING = 4
 DESCRIPTION_SAMPLE = 20_000  # descriptions read for parts: enough to know a language's words
@@ -81,6 +94,29 @@ def endings(text: str) -> list[str]:
     return sorted({w[i:] for w in words(fold(text)) for i in range(1, len(w) - MIN_ENDING + 1)})
 
 
+def content(text: str) -> str:
+    """`text` without its function words (STOP_WORDS), or `text` itself if it has nothing
+    else. Only words standing alone are dropped ("du?" too), so "A.I.DIAG" stays whole."""
+    kept = [token for token in text.split() if not _is_function_word(token)]
+    return " ".join(kept) if any(WORD.search(token) for token in kept) else text
+
+
+def _is_function_word(token: str) -> bool:
+    found = words(token)
+    return len(found) == 1 and found[0] in STOP_WORDS
+
+
+def is_function_words(text: str) -> bool:
+    """Whether every word of `text` is a function word: such a query is searched as typed."""
+    typed = words(text)
+    return bool(typed) and all(w in STOP_WORDS for w in typed)
+
+
+def ignored(text: str) -> frozenset[str]:
+    """The words not to mark in hits of a query: its function words, unless they are all it has."""
+    return frozenset() if is_function_words(text) else STOP_WORDS
+
+
 @cache
 def synonym_groups() -> tuple[frozenset[str], ...]:
     """Each SKOS concept in the shipped vocabularies (ontologies/*.ttl) as the set of its
@@ -125,15 +161,17 @@ def synonyms(text: str, longest: int = 4) -> list[str]:
 Segments = list[tuple[str, bool]]  # text cut into runs, each saying whether it matched
 
 
-def matcher(wanted: set[str], analyzers: Iterable[Callable[[str], list[str]]]) -> Callable[[str], bool]:
-    """Whether a word matched: one of the analyzers turns it into a token of `wanted`.
-    Remembers its answers, since a page of hits repeats its words."""
+def matcher(wanted: set[str], analyzers: Iterable[Callable[[str], list[str]]],
+            ignore: frozenset[str] = frozenset()) -> Callable[[str], bool]:
+    """Whether a word matched: one of the analyzers turns it into a token of `wanted`, and
+    it is not one of the `ignore`d words. Remembers its answers, since hits repeat words."""
     analyzers = list(analyzers)
     known: dict[str, bool] = {}
 
     def is_hit(word: str) -> bool:
         if word not in known:
-            known[word] = any(token in wanted for analyze in analyzers for token in analyze(word))
+            known[word] = word.lower() not in ignore and any(
+                token in wanted for analyze in analyzers for token in analyze(word))
         return known[word]
     return is_hit
 

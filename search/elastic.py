@@ -128,13 +128,17 @@ def _bool(must: Iterable[dict] = (), filter: Iterable[dict] = ()) -> dict:
     return {"bool": clauses} if clauses else {"match_all": {}}
 
 
-def _text_query(text: str) -> dict:
-    """Any of: the words in each field, their synonyms, and near spellings of long words."""
+def _text_query(typed: str) -> dict:
+    """Any of: the words in each field, their synonyms, and near spellings of long words.
+    Function words count only in synonyms' phrases, or as a phrase when they are all there is."""
+    if analysis.is_function_words(typed):
+        return {"bool": {"should": _fields(typed, 1.0, phrase=True), "minimum_should_match": 1}}
+    text = analysis.content(typed)
     should = _fields(text, 1.0)
     endings = [w for w in analysis.words(analysis.fold(text)) if len(w) >= analysis.MIN_ENDING]
     if endings:
         should.append({"terms": {"label_endings": endings, "boost": ENDINGS_WEIGHT}})
-    for other in analysis.synonyms(text):  # "blodpropp i hjertet" as a phrase, not as "i"
+    for other in analysis.synonyms(typed):  # "blodpropp i hjertet" as a phrase, not as "i"
         should += _fields(other, SYNONYM_WEIGHT, phrase=True)
     should += [{"match": {field: {"query": text, "fuzziness": FUZZINESS, "prefix_length": 0, "boost": weight,
                                   "analyzer": WHOLE_WORDS.get(FIELDS[field][0], FIELDS[field][0])}}}
@@ -368,7 +372,7 @@ class ElasticBackend:
                  for value in field.values() for word in analysis.WORD.findall(value)]
         analyzers = [self._analyzer(index, name, [*phrases, *words]) for name in HIGHLIGHT_ANALYZERS]
         wanted = {t for p in phrases for analyze in analyzers for t in analyze(p)}
-        is_hit = analysis.matcher(wanted, analyzers)
+        is_hit = analysis.matcher(wanted, analyzers, analysis.ignored(text))
         return [Hit(**doc.model_dump(), highlight={
             "label": {lang: analysis.mark(value, is_hit) for lang, value in doc.label.items()},
             "description": {lang: analysis.mark(value, is_hit, limit=DESCRIPTION_WINDOW)

@@ -267,14 +267,18 @@ class EmbeddedBackend:
                               lower_bound=0 if lowest is None else lowest,
                               upper_bound=NO_YEAR if highest is None else highest)
 
-    def _text(self, text: str) -> TQ:
-        """Any of: the words in each field, their synonyms, and near spellings of long words."""
+    def _text(self, typed: str) -> TQ:
+        """Any of: the words in each field, their synonyms, and near spellings of long words.
+        Function words count only in synonyms' phrases, or as a phrase when they are all there is."""
+        if analysis.is_function_words(typed):
+            return TQ.boolean_query([(Occur.Should, q) for q in self._fields(typed, 1.0, phrase=True)])
+        text = analysis.content(typed)
         should = [(Occur.Should, q) for q in self._fields(text, 1.0)]
         endings = [w for w in analysis.words(analysis.fold(text)) if len(w) >= analysis.MIN_ENDING]
         if endings:
             should.append((Occur.Should, TQ.boost_query(TQ.term_set_query(self.schema, "label_endings", endings),
                                                         ENDINGS_WEIGHT)))
-        for other in analysis.synonyms(text):  # "blodpropp i hjertet" as a phrase, not as "i"
+        for other in analysis.synonyms(typed):  # "blodpropp i hjertet" as a phrase, not as "i"
             should += [(Occur.Should, q) for q in self._fields(other, SYNONYM_WEIGHT, phrase=True)]
         for field, weight in TYPO_FIELDS.items():
             for token in set(self._analyzers[FIELDS[field][0]].analyze(text)):
@@ -312,7 +316,7 @@ class EmbeddedBackend:
         """What marks the words of hits that match `text` (or its synonyms)."""
         analyzers = [self._analyzers[name].analyze for name in ("nb", "nb_fold", "en")]
         wanted = {t for p in [text, *analysis.synonyms(text)] for analyze in analyzers for t in analyze(p)}
-        return analysis.matcher(wanted, analyzers)
+        return analysis.matcher(wanted, analyzers, analysis.ignored(text))
 
 
 # Decades are counted from first and last years, one number each, rather than from the

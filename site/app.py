@@ -171,8 +171,7 @@ def create_app(settings: Settings) -> FastAPI:
             "versions": [v.model_dump(mode="json") for v in reversed(view.variable_versions(variable.uri))],
             # the same variable of the register from its other sources, then the curated, approved ones
             "same_variables": [*twins(doc), *same_variables(reader, settings, variable.uri)],
-            "similar": [{"id": d.id, "label": d.label, "name": d.name, "source_name": d.source_name}
-                        for d in similar(doc)],
+            "similar": similar(doc),
             "history": shown(events, linker(view)),
             "rdf_url": f"/variables/{doc.id}.ttl",
         }, view
@@ -189,12 +188,26 @@ def create_app(settings: Settings) -> FastAPI:
         return {c.uri: {"notation": c.notation, "label": c.label, "version": v.title}
                 for v in versions for c in v.concepts if c.uri in linked}
 
-    def similar(doc: VariableDoc) -> list[VariableDoc]:
-        """Variables of other registries whose names are like this one's (found by search,
-        not curated: the same words, stems and synonyms)."""
+    def similar(doc: VariableDoc) -> list[dict[str, Any]]:
+        """Variables of other registries like this one (found, not curated), each with why:
+        the words of its name or description its name matched (function words never do),
+        or the code list both are coded with."""
         text = doc.label.get("nb") or next(iter(doc.label.values()), doc.name)
-        found = reader.search.search(Query(text=text[:500], size=SIMILAR * 4)).items
-        return [d for d in found if d.source != doc.source and d.id not in doc.same_as][:SIMILAR]
+        by_words = reader.search.search(Query(text=text[:500], size=SIMILAR * 4)).items
+        by_list = reader.search.search(Query(filters={"code_list": (doc.code_list,)}, size=SIMILAR * 4)).items \
+            if doc.code_list else []
+        found: dict[str, dict[str, Any]] = {}
+        for hit in [*by_words, *by_list]:
+            if hit.source == doc.source or hit.id in doc.same_as:
+                continue
+            words = sorted({word.lower() for field in ("label", "description")
+                            for segments in hit.highlight.get(field, {}).values()
+                            for word, matched in segments if matched})
+            same_list = doc.code_list is not None and hit.code_list == doc.code_list
+            if (words or same_list) and hit.id not in found:
+                found[hit.id] = {"id": hit.id, "label": hit.label, "name": hit.name, "source_name": hit.source_name,
+                                 "words": words, "code_list": hit.code_list_title if same_list else None}
+        return list(found.values())[:SIMILAR]
 
     def linker(view: View) -> Linker:
         return Linker(view, lambda variable_id: reader.search.get(variable_id) is not None)

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from catalogue.harvest import harvest
+from catalogue.search.analysis import STOP_WORDS
 from catalogue.settings import Settings
 from catalogue.site.app import create_app
 from catalogue.sources import load_config
@@ -160,6 +161,13 @@ def test_a_variable_page_offers_similar_variables_of_other_registries(client):
     similar = client.get("/api/variables/mfr/mfr/VEKT").json()["similar"]
     assert similar and all(not s["id"].startswith("mfr/") for s in similar)
     assert any("vekt" in s["label"]["nb"].lower() for s in similar)
+    # each says why, and never because of a function word, even for names full of them
+    with_i = [v["id"] for v in client.get("/api/variables", params={"q": "i", "size": 8}).json()["items"]]
+    assert with_i
+    for variable_id in ["mfr/mfr/VEKT", *with_i]:
+        similar = client.get(f"/api/variables/{variable_id}").json()["similar"]
+        assert all(s["words"] or s["code_list"] is not None for s in similar), variable_id
+        assert not {w for s in similar for w in s["words"]} & STOP_WORDS, variable_id
     page = client.get("/variables/mfr/mfr/VEKT", params={"lang": "nb"}, headers={"accept": "text/html"}).text
     assert "Lignende variabler i andre registre" in page and "Tilgang</dt><dd>Ikke-offentlig" in page
 

@@ -168,6 +168,21 @@ def test_matched_words_are_marked(backend):
     assert [text for text, hit in description if hit] == ["vekt"]
 
 
+def test_function_words_are_neither_scored_nor_marked(backend):
+    found = ids(backend, "vekt i svangerskapet")
+    assert found[0] == "mfr/mfr/MORS_VEKT"
+    # "i" alone would bring in every description with the word (physical activity "spurt om i 1975")
+    assert "hus/2024/GAP" not in found
+    if "highlight" in backend.capabilities:
+        vekt = next(h for h in backend.search(Query(text="vekt i svangerskapet")).items if h.id == "mfr/mfr/VEKT")
+        assert [text for text, hit in vekt.highlight["description"]["nb"] if hit] == ["vekt"]
+
+
+def test_a_query_of_function_words_alone_is_searched_as_typed(backend):
+    assert set(ids(backend, "om")) == {"hus/2024/GAP", "hus/2024/ROYKER"}
+    assert ids(backend, "av og til") == ["hus/2024/ROYKER"]
+
+
 # -- filters, facets, sorting ----------------------------------------------------
 
 def test_facet_counts_respect_the_other_filters_but_not_their_own(backend):
