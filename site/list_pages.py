@@ -10,7 +10,6 @@ from typing import Any
 
 from fastapi import APIRouter, Form, HTTPException, Query as Param, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from pydantic import ValidationError
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
@@ -20,8 +19,8 @@ from catalogue.profiles.dcat_ap_no_3 import period_node
 from catalogue.settings import Settings
 from catalogue.site.auth import local, same_origin
 from catalogue.site.i18n import language
-from catalogue.site.lists import (EXPORT_HEADER, MAX_ITEMS, MAX_NOTE, SHARE_DAYS, ListFull, ListItem, Lists,
-                                  Shared, export_rows, new_list_id)
+from catalogue.site.lists import (EXPORT_HEADER, MAX_ITEMS, MAX_NOTE, SHARE_DAYS, ListFull, ListItem, Lists, Shared,
+                                  export_rows, new_list_id, year_warnings)
 from catalogue.site.reader import Reader
 from catalogue.site.params import answers
 from catalogue.site.sheets import to_csv, to_xlsx
@@ -35,12 +34,17 @@ def list_routes(reader: Reader, settings: Settings, page: Callable[..., HTMLResp
     app = APIRouter()
     lists = Lists(settings.data_dir)
 
-    def list_context(items: list[ListItem], lang: str) -> dict[str, Any]:
+    def list_context(items: list[ListItem], lang: str, typed: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+        """The list's items with their variables and what is wrong with the years wanted;
+        `typed`: what a form sent that could not be saved, shown again with its problems."""
         shown = []
+        this_year = date.today().year
         for item in items:
             doc = reader.search.get(item.variable)
             shown.append({**item.model_dump(), "found": doc is not None,
-                          "doc": doc.model_dump(mode="json") if doc else None})
+                          "doc": doc.model_dump(mode="json") if doc else None,
+                          "warnings": year_warnings(item, doc.years(this_year)) if doc else [],
+                          **(typed or {}).get(item.variable, {})})
         return {"items": shown, "count": len(items), "max_items": MAX_ITEMS}
 
     def own_list(request: Request) -> str | None:
@@ -66,39 +70,76 @@ def list_routes(reader: Reader, settings: Settings, page: Callable[..., HTMLResp
 
     @app.post("/list/items")
     def list_add(request: Request, variable: str = Form(..., max_length=500),
-                 back: str | None = Form(None, max_length=8000)):
+                 back: str | None = Form(None, max_length=8000),
+                 wanted_from: str = Form("", alias="from", max_length=10),
+                 wanted_to: str = Form("", alias="to", max_length=10)):
+        """Add a variable, with the years of the search it was found by (unreadable ones are left out)."""
         same_origin(request)
         if reader.search.get(variable) is None:
             raise HTTPException(404, detail=f"no variable with id {variable!r}")
         list_id = own_list(request) or new_list_id()
+        years = [_year(typed)[0] for typed in (wanted_from, wanted_to)]
         try:
-            count = lists.add(list_id, variable)
+            count = lists.add(list_id, variable, *years)
         except ListFull as exc:
             raise HTTPException(409, detail=str(exc)) from None
         return changed(request, list_id, back, {"count": count})
 
     @app.post("/list/update")
-    def list_update(request: Request, variable: str = Form(..., max_length=500),
-                    action: str = Form(..., pattern="^(save|up|down|remove)$"),
-                    note: str = Form("", max_length=MAX_NOTE),
-                    wanted_from: str = Form("", alias="from", max_length=4),
-                    wanted_to: str = Form("", alias="to", max_length=4)):
+    def list_update(request: Request, variable: list[str] = Form(..., max_length=MAX_ITEMS),
+                    action: str = Form("save", max_length=600, pattern="^(save|up|down|remove)(:.+)?$"),
+                    note: list[str] = Form([]), wanted_from: list[str] = Form([], alias="from"),
+                    wanted_to: list[str] = Form([], alias="to")):
+        """Save what the form holds for each of its items (one item, as a script saves it
+        while it is typed, or the whole list), then do `action` ("up:<variable>", ...; the
+        item is the only one sent when it is not named). Nothing typed is lost: an item that
+        cannot be saved is shown again as typed, with what is wrong next to its field."""
         same_origin(request)
         list_id = own_list(request)
         if list_id is None:
             raise HTTPException(404, detail="no list yet: add a variable first")
-        if action == "remove":
-            lists.remove(list_id, variable)
-        elif action in ("up", "down"):
-            lists.move(list_id, variable, -1 if action == "up" else 1)
-        else:
-            try:
-                lists.update(list_id, ListItem(variable=variable, note=note.strip(),
-                                               wanted_from=_year(wanted_from), wanted_to=_year(wanted_to)))
-            except ValidationError as exc:
-                raise HTTPException(422, detail=[{"field": str(e["loc"][-1]), "message": e["msg"]}
-                                                 for e in exc.errors()]) from None
-        return changed(request, list_id, f"/list#item-{_anchor(variable)}", {"count": len(lists.items(list_id))})
+        listed = {item.variable for item in lists.items(list_id)}
+        lang = language(request)
+        typed: dict[str, dict[str, Any]] = {}
+        for n, name in enumerate(variable):
+            if name not in listed:
+                continue
+            fields = {"note": _nth(note, n), "from": _nth(wanted_from, n), "to": _nth(wanted_to, n)}
+            problems: dict[str, str] = {}
+            years: dict[str, int | None] = {}
+            for field in ("from", "to"):
+                years[field], problem = _year(fields[field])
+                if problem:
+                    problems[field] = problem[lang]
+            if len(fields["note"].strip()) > MAX_NOTE:
+                problems["note"] = {"nb": f"Merknaden er lengre enn {MAX_NOTE} tegn.",
+                                    "en": f"The note is longer than {MAX_NOTE} characters."}[lang]
+            if problems:
+                typed[name] = {"note": fields["note"], "wanted_from": fields["from"], "wanted_to": fields["to"],
+                               "problems": problems}
+            else:
+                lists.update(list_id, ListItem(variable=name, note=fields["note"].strip(),
+                                               wanted_from=years["from"], wanted_to=years["to"]))
+        verb, _, target = action.partition(":")
+        target = target or (variable[0] if len(variable) == 1 else "")
+        if verb == "remove":
+            lists.remove(list_id, target)
+        elif verb in ("up", "down"):
+            lists.move(list_id, target, -1 if verb == "up" else 1)
+        items = lists.items(list_id)
+        if typed:
+            errors = [{"variable": name, "field": field, "message": message}
+                      for name, entry in typed.items() for field, message in entry["problems"].items()]
+            if "application/json" in request.headers.get("accept", ""):
+                return JSONResponse({"detail": errors}, status_code=422)
+            response = page(request, "list.html", {**list_context(items, lang, typed), "shared": None,
+                                                   "errors": errors}, json_url="/api/list")
+            response.status_code = 422
+            return response
+        saved = {w["variable"]: [m[lang] for m in w["warnings"]] for w in list_context(
+            [i for i in items if i.variable in variable], lang)["items"]}
+        return changed(request, list_id, f"/list#item-{_anchor(target or variable[0])}",
+                       {"count": len(items), "warnings": saved})
 
     @app.post("/list/share")
     def list_share(request: Request):
@@ -197,13 +238,18 @@ def list_routes(reader: Reader, settings: Settings, page: Callable[..., HTMLResp
     return app
 
 
-def _year(text: str) -> int | None:
+def _nth(values: list[str], n: int) -> str:
+    return values[n] if n < len(values) else ""
+
+
+def _year(text: str) -> tuple[int | None, dict[str, str] | None]:
+    """A year typed in a list item, or what is wrong with it (in bokmål and English)."""
     text = text.strip()
     if not text:
-        return None
-    if not text.isdigit():
-        raise HTTPException(422, detail=[{"field": "from/to", "message": f"{text!r} is not a year"}])
-    return int(text)
+        return None, None
+    if not text.isdigit() or not 1000 <= int(text) <= 3000:
+        return None, {"nb": f"«{text[:20]}» er ikke et årstall.", "en": f"“{text[:20]}” is not a year."}
+    return int(text), None
 
 
 def _anchor(variable_id: str) -> str:

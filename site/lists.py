@@ -70,8 +70,9 @@ class Lists:
                               "ORDER BY position", (list_id,)).fetchall()
         return [ListItem(variable=v, note=n, wanted_from=f, wanted_to=t) for v, n, f, t in rows]
 
-    def add(self, list_id: str, variable: str) -> int:
-        """Add a variable at the end (once); returns how many the list holds."""
+    def add(self, list_id: str, variable: str, wanted_from: int | None = None, wanted_to: int | None = None) -> int:
+        """Add a variable at the end (once), with the years wanted if the search had them;
+        returns how many the list holds."""
         with self._db() as db:
             count, last = db.execute("SELECT COUNT(*), COALESCE(MAX(position), 0) FROM items WHERE list = ?",
                                      (list_id,)).fetchone()
@@ -79,7 +80,8 @@ class Lists:
                 return count
             if count >= MAX_ITEMS:
                 raise ListFull(f"a list holds at most {MAX_ITEMS} variables")
-            db.execute("INSERT INTO items (list, position, variable) VALUES (?, ?, ?)", (list_id, last + 1, variable))
+            db.execute("INSERT INTO items (list, position, variable, wanted_from, wanted_to) VALUES (?, ?, ?, ?, ?)",
+                       (list_id, last + 1, variable, wanted_from, wanted_to))
             return count + 1
 
     def update(self, list_id: str, item: ListItem) -> None:
@@ -136,6 +138,43 @@ class Lists:
         for item in shared.items:
             self.add(list_id, item.variable)
             self.update(list_id, item)
+
+
+def year_warnings(item: ListItem, years_with_data: list[int]) -> list[dict[str, str]]:
+    """What is wrong with the years wanted, given the years the variable has data for: a
+    reversed range, years outside its periods, or a gap inside them (in bokmål and English)."""
+    first, last = item.wanted_from, item.wanted_to
+    if first is None and last is None:
+        return []
+    if first is not None and last is not None and first > last:
+        return [{"nb": f"Fra-året {first} er etter til-året {last}.",
+                 "en": f"The year from, {first}, is after the year to, {last}."}]
+    if not years_with_data:
+        return [{"nb": "Variabelen oppgir ingen perioder med data.", "en": "The variable states no periods with data."}]
+    wanted = range(first if first is not None else years_with_data[0], (last if last is not None else years_with_data[-1]) + 1)
+    have = set(years_with_data)
+    missing = [y for y in wanted if y not in have]
+    if not missing:
+        return []
+    spans = year_spans(missing)
+    if len(missing) == len(wanted):
+        return [{"nb": f"Variabelen har ingen data i de ønskede årene ({spans}).",
+                 "en": f"The variable has no data in the years wanted ({spans})."}]
+    if years_with_data[0] < missing[0] and missing[-1] < years_with_data[-1]:
+        return [{"nb": f"De ønskede årene krysser et opphold uten data: {spans}.",
+                 "en": f"The years wanted span a gap without data: {spans}."}]
+    return [{"nb": f"Variabelen har ikke data for {spans}.", "en": f"The variable has no data for {spans}."}]
+
+
+def year_spans(years: list[int]) -> str:
+    """Sorted years as runs: 2001, 2003, 2004, 2005 -> '2001, 2003–2005'."""
+    runs: list[list[int]] = []
+    for year in years:
+        if runs and year == runs[-1][-1] + 1:
+            runs[-1].append(year)
+        else:
+            runs.append([year])
+    return ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
 
 
 EXPORT_HEADER = ("variable", "name", "label", "source", "dataset", "periods_with_data", "wanted_from",

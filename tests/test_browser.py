@@ -233,6 +233,14 @@ def test_applicants_journey(browser_tools, demo_server, tmp_path_factory, javasc
     assert not missing, f"the shared list {result['share_url']} does not show the notes of {missing}"
 
 
+@pytest.mark.parametrize("how", ["save-one", "save-one --no-js", "leave"])
+def test_notes_typed_into_the_list_are_never_lost(browser_tools, demo_server, tmp_path, how):
+    """Five notes typed; one item's button pressed (with or without JavaScript), or the page
+    simply reloaded: all five are there afterwards."""
+    result = run_script("notes.mjs", demo_server, tmp_path, *(f"--{option.lstrip('-')}" for option in how.split()))
+    assert result["kept"] == result["typed"]
+
+
 def xlsx_rows(path: Path) -> list[list]:
     from openpyxl import load_workbook
     book = load_workbook(path, read_only=True)

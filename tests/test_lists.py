@@ -66,9 +66,53 @@ def test_add_note_reorder_and_remove(browser):
     body = browser.get("/api/list").json()
     assert [i["variable"] for i in body["items"]] == [CHOSEN[2], CHOSEN[1]]
     assert body["items"][1] | {"doc": None} == {"variable": CHOSEN[1], "note": "Hoveddiagnose for alle innleggelser",
-                                               "wanted_from": 2010, "wanted_to": 2015, "found": True, "doc": None}
+                                               "wanted_from": 2010, "wanted_to": 2015, "found": True, "doc": None,
+                                               "warnings": []}
     page = browser.get("/list", headers={"accept": "text/html"}).text
     assert 'data-variable="npr/somatikk/HDIAG"' in page and "Hoveddiagnose for alle innleggelser</textarea>" in page
+
+
+def test_every_button_saves_everything_typed_and_a_bad_year_keeps_the_page(browser):
+    five = ["mfr/mfr/VEKT", "npr/somatikk/HDIAG", "mfr/mfr/SVLEN", "mfr/mfr/TID", "hus/2024/GAP"]
+    for variable_id in five:
+        add(browser, variable_id)
+    notes = [f"Merknad {n}" for n in range(5)]
+    moved = browser.post("/list/update", data={"variable": five, "note": notes, "from": [""] * 5, "to": [""] * 5,
+                                               "action": f"down:{five[0]}"}, follow_redirects=False)
+    assert moved.status_code == 303
+    items = browser.get("/api/list").json()["items"]
+    assert [i["variable"] for i in items] == [five[1], five[0], *five[2:]]
+    assert {i["variable"]: i["note"] for i in items} == dict(zip(five, notes))
+    # an unreadable year: the rest is saved, and the page shows what was typed with the problem by its field
+    page = browser.post("/list/update", data={"variable": five, "note": [f"Ny {n}" for n in range(5)],
+                                              "from": ["2010", "snart", "", "", ""], "to": [""] * 5, "action": "save"},
+                        headers={"accept": "text/html"})
+    assert page.status_code == 422
+    assert "«snart» er ikke et årstall." in page.text and 'value="snart"' in page.text and ">Ny 1</textarea>" in page.text
+    saved = {i["variable"]: i for i in browser.get("/api/list").json()["items"]}
+    assert (saved[five[0]]["note"], saved[five[0]]["wanted_from"]) == ("Ny 0", 2010)
+    assert saved[five[2]]["note"] == "Ny 2" and saved[five[1]]["note"] == "Merknad 1"
+
+
+@pytest.mark.parametrize("variable_id, wanted, warning", [
+    ("mfr/mfr/TID", ("2005", "2010"), None),
+    ("mfr/mfr/TID", ("2011", "2005"), "Fra-året 2011 er etter til-året 2005."),
+    ("mfr/mfr/TID", ("2005", "2015"), "Variabelen har ikke data for 2012–2015."),
+    ("mfr/mfr/TID", ("2013", "2020"), "Variabelen har ingen data i de ønskede årene (2013–2020)."),
+    ("hus/2024/GAP", ("1975", "2010"), "De ønskede årene krysser et opphold uten data: 1976–2007."),
+    ("hus/2024/UTEN", ("2000", ""), "Variabelen oppgir ingen perioder med data."),
+])
+def test_years_come_from_the_search_and_are_checked_against_the_periods(browser, variable_id, wanted, warning):
+    browser.post("/list/items", data={"variable": variable_id, "from": wanted[0], "to": wanted[1]})
+    [item] = browser.get("/api/list").json()["items"]
+    assert (item["wanted_from"], item["wanted_to"]) == tuple(int(y) if y else None for y in wanted)
+    assert [w["nb"] for w in item["warnings"]] == ([warning] if warning else [])
+    # saved as typed by a script, the answer says the same
+    answer = browser.post("/list/update", data={"variable": variable_id, "from": wanted[0], "to": wanted[1]},
+                          headers={"accept": "application/json"}).json()
+    assert answer["warnings"] == {variable_id: [warning] if warning else []}
+    page = browser.get("/list", headers={"accept": "text/html"}).text
+    assert warning is None or warning in page
 
 
 def test_a_fetch_gets_json_and_bad_input_is_refused(browser):
