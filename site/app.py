@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import cookie_parser
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
@@ -29,7 +29,7 @@ from catalogue.models import CodeList, Period, Variable
 from catalogue.quality import cached_score
 from catalogue.records import RecordStore
 from catalogue.runs import RunLog
-from catalogue.search import FACETS, FILTERS, FacetValue, Hit, Query, VariableDoc
+from catalogue.search import FACETS, FacetValue, Hit, Query, VariableDoc
 from catalogue.search.query import SORTS
 from catalogue.settings import Settings
 from catalogue.store import SourceState
@@ -44,6 +44,7 @@ from catalogue.site.i18n import (FIELD_NAMES, LANGUAGES, VALUE_TYPES, access_nam
                                  words)
 from catalogue.site.list_pages import LIST_COOKIE, list_routes
 from catalogue.site.params import HTML, PAGE_NO, REFUSALS, answers
+from catalogue.site.search_params import Problems, read_query, search_query
 from catalogue.site.publish_pages import publish_routes
 from catalogue.site.lists import Lists
 from catalogue.site.quality_pages import quality_routes
@@ -61,8 +62,6 @@ CHANGES_SHOWN = 1000  # a first harvest of a large registry adds every record
 HISTORY_SHOWN = 200  # events on a variable page
 CHANGES_PER_PAGE = 100
 CHANGES_DEFAULT_DAYS = 30  # /changes without `since`
-MAX_FACET_VALUES = 50  # chosen values per facet in one query
-PARAMETERS = {"year_from": "from", "year_to": "to"}
 SIMILAR = 5  # variables of other registries offered on a variable page
 NAMED_MATCHES = 3  # datasets, sources and code lists offered above the results
 MAX_QUERY = 100_000  # characters of a SPARQL query
@@ -121,11 +120,14 @@ def create_app(settings: Settings) -> FastAPI:
             pages=max(1, -(-result.total // query.size)), items=result.items, facets=result.facets)
 
     @app.get("/", response_class=HTMLResponse)
-    def explorer(request: Request, query: Query = Depends(search_query)):
+    def explorer(request: Request, read: tuple[Query, Problems] = Depends(read_query)):
+        # What could not be read is said by its field; the rest is searched and shown (422).
+        query, problems = read
         # cols=a,b from a link, or cols=a&cols=b from the column form without JavaScript
         cols = ",".join(request.query_params.getlist("cols"))[:500]
-        return page(request, "explorer.html",
+        response = page(request, "explorer.html",
                     {**(context := search_result(query).model_dump(mode="json")),
+                     "problems": {p["field"]: p for p in problems},
                      "facet_counts": context["facets"],
                      "columns": _columns(cols), "all_columns": COLUMNS,
                      "list_count": len(lists.items(request.cookies.get(LIST_COOKIE, ""))),
@@ -135,6 +137,8 @@ def create_app(settings: Settings) -> FastAPI:
                      "url_with": lambda **kw: _with(request, **kw),
                      "toggle": lambda f, v: _toggle(request, f, v)},
                     json_url=_with(request, path="/api/variables"))
+        response.status_code = 422 if problems else 200
+        return response
 
     @app.get("/api/suggest")
     def api_suggest(q: str = Param(..., min_length=1, max_length=100),
@@ -573,26 +577,6 @@ class SearchResult(BaseModel):
     pages: int
     items: list[Hit]
     facets: dict[str, list[FacetValue]]
-
-
-async def search_query(request: Request, q: str = Param("", max_length=500),
-                 year_from: str = Param("", alias="from", max_length=10),
-                 year_to: str = Param("", alias="to", max_length=10),
-                 period: str = Param("overlap", max_length=20),
-                 sort: str = Param("relevance", max_length=20),
-                 page_no: int = Param(1, alias="page"), size: int = Param(20)) -> Query:
-    """The explorer's query parameters as a Query; each facet (FACETS) is a parameter of
-    its own that may repeat: ?source=a&source=b. (Async only so that it runs on the event
-    loop: parsing needs no worker thread of its own.)"""
-    filters = {f: tuple(v[:MAX_FACET_VALUES]) for f in FILTERS if (v := request.query_params.getlist(f))}
-    try:
-        # A form with its year boxes left empty sends from=&to=: no year, not an error.
-        return Query(text=q, filters=filters, year_from=year_from.strip() or None,
-                     year_to=year_to.strip() or None, period=period, sort=sort, page=page_no, size=size)
-    except ValidationError as exc:
-        fields = [".".join(map(str, e["loc"])) for e in exc.errors()]
-        raise HTTPException(422, detail=[{"field": PARAMETERS.get(field, field) or "query", "message": e["msg"]}
-                                         for field, e in zip(fields, exc.errors())]) from None
 
 
 class SecurityHeaders:

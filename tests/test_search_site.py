@@ -70,3 +70,24 @@ def test_suggestions_while_typing(client):
     assert ("dataset", "Medisinsk fødselsregister", "/datasets/mfr/mfr") in kinds
     assert client.get("/api/suggest").status_code == 422
     assert client.get("/api/suggest", params={"q": "x" * 101}).status_code == 422
+
+
+@pytest.mark.parametrize("params, field, said", [
+    ({"from": "2010", "to": "2000"}, "to", ("Til-året er før fra-året.", "The year to is before the year from.")),
+    ({"from": "snart"}, "from", ("«snart» er ikke et årstall mellom 1000 og 3000.",
+                                 "“snart” is not a year between 1000 and 3000.")),
+    ({"from": "1800", "period": "cover"}, "to", ("«Data i alle årene» kan spenne over høyst 150 år.",
+                                                 "“Data in every year” spans at most 150 years.")),
+])
+def test_a_search_that_cannot_be_read_keeps_the_page_and_says_why_by_the_field(client, params, field, said):
+    response = client.get("/", params={"q": "vekt", "source": "mfr", **params}, headers={"accept": "text/html"})
+    assert response.status_code == 422
+    page = response.text
+    assert said[0] in page and f'aria-describedby="search-{field}-problem"' in page
+    # the words, the filter and what was typed stay; the results of what could be read are shown
+    assert 'value="vekt"' in page and 'name="source" value="mfr"' in page and f'value="{params["from"]}"' in page
+    assert 'href="/variables/mfr/mfr/VEKT"' in page
+    english = TestClient(client.app).get("/", params={"lang": "en", **params}, headers={"accept": "text/html"})
+    assert said[1] in english.text
+    api = client.get("/api/variables", params=params)
+    assert api.status_code == 422 and api.json()["detail"][0]["field"] == field
