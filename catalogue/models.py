@@ -45,6 +45,10 @@ class Period(Model):
     def ongoing(self) -> bool:
         return self.end is None
 
+    def meets(self, first_year: int, last_year: int) -> bool:
+        """Whether the period has a day in some year of first_year..last_year."""
+        return (self.start is None or self.start.year <= last_year) and (self.end is None or self.end.year >= first_year)
+
     def years(self, this_year: int) -> range:
         first = self.start.year if self.start else (self.end.year if self.end else this_year)
         last = self.end.year if self.end else this_year

@@ -85,6 +85,31 @@ def _start(version: CodeList) -> date:
     return min((p.start or date.min for p in version.periods), default=date.min)
 
 
+def versions_of(view: View, code_list: CodeList) -> list[CodeList]:
+    """A code list's versions (without their codes), oldest first; the list itself if it has none."""
+    return sorted(filter(None, (without_codes(view, v) for v in code_list.versions)), key=_start) or [code_list]
+
+
+def steps(view: View, versions: list[CodeList]) -> tuple[list[dict[str, Code]], list[dict[str, Any]]]:
+    """The codes of each version, and what changed from each version to the next."""
+    codes = [codes_of(view, v.uri) for v in versions]
+    return codes, [{"from": a.version_label or a.identifier, "to": b.version_label or b.identifier,
+                    **changes(codes[i], codes[i + 1])}
+                   for i, (a, b) in enumerate(zip(versions, versions[1:]))]
+
+
+def changes_in_years(view: View, uri: str, first: int, last: int) -> dict[str, Any] | None:
+    """The versions of a code list in force in some year of first..last, and what changed
+    from each to the next: what an applicant wanting those years must reckon with."""
+    code_list = without_codes(view, uri)
+    if code_list is None or not code_list.versions:
+        return None
+    spanned = [v for v in versions_of(view, code_list) if any(p.meets(first, last) for p in v.periods)]
+    _, found = steps(view, spanned)
+    return {"uri": uri, "title": code_list.title, "url": page_url(uri),
+            "versions": [v.version_label or v.identifier for v in spanned], "changes": found}
+
+
 def for_variable(view: View, uri: str | None) -> tuple[CodeList | None, list[CodeList], dict[str, int]]:
     """A variable's code list, its versions oldest first, and the number of codes of each
     (by URI). A list or version with more than INLINE_CODES codes comes without them:
@@ -122,18 +147,15 @@ def code_list_routes(reader: Reader, page: Callable[..., HTMLResponse]) -> APIRo
         code_list = without_codes(view, uri)
         if code_list is None:
             raise HTTPException(404, detail=f"the catalogue has no code list {uri}")
-        versions = sorted(filter(None, (without_codes(view, v) for v in code_list.versions)), key=_start) or [code_list]
-        codes = [codes_of(view, v.uri) for v in versions]
-        steps = [{"from": a.version_label or a.identifier, "to": b.version_label or b.identifier,
-                  **changes(codes[i], codes[i + 1])}
-                 for i, (a, b) in enumerate(zip(versions, versions[1:]))]
+        versions = versions_of(view, code_list)
+        codes, found = steps(view, versions)
         every = sorted({c for version in codes for c in version if c.casefold().startswith(code.casefold())})
         shown = every[(page_no - 1) * CODES_PER_PAGE:page_no * CODES_PER_PAGE]
         return {
             "code_list": code_list.model_dump(mode="json", exclude={"concepts"}),
             "versions": [{**v.model_dump(mode="json", exclude={"concepts"}), "codes": len(c)}
                          for v, c in zip(versions, codes)],
-            "changes": steps,
+            "changes": found,
             "code": code, "total": len(every), "page": page_no, "size": CODES_PER_PAGE,
             # each code as every version has it (None where a version lacks it)
             "codes": [{"code": c, "broader": next((v[c].broader for v in codes if c in v), None),

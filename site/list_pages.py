@@ -18,16 +18,19 @@ from catalogue.namespaces import DCAT, DCT, bind_prefixes
 from catalogue.profiles.dcat_ap_no_3 import period_node
 from catalogue.settings import Settings
 from catalogue.site.auth import local, same_origin
-from catalogue.site.i18n import language
-from catalogue.site.lists import (EXPORT_HEADER, MAX_ITEMS, MAX_NOTE, SHARE_DAYS, ListFull, ListItem, Lists, Shared,
-                                  export_rows, new_list_id, year_warnings)
-from catalogue.site.reader import Reader
+from catalogue.site.i18n import language, words
+from catalogue.site.lists import (EXPORT_COLUMNS, MAX_ITEMS, MAX_NOTE, SHARE_DAYS, ListFull, ListItem, Lists,
+                                  Shared, export_header, export_rows, new_list_id, year_warnings)
+from catalogue.search import VariableDoc
+from catalogue.site.code_lists import changes_in_years
+from catalogue.site.reader import Reader, View
 from catalogue.site.params import answers
 from catalogue.site.sheets import to_csv, to_xlsx
 
 LIST_COOKIE, LIST_COOKIE_DAYS = "variable_list", 365
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXPORTS = answers("text/csv", XLSX, "text/turtle")  # and JSON
+KEY_INDEX = {key: n for n, (key, _, _) in enumerate(EXPORT_COLUMNS)}
 
 
 def list_routes(reader: Reader, settings: Settings, page: Callable[..., HTMLResponse]) -> APIRouter:
@@ -39,13 +42,31 @@ def list_routes(reader: Reader, settings: Settings, page: Callable[..., HTMLResp
         `typed`: what a form sent that could not be saved, shown again with its problems."""
         shown = []
         this_year = date.today().year
+        view = reader.view
         for item in items:
             doc = reader.search.get(item.variable)
+            years = doc.years(this_year) if doc else []
             shown.append({**item.model_dump(), "found": doc is not None,
                           "doc": doc.model_dump(mode="json") if doc else None,
-                          "warnings": year_warnings(item, doc.years(this_year)) if doc else [],
+                          "warnings": year_warnings(item, years) if doc else [],
+                          **(in_years(view, doc, item, years, this_year) if doc else {}),
                           **(typed or {}).get(item.variable, {})})
-        return {"items": shown, "count": len(items), "max_items": MAX_ITEMS}
+        return {"items": shown, "count": len(items), "max_items": MAX_ITEMS,
+                "changed": sum(bool((i.get("code_changes") or {}).get("changes") or i.get("versions_in_years"))
+                               for i in shown)}
+
+    def in_years(view: View, doc: VariableDoc, item: ListItem, years: list[int], this_year: int) -> dict[str, Any]:
+        """What changed in the years wanted: the versions of the variable's code list in force
+        then and what changed between them, and the variable's own declared versions then,
+        when there is more than one (its name or meaning changed within the years)."""
+        first = item.wanted_from if item.wanted_from is not None else (years[0] if years else None)
+        last = item.wanted_to if item.wanted_to is not None else this_year
+        if item.wanted_from is None and item.wanted_to is None or first is None or first > last:
+            return {}
+        declared = [v for v in view.variable_versions(doc.uri) if any(p.meets(first, last) for p in v.valid)]
+        return {"code_changes": changes_in_years(view, doc.code_list, first, last) if doc.code_list else None,
+                "versions_in_years": [{"version": v.version, "label": v.label, "valid": [p.label() for p in v.valid],
+                                       "notes": v.notes} for v in declared] if len(declared) > 1 else []}
 
     def own_list(request: Request) -> str | None:
         return request.cookies.get(LIST_COOKIE)
@@ -194,22 +215,32 @@ def list_routes(reader: Reader, settings: Settings, page: Callable[..., HTMLResp
 
     def export(request: Request, items: list[ListItem], fmt: str, name: str) -> Response:
         lang = language(request)
-        rows = export_rows(items, reader.search.get, settings.base_uri, lang)
+        shown = list_context(items, lang)["items"]
+        header, rows = export_header(lang), export_rows(shown, settings.base_uri, lang)
         attachment = {"Content-Disposition": f'attachment; filename="{name}.{fmt}"'}
         if fmt == "csv":
-            return Response(to_csv(EXPORT_HEADER, rows), media_type="text/csv; charset=utf-8", headers=attachment)
+            return Response(to_csv(header, rows), media_type="text/csv; charset=utf-8", headers=attachment)
+        if fmt == "excel.csv":  # as Norwegian Excel opens a file: a BOM to say UTF-8, and semicolons
+            return Response(to_csv(header, rows, excel=True), media_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition": f'attachment; filename="{name}-excel.csv"'})
         if fmt == "xlsx":
-            return Response(to_xlsx(name, EXPORT_HEADER, rows), headers=attachment,
-                            media_type=XLSX)
+            # every variable on the first sheet; then one sheet per register, as the form asks per source
+            registers = {row[KEY_INDEX["register"]] for row in rows}
+            sheets = [(words(lang)["export_all"], rows)] + [
+                (register, [row for row in rows if row[KEY_INDEX["register"]] == register])
+                for register in sorted(registers) if len(registers) > 1]
+            return Response(to_xlsx(sheets, header), headers=attachment, media_type=XLSX)
         if fmt == "json":
-            return JSONResponse({"variables": [dict(zip(EXPORT_HEADER, row)) for row in rows]}, headers=attachment)
+            keys = [key for key, _, _ in EXPORT_COLUMNS]
+            return JSONResponse({"variables": [dict(zip(keys, row)) for row in rows]}, headers=attachment)
         if fmt == "ttl":
-            return Response(list_graph(items, rows).serialize(format="turtle"), headers=attachment,
+            return Response(list_graph(items).serialize(format="turtle"), headers=attachment,
                             media_type="text/turtle; charset=utf-8")
-        raise HTTPException(404, detail=f"no export as {fmt!r}: csv, xlsx, json or ttl")
+        raise HTTPException(404, detail=f"no export as {fmt!r}: csv, excel.csv, xlsx, json or ttl")
 
-    def list_graph(items: list[ListItem], rows: list[list]) -> Graph:
-        """The list in DCAT: a catalogue whose resources are the wanted variables, each with
+    def list_graph(items: list[ListItem]) -> Graph:
+        """The list in DCAT: a catalogue of the datasets the wanted variables are in (by their
+        URIs, as HealthDCAT-AP names them), whose resources are the wanted variables, each with
         the note and the years wanted, and the variables' own descriptions."""
         view = reader.view
         graph = Graph()
@@ -231,6 +262,7 @@ def list_routes(reader: Reader, settings: Settings, page: Callable[..., HTMLResp
                     start=date(item.wanted_from, 1, 1) if item.wanted_from else None,
                     end=date(item.wanted_to, 12, 31) if item.wanted_to else None))))
             if doc:
+                graph.add((selection, DCAT.dataset, URIRef(doc.dataset_uri)))
                 graph.add((wanted, DCT.relation, URIRef(doc.uri)))
                 graph += view.variable_graph(doc.uri)
         return graph

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 
 from openpyxl import Workbook
@@ -23,21 +24,28 @@ def _cells(row: Row) -> list:
     return [as_text(c) if isinstance(c, str) else c for c in row]
 
 
-def to_csv(header: Row, rows: Iterable[Row]) -> str:
+def to_csv(header: Row, rows: Iterable[Row], excel: bool = False) -> str:
+    """RFC 4180; with `excel`, as a Norwegian Excel opens it: a byte order mark (so it reads
+    UTF-8) and semicolons (its list separator, since the comma is the decimal mark)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    if excel:
+        out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n", delimiter=";" if excel else ",")
     writer.writerow(header)
     for row in rows:
         writer.writerow(_cells(row))
     return out.getvalue()
 
 
-def to_xlsx(title: str, header: Row, rows: Iterable[Row]) -> bytes:
+def to_xlsx(sheets: Iterable[tuple[str, Iterable[Row]]], header: Row) -> bytes:
+    """A workbook of (title, rows) sheets, each with the header first."""
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(xml_text(title)[:31])  # Excel's limit on sheet names
-    sheet.append(list(header))
-    for row in rows:  # stripped before quoting: "\x00=..." must not become a formula
-        sheet.append(_cells([xml_text(c) if isinstance(c, str) else c for c in row]))
+    for title, rows in sheets:
+        # Excel's limits on sheet names: 31 characters, none of []:*?/\
+        sheet = book.create_sheet(re.sub(r"[\[\]:*?/\\]", " ", xml_text(title))[:31].strip() or "-")
+        sheet.append(list(header))
+        for row in rows:  # stripped before quoting: "\x00=..." must not become a formula
+            sheet.append(_cells([xml_text(c) if isinstance(c, str) else c for c in row]))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

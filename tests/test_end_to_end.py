@@ -221,3 +221,21 @@ def test_every_kind_of_minted_uri_dereferences(demo, client):
             assert (URIRef(iri), None, None) in Graph().parse(data=answer.text, format="turtle"), iri
             page = client.get(path, headers={"accept": "text/html"})
             assert page.status_code == 200 and page.headers["content-type"].startswith("text/html"), iri
+
+
+def test_a_list_item_shows_what_changed_in_its_code_list_in_the_years_wanted(client):
+    applicant = TestClient(client.app)  # a list of its own
+    variable_id = "helsedata/befolkning/BOSTEDSFYLKE"  # coded with KLASS's county classification
+    applicant.post("/list/items", data={"variable": variable_id, "from": "2017", "to": "2021"})
+    [item] = applicant.get("/api/list").json()["items"]
+    changes = item["code_changes"]
+    assert changes["uri"] == "https://data.ssb.no/api/klass/v1/classifications/104"
+    assert len(changes["versions"]) == 3  # in force 2017 (to 2018), 2018–2020 and from 2020
+    merged = changes["changes"][0]  # 2018: Sør- and Nord-Trøndelag became Trøndelag
+    assert {c["code"] for c in merged["removed"]} == {"16", "17"} and {c["code"] for c in merged["added"]} == {"50"}
+    page = applicant.get("/list", headers={"accept": "text/html"}).text
+    assert "Kodeverk i de ønskede årene" in page and "<code>50</code>" in page and "1 av variablene" in page
+    # years before any change: one version, nothing to reckon with
+    applicant.post("/list/update", data={"variable": variable_id, "from": "2010", "to": "2016"})
+    [item] = applicant.get("/api/list").json()["items"]
+    assert len(item["code_changes"]["versions"]) == 1 and item["code_changes"]["changes"] == []

@@ -67,7 +67,7 @@ def test_add_note_reorder_and_remove(browser):
     assert [i["variable"] for i in body["items"]] == [CHOSEN[2], CHOSEN[1]]
     assert body["items"][1] | {"doc": None} == {"variable": CHOSEN[1], "note": "Hoveddiagnose for alle innleggelser",
                                                "wanted_from": 2010, "wanted_to": 2015, "found": True, "doc": None,
-                                               "warnings": []}
+                                               "warnings": [], "code_changes": None, "versions_in_years": []}
     page = browser.get("/list", headers={"accept": "text/html"}).text
     assert 'data-variable="npr/somatikk/HDIAG"' in page and "Hoveddiagnose for alle innleggelser</textarea>" in page
 
@@ -133,18 +133,37 @@ def test_exports_are_shaped_for_an_application(browser):
     for variable_id in [*CHOSEN, FORMULA.id]:
         add(browser, variable_id)
     update(browser, CHOSEN[0], "save", note="=1+1 vekt for alle barn", **{"from": "2010", "to": "2015"})
+    update(browser, CHOSEN[1], "save", **{"from": "2005", "to": "2010"})
     rows = list(csv.reader(io.StringIO(browser.get("/list/export.csv").text)))
-    assert rows[0] == ["variable", "name", "label", "source", "dataset", "periods_with_data", "wanted_from",
-                       "wanted_to", "note", "page"]
-    assert rows[1] == ["mfr/mfr/VEKT", "VEKT", "Fødselsvekt", "Medisinsk fødselsregister", "Medisinsk fødselsregister",
-                       "1967–", "2010", "2015", "'=1+1 vekt for alle barn", f"{BASE_URI}variables/mfr/mfr/VEKT"]
-    assert rows[4][2] == "'=HYPERLINK(\"http://x\")"  # harvested text is not a formula either
+    assert rows[0][:6] == ["Dataansvarlig", "Register", "Datasett", "Variabel-ID", "Kortnavn", "Navn"]
+    row = dict(zip(rows[0], rows[1]))
+    assert row | {"Lenke": ""} == {
+        "Dataansvarlig": "Folkehelseinstituttet", "Register": "Medisinsk fødselsregister",
+        "Datasett": "Medisinsk fødselsregister", "Variabel-ID": "mfr/mfr/VEKT", "Kortnavn": "VEKT",
+        "Navn": "Fødselsvekt", "Beskrivelse": "Barnets vekt i gram ved fødselen.", "Perioder med data": "1967–",
+        "Ønsket fra år": "2010", "Ønsket til år": "2015", "Begrunnelse og merknad": "'=1+1 vekt for alle barn",
+        "Tilgangsnivå": "Ikke-offentlig", "Kodeverk": "", "Kodeverksversjoner i årene": "",
+        "Advarsler om årene": "", "Kodeendringer i årene": "", "Lenke": "",
+        "Datasettets URI": "https://example.test/dataset/mfr/mfr"}
+    assert row["Lenke"] == f"{BASE_URI}variables/mfr/mfr/VEKT"
+    # the period warning is carried into the export
+    assert dict(zip(rows[0], rows[2]))["Advarsler om årene"] == "Variabelen har ikke data for 2005–2007."
+    assert rows[4][5] == "'=HYPERLINK(\"http://x\")"  # harvested text is not a formula either
+    english = TestClient(browser.app, cookies=browser.cookies)
+    assert next(csv.reader(io.StringIO(english.get("/list/export.csv?lang=en").text)))[:3] == [
+        "Data controller", "Register", "Dataset"]
+    # for Norwegian Excel: a BOM, then semicolons
+    excel = browser.get("/list/export.excel.csv")
+    assert excel.content.startswith("\ufeff".encode()) and "excel.csv" in excel.headers["content-disposition"]
+    assert list(csv.reader(io.StringIO(excel.text.lstrip("\ufeff")), delimiter=";"))[1:] == rows[1:]
     response = browser.get("/list/export.xlsx")
     assert response.headers["content-disposition"] == 'attachment; filename="variabelliste.xlsx"'
-    sheet = load_workbook(io.BytesIO(response.content)).active
-    values = [[c.value for c in row] for row in sheet.iter_rows()]
-    assert values[1][:4] == ["mfr/mfr/VEKT", "VEKT", "Fødselsvekt", "Medisinsk fødselsregister"]
-    assert values[1][6:9] == [2010, 2015, "'=1+1 vekt for alle barn"] and len(values) == 5
+    book = load_workbook(io.BytesIO(response.content))
+    assert book.sheetnames == ["Alle variabler", "Medisinsk fødselsregister", "Norsk pasientregister"]
+    values = [[c.value for c in row] for row in book.active.iter_rows()]
+    assert values[1][3:6] == ["mfr/mfr/VEKT", "VEKT", "Fødselsvekt"] and len(values) == 5
+    assert values[1][8:11] == [2010, 2015, "'=1+1 vekt for alle barn"]
+    assert [r[3] for r in book["Norsk pasientregister"].iter_rows(min_row=2, values_only=True)] == [CHOSEN[1]]
     assert [v["variable"] for v in json.loads(browser.get("/list/export.json").content)["variables"]] == [*CHOSEN, FORMULA.id]
     graph = Graph().parse(data=browser.get("/list/export.ttl").text, format="turtle")
     wanted = {str(graph.value(r, DCTERMS.identifier)): r for r in graph.subjects(DCTERMS.relation, None)}
@@ -152,6 +171,8 @@ def test_exports_are_shaped_for_an_application(browser):
     assert graph.value(wanted["mfr/mfr/VEKT"], DCTERMS.relation) == URIRef("https://example.test/variable/mfr/mfr/VEKT")
     assert str(graph.value(wanted["mfr/mfr/VEKT"], DCTERMS.description)) == "=1+1 vekt for alle barn"
     assert len(set(graph.subjects(DCAT.resource, None))) == 1
+    assert set(graph.objects(None, DCAT.dataset)) == {URIRef("https://example.test/dataset/mfr/mfr"),
+                                                      URIRef("https://example.test/dataset/npr/somatikk")}
     assert browser.get("/list/export.exe").status_code == 404
 
 
