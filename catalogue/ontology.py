@@ -7,6 +7,7 @@ from functools import cache
 from importlib import resources
 
 from rdflib import Graph
+from rdflib.namespace import SKOS
 
 PACKAGE = "catalogue.ontologies"
 
@@ -37,6 +38,15 @@ def load(name: str) -> Graph:
     graph.parse(data=resources.files(PACKAGE).joinpath(name).read_text(encoding="utf-8"),
                 format="turtle")
     return graph
+
+
+@cache
+def labels(name: str) -> dict[str, dict[str, str]]:
+    """Each concept of the named vocabulary file, with its preferred label per language."""
+    found: dict[str, dict[str, str]] = {}
+    for concept, label in sorted(load(name).subject_objects(SKOS.prefLabel)):
+        found.setdefault(str(concept), {}).setdefault(getattr(label, "language", None) or "nb", str(label))
+    return found
 
 
 def update_manifest() -> dict[str, str]:

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
+from catalogue import ontology
 from catalogue.accounts import Accounts
 from catalogue.audit import Audit
 from catalogue.history import History, moment, stamp
@@ -43,6 +44,7 @@ from catalogue.site.code_lists import code_list_page, code_list_routes, for_vari
 from catalogue.site.i18n import (FIELD_NAMES, LANGUAGES, VALUE_TYPES, access_name, facet_label, language, pick,
                                  words)
 from catalogue.site.list_pages import LIST_COOKIE, list_routes
+from catalogue.site.registers import access_of, register_routes
 from catalogue.site.params import HTML, PAGE_NO, REFUSALS, answers
 from catalogue.site.search_params import Problems, read_query, search_query
 from catalogue.site.publish_pages import publish_routes
@@ -268,7 +270,9 @@ def create_app(settings: Settings) -> FastAPI:
             "contributions": contributions(dataset_id),
             "dataset": {**dataset.model_dump(mode="json"), "id": dataset_id, "source": found[1],
                         "publisher_name": view.name_of(dataset.publisher),
-                        "theme_names": {t: view.name_of(t) for t in dataset.themes}},
+                        "theme_names": {t: view.name_of(t) or ontology.labels("themes.ttl").get(t)
+                                        or {"nb": t.rstrip("/").rsplit("/", 1)[-1]} for t in dataset.themes},
+                        **access_of(view, reader.config(), dataset_id)},
             # Versions that are datasets of the catalogue link to their pages.
             "version_pages": {uri: f"/datasets/{view.dataset_ids[uri]}"
                               for uri in [dataset.previous, *dataset.versions] if uri in view.dataset_ids},
@@ -442,6 +446,7 @@ def create_app(settings: Settings) -> FastAPI:
         return changes_context(request, since, source, dataset, page_no)
 
     app.include_router(list_routes(reader, settings, page))
+    app.include_router(register_routes(reader, page))
     app.include_router(quality_routes(reader, page))
     app.include_router(code_list_routes(reader, page))
     app.include_router(account_routes(access, reader.config, page))

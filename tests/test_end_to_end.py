@@ -239,3 +239,21 @@ def test_a_list_item_shows_what_changed_in_its_code_list_in_the_years_wanted(cli
     applicant.post("/list/update", data={"variable": variable_id, "from": "2010", "to": "2016"})
     [item] = applicant.get("/api/list").json()["items"]
     assert len(item["code_changes"]["versions"]) == 1 and item["code_changes"]["changes"] == []
+
+
+def test_registers_by_holder_say_who_decides_access_and_where_to_apply(client):
+    assert client.get("/datasets", follow_redirects=False).headers["location"] == "/registers"
+    holders = client.get("/api/registers").json()["holders"]
+    registers = [r for h in holders for r in h["registers"]]
+    assert {"Folkehelseinstituttet", "Helsedirektoratet", "Kreftregisteret", "Statistisk sentralbyrå"} <= {
+        h["name"] for h in holders}
+    assert len(registers) >= 6 and all(r["variables"] > 0 and r["access_body"] for r in registers)
+    # no source of the demo names an access body but Munin: the catalogue's own, said as such
+    mfr = next(r for r in registers if r["id"] == "mfr/mfr")
+    assert mfr["access_body"] == {"nb": "Helsedirektoratet"} and not mfr["access_body_stated"]
+    assert mfr["apply_url"] == "https://www.fhi.no/he/mfr/" and mfr["apply_email"] == "helsedata@helsedir.no"
+    page = client.get("/registers", headers={"accept": "text/html"}).text
+    assert "Registre og hvordan du søker" in page and 'href="/datasets/mfr/mfr"' in page
+    # dataset pages name their themes, never by URI
+    dataset = client.get("/datasets/mfr/mfr", headers={"accept": "text/html"}).text
+    assert "Svangerskap" in dataset and ">https://psi.norge.no/los/" not in dataset

@@ -291,6 +291,17 @@ def test_access_body_legislation_and_categories_of_a_kilde_feed_healthdcat_ap(se
         URIRef("https://hdeu-dcat.data.health.europa.eu/resource/authority/healthcategories/MRMR")}
 
 
+def test_the_registers_page_names_the_access_body_the_source_gives(settings, harvested):
+    client = TestClient(create_app(settings))
+    [holder] = client.get("/api/registers").json()["holders"]
+    [als] = [r for r in holder["registers"] if r["id"] == "munin/K_ALS"]
+    assert als["access_body"] == {"nb": "Helsedataservice"} and als["access_body_stated"]
+    assert als["apply_email"] == "service@helsedata.no" and als["variables"] >= 1
+    assert "https://lovdata.no/eli/lov/2001-05-18-24" in als["legislation"]
+    page = client.get("/datasets/munin/K_ALS", headers={"accept": "text/html"}).text
+    assert "Helsedataservice" in page and "service@helsedata.no" in page and "lovdata.no/eli/lov/2018-06-15-38" in page
+
+
 def test_the_variable_page_shows_its_data_collection_and_versions(settings, harvested):
     tale = by_name(settings)["V_ALS.F1.ALSFRSR1TALE"]
     page = TestClient(create_app(settings)).get(f"/variables/{tale.id}", headers={"Accept": "text/html"})

@@ -11,6 +11,9 @@ const PAGES = [
   { path: '/?q=f%C3%B8dselsvekt', name: 'search' },
   { path: '/variables/mfr/mfr/VEKT', name: 'variable' },
   { path: '/datasets/mfr/mfr', name: 'dataset' },
+  { path: '/registers', name: 'registers' },
+  { path: '/code-lists?uri=https%3A%2F%2Fdata.ssb.no%2Fapi%2Fklass%2Fv1%2Fclassifications%2F104', name: 'code list' },
+  { path: '/?from=2010&to=2000', name: 'search with a problem', expected: 422 },
   // The list page may not be in this build yet: a 404 there is reported as skipped.
   { path: '/list', name: 'list', optional: true, prepare: addOneVariable },
   { path: '/login', name: 'login' },
@@ -49,8 +52,8 @@ await run(async (browser) => {
   const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   const pages = [];
-  for (const { path, name, optional, prepare } of PAGES) {
-    const entry = { name, path };
+  for (const { path, name, optional, prepare, expected = 200 } of PAGES) {
+    const entry = { name, path, expected };
     if (prepare) entry.prepared = await prepare(page, base);
     const response = await page.goto(base + path, { waitUntil: 'load' });
     entry.status = response ? response.status() : null;
