@@ -138,10 +138,10 @@ def run_script(script: str, base_url: str, out: Path, *options: str, env: dict[s
 
 # --- accessibility --------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def axe_report(browser_tools, demo_server, tmp_path_factory) -> dict[str, dict]:
+@pytest.fixture(scope="module", params=[1280, 390], ids=["laptop", "phone"])
+def axe_report(browser_tools, demo_server, tmp_path_factory, request) -> dict[str, dict]:
     result = run_script("a11y.mjs", demo_server, tmp_path_factory.mktemp("a11y"),
-                        env={"A11Y_LOGIN": f"{DEMO_ADMIN[0]}:{DEMO_ADMIN[1]}"})
+                        env={"A11Y_LOGIN": f"{DEMO_ADMIN[0]}:{DEMO_ADMIN[1]}", "A11Y_WIDTH": str(request.param)})
     return {page["name"]: page for page in result["pages"]}
 
 
@@ -239,6 +239,18 @@ def test_notes_typed_into_the_list_are_never_lost(browser_tools, demo_server, tm
     simply reloaded: all five are there afterwards."""
     result = run_script("notes.mjs", demo_server, tmp_path, *(f"--{option.lstrip('-')}" for option in how.split()))
     assert result["kept"] == result["typed"]
+
+
+@pytest.mark.parametrize("width", [390, 1366])
+def test_every_page_fits_the_screen_and_no_result_column_hides_another(browser_tools, demo_server, tmp_path, width):
+    """On a 390 px phone as on a laptop: no page is wider than the screen (wide tables scroll
+    in their own box), and no cell of the results lies over another."""
+    result = run_script("widths.mjs", demo_server, tmp_path, str(width))
+    too_wide = [(p["path"], p["scroll_width"], p["widest"]) for p in result["pages"]
+                if p["scroll_width"] > width or p["widest"]]
+    assert all(p["status"] == 200 for p in result["pages"]), result["pages"]
+    assert not too_wide, f"wider than {width} px: {too_wide}"
+    assert not result["covered"], f"result cells under another: {result['covered'][:10]}"
 
 
 def xlsx_rows(path: Path) -> list[list]:

@@ -100,11 +100,14 @@
     const focusWasInside = current.contains(document.activeElement);
     const chooser = current.querySelector("#column-chooser");
     const chooserOpen = chooser && chooser.open;
+    const filters = current.querySelector("#filters-fold");
     const replacement = document.importNode(fresh, true);
     if (chooserOpen) {  // the column chooser stays open if it was
       const freshChooser = replacement.querySelector("#column-chooser");
       if (freshChooser) freshChooser.open = true;
     }
+    const freshFilters = replacement.querySelector("#filters-fold");
+    if (filters && freshFilters) freshFilters.open = filters.open;  // folded filters stay folded
     current.replaceWith(replacement);
     sync(doc, opts.fromSearchForm);
 
@@ -261,6 +264,10 @@
   }
 
   // ---- on load -------------------------------------------------------------------------
+
+  // On a phone the filters start folded behind their button, so the results come first.
+  const fold = document.getElementById("filters-fold");
+  if (fold && window.matchMedia && window.matchMedia("(max-width: 600px)").matches) fold.open = false;
 
   history.replaceState({explorer: true}, "", location.href);
   const params = new URLSearchParams(location.search);

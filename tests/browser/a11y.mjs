@@ -49,7 +49,8 @@ async function addOneVariable(page, base) {
 const { base, out } = args();
 await run(async (browser) => {
   // The site's Content-Security-Policy (script-src 'self') would refuse the injected axe.
-  const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 } });
+  const width = Number(process.env.A11Y_WIDTH || 1280);  // 390: a phone
+  const context = await browser.newContext({ bypassCSP: true, viewport: { width, height: 900 } });
   const page = await context.newPage();
   const pages = [];
   for (const { path, name, optional, prepare, expected = 200 } of PAGES) {
