@@ -81,6 +81,10 @@ DEFAULT_COLUMNS = ("name", "description", "source", "dataset", "period")
 # Harvested text is shown as text; this keeps any that slipped through from running.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+# The start page: searches that show what the explorer understands, and the last changes.
+EXAMPLE_SEARCHES = ("fødselsvekt", "røyking i svangerskapet", "diabetes", "smittested", "hoveddiagnose ICD-10",
+                    "smoking pregnancy")
+NEWEST_SHOWN = 5
 VARIABLES_PER_PAGE = 100  # on dataset and source pages, and so rows in their availability matrix
 
 
@@ -137,10 +141,18 @@ def create_app(settings: Settings) -> FastAPI:
                      "named_matches": [{**s.model_dump(), "url": _suggestion_url(s)}
                                        for s in (reader.search.named(query.text, NAMED_MATCHES) if query.text.strip() else [])],
                      "url_with": lambda **kw: _with(request, **kw),
-                     "toggle": lambda f, v: _toggle(request, f, v)},
+                     "toggle": lambda f, v: _toggle(request, f, v),
+                     # the start page: example searches and what changed last
+                     "examples": EXAMPLE_SEARCHES,
+                     "newest": shown(history.since("", limit=NEWEST_SHOWN), linker(reader.view))
+                     if not query.text.strip() and not query.filters else []},
                     json_url=_with(request, path="/api/variables"))
         response.status_code = 422 if problems else 200
         return response
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon():  # for browsers that ask before reading the page's icon link
+        return RedirectResponse("/static/favicon.svg", status_code=301)
 
     @app.get("/api/suggest")
     def api_suggest(q: str = Param(..., min_length=1, max_length=100),

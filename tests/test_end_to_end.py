@@ -1,8 +1,10 @@
 """From the bundled demo sources, over HTTP, to what an applicant sees through the API."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from urllib.parse import unquote_plus
 
 import httpx
 import pytest
@@ -242,6 +244,7 @@ def test_a_list_item_shows_what_changed_in_its_code_list_in_the_years_wanted(cli
 
 
 def test_registers_by_holder_say_who_decides_access_and_where_to_apply(client):
+    client = TestClient(client.app)  # in bokmål, whatever other tests chose
     assert client.get("/datasets", follow_redirects=False).headers["location"] == "/registers"
     holders = client.get("/api/registers").json()["holders"]
     registers = [r for h in holders for r in h["registers"]]
@@ -257,3 +260,14 @@ def test_registers_by_holder_say_who_decides_access_and_where_to_apply(client):
     # dataset pages name their themes, never by URI
     dataset = client.get("/datasets/mfr/mfr", headers={"accept": "text/html"}).text
     assert "Svangerskap" in dataset and ">https://psi.norge.no/los/" not in dataset
+
+
+def test_the_start_page_explains_itself_with_examples_that_find_something_and_the_latest_changes(client):
+    client = TestClient(client.app)  # in bokmål, whatever other tests chose
+    page = client.get("/", headers={"accept": "text/html"}).text
+    examples = re.findall(r'<li><a href="/\?q=([^"]+)">', page)
+    assert len(examples) >= 4 and "Sist endret i katalogen" in page and 'href="/changes"' in page
+    for example in examples:
+        assert client.get(f"/api/variables?q={example}").json()["total"] > 0, unquote_plus(example)
+    assert "Prøv for eksempel" not in client.get("/?q=vekt", headers={"accept": "text/html"}).text
+    assert client.get("/favicon.ico").headers["content-type"].startswith("image/svg+xml")
