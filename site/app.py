@@ -2,7 +2,6 @@
 and served as JSON by its twin under /api (and as RDF where it is an RDF resource)."""
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -14,8 +13,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers, MutableHeaders
-from starlette.requests import cookie_parser
 from pydantic import BaseModel
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF
@@ -24,7 +21,7 @@ from catalogue import ontology
 from catalogue.accounts import Accounts
 from catalogue.audit import Audit
 from catalogue.history import History, moment, stamp
-from catalogue.namespaces import HYDRA
+from catalogue.namespaces import DCAT, DISCO, HYDRA
 from catalogue.profiles import healthdcat_ap_r8
 from catalogue.models import CodeList, Period, Variable
 from catalogue.quality import cached_score
@@ -36,7 +33,7 @@ from catalogue.settings import Settings
 from catalogue.store import SourceState
 from catalogue.site.account_pages import account_routes
 from catalogue.site.as_of import variable_as_of
-from catalogue.site.auth import SESSION_COOKIE, Access
+from catalogue.site.auth import Access
 from catalogue.site.bodies import at_most
 from catalogue.site.curation_pages import curation_routes, same_variables
 from catalogue.site.changes import Linker, atom, shown
@@ -44,22 +41,21 @@ from catalogue.site.code_lists import code_list_page, code_list_routes, for_vari
 from catalogue.site.i18n import (FIELD_NAMES, LANGUAGES, VALUE_TYPES, access_name, facet_label, language, pick,
                                  words)
 from catalogue.site.list_pages import LIST_COOKIE, list_routes
-from catalogue.site.registers import access_of, register_routes
+from catalogue.site.middleware import HeadAsGet, PublicReads, SecurityHeaders, server_error
+from catalogue.site.negotiation import RDF_FORMATS, RDF_MEDIA, browser, preferences, rdf_format
+from catalogue.site.registers import access_of, configured, register_routes
 from catalogue.site.params import HTML, PAGE_NO, REFUSALS, answers
 from catalogue.site.search_params import Problems, read_query, search_query
 from catalogue.site.publish_pages import publish_routes
 from catalogue.site.lists import Lists
 from catalogue.site.quality_pages import quality_routes
 from catalogue.site.reader import Reader, View
-from catalogue.site.sparql import GRAPH_FORMATS, RESULT_FORMATS, Sparql, SparqlError
+from catalogue.site.sparql import Sparql, SparqlError, service_description
 from catalogue.site.streaming import stream
 from catalogue.site.timeline import availability, availability_csv, coverage, matrix_years, timeline
 
 HERE = Path(__file__).parent
 RDF_FORMAT = Param(None, pattern="^(ttl|jsonld|rdf|nt)$")  # ?format=, for clients that cannot set Accept
-RDF_FORMATS = {"ttl": ("turtle", "text/turtle"), "jsonld": ("json-ld", "application/ld+json"),
-               "rdf": ("xml", "application/rdf+xml"), "nt": ("nt", "application/n-triples")}
-RDF_MEDIA = tuple(media for _, media in RDF_FORMATS.values())
 CHANGES_SHOWN = 1000  # a first harvest of a large registry adds every record
 HISTORY_SHOWN = 200  # events on a variable page
 CHANGES_PER_PAGE = 100
@@ -79,8 +75,6 @@ COLUMNS = ("name", "description", "source", "dataset", "period", "value_type", "
            "publisher", "theme")
 DEFAULT_COLUMNS = ("name", "description", "source", "dataset", "period")
 # Harvested text is shown as text; this keeps any that slipped through from running.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 # The start page: searches that show what the explorer understands, and the last changes.
 EXAMPLE_SEARCHES = ("fødselsvekt", "røyking i svangerskapet", "diabetes", "smittested", "hoveddiagnose ICD-10",
                     "smoking pregnancy")
@@ -103,6 +97,7 @@ def create_app(settings: Settings) -> FastAPI:
     templates.env.tests["web_link"] = lambda url: str(url).lower().startswith(("http://", "https://"))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(PublicReads, state_file=settings.data_dir / "state.json")
     app.add_middleware(HeadAsGet)
     app.add_exception_handler(Exception, server_error)
 
@@ -284,7 +279,7 @@ def create_app(settings: Settings) -> FastAPI:
                         "publisher_name": view.name_of(dataset.publisher),
                         "theme_names": {t: view.name_of(t) or ontology.labels("themes.ttl").get(t)
                                         or {"nb": t.rstrip("/").rsplit("/", 1)[-1]} for t in dataset.themes},
-                        **access_of(view, reader.config(), dataset_id)},
+                        **access_of(view, configured(reader), dataset_id)},
             # Versions that are datasets of the catalogue link to their pages.
             "version_pages": {uri: f"/datasets/{view.dataset_ids[uri]}"
                               for uri in [dataset.previous, *dataset.versions] if uri in view.dataset_ids},
@@ -469,16 +464,25 @@ def create_app(settings: Settings) -> FastAPI:
                     settings.sparql_workers)
 
     @app.api_route("/sparql", methods=["GET", "POST"])
-    async def sparql_endpoint(request: Request, query: str | None = Param(None, max_length=MAX_QUERY),
-                              format: str | None = Param(None, max_length=10)):
-        """SPARQL 1.1 Protocol: ?query= (GET), a form's query= or an application/sparql-query
-        body (POST); the answer's format by `format=` or Accept."""
-        if request.method == "POST":
-            query = await _sparql_body(request) or query
+    async def sparql_endpoint(request: Request):
+        """SPARQL 1.1 Protocol: `query` (GET, a form's body, or an application/sparql-query
+        body), `default-graph-uri` and `named-graph-uri`; the answer's format by `format=`
+        (or `output=`, `results=`: a name or a media type, as clients send them) or Accept.
+        Without a query: the endpoint's service description."""
+        params = await _sparql_params(request)
+        query = (params.get("query") or [None])[0]
         if not query:
-            raise HTTPException(400, detail="give a SPARQL query as ?query= (GET) or in the body (POST)")
+            if request.method == "POST":
+                raise HTTPException(400, detail="give a SPARQL query in the body or as ?query=")
+            fmt = rdf_format(request) or "ttl"
+            return _rdf(service_description(f"{settings.base_uri}sparql", reader.view), fmt)
+        if len(query) > MAX_QUERY:
+            raise HTTPException(413, detail=f"a SPARQL query may hold at most {MAX_QUERY:,} characters")
+        wanted = [v.strip().lower() for key in ("format", "output", "results") for v in params.get(key, []) if v.strip()]
+        wanted += preferences(request.headers.get("accept", ""))
         try:
-            answer = await run_in_threadpool(sparql.answer, query, format or _sparql_format(request))
+            answer = await run_in_threadpool(sparql.answer, query, wanted, params.get("default-graph-uri", []),
+                                             params.get("named-graph-uri", []))
         except SparqlError as exc:
             headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
             return JSONResponse({"detail": exc.message}, status_code=exc.status, headers=headers)
@@ -493,9 +497,9 @@ def create_app(settings: Settings) -> FastAPI:
         """The whole catalogue, or with `page`/`size` one page of it with Hydra links to the
         others, or with `modifiedSince` only what changed since; in the syntax `format=` or
         else Accept asks for (Turtle by default). A browser is shown the page for harvesters."""
-        if _browser(request, format):
+        if browser(request, format):
             return RedirectResponse("/partners", status_code=303)
-        fmt = format or _rdf_format(request) or "ttl"
+        fmt = format or rdf_format(request) or "ttl"
         chosen = _profile(request, profile)
         view = reader.view
         subjects = view.catalogue_subjects(chosen)
@@ -536,7 +540,7 @@ def create_app(settings: Settings) -> FastAPI:
         for (Turtle by default)."""
         view = reader.view
         uri = _iri(f"{settings.base_uri}id/{path}")
-        if _browser(request, format) and (page_url := page_of(view, uri)):
+        if browser(request, format) and (page_url := page_of(view, uri)):
             return RedirectResponse(page_url, status_code=303)
         graph = view.variable_graph(uri) if path.startswith("variable/") else view.snapshot.describe(uri)
         return described(request, uri, graph, format)
@@ -552,11 +556,11 @@ def create_app(settings: Settings) -> FastAPI:
         """The resource's description: a page for a browser, else RDF as asked."""
         if not len(graph):
             raise HTTPException(404, detail=f"the catalogue does not describe {uri}")
-        if _browser(request, format):
+        if browser(request, format):
             response = page(request, "resource.html", {"uri": uri, "rows": _rows(graph, uri, settings.base_uri)},
                             json_url=f"{request.url.path}?format=jsonld")
         else:
-            response = _rdf(graph, format or _rdf_format(request) or "ttl")
+            response = _rdf(graph, format or rdf_format(request) or "ttl")
         response.headers["Vary"] = "Accept"
         return response
 
@@ -565,9 +569,18 @@ def create_app(settings: Settings) -> FastAPI:
             return f"/datasets/{view.dataset_ids[uri]}"
         if found := code_list_page(view, uri):
             return found
-        variable = view.variable(uri) if "/id/variable/" in uri else None
+        if "/id/variable/" not in uri:
+            return None
+        # a declared version is shown on its variable's page, among the variable's versions
+        owner = next(view.snapshot.store.quads_for_pattern(None, ox.NamedNode(str(DCAT.hasVersion)),
+                                                            ox.NamedNode(uri), None), None)
+        target = owner.subject.value if owner else uri
+        if next(view.snapshot.store.quads_for_pattern(ox.NamedNode(target), ox.NamedNode(str(RDF.type)),
+                                                      ox.NamedNode(str(DISCO.Variable)), None), None) is None:
+            return None
+        variable = view.variable(target)
         variable_id = view.variable_id(variable) if variable else None
-        return f"/variables/{variable_id}" if variable_id else None
+        return (f"/variables/{variable_id}" + ("#versions" if owner else "")) if variable_id else None
 
     @app.exception_handler(HTTPException)
     def http_error(request: Request, exc: HTTPException):
@@ -596,84 +609,24 @@ class SearchResult(BaseModel):
     facets: dict[str, list[FacetValue]]
 
 
-class SecurityHeaders:
-    """Headers every response carries (a plain ASGI middleware: it adds nothing per request
-    but the headers), and `Cache-Control: no-store` on what is someone's own: answers to a
-    request with credentials, the account, admin, login and variable list pages (the list is
-    the one a cookie names), and any answer that sets a cookie."""
-
-    HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
-               "Referrer-Policy": "same-origin"}
-    PERSONAL = re.compile(r"^/(api/)?(login|logout|account|admin|list|lists)(/|\.|$)")
-
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        asked = Headers(scope=scope)
-        personal = bool(self.PERSONAL.match(scope["path"]) or asked.get("authorization")
-                        or SESSION_COOKIE in cookie_parser(asked.get("cookie", "")))
-
-        async def sending(message):
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in self.HEADERS.items():
-                    headers.setdefault(name, value)
-                if personal or "set-cookie" in headers:
-                    headers["Cache-Control"] = "no-store"
-            await send(message)
-        await self.app(scope, receive, sending)
-
-
-class HeadAsGet:
-    """HEAD wherever GET is served, once for all routes (FastAPI's own routes answer HEAD
-    with 405): routed as GET, answered with its status and headers and no body."""
-
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["method"] != "HEAD":
-            return await self.app(scope, receive, send)
-
-        async def headers_only(message):
-            if message["type"] == "http.response.body":
-                if message.get("more_body"):
-                    return
-                message = {"type": "http.response.body", "body": b""}
-            await send(message)
-        await self.app({**scope, "method": "GET"}, receive, headers_only)
-
-
-def server_error(request: Request, exc: Exception) -> Response:
-    """The 500 answer. Starlette sends it from outside every middleware (and then logs the
-    error), so it carries the security headers itself."""
-    return JSONResponse({"detail": "the server failed to answer; the error is logged"}, status_code=500,
-                        headers={**SecurityHeaders.HEADERS, "Cache-Control": "no-store"})
-
-
-async def _sparql_body(request: Request) -> str | None:
-    """The query a POST carries, as an application/sparql-query body or a form's `query`;
-    a body larger than a query may be is refused before it is read whole."""
-    limit = MAX_QUERY * 4  # UTF-8, and a form's percent-encoding
-    body = await at_most(request, limit)
-    if len(body) > limit:
-        raise HTTPException(413, detail=f"a SPARQL request body may hold at most {limit:,} bytes")
-    text = body.decode("utf-8", "replace")
-    if request.headers.get("content-type", "").startswith("application/sparql-query"):
-        return text[:MAX_QUERY]
-    return (parse_qs(text).get("query") or [None])[0]
-
-
-def _sparql_format(request: Request) -> str:
-    """The answer format the Accept header asks for (JSON, or Turtle for graphs, by default)."""
-    accept = request.headers.get("accept", "")
-    for fmt, (_, media) in (*RESULT_FORMATS.items(), *GRAPH_FORMATS.items()):
-        if media in accept:
-            return fmt
-    return "json"
+async def _sparql_params(request: Request) -> dict[str, list[str]]:
+    """The protocol's parameters: the URL's, and a POST's (a form, or an application/sparql-query
+    body as `query`); a body larger than a query may be is refused before it is read whole."""
+    params: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        params.setdefault(key, []).append(value)
+    if request.method == "POST":
+        limit = MAX_QUERY * 4  # UTF-8, and a form's percent-encoding
+        body = await at_most(request, limit)
+        if len(body) > limit:
+            raise HTTPException(413, detail=f"a SPARQL request body may hold at most {limit:,} bytes")
+        text = body.decode("utf-8", "replace")
+        if request.headers.get("content-type", "").startswith("application/sparql-query"):
+            params["query"] = [text]
+        else:
+            for key, values in parse_qs(text).items():
+                params.setdefault(key, []).extend(values)
+    return params
 
 
 def _columns(cols: str | None) -> list[str]:
@@ -713,7 +666,7 @@ def _profile(request: Request, asked: str | None) -> str:
     """The profile the catalogue is served in: ?profile= (a name or URI) or else the first
     offered one Accept-Profile names (W3C content negotiation by profile); DCAT-AP-NO by
     default. One not offered is refused (406), naming those that are."""
-    wanted = [asked] if asked else re.findall(r"<([^>]+)>", request.headers.get("accept-profile", ""))
+    wanted = [asked] if asked else preferences(request.headers.get("accept-profile", ""))
     for candidate in wanted:
         for name, uri in PROFILES_OFFERED.items():
             if candidate in (name, uri):
@@ -751,17 +704,6 @@ def _iri(uri: str) -> str:
     except ValueError:
         raise HTTPException(404, detail=f"the catalogue does not describe {uri!r}: it is not an IRI") from None
     return uri
-
-
-def _browser(request: Request, format: str | None) -> bool:
-    """A browser asking for a page: HTML accepted, and no RDF syntax asked for."""
-    return format is None and _rdf_format(request) is None and "text/html" in request.headers.get("accept", "")
-
-
-def _rdf_format(request: Request) -> str | None:
-    """The RDF syntax the Accept header names, if any."""
-    accept = request.headers.get("accept", "")
-    return next((fmt for fmt, (_, media) in RDF_FORMATS.items() if media in accept), None)
 
 
 def _split_format(path: str) -> tuple[str, str | None]:

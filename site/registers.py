@@ -18,7 +18,7 @@ from rdflib import URIRef
 
 from catalogue.namespaces import CV, DCATAP, HEALTHDCATAP
 from catalogue.search import Query
-from catalogue.sources import Config
+from catalogue.sources import Config, ConfigError
 from catalogue.site.i18n import access_name, language, pick
 from catalogue.site.reader import Reader, View
 
@@ -27,7 +27,7 @@ def register_routes(reader: Reader, page: Callable[..., HTMLResponse]) -> APIRou
     app = APIRouter()
 
     def context(lang: str) -> dict[str, Any]:
-        view, config = reader.view, reader.config()
+        view, config = reader.view, configured(reader)
         holders: dict[str, list[dict[str, Any]]] = {}
         for dataset_id, (uri, _) in sorted(view.datasets.items()):
             if view.register_id(dataset_id) != dataset_id or (dataset := view.dataset(uri)) is None:
@@ -59,7 +59,15 @@ def register_routes(reader: Reader, page: Callable[..., HTMLResponse]) -> APIRou
     return app
 
 
-def access_of(view: View, config: Config, dataset_id: str) -> dict[str, Any]:
+def configured(reader: Reader) -> Config | None:
+    """The sources configuration, or None where the site runs without one (a copied data directory)."""
+    try:
+        return reader.config()
+    except ConfigError:
+        return None
+
+
+def access_of(view: View, config: Config | None, dataset_id: str) -> dict[str, Any]:
     """Who decides access to a register, whether its source says so, its legislation, and
     where to apply (the body's contact page or address, else the dataset's landing page)."""
     members = [uri for own_id, (uri, _) in view.datasets.items() if view.register_id(own_id) == dataset_id]
@@ -70,10 +78,12 @@ def access_of(view: View, config: Config, dataset_id: str) -> dict[str, Any]:
     if stated:
         body = stated[0]
         name, page_url, email = view.name_of(body), *_contact(view, body)
-    else:
+    elif config is not None:
         publisher = config.agent(config.catalogue.publisher)
         contact = config.catalogue.contact
         name, page_url, email = publisher.name, contact.url, contact.email
+    else:
+        name, page_url, email = {}, None, None
     dataset = view.dataset(view.datasets[dataset_id][0])
     return {"access_body": name, "access_body_stated": bool(stated), "legislation": laws,
             "apply_url": page_url or (dataset.landing_page if dataset else None), "apply_email": email}

@@ -16,14 +16,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
+from rdflib import BNode, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import RDF
 
-# What SELECT and ASK answers can be serialised as, and CONSTRUCT and DESCRIBE graphs.
-RESULT_FORMATS = {"json": (ox.QueryResultsFormat.JSON, "application/sparql-results+json"),
-                  "xml": (ox.QueryResultsFormat.XML, "application/sparql-results+xml"),
-                  "csv": (ox.QueryResultsFormat.CSV, "text/csv"),
-                  "tsv": (ox.QueryResultsFormat.TSV, "text/tab-separated-values")}
-GRAPH_FORMATS = {"ttl": (ox.RdfFormat.TURTLE, "text/turtle"), "nt": (ox.RdfFormat.N_TRIPLES, "application/n-triples"),
-                 "rdf": (ox.RdfFormat.RDF_XML, "application/rdf+xml")}
+# What answers can be serialised as: SELECT and ASK results, CONSTRUCT and DESCRIBE graphs.
+# Each format by its media type and the names clients put in `format=` / `output=`
+# (SPARQLWrapper sends "json", "xml", "turtle", "n3", and for some both a name and a media type).
+RESULT_FORMATS = {"application/sparql-results+json": (ox.QueryResultsFormat.JSON, ("json", "application/json")),
+                  "application/sparql-results+xml": (ox.QueryResultsFormat.XML, ("xml", "application/xml")),
+                  "text/csv": (ox.QueryResultsFormat.CSV, ("csv",)),
+                  "text/tab-separated-values": (ox.QueryResultsFormat.TSV, ("tsv",))}
+GRAPH_FORMATS = {"text/turtle": (ox.RdfFormat.TURTLE, ("ttl", "turtle", "n3", "text/n3", "application/turtle")),
+                 "application/n-triples": (ox.RdfFormat.N_TRIPLES, ("nt", "ntriples", "n-triples")),
+                 "application/rdf+xml": (ox.RdfFormat.RDF_XML, ("rdf", "xml", "rdf+xml", "application/xml")),
+                 "application/ld+json": (ox.RdfFormat.JSON_LD, ("jsonld", "json-ld", "json", "application/json",
+                                                                "application/x-json+ld"))}
 LOAD_TIMEOUT = 600  # seconds a new worker may take to load the store
 
 # The parts of a query whose text is not syntax: strings (long ones first, as the grammar
@@ -40,6 +47,17 @@ _NAMES = re.compile(r"(?<![A-Za-z0-9_.:?$-])(?:[?$][A-Za-z0-9_]+"
 # so a keyword is found wherever its letters stand outside a name.
 _FEDERATION = re.compile(r"SERVICE", re.IGNORECASE)
 _UPDATES = re.compile(r"INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH|USING", re.IGNORECASE)
+_DATASET = re.compile(r"FROM", re.IGNORECASE)  # FROM and FROM NAMED: the query names its dataset
+
+
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+FORMATS = Namespace("http://www.w3.org/ns/formats/")
+# The W3C format IRIs of what the endpoint answers in (for its service description).
+FORMAT_IRIS = {"application/sparql-results+json": FORMATS.SPARQL_Results_JSON,
+               "application/sparql-results+xml": FORMATS.SPARQL_Results_XML, "text/csv": FORMATS.SPARQL_Results_CSV,
+               "text/tab-separated-values": FORMATS.SPARQL_Results_TSV, "text/turtle": FORMATS.Turtle,
+               "application/n-triples": FORMATS["N-Triples"], "application/rdf+xml": FORMATS.RDF_XML,
+               "application/ld+json": FORMATS["JSON-LD"]}
 
 
 class SparqlError(Exception):
@@ -59,21 +77,44 @@ class Answer:
 def check(query: str) -> None:
     """Refuse, by reading the query, a federated query (SERVICE in any spelling) and an
     update (LOAD, INSERT, ...); anything else is for the query parser to judge."""
-    syntax = _OPAQUE.sub(" ", query)
-    names = [m.span("local") if m.group("local") else m.span() for m in _NAMES.finditer(syntax)]
-
-    def outside_names(pattern: re.Pattern) -> str | None:
-        for found in pattern.finditer(syntax):
-            if not any(start <= found.start() and found.end() <= end for start, end in names):
-                return found.group().upper()
-        return None
-
-    if outside_names(_FEDERATION):
+    if _keyword(query, _FEDERATION):
         raise SparqlError(403, "federated queries (SERVICE) are not accepted: this endpoint "
                                "answers from the catalogue alone")
-    keyword = outside_names(_UPDATES)
+    keyword = _keyword(query, _UPDATES)
     if keyword:
         raise SparqlError(403, f"this endpoint is read-only: SPARQL updates ({keyword}) are refused")
+
+
+def _keyword(query: str, pattern: re.Pattern) -> str | None:
+    """The first of the pattern's keywords that stands in the query's syntax, outside strings,
+    IRIs, comments, variables and prefixed names."""
+    syntax = _OPAQUE.sub(" ", query)
+    names = [m.span("local") if m.group("local") else m.span() for m in _NAMES.finditer(syntax)]
+    for found in pattern.finditer(syntax):
+        if not any(start <= found.start() and found.end() <= end for start, end in names):
+            return found.group().upper()
+    return None
+
+
+def media_of(wanted: list[str], formats: dict) -> str | None:
+    """The first of the formats asked for (media types or names, most wanted first) among `formats`."""
+    for asked in wanted:
+        for media, (_, names) in formats.items():
+            if asked == media or asked in names:
+                return media
+    return None
+
+
+def dataset_of(default_graphs: list[str], named_graphs: list[str]) -> dict:
+    """The query's dataset as pyoxigraph takes it: the protocol's default-graph-uri and
+    named-graph-uri when given (they win over the query's own); else the query's FROM and
+    FROM NAMED, read by the engine; else the union of every source's graph."""
+    try:
+        default = [ox.NamedNode(uri) for uri in default_graphs]
+        named = [ox.NamedNode(uri) for uri in named_graphs]
+    except ValueError as exc:
+        raise SparqlError(400, f"default-graph-uri and named-graph-uri must be IRIs: {exc}") from None
+    return {k: v for k, v in (("default_graph", default), ("named_graphs", named)) if v}
 
 
 class _Limited(io.RawIOBase):
@@ -92,25 +133,53 @@ class _Limited(io.RawIOBase):
         return len(data)
 
 
-def run(snapshot_store: ox.Store, query: str, fmt: str, max_bytes: int) -> Answer:
-    """Answer the query from the store; the union of all source graphs is the default graph."""
+def run(snapshot_store: ox.Store, query: str, wanted: list[str], max_bytes: int,
+        default_graphs: list[str] = (), named_graphs: list[str] = ()) -> Answer:
+    """Answer the query from the store, in the first format of `wanted` that fits its kind
+    (JSON results or Turtle by default). The union of all source graphs is the default graph,
+    unless the request or the query names the dataset."""
     check(query)  # also here, where it runs: nothing unchecked is ever evaluated
+    dataset = dataset_of(list(default_graphs), list(named_graphs))
+    union = not dataset and _keyword(query, _DATASET) is None
     try:
-        results = snapshot_store.query(query, use_default_graph_as_union=True)
+        results = snapshot_store.query(query, use_default_graph_as_union=union, **dataset)
     except SyntaxError as exc:
         raise SparqlError(400, f"not a SPARQL query: {exc}") from None
     out = _Limited(max_bytes)
+    formats = GRAPH_FORMATS if isinstance(results, ox.QueryTriples) else RESULT_FORMATS
+    media = media_of(wanted, formats) or next(iter(formats))
     try:
-        if isinstance(results, ox.QueryTriples):
-            syntax, media = GRAPH_FORMATS.get(fmt, GRAPH_FORMATS["ttl"])
-            results.serialize(out, syntax)
-        else:
-            syntax, media = RESULT_FORMATS.get(fmt, RESULT_FORMATS["json"])
-            results.serialize(out, syntax)
+        results.serialize(out, formats[media][0])
     except OverflowError:
         raise SparqlError(413, f"the answer is larger than {max_bytes:,} bytes: "
                                "ask for less (LIMIT, fewer variables)") from None
     return Answer(bytes(out.buffer), media)
+
+
+def service_description(endpoint: str, view) -> Graph:
+    """What a client may ask of the endpoint (SPARQL 1.1 Service Description): the language,
+    the formats, and the dataset: the union of the sources' graphs, each also by its name."""
+    graph = Graph()
+    graph.bind("sd", SD)
+    service, dataset, default = URIRef(endpoint), BNode(), BNode()
+    graph.add((service, RDF.type, SD.Service))
+    graph.add((service, SD.endpoint, service))
+    graph.add((service, SD.supportedLanguage, SD.SPARQL11Query))
+    graph.add((service, SD.feature, SD.UnionDefaultGraph))
+    for iri in FORMAT_IRIS.values():
+        graph.add((service, SD.resultFormat, iri))
+    graph.add((service, SD.defaultDataset, dataset))
+    graph.add((dataset, RDF.type, SD.Dataset))
+    graph.add((dataset, SD.defaultGraph, default))
+    graph.add((default, RDF.type, SD.Graph))
+    for name in sorted(view.snapshot.sources_by_graph()):
+        named = BNode()
+        graph.add((dataset, SD.namedGraph, named))
+        graph.add((named, RDF.type, SD.NamedGraph))
+        graph.add((named, SD.name, URIRef(name)))
+    graph.add((service, URIRef("http://purl.org/dc/terms/description"),
+               Literal("Read-only SPARQL 1.1 over the catalogue; no SERVICE, no updates.", lang="en")))
+    return graph
 
 
 def _stamp(state_file: Path) -> int:
@@ -124,9 +193,9 @@ def _serve(connection, data_dir: str, base_uri: str) -> None:
     snapshot = Store(Path(data_dir), base_uri).snapshot()
     connection.send("ready")
     while True:
-        query, fmt, max_bytes = connection.recv()
+        query, wanted, max_bytes, default_graphs, named_graphs = connection.recv()
         try:
-            answer = run(snapshot.store, query, fmt, max_bytes)
+            answer = run(snapshot.store, query, wanted, max_bytes, default_graphs, named_graphs)
             connection.send(("ok", answer.body, answer.media_type))
         except SparqlError as exc:
             connection.send(("error", exc.status, exc.message))
@@ -185,8 +254,11 @@ class Sparql:
         for number in range(workers):
             self._idle.put(_Worker(f"sparql-{number}"))
 
-    def answer(self, query: str, fmt: str) -> Answer:
+    def answer(self, query: str, wanted: list[str], default_graphs: list[str] = (),
+               named_graphs: list[str] = ()) -> Answer:
+        """The answer in the first format of `wanted` (media types or names) that fits it."""
         check(query)
+        dataset_of(list(default_graphs), list(named_graphs))  # bad IRIs are refused here, not in a worker
         try:
             worker = self._idle.get(timeout=self.timeout)
         except queue.Empty:
@@ -194,7 +266,8 @@ class Sparql:
                               retry_after=max(1, round(self.timeout))) from None
         try:
             worker.ready_for(self.data_dir, self.base_uri)
-            kind, first, second = worker.ask((query, fmt, self.max_bytes), self.timeout)
+            kind, first, second = worker.ask((query, wanted, self.max_bytes, list(default_graphs),
+                                              list(named_graphs)), self.timeout)
         finally:
             self._idle.put(worker)
         if kind == "error":

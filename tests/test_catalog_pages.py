@@ -118,3 +118,51 @@ def test_profiles_by_parameter_or_accept_profile(served):
     assert httpx.get(f"{served}/catalog", params={"profile": "dcat-ap", "page": 1, "size": 10}).headers["content-profile"] == "<http://data.europa.eu/r5r/>"
     refused = httpx.get(f"{served}/catalog", params={"profile": "geodcat-ap"})
     assert refused.status_code == 406 and "dcat-ap-no" in refused.json()["detail"]
+
+
+def test_weights_of_accept_and_accept_profile_are_honoured(served):
+    page = {"page": 1, "size": 10}
+    weighed = httpx.get(f"{served}/catalog", params=page,
+                        headers={"accept-profile": "<https://data.norge.no/specification/dcat-ap-no>;q=0.2, "
+                                                   "<http://data.europa.eu/r5r/>;q=0.8"})
+    assert weighed.headers["content-profile"] == "<http://data.europa.eu/r5r/>"
+    syntax = httpx.get(f"{served}/catalog", params=page,
+                       headers={"accept": "text/turtle;q=0.3, application/n-triples;q=0.9, text/html;q=0.1"})
+    assert syntax.headers["content-type"].startswith("application/n-triples")
+
+
+def test_a_harvester_revalidates_and_any_site_may_read(served):
+    first = httpx.get(f"{served}/catalog", params={"page": 1, "size": 10})
+    tag, modified = first.headers["etag"], first.headers["last-modified"]
+    assert first.headers["access-control-allow-origin"] == "*"
+    again = httpx.get(f"{served}/catalog", params={"page": 1, "size": 10}, headers={"if-none-match": tag})
+    assert again.status_code == 304 and not again.content and again.headers["etag"] == tag
+    assert httpx.get(f"{served}/catalog", params={"page": 1, "size": 10},
+                     headers={"if-modified-since": modified}).status_code == 304
+    # another page, syntax or profile is another answer
+    assert httpx.get(f"{served}/catalog", params={"page": 2, "size": 10}, headers={"if-none-match": tag}).status_code == 200
+    assert httpx.get(f"{served}/catalog", params={"page": 1, "size": 10},
+                     headers={"if-none-match": tag, "accept": "application/ld+json"}).status_code == 200
+    head = httpx.head(f"{served}/catalog", params={"page": 1, "size": 10})
+    assert head.status_code == 200 and head.headers["etag"] == tag and not head.content
+    variable = httpx.get(f"{served}/id/variable/mfr/mfr/VEKT", headers={"accept": "text/turtle"})
+    assert variable.status_code == 200 and httpx.get(
+        f"{served}/id/variable/mfr/mfr/VEKT", headers={"accept": "text/turtle", "if-none-match": variable.headers["etag"]}
+    ).status_code == 304
+    preflight = httpx.options(f"{served}/sparql", headers={"origin": "https://data.europa.eu",
+                                                           "access-control-request-method": "POST"})
+    assert preflight.status_code == 204 and "POST" in preflight.headers["access-control-allow-methods"]
+    assert httpx.get(f"{served}/api/variables").headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-origin" not in httpx.get(f"{served}/api/list").headers  # someone's own
+
+
+def test_a_new_commit_is_a_new_answer(tmp_path):
+    settings = settings_in(tmp_path)
+    harvest_demo(settings, "mfr")
+    from fastapi.testclient import TestClient
+    from catalogue.site.app import create_app
+    client = TestClient(create_app(settings))
+    tag = client.get("/catalog", params={"page": 1, "size": 5}).headers["etag"]
+    harvest_demo(settings, "vardef")
+    answer = client.get("/catalog", params={"page": 1, "size": 5}, headers={"if-none-match": tag})
+    assert answer.status_code == 200 and answer.headers["etag"] != tag

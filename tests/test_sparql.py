@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 from fastapi.testclient import TestClient
-from rdflib import Graph
+from rdflib import Graph, URIRef
 
 from catalogue.site.app import create_app
 from catalogue.site.sparql import SparqlError, check
@@ -68,7 +68,7 @@ def test_a_malformed_query_gets_400_with_the_parsers_message(client):
     answer = client.get("/sparql", params={"query": "SELECT ?x WHERE { ?x ?y }"})
     assert answer.status_code == 400
     assert answer.json()["detail"] == "not a SPARQL query: error at 1:26: expected one of LATERAL, SERVICE, [_]"
-    assert client.get("/sparql").status_code == 400
+    assert client.post("/sparql").status_code == 400  # a GET without a query describes the service
 
 
 def test_a_slow_query_is_stopped_at_its_limit_and_the_next_one_is_answered(client):
@@ -187,3 +187,73 @@ def test_a_body_too_large_is_refused_before_it_is_read_whole(client):
 
     streamed = client.post("/sparql", content=chunks(), headers={"content-type": "application/x-www-form-urlencoded"})
     assert streamed.status_code == 413
+
+
+MFR_GRAPH = "http://catalogue.test/graph/mfr"
+COUNT_ALL = "SELECT (COUNT(*) AS ?n) {from_} WHERE {{ ?s ?p ?o }}"
+
+
+def test_the_dataset_is_the_one_the_request_or_the_query_names(client):
+    union = count(client.get("/sparql", params={"query": COUNT_ALL.format(from_="")}))
+    mfr = count(client.get("/sparql", params={"query": COUNT_ALL.format(from_=f"FROM <{MFR_GRAPH}>")}))
+    assert 0 < mfr < union  # the catalogue's own graph is in the union, not in MFR's
+    assert count(client.get("/sparql", params={"query": COUNT_ALL.format(from_="FROM <http://nowhere.test/g>")})) == 0
+    assert count(client.get("/sparql", params={"query": COUNT_ALL.format(from_=""),
+                                               "default-graph-uri": MFR_GRAPH})) == mfr
+    # the protocol's dataset wins over the query's
+    assert count(client.get("/sparql", params={"query": COUNT_ALL.format(from_="FROM <http://nowhere.test/g>"),
+                                               "default-graph-uri": MFR_GRAPH})) == mfr
+    named = "SELECT (COUNT(DISTINCT ?g) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+    assert count(client.get("/sparql", params={"query": named, "named-graph-uri": MFR_GRAPH})) == 1
+    assert client.get("/sparql", params={"query": named, "default-graph-uri": "not an iri"}).status_code == 400
+
+
+def test_formats_by_name_media_type_or_accept_with_its_weights(client):
+    def media(**request) -> str:
+        return client.get("/sparql", **request).headers["content-type"].split(";")[0]
+    select = {"query": COUNT_MFR}
+    assert media(params={**select, "format": "text/tab-separated-values"}) == "text/tab-separated-values"
+    assert media(params=select, headers={"accept": "text/csv;q=0.5, application/sparql-results+xml"}) == \
+        "application/sparql-results+xml"
+    assert media(params=select, headers={"accept": "text/csv;q=0, */*"}) == "application/sparql-results+json"
+    construct = {"query": "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 5"}
+    assert media(params={**construct, "format": "json-ld"}) == "application/ld+json"
+    assert media(params={**construct, "format": "xml"}) == "application/rdf+xml"
+    assert media(params=construct, headers={"accept": "application/n-triples;q=0.9, application/ld+json"}) == \
+        "application/ld+json"
+
+
+def test_without_a_query_the_endpoint_describes_itself(client):
+    description = Graph().parse(data=client.get("/sparql").text, format="turtle")
+    sd = "http://www.w3.org/ns/sparql-service-description#"
+    names = {str(o) for o in description.objects(None, URIRef(sd + "name"))}
+    assert MFR_GRAPH in names
+    assert (None, URIRef(sd + "supportedLanguage"), URIRef(sd + "SPARQL11Query")) in description
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_sparqlwrapper_gets_every_result_format(demo_server, method):
+    """SPARQLWrapper as a real client of a real server: it sends `format=`, `output=` and
+    `results=` with names (and media types for some), and converts what it gets."""
+    from SPARQLWrapper import CSV, JSON, JSONLD, N3, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
+    select = "SELECT ?v WHERE { ?v a <http://rdf-vocabulary.ddialliance.org/discovery#Variable> } LIMIT 3"
+    construct = ("CONSTRUCT { ?v a <http://rdf-vocabulary.ddialliance.org/discovery#Variable> } "
+                 "WHERE { ?v a <http://rdf-vocabulary.ddialliance.org/discovery#Variable> } LIMIT 3")
+    for query, formats in ((select, (JSON, XML, CSV, TSV)), (construct, (TURTLE, N3, RDFXML, XML, JSONLD))):
+        for fmt in formats:
+            client = SPARQLWrapper(f"{demo_server}/sparql")
+            client.setMethod(method)
+            client.setQuery(query)
+            client.setReturnFormat(fmt)
+            answer = client.query()
+            converted = answer.convert()
+            if query is select:
+                rows = {JSON: lambda c: c["results"]["bindings"],
+                        XML: lambda c: c.getElementsByTagName("result"),
+                        CSV: lambda c: c.decode().strip().splitlines()[1:],
+                        TSV: lambda c: c.decode().strip().splitlines()[1:]}[fmt](converted)
+                assert len(rows) == 3, (fmt, answer.info())
+            else:
+                graph = converted if isinstance(converted, Graph) else Graph().parse(
+                    data=converted, format={TURTLE: "turtle", N3: "n3", JSONLD: "json-ld"}[fmt])
+                assert len(graph) == 3, (fmt, answer.info())
