@@ -182,8 +182,16 @@ class Dataset(Model):
 
 class Catalogue(Model):
     uri: str
+    identifier: str = ""  # DCAT-AP-NO asks for one; the catalogue's URI where none is given
     title: Text
     description: Text
     publisher: str
     contact: ContactPoint
     datasets: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _identified(cls, data):
+        if isinstance(data, dict) and not data.get("identifier"):
+            data = {**data, "identifier": data.get("uri", "")}
+        return data

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from urllib.parse import urljoin, urlparse
 
 from pydantic import BaseModel, ConfigDict, Field
-from rdflib import Graph, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, SKOS
 
 from catalogue.harvesters.base import HarvestContext, Record, SourceError, parse_options, read_json
@@ -207,6 +207,7 @@ def records(graph: Graph, publisher: URIRef | None = None,
             record = closure(graph, subject)
             for link in list(record.triples((subject, DISCO.variable, None))):
                 record.remove(link)  # travels with the variable, so it vanishes with it
+                record.add((subject, RDF.type, DISCO.LogicalDataSet))  # DDI-RDF Discovery's dataset with variables
             _describe_objects(graph, record, own)
             if publisher and rdf_type in NEEDS_PUBLISHER and (subject, DCT.publisher, None) not in record:
                 catalogue = graph.value(None, DCAT.dataset, subject) or graph.value(None, DCAT.service, subject)
@@ -223,7 +224,12 @@ def records(graph: Graph, publisher: URIRef | None = None,
         _describe_objects(graph, record, own)
         for dataset in graph.subjects(DISCO.variable, variable):
             record.add((dataset, DISCO.variable, variable))
-        name = graph.value(variable, DCT.identifier)
+        # DDI-RDF Discovery names a variable by skos:notation, DCAT by dct:identifier: both, from either
+        name = graph.value(variable, DCT.identifier) or graph.value(variable, SKOS.notation)
+        if name is not None:
+            for path in (DCT.identifier, SKOS.notation):
+                if (variable, path, None) not in record:
+                    record.add((variable, path, Literal(str(name))))
         yield Record(key=f"variable {name} <{variable}>" if name else f"variable <{variable}>", graph=record)
     for scheme in sorted(graph.subjects(RDF.type, SKOS.ConceptScheme)):
         record = closure(graph, scheme)

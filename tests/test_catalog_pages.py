@@ -166,3 +166,17 @@ def test_a_new_commit_is_a_new_answer(tmp_path):
     harvest_demo(settings, "vardef")
     answer = client.get("/catalog", params={"page": 1, "size": 5}, headers={"if-none-match": tag})
     assert answer.status_code == 200 and answer.headers["etag"] != tag
+
+
+def test_ddi_discovery_as_specified_and_the_catalogue_identified(served):
+    from rdflib.namespace import RDF, SKOS
+    disco = "http://rdf-vocabulary.ddialliance.org/discovery#"
+    graph = Graph().parse(data=httpx.get(f"{served}/catalog").text, format="turtle")
+    variables = set(graph.subjects(RDF.type, URIRef(disco + "Variable")))
+    assert len(variables) > 100
+    unnamed = [v for v in variables if graph.value(v, SKOS.notation) != graph.value(v, DCTERMS.identifier)]
+    assert not unnamed, unnamed[:5]
+    with_variables = set(graph.subjects(URIRef(disco + "variable"), None))
+    assert with_variables and with_variables <= set(graph.subjects(RDF.type, URIRef(disco + "LogicalDataSet")))
+    ours = URIRef(f"{BASE_URI}catalog")
+    assert str(graph.value(ours, DCTERMS.identifier)) == str(ours)

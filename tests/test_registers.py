@@ -90,9 +90,10 @@ def test_a_saved_list_item_still_resolves_and_exports_under_the_register(client)
     saved = f"{RESEPT_ALSO}/ATC_KODE"  # the id a list saved before the two were one
     assert client.get(f"/variables/{saved}").status_code == 200
     client.post("/list/items", data={"variable": saved, "back": "/"}, follow_redirects=False)
-    rows = list(csv.reader(io.StringIO(client.get("/list/export.csv", params={"lang": "en"}).text)))
-    assert rows[1][0] == saved and rows[1][1] == "ATC_KODE"
-    assert rows[1][4] == "Norwegian Prescription Database"
+    header, row = list(csv.reader(io.StringIO(client.get("/list/export.csv", params={"lang": "en"}).text)))[:2]
+    row = dict(zip(header, row))
+    assert row["Variable id"] == saved and row["Short name"] == "ATC_KODE"
+    assert row["Dataset"] == "Norwegian Prescription Database"
 
 
 def test_a_same_as_chain_ends_at_its_register_and_a_loop_changes_nothing():

@@ -28,19 +28,23 @@ class Prop:
     kind: Kind
 
 
-PROFILE: dict[type[Model], tuple[URIRef, list[Prop]]] = {
+# model -> (its RDF type, or types; its properties). A field may be written under two
+# properties (DDI-RDF Discovery names a variable by skos:notation, DCAT by dct:identifier):
+# both are written, and either is read.
+PROFILE: dict[type[Model], tuple[URIRef | tuple[URIRef, ...], list[Prop]]] = {
     Agent: (FOAF.Agent, [
         Prop("name", FOAF.name, "text"),
         Prop("identifier", DCT.identifier, "literal"),
     ]),
     Catalogue: (DCAT.Catalog, [
+        Prop("identifier", DCT.identifier, "literal"),
         Prop("title", DCT.title, "text"),
         Prop("description", DCT.description, "text"),
         Prop("publisher", DCT.publisher, "uri"),
         Prop("contact", DCAT.contactPoint, "contact"),
         Prop("datasets", DCAT.dataset, "uris"),
     ]),
-    Dataset: (DCAT.Dataset, [
+    Dataset: ((DCAT.Dataset, DISCO.LogicalDataSet), [
         Prop("identifier", DCT.identifier, "literal"),
         Prop("title", DCT.title, "text"),
         Prop("description", DCT.description, "text"),
@@ -61,6 +65,7 @@ PROFILE: dict[type[Model], tuple[URIRef, list[Prop]]] = {
     ]),
     Variable: (DISCO.Variable, [
         Prop("identifier", DCT.identifier, "literal"),
+        Prop("identifier", SKOS.notation, "literal"),
         Prop("label", SKOS.prefLabel, "text"),
         Prop("description", DCT.description, "text"),
         Prop("dataset", DISCO.variable, "inverse_uri"),
@@ -110,9 +115,10 @@ KEYWORD_LANGUAGE = "nb"
 def to_graph(model: Model, graph: Graph | None = None) -> Graph:
     """Add `model` (and for a code list its concepts) to `graph`."""
     graph = Graph() if graph is None else graph
-    rdf_type, props = PROFILE[type(model)]
+    types, props = PROFILE[type(model)]
     subject = URIRef(model.uri)
-    graph.add((subject, RDF.type, rdf_type))
+    for rdf_type in types if isinstance(types, tuple) else (types,):
+        graph.add((subject, RDF.type, rdf_type))
     for prop in props:
         _write(graph, subject, prop, getattr(model, prop.field))
     if isinstance(model, CodeList):
