@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from catalogue.fileserver import FileServer
-from catalogue.settings import Settings
+from catalogue.settings import DEMO_SOURCES, Settings
 from catalogue.sources import Config
-from support import FIXTURES, settings_in, write_config
+from support import BASE_URI, FIXTURES, settings_in, write_config
 
 
 @pytest.fixture
@@ -69,31 +69,50 @@ def served(tmp_path, fixture_copy, serve):
 
 
 @pytest.fixture(scope="session")
-def demo_server(tmp_path_factory) -> Iterator[str]:
-    """The bundled demo, harvested once into a temporary data dir and served by `catalogue
-    serve` on 127.0.0.1 (a real server, for browser tests): its base URL, no trailing slash."""
+def demo_harvest(tmp_path_factory) -> tuple[Settings, list]:
+    """The bundled demo, every source harvested once for the whole session, and its summaries.
+    Read it through `demo_data`: a full harvest validates ICD-10's four versions (78,500
+    codes), too slow to repeat per test module."""
+    from catalogue.harvest import harvest
+    from catalogue.sources import load_config
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("demo") / "data", sources_file=DEMO_SOURCES,
+                        base_uri=BASE_URI)
+    return settings, harvest(settings, load_config(DEMO_SOURCES))
+
+
+@pytest.fixture(scope="session")
+def demo_data(demo_harvest) -> Callable[[Path], Settings]:
+    """`demo_data(folder)`: settings for a copy of the harvested demo's data directory in
+    `folder`, for a test (or module) to read or change as its own."""
+    harvested, _ = demo_harvest
+
+    def copy(folder: Path) -> Settings:
+        shutil.copytree(harvested.data_dir, folder / "data")
+        return Settings(data_dir=folder / "data", sources_file=DEMO_SOURCES, base_uri=BASE_URI)
+
+    return copy
+
+
+@pytest.fixture(scope="session")
+def demo_server(tmp_path_factory, demo_data) -> Iterator[str]:
+    """The harvested demo served by `catalogue serve` on 127.0.0.1 (a real server, for browser
+    tests): its base URL, no trailing slash. Identifiers are minted under BASE_URI, not this
+    server's random port, so that pages and screenshots read the same on every run."""
     import os
     import subprocess
     import sys
 
     from catalogue.accounts import Accounts
-    from catalogue.harvest import harvest
-    from catalogue.settings import DEMO_SOURCES
-    from catalogue.sources import load_config
     from support import DEMO_ADMIN, free_port, wait_for
 
     folder = tmp_path_factory.mktemp("demo-site")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    # Identifiers as `make run` makes them (not this server's random port), so that pages and
-    # screenshots read the same on every run.
-    base_uri = "http://127.0.0.1:8000/"
-    settings = Settings(data_dir=folder / "data", sources_file=DEMO_SOURCES, base_uri=base_uri)
-    summaries = harvest(settings, load_config(DEMO_SOURCES))
-    assert {s.status for s in summaries} == {"ok"}, [(s.source, s.status) for s in summaries]
+    settings = demo_data(folder)
     Accounts(settings.data_dir).add(DEMO_ADMIN[0], "admin", password=DEMO_ADMIN[1])
     env = {**os.environ, "CATALOGUE_DATA_DIR": str(settings.data_dir), "CATALOGUE_SOURCES": str(DEMO_SOURCES),
-           "CATALOGUE_BASE_URI": base_uri, "CATALOGUE_SEARCH": "embedded", "HOST": "127.0.0.1"}
+           "CATALOGUE_BASE_URI": BASE_URI, "CATALOGUE_SEARCH": "embedded", "HOST": "127.0.0.1"}
     log = folder / "serve.log"
     with log.open("wb") as out:
         server = subprocess.Popen([sys.executable, "-m", "catalogue.cli", "serve", "--port", str(port)],

@@ -8,20 +8,13 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from catalogue.harvest import harvest
-from catalogue.settings import Settings
 from catalogue.site.app import create_app
-from catalogue.sources import load_config
 from support import corpus, free_port, wait_for
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    settings = Settings(data_dir=tmp_path_factory.mktemp("data"),
-                        sources_file=Settings.from_env({}).sources_file,
-                        base_uri="http://catalogue.test/")
-    summaries = harvest(settings, load_config(settings.sources_file))
-    return settings, summaries
+def demo(tmp_path_factory, demo_harvest, demo_data):
+    return demo_data(tmp_path_factory.mktemp("end-to-end")), demo_harvest[1]
 
 
 @pytest.fixture(scope="module")

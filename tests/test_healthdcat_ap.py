@@ -10,14 +10,11 @@ from rdflib import Graph
 from rdflib.compare import isomorphic
 from rdflib.namespace import DCTERMS, RDF, SH
 
-from catalogue.harvest import harvest
 from catalogue.namespaces import CSVW, DCAT, DISCO, HEALTHDCATAP, HYDRA, bind_prefixes
 from catalogue.profiles.healthdcat_ap_r8 import LEVELS, PROFILE
 from catalogue.rdf import closure
-from catalogue.settings import DEMO_SOURCES, Settings
 from catalogue.shacl import validate
 from catalogue.site.app import create_app
-from catalogue.sources import load_config
 from support import corpus
 
 # What the demo misses at each level, by path (counts of violations). Restricted: nothing.
@@ -35,11 +32,8 @@ MISSING = {
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    settings = Settings(data_dir=tmp_path_factory.mktemp("data"), sources_file=DEMO_SOURCES,
-                        base_uri="http://catalogue.test/")
-    harvest(settings, load_config(DEMO_SOURCES))
-    return TestClient(create_app(settings))
+def client(tmp_path_factory, demo_data):
+    return TestClient(create_app(demo_data(tmp_path_factory.mktemp("healthdcat-ap"))))
 
 
 @pytest.fixture(scope="module")

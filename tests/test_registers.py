@@ -16,10 +16,8 @@ from catalogue import ids
 from catalogue.harvest import harvest
 from catalogue.profiles.dcat_ap_no_3 import from_graph, to_graph
 from catalogue.models import Dataset
-from catalogue.settings import DEMO_SOURCES, Settings
 from catalogue.site.app import create_app
-from catalogue.sources import load_config
-from support import BASE_URI, FIXTURES, search
+from support import FIXTURES, search
 from test_official_shapes import _violations, official_shapes, our_dataset  # noqa: F401 (a fixture)
 
 RESEPT = "helsedata/reseptregisteret"      # the DCAT catalogue's dataset: the register's id
@@ -27,12 +25,8 @@ RESEPT_ALSO = "helsedata-variabelsok/RESEPT"  # the variable search's, declared 
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("registers")
-    settings = Settings(data_dir=folder / "data", sources_file=DEMO_SOURCES, base_uri=BASE_URI)
-    summaries = harvest(settings, load_config(DEMO_SOURCES))
-    assert {s.status for s in summaries} == {"ok"}, [(s.source, s.status) for s in summaries]
-    return TestClient(create_app(settings))
+def client(tmp_path_factory, demo_data):
+    return TestClient(create_app(demo_data(tmp_path_factory.mktemp("registers"))))
 
 
 @pytest.mark.parametrize("lang", ["nb", "en"])
