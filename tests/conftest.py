@@ -68,27 +68,40 @@ def served(tmp_path, fixture_copy, serve):
     return folder, serve(folder).url
 
 
+# The demo's code lists with tens of thousands of codes (ICD-10's four versions hold 78,500).
+LARGE_CODE_LISTS = ["icd10", "icpc2"]
+
+
 @pytest.fixture(scope="session")
-def demo_harvest(tmp_path_factory) -> tuple[Settings, list]:
-    """The bundled demo, every source harvested once for the whole session, and its summaries.
-    Read it through `demo_data`: a full harvest validates ICD-10's four versions (78,500
-    codes), too slow to repeat per test module."""
+def demo_harvest(tmp_path_factory) -> tuple[Settings, list, Settings]:
+    """The bundled demo harvested once for the whole session: its settings, its summaries, and
+    the settings of the same demo harvested without LARGE_CODE_LISTS (the first step of the
+    harvest, kept aside). Read them through `demo_data`: a full harvest is too slow to repeat
+    per test module."""
     from catalogue.harvest import harvest
     from catalogue.sources import load_config
 
-    settings = Settings(data_dir=tmp_path_factory.mktemp("demo") / "data", sources_file=DEMO_SOURCES,
+    def settings(name: str) -> Settings:
+        return Settings(data_dir=tmp_path_factory.mktemp(name) / "data", sources_file=DEMO_SOURCES,
                         base_uri=BASE_URI)
-    return settings, harvest(settings, load_config(DEMO_SOURCES))
+
+    config = load_config(DEMO_SOURCES)
+    light, full = settings("demo-light"), settings("demo")
+    summaries = harvest(light, config, only=[s.id for s in config.source if s.id not in LARGE_CODE_LISTS])
+    shutil.copytree(light.data_dir, full.data_dir)
+    return full, summaries + harvest(full, config, only=LARGE_CODE_LISTS), light
 
 
 @pytest.fixture(scope="session")
-def demo_data(demo_harvest) -> Callable[[Path], Settings]:
+def demo_data(demo_harvest) -> Callable[..., Settings]:
     """`demo_data(folder)`: settings for a copy of the harvested demo's data directory in
-    `folder`, for a test (or module) to read or change as its own."""
-    harvested, _ = demo_harvest
+    `folder`, for a test (or module) to read or change as its own. `light=True`: the demo
+    without LARGE_CODE_LISTS, for tests that read the whole catalogue at once (official
+    shapes, HealthDCAT-AP levels), where their alike codes add only time."""
+    full, _, light_demo = demo_harvest
 
-    def copy(folder: Path) -> Settings:
-        shutil.copytree(harvested.data_dir, folder / "data")
+    def copy(folder: Path, light: bool = False) -> Settings:
+        shutil.copytree((light_demo if light else full).data_dir, folder / "data")
         return Settings(data_dir=folder / "data", sources_file=DEMO_SOURCES, base_uri=BASE_URI)
 
     return copy
