@@ -26,7 +26,7 @@ JSON = {"Accept": "application/json"}
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, demo_data):
     """The harvested demo, a curator (token, and a password for the form path) and a publisher."""
-    settings = demo_data(tmp_path_factory.mktemp("curation"))
+    settings = demo_data(tmp_path_factory.mktemp("curation"), light=True)
     tokens = {"curator": account(settings, "curator", "curator", password=PASSWORD),
               "publisher": account(settings, "fhi-publisher", "publisher", "fhi")}
     return settings, TestClient(create_app(settings)), tokens

@@ -197,9 +197,9 @@ def test_a_page_tells_partners_how_to_harvest(client):
 
 
 def test_every_kind_of_minted_uri_dereferences(demo, client):
-    """Each IRI under the base the catalogue holds (catalogue, datasets, variables, code
-    lists and their codes, nodes that were blank at the source) answers with its own
-    description in RDF, and with a page for a browser."""
+    """Each IRI under the base the catalogue describes (catalogue, datasets, variables, code
+    lists and their codes, agents, Munin's structures, nodes that were blank at the source)
+    answers with its own description in RDF, and with a page for a browser."""
     import re
     from collections import defaultdict
 
@@ -208,7 +208,7 @@ def test_every_kind_of_minted_uri_dereferences(demo, client):
     base = demo[0].base_uri
     found: dict[str, set[str]] = defaultdict(set)
     for path in (demo[0].data_dir / "graphs").glob("*.nt"):
-        for iri in re.findall(r"<(" + re.escape(base) + r"[^>]*)>", path.read_text(encoding="utf-8")):
+        for iri in re.findall(r"^<(" + re.escape(base) + r"[^>]*)>", path.read_text(encoding="utf-8"), re.M):
             kind = iri[len(base):].split("/")[0 if iri[len(base):].startswith("catalog") else 1]
             found[kind].add(iri)
     assert set(found) == {"catalog", "variable", "dataset", "codelist", "genid", "agent", "structure"}, set(found)
@@ -237,7 +237,8 @@ def test_icd10_has_four_versions_and_m1906_is_in_2025_but_not_2026_on_its_page(c
     m1906 = next(c for c in client.get("/api/code-lists", params={"uri": ICD10, "code": "M1906"}).json()["codes"]
                  if c["code"] == "M1906")
     assert [cell is not None for cell in m1906["in_versions"]] == [True, True, True, False]
-    html = client.get("/code-lists", params={"uri": ICD10, "code": "M190"}, headers={"accept": "text/html"}).text
+    html = client.get("/code-lists", params={"uri": ICD10, "code": "M190", "lang": "nb"},
+                      headers={"accept": "text/html"}).text
     row = re.search(r"<tr><td><code>M1906</code></td>(.*?)</tr>", html.split('class="codes code-matrix"')[1], re.S)
     cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)
     assert len(cells) == 4 and "finnes ikke" not in cells[2] and "finnes ikke" in cells[3]
@@ -262,7 +263,7 @@ def test_catalog_has_m1906_in_icd10_2025_and_not_in_2026(demo, client):
     ("helsedata/dodsarsaksregisteret/UNDERLIGGENDE_DODSARSAK", ICD10), ("helsedata/reseptregisteret/ATC_KODE", ATC)])
 def test_diagnoses_and_drugs_point_to_the_real_code_lists(client, variable_id, code_list):
     detail = client.get(f"/api/variables/{variable_id}").json()
-    assert detail["code_list"] == code_list
+    assert detail["code_list"]["uri"] == code_list
     assert len(detail["code_list_versions"]) == (0 if code_list == ATC else 4)
 
 

@@ -35,7 +35,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory, demo_data) -> Settings:
     """The harvested demo, with an account (no password) for each role."""
-    settings = demo_data(tmp_path_factory.mktemp("hostile-web"))
+    settings = demo_data(tmp_path_factory.mktemp("hostile-web"), light=True)
     for role, organisation in ROLES.items():
         Accounts(settings.data_dir).add(f"{role}-robot", role, organisation)
     return settings
