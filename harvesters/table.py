@@ -33,6 +33,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, ClassVar, Literal
+from urllib.parse import quote
 
 from rdflib.namespace import XSD
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -210,9 +211,12 @@ def _code_list(ctx, options, spec, row: Row, name: str, named_lists: dict[str, s
     reference = text_value(row.cells.get(cols.code_list)) if cols.code_list else ""
     inline = text_value(row.cells.get(cols.codes)) if cols.codes else ""
     if reference:
+        lists = {key.lower(): uri for key, uri in options.code_lists.items()}
+        if reference.lower() in lists:  # a list named whole ("ICD-10"): its URI
+            return lists[reference.lower()]
         prefix, _, local = reference.partition(":")
-        if prefix.lower() in options.code_lists and local and "//" not in local:
-            return options.code_lists[prefix.lower()] + local.strip()
+        if prefix.lower() in lists and local and "//" not in local:
+            return lists[prefix.lower()] + local.strip()
         if re.match(r"^https?://", reference):
             return reference
         # A code list known by name only ("ICD-10"): named once per source.
@@ -234,7 +238,7 @@ def _code_list(ctx, options, spec, row: Row, name: str, named_lists: dict[str, s
         if not sep or not code.strip():
             record.problems.append(f"{row.where(cols.codes)}: {part!r} is not of the form code=label")
             continue
-        concepts.append(Concept(uri=f"{uri}/{code.strip()}", notation=code.strip(),
+        concepts.append(Concept(uri=f"{uri}/{quote(code.strip(), safe='')}", notation=code.strip(),
                                 label={"nb": label.strip()}, scheme=uri))
     if not record.problems:
         to_graph(CodeList(uri=uri, identifier=f"{spec.id}/{name}",

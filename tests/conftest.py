@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from catalogue.fileserver import FileServer
-from catalogue.settings import Settings
+from catalogue.settings import DEMO_SOURCES, Settings
 from catalogue.sources import Config
-from support import FIXTURES, settings_in, write_config
+from support import BASE_URI, FIXTURES, settings_in, write_config
 
 
 @pytest.fixture
@@ -68,32 +68,64 @@ def served(tmp_path, fixture_copy, serve):
     return folder, serve(folder).url
 
 
+# The demo's code lists with tens of thousands of codes (ICD-10's four versions hold 78,500).
+LARGE_CODE_LISTS = ["icd10", "icpc2"]
+
+
 @pytest.fixture(scope="session")
-def demo_server(tmp_path_factory) -> Iterator[str]:
-    """The bundled demo, harvested once into a temporary data dir and served by `catalogue
-    serve` on 127.0.0.1 (a real server, for browser tests): its base URL, no trailing slash."""
+def demo_harvest(tmp_path_factory) -> tuple[Settings, list, Settings]:
+    """The bundled demo harvested once for the whole session: its settings, its summaries, and
+    the settings of the same demo harvested without LARGE_CODE_LISTS (the first step of the
+    harvest, kept aside). Read them through `demo_data`: a full harvest is too slow to repeat
+    per test module."""
+    from catalogue.harvest import harvest
+    from catalogue.sources import load_config
+
+    def settings(name: str) -> Settings:
+        return Settings(data_dir=tmp_path_factory.mktemp(name) / "data", sources_file=DEMO_SOURCES,
+                        base_uri=BASE_URI)
+
+    config = load_config(DEMO_SOURCES)
+    light, full = settings("demo-light"), settings("demo")
+    summaries = harvest(light, config, only=[s.id for s in config.source if s.id not in LARGE_CODE_LISTS])
+    shutil.copytree(light.data_dir, full.data_dir)
+    return full, summaries + harvest(full, config, only=LARGE_CODE_LISTS), light
+
+
+@pytest.fixture(scope="session")
+def demo_data(demo_harvest) -> Callable[..., Settings]:
+    """`demo_data(folder)`: settings for a copy of the harvested demo's data directory in
+    `folder`, for a test (or module) to read or change as its own. `light=True`: the demo
+    without LARGE_CODE_LISTS, for tests that read the whole catalogue at once (official
+    shapes, HealthDCAT-AP levels), where their alike codes add only time."""
+    full, _, light_demo = demo_harvest
+
+    def copy(folder: Path, light: bool = False) -> Settings:
+        shutil.copytree((light_demo if light else full).data_dir, folder / "data")
+        return Settings(data_dir=folder / "data", sources_file=DEMO_SOURCES, base_uri=BASE_URI)
+
+    return copy
+
+
+@pytest.fixture(scope="session")
+def demo_server(tmp_path_factory, demo_data) -> Iterator[str]:
+    """The harvested demo served by `catalogue serve` on 127.0.0.1 (a real server, for browser
+    tests): its base URL, no trailing slash. Identifiers are minted under BASE_URI, not this
+    server's random port, so that pages and screenshots read the same on every run."""
     import os
     import subprocess
     import sys
 
     from catalogue.accounts import Accounts
-    from catalogue.harvest import harvest
-    from catalogue.settings import DEMO_SOURCES
-    from catalogue.sources import load_config
     from support import DEMO_ADMIN, free_port, wait_for
 
     folder = tmp_path_factory.mktemp("demo-site")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    # Identifiers as `make run` makes them (not this server's random port), so that pages and
-    # screenshots read the same on every run.
-    base_uri = "http://127.0.0.1:8000/"
-    settings = Settings(data_dir=folder / "data", sources_file=DEMO_SOURCES, base_uri=base_uri)
-    summaries = harvest(settings, load_config(DEMO_SOURCES))
-    assert {s.status for s in summaries} == {"ok"}, [(s.source, s.status) for s in summaries]
+    settings = demo_data(folder)
     Accounts(settings.data_dir).add(DEMO_ADMIN[0], "admin", password=DEMO_ADMIN[1])
     env = {**os.environ, "CATALOGUE_DATA_DIR": str(settings.data_dir), "CATALOGUE_SOURCES": str(DEMO_SOURCES),
-           "CATALOGUE_BASE_URI": base_uri, "CATALOGUE_SEARCH": "embedded", "HOST": "127.0.0.1"}
+           "CATALOGUE_BASE_URI": BASE_URI, "CATALOGUE_SEARCH": "embedded", "HOST": "127.0.0.1"}
     log = folder / "serve.log"
     with log.open("wb") as out:
         server = subprocess.Popen([sys.executable, "-m", "catalogue.cli", "serve", "--port", str(port)],

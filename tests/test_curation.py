@@ -9,12 +9,9 @@ from rdflib.namespace import SKOS
 
 from catalogue import mappings
 from catalogue.audit import Audit
-from catalogue.harvest import harvest
 from catalogue.namespaces import DCAT
 from catalogue.search import build_documents
-from catalogue.settings import DEMO_SOURCES, Settings
 from catalogue.site.app import create_app
-from catalogue.sources import load_config
 from catalogue.store import Store
 from catalogue.vocabularies import MAX_TURTLE
 from support import account, bearer, log_in
@@ -27,10 +24,9 @@ JSON = {"Accept": "application/json"}
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(tmp_path_factory, demo_data):
     """The harvested demo, a curator (token, and a password for the form path) and a publisher."""
-    settings = Settings(data_dir=tmp_path_factory.mktemp("data"), sources_file=DEMO_SOURCES, base_uri=BASE)
-    assert {r.status for r in harvest(settings, load_config(DEMO_SOURCES))} == {"ok"}
+    settings = demo_data(tmp_path_factory.mktemp("curation"), light=True)
     tokens = {"curator": account(settings, "curator", "curator", password=PASSWORD),
               "publisher": account(settings, "fhi-publisher", "publisher", "fhi")}
     return settings, TestClient(create_app(settings)), tokens

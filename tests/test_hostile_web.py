@@ -23,11 +23,9 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, respons
 
 from catalogue.accounts import (MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ACCOUNT_ADDRESS, MAX_FAILURES_PER_ADDRESS,
                                  Accounts, TooManyFailures)
-from catalogue.harvest import harvest
 from catalogue.history import Event, History
 from catalogue.settings import DEMO_SOURCES, Settings
 from catalogue.site.app import create_app
-from catalogue.sources import load_config
 
 ROLES = {"publisher": "fhi", "curator": None, "admin": None}
 EXAMPLES = 8  # per operation: enough to reach each operation's odd corners, few enough for 2 cores
@@ -35,11 +33,9 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Settings:
-    """The bundled demo, harvested once, with an account (no password) for each role."""
-    folder = tmp_path_factory.mktemp("hostile-web")
-    settings = Settings(data_dir=folder / "data", sources_file=DEMO_SOURCES, base_uri="http://catalogue.test/")
-    harvest(settings, load_config(DEMO_SOURCES))
+def demo(tmp_path_factory, demo_data) -> Settings:
+    """The harvested demo, with an account (no password) for each role."""
+    settings = demo_data(tmp_path_factory.mktemp("hostile-web"), light=True)
     for role, organisation in ROLES.items():
         Accounts(settings.data_dir).add(f"{role}-robot", role, organisation)
     return settings

@@ -9,23 +9,16 @@ from datetime import date
 import pytest
 from fastapi.testclient import TestClient
 
-from catalogue.harvest import harvest
 from catalogue.models import Period, merge_periods
-from catalogue.settings import Settings
 from catalogue.site.app import create_app
 from catalogue.site.timeline import availability_csv, timeline
-from catalogue.sources import load_config
 
 THIS_YEAR = date.today().year
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    settings = Settings(data_dir=tmp_path_factory.mktemp("data"),
-                        sources_file=Settings.from_env({}).sources_file,
-                        base_uri="http://catalogue.test/")
-    harvest(settings, load_config(settings.sources_file))
-    return TestClient(create_app(settings))
+def client(tmp_path_factory, demo_data):
+    return TestClient(create_app(demo_data(tmp_path_factory.mktemp("periods"), light=True)))
 
 
 def _all(client, **params) -> list[dict]:

@@ -42,8 +42,6 @@ def api() -> Iterator[str]:
     server, url = serve_handler(type("Answers", (Api,), {}))
     port = server.server_address[1]
     server.RequestHandlerClass.answers = {
-        "/codelists/ICPC2_2026.json": (200, {"Content-Type": "application/json"},
-                                       corpus("codelists", "icpc2-no", "ICPC2_2026.json").read_bytes()),
         "/elvis/:filtered": (200, {"Content-Type": "application/json"},
                              (FIXTURES / "elvis" / "list.json").read_bytes()),
         "/elvis-other/:filtered": (200, {"Content-Type": "application/json"}, b'{"variableList": [{"id": 1}]}'),
@@ -91,7 +89,7 @@ url = "{url}/api/explorer"
 def test_every_kind_answering_in_its_shape_is_fine(tmp_path, api, capsys):
     # The bundled demo has a source of every other kind ({demo} served as a harvest serves it).
     path = tmp_path / "sources.toml"
-    path.write_text(DEMO_SOURCES.read_text(encoding="utf-8") + munin(api) + f"""
+    path.write_text(DEMO_SOURCES.read_text(encoding="utf-8") + f"""
 [[source]]
 id = "elvis"
 name = "ELVIS"
@@ -99,20 +97,11 @@ publisher = "fhi"
 kind = "elvis"
 url = "{api}/elvis"
 [source.dataset]{DATASET_FIELDS}
-[[source]]
-id = "icpc2"
-name = "ICPC-2"
-publisher = "helsedirektoratet"
-kind = "codelist"
-url = "{api}/codelists/ICPC2_{{version}}.json"
-versions = ["2025", "2026"]
-title = {{ nb = "ICPC-2" }}
-fields = {{ code = "code", label = {{ nb = "text" }} }}
 """, encoding="utf-8")
     status, lines = check(capsys, str(path))
     kinds = {"helsedata": "dcat", "klass": "klass", "vardef": "vardef", "mfr": "table", "npr": "table",
-             "helseundersokelsen": "ddi", "microdata": "json-api", "munin": "munin", "elvis": "elvis",
-             "icpc2": "codelist"}
+             "sysvak": "table", "msis": "table", "helseundersokelsen": "ddi", "microdata": "json-api",
+             "munin": "munin", "elvis": "elvis", "icd10": "codelist", "icpc2": "codelist", "atc": "codelist"}
     for source, kind in kinds.items():
         assert re.search(rf"^{source}\s+{kind}\s+ok\s+HTTP 200 ", lines[source]), lines[source]
     assert "18289 variables" in lines["munin"]

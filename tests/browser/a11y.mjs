@@ -17,7 +17,7 @@ const PAGES = [
   // The list page may not be in this build yet: a 404 there is reported as skipped.
   { path: '/list', name: 'list', optional: true, prepare: addOneVariable },
   { path: '/login', name: 'login' },
-  { path: '/id/codelist/mfr/mfr/BOHELSEREGION/1', name: 'resource' },
+  { path: '/id/codelist/mfr/mfr/KJONN/Kvinne', name: 'resource' },
   { path: '/sources/mfr/quality', name: 'quality' },
   // From here on logged in (through the login form) as the demo server's admin.
   { path: '/account', name: 'account', prepare: logIn },

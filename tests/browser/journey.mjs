@@ -15,7 +15,7 @@
 import { join } from 'node:path';
 import { args, answer, launch } from './lib.mjs';
 
-const QUERY = 'fødselsvekt';
+const QUERY = 'diagnose';
 const FROM = '2010';
 const TO = '2015';
 const WANTED = 3; // variables, from two sources
