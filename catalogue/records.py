@@ -19,6 +19,8 @@ from pathlib import Path
 from pydantic import BaseModel
 from rdflib import Graph
 
+from catalogue.durable import boundary
+
 
 class RecordVersion(BaseModel):
     hash: str
@@ -59,10 +61,12 @@ class RecordStore:
                 name = _graph_name(digest)
                 for line in lines:
                     out.write(f"{line[:-1].rstrip()} {name} .\n")  # "s p o ." -> "s p o g ."
+        boundary("pack")
         data = json.dumps({k: v.model_dump() for k, v in sorted(manifest.items())}, indent=0)
         tmp = self.folder / f".{source_id}.{os.getpid()}.tmp"
         tmp.write_text(data, encoding="utf-8")
         os.replace(tmp, self.folder / f"{source_id}.manifest.json")
+        boundary("manifest")
 
     def lines(self, versions: Iterable[RecordVersion]) -> dict[str, list[str]]:
         """The N-Triples lines of stored versions, by hash; each run's pack is read once."""

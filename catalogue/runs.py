@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from catalogue.durable import boundary
 from catalogue.store import HeldBack
 
 # held: the answer would have removed too much of the source (see harvest.shrinkage); nothing
@@ -80,6 +81,7 @@ class RunLog:
         tmp = self.folder / f".{run.id}.{os.getpid()}.tmp"
         tmp.write_text(run.model_dump_json(indent=1), encoding="utf-8")
         os.replace(tmp, self.folder / f"{run.id}.json")
+        boundary("run")
 
     def runs(self, source_id: str | None = None, limit: int | None = 100) -> list[Run]:
         """Newest first (all of them with no limit)."""

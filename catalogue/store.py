@@ -231,10 +231,4 @@ def to_rdflib(term):
     raise TypeError(f"not an RDF term: {term!r}")
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+from catalogue.durable import atomic_write as _atomic_write  # noqa: E402

@@ -24,6 +24,7 @@ from pathlib import Path
 import tantivy
 from tantivy import Filter, Occur, Order, Query as TQ, TextAnalyzer, TextAnalyzerBuilder, Tokenizer
 
+from catalogue.durable import boundary
 from catalogue.search import analysis
 from catalogue.models import Period
 from catalogue.search.backend import FACETS, FILTERS, FacetValue, Hit, Page, Suggestion
@@ -117,6 +118,7 @@ class EmbeddedBackend:
         tmp = self.root / ".CURRENT.tmp"
         tmp.write_text(name)
         os.replace(tmp, self._pointer)
+        boundary("index")
         for stale in sorted(p for p in self.root.glob("index-*") if p.is_dir())[:-KEEP_INDEXES]:
             shutil.rmtree(stale, ignore_errors=True)
 
