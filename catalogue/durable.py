@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 _KILL_AT = int(os.environ.get("CATALOGUE_KILL_AT") or 0)
 _passed = 0
@@ -32,12 +35,23 @@ def boundary(name: str) -> None:
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Replace `path` with `data` in one step that survives a crash (see the module)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
+    with writing(path) as handle:
         handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+
+
+@contextmanager
+def writing(path: Path) -> Iterator[BinaryIO]:
+    """A file to write `path`'s new content into; it replaces `path` as `atomic_write` does
+    when the block ends, and is removed if the block fails."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     sync_folder(path.parent)
     boundary(path.name)
 

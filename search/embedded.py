@@ -24,7 +24,7 @@ from pathlib import Path
 import tantivy
 from tantivy import Filter, Occur, Order, Query as TQ, TextAnalyzer, TextAnalyzerBuilder, Tokenizer
 
-from catalogue.durable import boundary
+from catalogue.durable import atomic_write
 from catalogue.search import analysis
 from catalogue.models import Period
 from catalogue.search.backend import FACETS, FILTERS, FacetValue, Hit, Page, Suggestion
@@ -105,20 +105,17 @@ class EmbeddedBackend:
         folder = self.root / name
         folder.mkdir()
         parts = analysis.compound_parts(docs)
-        (folder / PARTS).write_text(json.dumps(parts, ensure_ascii=False))
+        atomic_write(folder / PARTS, json.dumps(parts, ensure_ascii=False).encode())
         index = self._open(folder, parts, create=True)
         writer = index.writer(heap_size=128_000_000, num_threads=1)
         this_year = datetime.now(timezone.utc).year
         for doc in docs:
             writer.add_document(self._document(doc, this_year))
         writer.commit()
-        (folder / SUMMARY).write_text(json.dumps(summarize(docs), ensure_ascii=False))
+        atomic_write(folder / SUMMARY, json.dumps(summarize(docs), ensure_ascii=False).encode())
         writer.wait_merging_threads()
         self._loaded = None  # the next search opens the new index with its own dictionary
-        tmp = self.root / ".CURRENT.tmp"
-        tmp.write_text(name)
-        os.replace(tmp, self._pointer)
-        boundary("index")
+        atomic_write(self._pointer, name.encode())
         for stale in sorted(p for p in self.root.glob("index-*") if p.is_dir())[:-KEEP_INDEXES]:
             shutil.rmtree(stale, ignore_errors=True)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from catalogue import publishing
-from catalogue.harvest import DEMO_EDITIONS, DEMO_FILES, harvest, reindex
+from catalogue.harvest import DEMO_EDITIONS, DEMO_FILES, harvest, settle
 from catalogue.history import History
 from catalogue.runs import RunLog
 from catalogue.search import Query, open_backend
@@ -52,10 +52,10 @@ def operate(settings: Settings, operation: str) -> None:
     elif operation == "publish":
         filename, content = _edition_2_file()
         publishing.publish(settings, config, SOURCE, filename, content, None, by="kill-test")
-    elif operation == "reindex":
+    elif operation == "reindex":  # as `catalogue index` does
         store = Store(settings.data_dir, settings.base_uri)
         with store.lock():
-            reindex(store, settings)
+            settle(settings, store, rebuild=True)
     else:
         raise ValueError(operation)
 
