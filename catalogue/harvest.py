@@ -37,7 +37,7 @@ from catalogue.search import build_documents, open_backend
 from catalogue.settings import Settings
 from catalogue.shacl import PROFILES, Profile, profile_shapes, validate
 from catalogue.sources import DEMO_PLACEHOLDER, UPLOAD_URL, Config, SourceConfig
-from catalogue.store import HeldBack, SourceState, State, Store, now
+from catalogue.store import Busy, HeldBack, SourceState, State, Store, now
 from catalogue.uploads import published_url
 from catalogue.xml_text import NOT_XML
 
@@ -126,6 +126,19 @@ def settle(settings: Settings, store: Store, index: bool = True, rebuild: bool =
     RecordStore(settings.data_dir).prune({s.manifest or f"{s.id}.manifest.json" for s in state.sources.values()},
                                          {*log.ids(), *state.runs})
     return indexed
+
+
+def catch_up(settings: Settings, index: bool = True) -> None:
+    """A reader's part: settle (with or without the index) what a killed writer left,
+    unless a writer holds the store, which settles when it is done."""
+    store = Store(settings.data_dir, settings.base_uri)
+    if not store.state_file.exists():
+        return
+    try:
+        with store.lock(wait=0):
+            settle(settings, store, index=index)
+    except Busy:
+        pass
 
 
 def _apply_runs(settings: Settings, state: State) -> None:
