@@ -118,7 +118,8 @@ def settle(settings: Settings, store: Store, index: bool = True, rebuild: bool =
     log.discard(state.runs)
     indexed = None
     if index:
-        if rebuild or _indexed_graphs(settings) != _graphs(state) or not open_backend(settings).has_index():
+        graphs = _graphs(state)
+        if rebuild or _indexed_graphs(settings) != graphs or (graphs and not open_backend(settings).has_index()):
             progress("indexing")
             indexed = reindex(store, settings, state)
         quality.refresh(store)
@@ -151,10 +152,10 @@ def _graphs(state: State) -> dict[str, str]:
     return {s.id: s.graph_file for s in state.sources.values() if s.graph_file}
 
 
-def _indexed_graphs(settings: Settings) -> dict[str, str] | None:
+def _indexed_graphs(settings: Settings) -> dict[str, str]:
     """The graphs the search index was built from (none if it was never built here)."""
     path = settings.data_dir / INDEXED
-    return json.loads(path.read_text(encoding="utf-8"))["graphs"] if path.exists() else None
+    return json.loads(path.read_text(encoding="utf-8"))["graphs"] if path.exists() else {}
 
 
 def chosen_sources(config: Config, state: State, only: list[str] | None, only_new: bool,
