@@ -19,16 +19,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-_KILL_AT = int(os.environ.get("CATALOGUE_KILL_AT") or 0)
+from catalogue.settings import KILL_AT
+
 _passed = 0
 
 
 def boundary(name: str) -> None:
     """A point between two writes, where a crash must leave the data directory healable."""
     global _passed
-    if _KILL_AT:
+    if KILL_AT:
         _passed += 1
-        if _passed == _KILL_AT:
+        if _passed == KILL_AT:
             os.write(2, f"killed at write boundary {_passed}: {name}\n".encode())
             os.kill(os.getpid(), signal.SIGKILL)
 

@@ -158,15 +158,18 @@ class Store:
         return name
 
     def prune(self, state: State) -> None:
-        """Remove graph files no state names any more (keeping the previous one of each source)."""
-        current = {s.graph_file for s in state.sources.values()}
-        by_source: dict[str, list[Path]] = {}
+        """Remove graph files `state` does not name: a killed writer's, and those it replaced,
+        but for the one before each source's current file (a reader may be loading it).
+        The caller holds the lock."""
+        by_source: dict[str, list[str]] = {}
         for path in self.graphs_dir.glob("*.nt"):
-            by_source.setdefault(path.name.split(".", 1)[0], []).append(path)
-        for paths in by_source.values():
-            for stale in sorted(paths)[:-2]:
-                if stale.name not in current:
-                    stale.unlink()
+            by_source.setdefault(path.name.split(".", 1)[0], []).append(path.name)
+        for source_id, names in by_source.items():
+            current = state.sources[source_id].graph_file if source_id in state.sources else None
+            older = sorted(n for n in names if current and n < current)
+            for name in names:  # file names sort by the time they were written
+                if name != current and name not in older[-1:]:
+                    (self.graphs_dir / name).unlink()
 
     # -- reading -------------------------------------------------------------
     def graph_triples(self, state: State) -> Iterator[tuple[SourceState, Iterator[ox.Triple]]]:

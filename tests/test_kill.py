@@ -73,7 +73,8 @@ def main(operation: str) -> None:
 
 def observed(settings: Settings) -> dict:
     """What a user can see of a data directory: each source's triples, each indexed
-    variable's id and label, the history events, and the runs that changed something."""
+    variable's id and label, the history events, the runs that changed something; and how
+    many files it keeps."""
     store = Store(settings.data_dir, settings.base_uri)
     graphs = {source.id: sorted(BLANK.sub("_:b", str(t)) for t in triples)
               for source, triples in store.graph_triples(store.state())}
@@ -83,7 +84,10 @@ def observed(settings: Settings) -> dict:
     runs = [(r.source, r.status, r.seen, r.accepted, r.added, r.changed, r.removed, r.kept)
             for r in reversed(RunLog(settings.data_dir).runs(limit=None))
             if r.status in ("failed", "held") or r.added + r.changed + r.removed + r.kept]
-    return {"graphs": graphs, "index": index, "history": events, "runs": runs}
+    # What a killed writer left is cleaned up: as many files of each kind as an uninterrupted run keeps.
+    files = {pattern: len(list(settings.data_dir.glob(pattern)))
+             for pattern in ("graphs/*.nt", "records/*", "runs/pending/*")}
+    return {"graphs": graphs, "index": index, "history": events, "runs": runs, "files": files}
 
 
 @pytest.fixture(scope="module")
