@@ -1,11 +1,11 @@
 """The store: one named graph per source, kept as files in the data directory.
 
-A source's graph is written aside and moved into place in one rename, and the
-state file that lists the current graphs and the current search index is
-replaced the same way, last. A reader that follows the state file therefore
-always sees whole graphs, and a harvest that fails before its rename leaves the
-last good graph of its source in place. Several processes can share a data
-directory: writers take a lock, readers notice a new state and reload.
+A source's graph is written aside under a new name, and becomes current when a new
+generation of the state file naming it is written (catalogue.durable.atomic_write):
+the one commit point of every write. A reader that follows the state file therefore
+always sees whole graphs, and a writer that fails or is killed before the state is
+written leaves the last good graph of its source in place. Several processes can share
+a data directory: writers take a lock, readers notice a new generation and reload.
 """
 from __future__ import annotations
 
