@@ -33,7 +33,7 @@ from catalogue.profiles.dcat_ap_no_3 import to_graph
 from catalogue.rdf import GENID, stable_skolemize
 from catalogue.records import RecordStore, RecordVersion, nt_lines, version_hash
 from catalogue.runs import FetchedDocument, RecordChange, Run, RunLog, new_run_id
-from catalogue.search import build_documents, open_backend
+from catalogue.search import Query, build_documents, open_backend
 from catalogue.settings import Settings
 from catalogue.shacl import PROFILES, Profile, profile_shapes, validate
 from catalogue.sources import DEMO_PLACEHOLDER, UPLOAD_URL, Config, SourceConfig
@@ -49,6 +49,9 @@ Progress = Callable[[str], None]
 MAX_WARNINGS = 1000  # kept per run; warnings do not hold records back, so they can be many
 RETRY_AFTER = 300  # seconds until a failed source is due again; doubles with each failure in a row
 INDEXED = "indexed.json"  # in the data directory: the generation and graphs the search index was built from
+# The share of the index's documents a change may touch for it to be patched (upsert and
+# delete) rather than rebuilt; a rebuild also makes the compound dictionary anew.
+PATCH_SHARE = 0.25
 
 
 def harvest(settings: Settings, config: Config, only: list[str] | None = None,
@@ -118,11 +121,12 @@ def settle(settings: Settings, store: Store, index: bool = True, rebuild: bool =
     log.discard(state.runs)
     indexed = None
     if index:
-        graphs = _graphs(state)
-        if rebuild or _indexed_graphs(settings) != graphs or (graphs and not open_backend(settings).has_index()):
+        graphs, built_from = _graphs(state), _indexed_graphs(settings)
+        if rebuild or (graphs and not open_backend(settings).has_index()) or (built_from != graphs and not (
+                built_from and _patch_index(store, settings, state))):
             progress("indexing")
             indexed = reindex(store, settings, state)
-        quality.refresh(store)
+        quality.refresh(store)  # scores the sources whose graphs changed
     store.prune(state)
     RecordStore(settings.data_dir).prune({s.manifest or f"{s.id}.manifest.json" for s in state.sources.values()},
                                          {*log.ids(), *state.runs})
@@ -146,6 +150,29 @@ def _apply_runs(settings: Settings, state: State) -> None:
     log, history = RunLog(settings.data_dir), History(settings.data_dir)
     for run_id in state.runs:
         log.apply(run_id, lambda run, lines: history.add(run, [Event.model_validate_json(e) for e in lines]))
+
+
+def _patch_index(store: Store, settings: Settings, state: State) -> bool:
+    """Bring the index up to `state` by replacing the documents that changed and deleting
+    those gone, if they are few (PATCH_SHARE); False if a rebuild is the better way."""
+    docs = build_documents(store, state)
+    backend = open_backend(settings)
+    indexed = {doc.id: doc.model_dump(mode="json") for doc in backend.matching(Query())}
+    changed = [doc for doc in docs if indexed.get(doc.id) != doc.model_dump(mode="json")]
+    gone = indexed.keys() - {doc.id for doc in docs}
+    if len(changed) + len(gone) > PATCH_SHARE * max(len(docs), len(indexed)):
+        return False
+    if gone:
+        backend.delete(gone)
+    if changed:
+        backend.upsert(changed)
+    _note_index(settings, state)
+    return True
+
+
+def _note_index(settings: Settings, state: State) -> None:
+    atomic_write(settings.data_dir / INDEXED,
+                 json.dumps({"generation": state.generation, "graphs": _graphs(state)}).encode())
 
 
 def _graphs(state: State) -> dict[str, str]:
@@ -561,8 +588,7 @@ def reindex(store: Store, settings: Settings, state: State | None = None) -> int
     with _without_cycle_collection():
         docs = build_documents(store, state)
         open_backend(settings).rebuild(docs)
-    atomic_write(settings.data_dir / INDEXED,
-                 json.dumps({"generation": state.generation, "graphs": _graphs(state)}).encode())
+    _note_index(settings, state)
     return len(docs)
 
 
