@@ -98,11 +98,11 @@ def _harvest(settings: Settings, args) -> int:
 
 
 def _index(settings: Settings, args) -> int:
-    from catalogue.harvest import reindex
+    from catalogue.harvest import settle
     from catalogue.store import Store
     store = Store(settings.data_dir, settings.base_uri)
     with store.lock():
-        count = reindex(store, settings)
+        count = settle(settings, store, rebuild=True)
     print(f"indexed {count} variables")
     return 0
 

@@ -22,6 +22,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
 from catalogue import ontology, quality
+from catalogue.durable import atomic_write
 from catalogue.fileserver import FileServer
 from catalogue.harvesters import (Fetcher, FetchError, HarvestContext, Limits, Record, SourceError,
                                   for_kind)
@@ -32,11 +33,11 @@ from catalogue.profiles.dcat_ap_no_3 import to_graph
 from catalogue.rdf import GENID, stable_skolemize
 from catalogue.records import RecordStore, RecordVersion, nt_lines, version_hash
 from catalogue.runs import FetchedDocument, RecordChange, Run, RunLog, new_run_id
-from catalogue.search import build_documents, open_backend
+from catalogue.search import Query, build_documents, open_backend
 from catalogue.settings import Settings
 from catalogue.shacl import PROFILES, Profile, profile_shapes, validate
 from catalogue.sources import DEMO_PLACEHOLDER, UPLOAD_URL, Config, SourceConfig
-from catalogue.store import HeldBack, SourceState, State, Store, now
+from catalogue.store import Busy, HeldBack, SourceState, State, Store, now
 from catalogue.uploads import published_url
 from catalogue.xml_text import NOT_XML
 
@@ -47,6 +48,10 @@ CATALOGUE_GRAPH = "catalogue"  # the catalogue's own description, kept like a so
 Progress = Callable[[str], None]
 MAX_WARNINGS = 1000  # kept per run; warnings do not hold records back, so they can be many
 RETRY_AFTER = 300  # seconds until a failed source is due again; doubles with each failure in a row
+INDEXED = "indexed.json"  # in the data directory: the generation and graphs the search index was built from
+# The share of the index's documents a change may touch for it to be patched (upsert and
+# delete) rather than rebuilt; a rebuild also makes the compound dictionary anew.
+PATCH_SHARE = 0.25
 
 
 def harvest(settings: Settings, config: Config, only: list[str] | None = None,
@@ -63,11 +68,12 @@ def harvest(settings: Settings, config: Config, only: list[str] | None = None,
     runs = []
     with store.harvest_lock(), serve_demo(config, demo_edition) as demo_url:
         with store.lock():
+            settle(settings, store, progress=progress)  # what a killed writer left behind
             state = store.state()
-            # Runs whose events were never written (cut off, or from before histories were kept).
+            # Runs from before histories were kept.
             History(settings.data_dir).rebuild(RecordStore(settings.data_dir), RunLog(settings.data_dir))
-            _store_catalogue(store, state, config)
-            store.write_state(state)
+            if _store_catalogue(store, state, config):
+                store.write_state(state)
         for source in chosen_sources(config, state, only, only_new, due):
             # A publisher's active publication is read instead of the source's URL.
             with published_url(settings, source.id) as published:
@@ -86,11 +92,97 @@ def harvest(settings: Settings, config: Config, only: list[str] | None = None,
                      + (f", {run.held_back_records} held back" if run.held_back_records else "")
                      + (f" ({run.error})" if run.error else ""))
         with store.lock():
-            if any(r.status == "ok" for r in runs) or not open_backend(settings).has_index():
-                progress("indexing")
-                reindex(store, settings)
-            store.prune(store.state())
+            settle(settings, store, progress=progress)
     return runs
+
+
+def commit_state(settings: Settings, store: Store, state: State, run: Run) -> None:
+    """The one commit point of a write (a harvest of a source, a publication, a withdrawal):
+    `state` names the files written aside (graph, manifest) and `run`, whose files and
+    history events are written aside too (see _finish); writing it makes them real at once.
+    What derives from the run is applied right after, and again by `settle` if this
+    process is killed first. The caller holds the store's lock."""
+    log = RunLog(settings.data_dir)
+    state.runs = [r for r in state.runs if log.is_pending(r)] + [run.id]
+    store.write_state(state)
+    _apply_runs(settings, state)
+
+
+def settle(settings: Settings, store: Store, index: bool = True, rebuild: bool = False,
+           progress: Progress = lambda _: None) -> int | None:
+    """Bring what derives from the committed state up to date, idempotently: the runs it
+    names go into the run log and the history; with `index`, the search index is rebuilt
+    if it was built from other graphs than the state names (or `rebuild`), and quality
+    scores follow; files no state names (a killed writer's) are removed. Returns how many
+    variables were indexed, if the index was rebuilt. The caller holds the store's lock."""
+    state = store.state()
+    _apply_runs(settings, state)
+    log = RunLog(settings.data_dir)
+    log.discard(state.runs)
+    indexed = None
+    if index:
+        graphs, built_from = _graphs(state), _indexed_graphs(settings)
+        if rebuild or (graphs and not open_backend(settings).has_index()) or (built_from != graphs and not (
+                built_from and _patch_index(store, settings, state))):
+            progress("indexing")
+            indexed = reindex(store, settings, state)
+        quality.refresh(store)  # scores the sources whose graphs changed
+    store.prune(state)
+    RecordStore(settings.data_dir).prune({s.manifest or f"{s.id}.manifest.json" for s in state.sources.values()},
+                                         {*log.ids(), *state.runs})
+    return indexed
+
+
+def catch_up(settings: Settings, index: bool = True) -> None:
+    """A reader's part: settle (with or without the index) what a killed writer left,
+    unless a writer holds the store, which settles when it is done."""
+    store = Store(settings.data_dir, settings.base_uri)
+    if not store.state_file.exists():
+        return
+    try:
+        with store.lock(wait=0):
+            settle(settings, store, index=index)
+    except Busy:
+        pass
+
+
+def _apply_runs(settings: Settings, state: State) -> None:
+    log, history = RunLog(settings.data_dir), History(settings.data_dir)
+    for run_id in state.runs:
+        log.apply(run_id, lambda run, lines: history.add(run, [Event.model_validate_json(e) for e in lines]))
+
+
+def _patch_index(store: Store, settings: Settings, state: State) -> bool:
+    """Bring the index up to `state` by replacing the documents that changed and deleting
+    those gone, if they are few (PATCH_SHARE); False if a rebuild is the better way."""
+    docs = build_documents(store, state)
+    backend = open_backend(settings)
+    indexed = {doc.id: doc.model_dump(mode="json") for doc in backend.matching(Query())}
+    changed = [doc for doc in docs if indexed.get(doc.id) != doc.model_dump(mode="json")]
+    gone = indexed.keys() - {doc.id for doc in docs}
+    if len(changed) + len(gone) > PATCH_SHARE * max(len(docs), len(indexed)):
+        return False
+    if gone:
+        backend.delete(gone)
+    if changed:
+        backend.upsert(changed)
+    _note_index(settings, state)
+    return True
+
+
+def _note_index(settings: Settings, state: State) -> None:
+    atomic_write(settings.data_dir / INDEXED,
+                 json.dumps({"generation": state.generation, "graphs": _graphs(state)}).encode())
+
+
+def _graphs(state: State) -> dict[str, str]:
+    return {s.id: s.graph_file for s in state.sources.values() if s.graph_file}
+
+
+def _indexed_graphs(settings: Settings) -> dict[str, str]:
+    """The graphs the search index was built from (none if it was never built here)."""
+    path = settings.data_dir / INDEXED
+    return json.loads(path.read_text(encoding="utf-8"))["graphs"] if path.exists() else {}
 
 
 def chosen_sources(config: Config, state: State, only: list[str] | None, only_new: bool,
@@ -138,13 +230,13 @@ def harvest_source(settings: Settings, store: Store, config: Config, source: Sou
             # Written meanwhile (a publication): what was read here is older, so it is not applied.
             if attempt is not None:
                 run.status, run.error = "failed", SUPERSEDED
-            return _finish(settings, run, started)
-        if attempt is None:
+            run = _finish(settings, run, started)
+        elif attempt is None:
             _note_attempt(state, source, run, failed=True)
             run = _finish(settings, run, started)
         else:
             run = commit(settings, store, state, source, run, started, attempt, accept_shrink)
-        store.write_state(state)
+        commit_state(settings, store, state, run)
     return run
 
 
@@ -227,7 +319,7 @@ def read_source(settings: Settings, config: Config, source: SourceConfig, url: s
     versions = {id(r): _version(r.graph) for r in records if not r.problems}
     # A record accepted before in this very form, by the same shapes, needs no second look:
     # re-harvests validate only what changed.
-    known = ({v.hash for v in RecordStore(settings.data_dir).manifest(source.id).values()}
+    known = ({v.hash for v in RecordStore(settings.data_dir).manifest(source.id, previous.manifest).values()}
              if previous and previous.shapes_key == shapes_key else set())
     verdict = gate([r for r in records if r.problems or versions[id(r)][1] not in known],
                    _gate_shapes(source.profile, tuple(source.shapes)))
@@ -250,10 +342,11 @@ class Plan:
     previous: int  # how many records the source had
 
 
-def plan(settings: Settings, source_id: str, run_id: str, attempt: Attempt) -> Plan:
-    """Compare an attempt with the source's stored records; reads, never writes."""
+def plan(settings: Settings, state: State, source_id: str, run_id: str, attempt: Attempt) -> Plan:
+    """Compare an attempt with the source's stored records as of `state`; reads, never writes."""
     records_store = RecordStore(settings.data_dir)
-    old = records_store.manifest(source_id)
+    current = state.sources.get(source_id)
+    old = records_store.manifest(source_id, current.manifest if current else None)
     manifest: dict[str, RecordVersion] = {}
     new_versions: list[tuple[str, list[str]]] = []
     changes: list[RecordChange] = []
@@ -288,10 +381,9 @@ def plan(settings: Settings, source_id: str, run_id: str, attempt: Attempt) -> P
 
 def commit(settings: Settings, store: Store, state: State, source: SourceConfig, run: Run,
            started: float, attempt: Attempt, accept_shrink: bool = True) -> Run:
-    """Store an attempt as the source's current records and graph, and log its run; the
-    caller holds the store's lock and writes `state`, which makes the new graph current.
-    What is written first is written aside (the graph file, the run's pack of versions);
-    the manifest, run log and history follow once nothing is left to fail but a write.
+    """Store an attempt as the source's new records and graph, and its run, all aside; the
+    caller holds the store's lock and commits `state` (commit_state), which makes them
+    current.
     Unless `accept_shrink`, an attempt that would remove much of the source is held: the
     run says why, and nothing but the attempt is noted in `state`."""
     run.fetched = attempt.fetched
@@ -303,7 +395,7 @@ def commit(settings: Settings, store: Store, state: State, source: SourceConfig,
         state.sources[source.id] = previous.model_copy(update={
             "attempted": run.started, "error": None, "last_run": run.id, "failures": 0})
         return _finish(settings, run, started)
-    planned = plan(settings, source.id, run.id, attempt)
+    planned = plan(settings, state, source.id, run.id, attempt)
     run.seen, run.accepted = len(attempt.records), len(attempt.accepted)
     run.held_back, run.held_back_records = attempt.held_back, len({h.record for h in attempt.held_back})
     run.warnings = attempt.warnings
@@ -322,7 +414,7 @@ def commit(settings: Settings, store: Store, state: State, source: SourceConfig,
     # The run ends when its changes are stored; its end is their time in the history.
     run.ended = stamp(datetime.now(timezone.utc))
     events = observe(run, run.ended, planned.changes, graphs)
-    RecordStore(settings.data_dir).write(source.id, run.id, planned.manifest, planned.new_versions)
+    entry.manifest = RecordStore(settings.data_dir).write(source.id, run.id, planned.manifest, planned.new_versions)
     entry.harvested, entry.triples, entry.fingerprint = run.started, len(set(planned.graph_lines)), attempt.fingerprint
     entry.shapes_key = attempt.shapes_key
     entry.seen, entry.accepted, entry.held_back = run.seen, run.accepted, attempt.held_back
@@ -351,10 +443,11 @@ def _entry(source: SourceConfig, run: Run) -> SourceState:
 
 def _finish(settings: Settings, run: Run, started: float, changes: list[RecordChange] = (),
             events: list[Event] = ()) -> Run:
+    """End the run and write it aside with its changes and history events (every run has
+    its events recorded, none or some, so none is looked for again)."""
     run.ended = run.ended or now()
     run.seconds = round(time.perf_counter() - started, 3)
-    RunLog(settings.data_dir).write(run, changes)
-    History(settings.data_dir).add(run.id, events)  # every run, so none is looked for again
+    RunLog(settings.data_dir).write(run, changes, events)
     return run
 
 
@@ -488,13 +581,14 @@ def unreadable(problem: str) -> dict[str, str]:
     return {"nb": f"Kunne ikke leses: {problem}", "en": problem}
 
 
-def reindex(store: Store, settings: Settings) -> int:
-    """Rebuild what is derived from the stored graphs: the search index, and the quality
-    scores of the sources that changed. Returns how many variables were indexed."""
+def reindex(store: Store, settings: Settings, state: State | None = None) -> int:
+    """Rebuild the search index from the graphs `state` (by default the current one) names,
+    and note which they were; returns how many variables were indexed."""
+    state = state or store.state()
     with _without_cycle_collection():
-        docs = build_documents(store)
+        docs = build_documents(store, state)
         open_backend(settings).rebuild(docs)
-    quality.refresh(store)
+    _note_index(settings, state)
     return len(docs)
 
 
@@ -511,19 +605,26 @@ def _without_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _store_catalogue(store: Store, state: State, config: Config) -> None:
-    """The catalogue's own description (title, publisher, contact) from the configuration."""
+def _store_catalogue(store: Store, state: State, config: Config) -> bool:
+    """The catalogue's own description (title, publisher, contact) from the configuration;
+    False if the stored one is made from the same configuration already."""
     catalogue = Catalogue(uri=store.catalogue_uri, title=config.catalogue.title,
                           description=config.catalogue.description,
                           publisher=config.agent(config.catalogue.publisher).uri,
                           contact=config.catalogue.contact)
+    fingerprint = hashlib.sha256(json.dumps([catalogue.model_dump(mode="json"), config.agent(
+        config.catalogue.publisher).model_dump(mode="json"), str(config.path)], sort_keys=True).encode()).hexdigest()
+    stored = state.sources.get(CATALOGUE_GRAPH)
+    if stored and stored.graph_file and stored.fingerprint == fingerprint:
+        return False
     graph = to_graph(catalogue)
     to_graph(config.agent(config.catalogue.publisher), graph)
     entry = SourceState(id=CATALOGUE_GRAPH, name="Katalogen", publisher=config.catalogue.publisher,
                         kind="configuration", url=str(config.path), attempted=now(),
-                        harvested=now(), triples=len(graph))
+                        harvested=now(), triples=len(graph), fingerprint=fingerprint)
     entry.graph_file = store.replace_graph(CATALOGUE_GRAPH, graph)
     state.sources[CATALOGUE_GRAPH] = entry
+    return True
 
 
 @contextmanager

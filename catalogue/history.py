@@ -25,6 +25,7 @@ from catalogue.namespaces import DCAT, DISCO
 from catalogue.profiles.dcat_ap_no_3 import read_values
 from catalogue.records import RecordStore, RecordVersion
 from catalogue.runs import RecordChange, Run, RunLog
+from catalogue.durable import boundary
 from catalogue.sqlite import transaction
 
 Kind = Literal["variable", "dataset", "code list", "version"]
@@ -203,6 +204,7 @@ class History:
             db.execute("INSERT INTO runs VALUES (?)", (run_id,))
             db.executemany(f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
                            [_row(e) for e in events])
+        boundary("history")
 
     def recorded_runs(self) -> set[str]:
         with self._db() as db:

@@ -23,8 +23,8 @@ from rdflib import Graph
 
 from catalogue import sandbox
 from catalogue.fileserver import FileServer
-from catalogue.harvest import (Attempt, commit, describe, fetcher, plan, read_source, reindex, shrinkage,
-                               start_run)
+from catalogue.harvest import (Attempt, commit, commit_state, describe, fetcher, plan, read_source, settle,
+                               shrinkage, start_run)
 from catalogue.harvesters import Record
 from catalogue.history import graph_of_lines
 from catalogue.runs import FetchedDocument, RecordChange, Run, RunLog
@@ -146,7 +146,7 @@ def dry_run(settings: Settings, config: Config, source_id: str, filename: str, c
     nothing is written (no graph, record, run, history, index, HTTP cache or state)."""
     source, media = _accepted(settings, config, source_id, filename, content, declared)
     attempt = _read(settings, config, source, filename, content, media, graphs=False)
-    planned = plan(settings, source.id, "dry-run", attempt)
+    planned = plan(settings, Store(settings.data_dir, settings.base_uri).state(), source.id, "dry-run", attempt)
     report = _report(source, filename, media, content, attempt, planned.changes, planned.unchanged)
     return report.model_copy(update={"needs_confirmation": shrinkage(source, planned)})
 
@@ -175,17 +175,17 @@ def publish(settings: Settings, config: Config, source_id: str, filename: str, c
         state = store.state()
         try:
             run = commit(settings, store, state, source, run, started, attempt, accept_shrink=confirm_shrink)
-            if run.status == "held":
-                raise NeedsConfirmation(f"source {source.id!r}: {filename!r}: {run.error}; publish it "
-                                        "with confirmation (confirm_shrink) to apply it")
-            # The publication before the state: after a crash between the two, the next
-            # harvest of the source reads this publication and catches up.
-            uploads.activate(publication)
+            if run.status != "held":
+                # The publication before the state: after a crash between the two, the next
+                # harvest of the source reads this publication and catches up.
+                uploads.activate(publication)
         finally:
             uploads.prune()  # the kept file goes again unless it was published
-        store.write_state(state)
-        reindex(store, settings)
-        store.prune(state)
+        commit_state(settings, store, state, run)
+        if run.status == "held":
+            raise NeedsConfirmation(f"source {source.id!r}: {filename!r}: {run.error}; publish it "
+                                    "with confirmation (confirm_shrink) to apply it")
+        settle(settings, store)
     changes = RunLog(settings.data_dir).changes(run.id)
     report = _report(source, filename, media, content, attempt, changes, run.unchanged, run)
     return run, report.model_copy(update={"publication": publication, "replaced": before})
@@ -205,9 +205,8 @@ def withdraw(settings: Settings, config: Config, source_id: str) -> tuple[Run, P
         nothing = Attempt(records=[], accepted=[], held_back=[], warnings=[], versions={}, fetched=[])
         run = commit(settings, store, state, source, start_run(source), time.perf_counter(), nothing)
         uploads.withdraw()  # before the state, as in `publish`
-        store.write_state(state)
-        reindex(store, settings)
-        store.prune(state)
+        commit_state(settings, store, state, run)
+        settle(settings, store)
     return run, publication
 
 

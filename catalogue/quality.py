@@ -33,7 +33,8 @@ from catalogue import ids, ontology
 from catalogue.models import XSD
 from catalogue.namespaces import DCAT, DCT, DISCO, EU_ACCESS, EU_THEME, SCHEMA
 from catalogue.rdf import GENID
-from catalogue.store import SourceState, State, Store, _atomic_write
+from catalogue.durable import atomic_write
+from catalogue.store import SourceState, State, Store
 
 Facts = dict[str, list[str]]  # what one subject's triples say, by short predicate name (READ)
 Graph = dict[str, Facts]  # the source's graph as the facts of each subject
@@ -306,7 +307,7 @@ def quality(store: Store, source: SourceState, offset: int = 0, limit: int = 100
     if _cached_summary(store, source) is None:
         summary, records = score_source(store, source)
         path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(path, "".join(json.dumps(x, ensure_ascii=False) + "\n"
+        atomic_write(path, "".join(json.dumps(x, ensure_ascii=False) + "\n"
                                     for x in (summary, *records)).encode())
     with open(path, encoding="utf-8") as lines:
         summary = json.loads(next(lines))

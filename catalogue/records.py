@@ -12,12 +12,13 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import BaseModel
 from rdflib import Graph
+
+from catalogue.durable import atomic_write, writing
 
 
 class RecordVersion(BaseModel):
@@ -43,26 +44,39 @@ class RecordStore:
     def __init__(self, data_dir: Path):
         self.folder = Path(data_dir) / "records"
 
-    def manifest(self, source_id: str) -> dict[str, RecordVersion]:
-        path = self.folder / f"{source_id}.manifest.json"
+    def manifest(self, source_id: str, name: str | None = None) -> dict[str, RecordVersion]:
+        """The source's manifest the state names (`name`; before states named them, each
+        source had one manifest file)."""
+        path = self.folder / (name or f"{source_id}.manifest.json")
         if not path.exists():
             return {}
         return {k: RecordVersion(**v) for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
 
     def write(self, source_id: str, run_id: str, manifest: dict[str, RecordVersion],
-              new_versions: Iterable[tuple[str, list[str]]]) -> None:
-        """Store the run's new versions (hash, lines) in its pack, then the new manifest."""
+              new_versions: Iterable[tuple[str, list[str]]]) -> str:
+        """Store the run's new versions (hash, lines) in its pack, and the new manifest
+        beside the current one; returns the manifest's name, which a state makes current."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        pack = self.folder / f"{run_id}.nq.gz"
-        with gzip.open(pack, "wt", encoding="utf-8") as out:
+        with writing(self.folder / f"{run_id}.nq.gz") as handle, \
+                gzip.open(handle, "wt", encoding="utf-8") as out:
             for digest, lines in new_versions:
                 name = _graph_name(digest)
                 for line in lines:
                     out.write(f"{line[:-1].rstrip()} {name} .\n")  # "s p o ." -> "s p o g ."
+        name = f"{source_id}.{run_id}.manifest.json"
         data = json.dumps({k: v.model_dump() for k, v in sorted(manifest.items())}, indent=0)
-        tmp = self.folder / f".{source_id}.{os.getpid()}.tmp"
-        tmp.write_text(data, encoding="utf-8")
-        os.replace(tmp, self.folder / f"{source_id}.manifest.json")
+        atomic_write(self.folder / name, data.encode())
+        return name
+
+    def prune(self, named: set[str], runs: set[str]) -> None:
+        """Remove what a killed writer left: manifests no state names, and packs of runs
+        that were never committed (`runs`: those that were)."""
+        for path in self.folder.glob("*.manifest.json"):
+            if path.name not in named:
+                path.unlink()
+        for path in self.folder.glob("*.nq.gz"):
+            if path.name[:-len(".nq.gz")] not in runs:
+                path.unlink()
 
     def lines(self, versions: Iterable[RecordVersion]) -> dict[str, list[str]]:
         """The N-Triples lines of stored versions, by hash; each run's pack is read once."""

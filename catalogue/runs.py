@@ -7,7 +7,7 @@ harvest of a large registry lists every record.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from itertools import islice
 from pathlib import Path
@@ -15,12 +15,17 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from catalogue.durable import atomic_write, boundary, sync_folder
 from catalogue.store import HeldBack
 
 # held: the answer would have removed too much of the source (see harvest.shrinkage); nothing
 # was applied until it is confirmed.
 Status = Literal["ok", "unchanged", "failed", "held"]
 Change = Literal["added", "changed", "removed", "kept"]
+
+
+CHANGES, EVENTS = ".changes.jsonl", ".events.jsonl"
+SUFFIXES = (CHANGES, EVENTS, ".json")  # of a run's files
 
 
 class RecordChange(BaseModel):
@@ -69,17 +74,46 @@ def new_run_id(source_id: str) -> str:
 
 
 class RunLog:
+    """Runs are written aside (`pending/`) and listed once a state that names them is
+    written: `apply` moves them into the log, after their history events are recorded."""
+
     def __init__(self, data_dir: Path):
         self.folder = Path(data_dir) / "runs"
+        self.pending = self.folder / "pending"
 
-    def write(self, run: Run, changes: Iterable[RecordChange] = ()) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with open(self.folder / f"{run.id}.changes.jsonl", "w", encoding="utf-8") as out:
-            for change in changes:
-                out.write(change.model_dump_json(exclude_none=True) + "\n")
-        tmp = self.folder / f".{run.id}.{os.getpid()}.tmp"
-        tmp.write_text(run.model_dump_json(indent=1), encoding="utf-8")
-        os.replace(tmp, self.folder / f"{run.id}.json")
+    def write(self, run: Run, changes: Iterable[RecordChange] = (), events: Iterable[BaseModel] = ()) -> None:
+        """Write the run, its changes and its history events aside, for a state to name."""
+        self.pending.mkdir(parents=True, exist_ok=True)
+        for suffix, items in ((CHANGES, changes), (EVENTS, events)):
+            atomic_write(self.pending / f"{run.id}{suffix}",
+                         "".join(item.model_dump_json(exclude_none=True) + "\n" for item in items).encode())
+        atomic_write(self.pending / f"{run.id}.json", run.model_dump_json(indent=1).encode())
+
+    def apply(self, run_id: str, record: Callable[[str, list[str]], None]) -> None:
+        """List a committed run (a state names it): `record(run_id, event lines)` first, which
+        must be idempotent, then its files move into the log, the summary last. Applying a
+        run twice, or one already applied, changes nothing."""
+        if not self.is_pending(run_id):
+            return
+        events = self.pending / f"{run_id}{EVENTS}"
+        record(run_id, events.read_text(encoding="utf-8").splitlines() if events.exists() else [])
+        for suffix in SUFFIXES:  # the summary last: it lists the run
+            if (self.pending / f"{run_id}{suffix}").exists():
+                os.replace(self.pending / f"{run_id}{suffix}", self.folder / f"{run_id}{suffix}")
+        sync_folder(self.folder)
+        boundary(f"run {run_id} applied")
+
+    def is_pending(self, run_id: str) -> bool:
+        """Written aside and not yet applied."""
+        return (self.pending / f"{run_id}.json").exists()
+
+    def discard(self, keep: Iterable[str]) -> None:
+        """Remove runs written aside that no state names (their writer was killed)."""
+        keep = set(keep)
+        for path in self.pending.glob("*") if self.pending.exists() else ():
+            run_id = next((path.name[:-len(s)] for s in SUFFIXES if path.name.endswith(s)), None)
+            if run_id not in keep:
+                path.unlink()
 
     def runs(self, source_id: str | None = None, limit: int | None = 100) -> list[Run]:
         """Newest first (all of them with no limit)."""

@@ -1,17 +1,16 @@
 """The store: one named graph per source, kept as files in the data directory.
 
-A source's graph is written aside and moved into place in one rename, and the
-state file that lists the current graphs and the current search index is
-replaced the same way, last. A reader that follows the state file therefore
-always sees whole graphs, and a harvest that fails before its rename leaves the
-last good graph of its source in place. Several processes can share a data
-directory: writers take a lock, readers notice a new state and reload.
+A source's graph is written aside under a new name, and becomes current when a new
+generation of the state file naming it is written (catalogue.durable.atomic_write):
+the one commit point of every write. A reader that follows the state file therefore
+always sees whole graphs, and a writer that fails or is killed before the state is
+written leaves the last good graph of its source in place. Several processes can share
+a data directory: writers take a lock, readers notice a new generation and reload.
 """
 from __future__ import annotations
 
 import fcntl
 import time
-import os
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
@@ -21,6 +20,7 @@ import pyoxigraph as ox
 from pydantic import BaseModel, Field
 from rdflib import BNode, Graph, Literal, URIRef
 
+from catalogue.durable import atomic_write
 from catalogue.namespaces import bind_prefixes
 from catalogue.rdf import GENID
 from catalogue.records import nt_lines
@@ -64,6 +64,7 @@ class SourceState(BaseModel):
     error: str | None = None      # why the last attempt failed (or was held), if it did
     failures: int = 0             # attempts that failed in a row: scheduled retries back off
     triples: int = 0
+    manifest: str | None = None   # the file naming its records' current versions (catalogue.records)
     fingerprint: str | None = None  # of what the stored graph was made from (see harvest)
     shapes_key: str | None = None   # of the shapes its records were accepted by
     last_run: str | None = None
@@ -77,9 +78,13 @@ class SourceState(BaseModel):
 
 
 class State(BaseModel):
+    """What is current: a writer's files become real when a state naming them is written."""
+
     generation: int = 0
     sources: dict[str, SourceState] = Field(default_factory=dict)
-    index: str | None = None
+    # Runs committed whose history events and run log entry may not be applied yet (see
+    # harvest.settle); each is dropped from here by the first commit after it is applied.
+    runs: list[str] = Field(default_factory=list)
 
 
 def now() -> str:
@@ -92,6 +97,8 @@ class Store:
         self.base_uri = base_uri
         self.graphs_dir = self.data_dir / "graphs"
         self.state_file = self.data_dir / "state.json"
+        self._seen: tuple | None = None
+        self._generation = 0
 
     # -- writing (callers hold `lock()`) ------------------------------------
     @contextmanager
@@ -126,8 +133,20 @@ class Store:
         return State.model_validate_json(self.state_file.read_text(encoding="utf-8"))
 
     def write_state(self, state: State) -> None:
+        """The commit point: the new generation of the state names every file it makes current."""
         state.generation += 1
-        _atomic_write(self.state_file, state.model_dump_json(indent=2).encode())
+        atomic_write(self.state_file, state.model_dump_json(indent=2).encode())
+
+    def generation(self) -> int:
+        """The current state's generation (0 before the first), for readers deciding to reload."""
+        try:
+            stat = self.state_file.stat()
+        except FileNotFoundError:
+            return 0
+        key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        if key != self._seen:  # the file is replaced, never changed in place: read it only when new
+            self._seen, self._generation = key, self.state().generation
+        return self._generation
 
     def replace_graph(self, source_id: str, graph: Graph | Iterable[str]) -> str:
         """Write the source's new graph (or its N-Triples lines) aside and return its file
@@ -135,19 +154,22 @@ class Store:
         self.graphs_dir.mkdir(parents=True, exist_ok=True)
         name = f"{source_id}.{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}.nt"
         lines = nt_lines(graph) if isinstance(graph, Graph) else sorted(set(graph))
-        _atomic_write(self.graphs_dir / name, ("\n".join(lines) + "\n").encode())
+        atomic_write(self.graphs_dir / name, ("\n".join(lines) + "\n").encode())
         return name
 
     def prune(self, state: State) -> None:
-        """Remove graph files no state names any more (keeping the previous one of each source)."""
-        current = {s.graph_file for s in state.sources.values()}
-        by_source: dict[str, list[Path]] = {}
+        """Remove graph files `state` does not name: a killed writer's, and those it replaced,
+        but for the one before each source's current file (a reader may be loading it).
+        The caller holds the lock."""
+        by_source: dict[str, list[str]] = {}
         for path in self.graphs_dir.glob("*.nt"):
-            by_source.setdefault(path.name.split(".", 1)[0], []).append(path)
-        for paths in by_source.values():
-            for stale in sorted(paths)[:-2]:
-                if stale.name not in current:
-                    stale.unlink()
+            by_source.setdefault(path.name.split(".", 1)[0], []).append(path.name)
+        for source_id, names in by_source.items():
+            current = state.sources[source_id].graph_file if source_id in state.sources else None
+            older = sorted(n for n in names if current and n < current)
+            for name in names:  # file names sort by the time they were written
+                if name != current and name not in older[-1:]:
+                    (self.graphs_dir / name).unlink()
 
     # -- reading -------------------------------------------------------------
     def graph_triples(self, state: State) -> Iterator[tuple[SourceState, Iterator[ox.Triple]]]:
@@ -231,10 +253,3 @@ def to_rdflib(term):
     raise TypeError(f"not an RDF term: {term!r}")
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from catalogue.fileserver import FileServer
 from catalogue.settings import Settings
-from catalogue.store import _atomic_write
+from catalogue.durable import atomic_write
 
 PUBLICATION = "publication.json"
 
@@ -60,11 +60,11 @@ class Uploads:
         """Store a file by its content (written aside, then renamed); returns its name."""
         name = f"{sha256(content)}{extension}"
         self.folder.mkdir(parents=True, exist_ok=True)
-        _atomic_write(self.folder / name, content)
+        atomic_write(self.folder / name, content)
         return name
 
     def activate(self, publication: Publication) -> None:
-        _atomic_write(self.folder / PUBLICATION, publication.model_dump_json(indent=1).encode())
+        atomic_write(self.folder / PUBLICATION, publication.model_dump_json(indent=1).encode())
 
     def withdraw(self) -> None:
         (self.folder / PUBLICATION).unlink(missing_ok=True)

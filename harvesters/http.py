@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+
+from catalogue.durable import atomic_write
 
 TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
 
@@ -89,16 +90,13 @@ class HttpCache:
         bodies.mkdir(parents=True, exist_ok=True)
         path = bodies / validators.sha256
         if not path.exists():
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(content)
-            os.replace(tmp, path)
+            atomic_write(path, content)
         self.entries[url] = validators
 
     def save(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.folder / f".index.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps({u: asdict(v) for u, v in self.entries.items()}, indent=1))
-        os.replace(tmp, self.folder / "index.json")
+        atomic_write(self.folder / "index.json",
+                     json.dumps({u: asdict(v) for u, v in self.entries.items()}, indent=1).encode())
         kept = {v.sha256 for v in self.entries.values()}
         for path in (self.folder / "bodies").glob("*"):
             if path.name not in kept:

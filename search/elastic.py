@@ -95,13 +95,17 @@ def _settings(parts: list[str]) -> dict:
     }
 
 
+def _meta(labels: Labels, coverage: Coverage, groups: Groups) -> dict:
+    # (facet, value, display name or periods) triples: the values are URIs, not keys to nest under
+    return {"labels": [(f, v, label) for f, values in labels.items() for v, label in values.items()],
+            "coverage": [(f, v, periods) for f, values in coverage.items() for v, periods in values.items()],
+            "groups": [(f, v, group) for f, values in groups.items() for v, group in values.items()]}
+
+
 def _mappings(labels: Labels, coverage: Coverage, groups: Groups) -> dict:
     return {
         "dynamic": "strict",
-        # (facet, value, display name or periods) triples: the values are URIs, not keys to nest under
-        "_meta": {"labels": [(f, v, label) for f, values in labels.items() for v, label in values.items()],
-                  "coverage": [(f, v, periods) for f, values in coverage.items() for v, periods in values.items()],
-                  "groups": [(f, v, group) for f, values in groups.items() for v, group in values.items()]},
+        "_meta": _meta(labels, coverage, groups),
         "properties": {
             "id": {"type": "keyword"},
             **{field: {"type": "text", "analyzer": analyzer} for field, (analyzer, _) in FIELDS.items()},
@@ -253,6 +257,25 @@ class ElasticBackend:
         stale = [index for index in self._own_indexes() if index < name and index not in replaced]
         if stale:
             self.client.indices.delete(index=stale)
+
+    def upsert(self, docs: Iterable[VariableDoc]) -> None:
+        index = self._current()
+        this_year = datetime.now(timezone.utc).year
+        helpers.bulk(self.client, ({"_index": index, "_id": doc.id, "_source": _document(doc, this_year)}
+                                   for doc in docs), chunk_size=BULK_CHUNK, max_retries=3)
+        self._summarize_again(index)
+
+    def delete(self, ids: Iterable[str]) -> None:
+        index = self._current()
+        helpers.bulk(self.client, ({"_op_type": "delete", "_index": index, "_id": doc_id} for doc_id in ids),
+                     chunk_size=BULK_CHUNK, max_retries=3, ignore_status=(404,))
+        self._summarize_again(index)
+
+    def _summarize_again(self, index: str) -> None:
+        """The index's summary (labels, coverage, groups) from the documents it now holds."""
+        self.client.indices.refresh(index=index)
+        self.client.indices.put_mapping(index=index, meta=_meta(*summarize(self.matching(Query()))))
+        self._summary_of = None
 
     def drop(self) -> None:
         """Delete every index of this alias (and with them the alias)."""

@@ -24,6 +24,7 @@ from pathlib import Path
 import tantivy
 from tantivy import Filter, Occur, Order, Query as TQ, TextAnalyzer, TextAnalyzerBuilder, Tokenizer
 
+from catalogue.durable import atomic_write
 from catalogue.search import analysis
 from catalogue.models import Period
 from catalogue.search.backend import FACETS, FILTERS, FacetValue, Hit, Page, Suggestion
@@ -100,23 +101,53 @@ class EmbeddedBackend:
     def rebuild(self, docs: Iterable[VariableDoc]) -> None:
         docs = list(docs)
         self.root.mkdir(parents=True, exist_ok=True)
-        name = "index-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
-        folder = self.root / name
+        folder = self._new_folder()
         folder.mkdir()
         parts = analysis.compound_parts(docs)
-        (folder / PARTS).write_text(json.dumps(parts, ensure_ascii=False))
-        index = self._open(folder, parts, create=True)
+        atomic_write(folder / PARTS, json.dumps(parts, ensure_ascii=False).encode())
+        self._write(self._open(folder, parts, create=True), docs, ())
+        atomic_write(folder / SUMMARY, json.dumps(summarize(docs), ensure_ascii=False).encode())
+        self._swap(folder)
+
+    def upsert(self, docs: Iterable[VariableDoc]) -> None:
+        self._patch(list(docs), [])
+
+    def delete(self, ids: Iterable[str]) -> None:
+        self._patch([], list(ids))
+
+    def _patch(self, docs: list[VariableDoc], gone: list[str]) -> None:
+        """Change a copy of the current index and swap it in, as a rebuild does: readers in
+        other processes go on with the old one until the new one is whole. The compound
+        dictionary stays the one the last rebuild made."""
+        current = self.root / self._pointer.read_text().strip()
+        folder = self._new_folder()
+        shutil.copytree(current, folder, ignore=shutil.ignore_patterns(".tantivy-*.lock"))
+        index = self._open(folder, json.loads((folder / PARTS).read_text()))
+        self._write(index, docs, [*gone, *(d.id for d in docs)])
+        index.reload()
+        searcher = index.searcher()
+        every = searcher.search(TQ.all_query(), limit=max(1, searcher.num_docs)).hits
+        kept = [VariableDoc.model_validate_json(searcher.doc(address)["doc"][0]) for _, address in every]
+        atomic_write(folder / SUMMARY, json.dumps(summarize(kept), ensure_ascii=False).encode())
+        self._swap(folder)
+
+    def _write(self, index: tantivy.Index, docs: list[VariableDoc], gone: Iterable[str]) -> None:
         writer = index.writer(heap_size=128_000_000, num_threads=1)
+        for doc_id in gone:
+            writer.delete_documents_by_term("id", doc_id)
         this_year = datetime.now(timezone.utc).year
         for doc in docs:
             writer.add_document(self._document(doc, this_year))
         writer.commit()
-        (folder / SUMMARY).write_text(json.dumps(summarize(docs), ensure_ascii=False))
         writer.wait_merging_threads()
+
+    def _new_folder(self) -> Path:
+        return self.root / ("index-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f"))
+
+    def _swap(self, folder: Path) -> None:
+        """Make `folder` the index searches read, in one step, and remove older ones."""
         self._loaded = None  # the next search opens the new index with its own dictionary
-        tmp = self.root / ".CURRENT.tmp"
-        tmp.write_text(name)
-        os.replace(tmp, self._pointer)
+        atomic_write(self._pointer, folder.name.encode())
         for stale in sorted(p for p in self.root.glob("index-*") if p.is_dir())[:-KEEP_INDEXES]:
             shutil.rmtree(stale, ignore_errors=True)
 

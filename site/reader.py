@@ -1,7 +1,7 @@
 """What the site reads: the store's current snapshot and the search index.
 
-A harvest in another process writes a new state; the next request sees it and
-loads the new snapshot, so a running server serves new data without a restart.
+A harvest in another process writes a new generation of the state; the next request
+sees it and loads the new snapshot, so a running server serves new data without a restart.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, RDF, SKOS, XSD
 
 from catalogue import ids, ontology
+from catalogue.harvest import catch_up
 from catalogue.history import History, moment
 from catalogue.models import CodeList, Dataset, Variable, VariableVersion
 from catalogue.namespaces import DCAT, DISCO, VCARD, bind_prefixes
@@ -28,24 +29,28 @@ from catalogue.store import Snapshot, Store
 
 
 class Reader:
+    """Follows the state's generation: a new one (a harvest or publication in another
+    process) is caught up with (see harvest.catch_up) and loaded on the next request."""
+
     def __init__(self, settings: Settings):
+        self.settings = settings
         self.store = Store(settings.data_dir, settings.base_uri)
         self.search = open_backend(settings)
         self.history = History(settings.data_dir)
         self.config = lambda: load_config(settings.sources_file)
         self._lock = threading.Lock()
-        self._stamp: int | None = None
+        self._generation: int | None = None
         self._view: View | None = None
+        catch_up(settings)  # a writer killed before this server started left the index behind?
 
     @property
     def view(self) -> "View":
-        try:
-            stamp = self.store.state_file.stat().st_mtime_ns
-        except FileNotFoundError:
-            stamp = 0
+        generation = self.store.generation()
+        if generation != self._generation:
+            catch_up(self.settings, index=False)  # its runs listed and in the history
         with self._lock:
-            if self._view is None or stamp != self._stamp:
-                self._view, self._stamp = View(self.store.snapshot(), self.history, self.config), stamp
+            if self._view is None or generation != self._generation:
+                self._view, self._generation = View(self.store.snapshot(), self.history, self.config), generation
             return self._view
 
 

@@ -19,6 +19,8 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF
 
+from catalogue.store import Store
+
 # What answers can be serialised as: SELECT and ASK results, CONSTRUCT and DESCRIBE graphs.
 # Each format by its media type and the names clients put in `format=` / `output=`
 # (SPARQLWrapper sends "json", "xml", "turtle", "n3", and for some both a name and a media type).
@@ -182,14 +184,9 @@ def service_description(endpoint: str, view) -> Graph:
     return graph
 
 
-def _stamp(state_file: Path) -> int:
-    return state_file.stat().st_mtime_ns if state_file.exists() else 0
-
-
 def _serve(connection, data_dir: str, base_uri: str) -> None:
     """A worker process: loads the store as it is now, says so, and answers queries until
     it is stopped. Replies are tuples: ("ok", body, media type) or ("error", status, message)."""
-    from catalogue.store import Store
     snapshot = Store(Path(data_dir), base_uri).snapshot()
     connection.send("ready")
     while True:
@@ -209,19 +206,19 @@ class _Worker:
     def __init__(self, name: str):
         self.name = name
         self.process = self.connection = None
-        self.loaded = None  # the state file's time when the process loaded the store
+        self.loaded = None  # the state's generation when the process loaded the store
 
-    def ready_for(self, data_dir: Path, base_uri: str) -> None:
+    def ready_for(self, store: Store) -> None:
         """Make sure a live process holds the store as it is now (a harvest may have changed it)."""
-        state_file = data_dir / "state.json"
-        if self.process is not None and (self.loaded != _stamp(state_file) or not self.process.is_alive()):
+        generation = store.generation()
+        if self.process is not None and (self.loaded != generation or not self.process.is_alive()):
             self.stop()
         if self.process is not None:
             return
         context = multiprocessing.get_context("spawn")  # no fork of a threaded server
         self.connection, child = context.Pipe()
-        self.loaded = _stamp(state_file)
-        self.process = context.Process(target=_serve, args=(child, str(data_dir), base_uri),
+        self.loaded = generation
+        self.process = context.Process(target=_serve, args=(child, str(store.data_dir), store.base_uri),
                                        daemon=True, name=self.name)
         self.process.start()
         child.close()
@@ -248,7 +245,7 @@ class Sparql:
     time; a query waits at most `timeout` seconds for a free one."""
 
     def __init__(self, data_dir: Path, base_uri: str, timeout: float, max_bytes: int, workers: int = 2):
-        self.data_dir, self.base_uri = Path(data_dir), base_uri
+        self.store = Store(Path(data_dir), base_uri)
         self.timeout, self.max_bytes = timeout, max_bytes
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()  # the warmest worker first
         for number in range(workers):
@@ -265,7 +262,7 @@ class Sparql:
             raise SparqlError(503, "every SPARQL worker is busy: try again shortly",
                               retry_after=max(1, round(self.timeout))) from None
         try:
-            worker.ready_for(self.data_dir, self.base_uri)
+            worker.ready_for(self.store)
             kind, first, second = worker.ask((query, wanted, self.max_bytes, list(default_graphs),
                                               list(named_graphs)), self.timeout)
         finally:

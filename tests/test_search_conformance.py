@@ -291,3 +291,22 @@ def test_a_rebuild_replaces_everything(backend):
     finally:
         backend.rebuild(DOCS)
     assert len(ids(backend)) == len(DOCS)
+
+
+def test_upsert_replaces_and_adds_documents_and_delete_removes_them(backend):
+    vekt = next(d for d in DOCS if d.id == "mfr/mfr/VEKT")
+    try:
+        backend.upsert([vekt.model_copy(update={"label": {"nb": "Vekt ved fødsel", "en": "Weight at birth"}}),
+                        variable("npr/somatikk/UTDATO", "UTDATO", "Utskrivningsdato", "Dato for utskriving.",
+                                 source="npr", dataset="npr/somatikk", start=1990)])
+        backend.delete(["hus/2024/GAP", "nope"])
+        assert backend.get("mfr/mfr/VEKT").label["en"] == "Weight at birth"
+        assert ids(backend, "weight at birth")[0] == "mfr/mfr/VEKT"
+        assert ids(backend, "utskrivningsdato")[0] == "npr/somatikk/UTDATO"
+        assert backend.get("hus/2024/GAP") is None
+        assert len(ids(backend)) == len(DOCS)  # one added, one removed, one replaced
+        # What is kept beside the index follows: coverage without the gap, from the new start.
+        assert backend.coverage("dataset", "npr/somatikk") == [Period(start=date(1990, 1, 1))]
+        assert backend.coverage("source", "hus") == [Period(start=date(2024, 1, 1))]
+    finally:
+        backend.rebuild(DOCS)
