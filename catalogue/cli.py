@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from catalogue.settings import Settings
+from catalogue.sqlite import SchemaTooNew
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,7 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     ontologies.add_argument("--update-manifest", action="store_true", required=True)
     args = parser.parse_args(argv)
     settings = Settings.from_env()
-    return COMMANDS[args.command](settings, args)
+    try:
+        return COMMANDS[args.command](settings, args)
+    except SchemaTooNew as exc:  # a data directory of a later release: say so, not a traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 def _harvest(settings: Settings, args) -> int:
