@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int)
     serve.add_argument("--schedule", action="store_true",
                        help="also run due harvests in the background (checked every minute)")
+    serve.add_argument("--check-every", type=float, default=60.0, metavar="SECONDS",
+                       help="with --schedule: seconds between checks for due sources (default 60)")
     validate = commands.add_parser("validate", help="check an RDF file against the catalogue's shapes")
     validate.add_argument("file", type=Path)
     validate.add_argument("--format", help="RDF syntax (default: from the file name)")
@@ -119,7 +121,7 @@ def _serve(settings: Settings, args) -> int:
     host, port = args.host or settings.host, args.port or settings.port
     if args.schedule:
         from catalogue.schedule import Scheduler
-        Scheduler(settings).start()
+        Scheduler(settings, check_every=args.check_every).start()
     print(f"serving {settings.data_dir} at http://{host}:{port}", file=sys.stderr)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
     return 0
