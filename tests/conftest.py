@@ -68,6 +68,14 @@ def served(tmp_path, fixture_copy, serve):
     return folder, serve(folder).url
 
 
+@pytest.fixture
+def client(app):
+    """A client of the module's `app` (shared, built once) with cookies of its own: a language
+    or list one test chose does not follow the next test, whatever the order."""
+    from fastapi.testclient import TestClient
+    return TestClient(app)
+
+
 @pytest.fixture(scope="session")
 def demo_server(tmp_path_factory) -> Iterator[str]:
     """The bundled demo, harvested once into a temporary data dir and served by `catalogue

@@ -6,7 +6,6 @@ import sys
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
 from catalogue.harvest import harvest
 from catalogue.settings import Settings
@@ -25,8 +24,8 @@ def demo(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def client(demo):
-    return TestClient(create_app(demo[0]))
+def app(demo):
+    return create_app(demo[0])
 
 
 def test_demo_harvest_accepts_all_but_the_deliberately_broken_variable(demo):

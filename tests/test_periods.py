@@ -20,12 +20,12 @@ THIS_YEAR = date.today().year
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
+def app(tmp_path_factory):
     settings = Settings(data_dir=tmp_path_factory.mktemp("data"),
                         sources_file=Settings.from_env({}).sources_file,
                         base_uri="http://catalogue.test/")
     harvest(settings, load_config(settings.sources_file))
-    return TestClient(create_app(settings))
+    return create_app(settings)
 
 
 def _all(client, **params) -> list[dict]:
@@ -47,9 +47,9 @@ def _years(item: dict) -> set[int]:
 
 
 @pytest.fixture(scope="module")
-def gapped(client) -> dict:
+def gapped(app) -> dict:
     """A variable with at least a whole year missing between two of its periods."""
-    return next(i for i in _all(client) if len(merge_periods(_periods(i))) > 1)
+    return next(i for i in _all(TestClient(app)) if len(merge_periods(_periods(i))) > 1)
 
 
 def _gap(item: dict) -> tuple[int, int]:

@@ -8,7 +8,6 @@ import csv
 import io
 
 import pytest
-from fastapi.testclient import TestClient
 from rdflib import Graph, URIRef
 from rdflib.namespace import OWL
 
@@ -27,12 +26,12 @@ RESEPT_ALSO = "helsedata-variabelsok/RESEPT"  # the variable search's, declared 
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
+def app(tmp_path_factory):
     folder = tmp_path_factory.mktemp("registers")
     settings = Settings(data_dir=folder / "data", sources_file=DEMO_SOURCES, base_uri=BASE_URI)
     summaries = harvest(settings, load_config(DEMO_SOURCES))
     assert {s.status for s in summaries} == {"ok"}, [(s.source, s.status) for s in summaries]
-    return TestClient(create_app(settings))
+    return create_app(settings)
 
 
 @pytest.mark.parametrize("lang", ["nb", "en"])
