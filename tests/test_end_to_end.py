@@ -1,6 +1,7 @@
 """From the bundled demo sources, over HTTP, to what an applicant sees through the API."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -92,6 +93,17 @@ def test_html_pages_have_json_twins_and_escape_text(client):
     english = client.get("/variables/mfr/mfr/VEKT", params={"lang": "en"})
     assert "Birth weight" in english.text and "Periods with data" in english.text
     assert client.get("/variables/mfr/mfr/VEKT").cookies.get("lang") is None
+
+
+def test_the_api_docs_load_only_files_of_this_site(client):
+    """The Content-Security-Policy allows scripts and styles from this site alone (the browser
+    test checks the page renders under it)."""
+    page = client.get("/docs").text
+    loaded = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert loaded and all(url.startswith("/") and not url.startswith("//") for url in loaded)
+    assert all(client.get(url).status_code == 200 for url in loaded)
+    assert "<script>" not in page  # no inline script: it would not run
+    assert client.get("/redoc").status_code == 404  # only the one documentation page
 
 
 def test_rdf_of_a_variable_links_its_dataset(client):
