@@ -40,8 +40,8 @@ MAX_FAILURES_PER_ACCOUNT_ADDRESS, MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_ACC
 _SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
 TOKEN_PREFIX = "hv_"  # so a leaked token is recognisable in logs and secret scanners
 
-_SCHEMA = """
-PRAGMA journal_mode = WAL;
+# The schema as migrations (see catalogue.sqlite); 1 is release 0.1.0's.
+_MIGRATIONS = ("""
 CREATE TABLE IF NOT EXISTS accounts (
     name TEXT PRIMARY KEY, role TEXT NOT NULL, organisation TEXT,
     password TEXT, created TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0);
@@ -53,7 +53,7 @@ CREATE TABLE IF NOT EXISTS sessions (
     expires TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS failures (key TEXT NOT NULL, at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS failures_key ON failures (key, at);
-"""
+""",)
 
 
 class AccountError(ValueError):
@@ -131,7 +131,7 @@ class Accounts:
         self.path = Path(data_dir) / "accounts.sqlite"
 
     def _db(self):
-        return transaction(self.path, _SCHEMA)
+        return transaction(self.path, _MIGRATIONS)
 
     # Accounts
 

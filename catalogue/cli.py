@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from catalogue.settings import Settings
+from catalogue.sqlite import SchemaTooNew
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int)
     serve.add_argument("--schedule", action="store_true",
                        help="also run due harvests in the background (checked every minute)")
+    serve.add_argument("--check-every", type=float, default=60.0, metavar="SECONDS",
+                       help="with --schedule: seconds between checks for due sources (default 60)")
     validate = commands.add_parser("validate", help="check an RDF file against the catalogue's shapes")
     validate.add_argument("file", type=Path)
     validate.add_argument("--format", help="RDF syntax (default: from the file name)")
@@ -60,7 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     ontologies.add_argument("--update-manifest", action="store_true", required=True)
     args = parser.parse_args(argv)
     settings = Settings.from_env()
-    return COMMANDS[args.command](settings, args)
+    try:
+        return COMMANDS[args.command](settings, args)
+    except SchemaTooNew as exc:  # a data directory of a later release: say so, not a traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 def _harvest(settings: Settings, args) -> int:
@@ -114,7 +121,7 @@ def _serve(settings: Settings, args) -> int:
     host, port = args.host or settings.host, args.port or settings.port
     if args.schedule:
         from catalogue.schedule import Scheduler
-        Scheduler(settings).start()
+        Scheduler(settings, check_every=args.check_every).start()
     print(f"serving {settings.data_dir} at http://{host}:{port}", file=sys.stderr)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
     return 0

@@ -175,8 +175,8 @@ def stamp(when: datetime) -> str:
     return when.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
-_SCHEMA = """
-PRAGMA journal_mode = WAL;  -- the server reads while a harvest writes
+# The schema as migrations (see catalogue.sqlite); 1 is release 0.1.0's.
+_MIGRATIONS = ("""
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY, at TEXT NOT NULL, run TEXT NOT NULL, source TEXT NOT NULL,
     record TEXT NOT NULL, subject TEXT NOT NULL, kind TEXT NOT NULL, change TEXT NOT NULL,
@@ -185,7 +185,7 @@ CREATE INDEX IF NOT EXISTS events_subject ON events (subject, at);
 CREATE INDEX IF NOT EXISTS events_owner ON events (owner, at);
 CREATE INDEX IF NOT EXISTS events_at ON events (at);
 CREATE TABLE IF NOT EXISTS runs (run TEXT PRIMARY KEY);
-"""
+""",)
 _COLUMNS = ("at", "run", "source", "record", "subject", "kind", "change", "label", "name", "owner",
             "version", "fields")
 
@@ -195,7 +195,7 @@ class History:
         self.path = Path(data_dir) / "history.sqlite"
 
     def _db(self):
-        return transaction(self.path, _SCHEMA)
+        return transaction(self.path, _MIGRATIONS)
 
     def add(self, run_id: str, events: list[Event]) -> None:
         with self._db() as db:

@@ -46,7 +46,8 @@ EXACT_FROM = 0.85   # ... and to be proposed as exactMatch rather than closeMatc
 PROPOSED_AT_MOST = 3
 POOL = 50
 
-SCHEMA = vocabularies.SCHEMA + """
+# The curation store's schema as migrations (see catalogue.sqlite); 1 is release 0.1.0's.
+MIGRATIONS = (vocabularies.SCHEMA + """
 CREATE TABLE IF NOT EXISTS mappings (
     id INTEGER PRIMARY KEY, subject TEXT NOT NULL, object TEXT NOT NULL, relation TEXT NOT NULL,
     state TEXT NOT NULL, score REAL, subject_source TEXT NOT NULL, object_source TEXT NOT NULL,
@@ -54,7 +55,7 @@ CREATE TABLE IF NOT EXISTS mappings (
     note TEXT NOT NULL DEFAULT '');
 CREATE UNIQUE INDEX IF NOT EXISTS mapping_pair ON mappings (min(subject, object), max(subject, object));
 CREATE INDEX IF NOT EXISTS mapping_state ON mappings (state);
-"""
+""",)
 _COLUMNS = ("id", "subject", "object", "relation", "state", "score", "subject_source", "object_source",
             "proposed_by", "proposed_at", "reviewed_by", "reviewed_at", "note")
 
@@ -86,7 +87,7 @@ class Curation:
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
-        with transaction(self.path, SCHEMA) as db:
+        with transaction(self.path, MIGRATIONS) as db:
             vocabularies.seed(db)
             yield db
 

@@ -32,7 +32,6 @@ SEEDS = {"standard-variables": ("standard_variable", "standard-variables.ttl")}
 _NO_BASE = "relative:/"
 
 SCHEMA = """
-PRAGMA journal_mode = WAL;
 CREATE TABLE IF NOT EXISTS vocabularies (id TEXT PRIMARY KEY, kind TEXT NOT NULL, scheme TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS vocabulary_versions (
     vocabulary TEXT NOT NULL REFERENCES vocabularies(id), number INTEGER NOT NULL, turtle TEXT NOT NULL,

@@ -84,7 +84,7 @@ VARIABLES_PER_PAGE = 100  # on dataset and source pages, and so rows in their av
 
 def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="Helsevariabler", description="Variable explorer for Norwegian health data",
-                  responses=REFUSALS)
+                  responses=REFUSALS, docs_url=None, redoc_url=None)
     reader = Reader(settings)
     lists = Lists(settings.data_dir)
     history = History(settings.data_dir)
@@ -96,6 +96,14 @@ def create_app(settings: Settings) -> FastAPI:
     # Harvested URLs are untrusted: only http(s) ones become links (no javascript: and the like).
     templates.env.tests["web_link"] = lambda url: str(url).lower().startswith(("http://", "https://"))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    # Swagger UI's files from a pinned package: the CSP lets pages load scripts from this site alone.
+    app.mount("/docs/assets", StaticFiles(packages=[("fastapi_offline", "static")]), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def api_docs(request: Request):
+        """The API's operations, tried out in the browser (Swagger UI over /openapi.json)."""
+        return templates.TemplateResponse(request, "docs.html", {"title": app.title, "openapi_url": app.openapi_url})
+
     app.add_middleware(SecurityHeaders)
     app.add_middleware(PublicReads, state_file=settings.data_dir / "state.json")
     app.add_middleware(HeadAsGet)

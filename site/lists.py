@@ -28,15 +28,15 @@ SHARE_DAYS = 90
 CODE_LETTERS = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 8
 
-_SCHEMA = """
-PRAGMA journal_mode = WAL;
+# The schema as migrations (see catalogue.sqlite); 1 is release 0.1.0's.
+_MIGRATIONS = ("""
 CREATE TABLE IF NOT EXISTS items (
     list TEXT NOT NULL, position INTEGER NOT NULL, variable TEXT NOT NULL,
     note TEXT NOT NULL DEFAULT '', wanted_from INTEGER, wanted_to INTEGER,
     PRIMARY KEY (list, variable));
 CREATE TABLE IF NOT EXISTS shares (code TEXT PRIMARY KEY, created TEXT NOT NULL,
     expires TEXT NOT NULL, items TEXT NOT NULL);
-"""
+""",)
 
 
 class ListItem(BaseModel):
@@ -66,7 +66,7 @@ class Lists:
         self.path = Path(data_dir) / "lists.sqlite"
 
     def _db(self):
-        return transaction(self.path, _SCHEMA)
+        return transaction(self.path, _MIGRATIONS)
 
     def items(self, list_id: str) -> list[ListItem]:
         with self._db() as db:

@@ -72,6 +72,14 @@ def served(tmp_path, fixture_copy, serve):
 LARGE_CODE_LISTS = ["icd10", "icpc2"]
 
 
+@pytest.fixture
+def client(app):
+    """A client of the module's `app` (shared, built once) with cookies of its own: a language
+    or list one test chose does not follow the next test, whatever the order."""
+    from fastapi.testclient import TestClient
+    return TestClient(app)
+
+
 @pytest.fixture(scope="session")
 def demo_harvest(tmp_path_factory) -> tuple[Settings, list, Settings]:
     """The bundled demo harvested once for the whole session: its settings, its summaries, and

@@ -189,6 +189,19 @@ def test_screenshots_for_the_readme(browser_tools, demo_server, tmp_path):
         assert png_size(path) == (1280, 900)
 
 
+# --- the API documentation -----------------------------------------------------------
+
+def test_api_docs_show_every_operation_under_the_sites_content_security_policy(browser_tools, demo_server,
+                                                                               tmp_path):
+    result = run_script("docs.mjs", demo_server, tmp_path)
+    operations = sum(len(methods) for methods in httpx.get(f"{demo_server}/openapi.json").json()["paths"].values())
+    assert result["status"] == 200
+    assert not result["violations"], f"/docs breaks the Content-Security-Policy: {result['violations']}"
+    assert not result["errors"], f"/docs logs errors: {result['errors']}"
+    assert not result["requests"], f"/docs asks other sites: {result['requests']}"
+    assert (result["title"] or "").startswith("Helsevariabler") and result["operations"] == operations
+
+
 # --- the applicant's journey ----------------------------------------------------------
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["with-javascript", "without-javascript"])

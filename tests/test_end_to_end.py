@@ -8,7 +8,6 @@ from urllib.parse import unquote_plus
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
 from catalogue.search.analysis import STOP_WORDS
 from catalogue.site.app import create_app
@@ -21,8 +20,8 @@ def demo(tmp_path_factory, demo_harvest, demo_data):
 
 
 @pytest.fixture(scope="module")
-def client(demo):
-    return TestClient(create_app(demo[0]))
+def app(demo):
+    return create_app(demo[0])
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +98,17 @@ def test_html_pages_have_json_twins_and_escape_text(client):
     english = client.get("/variables/mfr/mfr/VEKT", params={"lang": "en"})
     assert "Child`s weight (gram)" in english.text and "Periods with data" in english.text
     assert client.get("/variables/mfr/mfr/VEKT").cookies.get("lang") is None
+
+
+def test_the_api_docs_load_only_files_of_this_site(client):
+    """The Content-Security-Policy allows scripts and styles from this site alone (the browser
+    test checks the page renders under it)."""
+    page = client.get("/docs").text
+    loaded = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert loaded and all(url.startswith("/") and not url.startswith("//") for url in loaded)
+    assert all(client.get(url).status_code == 200 for url in loaded)
+    assert "<script>" not in page  # no inline script: it would not run
+    assert client.get("/redoc").status_code == 404  # only the one documentation page
 
 
 def test_rdf_of_a_variable_links_its_dataset(client):

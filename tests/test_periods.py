@@ -17,8 +17,8 @@ THIS_YEAR = date.today().year
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory, demo_data):
-    return TestClient(create_app(demo_data(tmp_path_factory.mktemp("periods"), light=True)))
+def app(tmp_path_factory, demo_data):
+    return create_app(demo_data(tmp_path_factory.mktemp("periods"), light=True))
 
 
 def _all(client, **params) -> list[dict]:
@@ -40,9 +40,9 @@ def _years(item: dict) -> set[int]:
 
 
 @pytest.fixture(scope="module")
-def gapped(client) -> dict:
+def gapped(app) -> dict:
     """A variable with at least a whole year missing between two of its periods."""
-    return next(i for i in _all(client) if len(merge_periods(_periods(i))) > 1)
+    return next(i for i in _all(TestClient(app)) if len(merge_periods(_periods(i))) > 1)
 
 
 def _gap(item: dict) -> tuple[int, int]:

@@ -58,7 +58,7 @@ def harvest_fodsel(folder, settings, url: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def app(tmp_path_factory):
     """The list above harvested, and the demo's DCAT source (its one broken variable held back)."""
     folder = tmp_path_factory.mktemp("quality")
     settings = settings_in(folder)
@@ -68,7 +68,7 @@ def site(tmp_path_factory):
     with FileServer(served) as server:
         harvest_fodsel(folder, settings, server.url)
     harvest_demo(settings, "helsedata")
-    return TestClient(create_app(settings))
+    return create_app(settings)
 
 
 def quality(client: TestClient, source: str = "fodsel") -> dict:
@@ -85,48 +85,48 @@ def fix(body: dict, check: str) -> dict | None:
     return next((f for f in body["fix_first"] if f["check"] == check), None)
 
 
-def test_a_complete_variable_scores_100(site):
-    vekt = by_name(quality(site))["VEKT"]
+def test_a_complete_variable_scores_100(client):
+    vekt = by_name(quality(client))["VEKT"]
     assert vekt["score"] == 100 and vekt["failed"] == []
     assert vekt["url"] == "/variables/fodsel/fodsel/VEKT"
-    assert site.get(vekt["url"]).status_code == 200
+    assert client.get(vekt["url"]).status_code == 200
 
 
-def test_missing_english_labels_lose_points_and_lead_the_fix_list(site):
-    body = quality(site)
+def test_missing_english_labels_lose_points_and_lead_the_fix_list(client):
+    body = quality(client)
     items = by_name(body)
     for name in ("LENGDE", "HODE"):
         assert items[name]["score"] < 100 and items[name]["failed"] == ["variable_label_en"]
     english = fix(body, "variable_label_en")
     assert english["records"] == 2 and english["weight"] == 2
     assert {e["name"] for e in english["examples"]} == {"LENGDE", "HODE"}
-    page = site.get("/sources/fodsel/quality", params={"lang": "nb"}).text
+    page = client.get("/sources/fodsel/quality", params={"lang": "nb"}).text
     assert "Legg til engelsk navn</strong> – 2 poster" in page
     assert 'href="/variables/fodsel/fodsel/LENGDE"' in page
-    assert "Add an English label" in site.get("/sources/fodsel/quality", params={"lang": "en"}).text
+    assert "Add an English label" in client.get("/sources/fodsel/quality", params={"lang": "en"}).text
 
 
-def test_a_held_back_record_counts_as_failing(site):
-    body = quality(site)
+def test_a_held_back_record_counts_as_failing(client):
+    body = quality(client)
     held = [item for item in body["items"] if item["kind"] == "held_back"]
     assert len(held) == 1 and held[0]["score"] == 0 and "FEIL" in held[0]["name"]
     assert body["kinds"]["held_back"]["records"] == 1
     assert fix(body, "held_back")["records"] == 1
     assert body["items"][0] == held[0], "worst first"
     assert body["score"] < body["kinds"]["variable"]["score"]
-    page = site.get("/sources/fodsel/quality", params={"lang": "nb"}).text
+    page = client.get("/sources/fodsel/quality", params={"lang": "nb"}).text
     assert "Rett det som holder posten tilbake" in page and "31.02.2001" in page
 
 
-def test_the_demo_source_shows_its_held_back_variable(site):
-    body = quality(site, "helsedata")
+def test_the_demo_source_shows_its_held_back_variable(client):
+    body = quality(client, "helsedata")
     held = [item for item in body["items"] if item["kind"] == "held_back"]
     assert [h["name"].split()[1] for h in held] == ["MSIS_UGYLDIG_EKSEMPEL"]
-    assert held[0]["url"].startswith("/harvests/") and site.get(held[0]["url"]).status_code == 200
+    assert held[0]["url"].startswith("/harvests/") and client.get(held[0]["url"]).status_code == 200
     assert {"dataset", "variable", "code_list"} <= set(body["kinds"])
     # The gate's message, in the page's language.
-    assert "En variabel må ha et navn med språkkode" in site.get("/sources/helsedata/quality", params={"lang": "nb"}).text
-    assert "A variable needs a name with a language tag" in site.get("/sources/helsedata/quality",
+    assert "En variabel må ha et navn med språkkode" in client.get("/sources/helsedata/quality", params={"lang": "nb"}).text
+    assert "A variable needs a name with a language tag" in client.get("/sources/helsedata/quality",
                                                                       params={"lang": "en"}).text
 
 
@@ -138,10 +138,10 @@ def test_sources_are_scored_when_harvested(tmp_path):
     assert set(listed) == {"helsedata", "mfr"} and all(0 < score < 100 for score in listed.values()), listed
 
 
-def test_the_json_twin_has_what_the_page_shows(site):
-    page = site.get("/sources/fodsel/quality", params={"lang": "en"})
+def test_the_json_twin_has_what_the_page_shows(client):
+    page = client.get("/sources/fodsel/quality", params={"lang": "en"})
     assert page.headers["link"].startswith("</api/sources/fodsel/quality>")
-    body = quality(site)
+    body = quality(client)
     assert f"<strong>{body['score']}</strong> / 100" in page.text
     for f in body["fix_first"]:
         count = "1 record" if f["records"] == 1 else f"{f['records']} records"
@@ -149,22 +149,22 @@ def test_the_json_twin_has_what_the_page_shows(site):
     assert page.text.count("<tr>") == len(body["items"]) + 1  # and the header row
 
 
-def test_sources_show_a_score_once_it_is_computed(site):
+def test_sources_show_a_score_once_it_is_computed(client):
     """The list of sources never scores a source itself: it shows the cached score."""
-    quality(site)
-    sources = {s["id"]: s for s in site.get("/api/sources").json()["sources"]}
-    assert sources["fodsel"]["quality_score"] == quality(site)["score"]
-    page = site.get("/sources/fodsel", params={"lang": "nb"}).text
-    assert f'<a href="/sources/fodsel/quality">Kvalitetspoeng: {quality(site)["score"]} / 100</a>' in page
+    quality(client)
+    sources = {s["id"]: s for s in client.get("/api/sources").json()["sources"]}
+    assert sources["fodsel"]["quality_score"] == quality(client)["score"]
+    page = client.get("/sources/fodsel", params={"lang": "nb"}).text
+    assert f'<a href="/sources/fodsel/quality">Kvalitetspoeng: {quality(client)["score"]} / 100</a>' in page
 
 
-def test_an_unknown_source_is_404(site):
+def test_an_unknown_source_is_404(client):
     for path in ("/sources/nope/quality", "/api/sources/nope/quality", "/api/sources/catalogue/quality"):
-        assert site.get(path).status_code == 404
+        assert client.get(path).status_code == 404
 
 
-def test_harvested_text_is_escaped(site):
-    page = site.get("/sources/fodsel/quality").text
+def test_harvested_text_is_escaped(client):
+    page = client.get("/sources/fodsel/quality").text
     assert "<script>alert" not in page
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
 

@@ -8,7 +8,6 @@ import csv
 import io
 
 import pytest
-from fastapi.testclient import TestClient
 from rdflib import Graph, URIRef
 from rdflib.namespace import OWL
 
@@ -25,8 +24,8 @@ RESEPT_ALSO = "helsedata-variabelsok/RESEPT"  # the variable search's, declared 
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory, demo_data):
-    return TestClient(create_app(demo_data(tmp_path_factory.mktemp("registers"))))
+def app(tmp_path_factory, demo_data):
+    return create_app(demo_data(tmp_path_factory.mktemp("registers")))
 
 
 @pytest.mark.parametrize("lang", ["nb", "en"])

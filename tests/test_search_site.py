@@ -3,7 +3,6 @@ matches that stay text, and suggestions while typing."""
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
 from catalogue.search import EmbeddedBackend
 from catalogue.site.app import create_app
@@ -14,10 +13,10 @@ HOSTILE = variable("mfr/mfr/X", "X", "<script>alert(1)</script> vekt", "<img src
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
+def app(tmp_path_factory):
     settings = settings_in(tmp_path_factory.mktemp("site"))
     EmbeddedBackend(settings.data_dir / "index").rebuild([*DOCS, HOSTILE])
-    return TestClient(create_app(settings))
+    return create_app(settings)
 
 
 def test_facets_sorting_and_paging_are_parameters(client):
