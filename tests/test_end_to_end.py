@@ -8,6 +8,7 @@ from urllib.parse import unquote_plus
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from catalogue.search.analysis import STOP_WORDS
 from catalogue.site.app import create_app
@@ -245,7 +246,7 @@ def test_every_kind_of_minted_uri_dereferences(demo, client):
 
 
 def test_a_list_item_shows_what_changed_in_its_code_list_in_the_years_wanted(client):
-    applicant = TestClient(client.app)  # a list of its own
+    applicant = client  # with a list of its own
     variable_id = "helsedata/befolkning/BOSTEDSFYLKE"  # coded with KLASS's county classification
     applicant.post("/list/items", data={"variable": variable_id, "from": "2017", "to": "2021"})
     [item] = applicant.get("/api/list").json()["items"]
@@ -263,7 +264,6 @@ def test_a_list_item_shows_what_changed_in_its_code_list_in_the_years_wanted(cli
 
 
 def test_registers_by_holder_say_who_decides_access_and_where_to_apply(client):
-    client = TestClient(client.app)  # in bokmål, whatever other tests chose
     assert client.get("/datasets", follow_redirects=False).headers["location"] == "/registers"
     holders = client.get("/api/registers").json()["holders"]
     registers = [r for h in holders for r in h["registers"]]
@@ -282,7 +282,6 @@ def test_registers_by_holder_say_who_decides_access_and_where_to_apply(client):
 
 
 def test_the_start_page_explains_itself_with_examples_that_find_something_and_the_latest_changes(client):
-    client = TestClient(client.app)  # in bokmål, whatever other tests chose
     page = client.get("/", headers={"accept": "text/html"}).text
     examples = re.findall(r'<li><a href="/\?q=([^"]+)">', page)
     assert len(examples) >= 4 and "Sist endret i katalogen" in page and 'href="/changes"' in page
@@ -339,3 +338,22 @@ def test_diagnoses_and_drugs_point_to_the_real_code_lists(client, variable_id, c
 def test_munin_s_captured_variable_is_in_the_demo(client):
     [tale] = client.get("/api/variables", params={"q": "V_ALS.F1.ALSFRSR1TALE"}).json()["items"][:1]
     assert tale["source"] == "munin" and tale["label"]["nb"] == "1. Tale"
+
+
+def test_a_list_with_icd10_wanted_2024_to_2026_shows_the_five_codes_removed_in_2026(client):
+    """The codes an applicant must reckon with, at the item, in the page and in the XLSX."""
+    from openpyxl import load_workbook
+    import io
+    removed = {"M1906", "M1916", "M1926", "M1986", "M1996"}
+    variable_id = "npr/npr-somatikk/hovedtilstand"
+    client.post("/list/items", data={"variable": variable_id, "from": "2024", "to": "2026"})
+    [item] = client.get("/api/list").json()["items"]
+    assert item["code_changes"]["versions"] == ["2024", "2025", "2026"]
+    last = item["code_changes"]["changes"][-1]
+    assert (last["from"], last["to"]) == ("2025", "2026") and {c["code"] for c in last["removed"]} == removed
+    page = client.get("/list", headers={"accept": "text/html"}).text
+    assert all(f"<code>{code}</code>" in page for code in removed)
+    sheet = load_workbook(io.BytesIO(client.get("/list/export.xlsx").content)).active
+    header, row = [[c.value for c in r] for r in sheet.iter_rows(max_row=2)]
+    cell = dict(zip(header, row))["Kodeendringer i årene"]
+    assert "2025 → 2026: 5 fjernet (M1906, M1916, M1926, M1986, M1996)" in cell

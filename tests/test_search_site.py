@@ -86,7 +86,7 @@ def test_a_search_that_cannot_be_read_keeps_the_page_and_says_why_by_the_field(c
     # the words, the filter and what was typed stay; the results of what could be read are shown
     assert 'value="vekt"' in page and 'name="source" value="mfr"' in page and f'value="{params["from"]}"' in page
     assert 'href="/variables/mfr/mfr/VEKT"' in page
-    english = TestClient(client.app).get("/", params={"lang": "en", **params}, headers={"accept": "text/html"})
+    english = client.get("/", params={"lang": "en", **params}, headers={"accept": "text/html"})
     assert said[1] in english.text
     api = client.get("/api/variables", params=params)
     assert api.status_code == 422 and api.json()["detail"][0]["field"] == field
