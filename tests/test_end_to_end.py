@@ -272,7 +272,7 @@ def test_registers_by_holder_say_who_decides_access_and_where_to_apply(client):
     assert len(registers) >= 6 and all(r["variables"] > 0 and r["access_body"] for r in registers)
     # no source of the demo names an access body but Munin: the catalogue's own, said as such
     mfr = next(r for r in registers if r["id"] == "mfr/mfr")
-    assert mfr["access_body"] == {"nb": "Helsedirektoratet"} and not mfr["access_body_stated"]
+    assert mfr["access_body"]["nb"] == "Helsedirektoratet" and not mfr["access_body_stated"]
     assert mfr["apply_url"] == "https://www.fhi.no/he/mfr/" and mfr["apply_email"] == "helsedata@helsedir.no"
     page = client.get("/registers", headers={"accept": "text/html"}).text
     assert "Registre og hvordan du søker" in page and 'href="/datasets/mfr/mfr"' in page
@@ -357,3 +357,11 @@ def test_a_list_with_icd10_wanted_2024_to_2026_shows_the_five_codes_removed_in_2
     header, row = [[c.value for c in r] for r in sheet.iter_rows(max_row=2)]
     cell = dict(zip(header, row))["Kodeendringer i årene"]
     assert "2025 → 2026: 5 fjernet (M1906, M1916, M1926, M1986, M1996)" in cell
+
+
+def test_english_means_english_down_to_the_holders(client):
+    english = client.get("/api/registers", params={"lang": "en"}).json()["holders"]
+    assert {"Norwegian Institute of Public Health", "Norwegian Directorate of Health", "Statistics Norway",
+            "Cancer Registry of Norway"} <= {h["name"] for h in english}
+    page = client.get("/variables/mfr/mfr/VEKT", params={"lang": "en"}, headers={"accept": "text/html"}).text
+    assert "Norwegian Institute of Public Health" in page and "Folkehelseinstituttet" not in page
