@@ -27,12 +27,12 @@ from tantivy import Filter, Occur, Order, Query as TQ, TextAnalyzer, TextAnalyze
 from catalogue.durable import atomic_write
 from catalogue.search import analysis
 from catalogue.models import Period
-from catalogue.search.backend import FACETS, FILTERS, FacetValue, Hit, Page, Suggestion
+from catalogue.search.backend import FACETS, FILTERS, FacetValue, Hit, Page, Suggestion, hit
 from catalogue.search.documents import VariableDoc
 from catalogue.search.fields import (DESCRIPTION_WINDOW, ENDINGS_WEIGHT, FACET_SIZE, FIELDS, NO_YEAR,
-                                     SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE, TYPO_TWO, Coverage, Groups, Labels, indexed,
+                                     SYNONYM_WEIGHT, TYPO_FIELDS, VIA_WEIGHT, TYPO_ONE, TYPO_TWO, Coverage, Groups, Labels, indexed,
                                      named, summarize)
-from catalogue.search.query import Query
+from catalogue.search.query import Query, Via
 
 KEEP_INDEXES = 2
 SUMMARY, PARTS = "summary.json", "compound-parts.json"
@@ -185,7 +185,7 @@ class EmbeddedBackend:
         docs = [VariableDoc.model_validate_json(searcher.doc(address)["doc"][0])
                 for _, address in result.hits]
         is_hit = self._matcher(query.text) if query.text.strip() else None
-        items = [self._highlight(doc, is_hit) for doc in docs]
+        items = [self._highlight(doc, query, is_hit) for doc in docs]
         facets = {facet: values for names, future in counting for facet, values in future.result().items()}
         return Page(items=items, total=result.count, facets={f: facets.get(f, []) for f in FACETS})
 
@@ -266,7 +266,7 @@ class EmbeddedBackend:
     def _compile(self, query: Query, scoring: bool = True) -> TQ:
         clauses: list[tuple[Occur, TQ]] = []
         if query.text.strip():
-            clauses.append((Occur.Must, self._text(query.text)))
+            clauses.append((Occur.Must, self._text(query.text, query.via)))
         for facet, values in query.filters.items():
             if facet in FILTERS and values:
                 clauses.append((Occur.Must, TQ.term_set_query(self.schema, facet, list(values))))
@@ -298,13 +298,16 @@ class EmbeddedBackend:
                               lower_bound=0 if lowest is None else lowest,
                               upper_bound=NO_YEAR if highest is None else highest)
 
-    def _text(self, typed: str) -> TQ:
-        """Any of: the words in each field, their synonyms, and near spellings of long words.
-        Function words count only in synonyms' phrases, or as a phrase when they are all there is."""
+    def _text(self, typed: str, via: tuple[Via, ...] = ()) -> TQ:
+        """Any of: the words in each field, their synonyms, near spellings of long words, and
+        the code lists of concepts they match (`via`). Function words count only in synonyms'
+        phrases, or as a phrase when they are all there is."""
+        through = [(Occur.Should, TQ.const_score_query(TQ.term_query(self.schema, "code_list", v.code_list),
+                                                       VIA_WEIGHT * v.score)) for v in via]
         if analysis.is_function_words(typed):
-            return TQ.boolean_query([(Occur.Should, q) for q in self._fields(typed, 1.0, phrase=True)])
+            return TQ.boolean_query([(Occur.Should, q) for q in self._fields(typed, 1.0, phrase=True)] + through)
         text = analysis.content(typed)
-        should = [(Occur.Should, q) for q in self._fields(text, 1.0)]
+        should = through + [(Occur.Should, q) for q in self._fields(text, 1.0)]
         endings = [w for w in analysis.words(analysis.fold(text)) if len(w) >= analysis.MIN_ENDING]
         if endings:
             should.append((Occur.Should, TQ.boost_query(TQ.term_set_query(self.schema, "label_endings", endings),
@@ -334,14 +337,14 @@ class EmbeddedBackend:
             out.append(TQ.boost_query(matched, weight * factor))
         return out
 
-    def _highlight(self, doc: VariableDoc, is_hit) -> Hit:
+    @staticmethod
+    def _highlight(doc: VariableDoc, query: Query, is_hit) -> Hit:
         if is_hit is None:
-            return Hit(**doc.model_dump())
-        return Hit(**doc.model_dump(), highlight={
-            "label": {lang: analysis.mark(value, is_hit) for lang, value in doc.label.items()},
-            "description": {lang: analysis.mark(value, is_hit, limit=DESCRIPTION_WINDOW)
-                            for lang, value in doc.description.items()},
-        })
+            return hit(doc, query)
+        return hit(doc, query,
+                   label={lang: analysis.mark(value, is_hit) for lang, value in doc.label.items()},
+                   description={lang: analysis.mark(value, is_hit, limit=DESCRIPTION_WINDOW)
+                                for lang, value in doc.description.items()})
 
     def _matcher(self, text: str):
         """What marks the words of hits that match `text` (or its synonyms)."""
