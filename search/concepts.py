@@ -11,46 +11,32 @@ from __future__ import annotations
 
 import difflib
 import json
-import shutil
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 
 import tantivy
-from tantivy import Filter, Occur, Query as TQ, TextAnalyzer, TextAnalyzerBuilder, Tokenizer
+from tantivy import Filter, Occur, Query as TQ, TextAnalyzer
 
 from catalogue.durable import atomic_write
 from catalogue.search import analysis
 from catalogue.search.documents import Concept, Register, VariableDoc
+from catalogue.search.embedded import Swapped, analyzers, build
 from catalogue.search.fields import TYPO_ONE, TYPO_TWO
 from catalogue.search.query import Code, Via
 
 PARTS, WORDS, REGISTERS = "compound-parts.json", "words.json", "registers.json"
-KEEP = 2
 CANDIDATES = 50  # concepts read per query, the best first: a lookup stays one small search
-# A concept counts only if the query names more than half of its words: "søvn" is not a
-# search for "Søvnforstyrrelse", nor "fødselsvekt" one for "Ekstremt lav fødselsvekt".
-MIN_COVERED = 0.7
+# A concept counts only if the query names most of its words: "søvn" is not a search for
+# "Søvnforstyrrelse", nor "fødselsvekt" one for "Ekstremt lav fødselsvekt".
+MIN_COVERED = 0.8
 # When a search finds nothing: spellings offered (words this close to the catalogue's own),
 # and the concepts and registers nearest to it.
 SPELLING_CUTOFF, HELP_SIZE = 0.8, 5
 
 
 def _analyzers(parts: list[str]) -> dict[str, TextAnalyzer]:
-    folded = sorted({analysis.fold(p) for p in parts})
-    simple = lambda *filters: _built(Tokenizer.simple(), filters)  # noqa: E731
-    return {"parts": simple(Filter.lowercase(), Filter.split_compound(parts)),
-            "nb": simple(Filter.lowercase(), Filter.split_compound(parts), Filter.stemmer("norwegian")),
-            "nb_fold": simple(Filter.lowercase(), Filter.ascii_fold(), Filter.split_compound(folded),
-                              Filter.stemmer("norwegian")),
-            "exact": _built(Tokenizer.raw(), [Filter.lowercase()])}
-
-
-def _built(tokenizer: Tokenizer, filters) -> TextAnalyzer:
-    builder = TextAnalyzerBuilder(tokenizer)
-    for f in filters:
-        builder = builder.filter(f)
-    return builder.build()
+    """The variables' analyzers, and "parts": compounds split, the parts left as written."""
+    return {**analyzers(parts), "parts": build(Filter.lowercase(), Filter.split_compound(parts))}
 
 
 def _schema() -> tantivy.Schema:
@@ -69,13 +55,11 @@ def code(concept: Concept) -> Code:
                 notation=concept.notation, label=concept.labels[0] if concept.labels else "")
 
 
-class ConceptIndex:
+class ConceptIndex(Swapped):
+    prefix = "concepts-"
+
     def __init__(self, root: Path):
-        self.root = Path(root)
-        self._pointer = self.root / "CURRENT"
-        self._loaded: str | None = None
-        self._index: tantivy.Index | None = None
-        self._analyzers: dict[str, TextAnalyzer] = {}
+        super().__init__(root)
         self._words: dict[str, str] = {}  # folded -> as written
         self._registers: list[Register] = []
         self.schema = _schema()
@@ -93,7 +77,7 @@ class ConceptIndex:
         of the concepts' and variables' labels are kept for spelling, and the registers for
         help when a search finds nothing."""
         concepts = list(concepts)
-        folder = self.root / ("concepts-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f"))
+        folder = self._new_folder()
         folder.mkdir(parents=True)
         texts = [label for c in concepts for label in c.labels]
         atomic_write(folder / PARTS, json.dumps(analysis.parts_of(texts), ensure_ascii=False).encode())
@@ -108,22 +92,12 @@ class ConceptIndex:
                 concept=[concept.model_dump_json().encode()]))
         writer.commit()
         writer.wait_merging_threads()
-        self._loaded = None
-        atomic_write(self._pointer, folder.name.encode())
-        for stale in sorted(p for p in self.root.glob("concepts-*") if p.is_dir())[:-KEEP]:
-            shutil.rmtree(stale, ignore_errors=True)
+        self._swap(folder)
 
-    def _current(self) -> tantivy.Index | None:
-        try:
-            name = self._pointer.read_text().strip()
-        except FileNotFoundError:
-            return None
-        if name != self._loaded:
-            folder = self.root / name
-            self._index, self._loaded = self._open(folder), name
-            self._words = {analysis.fold(w): w for w in json.loads((folder / WORDS).read_text())}
-            self._registers = [Register.model_validate(r) for r in json.loads((folder / REGISTERS).read_text())]
-        return self._index
+    def _load(self, folder: Path) -> tantivy.Index:
+        self._words = {analysis.fold(w): w for w in json.loads((folder / WORDS).read_text())}
+        self._registers = [Register.model_validate(r) for r in json.loads((folder / REGISTERS).read_text())]
+        return self._open(folder)
 
     def lookup(self, typed: str, limit: int = 5) -> list[tuple[Concept, float]]:
         """The concepts all the words of `typed` match (or its code), most of whose own words

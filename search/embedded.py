@@ -39,12 +39,54 @@ SUMMARY, PARTS = "summary.json", "compound-parts.json"
 _POOL = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="facets")
 
 
-def _analyzers(parts: list[str]) -> dict[str, TextAnalyzer]:
-    def build(*filters) -> TextAnalyzer:
-        builder = TextAnalyzerBuilder(Tokenizer.simple())
-        for f in filters:
-            builder = builder.filter(f)
-        return builder.build()
+class Swapped:
+    """An index kept as folders under `root`: a new one is written whole beside the current
+    one, then named in `CURRENT` in one rename, so readers in other processes keep the old
+    one until the new one is whole, and pick the new one up on their next read."""
+    prefix = "index-"
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self._pointer = self.root / "CURRENT"
+        self._loaded: str | None = None
+        self._index: tantivy.Index | None = None
+        self._analyzers: dict[str, TextAnalyzer] = {}
+
+    def _new_folder(self) -> Path:
+        return self.root / (self.prefix + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f"))
+
+    def _swap(self, folder: Path) -> None:
+        """Make `folder` the index read, in one step, and remove older ones."""
+        self._loaded = None  # the next read opens the new index with its own dictionary
+        atomic_write(self._pointer, folder.name.encode())
+        for stale in sorted(p for p in self.root.glob(self.prefix + "*") if p.is_dir())[:-KEEP_INDEXES]:
+            shutil.rmtree(stale, ignore_errors=True)
+
+    def _current(self) -> tantivy.Index | None:
+        """The current index (None if one was never made), opened anew when it was swapped."""
+        try:
+            name = self._pointer.read_text().strip()
+        except FileNotFoundError:
+            return None
+        if name != self._loaded:
+            self._index, self._loaded = self._load(self.root / name), name
+        return self._index
+
+    def _load(self, folder: Path) -> tantivy.Index:
+        """Open the index in `folder`, with what is kept beside it."""
+        raise NotImplementedError
+
+
+def build(*filters) -> TextAnalyzer:
+    """An analyzer of words (split at what is not a letter or digit) through `filters`."""
+    builder = TextAnalyzerBuilder(Tokenizer.simple())
+    for f in filters:
+        builder = builder.filter(f)
+    return builder.build()
+
+
+def analyzers(parts: list[str]) -> dict[str, TextAnalyzer]:
+    """The analyzers of FIELDS, Norwegian compounds split into `parts`."""
     folded = sorted({analysis.fold(p) for p in parts})
     return {
         "exact": TextAnalyzerBuilder(Tokenizer.raw()).filter(Filter.lowercase()).build(),
@@ -75,15 +117,11 @@ def _schema() -> tantivy.Schema:
     return builder.build()
 
 
-class EmbeddedBackend:
+class EmbeddedBackend(Swapped):
     capabilities = frozenset({"compounds", "typos", "synonyms", "highlight", "suggest"})
 
     def __init__(self, root: Path):
-        self.root = Path(root)
-        self._pointer = self.root / "CURRENT"
-        self._loaded: str | None = None
-        self._index: tantivy.Index | None = None
-        self._analyzers: dict[str, TextAnalyzer] = {}
+        super().__init__(root)
         self._labels: Labels = {}
         self._coverage: Coverage = {}
         self._groups: Groups = {}
@@ -91,10 +129,9 @@ class EmbeddedBackend:
 
     def _open(self, folder: Path, parts: list[str], create: bool = False) -> tantivy.Index:
         index = tantivy.Index(self.schema, path=str(folder), reuse=not create)
-        analyzers = _analyzers(parts)
-        for name, analyzer in analyzers.items():
+        self._analyzers = analyzers(parts)
+        for name, analyzer in self._analyzers.items():
             index.register_tokenizer(name, analyzer)
-        self._analyzers = analyzers
         return index
 
     # -- writing -------------------------------------------------------------
@@ -141,16 +178,6 @@ class EmbeddedBackend:
         writer.commit()
         writer.wait_merging_threads()
 
-    def _new_folder(self) -> Path:
-        return self.root / ("index-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f"))
-
-    def _swap(self, folder: Path) -> None:
-        """Make `folder` the index searches read, in one step, and remove older ones."""
-        self._loaded = None  # the next search opens the new index with its own dictionary
-        atomic_write(self._pointer, folder.name.encode())
-        for stale in sorted(p for p in self.root.glob("index-*") if p.is_dir())[:-KEEP_INDEXES]:
-            shutil.rmtree(stale, ignore_errors=True)
-
     @staticmethod
     def _document(doc: VariableDoc, this_year: int) -> tantivy.Document:
         return tantivy.Document(**indexed(doc, this_year), doc=[doc.model_dump_json().encode()])
@@ -159,17 +186,9 @@ class EmbeddedBackend:
     def has_index(self) -> bool:
         return self._pointer.exists()
 
-    def _current(self) -> tantivy.Index | None:
-        try:
-            name = self._pointer.read_text().strip()
-        except FileNotFoundError:
-            return None
-        if name != self._loaded:
-            folder = self.root / name
-            self._index = self._open(folder, json.loads((folder / PARTS).read_text()))
-            self._labels, self._coverage, self._groups = json.loads((folder / SUMMARY).read_text())
-            self._loaded = name
-        return self._index
+    def _load(self, folder: Path) -> tantivy.Index:
+        self._labels, self._coverage, self._groups = json.loads((folder / SUMMARY).read_text())
+        return self._open(folder, json.loads((folder / PARTS).read_text()))
 
     def search(self, query: Query) -> Page:
         index = self._current()

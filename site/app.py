@@ -30,6 +30,7 @@ from catalogue.runs import RunLog
 from catalogue.search import FACETS, FacetValue, Hit, Query, VariableDoc, open_concepts
 from catalogue.search.query import SORTS, Code
 from catalogue.settings import Settings
+from catalogue.sources import ConfigError
 from catalogue.store import SourceState
 from catalogue.site.account_pages import account_routes
 from catalogue.site.as_of import variable_as_of
@@ -126,10 +127,13 @@ def create_app(settings: Settings) -> FastAPI:
             pages=max(1, -(-result.total // query.size)), items=result.items, facets=result.facets)
 
     def found_nothing(typed: str) -> Help:
-        contact = reader.config().catalogue.contact
+        try:
+            contact = reader.config().catalogue.contact
+        except ConfigError:  # a site serving a data directory without its configuration
+            contact = None
         return Help(spellings=concepts.spellings(typed), concepts=concepts.nearest(typed),
                     registers=[{"id": r.id, "title": r.title} for r in concepts.registers(typed)],
-                    ask=f"mailto:{contact.email}" if contact.email else contact.url)
+                    ask=contact and (f"mailto:{contact.email}" if contact.email else contact.url))
 
     @app.get("/", response_class=HTMLResponse)
     def explorer(request: Request, read: tuple[Query, Problems] = Depends(read_query)):

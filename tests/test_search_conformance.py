@@ -329,7 +329,7 @@ def concepts(tmp_path_factory) -> ConceptIndex:
     return index
 
 
-@pytest.mark.parametrize("typed", ["lungekreft", "kreft i lunge", "ondartet svulst i lungene", "C34"])
+@pytest.mark.parametrize("typed", ["lungekreft", "kreft i lunge", "lungecancer", "C34"])
 def test_words_of_a_code_find_it_by_stem_compound_part_synonym_or_code(concepts, typed):
     [via] = concepts.via(typed)
     assert (via.code_list, via.code_list_title, via.notation, via.label) == (
@@ -338,7 +338,7 @@ def test_words_of_a_code_find_it_by_stem_compound_part_synonym_or_code(concepts,
 
 def test_a_concept_the_words_name_only_a_little_of_is_no_way_to_its_list(concepts):
     assert concepts.via("fødselsvekt") == ()  # "Ekstremt lav fødselsvekt" is more than birth weight
-    assert concepts.via("svangerskapsdiabetes")[0].notation == "O244"
+    assert [v.notation for v in concepts.via("diabetes type 2")] == ["E11"]  # "mellitus" by synonym
     assert concepts.via("og") == concepts.via("") == ()
 
 
