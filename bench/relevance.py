@@ -48,11 +48,11 @@ class Scored:
 
 
 def score(settings: Settings) -> list[Scored]:
-    from catalogue.search import Query, open_backend
-    backend = open_backend(settings)
+    from catalogue.search import Query, open_backend, open_concepts
+    backend, concepts = open_backend(settings), open_concepts(settings)
     judged = tomllib.loads(JUDGMENTS.read_text(encoding="utf-8"))["query"]
     return [Scored(q["group"], q["text"], q["relevant"],
-                   [hit.id for hit in backend.search(Query(text=q["text"], size=K)).items])
+                   [hit.id for hit in backend.search(Query(text=q["text"], via=concepts.via(q["text"]), size=K)).items])
             for q in judged]
 
 

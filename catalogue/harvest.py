@@ -33,7 +33,7 @@ from catalogue.profiles.dcat_ap_no_3 import to_graph
 from catalogue.rdf import GENID, stable_skolemize
 from catalogue.records import RecordStore, RecordVersion, nt_lines, version_hash
 from catalogue.runs import FetchedDocument, RecordChange, Run, RunLog, new_run_id
-from catalogue.search import Query, build_documents, open_backend
+from catalogue.search import Query, open_backend, open_concepts, read_catalogue
 from catalogue.settings import Settings
 from catalogue.shacl import PROFILES, Profile, profile_shapes, validate
 from catalogue.sources import DEMO_PLACEHOLDER, UPLOAD_URL, Config, SourceConfig
@@ -155,7 +155,7 @@ def _apply_runs(settings: Settings, state: State) -> None:
 def _patch_index(store: Store, settings: Settings, state: State) -> bool:
     """Bring the index up to `state` by replacing the documents that changed and deleting
     those gone, if they are few (PATCH_SHARE); False if a rebuild is the better way."""
-    docs = build_documents(store, state)
+    docs, concepts, registers = read_catalogue(store, state)
     backend = open_backend(settings)
     indexed = {doc.id: doc.model_dump(mode="json") for doc in backend.matching(Query())}
     changed = [doc for doc in docs if indexed.get(doc.id) != doc.model_dump(mode="json")]
@@ -166,6 +166,7 @@ def _patch_index(store: Store, settings: Settings, state: State) -> bool:
         backend.delete(gone)
     if changed:
         backend.upsert(changed)
+    open_concepts(settings).rebuild(concepts, docs, registers)  # small: rebuilt whole
     _note_index(settings, state)
     return True
 
@@ -586,8 +587,9 @@ def reindex(store: Store, settings: Settings, state: State | None = None) -> int
     and note which they were; returns how many variables were indexed."""
     state = state or store.state()
     with _without_cycle_collection():
-        docs = build_documents(store, state)
+        docs, concepts, registers = read_catalogue(store, state)
         open_backend(settings).rebuild(docs)
+        open_concepts(settings).rebuild(concepts, docs, registers)
     _note_index(settings, state)
     return len(docs)
 

@@ -1,8 +1,9 @@
 """Search: documents built from the store, a query, and backends that answer it."""
 from catalogue.search.backend import FACETS, FILTERS, FacetValue, Hit, Page, SearchBackend, Suggestion
-from catalogue.search.documents import VariableDoc, build_documents
+from catalogue.search.concepts import ConceptIndex
+from catalogue.search.documents import VariableDoc, build_documents, read_catalogue
 from catalogue.search.embedded import EmbeddedBackend
-from catalogue.search.query import Query
+from catalogue.search.query import Query, Via
 
 
 
@@ -14,5 +15,11 @@ def open_backend(settings) -> SearchBackend:
     return EmbeddedBackend(settings.data_dir / "index")
 
 
-__all__ = ["FACETS", "FILTERS", "EmbeddedBackend", "FacetValue", "Hit", "Page", "Query", "SearchBackend",
-           "Suggestion", "VariableDoc", "build_documents", "open_backend"]
+def open_concepts(settings) -> ConceptIndex:
+    """The index of the code lists' concepts, in the data directory whichever the backend."""
+    return ConceptIndex(settings.data_dir / "concepts")
+
+
+__all__ = ["FACETS", "FILTERS", "ConceptIndex", "EmbeddedBackend", "FacetValue", "Hit", "Page", "Query",
+           "SearchBackend", "Suggestion", "VariableDoc", "Via", "build_documents", "open_backend", "open_concepts",
+           "read_catalogue"]

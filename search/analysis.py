@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 
@@ -58,17 +57,15 @@ def fold(text: str) -> str:
 
 def compound_parts(docs: Sequence[VariableDoc]) -> list[str]:
     """The words compounds are split into, for an index of these documents."""
-    seen: Counter[str] = Counter()
     step = max(1, len(docs) // DESCRIPTION_SAMPLE)
-    for n, doc in enumerate(docs):
-        for text in doc.label.values():
-            seen.update(words(text))
-        if n % step == 0:
-            for text in doc.description.values():
-                seen.update(words(text))
-    for group in synonym_groups():
-        for label in group:
-            seen.update(words(label))
+    return parts_of(text for n, doc in enumerate(docs)
+                    for text in (*doc.label.values(), *(doc.description.values() if n % step == 0 else ())))
+
+
+def parts_of(texts: Iterable[str]) -> list[str]:
+    """The words compounds are split into: the words of `texts` and of the synonym lists."""
+    seen = {w for text in texts for w in words(text)}
+    seen.update(w for group in synonym_groups() for label in group for w in words(label))
     words_seen = {w for w in seen if len(w) >= MIN_PART and w.isalpha() and w not in NOT_PARTS}
     parts = words_seen | {w + link for w in words_seen for link in ("s", "e")}
     # A compound is split only into parts of the dictionary, and would stay whole if it were

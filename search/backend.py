@@ -10,7 +10,7 @@ from catalogue.models import Period, Text
 
 from catalogue.search.analysis import Segments
 from catalogue.search.documents import VariableDoc
-from catalogue.search.query import Query
+from catalogue.search.query import Query, Via
 
 # Facets every backend counts, in the order the explorer shows them (values: VariableDoc.facet_values).
 FACETS = ("source", "publisher", "dataset", "theme", "value_type", "access_rights", "has_code_list",
@@ -44,6 +44,12 @@ class Hit(VariableDoc):
     words that matched the query marked; the description cut to a window around them."""
 
     highlight: dict[str, dict[str, Segments]] = Field(default_factory=dict)
+    via: list[Via] = Field(default_factory=list)  # the concepts of its code list the query matched
+
+
+def hit(doc: VariableDoc, query: Query, **highlight: dict[str, Segments]) -> Hit:
+    """`doc` as a hit of `query`, saying through which concept of its code list it was found."""
+    return Hit(**doc.model_dump(), highlight=highlight, via=[v for v in query.via if v.code_list == doc.code_list])
 
 
 class Page(BaseModel):

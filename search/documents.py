@@ -77,8 +77,30 @@ KEPT = {**dict.fromkeys((LABEL, DESCRIPTION, TITLE, NAME), TEXT),
         **dict.fromkeys((THEME, TEMPORAL, HAS_VERSION, RDF_TYPE), LIST), VARIABLE_LINK: LINK}
 
 
+class Concept(BaseModel):
+    """A code of a code list, its labels in every version and language merged (newest first)."""
+    code_list: str
+    code_list_title: Text = Field(default_factory=dict)
+    notation: str
+    labels: list[str]
+
+
+class Register(BaseModel):
+    """A dataset with variables, as a search that finds nothing may point to it."""
+    id: str
+    title: Text
+    description: Text = Field(default_factory=dict)
+
+
 def build_documents(store: Store, state: State | None = None) -> list[VariableDoc]:
-    """One document per variable whose dataset is in the store, read from the stored graphs
+    return read_catalogue(store, state)[0]
+
+
+def read_catalogue(store: Store, state: State | None = None
+                   ) -> tuple[list[VariableDoc], list[Concept], list[Register]]:
+    """The documents of the variables, the concepts of the code lists they use, and their registers.
+
+    One document per variable whose dataset is in the store, read from the stored graphs
     in one pass (no SPARQL store to load: a million variables are some 15 million triples).
     The graphs passed the gate, so documents are assembled without validating them again.
 
@@ -152,7 +174,26 @@ def build_documents(store: Store, state: State | None = None) -> list[VariableDo
                             for t in lists.get((v, TEMPORAL), ())), key=lambda x: x.start or date.min),
         ))
     _link_twins(docs)
-    return sorted(docs, key=lambda d: d.id)
+    used = {d.code_list for d in docs if d.code_list}
+    registers = [Register(id=ds["dataset"], title=ds["dataset_title"], description=text(ds["dataset_uri"], DESCRIPTION))
+                 for ds in {ds["dataset"]: ds for ds in datasets.values()}.values()]
+    return sorted(docs, key=lambda d: d.id), _concepts(values, lists, texts, used), sorted(registers, key=lambda r: r.id)
+
+
+def _concepts(values: dict[tuple[str, str], str], lists: dict[tuple[str, str], list[str]],
+              literals: dict[tuple[str, str], list[tuple[str, str]]], used: set[str]) -> list[Concept]:
+    """The codes of the code lists in `used`, a classification's versions' merged into it."""
+    owner = {version: scheme for (scheme, predicate), versions in lists.items() if predicate == HAS_VERSION
+             for version in versions}
+    found: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+    for (concept, predicate), scheme in values.items():
+        scheme = owner.get(scheme, scheme)
+        if predicate == IN_SCHEME and scheme in used and (notation := values.get((concept, NOTATION))):
+            # a version's URI sorts after its predecessors': the newest label first, below
+            found[scheme, notation] += [(concept, label) for label, _ in literals.get((concept, LABEL), ())]
+    return [Concept(code_list=scheme, code_list_title=_lang(literals.get((scheme, TITLE), ())), notation=notation,
+                    labels=list(dict.fromkeys(label for _, label in sorted(labelled, reverse=True))))
+            for (scheme, notation), labelled in sorted(found.items())]
 
 
 def _link_twins(docs: list[VariableDoc]) -> None:

@@ -25,12 +25,12 @@ from elasticsearch import Elasticsearch, NotFoundError, helpers
 
 from catalogue.search import analysis
 from catalogue.models import Period
-from catalogue.search.backend import FACETS, FILTERS, FacetValue, Hit, Page, Suggestion
+from catalogue.search.backend import FACETS, FILTERS, FacetValue, Hit, Page, Suggestion, hit
 from catalogue.search.documents import VariableDoc
 from catalogue.search.fields import (DESCRIPTION_WINDOW, ENDINGS_WEIGHT, FACET_SIZE, FIELDS, NO_YEAR,
-                                     SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE, TYPO_TWO, COVERED, Coverage,
+                                     SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE, TYPO_TWO, VIA_WEIGHT, COVERED, Coverage,
                                      Groups, Labels, indexed, named, summarize)
-from catalogue.search.query import MAX_PAGE_SIZE, Query
+from catalogue.search.query import MAX_PAGE_SIZE, Query, Via
 
 REQUEST_TIMEOUT = 30  # seconds; a bulk request of BULK_CHUNK documents is the slowest call
 BULK_CHUNK = 500
@@ -132,13 +132,16 @@ def _bool(must: Iterable[dict] = (), filter: Iterable[dict] = ()) -> dict:
     return {"bool": clauses} if clauses else {"match_all": {}}
 
 
-def _text_query(typed: str) -> dict:
-    """Any of: the words in each field, their synonyms, and near spellings of long words.
-    Function words count only in synonyms' phrases, or as a phrase when they are all there is."""
+def _text_query(typed: str, via: tuple[Via, ...] = ()) -> dict:
+    """Any of: the words in each field, their synonyms, near spellings of long words, and
+    the code lists of concepts they match (`via`). Function words count only in synonyms'
+    phrases, or as a phrase when they are all there is."""
+    through = [{"constant_score": {"filter": {"term": {"code_list": v.code_list}}, "boost": VIA_WEIGHT * v.score}}
+               for v in via]
     if analysis.is_function_words(typed):
-        return {"bool": {"should": _fields(typed, 1.0, phrase=True), "minimum_should_match": 1}}
+        return {"bool": {"should": _fields(typed, 1.0, phrase=True) + through, "minimum_should_match": 1}}
     text = analysis.content(typed)
-    should = _fields(text, 1.0)
+    should = through + _fields(text, 1.0)
     endings = [w for w in analysis.words(analysis.fold(text)) if len(w) >= analysis.MIN_ENDING]
     if endings:
         should.append({"terms": {"label_endings": endings, "boost": ENDINGS_WEIGHT}})
@@ -200,7 +203,7 @@ def _search_body(query: Query) -> dict:
     counted under every filter but its own, so that several of its values can be chosen."""
     facets = _facet_filters(query)
     body = {
-        "query": _bool(must=[_text_query(query.text)] if query.text.strip() else [],
+        "query": _bool(must=[_text_query(query.text, query.via)] if query.text.strip() else [],
                        filter=_period_filters(query)),
         "aggregations": {facet: {"filter": _bool(filter=[c for f, c in facets.items() if f != facet]),
                                  "aggregations": {"values": {"terms": {"field": facet, "size": FACET_SIZE}}}}
@@ -216,7 +219,7 @@ def _search_body(query: Query) -> dict:
 
 
 def _matching_query(query: Query) -> dict:
-    text = [_text_query(query.text)] if query.text.strip() else []
+    text = [_text_query(query.text, query.via)] if query.text.strip() else []
     return _bool(filter=[*text, *_period_filters(query), *_facet_filters(query).values()])
 
 
@@ -338,7 +341,7 @@ class ElasticBackend:
                                      group=groups.get(facet, {}).get(b["key"]))
                           for b in found["aggregations"][facet]["values"]["buckets"] if b["key"]]
                   for facet in FACETS}
-        return Page(items=self._highlight(index, docs, query.text), total=found["hits"]["total"]["value"],
+        return Page(items=self._highlight(index, docs, query), total=found["hits"]["total"]["value"],
                     facets=facets)
 
     def matching(self, query: Query) -> list[VariableDoc]:
@@ -387,20 +390,20 @@ class ElasticBackend:
         return [*list(variables.values())[:limit - len(names)], *names]
 
     # -- marking matched words ----------------------------------------------
-    def _highlight(self, index: str, docs: list[VariableDoc], text: str) -> list[Hit]:
+    def _highlight(self, index: str, docs: list[VariableDoc], query: Query) -> list[Hit]:
+        text = query.text
         if not text.strip():
-            return [Hit(**doc.model_dump()) for doc in docs]
+            return [hit(doc, query) for doc in docs]
         phrases = [text, *analysis.synonyms(text)]
         words = [word for doc in docs for field in (doc.label, doc.description)
                  for value in field.values() for word in analysis.WORD.findall(value)]
         analyzers = [self._analyzer(index, name, [*phrases, *words]) for name in HIGHLIGHT_ANALYZERS]
         wanted = {t for p in phrases for analyze in analyzers for t in analyze(p)}
         is_hit = analysis.matcher(wanted, analyzers, analysis.ignored(text))
-        return [Hit(**doc.model_dump(), highlight={
-            "label": {lang: analysis.mark(value, is_hit) for lang, value in doc.label.items()},
-            "description": {lang: analysis.mark(value, is_hit, limit=DESCRIPTION_WINDOW)
-                            for lang, value in doc.description.items()},
-        }) for doc in docs]
+        return [hit(doc, query,
+                    label={lang: analysis.mark(value, is_hit) for lang, value in doc.label.items()},
+                    description={lang: analysis.mark(value, is_hit, limit=DESCRIPTION_WINDOW)
+                                 for lang, value in doc.description.items()}) for doc in docs]
 
     def _analyzer(self, index: str, analyzer: str, texts: list[str]) -> Callable[[str], list[str]]:
         """One of the index's analyzers, as a function over `texts`: they are analysed up

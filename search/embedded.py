@@ -27,24 +27,66 @@ from tantivy import Filter, Occur, Order, Query as TQ, TextAnalyzer, TextAnalyze
 from catalogue.durable import atomic_write
 from catalogue.search import analysis
 from catalogue.models import Period
-from catalogue.search.backend import FACETS, FILTERS, FacetValue, Hit, Page, Suggestion
+from catalogue.search.backend import FACETS, FILTERS, FacetValue, Hit, Page, Suggestion, hit
 from catalogue.search.documents import VariableDoc
 from catalogue.search.fields import (DESCRIPTION_WINDOW, ENDINGS_WEIGHT, FACET_SIZE, FIELDS, NO_YEAR,
-                                     SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE, TYPO_TWO, Coverage, Groups, Labels, indexed,
+                                     SYNONYM_WEIGHT, TYPO_FIELDS, VIA_WEIGHT, TYPO_ONE, TYPO_TWO, Coverage, Groups, Labels, indexed,
                                      named, summarize)
-from catalogue.search.query import Query
+from catalogue.search.query import Query, Via
 
 KEEP_INDEXES = 2
 SUMMARY, PARTS = "summary.json", "compound-parts.json"
 _POOL = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="facets")
 
 
-def _analyzers(parts: list[str]) -> dict[str, TextAnalyzer]:
-    def build(*filters) -> TextAnalyzer:
-        builder = TextAnalyzerBuilder(Tokenizer.simple())
-        for f in filters:
-            builder = builder.filter(f)
-        return builder.build()
+class Swapped:
+    """An index kept as folders under `root`: a new one is written whole beside the current
+    one, then named in `CURRENT` in one rename, so readers in other processes keep the old
+    one until the new one is whole, and pick the new one up on their next read."""
+    prefix = "index-"
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self._pointer = self.root / "CURRENT"
+        self._loaded: str | None = None
+        self._index: tantivy.Index | None = None
+        self._analyzers: dict[str, TextAnalyzer] = {}
+
+    def _new_folder(self) -> Path:
+        return self.root / (self.prefix + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f"))
+
+    def _swap(self, folder: Path) -> None:
+        """Make `folder` the index read, in one step, and remove older ones."""
+        self._loaded = None  # the next read opens the new index with its own dictionary
+        atomic_write(self._pointer, folder.name.encode())
+        for stale in sorted(p for p in self.root.glob(self.prefix + "*") if p.is_dir())[:-KEEP_INDEXES]:
+            shutil.rmtree(stale, ignore_errors=True)
+
+    def _current(self) -> tantivy.Index | None:
+        """The current index (None if one was never made), opened anew when it was swapped."""
+        try:
+            name = self._pointer.read_text().strip()
+        except FileNotFoundError:
+            return None
+        if name != self._loaded:
+            self._index, self._loaded = self._load(self.root / name), name
+        return self._index
+
+    def _load(self, folder: Path) -> tantivy.Index:
+        """Open the index in `folder`, with what is kept beside it."""
+        raise NotImplementedError
+
+
+def build(*filters) -> TextAnalyzer:
+    """An analyzer of words (split at what is not a letter or digit) through `filters`."""
+    builder = TextAnalyzerBuilder(Tokenizer.simple())
+    for f in filters:
+        builder = builder.filter(f)
+    return builder.build()
+
+
+def analyzers(parts: list[str]) -> dict[str, TextAnalyzer]:
+    """The analyzers of FIELDS, Norwegian compounds split into `parts`."""
     folded = sorted({analysis.fold(p) for p in parts})
     return {
         "exact": TextAnalyzerBuilder(Tokenizer.raw()).filter(Filter.lowercase()).build(),
@@ -75,15 +117,11 @@ def _schema() -> tantivy.Schema:
     return builder.build()
 
 
-class EmbeddedBackend:
+class EmbeddedBackend(Swapped):
     capabilities = frozenset({"compounds", "typos", "synonyms", "highlight", "suggest"})
 
     def __init__(self, root: Path):
-        self.root = Path(root)
-        self._pointer = self.root / "CURRENT"
-        self._loaded: str | None = None
-        self._index: tantivy.Index | None = None
-        self._analyzers: dict[str, TextAnalyzer] = {}
+        super().__init__(root)
         self._labels: Labels = {}
         self._coverage: Coverage = {}
         self._groups: Groups = {}
@@ -91,10 +129,9 @@ class EmbeddedBackend:
 
     def _open(self, folder: Path, parts: list[str], create: bool = False) -> tantivy.Index:
         index = tantivy.Index(self.schema, path=str(folder), reuse=not create)
-        analyzers = _analyzers(parts)
-        for name, analyzer in analyzers.items():
+        self._analyzers = analyzers(parts)
+        for name, analyzer in self._analyzers.items():
             index.register_tokenizer(name, analyzer)
-        self._analyzers = analyzers
         return index
 
     # -- writing -------------------------------------------------------------
@@ -141,16 +178,6 @@ class EmbeddedBackend:
         writer.commit()
         writer.wait_merging_threads()
 
-    def _new_folder(self) -> Path:
-        return self.root / ("index-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f"))
-
-    def _swap(self, folder: Path) -> None:
-        """Make `folder` the index searches read, in one step, and remove older ones."""
-        self._loaded = None  # the next search opens the new index with its own dictionary
-        atomic_write(self._pointer, folder.name.encode())
-        for stale in sorted(p for p in self.root.glob("index-*") if p.is_dir())[:-KEEP_INDEXES]:
-            shutil.rmtree(stale, ignore_errors=True)
-
     @staticmethod
     def _document(doc: VariableDoc, this_year: int) -> tantivy.Document:
         return tantivy.Document(**indexed(doc, this_year), doc=[doc.model_dump_json().encode()])
@@ -159,17 +186,9 @@ class EmbeddedBackend:
     def has_index(self) -> bool:
         return self._pointer.exists()
 
-    def _current(self) -> tantivy.Index | None:
-        try:
-            name = self._pointer.read_text().strip()
-        except FileNotFoundError:
-            return None
-        if name != self._loaded:
-            folder = self.root / name
-            self._index = self._open(folder, json.loads((folder / PARTS).read_text()))
-            self._labels, self._coverage, self._groups = json.loads((folder / SUMMARY).read_text())
-            self._loaded = name
-        return self._index
+    def _load(self, folder: Path) -> tantivy.Index:
+        self._labels, self._coverage, self._groups = json.loads((folder / SUMMARY).read_text())
+        return self._open(folder, json.loads((folder / PARTS).read_text()))
 
     def search(self, query: Query) -> Page:
         index = self._current()
@@ -185,7 +204,7 @@ class EmbeddedBackend:
         docs = [VariableDoc.model_validate_json(searcher.doc(address)["doc"][0])
                 for _, address in result.hits]
         is_hit = self._matcher(query.text) if query.text.strip() else None
-        items = [self._highlight(doc, is_hit) for doc in docs]
+        items = [self._highlight(doc, query, is_hit) for doc in docs]
         facets = {facet: values for names, future in counting for facet, values in future.result().items()}
         return Page(items=items, total=result.count, facets={f: facets.get(f, []) for f in FACETS})
 
@@ -266,7 +285,7 @@ class EmbeddedBackend:
     def _compile(self, query: Query, scoring: bool = True) -> TQ:
         clauses: list[tuple[Occur, TQ]] = []
         if query.text.strip():
-            clauses.append((Occur.Must, self._text(query.text)))
+            clauses.append((Occur.Must, self._text(query.text, query.via)))
         for facet, values in query.filters.items():
             if facet in FILTERS and values:
                 clauses.append((Occur.Must, TQ.term_set_query(self.schema, facet, list(values))))
@@ -298,13 +317,16 @@ class EmbeddedBackend:
                               lower_bound=0 if lowest is None else lowest,
                               upper_bound=NO_YEAR if highest is None else highest)
 
-    def _text(self, typed: str) -> TQ:
-        """Any of: the words in each field, their synonyms, and near spellings of long words.
-        Function words count only in synonyms' phrases, or as a phrase when they are all there is."""
+    def _text(self, typed: str, via: tuple[Via, ...] = ()) -> TQ:
+        """Any of: the words in each field, their synonyms, near spellings of long words, and
+        the code lists of concepts they match (`via`). Function words count only in synonyms'
+        phrases, or as a phrase when they are all there is."""
+        through = [(Occur.Should, TQ.const_score_query(TQ.term_query(self.schema, "code_list", v.code_list),
+                                                       VIA_WEIGHT * v.score)) for v in via]
         if analysis.is_function_words(typed):
-            return TQ.boolean_query([(Occur.Should, q) for q in self._fields(typed, 1.0, phrase=True)])
+            return TQ.boolean_query([(Occur.Should, q) for q in self._fields(typed, 1.0, phrase=True)] + through)
         text = analysis.content(typed)
-        should = [(Occur.Should, q) for q in self._fields(text, 1.0)]
+        should = through + [(Occur.Should, q) for q in self._fields(text, 1.0)]
         endings = [w for w in analysis.words(analysis.fold(text)) if len(w) >= analysis.MIN_ENDING]
         if endings:
             should.append((Occur.Should, TQ.boost_query(TQ.term_set_query(self.schema, "label_endings", endings),
@@ -334,14 +356,14 @@ class EmbeddedBackend:
             out.append(TQ.boost_query(matched, weight * factor))
         return out
 
-    def _highlight(self, doc: VariableDoc, is_hit) -> Hit:
+    @staticmethod
+    def _highlight(doc: VariableDoc, query: Query, is_hit) -> Hit:
         if is_hit is None:
-            return Hit(**doc.model_dump())
-        return Hit(**doc.model_dump(), highlight={
-            "label": {lang: analysis.mark(value, is_hit) for lang, value in doc.label.items()},
-            "description": {lang: analysis.mark(value, is_hit, limit=DESCRIPTION_WINDOW)
-                            for lang, value in doc.description.items()},
-        })
+            return hit(doc, query)
+        return hit(doc, query,
+                   label={lang: analysis.mark(value, is_hit) for lang, value in doc.label.items()},
+                   description={lang: analysis.mark(value, is_hit, limit=DESCRIPTION_WINDOW)
+                                for lang, value in doc.description.items()})
 
     def _matcher(self, text: str):
         """What marks the words of hits that match `text` (or its synonyms)."""

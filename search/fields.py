@@ -31,6 +31,10 @@ TYPO_ONE, TYPO_TWO = 5, 9
 # "hodeomkrets"): labels are also indexed under their words' endings (analysis.endings).
 ENDINGS_WEIGHT = 1.5
 SYNONYM_WEIGHT = 0.8
+# A variable coded with a code list whose concept the words match (Query.via) scores this,
+# times how well the concept matches: above a word in its description, as a diagnosis is
+# what a diagnosis variable holds.
+VIA_WEIGHT = 60.0
 DESCRIPTION_WINDOW = 240  # characters of a hit's description shown around its first match
 FACET_SIZE = 100  # values counted per facet, the most frequent first
 NO_YEAR = 9999  # sorts variables without periods last by first year

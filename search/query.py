@@ -14,6 +14,21 @@ MAX_COVER_YEARS = 150
 SORTS = ("relevance", "name", "first_year", "-first_year", "source")
 
 
+class Code(BaseModel):
+    """A code of a code list, as a search names it."""
+    model_config = ConfigDict(frozen=True)
+    code_list: str
+    code_list_title: str
+    notation: str
+    label: str
+
+
+class Via(Code):
+    """A concept of a code list that the query's words match: the variables coded with that
+    list are found through it, weighed by how well it matches (see search.concepts)."""
+    score: float = Field(default=1.0, gt=0)
+
+
 class Query(BaseModel):
     model_config = ConfigDict(frozen=True)
     text: str = Field(default="", max_length=500)
@@ -25,6 +40,8 @@ class Query(BaseModel):
     sort: Literal[SORTS] = "relevance"  # without text, relevance means by id
     page: int = Field(default=1, ge=1, le=MAX_PAGE)
     size: int = Field(default=20, ge=1, le=MAX_PAGE_SIZE)
+    # The best concept of each code list the text matches (search.concepts): an alternative to the text
+    via: tuple[Via, ...] = ()
 
     @model_validator(mode="after")
     def _years_ordered(self) -> "Query":

@@ -27,9 +27,10 @@ from catalogue.models import CodeList, Period, Variable
 from catalogue.quality import cached_score
 from catalogue.records import RecordStore
 from catalogue.runs import RunLog
-from catalogue.search import FACETS, FacetValue, Hit, Query, VariableDoc
-from catalogue.search.query import SORTS
+from catalogue.search import FACETS, FacetValue, Hit, Query, VariableDoc, open_concepts
+from catalogue.search.query import SORTS, Code
 from catalogue.settings import Settings
+from catalogue.sources import ConfigError
 from catalogue.store import SourceState
 from catalogue.site.account_pages import account_routes
 from catalogue.site.as_of import variable_as_of
@@ -86,6 +87,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="Helsevariabler", description="Variable explorer for Norwegian health data",
                   responses=REFUSALS, docs_url=None, redoc_url=None)
     reader = Reader(settings)
+    concepts = open_concepts(settings)
     lists = Lists(settings.data_dir)
     history = History(settings.data_dir)
     access = Access(Accounts(settings.data_dir), Audit(settings.data_dir))
@@ -120,13 +122,26 @@ def create_app(settings: Settings) -> FastAPI:
         return response
 
     def search_result(query: Query) -> SearchResult:
+        typed = query.text.strip()
+        if typed:  # the variables coded with a list whose concepts the words name are found too
+            query = query.model_copy(update={"via": concepts.via(typed)})
         result = reader.search.search(query)
         return SearchResult(
+            help=found_nothing(typed) if typed and not result.total else None,
             query={"q": query.text, "filters": {k: list(v) for k, v in query.filters.items()},
                    "from": query.year_from, "to": query.year_to, "period": query.period,
                    "sort": query.sort},
             total=result.total, page=query.page, size=query.size,
             pages=max(1, -(-result.total // query.size)), items=result.items, facets=result.facets)
+
+    def found_nothing(typed: str) -> Help:
+        try:
+            contact = reader.config().catalogue.contact
+        except ConfigError:  # a site serving a data directory without its configuration
+            contact = None
+        return Help(spellings=concepts.spellings(typed), concepts=concepts.nearest(typed),
+                    registers=[{"id": r.id, "title": r.title} for r in concepts.registers(typed)],
+                    ask=contact and (f"mailto:{contact.email}" if contact.email else contact.url))
 
     @app.get("/", response_class=HTMLResponse)
     def explorer(request: Request, read: tuple[Query, Problems] = Depends(read_query)):
@@ -605,8 +620,20 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
+class Help(BaseModel):
+    """Ways on from a search that found nothing: near spellings of its words in the
+    catalogue, the code lists' nearest concepts, registers whose descriptions have its
+    words, and where to ask."""
+
+    spellings: list[str]
+    concepts: list[Code]
+    registers: list[dict[str, Any]]  # {"id": dataset id, "title": Text}
+    ask: str | None = None  # the catalogue's contact: a mailto: or a web address
+
+
 class SearchResult(BaseModel):
-    """The explorer's answer: the query as understood, one page of hits, and the facets."""
+    """The explorer's answer: the query as understood, one page of hits, and the facets;
+    `help` when it found nothing."""
 
     query: dict[str, Any]
     total: int
@@ -615,6 +642,7 @@ class SearchResult(BaseModel):
     pages: int
     items: list[Hit]
     facets: dict[str, list[FacetValue]]
+    help: Help | None = None
 
 
 async def _sparql_params(request: Request) -> dict[str, list[str]]:

@@ -365,3 +365,58 @@ def test_english_means_english_down_to_the_holders(client):
             "Cancer Registry of Norway"} <= {h["name"] for h in english}
     page = client.get("/variables/mfr/mfr/VEKT", params={"lang": "en"}, headers={"accept": "text/html"}).text
     assert "Norwegian Institute of Public Health" in page and "Folkehelseinstituttet" not in page
+
+
+# -- concepts of the code lists, and a way on from nothing ---------------------------
+
+ICD10_DIAGNOSES = {"npr/npr-somatikk/hovedtilstand", "kpr/kpr/diagnoseICD10",
+                   "kreftregisteret/kreftregisteret-insidens/ICD10",
+                   "helsedata/dodsarsaksregisteret/UNDERLIGGENDE_DODSARSAK"}
+
+
+def found(client, words: str) -> list[dict]:
+    body = client.get("/api/variables", params={"q": words, "size": 100}).json()
+    assert body["help"] is None
+    return body["items"]
+
+
+def test_cancer_of_the_lung_ranks_a_cancer_diagnosis_first_saying_through_which_code(client):
+    items = found(client, "kreft i lunge")
+    top = items[0]
+    assert top["code_list"] in (ICD10, ICPC2) and top["name"].lower().startswith(("diagnose", "icd10"))
+    [via] = top["via"]
+    assert re.fullmatch(r"Ondartet svulst.*lunge.*", via["label"]) and via["notation"][0] in "CR"
+    registry = next(hit for hit in items[:3] if hit["id"] == "kreftregisteret/kreftregisteret-insidens/ICD10")
+    assert registry["via"][0]["code_list_title"].startswith("ICD-10") and registry["via"][0]["notation"].startswith("C34")
+    page = client.get("/", params={"q": "kreft i lunge"}).text
+    assert re.search(r'class="via">funnet via ICD-10 [^<]* C34\d Ondartet svulst', page)
+
+
+def test_lung_cancer_in_one_word_finds_the_icd10_diagnoses(client):
+    items = {hit["id"]: hit for hit in found(client, "lungekreft")}
+    assert ICD10_DIAGNOSES <= items.keys()
+    assert all(items[i]["via"][0]["notation"].startswith("C34") for i in ICD10_DIAGNOSES)
+
+
+def test_antidepressants_find_the_prescription_registry_s_atc_code(client):
+    top3 = found(client, "antidepressiva")[:3]
+    [atc] = [hit for hit in top3 if hit["id"] == "helsedata/reseptregisteret/ATC_KODE"]
+    assert [(v["notation"], v["label"].lower()) for v in atc["via"]] == [("N06A", "antidepressiva")]
+
+
+@pytest.mark.parametrize("words", ["diabetes", "sukkersyke", "svangerskapsdiabetes"])
+def test_diabetes_in_any_words_finds_the_birth_registry_s_variable_and_the_diagnoses(client, words):
+    items = [hit["id"] for hit in found(client, words)]
+    assert items[0] == "mfr/mfr/DIABETES_MELLITUS"
+    assert {"npr/npr-somatikk/hovedtilstand", "kpr/kpr/diagnoseICD10"} <= set(items)
+
+
+def test_a_search_that_finds_nothing_offers_a_spelling_codes_and_someone_to_ask(client):
+    body = client.get("/api/variables", params={"q": "keisersnit"}).json()
+    assert body["total"] == 0
+    help = body["help"]
+    assert help["spellings"] == ["keisersnitt"]
+    assert any("keisersnitt" in c["label"].lower() and c["code_list_title"] for c in help["concepts"])
+    assert help["ask"].startswith("mailto:")
+    page = client.get("/", params={"q": "keisersnit", "lang": "en"}).text
+    assert re.search(r'Did you mean <a href="/\?[^"]*q=keisersnitt', page) and f'href="{help["ask"]}"' in page

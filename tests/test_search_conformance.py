@@ -16,7 +16,8 @@ from datetime import date
 import pytest
 
 from catalogue.models import Period
-from catalogue.search import EmbeddedBackend, Query, VariableDoc
+from catalogue.search import ConceptIndex, EmbeddedBackend, Query, VariableDoc
+from catalogue.search.documents import Concept, Register
 
 XSD_INT = "integer"
 ICD10 = "https://example.test/codelist/icd10"
@@ -310,3 +311,51 @@ def test_upsert_replaces_and_adds_documents_and_delete_removes_them(backend):
         assert backend.coverage("source", "hus") == [Period(start=date(2024, 1, 1))]
     finally:
         backend.rebuild(DOCS)
+
+
+# -- concepts of code lists ------------------------------------------------------
+
+CONCEPTS = [Concept(code_list=ICD10, code_list_title={"nb": "ICD-10 diagnoser"}, notation=code, labels=[label])
+            for code, label in [("C34", "Ondartet svulst i bronkie og lunge"), ("E11", "Diabetes mellitus type 2"),
+                                ("O244", "Diabetes mellitus som oppstår under svangerskap"), ("J45", "Astma"),
+                                ("P070", "Ekstremt lav fødselsvekt")]]
+
+
+@pytest.fixture(scope="module")
+def concepts(tmp_path_factory) -> ConceptIndex:
+    index = ConceptIndex(tmp_path_factory.mktemp("concepts"))
+    index.rebuild(CONCEPTS, DOCS, [Register(id="npr/somatikk", title={"nb": "Somatikk"},
+                                            description={"nb": "Opphold på sykehus for somatiske lidelser."})])
+    return index
+
+
+@pytest.mark.parametrize("typed", ["lungekreft", "kreft i lunge", "lungecancer", "C34"])
+def test_words_of_a_code_find_it_by_stem_compound_part_synonym_or_code(concepts, typed):
+    [via] = concepts.via(typed)
+    assert (via.code_list, via.code_list_title, via.notation, via.label) == (
+        ICD10, "ICD-10 diagnoser", "C34", "Ondartet svulst i bronkie og lunge")
+
+
+def test_a_concept_the_words_name_only_a_little_of_is_no_way_to_its_list(concepts):
+    assert concepts.via("fødselsvekt") == ()  # "Ekstremt lav fødselsvekt" is more than birth weight
+    assert [v.notation for v in concepts.via("diabetes type 2")] == ["E11"]  # "mellitus" by synonym
+    assert concepts.via("og") == concepts.via("") == ()
+
+
+def test_a_query_through_a_concept_finds_the_variables_of_its_list_and_says_why(backend, concepts):
+    found = backend.search(Query(text="lungekreft", via=concepts.via("lungekreft"))).items
+    assert [hit.id for hit in found] == ["npr/somatikk/HDIAG"]
+    assert [(v.notation, v.label) for v in found[0].via] == [("C34", "Ondartet svulst i bronkie og lunge")]
+    # what the text finds stays; only the variables of the list say they were found through it
+    both = backend.search(Query(text="hoveddiagnose vekt", via=concepts.via("lungekreft"), size=100)).items
+    assert both[0].id == "npr/somatikk/HDIAG" and {"mfr/mfr/VEKT", "hus/2024/VEKT"} <= {h.id for h in both}
+    assert all(not hit.via for hit in both[1:])
+
+
+def test_a_search_that_finds_nothing_gets_spellings_concepts_and_registers(concepts):
+    assert concepts.spellings("astmaa") == ["astma"]
+    assert concepts.spellings("svangerskapslengd røykin") == ["svangerskapslengde røyking"]
+    assert concepts.spellings("qwxyz") == []
+    assert [c.notation for c in concepts.nearest("astmaa")] == ["J45"]
+    assert [r.id for r in concepts.registers("somatiske")] == ["npr/somatikk"]
+    assert concepts.registers("astma") == []

@@ -1,0 +1,223 @@
+"""The concepts of the catalogue's code lists, indexed beside the variables, so that a search
+for what a code means ("lungekreft", "antidepressiva") finds the variables coded with its list.
+
+A small tantivy index in the data directory, whichever backend searches the variables: each
+code once per list, its labels in every version merged. A query's words must each match a
+concept's labels (stemmed, compounds split against the code lists' own words, or through a
+synonym); the best concepts become `Query.via`, which each backend compiles. Rebuilt when
+the variable index is rebuilt or patched, swapped in by one rename as the embedded index is.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import tantivy
+from tantivy import Filter, Occur, Query as TQ, TextAnalyzer
+
+from catalogue.durable import atomic_write
+from catalogue.search import analysis
+from catalogue.search.documents import Concept, Register, VariableDoc
+from catalogue.search.embedded import Swapped, analyzers, build
+from catalogue.search.fields import TYPO_ONE, TYPO_TWO
+from catalogue.search.query import Code, Via
+
+PARTS, WORDS, REGISTERS = "compound-parts.json", "words.json", "registers.json"
+CANDIDATES = 50  # concepts read per query, the best first: a lookup stays one small search
+# A concept counts only if the query names most of its words: "søvn" is not a search for
+# "Søvnforstyrrelse", nor "fødselsvekt" one for "Ekstremt lav fødselsvekt".
+MIN_COVERED = 0.8
+# When a search finds nothing: spellings offered (words this close to the catalogue's own),
+# and the concepts and registers nearest to it.
+SPELLING_CUTOFF, HELP_SIZE = 0.8, 5
+
+
+def _analyzers(parts: list[str]) -> dict[str, TextAnalyzer]:
+    """The variables' analyzers, and "parts": compounds split, the parts left as written."""
+    return {**analyzers(parts), "parts": build(Filter.lowercase(), Filter.split_compound(parts))}
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("notation", tokenizer_name="exact")
+    builder.add_text_field("label_nb", tokenizer_name="nb")
+    builder.add_text_field("label_nb_fold", tokenizer_name="nb_fold")
+    builder.add_bytes_field("concept", stored=True)
+    return builder.build()
+
+
+def code(concept: Concept) -> Code:
+    """A concept as a search names it: its list's title and its newest label, in bokmål if it has it."""
+    title = concept.code_list_title
+    return Code(code_list=concept.code_list, code_list_title=title.get("nb") or next(iter(title.values()), ""),
+                notation=concept.notation, label=concept.labels[0] if concept.labels else "")
+
+
+class ConceptIndex(Swapped):
+    prefix = "concepts-"
+
+    def __init__(self, root: Path):
+        super().__init__(root)
+        self._words: dict[str, str] = {}  # folded -> as written
+        self._registers: list[Register] = []
+        self.schema = _schema()
+
+    def _open(self, folder: Path, create: bool = False) -> tantivy.Index:
+        index = tantivy.Index(self.schema, path=str(folder), reuse=not create)
+        self._analyzers = _analyzers(json.loads((folder / PARTS).read_text()))
+        for name, analyzer in self._analyzers.items():
+            index.register_tokenizer(name, analyzer)
+        return index
+
+    def rebuild(self, concepts: Iterable[Concept], docs: Sequence[VariableDoc] = (),
+                registers: Iterable[Register] = ()) -> None:
+        """Replace the index; lookups read the old one until the new one is whole. The words
+        of the concepts' and variables' labels are kept for spelling, and the registers for
+        help when a search finds nothing."""
+        concepts = list(concepts)
+        folder = self._new_folder()
+        folder.mkdir(parents=True)
+        texts = [label for c in concepts for label in c.labels]
+        atomic_write(folder / PARTS, json.dumps(analysis.parts_of(texts), ensure_ascii=False).encode())
+        vocabulary = {w for text in [*texts, *(t for d in docs for t in d.label.values())] for w in analysis.words(text)
+                      if len(w) >= analysis.MIN_PART and w.isalpha() and w not in analysis.STOP_WORDS}
+        atomic_write(folder / WORDS, json.dumps(sorted(vocabulary), ensure_ascii=False).encode())
+        atomic_write(folder / REGISTERS, json.dumps([r.model_dump() for r in registers], ensure_ascii=False).encode())
+        writer = self._open(folder, create=True).writer(heap_size=64_000_000, num_threads=1)
+        for concept in concepts:
+            writer.add_document(tantivy.Document(
+                notation=[concept.notation], label_nb=concept.labels, label_nb_fold=concept.labels,
+                concept=[concept.model_dump_json().encode()]))
+        writer.commit()
+        writer.wait_merging_threads()
+        self._swap(folder)
+
+    def _load(self, folder: Path) -> tantivy.Index:
+        self._words = {analysis.fold(w): w for w in json.loads((folder / WORDS).read_text())}
+        self._registers = [Register.model_validate(r) for r in json.loads((folder / REGISTERS).read_text())]
+        return self._open(folder)
+
+    def lookup(self, typed: str, limit: int = 5) -> list[tuple[Concept, float]]:
+        """The concepts all the words of `typed` match (or its code), most of whose own words
+        it names first (see _covered), each with that share; at most `limit`."""
+        index = self._current()
+        words = analysis.words(analysis.content(typed))
+        if index is None or not words or analysis.is_function_words(typed):
+            return []
+        searcher = index.searcher()
+        code = typed.strip().lower()
+        query = TQ.boolean_query([
+            (Occur.Should, TQ.term_query(self.schema, "notation", code)),
+            (Occur.Should, TQ.boolean_query([(Occur.Must, self._word(w)) for w in words]))])
+        wanted = self._wanted(typed, words)
+        found = []
+        for score, address in searcher.search(query, limit=CANDIDATES).hits:
+            concept = Concept.model_validate_json(searcher.doc(address)["concept"][0])
+            covered = 1.0 if concept.notation.lower() == code else self._covered(concept, wanted)
+            if covered >= MIN_COVERED:
+                found.append((concept, covered, score))
+        # the best covered first, then the best scored; of concepts alike, the broadest (shortest code)
+        found.sort(key=lambda c: (-c[1], -round(c[2], 3), len(c[0].notation), c[0].notation))
+        return [(concept, covered) for concept, covered, _ in found[:limit]]
+
+    def via(self, typed: str) -> tuple[Via, ...]:
+        """The best concept of each code list `typed` matches. Its score grows with the share
+        of the concept the query names, and with the query's words: a concept that all of
+        several words name ("kreft i lunge") says more than any one of them in a label."""
+        found: dict[str, tuple[Concept, float]] = {}
+        for concept, covered in self.lookup(typed, CANDIDATES):
+            found.setdefault(concept.code_list, (concept, covered))
+        many = len(analysis.words(analysis.content(typed)))
+        return tuple(Via(**code(c).model_dump(), score=covered ** 2 * many) for c, covered in found.values())
+
+    def _wanted(self, typed: str, words: list[str]) -> set[str]:
+        """The stems `typed` stands for: its words', their compound parts', and their synonyms'."""
+        said = [typed, *analysis.synonyms(typed)]
+        for word in words:
+            for part in self._analyzers["parts"].analyze(word):
+                said += analysis.synonyms(part)
+        analyze = self._analyzers["nb"].analyze
+        return {token for text in said for token in analyze(analysis.content(text))}
+
+    def _covered(self, concept: Concept, wanted: set[str]) -> float:
+        """The largest share of a label's words (function words aside) that the query names:
+        "lungekreft" names 3 of the 4 of "Ondartet svulst bronkie/lunge", only 2 of the 4 of
+        "Ekstremt lav fødselsvekt" as "fødselsvekt" does."""
+        best = 0.0
+        for label in concept.labels:
+            tokens = self._analyzers["nb"].analyze(" ".join(w for w in analysis.words(label)
+                                                            if w not in analysis.STOP_WORDS))
+            if tokens:
+                best = max(best, sum(t in wanted for t in tokens) / len(tokens))
+        return best
+
+    def _word(self, word: str) -> TQ:
+        """A word of the query in a concept's labels: itself, its compound parts each (or
+        their synonyms), or one of its synonyms."""
+        parts = self._analyzers["parts"].analyze(word)
+        if len(parts) > 1:
+            ways = [TQ.boolean_query([(Occur.Must, self._alike(p)) for p in parts])]
+        else:
+            ways = [self._phrase(word)]
+        ways += [self._phrase(other) for other in analysis.synonyms(word)]
+        return TQ.boolean_query([(Occur.Should, q) for q in ways])
+
+    def _alike(self, part: str) -> TQ:
+        return TQ.boolean_query([(Occur.Should, self._phrase(p)) for p in [part, *analysis.synonyms(part)]])
+
+    def _phrase(self, text: str) -> TQ:
+        """`text` in the labels, its words in order, exactly or folded."""
+        ways = []
+        for field, analyzer in (("label_nb", "nb"), ("label_nb_fold", "nb_fold")):
+            tokens = self._analyzers[analyzer].analyze(text)
+            if len(tokens) > 1:
+                ways.append(TQ.phrase_query(self.schema, field, tokens))
+            elif tokens:
+                ways.append(TQ.term_query(self.schema, field, tokens[0]))
+        return TQ.boolean_query([(Occur.Should, q) for q in ways])
+
+    # -- help for a search that found nothing ----------------------------------
+    def spellings(self, typed: str) -> list[str]:
+        """`typed` with its words not in the catalogue's labels respelt as the nearest that
+        are: one query per near word of a single word, else the one with each word nearest."""
+        if self._current() is None:
+            return []
+        words = analysis.words(analysis.content(typed))
+        near = [self._near(w) for w in words]
+        if len(words) == 1:
+            return [w for w in near[0] if w != words[0]]
+        respelt = " ".join(n[0] if n else w for w, n in zip(words, near))
+        return [respelt] if respelt != " ".join(words) else []
+
+    def _near(self, word: str) -> list[str]:
+        folded = analysis.fold(word)
+        if folded in self._words:
+            return [self._words[folded]]
+        alike = [w for w in self._words if abs(len(w) - len(folded)) <= 2]
+        return [self._words[w] for w in difflib.get_close_matches(folded, alike, n=3, cutoff=SPELLING_CUTOFF)]
+
+    def nearest(self, typed: str) -> list[Code]:
+        """The concepts with words nearest those of `typed`: as typed, or a letter or two off
+        for long words (as the variables' search allows typos, fields.TYPO_ONE/TYPO_TWO)."""
+        index = self._current()
+        tokens = [] if index is None else self._analyzers["nb_fold"].analyze(analysis.content(typed))
+        if not tokens:
+            return []
+        searcher = index.searcher()
+        query = TQ.boolean_query([(Occur.Should, TQ.fuzzy_term_query(
+            self.schema, "label_nb_fold", token, distance=(len(token) >= TYPO_ONE) + (len(token) >= TYPO_TWO)))
+            for token in set(tokens)])
+        return [code(Concept.model_validate_json(searcher.doc(address)["concept"][0]))
+                for _, address in searcher.search(query, limit=HELP_SIZE).hits]
+
+    def registers(self, typed: str) -> list[Register]:
+        """The registers whose title or description have a word of `typed` (stemmed, folded)."""
+        if self._current() is None:
+            return []
+        analyze = self._analyzers["nb_fold"].analyze
+        wanted = set(analyze(analysis.content(typed)))
+        return [r for r in self._registers
+                if wanted & {t for text in [*r.title.values(), *r.description.values()] for t in analyze(text)}
+                ][:HELP_SIZE]
