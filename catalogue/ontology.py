@@ -42,9 +42,10 @@ def load(name: str) -> Graph:
 
 @cache
 def labels(name: str) -> dict[str, dict[str, str]]:
-    """Each concept of the named vocabulary file, with its preferred label per language."""
+    """Each concept of the named vocabulary file, with its preferred label per language
+    (the first in sorted order where one language has several)."""
     found: dict[str, dict[str, str]] = {}
-    for concept, label in sorted(load(name).subject_objects(SKOS.prefLabel)):
+    for concept, label in sorted(load(name).subject_objects(SKOS.prefLabel), key=lambda pair: (pair[0], str(pair[1]))):
         found.setdefault(str(concept), {}).setdefault(getattr(label, "language", None) or "nb", str(label))
     return found
 

@@ -10,7 +10,7 @@ from rdflib.namespace import FOAF, OWL, RDF, SKOS
 from catalogue import ids, ontology
 from catalogue.models import Period, Text, code_list_of, value_type
 from catalogue.namespaces import DCAT, DCT, DISCO, SCHEMA
-from catalogue.profiles.dcat_ap_no_3 import rdf_date, texts
+from catalogue.profiles.dcat_ap_no_3 import rdf_date
 from catalogue.store import SourceState, State, Store
 
 MAX_CODES = 2000  # codes indexed per variable: a whole ICD-10 would crowd out its own variable
@@ -136,7 +136,7 @@ def read_catalogue(store: Store, state: State | None = None
             else:
                 dataset_of[obj.value] = key[0]
     labels = {s: _lang(t) for (s, p), t in texts.items() if p == LABEL}
-    labels.update(_theme_labels())
+    labels.update(ontology.labels("themes.ttl"))
     codes = _codes(values, lists, labels)
     text = lambda subject, predicate: _lang(texts.get((subject, predicate), ()))  # noqa: E731
 
@@ -227,11 +227,6 @@ def _lang(literals: list[tuple[str, str]]) -> Text:
     for value, lang in sorted(literals):
         out.setdefault(lang, value)
     return out
-
-
-def _theme_labels() -> dict[str, Text]:
-    graph = ontology.load("themes.ttl")
-    return {str(s): texts(graph.objects(s, SKOS.prefLabel)) for s in set(graph.subjects(SKOS.prefLabel))}
 
 
 def _day(value: str | None, end: bool) -> date | None:

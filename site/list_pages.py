@@ -157,8 +157,12 @@ def list_routes(reader: Reader, settings: Settings, page: Callable[..., HTMLResp
                                                    "errors": errors}, json_url="/api/list")
             response.status_code = 422
             return response
-        saved = {w["variable"]: [m[lang] for m in w["warnings"]] for w in list_context(
-            [i for i in items if i.variable in variable], lang)["items"]}
+        # Only the saved items' period warnings: a script saves at every pause in typing, and
+        # what changed in their code lists (a read of every version's codes) is for the page.
+        this_year = date.today().year
+        saved = {item.variable: [m[lang] for m in year_warnings(item, doc.years(this_year))] if doc else []
+                 for item in items if item.variable in variable
+                 for doc in [reader.search.get(item.variable)]}
         return changed(request, list_id, f"/list#item-{_anchor(target or variable[0])}",
                        {"count": len(items), "warnings": saved})
 
