@@ -36,15 +36,14 @@ class SecurityHeaders:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         asked = Headers(scope=scope)
-        personal = bool(self.PERSONAL.match(scope["path"]) or asked.get("authorization")
-                        or SESSION_COOKIE in cookie_parser(asked.get("cookie", "")))
+        is_personal = bool(self.PERSONAL.match(scope["path"]) or personal(asked))
 
         async def sending(message):
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in self.HEADERS.items():
                     headers.setdefault(name, value)
-                if personal or "set-cookie" in headers:
+                if is_personal or "set-cookie" in headers:
                     headers["Cache-Control"] = "no-store"
             await send(message)
         await self.app(scope, receive, sending)
@@ -102,8 +101,9 @@ class PublicReads:
                 (b"access-control-max-age", b"86400")]})
             return await send({"type": "http.response.body", "body": b""})
         validators: list[tuple[bytes, bytes]] = []
-        if scope["method"] in ("GET", "HEAD") and self.REVALIDATED.match(scope["path"]):
-            asked = Headers(scope=scope)
+        asked = Headers(scope=scope)
+        # a signed-in person's page names them: never answered from a copy made without them
+        if scope["method"] in ("GET", "HEAD") and self.REVALIDATED.match(scope["path"]) and not personal(asked):
             stamp = self.state_file.stat().st_mtime_ns if self.state_file.exists() else 0
             # The answer depends on the state, the URL and what was asked for (syntax, profile, language).
             variant = "\n".join([scope["path"], scope.get("query_string", b"").decode("latin-1"),
@@ -126,6 +126,11 @@ class PublicReads:
                         headers[name.decode()] = value.decode()
             await send(message)
         await self.app(scope, receive, sending)
+
+
+def personal(asked: Headers) -> bool:
+    """Whether a request comes with credentials (a token, or a signed-in session)."""
+    return bool(asked.get("authorization") or SESSION_COOKIE in cookie_parser(asked.get("cookie", "")))
 
 
 def _fresh(asked: Headers, tag: str, seconds: int) -> bool:

@@ -154,6 +154,11 @@ def test_a_harvester_revalidates_and_any_site_may_read(served):
     assert preflight.status_code == 204 and "POST" in preflight.headers["access-control-allow-methods"]
     assert httpx.get(f"{served}/api/variables").headers["access-control-allow-origin"] == "*"
     assert "access-control-allow-origin" not in httpx.get(f"{served}/api/list").headers  # someone's own
+    # a signed-in person's answer is never taken from a copy made without them
+    from catalogue.site.auth import SESSION_COOKIE
+    signed_in = httpx.get(f"{served}/catalog", params={"page": 1, "size": 10},
+                          headers={"if-none-match": tag, "cookie": f"{SESSION_COOKIE}=someone"})
+    assert signed_in.status_code == 200 and "etag" not in signed_in.headers
 
 
 def test_a_new_commit_is_a_new_answer(tmp_path):
