@@ -16,11 +16,11 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from catalogue.fileserver import FileServer
-from catalogue.harvest import harvest
+from catalogue.pipeline.fileserver import FileServer
+from catalogue.pipeline.harvest import harvest
 from catalogue.settings import Settings
 from catalogue.site.app import create_app
-from catalogue.sources import load_config
+from catalogue.pipeline.sources import load_config
 
 CONFIG = """\
 [catalogue]

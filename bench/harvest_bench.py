@@ -19,10 +19,10 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from catalogue.fileserver import FileServer
-from catalogue.harvest import harvest
+from catalogue.pipeline.fileserver import FileServer
+from catalogue.pipeline.harvest import harvest
 from catalogue.settings import Settings
-from catalogue.sources import load_config
+from catalogue.pipeline.sources import load_config
 
 HEAD = """\
 [catalogue]

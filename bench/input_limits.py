@@ -21,14 +21,14 @@ from pathlib import Path
 
 from harvest_bench import HEAD, SOURCES, write_workbook
 
-from catalogue.fileserver import FileServer
+from catalogue.pipeline.fileserver import FileServer
 
 
 def _harvest(folder: str, url: str, kind: str, max_rows: int | None, cap: int, answer) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-    from catalogue.harvest import harvest
+    from catalogue.pipeline.harvest import harvest
     from catalogue.settings import Settings
-    from catalogue.sources import load_config
+    from catalogue.pipeline.sources import load_config
     source = SOURCES[SOURCES.index(f"[[source]]\nid = \"{kind}\""):]
     source = source[:source.index("[[source]]", 1)] if kind == "dcat" else source
     if max_rows is not None:

@@ -34,8 +34,8 @@ def peak_mb() -> float:
 
 def score(folder: Path) -> dict:
     """One run, in this process: score the source with no cache, then read a page from the cache."""
-    from catalogue.quality import quality
-    from catalogue.store import Store
+    from catalogue.curation.quality import quality
+    from catalogue.storage.store import Store
     store = Store(folder, search.BASE)
     source = store.state().sources[SOURCE]
     shutil.rmtree(folder / "quality", ignore_errors=True)

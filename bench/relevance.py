@@ -86,8 +86,8 @@ def main() -> None:
         settings = Settings.from_env({**os.environ, "CATALOGUE_DATA_DIR": str(args.data)})
         report(score(settings), args.show)
         return
-    from catalogue.harvest import harvest
-    from catalogue.sources import load_config
+    from catalogue.pipeline.harvest import harvest
+    from catalogue.pipeline.sources import load_config
     with tempfile.TemporaryDirectory() as folder:
         settings = Settings.from_env({**os.environ, "CATALOGUE_DATA_DIR": folder})
         harvest(settings, load_config(settings.sources_file))

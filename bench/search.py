@@ -181,9 +181,9 @@ def percentiles(ms: list[float]) -> str:
 
 def run_size(n: int, count: int) -> None:
     """One size, in this process: rebuild, then latency through the backend and over HTTP."""
-    from catalogue.harvest import reindex
+    from catalogue.pipeline.harvest import reindex
     from catalogue.search import open_backend
-    from catalogue.store import Store
+    from catalogue.storage.store import Store
     folder = Path(tempfile.mkdtemp(prefix=f"search-bench-{n}-"))
     try:
         started = time.perf_counter()

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from catalogue.settings import Settings
-from catalogue.sqlite import SchemaTooNew
+from catalogue.storage.sqlite import SchemaTooNew
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,8 +71,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _harvest(settings: Settings, args) -> int:
-    from catalogue.harvest import harvest
-    from catalogue.sources import ConfigError, load_config
+    from catalogue.pipeline.harvest import harvest
+    from catalogue.pipeline.sources import ConfigError, load_config
     if args.accept_shrink and not args.source:
         print("error: --accept-shrink applies to the sources named with --source", file=sys.stderr)
         return 2
@@ -105,8 +105,8 @@ def _harvest(settings: Settings, args) -> int:
 
 
 def _index(settings: Settings, args) -> int:
-    from catalogue.harvest import settle
-    from catalogue.store import Store
+    from catalogue.pipeline.harvest import settle
+    from catalogue.storage.store import Store
     store = Store(settings.data_dir, settings.base_uri)
     with store.lock():
         count = settle(settings, store, rebuild=True)
@@ -120,7 +120,7 @@ def _serve(settings: Settings, args) -> int:
     from catalogue.site.app import create_app
     host, port = args.host or settings.host, args.port or settings.port
     if args.schedule:
-        from catalogue.schedule import Scheduler
+        from catalogue.pipeline.schedule import Scheduler
         Scheduler(settings, check_every=args.check_every).start()
     print(f"serving {settings.data_dir} at http://{host}:{port}", file=sys.stderr)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
@@ -131,8 +131,8 @@ def _validate(settings: Settings, args) -> int:
     from rdflib import Graph
 
     from catalogue.harvesters.dcat import rdf_syntax
-    from catalogue.rdf import TooLarge, read_rdf
-    from catalogue.shacl import profile_shapes, validate
+    from catalogue.model.rdf import TooLarge, read_rdf
+    from catalogue.gate.shacl import profile_shapes, validate
     path = Path(args.file)
     try:  # as a harvest reads it: bounded, and nothing (a JSON-LD context) fetched
         graph = read_rdf(path.read_bytes(), args.format or rdf_syntax("", path.name), path.resolve().as_uri())
@@ -154,8 +154,8 @@ def _validate(settings: Settings, args) -> int:
 
 
 def _sources(settings: Settings, args) -> int:
-    from catalogue.sources import ConfigError, load_config
-    from catalogue.sources_check import check_sources
+    from catalogue.pipeline.sources import ConfigError, load_config
+    from catalogue.pipeline.sources_check import check_sources
     path = args.file or settings.sources_file
     try:
         config = load_config(path)
@@ -178,9 +178,9 @@ def _accounts(settings: Settings, args) -> int:
     audit log as the system user who ran it."""
     import getpass
 
-    from catalogue.accounts import AccountError, Accounts
-    from catalogue.audit import Audit
-    from catalogue.sources import load_config
+    from catalogue.access.accounts import AccountError, Accounts
+    from catalogue.access.audit import Audit
+    from catalogue.pipeline.sources import load_config
     accounts, audit = Accounts(settings.data_dir), Audit(settings.data_dir)
     actor = f"cli:{getpass.getuser()}"
     try:
@@ -212,7 +212,7 @@ def _accounts(settings: Settings, args) -> int:
 
 
 def _ontologies(settings: Settings, args) -> int:
-    from catalogue import ontology
+    from catalogue.model import ontology
     for name, digest in ontology.update_manifest().items():
         print(f"{digest}  {name}")
     return 0

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEMO_SOURCES = Path(__file__).parent / "demo" / "sources.toml"
-# A test hook, read once (see catalogue.durable): the write boundary to kill the process at.
+# A test hook, read once (see catalogue.storage.durable): the write boundary to kill the process at.
 KILL_AT = int(os.environ.get("CATALOGUE_KILL_AT") or 0)
 
 

@@ -25,9 +25,9 @@ from urllib.parse import quote, urljoin
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from catalogue.harvesters.base import HarvestContext, Record, SourceError, parse_options, read_json, text_value
-from catalogue.models import CodeList, Concept, Period, Text, merge_periods
+from catalogue.model.models import CodeList, Concept, Period, Text, merge_periods
 from catalogue.profiles.dcat_ap_no_3 import to_graph
-from catalogue.rdf import stable_skolemize
+from catalogue.model.rdf import stable_skolemize
 
 PLACEHOLDER = "{version}"
 

@@ -22,10 +22,10 @@ from rdflib.namespace import RDF, SKOS
 from catalogue.harvesters.base import HarvestContext, Record, SourceError, parse_options, read_json
 from catalogue.harvesters.http import Fetched
 from catalogue.harvesters.xml import parse_xml
-from catalogue.models import ContactPoint
-from catalogue.namespaces import DCAT, DCT, DISCO, HYDRA
+from catalogue.model.models import ContactPoint
+from catalogue.model.namespaces import DCAT, DCT, DISCO, HYDRA
 from catalogue.profiles.dcat_ap_no_3 import contact_node
-from catalogue.rdf import RdfLimits, TooLarge, closure, read_rdf, stable_skolemize
+from catalogue.model.rdf import RdfLimits, TooLarge, closure, read_rdf, stable_skolemize
 
 FORMATS = {
     "text/turtle": "turtle", "application/x-turtle": "turtle",
@@ -62,7 +62,7 @@ class DcatOptions(BaseModel):
     # A dataset or service without a publisher gets its catalogue's (as DCAT-AP reads it),
     # or else the source's; off, such a record is held back.
     fill_publisher: bool = True
-    # The most one document may hold (see catalogue.rdf.RdfLimits): refused, not half read.
+    # The most one document may hold (see catalogue.model.rdf.RdfLimits): refused, not half read.
     max_triples: int = Field(default=RdfLimits.max_triples, ge=1)
     max_blank_nodes: int = Field(default=RdfLimits.max_blank_nodes, ge=0)
     max_list_length: int = Field(default=RdfLimits.max_list_length, ge=1)

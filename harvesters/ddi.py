@@ -24,8 +24,8 @@ from rdflib.namespace import XSD
 
 from catalogue.harvesters.base import HarvestContext, Record, SourceError, parse_options
 from catalogue.harvesters.xml import local, parse_xml
-from catalogue.models import CodeList, Concept, ContactPoint, Dataset, Period, Text, Variable
-from catalogue.namespaces import EU_HEALTH
+from catalogue.model.models import CodeList, Concept, ContactPoint, Dataset, Period, Text, Variable
+from catalogue.model.namespaces import EU_HEALTH
 from catalogue.profiles.dcat_ap_no_3 import to_graph
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"

@@ -29,7 +29,7 @@ from catalogue.harvesters.base import (ConfiguredDataset, HarvestContext, Record
                                        parse_options, read_json, record_json, text_value)
 from catalogue.harvesters.http import FetchError
 from catalogue.harvesters.table import DEFAULT_VALUE_TYPES, XSD
-from catalogue.models import (CodeList, Concept, Period, Text, Variable, VariableVersion,
+from catalogue.model.models import (CodeList, Concept, Period, Text, Variable, VariableVersion,
                               merge_periods)
 from catalogue.profiles.dcat_ap_no_3 import to_graph
 

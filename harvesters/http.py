@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from catalogue.durable import atomic_write
+from catalogue.storage.durable import atomic_write
 
 TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
 

@@ -34,7 +34,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from catalogue.harvesters.base import (ConfiguredDataset, HarvestContext, Record, SourceError,
                                        parse_options, read_json, text_value)
 from catalogue.harvesters.table import DEFAULT_VALUE_TYPES, parse_date
-from catalogue.models import CodeList, Concept, Period, Text, Variable, merge_periods
+from catalogue.model.models import CodeList, Concept, Period, Text, Variable, merge_periods
 from catalogue.profiles.dcat_ap_no_3 import to_graph
 
 _STEP = re.compile(r"([^.\[\]]*)(\[(?:([^\]=]+)=([^\]]*))?\])?")

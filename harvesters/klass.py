@@ -25,8 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from catalogue.harvesters.base import (HarvestContext, Record, SourceError, parse_options, read_json,
                                        text_value)
 from catalogue.harvesters.http import FetchError
-from catalogue.models import CodeList, Concept, Period, Text
-from catalogue.namespaces import KLASS
+from catalogue.model.models import CodeList, Concept, Period, Text
+from catalogue.model.namespaces import KLASS
 from catalogue.profiles.dcat_ap_no_3 import to_graph
 
 Language = Literal["nb", "nn", "en"]  # what KLASS's `language` parameter accepts

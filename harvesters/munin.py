@@ -42,9 +42,9 @@ from rdflib.namespace import FOAF, RDF, SKOS
 from catalogue.harvesters.base import (HarvestContext, Record, SourceError, parse_options, read_json,
                                        record_json, text_value)
 from catalogue.harvesters.http import FetchError
-from catalogue.models import (Agent, CodeList, Concept, ContactPoint, Dataset, Period, Text,
+from catalogue.model.models import (Agent, CodeList, Concept, ContactPoint, Dataset, Period, Text,
                               Variable, VariableVersion, merge_periods)
-from catalogue.namespaces import CV, DCATAP, EU_ACCESS, EU_HEALTH, HEALTHDCATAP
+from catalogue.model.namespaces import CV, DCATAP, EU_ACCESS, EU_HEALTH, HEALTHDCATAP
 from catalogue.profiles.dcat_ap_no_3 import to_graph
 from catalogue.profiles.healthdcat_ap_r8 import AUTHORITY, CATEGORY_LABELS, HealthCategory
 

@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from catalogue.harvesters.base import (ConfiguredDataset, HarvestContext, Record, SourceError,
                                        parse_options, text_value)
-from catalogue.models import CodeList, Concept, Period, Text, Variable, merge_periods
+from catalogue.model.models import CodeList, Concept, Period, Text, Variable, merge_periods
 from catalogue.profiles.dcat_ap_no_3 import to_graph
 
 DEFAULT_VALUE_TYPES = {

@@ -22,9 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from catalogue.harvesters.base import (ConfiguredDataset, HarvestContext, Record, SourceError,
                                        parse_options, read_json, text_value)
 from catalogue.harvesters.http import FetchError
-from catalogue.models import Period, Text, Variable, VariableVersion, merge_periods
-from catalogue.namespaces import KLASS
-from catalogue.namespaces import EU_HEALTH
+from catalogue.model.models import Period, Text, Variable, VariableVersion, merge_periods
+from catalogue.model.namespaces import KLASS
+from catalogue.model.namespaces import EU_HEALTH
 from catalogue.profiles.dcat_ap_no_3 import to_graph
 
 # classification_uri as the public API gives it: https://www.ssb.no/en/klass/klassifikasjoner/91

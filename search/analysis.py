@@ -15,7 +15,7 @@ from functools import cache
 
 from rdflib.namespace import RDF, SKOS
 
-from catalogue import ontology
+from catalogue.model import ontology
 from catalogue.search.documents import VariableDoc
 
 WORD = re.compile(r"\w+", re.UNICODE)

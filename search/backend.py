@@ -6,7 +6,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
-from catalogue.models import Period, Text
+from catalogue.model.models import Period, Text
 
 from catalogue.search.analysis import Segments
 from catalogue.search.documents import VariableDoc

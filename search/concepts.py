@@ -17,7 +17,7 @@ from pathlib import Path
 import tantivy
 from tantivy import Filter, Occur, Query as TQ, TextAnalyzer
 
-from catalogue.durable import atomic_write
+from catalogue.storage.durable import atomic_write
 from catalogue.search import analysis
 from catalogue.search.documents import Concept, Register, VariableDoc
 from catalogue.search.embedded import Swapped, analyzers, build

@@ -7,11 +7,11 @@ from datetime import date
 from pydantic import BaseModel, Field
 from rdflib.namespace import FOAF, OWL, RDF, SKOS
 
-from catalogue import ids, ontology
-from catalogue.models import Period, Text, code_list_of, value_type
-from catalogue.namespaces import DCAT, DCT, DISCO, SCHEMA
+from catalogue.model import ids, ontology
+from catalogue.model.models import Period, Text, code_list_of, value_type
+from catalogue.model.namespaces import DCAT, DCT, DISCO, SCHEMA
 from catalogue.profiles.dcat_ap_no_3 import rdf_date
-from catalogue.store import SourceState, State, Store
+from catalogue.storage.store import SourceState, State, Store
 
 MAX_CODES = 2000  # codes indexed per variable: a whole ICD-10 would crowd out its own variable
 

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 
 from catalogue.search import analysis
-from catalogue.models import Period
+from catalogue.model.models import Period
 from catalogue.search.backend import FACETS, FILTERS, FacetValue, Hit, Page, Suggestion, hit
 from catalogue.search.documents import VariableDoc
 from catalogue.search.fields import (DESCRIPTION_WINDOW, ENDINGS_WEIGHT, FACET_SIZE, FIELDS, NO_YEAR,

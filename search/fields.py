@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from catalogue.models import Period, merge_periods
+from catalogue.model.models import Period, merge_periods
 from catalogue.search import analysis
 from catalogue.search.backend import FILTERS, Suggestion, facet_labels
 from catalogue.search.documents import VariableDoc

@@ -13,9 +13,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, HTTPException, Query as Param, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from catalogue.accounts import ROLES, SESSION_HOURS, AccountError, Principal, TooManyFailures
-from catalogue.audit import AuditEntry
-from catalogue.sources import Config
+from catalogue.access.accounts import ROLES, SESSION_HOURS, AccountError, Principal, TooManyFailures
+from catalogue.access.audit import AuditEntry
+from catalogue.pipeline.sources import Config
 from catalogue.site.auth import SESSION_COOKIE, Access, answer, local, same_origin, wants_json
 from catalogue.site.params import HTML, PAGE_NO, answers
 from catalogue.site.sheets import to_csv

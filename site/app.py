@@ -17,21 +17,21 @@ from pydantic import BaseModel
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
-from catalogue import ontology
-from catalogue.accounts import Accounts
-from catalogue.audit import Audit
-from catalogue.history import History, moment, stamp
-from catalogue.namespaces import DCAT, DISCO, HYDRA
+from catalogue.model import ontology
+from catalogue.access.accounts import Accounts
+from catalogue.access.audit import Audit
+from catalogue.storage.history import History, moment, stamp
+from catalogue.model.namespaces import DCAT, DISCO, HYDRA
 from catalogue.profiles import healthdcat_ap_r8
-from catalogue.models import CodeList, Period, Variable
-from catalogue.quality import cached_score
-from catalogue.records import RecordStore
-from catalogue.runs import RunLog
+from catalogue.model.models import CodeList, Period, Variable
+from catalogue.curation.quality import cached_score
+from catalogue.storage.records import RecordStore
+from catalogue.storage.runs import RunLog
 from catalogue.search import FACETS, FacetValue, Hit, Query, VariableDoc, open_concepts
 from catalogue.search.query import SORTS, Code
 from catalogue.settings import Settings
-from catalogue.sources import ConfigError
-from catalogue.store import SourceState
+from catalogue.pipeline.sources import ConfigError
+from catalogue.storage.store import SourceState
 from catalogue.site.account_pages import account_routes
 from catalogue.site.as_of import variable_as_of
 from catalogue.site.auth import Access
@@ -48,7 +48,7 @@ from catalogue.site.registers import access_of, configured, register_routes
 from catalogue.site.params import HTML, PAGE_NO, REFUSALS, answers
 from catalogue.site.search_params import Problems, read_query, search_query
 from catalogue.site.publish_pages import publish_routes
-from catalogue.site.lists import Lists
+from catalogue.lists import Lists
 from catalogue.site.quality_pages import quality_routes
 from catalogue.site.reader import Reader, View
 from catalogue.site.sparql import Sparql, SparqlError, service_description

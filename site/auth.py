@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 from fastapi import HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from catalogue.accounts import Accounts, Principal
-from catalogue.audit import Audit
+from catalogue.access.accounts import Accounts, Principal
+from catalogue.access.audit import Audit
 
 SESSION_COOKIE = "session"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")

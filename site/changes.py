@@ -6,11 +6,11 @@ import hashlib
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from catalogue import ids
-from catalogue.history import Event
+from catalogue.model import ids
+from catalogue.storage.history import Event
 from catalogue.site.i18n import FIELD_NAMES, pick, words
 from catalogue.site.reader import View
-from catalogue.xml_text import xml_text
+from catalogue.model.xml_text import xml_text
 
 ATOM = "http://www.w3.org/2005/Atom"
 

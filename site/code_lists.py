@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse
 from rdflib import URIRef
 from rdflib.namespace import RDF, SKOS
 
-from catalogue.models import CodeList, Text
+from catalogue.model.models import CodeList, Text
 from catalogue.profiles.dcat_ap_no_3 import from_graph
 from catalogue.site.reader import Reader, View
 

@@ -5,7 +5,7 @@ proposed by hand or from the candidates, and their review.
 
 Every write needs the curator role (admins pass) before its body is read, is audit-logged
 with the state before and after, and changes the curation store and the published
-`curation` graph together (catalogue.mappings.Curation); while a harvest holds the store's
+`curation` graph together (catalogue.curation.mappings.Curation); while a harvest holds the store's
 lock, a write answers 503 rather than wait for it. Vocabularies are published, so their
 pages are open to all; mappings under review and candidates are for curators.
 """
@@ -23,16 +23,16 @@ from rdflib import Graph
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from catalogue import mappings, vocabularies
-from catalogue.accounts import Principal
-from catalogue.mappings import RELATIONS, STATES, Busy, Curation
+from catalogue.curation import mappings, vocabularies
+from catalogue.access.accounts import Principal
+from catalogue.curation.mappings import RELATIONS, STATES, Busy, Curation
 from catalogue.search import VariableDoc
 from catalogue.settings import Settings
 from catalogue.site.auth import Access, answer
 from catalogue.site.bodies import at_most
 from catalogue.site.params import PAGE_NO, answers
 from catalogue.site.reader import Reader
-from catalogue.vocabularies import KINDS, MAX_TURTLE, CurationError, NotFound
+from catalogue.curation.vocabularies import KINDS, MAX_TURTLE, CurationError, NotFound
 
 MAPPINGS_PER_PAGE = 100
 MAX_TEXT = 2000  # characters of a label, definition, note or identifier sent in a form

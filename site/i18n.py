@@ -410,7 +410,7 @@ WORDS: dict[str, dict[str, str]] = {
     "before": {"nb": "Før", "en": "Before"},
     "after": {"nb": "Etter", "en": "After"},
     "pages": {"nb": "Sider", "en": "Pages"},
-    # The metadata quality page (templates/quality.html, catalogue/quality.py)
+    # The metadata quality page (templates/quality.html, catalogue/curation/quality.py)
     "quality_title": {"nb": "Metadatakvalitet", "en": "Metadata quality"},
     "quality_lead": {"nb": "Hvor fullstendige og riktige postene fra kilden er. Hver post får 0–100 poeng: den vektede "
                            "andelen av kontrollene som gjelder den, som den består. Kildens poeng er snittet av postenes; "
@@ -436,7 +436,7 @@ WORDS: dict[str, dict[str, str]] = {
     "quality_failing": {"nb": "Å rette", "en": "To fix"},
 }
 
-# The fields a change event can name (catalogue.history.KINDS).
+# The fields a change event can name (catalogue.storage.history.KINDS).
 FIELD_NAMES: dict[str, dict[str, str]] = {
     "identifier": WORDS["identifier"], "label": WORDS["name"], "title": {"nb": "Tittel", "en": "Title"},
     "description": WORDS["description"], "value_type": WORDS["value_type"],

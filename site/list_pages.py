@@ -13,13 +13,13 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
-from catalogue.models import Period
-from catalogue.namespaces import DCAT, DCT, bind_prefixes
+from catalogue.model.models import Period
+from catalogue.model.namespaces import DCAT, DCT, bind_prefixes
 from catalogue.profiles.dcat_ap_no_3 import period_node
 from catalogue.settings import Settings
 from catalogue.site.auth import local, same_origin
 from catalogue.site.i18n import language, words
-from catalogue.site.lists import (EXPORT_COLUMNS, MAX_ITEMS, MAX_NOTE, SHARE_DAYS, ListFull, ListItem, Lists,
+from catalogue.lists import (EXPORT_COLUMNS, MAX_ITEMS, MAX_NOTE, SHARE_DAYS, ListFull, ListItem, Lists,
                                   Shared, export_header, export_rows, new_list_id, year_warnings)
 from catalogue.search import VariableDoc
 from catalogue.site.code_lists import changes_in_years

@@ -12,14 +12,14 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from catalogue import publishing
-from catalogue.accounts import Principal
-from catalogue.publishing import (FORMATS, NAMES, NeedsConfirmation, NotPublishable, NothingPublished,
+from catalogue.pipeline import publishing
+from catalogue.access.accounts import Principal
+from catalogue.pipeline.publishing import (FORMATS, NAMES, NeedsConfirmation, NotPublishable, NothingPublished,
                                   PublishError, Report, TooDemanding, TooLarge, Unreadable, Unsupported)
 from catalogue.settings import Settings
-from catalogue.sources import UPLOAD_URL, Config, SourceConfig
-from catalogue.store import Busy
-from catalogue.uploads import Uploads
+from catalogue.pipeline.sources import UPLOAD_URL, Config, SourceConfig
+from catalogue.storage.store import Busy
+from catalogue.pipeline.uploads import Uploads
 from catalogue.site.auth import Access, answer, wants_json
 from catalogue.site.bodies import at_most
 

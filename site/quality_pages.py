@@ -1,5 +1,5 @@
 """The metadata quality page of a source, for its registry holder: its score, what to fix
-first and its records worst first (see catalogue.quality), and the page's JSON twin."""
+first and its records worst first (see catalogue.curation.quality), and the page's JSON twin."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Query as Param, Request
 from fastapi.responses import HTMLResponse
 
-from catalogue.quality import CHECKS, quality
+from catalogue.curation.quality import CHECKS, quality
 from catalogue.site.params import PAGE_NO
 from catalogue.site.reader import Reader
 

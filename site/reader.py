@@ -14,18 +14,18 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, RDF, SKOS, XSD
 
-from catalogue import ids, ontology
-from catalogue.harvest import catch_up
-from catalogue.history import History, moment
-from catalogue.models import CodeList, Dataset, Variable, VariableVersion
-from catalogue.namespaces import DCAT, DISCO, VCARD, bind_prefixes
+from catalogue.model import ids, ontology
+from catalogue.pipeline.harvest import catch_up
+from catalogue.storage.history import History, moment
+from catalogue.model.models import CodeList, Dataset, Variable, VariableVersion
+from catalogue.model.namespaces import DCAT, DISCO, VCARD, bind_prefixes
 from catalogue.profiles import healthdcat_ap_r8
 from catalogue.profiles.dcat_ap_no_3 import from_graph, texts
-from catalogue.rdf import GENID, closure
+from catalogue.model.rdf import GENID, closure
 from catalogue.search import open_backend
 from catalogue.settings import Settings
-from catalogue.sources import Config, load_config
-from catalogue.store import Snapshot, Store
+from catalogue.pipeline.sources import Config, load_config
+from catalogue.storage.store import Snapshot, Store
 
 
 class Reader:
@@ -210,7 +210,7 @@ class View:
 
     def catalogue_subjects_since(self, since: str, profile: str | None = None) -> list[URIRef]:
         """The catalogue and the resources modified at or after `since` (an event time,
-        see catalogue.history.moment): what a partner harvesting changes needs."""
+        see catalogue.storage.history.moment): what a partner harvesting changes needs."""
         catalogue, *resources = self.catalogue_subjects(profile)
         modified = {q.subject.value: q.object.value for q in self.snapshot.store.quads_for_pattern(
             None, _ox(str(DCTERMS.modified)), None, None)}

@@ -16,9 +16,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from rdflib import URIRef
 
-from catalogue.namespaces import CV, DCATAP, HEALTHDCATAP
+from catalogue.model.namespaces import CV, DCATAP, HEALTHDCATAP
 from catalogue.search import Query
-from catalogue.sources import Config, ConfigError
+from catalogue.pipeline.sources import Config, ConfigError
 from catalogue.site.i18n import access_name, language, pick
 from catalogue.site.reader import Reader, View
 

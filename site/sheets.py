@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 
 from openpyxl import Workbook
 
-from catalogue.xml_text import xml_text
+from catalogue.model.xml_text import xml_text
 
 Row = Sequence[str | int | None]
 

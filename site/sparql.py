@@ -19,7 +19,7 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF
 
-from catalogue.store import Store
+from catalogue.storage.store import Store
 
 # What answers can be serialised as: SELECT and ASK results, CONSTRUCT and DESCRIBE graphs.
 # Each format by its media type and the names clients put in `format=` / `output=`

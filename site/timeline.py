@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from catalogue.models import Period, merge_periods
+from catalogue.model.models import Period, merge_periods
 from catalogue.search import VariableDoc
 from catalogue.site.i18n import pick
 from catalogue.site.sheets import to_csv

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from catalogue.fileserver import FileServer
+from catalogue.pipeline.fileserver import FileServer
 from catalogue.settings import DEMO_SOURCES, Settings
-from catalogue.sources import Config
+from catalogue.pipeline.sources import Config
 from support import BASE_URI, FIXTURES, settings_in, write_config
 
 
@@ -86,8 +86,8 @@ def demo_harvest(tmp_path_factory) -> tuple[Settings, list, Settings]:
     the settings of the same demo harvested without LARGE_CODE_LISTS (the first step of the
     harvest, kept aside). Read them through `demo_data`: a full harvest is too slow to repeat
     per test module."""
-    from catalogue.harvest import harvest
-    from catalogue.sources import load_config
+    from catalogue.pipeline.harvest import harvest
+    from catalogue.pipeline.sources import load_config
 
     def settings(name: str) -> Settings:
         return Settings(data_dir=tmp_path_factory.mktemp(name) / "data", sources_file=DEMO_SOURCES,
@@ -124,7 +124,7 @@ def demo_server(tmp_path_factory, demo_data) -> Iterator[str]:
     import subprocess
     import sys
 
-    from catalogue.accounts import Accounts
+    from catalogue.access.accounts import Accounts
     from support import DEMO_ADMIN, free_port, wait_for
 
     folder = tmp_path_factory.mktemp("demo-site")

@@ -14,8 +14,8 @@ import pytest
 
 from catalogue.search import EmbeddedBackend, Query, VariableDoc
 from catalogue.settings import DEMO_SOURCES, Settings
-from catalogue.sources import Config, load_config
-from catalogue.store import Snapshot, Store
+from catalogue.pipeline.sources import Config, load_config
+from catalogue.storage.store import Snapshot, Store
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
@@ -55,7 +55,7 @@ def write_config(folder: Path, sources: str) -> Config:
 
 def harvest_demo(settings: Settings, *source_ids: str):
     """Harvest these sources of the bundled demo configuration, as `make run` does."""
-    from catalogue.harvest import harvest
+    from catalogue.pipeline.harvest import harvest
     return harvest(settings, load_config(DEMO_SOURCES), only=list(source_ids))
 
 
@@ -138,7 +138,7 @@ def wait_for(url: str, **kwargs) -> dict:
 def account(settings: Settings, name: str, role: str, organisation: str | None = None,
             password: str | None = None) -> str:
     """An account made as the `catalogue accounts` command makes it; returns an API token for it."""
-    from catalogue.accounts import Accounts
+    from catalogue.access.accounts import Accounts
     accounts = Accounts(settings.data_dir)
     accounts.add(name, role, organisation, password)
     return accounts.new_token(name, "test")

@@ -13,7 +13,7 @@ import sys
 import pytest
 from fastapi.testclient import TestClient
 
-from catalogue.accounts import MAX_FAILURES_PER_ACCOUNT_ADDRESS, Accounts
+from catalogue.access.accounts import MAX_FAILURES_PER_ACCOUNT_ADDRESS, Accounts
 from catalogue.settings import DEMO_SOURCES, Settings
 from catalogue.site.app import create_app
 from support import account, bearer, log_in

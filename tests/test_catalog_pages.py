@@ -12,10 +12,10 @@ from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import DCTERMS
 from rdflib.compare import isomorphic
 
-from catalogue.harvest import harvest
-from catalogue.namespaces import HYDRA
-from catalogue.rdf import GENID
-from catalogue.store import Store
+from catalogue.pipeline.harvest import harvest
+from catalogue.model.namespaces import HYDRA
+from catalogue.model.rdf import GENID
+from catalogue.storage.store import Store
 from support import BASE_URI, free_port, harvest_demo, settings_in, wait_for, write_config
 
 SOURCES = ["mfr", "vardef", "klass", "helsedata"]

@@ -114,7 +114,7 @@ def test_the_api_docs_load_only_files_of_this_site(client):
 
 def test_rdf_of_a_variable_links_its_dataset(client):
     from rdflib import Graph, URIRef
-    from catalogue.namespaces import DISCO
+    from catalogue.model.namespaces import DISCO
     ttl = client.get("/variables/mfr/mfr/VEKT.ttl")
     graph = Graph().parse(data=ttl.text, format="turtle")
     assert (URIRef("http://catalogue.test/id/dataset/mfr/mfr"), DISCO.variable,
@@ -128,7 +128,7 @@ def test_unknown_ids_are_404(client):
 
 def test_catalog_conforms_to_official_dcat_ap_no_shapes(light_client):
     from rdflib import Graph
-    from catalogue.shacl import validate
+    from catalogue.gate.shacl import validate
     folder = corpus("shapes", "dcat-ap-no", "v3-draft")
     shapes = Graph()
     for name in ("dcatapno3-core-shapes.ttl", "dcatapno3-range-shapes.ttl"):
@@ -145,7 +145,7 @@ def test_catalog_conforms_to_official_dcat_ap_3_shapes(light_client):
     nothing types as eli:LegalResource (a closed-world range), and a variable's group is named
     only by ALS's hierarchy, which was not captured."""
     from rdflib import Graph
-    from catalogue.shacl import validate
+    from catalogue.gate.shacl import validate
     shapes = Graph().parse(corpus("shapes", "dcat-ap-3.0.1", "dcat-ap-SHACL.ttl"))
     response = light_client.get("/catalog", params={"profile": "dcat-ap"})
     assert response.headers["content-profile"] == "<http://data.europa.eu/r5r/>"
@@ -195,7 +195,7 @@ def test_a_variable_page_offers_similar_variables_of_other_registries(client):
 
 def test_minted_uris_dereference_to_rdf_or_to_their_page(client):
     from rdflib import Graph, URIRef
-    from catalogue.namespaces import DISCO
+    from catalogue.model.namespaces import DISCO
     vekt = "/id/variable/mfr/mfr/VEKT"
     page = client.get(vekt, headers={"accept": "text/html,application/xhtml+xml"}, follow_redirects=False)
     assert page.status_code == 303 and page.headers["location"] == "/variables/mfr/mfr/VEKT"
@@ -225,7 +225,7 @@ def test_every_kind_of_minted_uri_dereferences(demo, client):
     from collections import defaultdict
 
     from rdflib import Graph, URIRef
-    from catalogue.store import Store
+    from catalogue.storage.store import Store
     base = demo[0].base_uri
     found: dict[str, set[str]] = defaultdict(set)
     for path in (demo[0].data_dir / "graphs").glob("*.nt"):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from rdflib import Dataset, Graph
 
-from catalogue.harvest import harvest
+from catalogue.pipeline.harvest import harvest
 from support import CORPUS, corpus
 
 DCAT = CORPUS / "dcat"
@@ -60,7 +60,7 @@ def _files() -> list[str]:
 
 @pytest.fixture(scope="module")
 def dcat_corpus(request):
-    from catalogue.fileserver import FileServer
+    from catalogue.pipeline.fileserver import FileServer
     folder = corpus("dcat")
     with FileServer(folder) as server:
         yield server.url

@@ -12,10 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from catalogue import cli
-from catalogue.harvest import harvest
-from catalogue.runs import RunLog
+from catalogue.pipeline.harvest import harvest
+from catalogue.storage.runs import RunLog
 from catalogue.site.app import create_app
-from catalogue.store import Store
+from catalogue.storage.store import Store
 from support import DCAT_SOURCE, EU_HEALTH, FIXTURES, MFR_SOURCE, account, bearer, by_name, serve_handler, stop_server
 
 KATALOG = (FIXTURES / "dcat" / "katalog.ttl").read_bytes()

@@ -16,13 +16,13 @@ from fastapi.testclient import TestClient
 from rdflib import Graph
 
 from catalogue import cli
-from catalogue.harvest import RETRY_AFTER, SUPERSEDED, harvest, is_due
-from catalogue.publishing import publish
-from catalogue.records import RecordStore, RecordVersion
-from catalogue.runs import RunLog
+from catalogue.pipeline.harvest import RETRY_AFTER, SUPERSEDED, harvest, is_due
+from catalogue.pipeline.publishing import publish
+from catalogue.storage.records import RecordStore, RecordVersion
+from catalogue.storage.runs import RunLog
 from catalogue.site.app import create_app
-from catalogue.schedule import Scheduler
-from catalogue.store import Store
+from catalogue.pipeline.schedule import Scheduler
+from catalogue.storage.store import Store
 from support import DCAT_SOURCE, FIXTURES, by_name, serve_handler, stop_server
 
 DAR = {"UNDERLIGGENDE", "DODSSTED"}

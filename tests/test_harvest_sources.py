@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 
 from catalogue import cli
-from catalogue.harvest import harvest
-from catalogue.models import CodeList, Period
+from catalogue.pipeline.harvest import harvest
+from catalogue.model.models import CodeList, Period
 from catalogue.profiles.dcat_ap_no_3 import from_graph
 from catalogue.settings import Settings
-from catalogue.store import Store
+from catalogue.storage.store import Store
 from support import DCAT_SOURCE, KLASS_SOURCE, EU_HEALTH, FIXTURES, MFR_SOURCE, by_name, search, snapshot
 
 

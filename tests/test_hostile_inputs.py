@@ -11,12 +11,12 @@ from fastapi.testclient import TestClient
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, SKOS
 
-from catalogue.harvest import CATALOGUE_GRAPH, harvest
+from catalogue.pipeline.harvest import CATALOGUE_GRAPH, harvest
 from catalogue.harvesters.base import MAX_JSON_DEPTH
-from catalogue.namespaces import DCT
-from catalogue.rdf import read_rdf
+from catalogue.model.namespaces import DCT
+from catalogue.model.rdf import read_rdf
 from catalogue.site.app import create_app
-from catalogue.store import Store
+from catalogue.storage.store import Store
 from support import DCAT_SOURCE, EU_HEALTH, MFR_SOURCE, serve_handler, stop_server
 
 DATASET = "<https://data.fhi.no/datasett/dar>"

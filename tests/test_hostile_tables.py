@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from openpyxl import Workbook
 
-from catalogue.harvest import harvest
+from catalogue.pipeline.harvest import harvest
 from catalogue.site.app import create_app
 from support import EU_HEALTH, account, bearer, by_name, settings_in, write_config
 

@@ -21,9 +21,9 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
                                                status_code_conformance)
 
-from catalogue.accounts import (MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ACCOUNT_ADDRESS, MAX_FAILURES_PER_ADDRESS,
+from catalogue.access.accounts import (MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ACCOUNT_ADDRESS, MAX_FAILURES_PER_ADDRESS,
                                  Accounts, TooManyFailures)
-from catalogue.history import Event, History
+from catalogue.storage.history import Event, History
 from catalogue.settings import DEMO_SOURCES, Settings
 from catalogue.site.app import create_app
 

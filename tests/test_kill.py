@@ -1,5 +1,5 @@
 """Proof by killing: a harvest, a publication and a reindex are killed (SIGKILL) at every
-write boundary (CATALOGUE_KILL_AT, see catalogue.durable) and at a few random instants; the
+write boundary (CATALOGUE_KILL_AT, see catalogue.storage.durable) and at a few random instants; the
 next run heals the data directory to what an uninterrupted run leaves: the same graphs, the
 same search index, the same history and the same run log. A server started on the data
 directory right after the kill searches what its committed state holds."""
@@ -17,15 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from catalogue import publishing
-from catalogue.harvest import DEMO_EDITIONS, DEMO_FILES, harvest, settle
-from catalogue.history import History
-from catalogue.runs import RunLog
+from catalogue.pipeline import publishing
+from catalogue.pipeline.harvest import DEMO_EDITIONS, DEMO_FILES, harvest, settle
+from catalogue.storage.history import History
+from catalogue.storage.runs import RunLog
 from catalogue.search import Query, build_documents, open_backend
 from catalogue.settings import DEMO_SOURCES, Settings
 from catalogue.site.reader import Reader
-from catalogue.sources import DEMO_PLACEHOLDER, load_config
-from catalogue.store import Store
+from catalogue.pipeline.sources import DEMO_PLACEHOLDER, load_config
+from catalogue.storage.store import Store
 from support import BASE_URI
 
 SOURCE = "mfr"  # a small demo source whose second edition changes records

@@ -12,13 +12,13 @@ from fastapi.testclient import TestClient
 from rdflib import Graph, URIRef
 from rdflib.namespace import SKOS
 
-from catalogue.audit import Audit
+from catalogue.access.audit import Audit
 from catalogue.cli import main
 from catalogue.settings import DEMO_SOURCES, Settings
 from catalogue.site.app import create_app
-from catalogue.site.lists import _MIGRATIONS as LIST_MIGRATIONS
-from catalogue.site.lists import Lists
-from catalogue.sqlite import SchemaTooNew, transaction
+from catalogue.lists import _MIGRATIONS as LIST_MIGRATIONS
+from catalogue.lists import Lists
+from catalogue.storage.sqlite import SchemaTooNew, transaction
 from support import FIXTURES, log_in
 
 # What the users of release 0.1.0 kept in tests/fixtures/datadir-0.1.0 (made with that

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from fastapi.testclient import TestClient
 
-from catalogue.models import Period, merge_periods
+from catalogue.model.models import Period, merge_periods
 from catalogue.site.app import create_app
 from catalogue.site.timeline import availability_csv, timeline
 

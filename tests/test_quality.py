@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from catalogue.fileserver import FileServer
-from catalogue.harvest import harvest
+from catalogue.pipeline.fileserver import FileServer
+from catalogue.pipeline.harvest import harvest
 from catalogue.site.app import create_app
 from support import EU_HEALTH, harvest_demo, settings_in, write_config
 

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from rdflib.compare import isomorphic, to_isomorphic
 
-from catalogue.models import (Agent, Catalogue, CodeList, Concept, ContactPoint, Dataset, Period,
+from catalogue.model.models import (Agent, Catalogue, CodeList, Concept, ContactPoint, Dataset, Period,
                               Variable)
 from catalogue.profiles.dcat_ap_no_3 import from_graph, to_graph
 

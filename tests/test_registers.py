@@ -11,10 +11,10 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import OWL
 
-from catalogue import ids
-from catalogue.harvest import harvest
+from catalogue.model import ids
+from catalogue.pipeline.harvest import harvest
 from catalogue.profiles.dcat_ap_no_3 import from_graph, to_graph
-from catalogue.models import Dataset
+from catalogue.model.models import Dataset
 from catalogue.site.app import create_app
 from support import FIXTURES, search
 from test_official_shapes import _violations, official_shapes, our_dataset  # noqa: F401 (a fixture)

@@ -15,7 +15,7 @@ from datetime import date
 
 import pytest
 
-from catalogue.models import Period
+from catalogue.model.models import Period
 from catalogue.search import ConceptIndex, EmbeddedBackend, Query, VariableDoc
 from catalogue.search.documents import Concept, Register
 

@@ -2,7 +2,7 @@
 tests/test_hostile_inputs.py)."""
 from fastapi.testclient import TestClient
 
-from catalogue.harvest import harvest
+from catalogue.pipeline.harvest import harvest
 from catalogue.site.app import create_app
 from support import DCAT_SOURCE
 

@@ -14,9 +14,9 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import FOAF, OWL, RDF, SKOS, XSD
 from rdflib.term import Node
 
-from catalogue.models import (Agent, Catalogue, CodeList, Concept, ContactPoint, Dataset,
+from catalogue.model.models import (Agent, Catalogue, CodeList, Concept, ContactPoint, Dataset,
                               Model, Period, Variable, VariableVersion)
-from catalogue.namespaces import ADMS, DCAT, DCT, DISCO, SCHEMA, VCARD
+from catalogue.model.namespaces import ADMS, DCAT, DCT, DISCO, SCHEMA, VCARD
 
 Kind = KindName["text", "literal", "keywords", "uri", "uris", "periods", "contact", "inverse_uri"]
 

@@ -37,12 +37,12 @@ from typing import TYPE_CHECKING
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, SKOS, XSD
 
-from catalogue.models import ContactPoint
-from catalogue.namespaces import CSVW, CV, DCAT, DCATAP, ELI, EU_ACCESS, HEALTHDCATAP
-from catalogue.store import Snapshot, to_rdflib
+from catalogue.model.models import ContactPoint
+from catalogue.model.namespaces import CSVW, CV, DCAT, DCATAP, ELI, EU_ACCESS, HEALTHDCATAP
+from catalogue.storage.store import Snapshot, to_rdflib
 
 if TYPE_CHECKING:
-    from catalogue.sources import Config
+    from catalogue.pipeline.sources import Config
 
 # The profile's URI: the spec names itself by the page of each release
 # (https://healthdataeu.pages.code.europa.eu/healthdcat-ap/releases/release-N/, as releases 5-7

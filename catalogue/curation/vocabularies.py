@@ -4,7 +4,7 @@ with every version in `data/curation.sqlite`.
 Saving never overwrites: each save is a new version (its Turtle, author, time and note),
 so what a mapping pointed at, and what the catalogue published, can always be read again.
 A version is checked before it is kept (see `check`): curators type Turtle, and the
-catalogue publishes the latest version of every vocabulary (catalogue.mappings.Curation).
+catalogue publishes the latest version of every vocabulary (catalogue.curation.mappings.Curation).
 """
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from pydantic import BaseModel
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, SKOS, XSD
 
-from catalogue import ontology
-from catalogue.namespaces import DCAT, DISCO, bind_prefixes
-from catalogue.rdf import TooLarge, read_rdf
-from catalogue.store import now
+from catalogue.model import ontology
+from catalogue.model.namespaces import DCAT, DISCO, bind_prefixes
+from catalogue.model.rdf import TooLarge, read_rdf
+from catalogue.storage.store import now
 
 KINDS = ("theme", "code_list", "standard_variable")
 VOCABULARY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from catalogue.sqlite import transaction
+from catalogue.storage.sqlite import transaction
 
 ROLES = ("publisher", "curator", "admin")
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -40,7 +40,7 @@ MAX_FAILURES_PER_ACCOUNT_ADDRESS, MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_ACC
 _SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
 TOKEN_PREFIX = "hv_"  # so a leaked token is recognisable in logs and secret scanners
 
-# The schema as migrations (see catalogue.sqlite); 1 is release 0.1.0's.
+# The schema as migrations (see catalogue.storage.sqlite); 1 is release 0.1.0's.
 _MIGRATIONS = ("""
 CREATE TABLE IF NOT EXISTS accounts (
     name TEXT PRIMARY KEY, role TEXT NOT NULL, organisation TEXT,

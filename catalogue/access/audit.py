@@ -10,11 +10,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from catalogue.sqlite import transaction
+from catalogue.storage.sqlite import transaction
 
 MAX_STATE = 100_000  # characters of a before/after state kept; a publication's records stay in the record store
 
-# The schema as migrations (see catalogue.sqlite); 1 is release 0.1.0's.
+# The schema as migrations (see catalogue.storage.sqlite); 1 is release 0.1.0's.
 _MIGRATIONS = ("""
 CREATE TABLE IF NOT EXISTS entries (
     id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, role TEXT NOT NULL,

@@ -29,12 +29,12 @@ import pyoxigraph as ox
 from rdflib import URIRef
 from rdflib.namespace import RDF, SKOS
 
-from catalogue import ids, ontology
-from catalogue.models import XSD
-from catalogue.namespaces import DCAT, DCT, DISCO, EU_ACCESS, EU_THEME, SCHEMA
-from catalogue.rdf import GENID
-from catalogue.durable import atomic_write
-from catalogue.store import SourceState, State, Store
+from catalogue.model import ids, ontology
+from catalogue.model.models import XSD
+from catalogue.model.namespaces import DCAT, DCT, DISCO, EU_ACCESS, EU_THEME, SCHEMA
+from catalogue.model.rdf import GENID
+from catalogue.storage.durable import atomic_write
+from catalogue.storage.store import SourceState, State, Store
 
 Facts = dict[str, list[str]]  # what one subject's triples say, by short predicate name (READ)
 Graph = dict[str, Facts]  # the source's graph as the facts of each subject
@@ -235,7 +235,7 @@ def _scored(kind: str, facts: Facts, graph: Graph, **record) -> dict:
 
 
 def _page_id(kind: str, uri: str, facts: Facts, dataset_ids: dict[str, str]) -> str | None:
-    """The id of the record's page, as the site mints them (catalogue.ids): a dataset's, or a
+    """The id of the record's page, as the site mints them (catalogue.model.ids): a dataset's, or a
     variable's whose dataset is in the graph (one held back leaves the variable without a page).
     A code list has none (its page is the search for its variables, by its URI)."""
     if kind == "dataset":

@@ -2,13 +2,13 @@
 checked (a dry run) or published, and a publication can be withdrawn.
 
 An upload flows as a harvest does: served on loopback by a FileServer, read by the source's
-own harvester, gated by the same shapes, stored by the same commit (catalogue.harvest).
+own harvester, gated by the same shapes, stored by the same commit (catalogue.pipeline.harvest).
 While a publication is active, harvests of its source read the publication instead of the
 source's `url`, so a scheduled harvest never overwrites it; a source whose `url` is
 "upload:" has no other place to be read from, and harvests skip it until something is
 published. Uploaded files and the active publication are kept in `data/uploads/<source>/`.
 
-An upload is read and gated in a process of its own (catalogue.sandbox), bounded in memory
+An upload is read and gated in a process of its own (catalogue.pipeline.sandbox), bounded in memory
 and time: a file built to exhaust either fails its check, and the server answers on.
 """
 from __future__ import annotations
@@ -21,17 +21,17 @@ from tempfile import TemporaryDirectory
 from pydantic import BaseModel, Field
 from rdflib import Graph
 
-from catalogue import sandbox
-from catalogue.fileserver import FileServer
-from catalogue.harvest import (Attempt, commit, commit_state, describe, fetcher, plan, read_source, settle,
+from catalogue.pipeline import sandbox
+from catalogue.pipeline.fileserver import FileServer
+from catalogue.pipeline.harvest import (Attempt, commit, commit_state, describe, fetcher, plan, read_source, settle,
                                shrinkage, start_run)
 from catalogue.harvesters import Record
-from catalogue.history import graph_of_lines
-from catalogue.runs import FetchedDocument, RecordChange, Run, RunLog
+from catalogue.storage.history import graph_of_lines
+from catalogue.storage.runs import FetchedDocument, RecordChange, Run, RunLog
 from catalogue.settings import Settings
-from catalogue.sources import UPLOAD_KINDS, Config, ConfigError, SourceConfig
-from catalogue.store import WRITE_WAIT, HeldBack, Store, now
-from catalogue.uploads import Publication, Uploads, sha256
+from catalogue.pipeline.sources import UPLOAD_KINDS, Config, ConfigError, SourceConfig
+from catalogue.storage.store import WRITE_WAIT, HeldBack, Store, now
+from catalogue.pipeline.uploads import Publication, Uploads, sha256
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # What each kind's harvester reads, by media type, and the extension a file of that type is

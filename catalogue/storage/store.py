@@ -1,7 +1,7 @@
 """The store: one named graph per source, kept as files in the data directory.
 
 A source's graph is written aside under a new name, and becomes current when a new
-generation of the state file naming it is written (catalogue.durable.atomic_write):
+generation of the state file naming it is written (catalogue.storage.durable.atomic_write):
 the one commit point of every write. A reader that follows the state file therefore
 always sees whole graphs, and a writer that fails or is killed before the state is
 written leaves the last good graph of its source in place. Several processes can share
@@ -20,10 +20,10 @@ import pyoxigraph as ox
 from pydantic import BaseModel, Field
 from rdflib import BNode, Graph, Literal, URIRef
 
-from catalogue.durable import atomic_write
-from catalogue.namespaces import bind_prefixes
-from catalogue.rdf import GENID
-from catalogue.records import nt_lines
+from catalogue.storage.durable import atomic_write
+from catalogue.model.namespaces import bind_prefixes
+from catalogue.model.rdf import GENID
+from catalogue.storage.records import nt_lines
 
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -64,7 +64,7 @@ class SourceState(BaseModel):
     error: str | None = None      # why the last attempt failed (or was held), if it did
     failures: int = 0             # attempts that failed in a row: scheduled retries back off
     triples: int = 0
-    manifest: str | None = None   # the file naming its records' current versions (catalogue.records)
+    manifest: str | None = None   # the file naming its records' current versions (catalogue.storage.records)
     fingerprint: str | None = None  # of what the stored graph was made from (see harvest)
     shapes_key: str | None = None   # of the shapes its records were accepted by
     last_run: str | None = None

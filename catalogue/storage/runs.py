@@ -15,8 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from catalogue.durable import atomic_write, boundary, sync_folder
-from catalogue.store import HeldBack
+from catalogue.storage.durable import atomic_write, boundary, sync_folder
+from catalogue.storage.store import HeldBack
 
 # held: the answer would have removed too much of the source (see harvest.shrinkage); nothing
 # was applied until it is confirmed.
@@ -33,7 +33,7 @@ class RecordChange(BaseModel):
 
     key: str
     change: Change
-    old: str | None = None  # version hashes (see catalogue.records)
+    old: str | None = None  # version hashes (see catalogue.storage.records)
     new: str | None = None
 
 

@@ -27,13 +27,13 @@ from rdflib import URIRef
 from rdflib.namespace import DCTERMS, SKOS
 from tantivy import Filter, TextAnalyzerBuilder, Tokenizer
 
-from catalogue import vocabularies
-from catalogue.models import Text, code_list_of
+from catalogue.curation import vocabularies
+from catalogue.model.models import Text, code_list_of
 from catalogue.search import Query, SearchBackend, VariableDoc
 from catalogue.search.analysis import NOT_PARTS, fold
-from catalogue.sqlite import transaction
-from catalogue.store import WRITE_WAIT, Busy, SourceState, Store, now
-from catalogue.vocabularies import SYSTEM, CurationError
+from catalogue.storage.sqlite import transaction
+from catalogue.storage.store import WRITE_WAIT, Busy, SourceState, Store, now
+from catalogue.curation.vocabularies import SYSTEM, CurationError
 
 CURATION_GRAPH = CURATION_KIND = "curation"  # the published graph's id in the store, and its kind
 RELATIONS = {"exactMatch": SKOS.exactMatch, "closeMatch": SKOS.closeMatch}
@@ -46,7 +46,7 @@ EXACT_FROM = 0.85   # ... and to be proposed as exactMatch rather than closeMatc
 PROPOSED_AT_MOST = 3
 POOL = 50
 
-# The curation store's schema as migrations (see catalogue.sqlite); 1 is release 0.1.0's.
+# The curation store's schema as migrations (see catalogue.storage.sqlite); 1 is release 0.1.0's.
 MIGRATIONS = (vocabularies.SCHEMA + """
 CREATE TABLE IF NOT EXISTS mappings (
     id INTEGER PRIMARY KEY, subject TEXT NOT NULL, object TEXT NOT NULL, relation TEXT NOT NULL,

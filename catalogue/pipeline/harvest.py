@@ -21,29 +21,31 @@ from pathlib import Path
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
-from catalogue import ontology, quality
-from catalogue.durable import atomic_write
-from catalogue.fileserver import FileServer
+from catalogue.model import ontology
+
+from catalogue.curation import quality
+from catalogue.storage.durable import atomic_write
+from catalogue.pipeline.fileserver import FileServer
 from catalogue.harvesters import (Fetcher, FetchError, HarvestContext, Limits, Record, SourceError,
                                   for_kind)
 from catalogue.harvesters.http import HttpCache
-from catalogue.history import Event, History, graph_of_lines, observe, stamp
-from catalogue.models import Catalogue
+from catalogue.storage.history import Event, History, graph_of_lines, observe, stamp
+from catalogue.model.models import Catalogue
 from catalogue.profiles.dcat_ap_no_3 import to_graph
-from catalogue.rdf import GENID, stable_skolemize
-from catalogue.records import RecordStore, RecordVersion, nt_lines, version_hash
-from catalogue.runs import FetchedDocument, RecordChange, Run, RunLog, new_run_id
+from catalogue.model.rdf import GENID, stable_skolemize
+from catalogue.storage.records import RecordStore, RecordVersion, nt_lines, version_hash
+from catalogue.storage.runs import FetchedDocument, RecordChange, Run, RunLog, new_run_id
 from catalogue.search import Query, open_backend, open_concepts, read_catalogue
 from catalogue.settings import Settings
-from catalogue.shacl import PROFILES, Profile, profile_shapes, validate
-from catalogue.sources import DEMO_PLACEHOLDER, UPLOAD_URL, Config, SourceConfig
-from catalogue.store import Busy, HeldBack, SourceState, State, Store, now
-from catalogue.uploads import published_url
-from catalogue.xml_text import NOT_XML
+from catalogue.gate.shacl import PROFILES, Profile, profile_shapes, validate
+from catalogue.pipeline.sources import DEMO_PLACEHOLDER, UPLOAD_URL, Config, SourceConfig
+from catalogue.storage.store import Busy, HeldBack, SourceState, State, Store, now
+from catalogue.pipeline.uploads import published_url
+from catalogue.model.xml_text import NOT_XML
 
-DEMO_FILES = Path(__file__).parent / "demo" / "files"
+DEMO_FILES = Path(__file__).parents[1] / "demo" / "files"
 # Later editions of the demo hold only the files that changed since edition 1.
-DEMO_EDITIONS = {1: (), 2: (Path(__file__).parent / "demo" / "edition-2",)}
+DEMO_EDITIONS = {1: (), 2: (Path(__file__).parents[1] / "demo" / "edition-2",)}
 CATALOGUE_GRAPH = "catalogue"  # the catalogue's own description, kept like a source's graph
 Progress = Callable[[str], None]
 MAX_WARNINGS = 1000  # kept per run; warnings do not hold records back, so they can be many

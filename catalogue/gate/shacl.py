@@ -10,8 +10,8 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 from rdflib.namespace import SH
 
-from catalogue import ontology
-from catalogue.namespaces import bind_prefixes
+from catalogue.model import ontology
+from catalogue.model.namespaces import bind_prefixes
 
 Profile = OneOf["dcat-ap-no", "dcat-ap"]
 # The gate's shape files per profile: "dcat-ap-no" (the default) adds what DCAT-AP-NO 3

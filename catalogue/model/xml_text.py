@@ -1,7 +1,7 @@
 """What XML 1.0 forbids in text: most control characters, surrogates, U+FFFE and U+FFFF,
 which it cannot hold at all, not even escaped. One in a harvested literal would make every
 RDF/XML, Atom and SPARQL XML answer holding it ill-formed: the gate strips them
-(catalogue.harvest), and the site's XML outputs leave out any stored before."""
+(catalogue.pipeline.harvest), and the site's XML outputs leave out any stored before."""
 from __future__ import annotations
 
 import re

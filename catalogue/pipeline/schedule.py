@@ -6,7 +6,7 @@ import threading
 
 from catalogue.settings import Settings
 
-log = logging.getLogger("catalogue.schedule")
+log = logging.getLogger("catalogue.pipeline.schedule")
 
 
 class Scheduler:
@@ -35,8 +35,8 @@ class Scheduler:
             self.run_due()
 
     def run_due(self) -> None:
-        from catalogue.harvest import harvest
-        from catalogue.sources import load_config
+        from catalogue.pipeline.harvest import harvest
+        from catalogue.pipeline.sources import load_config
         try:
             runs = harvest(self.settings, load_config(self.settings.sources_file), due=True,
                            progress=log.info)

@@ -16,10 +16,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from catalogue.models import Period
+from catalogue.model.models import Period
 from catalogue.site.i18n import access_name, pick
 
-from catalogue.sqlite import transaction
+from catalogue.storage.sqlite import transaction
 
 MAX_ITEMS = 500
 MAX_NOTE = 2000
@@ -28,7 +28,7 @@ SHARE_DAYS = 90
 CODE_LETTERS = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 8
 
-# The schema as migrations (see catalogue.sqlite); 1 is release 0.1.0's.
+# The schema as migrations (see catalogue.storage.sqlite); 1 is release 0.1.0's.
 _MIGRATIONS = ("""
 CREATE TABLE IF NOT EXISTS items (
     list TEXT NOT NULL, position INTEGER NOT NULL, variable TEXT NOT NULL,

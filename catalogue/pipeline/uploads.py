@@ -1,6 +1,6 @@
 """Files publishers uploaded for a source, and the source's active publication, kept in
 `data/uploads/<source>/`. Harvests read an active publication instead of the source's URL
-(catalogue.harvest); catalogue.publishing makes and withdraws publications."""
+(catalogue.pipeline.harvest); catalogue.pipeline.publishing makes and withdraws publications."""
 from __future__ import annotations
 
 import hashlib
@@ -10,9 +10,9 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from catalogue.fileserver import FileServer
+from catalogue.pipeline.fileserver import FileServer
 from catalogue.settings import Settings
-from catalogue.durable import atomic_write
+from catalogue.storage.durable import atomic_write
 
 PUBLICATION = "publication.json"
 

@@ -5,7 +5,7 @@ stored before, and records one event per variable, dataset, code list or declare
 variable version in it: when, which run, added / changed / removed, and for a change
 the fields that differ with their old and new values. Events live in an SQLite file
 in the data directory; they are derived from the run log and the record store
-(catalogue.runs, catalogue.records), so `rebuild` can always make them again.
+(catalogue.storage.runs, catalogue.storage.records), so `rebuild` can always make them again.
 """
 from __future__ import annotations
 
@@ -19,14 +19,14 @@ from pydantic import BaseModel, Field
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, SKOS
 
-from catalogue.models import (CodeList, Concept, Dataset, Model, Text, Variable, VariableVersion,
+from catalogue.model.models import (CodeList, Concept, Dataset, Model, Text, Variable, VariableVersion,
                               code_list_of, value_type)
-from catalogue.namespaces import DCAT, DISCO
+from catalogue.model.namespaces import DCAT, DISCO
 from catalogue.profiles.dcat_ap_no_3 import read_values
-from catalogue.records import RecordStore, RecordVersion
-from catalogue.runs import RecordChange, Run, RunLog
-from catalogue.durable import boundary
-from catalogue.sqlite import transaction
+from catalogue.storage.records import RecordStore, RecordVersion
+from catalogue.storage.runs import RecordChange, Run, RunLog
+from catalogue.storage.durable import boundary
+from catalogue.storage.sqlite import transaction
 
 Kind = Literal["variable", "dataset", "code list", "version"]
 EventChange = Literal["added", "changed", "removed"]
@@ -175,7 +175,7 @@ def stamp(when: datetime) -> str:
     return when.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
-# The schema as migrations (see catalogue.sqlite); 1 is release 0.1.0's.
+# The schema as migrations (see catalogue.storage.sqlite); 1 is release 0.1.0's.
 _MIGRATIONS = ("""
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY, at TEXT NOT NULL, run TEXT NOT NULL, source TEXT NOT NULL,

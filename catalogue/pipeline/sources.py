@@ -7,12 +7,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from catalogue.models import Agent, ContactPoint, Text
+from catalogue.model.models import Agent, ContactPoint, Text
 from catalogue.profiles.healthdcat_ap_r8 import HealthCategory
-from catalogue.shacl import DEFAULT_PROFILE, Profile
+from catalogue.gate.shacl import DEFAULT_PROFILE, Profile
 
 DEMO_PLACEHOLDER = "{demo}"
-# The URL of a source that is published by upload only (see catalogue.publishing); kinds
+# The URL of a source that is published by upload only (see catalogue.pipeline.publishing); kinds
 # whose formats publishers may upload (publishing.FORMATS lists them per kind).
 UPLOAD_URL = "upload:"
 UPLOAD_KINDS = ("dcat", "table")

@@ -18,7 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel
 from rdflib import Graph
 
-from catalogue.durable import atomic_write, writing
+from catalogue.storage.durable import atomic_write, writing
 
 
 class RecordVersion(BaseModel):

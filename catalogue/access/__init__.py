@@ -1,0 +1,1 @@
+"""Who may write: accounts, roles and the audit log."""

@@ -1,0 +1,1 @@
+"""What standardisation staff curate: vocabularies, mappings and metadata quality."""

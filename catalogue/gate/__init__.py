@@ -1,0 +1,1 @@
+"""The SHACL gate every record passes before it is stored."""

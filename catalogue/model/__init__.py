@@ -1,0 +1,1 @@
+"""The domain model: pydantic models, ids, RDF namespaces and helpers, the shipped ontologies."""

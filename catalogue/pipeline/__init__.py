@@ -1,0 +1,1 @@
+"""Sources to store: configuration, harvesting, publishing, uploads and the schedule."""
