@@ -18,16 +18,12 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
 from catalogue.model import ontology
-from catalogue.access.accounts import Accounts
-from catalogue.access.audit import Audit
-from catalogue.storage.history import History, moment, stamp
+from catalogue.storage.history import moment, stamp
 from catalogue.model.namespaces import DCAT, DISCO, HYDRA
 from catalogue.profiles import healthdcat_ap_r8
 from catalogue.model.models import CodeList, Period, Variable
 from catalogue.curation.quality import cached_score
-from catalogue.storage.records import RecordStore
-from catalogue.storage.runs import RunLog
-from catalogue.search import FACETS, FacetValue, Hit, Query, VariableDoc, open_concepts
+from catalogue.search import FACETS, FacetValue, Hit, Query, VariableDoc
 from catalogue.search.query import SORTS, Code
 from catalogue.settings import Settings
 from catalogue.pipeline.sources import ConfigError
@@ -48,9 +44,9 @@ from catalogue.site.registers import access_of, configured, register_routes
 from catalogue.site.params import HTML, PAGE_NO, REFUSALS, answers
 from catalogue.site.search_params import Problems, read_query, search_query
 from catalogue.site.publish_pages import publish_routes
-from catalogue.lists import Lists
 from catalogue.site.quality_pages import quality_routes
-from catalogue.site.reader import Reader, View
+from catalogue.services import Services
+from catalogue.view import View
 from catalogue.site.sparql import Sparql, SparqlError, service_description
 from catalogue.site.streaming import stream
 from catalogue.site.timeline import availability, availability_csv, coverage, matrix_years, timeline
@@ -86,11 +82,9 @@ VARIABLES_PER_PAGE = 100  # on dataset and source pages, and so rows in their av
 def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="Helsevariabler", description="Variable explorer for Norwegian health data",
                   responses=REFUSALS, docs_url=None, redoc_url=None)
-    reader = Reader(settings)
-    concepts = open_concepts(settings)
-    lists = Lists(settings.data_dir)
-    history = History(settings.data_dir)
-    access = Access(Accounts(settings.data_dir), Audit(settings.data_dir))
+    services = Services(settings)
+    concepts, lists, history = services.concepts, services.lists, services.history
+    access = Access(services.accounts, services.audit)
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals.update(pick=pick, value_types=VALUE_TYPES, facets=FACETS, field_names=FIELD_NAMES,
                                  facet_label=facet_label, sorts=SORTS,
@@ -107,7 +101,7 @@ def create_app(settings: Settings) -> FastAPI:
         return templates.TemplateResponse(request, "docs.html", {"title": app.title, "openapi_url": app.openapi_url})
 
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(PublicReads, state_file=settings.data_dir / "state.json")
+    app.add_middleware(PublicReads, committed=services.store.committed)
     app.add_middleware(HeadAsGet)
     app.add_exception_handler(Exception, server_error)
 
@@ -125,7 +119,7 @@ def create_app(settings: Settings) -> FastAPI:
         typed = query.text.strip()
         if typed:  # the variables coded with a list whose concepts the words name are found too
             query = query.model_copy(update={"via": concepts.via(typed)})
-        result = reader.search.search(query)
+        result = services.search.search(query)
         return SearchResult(
             help=found_nothing(typed) if typed and not result.total else None,
             query={"q": query.text, "filters": {k: list(v) for k, v in query.filters.items()},
@@ -136,7 +130,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     def found_nothing(typed: str) -> Help:
         try:
-            contact = reader.config().catalogue.contact
+            contact = services.config().catalogue.contact
         except ConfigError:  # a site serving a data directory without its configuration
             contact = None
         return Help(spellings=concepts.spellings(typed), concepts=concepts.nearest(typed),
@@ -157,12 +151,12 @@ def create_app(settings: Settings) -> FastAPI:
                      "list_count": len(lists.items(request.cookies.get(LIST_COOKIE, ""))),
                      # one search box for all: datasets and sources whose names match are offered too
                      "named_matches": [{**s.model_dump(), "url": _suggestion_url(s)}
-                                       for s in (reader.search.named(query.text, NAMED_MATCHES) if query.text.strip() else [])],
+                                       for s in (services.search.named(query.text, NAMED_MATCHES) if query.text.strip() else [])],
                      "url_with": lambda **kw: _with(request, **kw),
                      "toggle": lambda f, v: _toggle(request, f, v),
                      # the start page: example searches and what changed last
                      "examples": EXAMPLE_SEARCHES,
-                     "newest": shown(history.since("", limit=NEWEST_SHOWN), linker(reader.view))
+                     "newest": shown(history.since("", limit=NEWEST_SHOWN), linker(services.view))
                      if not query.text.strip() and not query.filters else []},
                     json_url=_with(request, path="/api/variables"))
         response.status_code = 422 if problems else 200
@@ -176,7 +170,7 @@ def create_app(settings: Settings) -> FastAPI:
     def api_suggest(q: str = Param(..., min_length=1, max_length=100),
                     size: int = Param(10, ge=1, le=20)):
         return {"q": q, "suggestions": [{**s.model_dump(), "url": _suggestion_url(s)}
-                                        for s in reader.search.suggest(q, size)]}
+                                        for s in services.search.suggest(q, size)]}
 
     @app.get("/api/variables")
     def api_variables(query: Query = Depends(search_query)):
@@ -184,8 +178,8 @@ def create_app(settings: Settings) -> FastAPI:
         return Response(search_result(query).model_dump_json(), media_type="application/json")
 
     def found_variable(variable_id: str) -> tuple[VariableDoc, Variable, View]:
-        doc = reader.search.get(variable_id)
-        view = reader.view
+        doc = services.search.get(variable_id)
+        view = services.view
         variable = view.variable(doc.uri) if doc else None
         if doc is None or variable is None:
             raise HTTPException(404, detail=f"no variable with id {variable_id!r}")
@@ -206,14 +200,14 @@ def create_app(settings: Settings) -> FastAPI:
             "code_list_url": code_list_url(code_list.uri) if code_list else None,
             "versions": [v.model_dump(mode="json") for v in reversed(view.variable_versions(variable.uri))],
             # the same variable of the register from its other sources, then the curated, approved ones
-            "same_variables": [*twins(doc), *same_variables(reader, settings, variable.uri)],
+            "same_variables": [*twins(doc), *same_variables(services, variable.uri)],
             "similar": similar(doc),
             "history": shown(events, linker(view)),
             "rdf_url": f"/variables/{doc.id}.ttl",
         }, view
 
     def twins(doc: VariableDoc) -> list[dict[str, Any]]:
-        found = [reader.search.get(twin) for twin in doc.same_as]
+        found = [services.search.get(twin) for twin in doc.same_as]
         return [{"mapping": None, "relation": "same_register", "uri": d.uri, "kind": "variable", "id": d.id,
                  "label": d.label, "name": d.name, "source": d.source, "source_name": d.source_name,
                  "url": f"/variables/{d.id}"} for d in found if d]
@@ -229,8 +223,8 @@ def create_app(settings: Settings) -> FastAPI:
         the words of its name or description its name matched (function words never do),
         or the code list both are coded with."""
         text = doc.label.get("nb") or next(iter(doc.label.values()), doc.name)
-        by_words = reader.search.search(Query(text=text[:500], size=SIMILAR * 4)).items
-        by_list = reader.search.search(Query(filters={"code_list": (doc.code_list,)}, size=SIMILAR * 4)).items \
+        by_words = services.search.search(Query(text=text[:500], size=SIMILAR * 4)).items
+        by_list = services.search.search(Query(filters={"code_list": (doc.code_list,)}, size=SIMILAR * 4)).items \
             if doc.code_list else []
         found: dict[str, dict[str, Any]] = {}
         for hit in [*by_words, *by_list]:
@@ -246,7 +240,7 @@ def create_app(settings: Settings) -> FastAPI:
         return list(found.values())[:SIMILAR]
 
     def linker(view: View) -> Linker:
-        return Linker(view, lambda variable_id: reader.search.get(variable_id) is not None)
+        return Linker(view, lambda variable_id: services.search.get(variable_id) is not None)
 
     @app.get("/variables/{variable_id:path}", responses=answers(HTML, *RDF_MEDIA))
     def variable_page(request: Request, variable_id: str, at: str | None = Param(None, max_length=40)):
@@ -270,20 +264,20 @@ def create_app(settings: Settings) -> FastAPI:
     def as_of(variable_id: str, at: str) -> dict[str, Any]:
         _, variable, view = found_variable(variable_id)
         try:
-            return variable_as_of(view, history, RecordStore(settings.data_dir), variable, at)
+            return variable_as_of(view, history, services.records, variable, at)
         except ValueError as exc:
             raise HTTPException(422, detail=[{"field": "at", "message": str(exc)}]) from None
 
     def shown_as(dataset_id: str) -> str:
         """The id a dataset's page is at: its register's, when it is the same as another source's."""
-        if dataset_id not in reader.view.datasets:
+        if dataset_id not in services.view.datasets:
             raise HTTPException(404, detail=f"no dataset with id {dataset_id!r}")
-        return reader.view.register_id(dataset_id)
+        return services.view.register_id(dataset_id)
 
     def contributions(dataset_id: str) -> list[dict[str, Any]]:
         """Each source that describes the register: its variables in it and when it was harvested."""
-        view, harvested = reader.view, harvested_sources()
-        counts = {f.value: f.count for f in reader.search.search(
+        view, harvested = services.view, harvested_sources()
+        counts = {f.value: f.count for f in services.search.search(
             Query(filters={"dataset": (dataset_id,)}, size=1)).facets.get("source", [])}
         own = sorted((of, own_id) for own_id, (_, of) in view.datasets.items()
                      if of in harvested and view.register_id(own_id) == dataset_id)
@@ -291,7 +285,7 @@ def create_app(settings: Settings) -> FastAPI:
                  "dataset_id": own_id, "variables": counts.get(of, 0)} for of, own_id in own]
 
     def dataset_context(dataset_id: str, page_no: int = 1) -> tuple[dict[str, Any], View]:
-        view = reader.view
+        view = services.view
         found = view.datasets.get(dataset_id)
         dataset = view.dataset(found[0]) if found else None
         if dataset is None:
@@ -302,7 +296,7 @@ def create_app(settings: Settings) -> FastAPI:
                         "publisher_name": view.name_of(dataset.publisher),
                         "theme_names": {t: view.name_of(t) or ontology.labels("themes.ttl").get(t)
                                         or {"nb": t.rstrip("/").rsplit("/", 1)[-1]} for t in dataset.themes},
-                        **access_of(view, configured(reader), dataset_id)},
+                        **access_of(view, configured(services), dataset_id)},
             # Versions that are datasets of the catalogue link to their pages.
             "version_pages": {uri: f"/datasets/{view.dataset_ids[uri]}"
                               for uri in [dataset.previous, *dataset.versions] if uri in view.dataset_ids},
@@ -313,8 +307,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     def variables_summary(facet: str, value: str, page_no: int) -> dict[str, Any]:
         """A dataset's or source's variables (one page), their coverage and availability matrix."""
-        covered = reader.search.coverage(facet, value)
-        found = reader.search.search(Query(filters={facet: (value,)}, page=page_no, size=VARIABLES_PER_PAGE))
+        covered = services.search.coverage(facet, value)
+        found = services.search.search(Query(filters={facet: (value,)}, page=page_no, size=VARIABLES_PER_PAGE))
         shown = found.items
         return {"coverage": [p.model_dump(mode="json") for p in covered],
                 "variables": [doc.model_dump(mode="json", exclude={"highlight"}) for doc in shown],
@@ -322,7 +316,7 @@ def create_app(settings: Settings) -> FastAPI:
                 "availability": availability(shown, matrix_years(covered))}
 
     def availability_response(request: Request, facet: str, value: str) -> Response:
-        docs = reader.search.matching(Query(filters={facet: (value,)}))
+        docs = services.search.matching(Query(filters={facet: (value,)}))
         body = availability_csv(availability(docs, matrix_years(coverage(docs))), language(request))
         return Response(body, media_type="text/csv; charset=utf-8")
 
@@ -350,25 +344,25 @@ def create_app(settings: Settings) -> FastAPI:
         return dataset_context(dataset_id, page_no)[0]
 
     def harvested_sources() -> dict[str, SourceState]:
-        state = reader.view.snapshot.state
+        state = services.view.snapshot.state
         return {s.id: s for s in state.sources.values() if s.is_source}
 
     def sources_context() -> dict[str, Any]:
         return {"sources": [{**s.model_dump(mode="json"),
-                             "coverage": [p.model_dump(mode="json") for p in reader.search.coverage("source", s.id)],
-                             "quality_score": cached_score(reader.store, s)}
+                             "coverage": [p.model_dump(mode="json") for p in services.search.coverage("source", s.id)],
+                             "quality_score": cached_score(services.store, s)}
                             for s in harvested_sources().values()]}
 
     def source_context(source_id: str, page_no: int = 1) -> dict[str, Any]:
         source = harvested_sources().get(source_id)
         if source is None:
             raise HTTPException(404, detail=f"no source with id {source_id!r}")
-        view = reader.view
+        view = services.view
         datasets = sorted((dataset_id, uri) for dataset_id, (uri, of) in view.datasets.items() if of == source_id)
         summary = variables_summary("source", source_id, page_no)
         holder = next((v["publisher_name"] for v in summary["variables"] if v["publisher_name"]), {})
         return {"source": source.model_dump(mode="json"), "holder": holder,
-                "quality_score": cached_score(reader.store, source),
+                "quality_score": cached_score(services.store, source),
                 "datasets": [{"id": dataset_id, "title": view.name_of(uri)} for dataset_id, uri in datasets],
                 **summary, "csv_url": f"/sources/{source_id}/availability.csv"}
 
@@ -396,7 +390,7 @@ def create_app(settings: Settings) -> FastAPI:
         return source_context(source_id, page_no)
 
     def harvests_context(source: str | None) -> dict[str, Any]:
-        runs = RunLog(settings.data_dir).runs(source, limit=200)
+        runs = services.runs.runs(source, limit=200)
         return {"source": source, "runs": [r.model_dump(mode="json", exclude={"held_back", "warnings", "fetched"})
                                            for r in runs]}
 
@@ -410,7 +404,7 @@ def create_app(settings: Settings) -> FastAPI:
         return harvests_context(source)
 
     def run_context(run_id: str) -> dict[str, Any]:
-        log = RunLog(settings.data_dir)
+        log = services.runs
         run = log.get(run_id)
         if run is None:
             raise HTTPException(404, detail=f"no harvest run with id {run_id!r}")
@@ -427,7 +421,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     def changes_context(request: Request, since: str | None, source: str | None,
                         dataset: str | None, page_no: int) -> dict[str, Any]:
-        view = reader.view
+        view = services.view
         try:
             start = moment(since, end_of_day=False) if since else stamp(
                 datetime.now(timezone.utc) - timedelta(days=CHANGES_DEFAULT_DAYS))
@@ -438,7 +432,7 @@ def create_app(settings: Settings) -> FastAPI:
             if dataset not in view.datasets:
                 raise HTTPException(404, detail=f"no dataset with id {dataset!r}")
             # The dataset, its variables (they name it as their owner) and their code lists.
-            docs = reader.search.matching(Query(filters={"dataset": (dataset,)}))
+            docs = services.search.matching(Query(filters={"dataset": (dataset,)}))
             subjects = [view.datasets[dataset][0], *sorted({d.code_list for d in docs if d.code_list})]
         events = history.since(start, sources=[source] if source else (), subjects=subjects,
                                limit=CHANGES_PER_PAGE + 1, offset=(page_no - 1) * CHANGES_PER_PAGE)
@@ -475,15 +469,15 @@ def create_app(settings: Settings) -> FastAPI:
                     page_no: int = PAGE_NO):
         return changes_context(request, since, source, dataset, page_no)
 
-    app.include_router(list_routes(reader, settings, page))
-    app.include_router(register_routes(reader, page))
-    app.include_router(quality_routes(reader, page))
-    app.include_router(code_list_routes(reader, page))
-    app.include_router(account_routes(access, reader.config, page))
-    app.include_router(curation_routes(access, reader, settings, page))
-    app.include_router(publish_routes(access, reader.config, settings, page))
+    app.include_router(list_routes(services, page))
+    app.include_router(register_routes(services, page))
+    app.include_router(quality_routes(services, page))
+    app.include_router(code_list_routes(services, page))
+    app.include_router(account_routes(access, services.config, page))
+    app.include_router(curation_routes(access, services, page))
+    app.include_router(publish_routes(access, services, page))
 
-    sparql = Sparql(settings.data_dir, settings.base_uri, settings.sparql_timeout, settings.sparql_max_bytes,
+    sparql = Sparql(services.store, settings.sparql_timeout, settings.sparql_max_bytes,
                     settings.sparql_workers)
 
     @app.api_route("/sparql", methods=["GET", "POST"])
@@ -498,7 +492,7 @@ def create_app(settings: Settings) -> FastAPI:
             if request.method == "POST":
                 raise HTTPException(400, detail="give a SPARQL query in the body or as ?query=")
             fmt = rdf_format(request) or "ttl"
-            return _rdf(service_description(f"{settings.base_uri}sparql", reader.view), fmt)
+            return _rdf(service_description(f"{settings.base_uri}sparql", services.view), fmt)
         if len(query) > MAX_QUERY:
             raise HTTPException(413, detail=f"a SPARQL query may hold at most {MAX_QUERY:,} characters")
         wanted = [v.strip().lower() for key in ("format", "output", "results") for v in params.get(key, []) if v.strip()]
@@ -524,7 +518,7 @@ def create_app(settings: Settings) -> FastAPI:
             return RedirectResponse("/partners", status_code=303)
         fmt = format or rdf_format(request) or "ttl"
         chosen = _profile(request, profile)
-        view = reader.view
+        view = services.view
         subjects = view.catalogue_subjects(chosen)
         if modified_since:
             try:
@@ -561,7 +555,7 @@ def create_app(settings: Settings) -> FastAPI:
         (or, for one without a page of its own, such as a code or an agent, gets its
         description as a page), an RDF client gets its description in the syntax it asks
         for (Turtle by default)."""
-        view = reader.view
+        view = services.view
         uri = _iri(f"{settings.base_uri}id/{path}")
         if browser(request, format) and (page_url := page_of(view, uri)):
             return RedirectResponse(page_url, status_code=303)
@@ -573,7 +567,7 @@ def create_app(settings: Settings) -> FastAPI:
         """Nodes that were blank at the source have IRIs minted from their content (a
         period, a contact point): they answer like the others."""
         uri = _iri(f"{settings.base_uri}.well-known/genid/{key}")
-        return described(request, uri, reader.view.snapshot.describe(uri), format)
+        return described(request, uri, services.view.snapshot.describe(uri), format)
 
     def described(request: Request, uri: str, graph: Graph, format: str | None) -> Response:
         """The resource's description: a page for a browser, else RDF as asked."""

@@ -18,7 +18,7 @@ from catalogue.model.models import CodeList, Variable, code_list_of, value_type
 from catalogue.profiles.dcat_ap_no_3 import from_graph, read_values
 from catalogue.storage.records import RecordStore, RecordVersion
 from catalogue.site.code_lists import without_codes
-from catalogue.site.reader import View
+from catalogue.view import View
 
 
 def variable_as_of(view: View, history: History, records: RecordStore, variable: Variable,

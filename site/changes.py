@@ -9,7 +9,7 @@ from xml.etree import ElementTree as ET
 from catalogue.model import ids
 from catalogue.storage.history import Event
 from catalogue.site.i18n import FIELD_NAMES, pick, words
-from catalogue.site.reader import View
+from catalogue.view import View
 from catalogue.model.xml_text import xml_text
 
 ATOM = "http://www.w3.org/2005/Atom"

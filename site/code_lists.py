@@ -22,7 +22,8 @@ from rdflib.namespace import RDF, SKOS
 
 from catalogue.model.models import CodeList, Text
 from catalogue.profiles.dcat_ap_no_3 import from_graph
-from catalogue.site.reader import Reader, View
+from catalogue.services import Services
+from catalogue.view import View
 
 CODES_PER_PAGE = 200
 CHANGES_SHOWN = 500  # codes listed per kind of change and step; the counts are always whole
@@ -135,11 +136,11 @@ def without_codes(view: View, uri: str) -> CodeList | None:
     return from_graph(CodeList, graph, uri) if (URIRef(uri), RDF.type, SKOS.ConceptScheme) in graph else None
 
 
-def code_list_routes(reader: Reader, page: Callable[..., HTMLResponse]) -> APIRouter:
+def code_list_routes(services: Services, page: Callable[..., HTMLResponse]) -> APIRouter:
     app = APIRouter()
 
     def context(uri: str, code: str, page_no: int) -> dict[str, Any]:
-        view = reader.view
+        view = services.view
         try:
             ox.NamedNode(uri)
         except ValueError:

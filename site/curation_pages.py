@@ -25,13 +25,12 @@ from starlette.datastructures import UploadFile
 
 from catalogue.curation import mappings, vocabularies
 from catalogue.access.accounts import Principal
-from catalogue.curation.mappings import RELATIONS, STATES, Busy, Curation
+from catalogue.curation.mappings import RELATIONS, STATES, Busy
 from catalogue.search import VariableDoc
-from catalogue.settings import Settings
 from catalogue.site.auth import Access, answer
 from catalogue.site.bodies import at_most
 from catalogue.site.params import PAGE_NO, answers
-from catalogue.site.reader import Reader
+from catalogue.services import Services
 from catalogue.curation.vocabularies import KINDS, MAX_TURTLE, CurationError, NotFound
 
 MAPPINGS_PER_PAGE = 100
@@ -39,10 +38,9 @@ MAX_TEXT = 2000  # characters of a label, definition, note or identifier sent in
 T = TypeVar("T")
 
 
-def curation_routes(access: Access, reader: Reader, settings: Settings,
-                    page: Callable[..., HTMLResponse]) -> APIRouter:
+def curation_routes(access: Access, services: Services, page: Callable[..., HTMLResponse]) -> APIRouter:
     app = APIRouter()
-    curation = Curation(settings.data_dir, reader.store)
+    curation = services.curation
     curator = Depends(access.role("curator"))
 
     def reading(work: Callable[[sqlite3.Connection], T]) -> T:
@@ -68,11 +66,11 @@ def curation_routes(access: Access, reader: Reader, settings: Settings,
 
     def find_variable(id_or_uri: str, field: str) -> VariableDoc:
         """A variable named by its id in the catalogue, or by its URI."""
-        doc = reader.search.get(id_or_uri)
+        doc = services.search.get(id_or_uri)
         if doc is None and id_or_uri.startswith(("http://", "https://")):
-            found = reader.view.variable(id_or_uri)
-            found_id = reader.view.variable_id(found) if found else None
-            doc = reader.search.get(found_id) if found_id else None
+            found = services.view.variable(id_or_uri)
+            found_id = services.view.variable_id(found) if found else None
+            doc = services.search.get(found_id) if found_id else None
         if doc is None:
             raise HTTPException(422, detail=[{"field": field, "message": f"no variable {id_or_uri!r} in the catalogue"}])
         return doc
@@ -90,8 +88,8 @@ def curation_routes(access: Access, reader: Reader, settings: Settings,
                     "counts": mappings.counts(db), "sources": mappings.sources(db),
                     "total": total, "pages": max(1, -(-total // MAPPINGS_PER_PAGE)),
                     "mappings": [{**m.model_dump(),
-                                  "subject_shown": described(reader, m.subject, m.subject_source, known),
-                                  "object_shown": described(reader, m.object, m.object_source, known)}
+                                  "subject_shown": described(services, m.subject, m.subject_source, known),
+                                  "object_shown": described(services, m.object, m.object_source, known)}
                                  for m in found]}
         return {**reading(work), "filters": {"state": state, "source": source}, "page": page_no,
                 "states": STATES, "relations": list(RELATIONS), "kinds": KINDS}
@@ -191,10 +189,10 @@ def curation_routes(access: Access, reader: Reader, settings: Settings,
     # -- candidates and mappings -------------------------------------------------------------
 
     def candidates_context(variable_id: str) -> dict[str, Any]:
-        doc = reader.search.get(variable_id)
+        doc = services.search.get(variable_id)
         if doc is None:
             raise HTTPException(404, detail=f"no variable with id {variable_id!r}")
-        ranked = reading(lambda db: mappings.candidates(db, reader.search, doc))
+        ranked = reading(lambda db: mappings.candidates(db, services.search, doc))
         return {"variable": doc.model_dump(mode="json", exclude={"codes"}),
                 "candidates": [c.model_dump() for c in ranked], "relations": list(RELATIONS),
                 "weights": mappings.WEIGHTS, "propose_from": mappings.PROPOSE_FROM, "exact_from": mappings.EXACT_FROM}
@@ -212,7 +210,7 @@ def curation_routes(access: Access, reader: Reader, settings: Settings,
     async def propose_candidates(request: Request, user: Principal = curator):
         """Rank the candidates for `variable` and propose the best as `system`."""
         doc = find_variable(_fields(await request.form(max_files=0, max_fields=10), variable=500)["variable"], "variable")
-        ranked, made = await writing(lambda db: mappings.propose_candidates(db, reader.search, doc))
+        ranked, made = await writing(lambda db: mappings.propose_candidates(db, services.search, doc))
         after = {"proposed": [m.model_dump() for m in made]}
         access.log(user, "mapping.candidates", f"variable:{doc.id}", after=after)
         return answer(request, "/curation?state=proposed",
@@ -252,27 +250,27 @@ def curation_routes(access: Access, reader: Reader, settings: Settings,
     return app
 
 
-def same_variables(reader: Reader, settings: Settings, uri: str) -> list[dict[str, Any]]:
+def same_variables(services: Services, uri: str) -> list[dict[str, Any]]:
     """The approved mappings of a variable, for its page: the variable (or standard variable)
     on the other side of each, and the relation."""
-    with Curation(settings.data_dir, reader.store).read() as db:
+    with services.curation.read() as db:
         found = mappings.approved_for(db, uri)
         known = {v.id for v in vocabularies.vocabularies(db)}
     return [{"mapping": m.id, "relation": m.relation,
-             **(described(reader, m.object, m.object_source, known) if m.subject == uri
-                else described(reader, m.subject, m.subject_source, known))} for m in found]
+             **(described(services, m.object, m.object_source, known) if m.subject == uri
+                else described(services, m.subject, m.subject_source, known))} for m in found]
 
 
-def described(reader: Reader, uri: str, source: str, vocabulary_ids: set[str]) -> dict[str, Any]:
+def described(services: Services, uri: str, source: str, vocabulary_ids: set[str]) -> dict[str, Any]:
     """A mapped URI as pages show it: a concept of a curated vocabulary (its source is the
     vocabulary), or a variable of the catalogue (with no page once its source dropped it)."""
-    view = reader.view
+    view = services.view
     if source in vocabulary_ids:
         return {"uri": uri, "kind": "standard_variable", "id": None, "label": view.name_of(uri), "name": None,
                 "source": source, "source_name": source, "url": f"/curation/vocabularies/{source}"}
     found = view.variable(uri)
     variable_id = view.variable_id(found) if found else None
-    doc = reader.search.get(variable_id) if variable_id else None
+    doc = services.search.get(variable_id) if variable_id else None
     if doc is None:
         return {"uri": uri, "kind": "variable", "id": None, "label": {}, "name": None, "source": source,
                 "source_name": source, "url": None}

@@ -16,14 +16,14 @@ from rdflib.namespace import RDF
 from catalogue.model.models import Period
 from catalogue.model.namespaces import DCAT, DCT, bind_prefixes
 from catalogue.profiles.dcat_ap_no_3 import period_node
-from catalogue.settings import Settings
 from catalogue.site.auth import local, same_origin
 from catalogue.site.i18n import language, words
-from catalogue.lists import (EXPORT_COLUMNS, MAX_ITEMS, MAX_NOTE, SHARE_DAYS, ListFull, ListItem, Lists,
-                                  Shared, export_header, export_rows, new_list_id, year_warnings)
+from catalogue.lists import (EXPORT_COLUMNS, MAX_ITEMS, MAX_NOTE, SHARE_DAYS, ListFull, ListItem, Shared,
+                             export_header, export_rows, new_list_id, year_warnings)
 from catalogue.search import VariableDoc
 from catalogue.site.code_lists import changes_in_years
-from catalogue.site.reader import Reader, View
+from catalogue.services import Services
+from catalogue.view import View
 from catalogue.site.params import answers
 from catalogue.site.sheets import to_csv, to_xlsx
 
@@ -33,18 +33,18 @@ EXPORTS = answers("text/csv", XLSX, "text/turtle")  # and JSON
 KEY_INDEX = {key: n for n, (key, _, _) in enumerate(EXPORT_COLUMNS)}
 
 
-def list_routes(reader: Reader, settings: Settings, page: Callable[..., HTMLResponse]) -> APIRouter:
+def list_routes(services: Services, page: Callable[..., HTMLResponse]) -> APIRouter:
     app = APIRouter()
-    lists = Lists(settings.data_dir)
+    lists, settings = services.lists, services.settings
 
     def list_context(items: list[ListItem], lang: str, typed: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
         """The list's items with their variables and what is wrong with the years wanted;
         `typed`: what a form sent that could not be saved, shown again with its problems."""
         shown = []
         this_year = date.today().year
-        view = reader.view
+        view = services.view
         for item in items:
-            doc = reader.search.get(item.variable)
+            doc = services.search.get(item.variable)
             years = doc.years(this_year) if doc else []
             shown.append({**item.model_dump(), "found": doc is not None,
                           "doc": doc.model_dump(mode="json") if doc else None,
@@ -96,7 +96,7 @@ def list_routes(reader: Reader, settings: Settings, page: Callable[..., HTMLResp
                  wanted_to: str = Form("", alias="to", max_length=10)):
         """Add a variable, with the years of the search it was found by (unreadable ones are left out)."""
         same_origin(request)
-        if reader.search.get(variable) is None:
+        if services.search.get(variable) is None:
             raise HTTPException(404, detail=f"no variable with id {variable!r}")
         list_id = own_list(request) or new_list_id()
         years = [_year(typed)[0] for typed in (wanted_from, wanted_to)]
@@ -162,7 +162,7 @@ def list_routes(reader: Reader, settings: Settings, page: Callable[..., HTMLResp
         this_year = date.today().year
         saved = {item.variable: [m[lang] for m in year_warnings(item, doc.years(this_year))] if doc else []
                  for item in items if item.variable in variable
-                 for doc in [reader.search.get(item.variable)]}
+                 for doc in [services.search.get(item.variable)]}
         return changed(request, list_id, f"/list#item-{_anchor(target or variable[0])}",
                        {"count": len(items), "warnings": saved})
 
@@ -246,7 +246,7 @@ def list_routes(reader: Reader, settings: Settings, page: Callable[..., HTMLResp
         """The list in DCAT: a catalogue of the datasets the wanted variables are in (by their
         URIs, as HealthDCAT-AP names them), whose resources are the wanted variables, each with
         the note and the years wanted, and the variables' own descriptions."""
-        view = reader.view
+        view = services.view
         graph = Graph()
         bind_prefixes(graph)
         selection = BNode()
@@ -254,7 +254,7 @@ def list_routes(reader: Reader, settings: Settings, page: Callable[..., HTMLResp
         graph.add((selection, DCT.title, Literal("Variabelliste", lang="nb")))
         graph.add((selection, DCT.title, Literal("Variable list", lang="en")))
         for item in items:
-            doc = reader.search.get(item.variable)
+            doc = services.search.get(item.variable)
             wanted = BNode()
             graph.add((selection, DCAT.resource, wanted))
             graph.add((wanted, RDF.type, DCAT.Resource))

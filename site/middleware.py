@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 from email.utils import formatdate, parsedate_to_datetime
-from pathlib import Path
+from collections.abc import Callable
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
@@ -88,8 +88,8 @@ class PublicReads:
     CORS = [(b"access-control-allow-origin", b"*"), (b"access-control-expose-headers",
                                                       b"Content-Profile, Link, ETag, Last-Modified")]
 
-    def __init__(self, app, state_file: Path):
-        self.app, self.state_file = app, Path(state_file)
+    def __init__(self, app, committed: Callable[[], int]):
+        self.app, self.committed = app, committed  # when the state last changed, in ns
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or not self.PUBLIC.match(scope["path"]):
@@ -104,7 +104,7 @@ class PublicReads:
         asked = Headers(scope=scope)
         # a signed-in person's page names them: never answered from a copy made without them
         if scope["method"] in ("GET", "HEAD") and self.REVALIDATED.match(scope["path"]) and not personal(asked):
-            stamp = self.state_file.stat().st_mtime_ns if self.state_file.exists() else 0
+            stamp = self.committed()
             # The answer depends on the state, the URL and what was asked for (syntax, profile, language).
             variant = "\n".join([scope["path"], scope.get("query_string", b"").decode("latin-1"),
                                   asked.get("accept", ""), asked.get("accept-profile", ""),

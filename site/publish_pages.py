@@ -16,10 +16,9 @@ from catalogue.pipeline import publishing
 from catalogue.access.accounts import Principal
 from catalogue.pipeline.publishing import (FORMATS, NAMES, NeedsConfirmation, NotPublishable, NothingPublished,
                                   PublishError, Report, TooDemanding, TooLarge, Unreadable, Unsupported)
-from catalogue.settings import Settings
-from catalogue.pipeline.sources import UPLOAD_URL, Config, SourceConfig
+from catalogue.pipeline.sources import UPLOAD_URL, SourceConfig
+from catalogue.services import Services
 from catalogue.storage.store import Busy
-from catalogue.pipeline.uploads import Uploads
 from catalogue.site.auth import Access, answer, wants_json
 from catalogue.site.bodies import at_most
 
@@ -28,9 +27,9 @@ STATUS = {NotPublishable: 404, NothingPublished: 404, TooLarge: 413, Unsupported
 FORM_OVERHEAD = 64 * 1024  # a form's other fields and part headers, beyond the file itself
 
 
-def publish_routes(access: Access, config: Callable[[], Config], settings: Settings,
-                   page: Callable[..., HTMLResponse]) -> APIRouter:
+def publish_routes(access: Access, services: Services, page: Callable[..., HTMLResponse]) -> APIRouter:
     app = APIRouter()
+    settings, config = services.settings, services.config
     publisher = Depends(access.role("publisher"))
 
     def bounded(request: Request) -> None:
@@ -49,7 +48,7 @@ def publish_routes(access: Access, config: Callable[[], Config], settings: Setti
         return source
 
     def context(source: SourceConfig, report: Report | None = None) -> dict:
-        active = Uploads(settings.data_dir, source.id).active()
+        active = services.uploads(source.id).active()
         return {"source": {"id": source.id, "name": source.name, "kind": source.kind,
                            "publisher": source.publisher, "upload_only": source.url == UPLOAD_URL},
                 "publication": active.model_dump() if active else None,

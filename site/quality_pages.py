@@ -6,25 +6,25 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Query as Param, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from catalogue.curation.quality import CHECKS, quality
 from catalogue.site.params import PAGE_NO
-from catalogue.site.reader import Reader
+from catalogue.services import Services
 
 RECORDS_PER_PAGE = 100
 PAGES = {"variable": "/variables/", "dataset": "/datasets/", "held_back": "/harvests/"}  # + the record's id
 
 
-def quality_routes(reader: Reader, page: Callable[..., HTMLResponse]) -> APIRouter:
+def quality_routes(services: Services, page: Callable[..., HTMLResponse]) -> APIRouter:
     app = APIRouter()
 
     def quality_context(source_id: str, page_no: int) -> dict[str, Any]:
-        source = reader.store.state().sources.get(source_id)
+        source = services.store.state().sources.get(source_id)
         if source is None or not source.is_source:
             raise HTTPException(404, detail=f"no source with id {source_id!r}")
-        summary, records = quality(reader.store, source, (page_no - 1) * RECORDS_PER_PAGE, RECORDS_PER_PAGE)
+        summary, records = quality(services.store, source, (page_no - 1) * RECORDS_PER_PAGE, RECORDS_PER_PAGE)
         return {
             "source": {"id": source.id, "name": source.name, "harvested": source.harvested},
             "score": summary["score"], "kinds": summary["kinds"],

@@ -20,25 +20,26 @@ from catalogue.model.namespaces import CV, DCATAP, HEALTHDCATAP
 from catalogue.search import Query
 from catalogue.pipeline.sources import Config, ConfigError
 from catalogue.site.i18n import access_name, language, pick
-from catalogue.site.reader import Reader, View
+from catalogue.services import Services
+from catalogue.view import View
 
 
-def register_routes(reader: Reader, page: Callable[..., HTMLResponse]) -> APIRouter:
+def register_routes(services: Services, page: Callable[..., HTMLResponse]) -> APIRouter:
     app = APIRouter()
 
     def context(lang: str) -> dict[str, Any]:
-        view, config = reader.view, configured(reader)
+        view, config = services.view, configured(services)
         holders: dict[str, list[dict[str, Any]]] = {}
         for dataset_id, (uri, _) in sorted(view.datasets.items()):
             if view.register_id(dataset_id) != dataset_id or (dataset := view.dataset(uri)) is None:
                 continue
-            variables = reader.search.search(Query(filters={"dataset": (dataset_id,)}, size=1)).total
+            variables = services.search.search(Query(filters={"dataset": (dataset_id,)}, size=1)).total
             if not variables:
                 continue  # a dataset with no variables is not a register one applies for
             holder = pick(view.name_of(dataset.publisher), lang) or dataset.publisher
             holders.setdefault(holder, []).append({
                 "id": dataset_id, "title": dataset.title, "description": dataset.description,
-                "coverage": [p.model_dump(mode="json") for p in reader.search.coverage("dataset", dataset_id)],
+                "coverage": [p.model_dump(mode="json") for p in services.search.coverage("dataset", dataset_id)],
                 "variables": variables,
                 "access_rights": access_name(dataset.access_rights, lang) if dataset.access_rights else None,
                 **access_of(view, config, dataset_id)})
@@ -59,10 +60,10 @@ def register_routes(reader: Reader, page: Callable[..., HTMLResponse]) -> APIRou
     return app
 
 
-def configured(reader: Reader) -> Config | None:
+def configured(services: Services) -> Config | None:
     """The sources configuration, or None where the site runs without one (a copied data directory)."""
     try:
-        return reader.config()
+        return services.config()
     except ConfigError:
         return None
 

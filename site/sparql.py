@@ -244,8 +244,8 @@ class Sparql:
     """The endpoint's side: a pool of `workers` processes, each answering one query at a
     time; a query waits at most `timeout` seconds for a free one."""
 
-    def __init__(self, data_dir: Path, base_uri: str, timeout: float, max_bytes: int, workers: int = 2):
-        self.store = Store(Path(data_dir), base_uri)
+    def __init__(self, store: Store, timeout: float, max_bytes: int, workers: int = 2):
+        self.store = store
         self.timeout, self.max_bytes = timeout, max_bytes
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()  # the warmest worker first
         for number in range(workers):

@@ -315,8 +315,8 @@ def test_icd10_has_four_versions_and_m1906_is_in_2025_but_not_2026_on_its_page(c
 def test_catalog_has_m1906_in_icd10_2025_and_not_in_2026(demo, client):
     from rdflib import Graph, Literal, URIRef
     from rdflib.namespace import SKOS
-    from catalogue.site.reader import Reader
-    subjects = [str(s) for s in Reader(demo[0]).view.catalogue_subjects()]
+    from catalogue.services import Services
+    subjects = [str(s) for s in Services(demo[0]).view.catalogue_subjects()]
     m1906, size = f"{ICD10}/2025/M1906", 1000
     page = client.get("/catalog", params={"format": "nt", "page": subjects.index(m1906) // size + 1, "size": size})
     part = Graph().parse(data=page.text, format="nt")

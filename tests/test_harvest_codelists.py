@@ -229,9 +229,9 @@ def test_a_variable_as_of_a_day_has_the_version_valid_that_day(client, harvested
 
 
 def test_catalog_has_m1906_in_2025_and_not_in_2026(client, harvested):
-    from catalogue.site.reader import Reader
+    from catalogue.services import Services
 
-    subjects = [str(s) for s in Reader(harvested).view.catalogue_subjects()]
+    subjects = [str(s) for s in Services(harvested).view.catalogue_subjects()]
     size = 1000
     m1906 = f"{ICD10}/2025/M1906"
     page = subjects.index(m1906) // size + 1

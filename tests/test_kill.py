@@ -23,7 +23,7 @@ from catalogue.storage.history import History
 from catalogue.storage.runs import RunLog
 from catalogue.search import Query, build_documents, open_backend
 from catalogue.settings import DEMO_SOURCES, Settings
-from catalogue.site.reader import Reader
+from catalogue.services import Services
 from catalogue.pipeline.sources import DEMO_PLACEHOLDER, load_config
 from catalogue.storage.store import Store
 from support import BASE_URI
@@ -120,7 +120,7 @@ def _start(settings: Settings, operation: str, kill_at: int | None = None) -> su
 
 def _served_as_committed(settings: Settings) -> list[str]:
     """A server started on a killed writer's data directory searches what its state names."""
-    Reader(settings)
+    Services(settings)
     store = Store(settings.data_dir, settings.base_uri)
     committed = {(doc.id, json.dumps(doc.label, sort_keys=True)) for doc in build_documents(store)}
     indexed = {(doc.id, json.dumps(doc.label, sort_keys=True)) for doc in open_backend(settings).matching(Query())}

@@ -137,6 +137,13 @@ class Store:
         state.generation += 1
         atomic_write(self.state_file, state.model_dump_json(indent=2).encode())
 
+    def committed(self) -> int:
+        """When the current state was committed, in nanoseconds since the epoch (0 before the first)."""
+        try:
+            return self.state_file.stat().st_mtime_ns
+        except FileNotFoundError:
+            return 0
+
     def generation(self) -> int:
         """The current state's generation (0 before the first), for readers deciding to reload."""
         try:

@@ -1,11 +1,8 @@
-"""What the site reads: the store's current snapshot and the search index.
-
-A harvest in another process writes a new generation of the state; the next request
-sees it and loads the new snapshot, so a running server serves new data without a restart.
-"""
+"""One generation of the catalogue as pages and exports read it: the store's snapshot with
+the lookups they need (datasets by id, variables, code lists, names) and what the catalogue
+adds to the stored graphs when it publishes them (see catalogue.services.Services.view)."""
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import date
 from functools import cached_property
@@ -15,43 +12,14 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, RDF, SKOS, XSD
 
 from catalogue.model import ids, ontology
-from catalogue.pipeline.harvest import catch_up
 from catalogue.storage.history import History, moment
 from catalogue.model.models import CodeList, Dataset, Variable, VariableVersion
 from catalogue.model.namespaces import DCAT, DISCO, VCARD, bind_prefixes
 from catalogue.profiles import healthdcat_ap_r8
 from catalogue.profiles.dcat_ap_no_3 import from_graph, texts
 from catalogue.model.rdf import GENID, closure
-from catalogue.search import open_backend
-from catalogue.settings import Settings
-from catalogue.pipeline.sources import Config, load_config
-from catalogue.storage.store import Snapshot, Store
-
-
-class Reader:
-    """Follows the state's generation: a new one (a harvest or publication in another
-    process) is caught up with (see harvest.catch_up) and loaded on the next request."""
-
-    def __init__(self, settings: Settings):
-        self.settings = settings
-        self.store = Store(settings.data_dir, settings.base_uri)
-        self.search = open_backend(settings)
-        self.history = History(settings.data_dir)
-        self.config = lambda: load_config(settings.sources_file)
-        self._lock = threading.Lock()
-        self._generation: int | None = None
-        self._view: View | None = None
-        catch_up(settings)  # a writer killed before this server started left the index behind?
-
-    @property
-    def view(self) -> "View":
-        generation = self.store.generation()
-        if generation != self._generation:
-            catch_up(self.settings, index=False)  # its runs listed and in the history
-        with self._lock:
-            if self._view is None or generation != self._generation:
-                self._view, self._generation = View(self.store.snapshot(), self.history, self.config), generation
-            return self._view
+from catalogue.pipeline.sources import Config
+from catalogue.storage.store import Snapshot
 
 
 # What DCAT-AP 3's range shapes require the object of each property to be typed as.

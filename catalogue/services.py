@@ -1,0 +1,66 @@
+"""Everything a running catalogue reads and writes, opened once at start-up.
+
+The site receives one `Services` and never a path: the graph store, the search and concept
+indexes, the history, run log and record versions, the variable lists, accounts and audit
+log, the curation store, the sources configuration, and the current view of the graph.
+
+A harvest in another process commits a new generation of the state; the next request sees
+it and gets a new view, so a running server serves new data without a restart.
+"""
+from __future__ import annotations
+
+import threading
+
+from catalogue.access.accounts import Accounts
+from catalogue.access.audit import Audit
+from catalogue.curation.mappings import Curation
+from catalogue.lists import Lists
+from catalogue.pipeline.harvest import catch_up
+from catalogue.pipeline.sources import Config, load_config
+from catalogue.pipeline.uploads import Uploads
+from catalogue.search import open_backend, open_concepts
+from catalogue.settings import Settings
+from catalogue.storage.history import History
+from catalogue.storage.records import RecordStore
+from catalogue.storage.runs import RunLog
+from catalogue.storage.store import Store
+from catalogue.view import View
+
+
+class Services:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        data = settings.data_dir
+        self.store = Store(data, settings.base_uri)
+        self.search = open_backend(settings)
+        self.concepts = open_concepts(settings)
+        self.history = History(data)
+        self.records = RecordStore(data)
+        self.runs = RunLog(data)
+        self.lists = Lists(data)
+        self.accounts = Accounts(data)
+        self.audit = Audit(data)
+        self.curation = Curation(data, self.store)
+        self._lock = threading.Lock()
+        self._generation: int | None = None
+        self._view: View | None = None
+        catch_up(settings)  # a writer killed before this server started left the index behind?
+
+    def config(self) -> Config:
+        """The sources configuration, read when asked (an operator may edit it while serving)."""
+        return load_config(self.settings.sources_file)
+
+    def uploads(self, source_id: str) -> Uploads:
+        return Uploads(self.settings.data_dir, source_id)
+
+    @property
+    def view(self) -> View:
+        """The current generation's view; a new generation (a harvest or publication in
+        another process) is caught up with (see harvest.catch_up) and loaded on first use."""
+        generation = self.store.generation()
+        if generation != self._generation:
+            catch_up(self.settings, index=False)  # its runs listed and in the history
+        with self._lock:
+            if self._view is None or generation != self._generation:
+                self._view, self._generation = View(self.store.snapshot(), self.history, self.config), generation
+            return self._view
