@@ -20,7 +20,7 @@ from catalogue.pipeline.fileserver import FileServer
 from catalogue.pipeline.harvest import harvest
 from catalogue.settings import Settings
 from catalogue.site.app import create_app
-from catalogue.pipeline.sources import load_config
+from catalogue.sources import load_config
 
 CONFIG = """\
 [catalogue]

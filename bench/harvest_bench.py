@@ -22,7 +22,7 @@ from openpyxl import Workbook
 from catalogue.pipeline.fileserver import FileServer
 from catalogue.pipeline.harvest import harvest
 from catalogue.settings import Settings
-from catalogue.pipeline.sources import load_config
+from catalogue.sources import load_config
 
 HEAD = """\
 [catalogue]

@@ -28,7 +28,7 @@ def _harvest(folder: str, url: str, kind: str, max_rows: int | None, cap: int, a
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     from catalogue.pipeline.harvest import harvest
     from catalogue.settings import Settings
-    from catalogue.pipeline.sources import load_config
+    from catalogue.sources import load_config
     source = SOURCES[SOURCES.index(f"[[source]]\nid = \"{kind}\""):]
     source = source[:source.index("[[source]]", 1)] if kind == "dcat" else source
     if max_rows is not None:

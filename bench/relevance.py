@@ -87,7 +87,7 @@ def main() -> None:
         report(score(settings), args.show)
         return
     from catalogue.pipeline.harvest import harvest
-    from catalogue.pipeline.sources import load_config
+    from catalogue.sources import load_config
     with tempfile.TemporaryDirectory() as folder:
         settings = Settings.from_env({**os.environ, "CATALOGUE_DATA_DIR": folder})
         harvest(settings, load_config(settings.sources_file))

@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _harvest(settings: Settings, args) -> int:
     from catalogue.pipeline.harvest import harvest
-    from catalogue.pipeline.sources import ConfigError, load_config
+    from catalogue.sources import ConfigError, load_config
     if args.accept_shrink and not args.source:
         print("error: --accept-shrink applies to the sources named with --source", file=sys.stderr)
         return 2
@@ -154,7 +154,7 @@ def _validate(settings: Settings, args) -> int:
 
 
 def _sources(settings: Settings, args) -> int:
-    from catalogue.pipeline.sources import ConfigError, load_config
+    from catalogue.sources import ConfigError, load_config
     from catalogue.pipeline.sources_check import check_sources
     path = args.file or settings.sources_file
     try:
@@ -180,7 +180,7 @@ def _accounts(settings: Settings, args) -> int:
 
     from catalogue.access.accounts import AccountError, Accounts
     from catalogue.access.audit import Audit
-    from catalogue.pipeline.sources import load_config
+    from catalogue.sources import load_config
     accounts, audit = Accounts(settings.data_dir), Audit(settings.data_dir)
     actor = f"cli:{getpass.getuser()}"
     try:

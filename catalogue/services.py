@@ -16,7 +16,7 @@ from catalogue.access.audit import Audit
 from catalogue.curation.mappings import Curation
 from catalogue.lists import Lists
 from catalogue.pipeline.harvest import catch_up
-from catalogue.pipeline.sources import Config, load_config
+from catalogue.sources import Config, load_config
 from catalogue.pipeline.uploads import Uploads
 from catalogue.search import open_backend, open_concepts
 from catalogue.settings import Settings

@@ -18,7 +18,7 @@ from catalogue.model.namespaces import DCAT, DISCO, VCARD, bind_prefixes
 from catalogue.profiles import healthdcat_ap_r8
 from catalogue.profiles.dcat_ap_no_3 import from_graph, texts
 from catalogue.model.rdf import GENID, closure
-from catalogue.pipeline.sources import Config
+from catalogue.sources import Config
 from catalogue.storage.store import Snapshot
 
 

@@ -14,7 +14,7 @@ from rdflib import Graph
 from catalogue.model.ids import slug
 from catalogue.model.models import Agent, ContactPoint, Dataset, Period, Text, merge_periods
 from catalogue.profiles.dcat_ap_no_3 import to_graph
-from catalogue.pipeline.sources import SourceConfig
+from catalogue.sources import SourceConfig
 from catalogue.harvesters.http import Fetcher, FetchError
 
 

@@ -11,7 +11,7 @@ links its versions (dcat:hasVersion), each version is a concept scheme of its ow
 validity (dct:temporal) and its codes. One record per version, not per code: a version is
 what the registry holder publishes and replaces as a whole. What changed between
 consecutive versions (codes added, removed, relabelled) follows from the versions
-themselves, as for any versioned list (see catalogue.site.code_lists).
+themselves, as for any versioned list (see catalogue.site.routes.code_lists).
 """
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from catalogue.storage.history import Event, History, graph_of_lines, moment
 from catalogue.model.models import CodeList, Variable, code_list_of, value_type
 from catalogue.profiles.dcat_ap_no_3 import from_graph, read_values
 from catalogue.storage.records import RecordStore, RecordVersion
-from catalogue.site.code_lists import without_codes
+from catalogue.site.routes.code_lists import without_codes
 from catalogue.view import View
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from catalogue.model import ids
+from catalogue.search import SearchBackend
 from catalogue.storage.history import Event
 from catalogue.site.i18n import FIELD_NAMES, pick, words
 from catalogue.view import View
@@ -18,8 +19,8 @@ ATOM = "http://www.w3.org/2005/Atom"
 class Linker:
     """The explorer page of an event's resource, if it is still in the catalogue."""
 
-    def __init__(self, view: View, exists):
-        self.view, self.exists = view, exists  # exists(variable id) -> bool
+    def __init__(self, view: View, search: SearchBackend):
+        self.view, self.search = view, search
         self._versions: dict[str, str | None] = {}
 
     def url(self, event: Event) -> str | None:
@@ -39,7 +40,7 @@ class Linker:
     def _variable(self, dataset: str | None, name: str | None, uri: str) -> str | None:
         dataset_id = self.view.dataset_ids.get(dataset or "")
         variable_id = dataset_id and ids.variable_id(dataset_id, name, uri)
-        return f"/variables/{variable_id}" if variable_id and self.exists(variable_id) else None
+        return f"/variables/{variable_id}" if variable_id and self.search.get(variable_id) else None
 
 
 def shown(events: list[Event], linker: Linker) -> list[dict[str, Any]]:

@@ -2,7 +2,9 @@
 most wanted first by its q-values, and the RDF syntax or profile that answers it."""
 from __future__ import annotations
 
-from fastapi import Request
+from fastapi import Query as Param, Request
+from fastapi.responses import Response
+from rdflib import Graph
 
 # format name -> (rdflib's syntax name, media type)
 RDF_FORMATS = {"ttl": ("turtle", "text/turtle"), "jsonld": ("json-ld", "application/ld+json"),
@@ -50,3 +52,18 @@ def browser(request: Request, format: str | None) -> bool:
         if media in RDF_MEDIA:
             return False
     return False
+
+
+# ?format=, for clients that cannot set Accept
+RDF_FORMAT = Param(None, pattern="^(ttl|jsonld|rdf|nt)$")
+
+
+def split_format(path: str) -> tuple[str, str | None]:
+    """A path and the RDF syntax its suffix asks for (`…/X.ttl`), if any."""
+    base, dot, suffix = path.rpartition(".")
+    return (base, suffix) if dot and suffix in RDF_FORMATS else (path, None)
+
+
+def rdf_response(graph: Graph, fmt: str) -> Response:
+    syntax, media = RDF_FORMATS[fmt]
+    return Response(graph.serialize(format=syntax), media_type=f"{media}; charset=utf-8")

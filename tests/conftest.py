@@ -10,7 +10,7 @@ import pytest
 
 from catalogue.pipeline.fileserver import FileServer
 from catalogue.settings import DEMO_SOURCES, Settings
-from catalogue.pipeline.sources import Config
+from catalogue.sources import Config
 from support import BASE_URI, FIXTURES, settings_in, write_config
 
 
@@ -87,7 +87,7 @@ def demo_harvest(tmp_path_factory) -> tuple[Settings, list, Settings]:
     harvest, kept aside). Read them through `demo_data`: a full harvest is too slow to repeat
     per test module."""
     from catalogue.pipeline.harvest import harvest
-    from catalogue.pipeline.sources import load_config
+    from catalogue.sources import load_config
 
     def settings(name: str) -> Settings:
         return Settings(data_dir=tmp_path_factory.mktemp(name) / "data", sources_file=DEMO_SOURCES,

@@ -14,7 +14,7 @@ import pytest
 
 from catalogue.search import EmbeddedBackend, Query, VariableDoc
 from catalogue.settings import DEMO_SOURCES, Settings
-from catalogue.pipeline.sources import Config, load_config
+from catalogue.sources import Config, load_config
 from catalogue.storage.store import Snapshot, Store
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -8,7 +8,7 @@ import pytest
 from pydantic import BaseModel
 
 from catalogue.harvesters import KINDS
-from catalogue.pipeline.sources import SourceConfig
+from catalogue.sources import SourceConfig
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 

@@ -15,7 +15,7 @@ from catalogue.pipeline.harvest import harvest
 from catalogue.model.models import Period
 from catalogue.storage.runs import RunLog
 from catalogue.site.app import create_app
-from catalogue.pipeline.sources import load_config
+from catalogue.sources import load_config
 from support import CONFIG_HEAD, FIXTURES, by_name, search, serve_handler, snapshot, stop_server
 
 API = "/rest/v1/variables"

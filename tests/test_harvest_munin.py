@@ -17,7 +17,7 @@ from catalogue.pipeline.harvest import harvest
 from catalogue.model.models import Period
 from catalogue.model.namespaces import CV, DCATAP, HEALTHDCATAP
 from catalogue.site.app import create_app
-from catalogue.pipeline.sources import load_config
+from catalogue.sources import load_config
 from support import BASE_URI, CONFIG_HEAD, by_name, corpus, search, serve_handler, snapshot, stop_server
 
 API = "/api/explorer"

@@ -24,7 +24,7 @@ from catalogue.storage.runs import RunLog
 from catalogue.settings import DEMO_SOURCES
 from catalogue.gate.shacl import validate
 from catalogue.site.app import create_app
-from catalogue.pipeline.sources import load_config
+from catalogue.sources import load_config
 from support import BASE_URI, corpus, free_port, settings_in, wait_for
 
 ATOM = "{http://www.w3.org/2005/Atom}"

@@ -24,7 +24,7 @@ from catalogue.storage.runs import RunLog
 from catalogue.search import Query, build_documents, open_backend
 from catalogue.settings import DEMO_SOURCES, Settings
 from catalogue.services import Services
-from catalogue.pipeline.sources import DEMO_PLACEHOLDER, load_config
+from catalogue.sources import DEMO_PLACEHOLDER, load_config
 from catalogue.storage.store import Store
 from support import BASE_URI
 

@@ -14,7 +14,7 @@ from catalogue.pipeline import publishing
 from catalogue.pipeline.harvest import harvest
 from catalogue.gate.shacl import validate
 from catalogue.site.app import create_app
-from catalogue.pipeline.sources import ConfigError
+from catalogue.sources import ConfigError
 from catalogue.storage.store import Store
 from catalogue.pipeline.uploads import Uploads
 from support import EU_HEALTH, account, bearer, log_in, settings_in, write_config

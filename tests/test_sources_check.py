@@ -12,7 +12,7 @@ from catalogue.cli import main
 from catalogue.pipeline.harvest import harvest
 from catalogue.harvesters import KINDS
 from catalogue.settings import DEMO_SOURCES
-from catalogue.pipeline.sources import load_config
+from catalogue.sources import load_config
 from support import CONFIG_HEAD, FIXTURES, by_name, corpus, free_port, serve_handler, stop_server
 
 PRODUCTION = DEMO_SOURCES.parents[1] / "production" / "sources.toml"

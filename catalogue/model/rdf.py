@@ -97,6 +97,21 @@ OX_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "xml": ox.RdfFormat.RDF_XML, "json-
               "nt": ox.RdfFormat.N_TRIPLES, "trig": ox.RdfFormat.TRIG, "nquads": ox.RdfFormat.N_QUADS}
 
 
+def to_rdflib(term):
+    """An oxigraph term as rdflib's (blank nodes keep their labels)."""
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        if term.datatype.value == XSD_STRING:  # a simple literal, as RDF 1.1 has it and rdflib writes it
+            return Literal(term.value)
+        return Literal(term.value, datatype=URIRef(term.datatype.value))
+    raise TypeError(f"not an RDF term: {term!r}")
+
+
 def read_rdf(data: bytes, syntax: str, base: str, limits: RdfLimits = RdfLimits()) -> Graph:
     """The document's triples (named graphs merged) as an rdflib graph, read by oxigraph's
     streaming parser so that a document past `limits` is refused before it is held whole,

@@ -38,7 +38,7 @@ from catalogue.storage.runs import FetchedDocument, RecordChange, Run, RunLog, n
 from catalogue.search import Query, open_backend, open_concepts, read_catalogue
 from catalogue.settings import Settings
 from catalogue.gate.shacl import PROFILES, Profile, profile_shapes, validate
-from catalogue.pipeline.sources import DEMO_PLACEHOLDER, UPLOAD_URL, Config, SourceConfig
+from catalogue.sources import DEMO_PLACEHOLDER, UPLOAD_URL, Config, SourceConfig
 from catalogue.storage.store import Busy, HeldBack, SourceState, State, Store, now
 from catalogue.pipeline.uploads import published_url
 from catalogue.model.xml_text import NOT_XML

@@ -29,7 +29,7 @@ from catalogue.harvesters import Record
 from catalogue.storage.history import graph_of_lines
 from catalogue.storage.runs import FetchedDocument, RecordChange, Run, RunLog
 from catalogue.settings import Settings
-from catalogue.pipeline.sources import UPLOAD_KINDS, Config, ConfigError, SourceConfig
+from catalogue.sources import UPLOAD_KINDS, Config, ConfigError, SourceConfig
 from catalogue.storage.store import WRITE_WAIT, HeldBack, Store, now
 from catalogue.pipeline.uploads import Publication, Uploads, sha256
 

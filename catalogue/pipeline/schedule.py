@@ -36,7 +36,7 @@ class Scheduler:
 
     def run_due(self) -> None:
         from catalogue.pipeline.harvest import harvest
-        from catalogue.pipeline.sources import load_config
+        from catalogue.sources import load_config
         try:
             runs = harvest(self.settings, load_config(self.settings.sources_file), due=True,
                            progress=log.info)

@@ -17,7 +17,7 @@ import httpx
 from catalogue.pipeline.harvest import describe, fetcher, serve_demo
 from catalogue.harvesters import FetchError, HarvestContext, SourceError, for_kind
 from catalogue.settings import Settings
-from catalogue.pipeline.sources import DEMO_PLACEHOLDER, UPLOAD_URL, Config, SourceConfig
+from catalogue.sources import DEMO_PLACEHOLDER, UPLOAD_URL, Config, SourceConfig
 
 CHECK_TIMEOUT = 10.0   # seconds to connect, and between reads, per request (or the source's, if less)
 CHECK_DEADLINE = 20.0  # seconds all requests of one source's check may take together

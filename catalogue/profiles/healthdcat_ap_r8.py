@@ -39,10 +39,11 @@ from rdflib.namespace import DCTERMS, RDF, SKOS, XSD
 
 from catalogue.model.models import ContactPoint
 from catalogue.model.namespaces import CSVW, CV, DCAT, DCATAP, ELI, EU_ACCESS, HEALTHDCATAP
-from catalogue.storage.store import Snapshot, to_rdflib
+from catalogue.model.rdf import to_rdflib
 
 if TYPE_CHECKING:
-    from catalogue.pipeline.sources import Config
+    from catalogue.sources import Config
+    from catalogue.storage.store import Snapshot
 
 # The profile's URI: the spec names itself by the page of each release
 # (https://healthdataeu.pages.code.europa.eu/healthdcat-ap/releases/release-N/, as releases 5-7

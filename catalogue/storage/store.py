@@ -18,15 +18,14 @@ from pathlib import Path
 
 import pyoxigraph as ox
 from pydantic import BaseModel, Field
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import Graph
 
 from catalogue.storage.durable import atomic_write
 from catalogue.model.namespaces import bind_prefixes
-from catalogue.model.rdf import GENID
+from catalogue.model.rdf import GENID, to_rdflib
 from catalogue.storage.records import nt_lines
 
 
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
 class HeldBack(BaseModel):
@@ -244,19 +243,3 @@ class Snapshot:
         for quad in self.store.quads_for_pattern(None, None, None, None):
             graph.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
         return graph
-
-
-def to_rdflib(term):
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return Literal(term.value, lang=term.language)
-        if term.datatype.value == XSD_STRING:  # a simple literal, as RDF 1.1 has it and rdflib writes it
-            return Literal(term.value)
-        return Literal(term.value, datatype=URIRef(term.datatype.value))
-    raise TypeError(f"not an RDF term: {term!r}")
-
-

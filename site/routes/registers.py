@@ -8,27 +8,29 @@ source), else the health data access body that publishes this catalogue (its con
 publisher, with the catalogue's contact). The page says which of the two it is."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from rdflib import URIRef
 
 from catalogue.model.namespaces import CV, DCATAP, HEALTHDCATAP
 from catalogue.search import Query
-from catalogue.pipeline.sources import Config, ConfigError
+from catalogue.sources import Config, ConfigError
 from catalogue.site.i18n import access_name, language, pick
 from catalogue.services import Services
+from catalogue.site.pages import Pages
 from catalogue.view import View
 
 
-def register_routes(services: Services, page: Callable[..., HTMLResponse]) -> APIRouter:
+def register_routes(services: Services, pages: Pages) -> APIRouter:
     app = APIRouter()
 
-    def context(lang: str) -> dict[str, Any]:
-        view, config = services.view, configured(services)
+    @pages.twin(app, "/registers", "registers.html")
+    def registers(request: Request) -> dict[str, Any]:
+        """Every register, by holder, in the reader's language (holders are sorted by name)."""
+        lang, view, config = language(request), services.view, configured(services)
         holders: dict[str, list[dict[str, Any]]] = {}
         for dataset_id, (uri, _) in sorted(view.datasets.items()):
             if view.register_id(dataset_id) != dataset_id or (dataset := view.dataset(uri)) is None:
@@ -44,14 +46,6 @@ def register_routes(services: Services, page: Callable[..., HTMLResponse]) -> AP
                 "access_rights": access_name(dataset.access_rights, lang) if dataset.access_rights else None,
                 **access_of(view, config, dataset_id)})
         return {"holders": [{"name": name, "registers": registers} for name, registers in sorted(holders.items())]}
-
-    @app.get("/registers", response_class=HTMLResponse)
-    def registers_page(request: Request):
-        return page(request, "registers.html", context(language(request)), json_url="/api/registers")
-
-    @app.get("/api/registers")
-    def api_registers(request: Request):
-        return context(language(request))
 
     @app.get("/datasets", include_in_schema=False)
     def datasets():

@@ -8,21 +8,20 @@ list (ICD-10 has some 19,600 codes a version) is read with one query per version
 one lookup per code."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
-from fastapi import APIRouter, HTTPException, Query as Param, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, HTTPException, Query as Param
 from rdflib import URIRef
 from rdflib.namespace import RDF, SKOS
 
 from catalogue.model.models import CodeList, Text
 from catalogue.profiles.dcat_ap_no_3 import from_graph
 from catalogue.services import Services
+from catalogue.site.pages import Pages
 from catalogue.view import View
 
 CODES_PER_PAGE = 200
@@ -136,24 +135,27 @@ def without_codes(view: View, uri: str) -> CodeList | None:
     return from_graph(CodeList, graph, uri) if (URIRef(uri), RDF.type, SKOS.ConceptScheme) in graph else None
 
 
-def code_list_routes(services: Services, page: Callable[..., HTMLResponse]) -> APIRouter:
+def code_list_routes(services: Services, pages: Pages) -> APIRouter:
     app = APIRouter()
 
-    def context(uri: str, code: str, page_no: int) -> dict[str, Any]:
-        view = services.view
+    @pages.twin(app, "/code-lists", "code_list.html")
+    def code_list(uri: str = Param(..., max_length=2000), code: str = Param("", max_length=20),
+                  page_no: int = Param(1, alias="page", ge=1)) -> dict[str, Any]:
+        """A code list's codes in every version side by side (those starting with `code`)."""
+        code, view = code.strip(), services.view
         try:
             ox.NamedNode(uri)
         except ValueError:
             raise HTTPException(400, detail=f"not an IRI: {uri!r}") from None
-        code_list = without_codes(view, uri)
-        if code_list is None:
+        found_list = without_codes(view, uri)
+        if found_list is None:
             raise HTTPException(404, detail=f"the catalogue has no code list {uri}")
-        versions = versions_of(view, code_list)
+        versions = versions_of(view, found_list)
         codes, found = steps(view, versions)
         every = sorted({c for version in codes for c in version if c.casefold().startswith(code.casefold())})
         shown = every[(page_no - 1) * CODES_PER_PAGE:page_no * CODES_PER_PAGE]
         return {
-            "code_list": code_list.model_dump(mode="json", exclude={"concepts"}),
+            "code_list": found_list.model_dump(mode="json", exclude={"concepts"}),
             "versions": [{**v.model_dump(mode="json", exclude={"concepts"}), "codes": len(c)}
                          for v, c in zip(versions, codes)],
             "changes": found,
@@ -164,22 +166,5 @@ def code_list_routes(services: Services, page: Callable[..., HTMLResponse]) -> A
                       for c in shown],
             "variables_url": "/?" + urlencode({"code_list": uri}),
         }
-
-    def query_string(uri: str, code: str, page_no: int) -> str:
-        return urlencode({"uri": uri, **({"code": code} if code else {}),
-                          **({"page": page_no} if page_no > 1 else {})})
-
-    @app.get("/code-lists", response_class=HTMLResponse)
-    def code_list_page(request: Request, uri: str = Param(..., max_length=2000),
-                       code: str = Param("", max_length=20), page_no: int = Param(1, alias="page", ge=1)):
-        return page(request, "code_list.html", {
-            **context(uri, code.strip(), page_no),
-            "page_url": lambda number: "/code-lists?" + query_string(uri, code.strip(), number)},
-            json_url="/api/code-lists?" + query_string(uri, code.strip(), page_no))
-
-    @app.get("/api/code-lists")
-    def api_code_list(uri: str = Param(..., max_length=2000), code: str = Param("", max_length=20),
-                      page_no: int = Param(1, alias="page", ge=1)):
-        return context(uri, code.strip(), page_no)
 
     return app

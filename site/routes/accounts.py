@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from urllib.parse import urlencode
@@ -15,8 +15,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from catalogue.access.accounts import ROLES, SESSION_HOURS, AccountError, Principal, TooManyFailures
 from catalogue.access.audit import AuditEntry
-from catalogue.pipeline.sources import Config
+from catalogue.services import Services
 from catalogue.site.auth import SESSION_COOKIE, Access, answer, local, same_origin, wants_json
+from catalogue.site.pages import Pages
 from catalogue.site.params import HTML, PAGE_NO, answers
 from catalogue.site.sheets import to_csv
 
@@ -26,7 +27,7 @@ AUDIT_EXPORT_MAX = 100_000
 AUDIT_COLUMNS = ("id", "at", "actor", "role", "organisation", "action", "target", "before", "after")
 
 
-def account_routes(access: Access, config: Callable[[], Config], page: Callable[..., HTMLResponse]) -> APIRouter:
+def account_routes(access: Access, services: Services, pages: Pages) -> APIRouter:
     app = APIRouter()
     accounts = access.accounts
     admin = Depends(access.role("admin"))
@@ -35,7 +36,7 @@ def account_routes(access: Access, config: Callable[[], Config], page: Callable[
     def login_form(request: Request, next: str, error: str | None = None) -> HTMLResponse:
         """The login page, with a new token for its form (kept in a cookie as well)."""
         token = secrets.token_urlsafe(24)
-        response = page(request, "login.html", {"next": local(next, "/account"), "login_csrf": token,
+        response = pages.render(request, "login.html", {"next": local(next, "/account"), "login_csrf": token,
                                                 "error": error}, json_url="/api/account")
         response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request))
         return response
@@ -78,12 +79,9 @@ def account_routes(access: Access, config: Callable[[], Config], page: Callable[
                             "via": user.via},
                 "tokens": [asdict(t) for t in accounts.tokens(user.account)], "new_token": new_token}
 
-    @app.get("/account", response_class=HTMLResponse)
-    def account_page(request: Request, user: Principal = anyone):
-        return page(request, "account.html", account_context(user), json_url="/api/account")
-
-    @app.get("/api/account")
-    def api_account(user: Principal = anyone):
+    @pages.twin(app, "/account", "account.html")
+    def account(user: Principal = anyone) -> dict:
+        """One's own account and API tokens."""
         return account_context(user)
 
     @app.post("/account/tokens")
@@ -93,7 +91,7 @@ def account_routes(access: Access, config: Callable[[], Config], page: Callable[
         context = account_context(user, new_token=token)
         if wants_json(request):
             return JSONResponse(context)
-        return page(request, "account.html", context, json_url="/api/account")  # shown this once
+        return pages.render(request, "account.html", context, json_url="/api/account")  # shown this once
 
     @app.post("/account/tokens/{token_id}/revoke")
     def revoke_token(request: Request, token_id: int, user: Principal = anyone):
@@ -121,21 +119,18 @@ def account_routes(access: Access, config: Callable[[], Config], page: Callable[
 
     def accounts_context() -> dict:
         return {"accounts": [asdict(a) for a in accounts.all()], "roles": ROLES,
-                "organisations": sorted(config().publishers)}
+                "organisations": sorted(services.config().publishers)}
 
-    @app.get("/admin/accounts", response_class=HTMLResponse)
-    def accounts_page(request: Request, user: Principal = admin):
-        return page(request, "admin_accounts.html", accounts_context(), json_url="/api/admin/accounts")
-
-    @app.get("/api/admin/accounts")
-    def api_accounts(user: Principal = admin):
+    @pages.twin(app, "/admin/accounts", "admin_accounts.html")
+    def admin_accounts(user: Principal = admin) -> dict:
+        """Every account, for the admin."""
         return accounts_context()
 
     @app.post("/admin/accounts")
     def add_account(request: Request, name: str = Form(..., max_length=64), role: str = Form(..., max_length=20),
                     organisation: str = Form("", max_length=100), password: str = Form("", max_length=1000),
                     user: Principal = admin):
-        if organisation and organisation not in config().publishers:
+        if organisation and organisation not in services.config().publishers:
             raise HTTPException(422, detail=[{"field": "organisation",
                                               "message": f"{organisation!r} is not a publisher of the configuration"}])
         try:
@@ -169,7 +164,7 @@ def account_routes(access: Access, config: Callable[[], Config], page: Callable[
         context = {**accounts_context(), "new_token": token, "token_for": name}
         if wants_json(request):
             return JSONResponse({"account": name, "token": token})
-        return page(request, "admin_accounts.html", context, json_url="/api/admin/accounts")
+        return pages.render(request, "admin_accounts.html", context, json_url="/api/admin/accounts")
 
     # Admin: the audit log
 
@@ -195,7 +190,7 @@ def account_routes(access: Access, config: Callable[[], Config], page: Callable[
                                                                 ("action", action)) if v})}
         if "text/html" not in request.headers.get("accept", ""):
             return context
-        return page(request, "audit.html", context, json_url=str(request.url.include_query_params(format="jsonl")))
+        return pages.render(request, "audit.html", context, json_url=str(request.url.include_query_params(format="jsonl")))
 
     return app
 

@@ -15,10 +15,9 @@ import hashlib
 import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Query as Param, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 from rdflib import Graph
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -29,6 +28,7 @@ from catalogue.curation.mappings import RELATIONS, STATES, Busy
 from catalogue.search import VariableDoc
 from catalogue.site.auth import Access, answer
 from catalogue.site.bodies import at_most
+from catalogue.site.pages import Pages
 from catalogue.site.params import PAGE_NO, answers
 from catalogue.services import Services
 from catalogue.curation.vocabularies import KINDS, MAX_TURTLE, CurationError, NotFound
@@ -38,7 +38,7 @@ MAX_TEXT = 2000  # characters of a label, definition, note or identifier sent in
 T = TypeVar("T")
 
 
-def curation_routes(access: Access, services: Services, page: Callable[..., HTMLResponse]) -> APIRouter:
+def curation_routes(access: Access, services: Services, pages: Pages) -> APIRouter:
     app = APIRouter()
     curation = services.curation
     curator = Depends(access.role("curator"))
@@ -77,7 +77,12 @@ def curation_routes(access: Access, services: Services, page: Callable[..., HTML
 
     # -- overview ------------------------------------------------------------------------
 
-    def overview(state: str | None, source: str | None, page_no: int) -> dict[str, Any]:
+    state_param = Param(None, pattern=f"^({'|'.join(STATES)})$")
+
+    @pages.twin(app, "/curation", "curation.html")
+    def overview(state: str | None = state_param, source: str | None = Param(None, max_length=100),
+                 page_no: int = PAGE_NO, user: Principal = curator) -> dict[str, Any]:
+        """Mappings to review (by state and source), the vocabularies and what they hold."""
         curation.publish_if_missing()
 
         def work(db):
@@ -94,22 +99,13 @@ def curation_routes(access: Access, services: Services, page: Callable[..., HTML
         return {**reading(work), "filters": {"state": state, "source": source}, "page": page_no,
                 "states": STATES, "relations": list(RELATIONS), "kinds": KINDS}
 
-    state_param = Param(None, pattern=f"^({'|'.join(STATES)})$")
-
-    @app.get("/curation", response_class=HTMLResponse)
-    def curation_page(request: Request, state: str | None = state_param, source: str | None = Param(None, max_length=100),
-                      page_no: int = PAGE_NO, user: Principal = curator):
-        return page(request, "curation.html", overview(state, source, page_no),
-                    json_url="/api/curation" + (f"?{request.url.query}" if request.url.query else ""))
-
-    @app.get("/api/curation")
-    def api_curation(state: str | None = state_param, source: str | None = Param(None, max_length=100),
-                     page_no: int = PAGE_NO, user: Principal = curator):
-        return overview(state, source, page_no)
 
     # -- vocabularies ----------------------------------------------------------------------
 
-    def vocabulary_context(vocabulary_id: str) -> dict[str, Any]:
+    @pages.twin(app, "/curation/vocabularies/{vocabulary_id}", "vocabulary.html",
+                api="/api/vocabularies/{vocabulary_id}")
+    def vocabulary(vocabulary_id: str) -> dict[str, Any]:
+        """A curated vocabulary: its published versions and its latest concepts."""
         def work(db):
             found = vocabularies.get(db, vocabulary_id)
             return {"vocabulary": found.model_dump(),
@@ -117,15 +113,6 @@ def curation_routes(access: Access, services: Services, page: Callable[..., HTML
                                  for v in vocabularies.versions(db, vocabulary_id)],
                     "concepts": vocabularies.concepts(vocabularies.latest_graph(db, vocabulary_id))}
         return reading(work)
-
-    @app.get("/curation/vocabularies/{vocabulary_id}", response_class=HTMLResponse)
-    def vocabulary_page(request: Request, vocabulary_id: str):
-        return page(request, "vocabulary.html", vocabulary_context(vocabulary_id),
-                    json_url=f"/api/vocabularies/{vocabulary_id}")
-
-    @app.get("/api/vocabularies/{vocabulary_id}")
-    def api_vocabulary(vocabulary_id: str):
-        return vocabulary_context(vocabulary_id)
 
     @app.get("/curation/vocabularies/{vocabulary_id}/versions/{number}.ttl", responses=answers("text/turtle"))
     def vocabulary_version(vocabulary_id: str, number: int):
@@ -188,23 +175,16 @@ def curation_routes(access: Access, services: Services, page: Callable[..., HTML
 
     # -- candidates and mappings -------------------------------------------------------------
 
-    def candidates_context(variable_id: str) -> dict[str, Any]:
-        doc = services.search.get(variable_id)
+    @pages.twin(app, "/curation/candidates", "candidates.html")
+    def candidates(variable: str = Param(..., max_length=500), user: Principal = curator) -> dict[str, Any]:
+        """The variables and standard variables a variable may be mapped to, ranked, with why."""
+        doc = services.search.get(variable)
         if doc is None:
-            raise HTTPException(404, detail=f"no variable with id {variable_id!r}")
+            raise HTTPException(404, detail=f"no variable with id {variable!r}")
         ranked = reading(lambda db: mappings.candidates(db, services.search, doc))
         return {"variable": doc.model_dump(mode="json", exclude={"codes"}),
                 "candidates": [c.model_dump() for c in ranked], "relations": list(RELATIONS),
                 "weights": mappings.WEIGHTS, "propose_from": mappings.PROPOSE_FROM, "exact_from": mappings.EXACT_FROM}
-
-    @app.get("/curation/candidates", response_class=HTMLResponse)
-    def candidates_page(request: Request, variable: str = Param(..., max_length=500), user: Principal = curator):
-        return page(request, "candidates.html", candidates_context(variable),
-                    json_url="/api/curation/candidates?" + urlencode({"variable": variable}))
-
-    @app.get("/api/curation/candidates")
-    def api_candidates(variable: str = Param(..., max_length=500), user: Principal = curator):
-        return candidates_context(variable)
 
     @app.post("/curation/candidates")
     async def propose_candidates(request: Request, user: Principal = curator):

@@ -4,11 +4,11 @@ page per source, and the same routes for API clients sending the file as the req
 Every route checks who asks (role, then organisation) before it reads the upload."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from fastapi import APIRouter, Depends, HTTPException, Query as Param, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -16,8 +16,9 @@ from catalogue.pipeline import publishing
 from catalogue.access.accounts import Principal
 from catalogue.pipeline.publishing import (FORMATS, NAMES, NeedsConfirmation, NotPublishable, NothingPublished,
                                   PublishError, Report, TooDemanding, TooLarge, Unreadable, Unsupported)
-from catalogue.pipeline.sources import UPLOAD_URL, SourceConfig
+from catalogue.sources import UPLOAD_URL, SourceConfig
 from catalogue.services import Services
+from catalogue.site.pages import Pages
 from catalogue.storage.store import Busy
 from catalogue.site.auth import Access, answer, wants_json
 from catalogue.site.bodies import at_most
@@ -27,7 +28,7 @@ STATUS = {NotPublishable: 404, NothingPublished: 404, TooLarge: 413, Unsupported
 FORM_OVERHEAD = 64 * 1024  # a form's other fields and part headers, beyond the file itself
 
 
-def publish_routes(access: Access, services: Services, page: Callable[..., HTMLResponse]) -> APIRouter:
+def publish_routes(access: Access, services: Services, pages: Pages) -> APIRouter:
     app = APIRouter()
     settings, config = services.settings, services.config
     publisher = Depends(access.role("publisher"))
@@ -57,13 +58,9 @@ def publish_routes(access: Access, services: Services, page: Callable[..., HTMLR
                 "max_upload_bytes": settings.max_upload_bytes,
                 "report": report.model_dump() if report else None}
 
-    @app.get("/sources/{source_id}/publish", response_class=HTMLResponse)
-    def publish_page(request: Request, source_id: str, user: Principal = publisher):
-        return page(request, "publish.html", context(source_for(user, source_id)),
-                    json_url=f"/api/sources/{source_id}/publication")
-
-    @app.get("/api/sources/{source_id}/publication")
-    def api_publication(source_id: str, user: Principal = publisher):
+    @pages.twin(app, "/sources/{source_id}/publish", "publish.html", api="/api/sources/{source_id}/publication")
+    def publication(source_id: str, user: Principal = publisher) -> dict:
+        """A source's active publication and what an upload for it may be."""
         return context(source_for(user, source_id))
 
     @app.post("/sources/{source_id}/publish")
@@ -86,7 +83,7 @@ def publish_routes(access: Access, services: Services, page: Callable[..., HTMLR
         if dry_run:  # changed nothing: no audit entry, and a page (not a redirect) for a form
             if wants_json(request):
                 return JSONResponse(report.model_dump(mode="json"))
-            return page(request, "publish.html", context(source, report),
+            return pages.render(request, "publish.html", context(source, report),
                         json_url=f"/api/sources/{source.id}/publication")
         access.log(user, "publication.publish", f"source:{source.id}",
                    before=report.replaced.model_dump() if report.replaced else None,

@@ -4,12 +4,11 @@ and the exports."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Form, HTTPException, Query as Param, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
@@ -18,10 +17,11 @@ from catalogue.model.namespaces import DCAT, DCT, bind_prefixes
 from catalogue.profiles.dcat_ap_no_3 import period_node
 from catalogue.site.auth import local, same_origin
 from catalogue.site.i18n import language, words
-from catalogue.lists import (EXPORT_COLUMNS, MAX_ITEMS, MAX_NOTE, SHARE_DAYS, ListFull, ListItem, Shared,
-                             export_header, export_rows, new_list_id, year_warnings)
+from catalogue.site.pages import Pages
+from catalogue.lists import MAX_ITEMS, MAX_NOTE, SHARE_DAYS, ListFull, ListItem, Shared, new_list_id, year_warnings
+from catalogue.site.list_export import EXPORT_COLUMNS, export_header, export_rows
 from catalogue.search import VariableDoc
-from catalogue.site.code_lists import changes_in_years
+from catalogue.site.routes.code_lists import changes_in_years
 from catalogue.services import Services
 from catalogue.view import View
 from catalogue.site.params import answers
@@ -33,7 +33,7 @@ EXPORTS = answers("text/csv", XLSX, "text/turtle")  # and JSON
 KEY_INDEX = {key: n for n, (key, _, _) in enumerate(EXPORT_COLUMNS)}
 
 
-def list_routes(services: Services, page: Callable[..., HTMLResponse]) -> APIRouter:
+def list_routes(services: Services, pages: Pages) -> APIRouter:
     app = APIRouter()
     lists, settings = services.lists, services.settings
 
@@ -80,14 +80,10 @@ def list_routes(services: Services, page: Callable[..., HTMLResponse]) -> APIRou
         response.set_cookie(LIST_COOKIE, list_id, max_age=LIST_COOKIE_DAYS * 86400, httponly=True, samesite="lax")
         return response
 
-    @app.get("/list", response_class=HTMLResponse)
-    def list_page(request: Request):
-        context = list_context(lists.items(own_list(request) or ""), language(request))
-        return page(request, "list.html", {**context, "shared": None}, json_url="/api/list")
-
-    @app.get("/api/list")
-    def api_list(request: Request):
-        return list_context(lists.items(own_list(request) or ""), language(request))
+    @pages.twin(app, "/list", "list.html")
+    def own(request: Request) -> dict[str, Any]:
+        """The list this browser keeps (its cookie names it)."""
+        return {**list_context(lists.items(own_list(request) or ""), language(request)), "shared": None}
 
     @app.post("/list/items")
     def list_add(request: Request, variable: str = Form(..., max_length=500),
@@ -153,10 +149,8 @@ def list_routes(services: Services, page: Callable[..., HTMLResponse]) -> APIRou
                       for name, entry in typed.items() for field, message in entry["problems"].items()]
             if "application/json" in request.headers.get("accept", ""):
                 return JSONResponse({"detail": errors}, status_code=422)
-            response = page(request, "list.html", {**list_context(items, lang, typed), "shared": None,
-                                                   "errors": errors}, json_url="/api/list")
-            response.status_code = 422
-            return response
+            return pages.render(request, "list.html", {**list_context(items, lang, typed), "shared": None,
+                                                       "errors": errors}, json_url="/api/list", status_code=422)
         # Only the saved items' period warnings: a script saves at every pause in typing, and
         # what changed in their code lists (a read of every version's codes) is for the page.
         this_year = date.today().year
@@ -187,17 +181,11 @@ def list_routes(services: Services, page: Callable[..., HTMLResponse]) -> APIRou
         """The form on the list page: a code typed in, to its shared list."""
         return RedirectResponse(f"/lists/{_anchor(code.strip().upper())}", status_code=303)
 
-    @app.get("/lists/{code}", response_class=HTMLResponse)
-    def shared_page(request: Request, code: str):
-        shared = shared_list(code)
-        return page(request, "list.html", {**list_context(shared.items, language(request)),
-                                           "shared": shared.model_dump(exclude={"items"})},
-                    json_url=f"/api/lists/{shared.code}")
-
-    @app.get("/api/lists/{code}")
-    def api_shared(request: Request, code: str):
-        shared = shared_list(code)
-        return {**list_context(shared.items, language(request)), "shared": shared.model_dump(exclude={"items"})}
+    @pages.twin(app, "/lists/{code}", "list.html")
+    def shared(request: Request, code: str) -> dict[str, Any]:
+        """A list shared by its code, read-only (it can be copied)."""
+        found = shared_list(code)
+        return {**list_context(found.items, language(request)), "shared": found.model_dump(mode="json", exclude={"items"})}
 
     @app.post("/lists/{code}/copy")
     def shared_copy(request: Request, code: str):

@@ -2,25 +2,25 @@
 first and its records worst first (see catalogue.curation.quality), and the page's JSON twin."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, HTTPException
 
 from catalogue.curation.quality import CHECKS, quality
 from catalogue.site.params import PAGE_NO
 from catalogue.services import Services
+from catalogue.site.pages import Pages
 
 RECORDS_PER_PAGE = 100
 PAGES = {"variable": "/variables/", "dataset": "/datasets/", "held_back": "/harvests/"}  # + the record's id
 
 
-def quality_routes(services: Services, page: Callable[..., HTMLResponse]) -> APIRouter:
+def quality_routes(services: Services, pages: Pages) -> APIRouter:
     app = APIRouter()
 
-    def quality_context(source_id: str, page_no: int) -> dict[str, Any]:
+    @pages.twin(app, "/sources/{source_id}/quality", "quality.html")
+    def quality_report(source_id: str, page_no: int = PAGE_NO) -> dict[str, Any]:
         source = services.store.state().sources.get(source_id)
         if source is None or not source.is_source:
             raise HTTPException(404, detail=f"no source with id {source_id!r}")
@@ -33,15 +33,6 @@ def quality_routes(services: Services, page: Callable[..., HTMLResponse]) -> API
             "items": [_linked(r) for r in records],
             "total": summary["records"], "page": page_no, "size": RECORDS_PER_PAGE,
         }
-
-    @app.get("/sources/{source_id}/quality", response_class=HTMLResponse)
-    def quality_page(request: Request, source_id: str, page_no: int = PAGE_NO):
-        return page(request, "quality.html", quality_context(source_id, page_no),
-                    json_url=f"/api/sources/{source_id}/quality" + (f"?page={page_no}" if page_no > 1 else ""))
-
-    @app.get("/api/sources/{source_id}/quality")
-    def api_quality(source_id: str, page_no: int = PAGE_NO):
-        return quality_context(source_id, page_no)
 
     return app
 
