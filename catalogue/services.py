@@ -16,10 +16,10 @@ from catalogue.access.audit import Audit
 from catalogue.curation.mappings import Curation
 from catalogue.lists import Lists
 from catalogue.pipeline.harvest import catch_up
-from catalogue.sources import Config, load_config
 from catalogue.pipeline.uploads import Uploads
 from catalogue.search import open_backend, open_concepts
 from catalogue.settings import Settings
+from catalogue.sources import Config, load_config
 from catalogue.storage.history import History
 from catalogue.storage.records import RecordStore
 from catalogue.storage.runs import RunLog

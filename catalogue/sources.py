@@ -7,9 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from catalogue.gate.shacl import DEFAULT_PROFILE, Profile
 from catalogue.model.models import Agent, ContactPoint, Text
 from catalogue.profiles.healthdcat_ap_r8 import HealthCategory
-from catalogue.gate.shacl import DEFAULT_PROFILE, Profile
 
 DEMO_PLACEHOLDER = "{demo}"
 # The URL of a source that is published by upload only (see catalogue.pipeline.publishing); kinds

@@ -8,24 +8,18 @@ from datetime import date
 from functools import cached_property
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, FOAF, RDF, SKOS, XSD
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS, RDF, SKOS, XSD
 
 from catalogue.model import ids, ontology
-from catalogue.storage.history import History, moment
 from catalogue.model.models import CodeList, Dataset, Variable, VariableVersion
-from catalogue.model.namespaces import DCAT, DISCO, VCARD, bind_prefixes
-from catalogue.profiles import healthdcat_ap_r8
-from catalogue.profiles.dcat_ap_no_3 import from_graph, texts
+from catalogue.model.namespaces import DCAT, DISCO, bind_prefixes
 from catalogue.model.rdf import GENID, closure
+from catalogue.profiles import dcat_ap_3, healthdcat_ap_r8
+from catalogue.profiles.dcat_ap_no_3 import from_graph, texts
 from catalogue.sources import Config
+from catalogue.storage.history import History, moment
 from catalogue.storage.store import Snapshot
-
-
-# What DCAT-AP 3's range shapes require the object of each property to be typed as.
-RANGES = {DCTERMS.accessRights: DCTERMS.RightsStatement, DCAT.contactPoint: VCARD.Kind,
-          DCAT.landingPage: FOAF.Document, DCTERMS.language: DCTERMS.LinguisticSystem,
-          DCAT.theme: SKOS.Concept}
 
 
 class View:
@@ -131,7 +125,8 @@ class View:
             if next(self.snapshot.store.quads_for_pattern(None, None, _ox(str(concept)), None), None) is not None:
                 closure(vocabulary, concept, graph)
         self._observed_dates(graph, catalogue)
-        self._range_types(graph)
+        for triple in dcat_ap_3.range_types(self.snapshot.store):
+            graph.add(triple)
         return graph
 
     @cached_property
@@ -146,17 +141,6 @@ class View:
         """What the catalogue adds to the stored graphs in `profile` (a URI): HealthDCAT-AP's
         own, or else (DCAT-AP-NO, DCAT-AP) catalogue_additions."""
         return self.healthdcat_additions if profile == healthdcat_ap_r8.PROFILE else self.catalogue_additions
-
-    def _range_types(self, graph: Graph) -> None:
-        """The classes DCAT-AP 3 expects of the things datasets point to (an access right is
-        a dct:RightsStatement, a contact point a vcard:Kind, ...), said where the source did
-        not say them, so the catalogue checks out against DCAT-AP's range shapes too."""
-        for predicate, cls in RANGES.items():
-            values = {q.object for q in self.snapshot.store.quads_for_pattern(None, _ox(str(predicate)), None, None)}
-            for value in values:
-                if isinstance(value, (ox.NamedNode, ox.BlankNode)):
-                    node = URIRef(value.value) if isinstance(value, ox.NamedNode) else BNode(value.value)
-                    graph.add((node, RDF.type, cls))
 
     @cached_property
     def _stored_subjects(self) -> set[str]:

@@ -11,11 +11,11 @@ from typing import Any, ClassVar, Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rdflib import Graph
 
+from catalogue.harvesters.http import Fetcher, FetchError
 from catalogue.model.ids import slug
 from catalogue.model.models import Agent, ContactPoint, Dataset, Period, Text, merge_periods
 from catalogue.profiles.dcat_ap_no_3 import to_graph
 from catalogue.sources import SourceConfig
-from catalogue.harvesters.http import Fetcher, FetchError
 
 
 class SourceError(Exception):

@@ -26,8 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from catalogue.harvesters.base import HarvestContext, Record, SourceError, parse_options, read_json, text_value
 from catalogue.model.models import CodeList, Concept, Period, Text, merge_periods
-from catalogue.profiles.dcat_ap_no_3 import to_graph
 from catalogue.model.rdf import stable_skolemize
+from catalogue.profiles.dcat_ap_no_3 import to_graph
 
 PLACEHOLDER = "{version}"
 

@@ -24,8 +24,8 @@ from catalogue.harvesters.http import Fetched
 from catalogue.harvesters.xml import parse_xml
 from catalogue.model.models import ContactPoint
 from catalogue.model.namespaces import DCAT, DCT, DISCO, HYDRA
-from catalogue.profiles.dcat_ap_no_3 import contact_node
 from catalogue.model.rdf import RdfLimits, TooLarge, closure, read_rdf, stable_skolemize
+from catalogue.profiles.dcat_ap_no_3 import contact_node
 
 FORMATS = {
     "text/turtle": "turtle", "application/x-turtle": "turtle",

@@ -17,12 +17,12 @@ from pathlib import Path
 import tantivy
 from tantivy import Filter, Occur, Query as TQ, TextAnalyzer
 
-from catalogue.storage.durable import atomic_write
 from catalogue.search import analysis
 from catalogue.search.documents import Concept, Register, VariableDoc
 from catalogue.search.embedded import Swapped, analyzers, build
 from catalogue.search.fields import TYPO_ONE, TYPO_TWO
 from catalogue.search.query import Code, Via
+from catalogue.storage.durable import atomic_write
 
 PARTS, WORDS, REGISTERS = "compound-parts.json", "words.json", "registers.json"
 CANDIDATES = 50  # concepts read per query, the best first: a lookup stays one small search

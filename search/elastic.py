@@ -23,8 +23,8 @@ from datetime import datetime, timezone
 
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 
-from catalogue.search import analysis
 from catalogue.model.models import Period
+from catalogue.search import analysis
 from catalogue.search.backend import FACETS, FILTERS, FacetValue, Hit, Page, Suggestion, hit
 from catalogue.search.documents import VariableDoc
 from catalogue.search.fields import (DESCRIPTION_WINDOW, ENDINGS_WEIGHT, FACET_SIZE, FIELDS, NO_YEAR,

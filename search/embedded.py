@@ -24,15 +24,15 @@ from pathlib import Path
 import tantivy
 from tantivy import Filter, Occur, Order, Query as TQ, TextAnalyzer, TextAnalyzerBuilder, Tokenizer
 
-from catalogue.storage.durable import atomic_write
-from catalogue.search import analysis
 from catalogue.model.models import Period
+from catalogue.search import analysis
 from catalogue.search.backend import FACETS, FILTERS, FacetValue, Hit, Page, Suggestion, hit
 from catalogue.search.documents import VariableDoc
 from catalogue.search.fields import (DESCRIPTION_WINDOW, ENDINGS_WEIGHT, FACET_SIZE, FIELDS, NO_YEAR,
                                      SYNONYM_WEIGHT, TYPO_FIELDS, VIA_WEIGHT, TYPO_ONE, TYPO_TWO, Coverage, Groups, Labels, indexed,
                                      named, summarize)
 from catalogue.search.query import Query, Via
+from catalogue.storage.durable import atomic_write
 
 KEEP_INDEXES = 2
 SUMMARY, PARTS = "summary.json", "compound-parts.json"

@@ -13,11 +13,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from catalogue.storage.history import Event, History, graph_of_lines, moment
 from catalogue.model.models import CodeList, Variable, code_list_of, value_type
 from catalogue.profiles.dcat_ap_no_3 import from_graph, read_values
-from catalogue.storage.records import RecordStore, RecordVersion
 from catalogue.site.routes.code_lists import without_codes
+from catalogue.storage.history import Event, History, graph_of_lines, moment
+from catalogue.storage.records import RecordStore, RecordVersion
 from catalogue.view import View
 
 

@@ -7,11 +7,11 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from catalogue.model import ids
-from catalogue.search import SearchBackend
-from catalogue.storage.history import Event
-from catalogue.site.i18n import FIELD_NAMES, pick, words
-from catalogue.view import View
 from catalogue.model.xml_text import xml_text
+from catalogue.search import SearchBackend
+from catalogue.site.i18n import FIELD_NAMES, pick, words
+from catalogue.storage.history import Event
+from catalogue.view import View
 
 ATOM = "http://www.w3.org/2005/Atom"
 

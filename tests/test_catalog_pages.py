@@ -12,9 +12,9 @@ from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import DCTERMS
 from rdflib.compare import isomorphic
 
-from catalogue.pipeline.harvest import harvest
 from catalogue.model.namespaces import HYDRA
 from catalogue.model.rdf import GENID
+from catalogue.pipeline.harvest import harvest
 from catalogue.storage.store import Store
 from support import BASE_URI, free_port, harvest_demo, settings_in, wait_for, write_config
 

@@ -7,13 +7,13 @@ from fastapi.testclient import TestClient
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import SKOS
 
-from catalogue.curation import mappings
 from catalogue.access.audit import Audit
+from catalogue.curation import mappings
+from catalogue.curation.vocabularies import MAX_TURTLE
 from catalogue.model.namespaces import DCAT
 from catalogue.search import build_documents
 from catalogue.site.app import create_app
 from catalogue.storage.store import Store
-from catalogue.curation.vocabularies import MAX_TURTLE
 from support import account, bearer, log_in
 
 BASE = "http://catalogue.test/"

@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import SKOS
 
+from catalogue.model.models import CodeList, Period
 from catalogue.pipeline.fileserver import FileServer
 from catalogue.pipeline.harvest import harvest
-from catalogue.model.models import CodeList, Period
 from catalogue.profiles.dcat_ap_no_3 import from_graph
 from catalogue.site.app import create_app
 from support import BASE_URI, by_name, corpus, settings_in, snapshot, write_config

@@ -11,11 +11,11 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
-from catalogue.pipeline.harvest import harvest
 from catalogue.model.models import Period
-from catalogue.storage.runs import RunLog
+from catalogue.pipeline.harvest import harvest
 from catalogue.site.app import create_app
 from catalogue.sources import load_config
+from catalogue.storage.runs import RunLog
 from support import CONFIG_HEAD, FIXTURES, by_name, search, serve_handler, snapshot, stop_server
 
 API = "/rest/v1/variables"

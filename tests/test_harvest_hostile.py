@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 
 from catalogue import cli
 from catalogue.pipeline.harvest import harvest
-from catalogue.storage.runs import RunLog
 from catalogue.site.app import create_app
+from catalogue.storage.runs import RunLog
 from catalogue.storage.store import Store
 from support import DCAT_SOURCE, EU_HEALTH, FIXTURES, MFR_SOURCE, account, bearer, by_name, serve_handler, stop_server
 

@@ -4,9 +4,9 @@ from datetime import date
 
 import pytest
 
+from catalogue.model.models import CodeList, Period
 from catalogue.pipeline.fileserver import FileServer
 from catalogue.pipeline.harvest import harvest
-from catalogue.model.models import CodeList, Period
 from catalogue.profiles.dcat_ap_no_3 import from_graph
 from support import (harvest_demo, BASE_URI, EU_HEALTH, by_name, corpus, search, settings_in, snapshot,
                      write_config)

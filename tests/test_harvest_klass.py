@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from catalogue.pipeline.harvest import harvest
 from catalogue.model.models import CodeList, Concept, Period
+from catalogue.pipeline.harvest import harvest
 from catalogue.profiles.dcat_ap_no_3 import from_graph
 from support import KLASS_SOURCE, harvest_demo, corpus, snapshot
 

@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import FOAF
 
-from catalogue.pipeline.harvest import harvest
 from catalogue.model.models import Period
 from catalogue.model.namespaces import CV, DCATAP, HEALTHDCATAP
+from catalogue.pipeline.harvest import harvest
 from catalogue.site.app import create_app
 from catalogue.sources import load_config
 from support import BASE_URI, CONFIG_HEAD, by_name, corpus, search, serve_handler, snapshot, stop_server

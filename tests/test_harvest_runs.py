@@ -18,10 +18,10 @@ from rdflib import Graph
 from catalogue import cli
 from catalogue.pipeline.harvest import RETRY_AFTER, SUPERSEDED, harvest, is_due
 from catalogue.pipeline.publishing import publish
+from catalogue.pipeline.schedule import Scheduler
+from catalogue.site.app import create_app
 from catalogue.storage.records import RecordStore, RecordVersion
 from catalogue.storage.runs import RunLog
-from catalogue.site.app import create_app
-from catalogue.pipeline.schedule import Scheduler
 from catalogue.storage.store import Store
 from support import DCAT_SOURCE, FIXTURES, by_name, serve_handler, stop_server
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from catalogue import cli
-from catalogue.pipeline.harvest import harvest
 from catalogue.model.models import CodeList, Period
+from catalogue.pipeline.harvest import harvest
 from catalogue.profiles.dcat_ap_no_3 import from_graph
 from catalogue.settings import Settings
 from catalogue.storage.store import Store

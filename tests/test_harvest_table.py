@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from catalogue.pipeline.fileserver import FileServer
-from catalogue.pipeline.harvest import harvest
 from catalogue.harvesters.table import parse_date
 from catalogue.model.models import Period
+from catalogue.pipeline.fileserver import FileServer
+from catalogue.pipeline.harvest import harvest
 from support import harvest_demo, EU_HEALTH, by_name, corpus, search, settings_in, snapshot, write_config
 
 KLASS_104 = "https://data.ssb.no/api/klass/v1/classifications/104"

@@ -5,8 +5,8 @@ from datetime import date
 
 import pytest
 
-from catalogue.pipeline.harvest import harvest
 from catalogue.model.models import Period
+from catalogue.pipeline.harvest import harvest
 from support import harvest_demo, EU_HEALTH, FIXTURES, by_name, corpus, search, snapshot
 
 KLASS = "https://data.ssb.no/api/klass/v1/classifications/"

@@ -10,10 +10,10 @@ from rdflib import Graph
 from rdflib.compare import isomorphic
 from rdflib.namespace import DCTERMS, RDF, SH, SKOS
 
-from catalogue.model.namespaces import CSVW, DCAT, DCATAP, DISCO, HEALTHDCATAP, HYDRA, bind_prefixes
-from catalogue.profiles.healthdcat_ap_r8 import LEVELS, PROFILE
-from catalogue.model.rdf import closure
 from catalogue.gate.shacl import validate
+from catalogue.model.namespaces import CSVW, DCAT, DCATAP, DISCO, HEALTHDCATAP, HYDRA, bind_prefixes
+from catalogue.model.rdf import closure
+from catalogue.profiles.healthdcat_ap_r8 import LEVELS, PROFILE
 from catalogue.site.app import create_app
 from support import BASE_URI, corpus
 

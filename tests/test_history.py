@@ -16,15 +16,15 @@ from fastapi.testclient import TestClient
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS
 
-from catalogue.pipeline.harvest import harvest
-from catalogue.storage.history import History
-from catalogue.model.namespaces import ADMS, DCAT
-from catalogue.storage.records import RecordStore
-from catalogue.storage.runs import RunLog
-from catalogue.settings import DEMO_SOURCES
 from catalogue.gate.shacl import validate
+from catalogue.model.namespaces import ADMS, DCAT
+from catalogue.pipeline.harvest import harvest
+from catalogue.settings import DEMO_SOURCES
 from catalogue.site.app import create_app
 from catalogue.sources import load_config
+from catalogue.storage.history import History
+from catalogue.storage.records import RecordStore
+from catalogue.storage.runs import RunLog
 from support import BASE_URI, corpus, free_port, settings_in, wait_for
 
 ATOM = "{http://www.w3.org/2005/Atom}"

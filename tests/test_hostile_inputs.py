@@ -11,10 +11,10 @@ from fastapi.testclient import TestClient
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, SKOS
 
-from catalogue.pipeline.harvest import CATALOGUE_GRAPH, harvest
 from catalogue.harvesters.base import MAX_JSON_DEPTH
 from catalogue.model.namespaces import DCT
 from catalogue.model.rdf import read_rdf
+from catalogue.pipeline.harvest import CATALOGUE_GRAPH, harvest
 from catalogue.site.app import create_app
 from catalogue.storage.store import Store
 from support import DCAT_SOURCE, EU_HEALTH, MFR_SOURCE, serve_handler, stop_server

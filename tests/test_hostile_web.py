@@ -23,9 +23,9 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, respons
 
 from catalogue.access.accounts import (MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ACCOUNT_ADDRESS, MAX_FAILURES_PER_ADDRESS,
                                  Accounts, TooManyFailures)
-from catalogue.storage.history import Event, History
 from catalogue.settings import DEMO_SOURCES, Settings
 from catalogue.site.app import create_app
+from catalogue.storage.history import Event, History
 
 ROLES = {"publisher": "fhi", "curator": None, "admin": None}
 EXAMPLES = 8  # per operation: enough to reach each operation's odd corners, few enough for 2 cores

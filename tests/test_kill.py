@@ -19,12 +19,12 @@ import pytest
 
 from catalogue.pipeline import publishing
 from catalogue.pipeline.harvest import DEMO_EDITIONS, DEMO_FILES, harvest, settle
+from catalogue.search import Query, build_documents, open_backend
+from catalogue.services import Services
+from catalogue.settings import DEMO_SOURCES, Settings
+from catalogue.sources import DEMO_PLACEHOLDER, load_config
 from catalogue.storage.history import History
 from catalogue.storage.runs import RunLog
-from catalogue.search import Query, build_documents, open_backend
-from catalogue.settings import DEMO_SOURCES, Settings
-from catalogue.services import Services
-from catalogue.sources import DEMO_PLACEHOLDER, load_config
 from catalogue.storage.store import Store
 from support import BASE_URI
 

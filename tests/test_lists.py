@@ -13,10 +13,10 @@ from openpyxl import load_workbook
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS
 
+from catalogue.lists import Lists
 from catalogue.model.namespaces import DCAT
 from catalogue.search import EmbeddedBackend
 from catalogue.site.app import create_app
-from catalogue.lists import Lists
 from support import BASE_URI, settings_in
 from test_search_conformance import DOCS, variable
 

@@ -14,10 +14,10 @@ from rdflib.namespace import SKOS
 
 from catalogue.access.audit import Audit
 from catalogue.cli import main
-from catalogue.settings import DEMO_SOURCES, Settings
-from catalogue.site.app import create_app
 from catalogue.lists import _MIGRATIONS as LIST_MIGRATIONS
 from catalogue.lists import Lists
+from catalogue.settings import DEMO_SOURCES, Settings
+from catalogue.site.app import create_app
 from catalogue.storage.sqlite import SchemaTooNew, transaction
 from support import FIXTURES, log_in
 

@@ -8,9 +8,9 @@ from rdflib import Dataset as Quads
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, SH, SKOS
 
+from catalogue.gate.shacl import validate
 from catalogue.model.models import Agent, ContactPoint, Dataset, Period
 from catalogue.profiles.dcat_ap_no_3 import to_graph
-from catalogue.gate.shacl import validate
 from support import corpus
 
 HEAL = URIRef("http://publications.europa.eu/resource/authority/data-theme/HEAL")

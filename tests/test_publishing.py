@@ -10,13 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 from rdflib import Graph
 
+from catalogue.gate.shacl import validate
 from catalogue.pipeline import publishing
 from catalogue.pipeline.harvest import harvest
-from catalogue.gate.shacl import validate
+from catalogue.pipeline.uploads import Uploads
 from catalogue.site.app import create_app
 from catalogue.sources import ConfigError
 from catalogue.storage.store import Store
-from catalogue.pipeline.uploads import Uploads
 from support import EU_HEALTH, account, bearer, log_in, settings_in, write_config
 
 SOURCES = """

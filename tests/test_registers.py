@@ -12,9 +12,9 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import OWL
 
 from catalogue.model import ids
+from catalogue.model.models import Dataset
 from catalogue.pipeline.harvest import harvest
 from catalogue.profiles.dcat_ap_no_3 import from_graph, to_graph
-from catalogue.model.models import Dataset
 from catalogue.site.app import create_app
 from support import FIXTURES, search
 from test_official_shapes import _violations, official_shapes, our_dataset  # noqa: F401 (a fixture)

@@ -5,12 +5,12 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, SKOS
 
-from catalogue.pipeline.harvest import gate
+from catalogue.gate.shacl import validate
 from catalogue.harvesters import Record
 from catalogue.model.models import Agent, ContactPoint, Dataset, Period, Variable
 from catalogue.model.namespaces import DCAT, DCT, DISCO, VCARD
+from catalogue.pipeline.harvest import gate
 from catalogue.profiles.dcat_ap_no_3 import to_graph
-from catalogue.gate.shacl import validate
 
 EX = "https://example.org/"
 HEAL = "http://publications.europa.eu/resource/authority/data-theme/HEAL"

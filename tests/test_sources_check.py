@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from catalogue.cli import main
-from catalogue.pipeline.harvest import harvest
 from catalogue.harvesters import KINDS
+from catalogue.pipeline.harvest import harvest
 from catalogue.settings import DEMO_SOURCES
 from catalogue.sources import load_config
 from support import CONFIG_HEAD, FIXTURES, by_name, corpus, free_port, serve_handler, stop_server

@@ -28,12 +28,12 @@ from rdflib.namespace import DCTERMS, SKOS
 from tantivy import Filter, TextAnalyzerBuilder, Tokenizer
 
 from catalogue.curation import vocabularies
+from catalogue.curation.vocabularies import SYSTEM, CurationError
 from catalogue.model.models import Text, code_list_of
 from catalogue.search import Query, SearchBackend, VariableDoc
 from catalogue.search.analysis import NOT_PARTS, fold
 from catalogue.storage.sqlite import transaction
 from catalogue.storage.store import WRITE_WAIT, Busy, SourceState, Store, now
-from catalogue.curation.vocabularies import SYSTEM, CurationError
 
 CURATION_GRAPH = CURATION_KIND = "curation"  # the published graph's id in the store, and its kind
 RELATIONS = {"exactMatch": SKOS.exactMatch, "closeMatch": SKOS.closeMatch}

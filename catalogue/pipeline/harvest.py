@@ -24,24 +24,24 @@ from rdflib.namespace import RDF
 from catalogue.model import ontology
 
 from catalogue.curation import quality
-from catalogue.storage.durable import atomic_write
-from catalogue.pipeline.fileserver import FileServer
+from catalogue.gate.shacl import PROFILES, Profile, profile_shapes, validate
 from catalogue.harvesters import (Fetcher, FetchError, HarvestContext, Limits, Record, SourceError,
                                   for_kind)
 from catalogue.harvesters.http import HttpCache
-from catalogue.storage.history import Event, History, graph_of_lines, observe, stamp
 from catalogue.model.models import Catalogue
-from catalogue.profiles.dcat_ap_no_3 import to_graph
 from catalogue.model.rdf import GENID, stable_skolemize
-from catalogue.storage.records import RecordStore, RecordVersion, nt_lines, version_hash
-from catalogue.storage.runs import FetchedDocument, RecordChange, Run, RunLog, new_run_id
+from catalogue.model.xml_text import NOT_XML
+from catalogue.pipeline.fileserver import FileServer
+from catalogue.pipeline.uploads import published_url
+from catalogue.profiles.dcat_ap_no_3 import to_graph
 from catalogue.search import Query, open_backend, open_concepts, read_catalogue
 from catalogue.settings import Settings
-from catalogue.gate.shacl import PROFILES, Profile, profile_shapes, validate
 from catalogue.sources import DEMO_PLACEHOLDER, UPLOAD_URL, Config, SourceConfig
+from catalogue.storage.durable import atomic_write
+from catalogue.storage.history import Event, History, graph_of_lines, observe, stamp
+from catalogue.storage.records import RecordStore, RecordVersion, nt_lines, version_hash
+from catalogue.storage.runs import FetchedDocument, RecordChange, Run, RunLog, new_run_id
 from catalogue.storage.store import Busy, HeldBack, SourceState, State, Store, now
-from catalogue.pipeline.uploads import published_url
-from catalogue.model.xml_text import NOT_XML
 
 DEMO_FILES = Path(__file__).parents[1] / "demo" / "files"
 # Later editions of the demo hold only the files that changed since edition 1.

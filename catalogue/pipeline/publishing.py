@@ -21,17 +21,17 @@ from tempfile import TemporaryDirectory
 from pydantic import BaseModel, Field
 from rdflib import Graph
 
+from catalogue.harvesters import Record
 from catalogue.pipeline import sandbox
 from catalogue.pipeline.fileserver import FileServer
 from catalogue.pipeline.harvest import (Attempt, commit, commit_state, describe, fetcher, plan, read_source, settle,
                                shrinkage, start_run)
-from catalogue.harvesters import Record
-from catalogue.storage.history import graph_of_lines
-from catalogue.storage.runs import FetchedDocument, RecordChange, Run, RunLog
+from catalogue.pipeline.uploads import Publication, Uploads, sha256
 from catalogue.settings import Settings
 from catalogue.sources import UPLOAD_KINDS, Config, ConfigError, SourceConfig
+from catalogue.storage.history import graph_of_lines
+from catalogue.storage.runs import FetchedDocument, RecordChange, Run, RunLog
 from catalogue.storage.store import WRITE_WAIT, HeldBack, Store, now
-from catalogue.pipeline.uploads import Publication, Uploads, sha256
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # What each kind's harvester reads, by media type, and the extension a file of that type is

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from catalogue.pipeline.harvest import describe, fetcher, serve_demo
 from catalogue.harvesters import FetchError, HarvestContext, SourceError, for_kind
+from catalogue.pipeline.harvest import describe, fetcher, serve_demo
 from catalogue.settings import Settings
 from catalogue.sources import DEMO_PLACEHOLDER, UPLOAD_URL, Config, SourceConfig
 

@@ -23,9 +23,9 @@ from catalogue.model.models import (CodeList, Concept, Dataset, Model, Text, Var
                               code_list_of, value_type)
 from catalogue.model.namespaces import DCAT, DISCO
 from catalogue.profiles.dcat_ap_no_3 import read_values
+from catalogue.storage.durable import boundary
 from catalogue.storage.records import RecordStore, RecordVersion
 from catalogue.storage.runs import RecordChange, Run, RunLog
-from catalogue.storage.durable import boundary
 from catalogue.storage.sqlite import transaction
 
 Kind = Literal["variable", "dataset", "code list", "version"]

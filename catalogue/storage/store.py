@@ -20,9 +20,9 @@ import pyoxigraph as ox
 from pydantic import BaseModel, Field
 from rdflib import Graph
 
-from catalogue.storage.durable import atomic_write
 from catalogue.model.namespaces import bind_prefixes
 from catalogue.model.rdf import GENID, to_rdflib
+from catalogue.storage.durable import atomic_write
 from catalogue.storage.records import nt_lines
 
 

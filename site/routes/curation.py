@@ -22,16 +22,16 @@ from rdflib import Graph
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from catalogue.curation import mappings, vocabularies
 from catalogue.access.accounts import Principal
+from catalogue.curation import mappings, vocabularies
 from catalogue.curation.mappings import RELATIONS, STATES, Busy
+from catalogue.curation.vocabularies import KINDS, MAX_TURTLE, CurationError, NotFound
 from catalogue.search import VariableDoc
+from catalogue.services import Services
 from catalogue.site.auth import Access, answer
 from catalogue.site.bodies import at_most
 from catalogue.site.pages import Pages
 from catalogue.site.params import PAGE_NO, answers
-from catalogue.services import Services
-from catalogue.curation.vocabularies import KINDS, MAX_TURTLE, CurationError, NotFound
 
 MAPPINGS_PER_PAGE = 100
 MAX_TEXT = 2000  # characters of a label, definition, note or identifier sent in a form

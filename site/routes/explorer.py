@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Query as Param, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
-from catalogue.sources import ConfigError
 from catalogue.search import FacetValue, Hit, Query
 from catalogue.search.query import Code
 from catalogue.services import Services
@@ -18,6 +17,7 @@ from catalogue.site.changes import Linker, shown
 from catalogue.site.pages import Pages, url_with
 from catalogue.site.routes.lists import LIST_COOKIE
 from catalogue.site.search_params import Problems, read_query, search_query
+from catalogue.sources import ConfigError
 
 NAMED_MATCHES = 3  # datasets, sources and code lists offered above the results
 # The explorer's result columns (`cols=name,source,...`; unknown ones are ignored).

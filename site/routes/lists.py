@@ -12,20 +12,20 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
+from catalogue.lists import MAX_ITEMS, MAX_NOTE, SHARE_DAYS, ListFull, ListItem, Shared, new_list_id, year_warnings
 from catalogue.model.models import Period
 from catalogue.model.namespaces import DCAT, DCT, bind_prefixes
 from catalogue.profiles.dcat_ap_no_3 import period_node
+from catalogue.search import VariableDoc
+from catalogue.services import Services
 from catalogue.site.auth import local, same_origin
 from catalogue.site.i18n import language, words
-from catalogue.site.pages import Pages
-from catalogue.lists import MAX_ITEMS, MAX_NOTE, SHARE_DAYS, ListFull, ListItem, Shared, new_list_id, year_warnings
 from catalogue.site.list_export import EXPORT_COLUMNS, export_header, export_rows
-from catalogue.search import VariableDoc
-from catalogue.site.routes.code_lists import changes_in_years
-from catalogue.services import Services
-from catalogue.view import View
+from catalogue.site.pages import Pages
 from catalogue.site.params import answers
+from catalogue.site.routes.code_lists import changes_in_years
 from catalogue.site.sheets import to_csv, to_xlsx
+from catalogue.view import View
 
 LIST_COOKIE, LIST_COOKIE_DAYS = "variable_list", 365
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

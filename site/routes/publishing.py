@@ -12,16 +12,16 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from catalogue.pipeline import publishing
 from catalogue.access.accounts import Principal
+from catalogue.pipeline import publishing
 from catalogue.pipeline.publishing import (FORMATS, NAMES, NeedsConfirmation, NotPublishable, NothingPublished,
                                   PublishError, Report, TooDemanding, TooLarge, Unreadable, Unsupported)
-from catalogue.sources import UPLOAD_URL, SourceConfig
 from catalogue.services import Services
-from catalogue.site.pages import Pages
-from catalogue.storage.store import Busy
 from catalogue.site.auth import Access, answer, wants_json
 from catalogue.site.bodies import at_most
+from catalogue.site.pages import Pages
+from catalogue.sources import UPLOAD_URL, SourceConfig
+from catalogue.storage.store import Busy
 
 STATUS = {NotPublishable: 404, NothingPublished: 404, TooLarge: 413, Unsupported: 415, Unreadable: 422,
           TooDemanding: 422, NeedsConfirmation: 409}

@@ -8,9 +8,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException
 
 from catalogue.curation.quality import CHECKS, quality
-from catalogue.site.params import PAGE_NO
 from catalogue.services import Services
 from catalogue.site.pages import Pages
+from catalogue.site.params import PAGE_NO
 
 RECORDS_PER_PAGE = 100
 PAGES = {"variable": "/variables/", "dataset": "/datasets/", "held_back": "/harvests/"}  # + the record's id

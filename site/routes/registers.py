@@ -17,10 +17,10 @@ from rdflib import URIRef
 
 from catalogue.model.namespaces import CV, DCATAP, HEALTHDCATAP
 from catalogue.search import Query
-from catalogue.sources import Config, ConfigError
-from catalogue.site.i18n import access_name, language, pick
 from catalogue.services import Services
+from catalogue.site.i18n import access_name, language, pick
 from catalogue.site.pages import Pages
+from catalogue.sources import Config, ConfigError
 from catalogue.view import View
 
 
