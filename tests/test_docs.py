@@ -1,6 +1,6 @@
 """The documentation keeps up with the code: every option a source can set is described in
-docs/sources.md, so a new option cannot go unexplained, and every link between the README
-and the files in docs/ leads somewhere."""
+docs/sources.md and every setting and command in docs/operating.md, so nothing new goes
+unexplained, and every link between the README and the files in docs/ leads somewhere."""
 from __future__ import annotations
 
 import re
@@ -10,11 +10,14 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
+from catalogue import settings
+from catalogue.cli import main
 from catalogue.harvesters import KINDS
 from catalogue.sources import SourceConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES_DOC = (ROOT / "docs" / "sources.md").read_text(encoding="utf-8")
+OPERATING_DOC = (ROOT / "docs" / "operating.md").read_text(encoding="utf-8")
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
 
@@ -52,6 +55,22 @@ def test_every_source_kind_has_its_section():
     missing = [kind for kind in KINDS if not re.search(rf"(?m)^## `{re.escape(kind)}`: ", SOURCES_DOC)]
 
     assert not missing, f"source kinds without a section in docs/sources.md: {missing}"
+
+
+def test_every_setting_is_documented():
+    read = set(re.findall(r'(?:env|environ)\.get\("([A-Z_]+)"', Path(settings.__file__).read_text(encoding="utf-8")))
+    missing = [name for name in sorted(read) if f"`{name}" not in OPERATING_DOC]
+
+    assert read and not missing, f"settings not described in docs/operating.md: {missing}"
+
+
+def test_every_command_is_documented(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    commands = re.search(r"\{([a-z,]+)\}", capsys.readouterr().out).group(1).split(",")
+    missing = [name for name in commands if f"`catalogue {name}" not in OPERATING_DOC]
+
+    assert not missing, f"commands not described in docs/operating.md: {missing}"
 
 
 def _prose(text: str) -> str:
