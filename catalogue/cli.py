@@ -234,6 +234,9 @@ def _backup(settings: Settings, args) -> int:
     if not store.state_file.exists():
         print(f"error: {settings.data_dir} holds no catalogue (no state.json): nothing to back up", file=sys.stderr)
         return 2
+    if dest == store.data_dir.resolve() or store.data_dir.resolve() in dest.parents:
+        print(f"error: {dest} is inside the data directory it would copy; choose a folder outside it", file=sys.stderr)
+        return 2
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         print(f"error: {dest} already exists and is not an empty folder: a backup is written into a new one",
               file=sys.stderr)

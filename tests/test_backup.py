@@ -65,7 +65,7 @@ def test_a_backup_restored_into_a_fresh_directory_serves_the_same_catalogue(live
     assert [m["subject"] for m in approved] == [f"{BASE}id/variable/kpr/kpr/kjonn"]
 
 
-def test_a_backup_never_writes_over_a_folder_in_use(live, tmp_path, capsys):
+def test_a_backup_goes_into_a_new_folder_outside_the_data_directory(live, tmp_path, capsys):
     kept = tmp_path / "elsewhere"
     kept.mkdir()
     (kept / "notes.txt").write_text("mine")
@@ -73,6 +73,8 @@ def test_a_backup_never_writes_over_a_folder_in_use(live, tmp_path, capsys):
     assert main(["backup", str(kept)]) == 2
     assert "already exists and is not an empty folder" in capsys.readouterr().err
     assert [p.name for p in kept.iterdir()] == ["notes.txt"]
+    assert main(["backup", str(live / "backups")]) == 2
+    assert "inside the data directory" in capsys.readouterr().err and not (live / "backups").exists()
 
 
 def test_a_folder_without_a_catalogue_is_not_backed_up(tmp_path, monkeypatch, capsys):
