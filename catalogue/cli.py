@@ -1,4 +1,5 @@
-"""The `catalogue` command: harvest, index, serve, validate, check sources, manage accounts."""
+"""The `catalogue` command: harvest, index, serve, validate, check sources, manage accounts,
+back up the data directory."""
 from __future__ import annotations
 
 import argparse
@@ -59,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     account_commands.add_parser("list", help="list the accounts")
     for action in ("disable", "enable"):
         account_commands.add_parser(action, help=f"{action} an account").add_argument("name")
+    backup = commands.add_parser("backup", help="copy what the data directory cannot rebuild into a new folder, "
+                                                "consistently while the catalogue runs")
+    backup.add_argument("dest", type=Path, help="a folder that does not exist yet (or is empty)")
     ontologies = commands.add_parser("ontologies", help="maintain the shipped ontology files")
     ontologies.add_argument("--update-manifest", action="store_true", required=True)
     args = parser.parse_args(argv)
@@ -211,6 +215,56 @@ def _accounts(settings: Settings, args) -> int:
     return 0
 
 
+# What a restored data directory rebuilds by itself (the search index and its note, quality
+# scores) or only speeds up (the HTTP cache of harvests): left out of a backup.
+REBUILT = {"index", "concepts", "indexed.json", "quality", "http"}
+
+
+def _backup(settings: Settings, args) -> int:
+    """Copies the data directory holding the writers' lock, so that no commit or clean-up
+    happens midway: the state and the files it names are copied as one generation.
+    SQLite files are copied through SQLite's backup API, which also takes what is still in
+    their write-ahead logs and is consistent while the site writes (lists, logins)."""
+    import shutil
+    import sqlite3
+    from contextlib import closing
+
+    from catalogue.storage.store import Store
+    store, dest = Store(settings.data_dir, settings.base_uri), args.dest.resolve()
+    if not store.state_file.exists():
+        print(f"error: {settings.data_dir} holds no catalogue (no state.json): nothing to back up", file=sys.stderr)
+        return 2
+    if dest == store.data_dir.resolve() or store.data_dir.resolve() in dest.parents:
+        print(f"error: {dest} is inside the data directory it would copy; choose a folder outside it", file=sys.stderr)
+        return 2
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        print(f"error: {dest} already exists and is not an empty folder: a backup is written into a new one",
+              file=sys.stderr)
+        return 2
+    dest.mkdir(parents=True, exist_ok=True)
+    copied = 0
+    with store.lock():
+        for path in sorted(settings.data_dir.rglob("*")):
+            relative = path.relative_to(settings.data_dir)
+            if relative.parts[0] in REBUILT or any(part.startswith(".") for part in relative.parts) \
+                    or path.suffix in (".sqlite-wal", ".sqlite-shm") or path == store.state_file:
+                continue  # dot files: locks and files being written
+            target = dest / relative
+            if path.is_dir():
+                target.mkdir(exist_ok=True)
+                continue
+            if path.suffix == ".sqlite":
+                with closing(sqlite3.connect(path)) as source, closing(sqlite3.connect(target)) as copy:
+                    source.backup(copy)
+            else:
+                shutil.copy2(path, target)
+            copied += 1
+        shutil.copy2(store.state_file, dest / store.state_file.name)  # last: a cut-off backup has none
+        generation = store.state().generation
+    print(f"backed up generation {generation} of {settings.data_dir} to {dest} ({copied + 1} files)")
+    return 0
+
+
 def _ontologies(settings: Settings, args) -> int:
     from catalogue.model import ontology
     for name, digest in ontology.update_manifest().items():
@@ -219,7 +273,7 @@ def _ontologies(settings: Settings, args) -> int:
 
 
 COMMANDS = {"harvest": _harvest, "index": _index, "serve": _serve, "validate": _validate,
-            "ontologies": _ontologies, "accounts": _accounts, "sources": _sources}
+            "ontologies": _ontologies, "accounts": _accounts, "sources": _sources, "backup": _backup}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -220,7 +220,7 @@ def test_variable_page_links_its_list_without_listing_every_code(client, harvest
 
 def test_a_variable_as_of_a_day_has_the_version_valid_that_day(client, harvested):
     variable = by_name(harvested)["hovedtilstand"]
-    then = {day: client.get(f"/api/variables/{variable.id}", params={"at": day}).json()["code_list"]
+    then = {day: client.get(f"/api/variables/{variable.id}", params={"at": day}).json()["then"]["code_list"]
             for day in ("2025-06-30", "2026-03-01")}
 
     assert [then[d]["version_label"] for d in sorted(then)] == ["2025", "2026"]

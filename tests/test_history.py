@@ -172,19 +172,19 @@ def test_changes_as_an_atom_feed(client, editions):
 def test_at_a_moment_before_edition_two_returns_edition_ones_codes(client, editions):
     _, between = editions
     codes = lambda answer: {c["notation"] for c in answer["code_list"]["concepts"]}  # noqa: E731
-    then = client.get(f"/api/variables/{VAKSINE}", params={"at": between}).json()
+    then = client.get(f"/api/variables/{VAKSINE}", params={"at": between}).json()["then"]
     assert then["basis"] == "harvested" and then["label"]["nb"] == "VAKSINEKODE_VASKET"
     assert codes(then) == {"ASZ03", "BNT03", "MOD03", "Ukjen"}
-    now = client.get(f"/api/variables/{VAKSINE}", params={"at": datetime.now(timezone.utc).isoformat()}).json()
+    now = client.get(f"/api/variables/{VAKSINE}", params={"at": datetime.now(timezone.utc).isoformat()}).json()["then"]
     assert codes(now) == {"ASZ03", "BNT03", "JAN03", "MOD03", "Ukjen"}
     # A date before the catalogue's first harvest: the earliest version it has, said so.
-    early = client.get(f"/api/variables/{VAKSINE}", params={"at": "1990-01-01"}).json()
+    early = client.get(f"/api/variables/{VAKSINE}", params={"at": "1990-01-01"}).json()["then"]
     assert early["basis"] == "earliest" and codes(early) == codes(then)
 
 
 def test_at_a_date_uses_the_version_the_source_declared_valid_then(client):
-    before = client.get(f"/api/variables/{BOSTEDSFYLKE}", params={"at": "2023-06-01"}).json()
-    after = client.get(f"/api/variables/{BOSTEDSFYLKE}", params={"at": "2024-06-01"}).json()
+    before = client.get(f"/api/variables/{BOSTEDSFYLKE}", params={"at": "2023-06-01"}).json()["then"]
+    after = client.get(f"/api/variables/{BOSTEDSFYLKE}", params={"at": "2024-06-01"}).json()["then"]
     assert before["basis"] == after["basis"] == "declared"
     assert before["description"]["nb"].endswith("etter fylkesinndelingen som gjelder det året.")
     assert after["description"]["nb"].endswith("15 fylker som gjelder fra 1.1.2024.")
@@ -215,8 +215,8 @@ def test_classification_versions_show_which_codes_replace_which(client):
 
 
 def test_versions_a_dcat_source_declares_for_a_variable_answer_at(client):
-    early = client.get("/api/variables/helsedata/msis/DIAGNOSE", params={"at": "1995-05-01"}).json()
-    late = client.get("/api/variables/helsedata/msis/DIAGNOSE", params={"at": "2010-05-01"}).json()
+    early = client.get("/api/variables/helsedata/msis/DIAGNOSE", params={"at": "1995-05-01"}).json()["then"]
+    late = client.get("/api/variables/helsedata/msis/DIAGNOSE", params={"at": "2010-05-01"}).json()["then"]
     assert early["basis"] == late["basis"] == "declared"
     assert (early["version"]["version"], late["version"]["version"]) == ("1", "2")
     assert "av 1977" in early["description"]["nb"] and "av 2003" in late["description"]["nb"]
@@ -274,7 +274,7 @@ def test_a_restarted_server_serves_the_same_history(editions):
     try:
         body = wait_for(f"http://127.0.0.1:{port}/api/variables/{VAKSINE}")
         assert [(e["kind"], e["change"]) for e in body["history"]][0] == ("code list", "changed")
-        then = httpx.get(f"http://127.0.0.1:{port}/api/variables/{VAKSINE}", params={"at": between}).json()
+        then = httpx.get(f"http://127.0.0.1:{port}/api/variables/{VAKSINE}", params={"at": between}).json()["then"]
         assert "JAN03" not in {c["notation"] for c in then["code_list"]["concepts"]}
     finally:
         server.terminate()
