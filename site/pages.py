@@ -67,7 +67,7 @@ class Pages:
         """Registers the decorated context function as the page at `path` and as its JSON twin
         at `api` (by default /api + path; path parameters are filled in from the request).
         `alternate`, given the page's request and parameters, may answer instead (RDF asked
-        for by a suffix, an Atom feed); `route` goes to both registrations (responses, ...)."""
+        for by a suffix, an Atom feed); `route` goes to the page's registration (the media types it may answer in, ...)."""
         api = api or "/api" + path
         api_url = re.sub(r"\{(\w+):\w+\}", r"{\1}", api)  # "{id:path}" -> "{id}", to be filled in
 
@@ -104,7 +104,7 @@ class Pages:
                 handler.__name__ = name
                 handler.__doc__ = context.__doc__
             router.add_api_route(path, as_page, methods=["GET"], response_class=HTMLResponse, **route)
-            router.add_api_route(api, as_json, methods=["GET"], **route)
+            router.add_api_route(api, as_json, methods=["GET"])
             return context
         return register
 

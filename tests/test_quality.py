@@ -140,7 +140,7 @@ def test_sources_are_scored_when_harvested(tmp_path):
 
 def test_the_json_twin_has_what_the_page_shows(client):
     page = client.get("/sources/fodsel/quality", params={"lang": "en"})
-    assert page.headers["link"].startswith("</api/sources/fodsel/quality>")
+    assert page.headers["link"].startswith("</api/sources/fodsel/quality?lang=en>")  # the same URL under /api
     body = quality(client)
     assert f"<strong>{body['score']}</strong> / 100" in page.text
     for f in body["fix_first"]:

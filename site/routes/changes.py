@@ -61,7 +61,8 @@ def change_routes(services: Services, pages: Pages) -> APIRouter:
                     updated=stamp(datetime.now(timezone.utc)))
         return Response(body, media_type="application/atom+xml; charset=utf-8")
 
-    @pages.twin(app, "/changes", "changes.html", alternate=feed, responses=answers(HTML, "application/atom+xml"))
+    @pages.twin(app, "/changes", "changes.html", alternate=feed,
+                responses=answers(HTML, "application/json", "application/atom+xml"))
     def changes(request: Request, since: str | None = Param(None, max_length=40),
                 source: str | None = Param(None, max_length=100),
                 dataset: str | None = Param(None, max_length=300),
