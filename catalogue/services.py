@@ -2,7 +2,8 @@
 
 The site receives one `Services` and never a path: the graph store, the search and concept
 indexes, the history, run log and record versions, the variable lists, accounts and audit
-log, the curation store, the sources configuration, and the current view of the graph.
+log, the curation store, the SPARQL workers, the sources configuration, and the current view
+of the graph.
 
 A harvest in another process commits a new generation of the state; the next request sees
 it and gets a new view, so a running server serves new data without a restart.
@@ -20,6 +21,7 @@ from catalogue.pipeline.uploads import Uploads
 from catalogue.search import open_backend, open_concepts
 from catalogue.settings import Settings
 from catalogue.sources import Config, load_config
+from catalogue.sparql import Sparql
 from catalogue.storage.history import History
 from catalogue.storage.records import RecordStore
 from catalogue.storage.runs import RunLog
@@ -41,6 +43,8 @@ class Services:
         self.accounts = Accounts(data)
         self.audit = Audit(data)
         self.curation = Curation(data, self.store)
+        # worker processes, started at the first query
+        self.sparql = Sparql(self.store, settings.sparql_timeout, settings.sparql_max_bytes, settings.sparql_workers)
         self._lock = threading.Lock()
         self._generation: int | None = None
         self._view: View | None = None

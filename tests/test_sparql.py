@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from rdflib import Graph, URIRef
 
 from catalogue.site.app import create_app
-from catalogue.site.sparql import SparqlError, check
+from catalogue.sparql import SparqlError, check
 from support import harvest_demo, settings_in
 
 COUNT_MFR = """PREFIX disco: <http://rdf-vocabulary.ddialliance.org/discovery#>

@@ -22,8 +22,8 @@ from catalogue.site.negotiation import (RDF_FORMAT, RDF_FORMATS, RDF_MEDIA, brow
 from catalogue.site.pages import Pages
 from catalogue.site.params import HTML, answers
 from catalogue.site.routes.code_lists import code_list_page
-from catalogue.site.sparql import Sparql, SparqlError, service_description
 from catalogue.site.streaming import stream
+from catalogue.sparql import SparqlError, service_description
 from catalogue.storage.history import moment
 from catalogue.view import View
 
@@ -39,8 +39,6 @@ PROFILES_OFFERED = {"dcat-ap-no": "https://data.norge.no/specification/dcat-ap-n
 def linked_data_routes(services: Services, pages: Pages) -> APIRouter:
     app = APIRouter()
     settings = services.settings
-    sparql = Sparql(services.store, settings.sparql_timeout, settings.sparql_max_bytes,
-                    settings.sparql_workers)
 
     @app.api_route("/sparql", methods=["GET", "POST"])
     async def sparql_endpoint(request: Request):
@@ -60,7 +58,7 @@ def linked_data_routes(services: Services, pages: Pages) -> APIRouter:
         wanted = [v.strip().lower() for key in ("format", "output", "results") for v in params.get(key, []) if v.strip()]
         wanted += preferences(request.headers.get("accept", ""))
         try:
-            answer = await run_in_threadpool(sparql.answer, query, wanted, params.get("default-graph-uri", []),
+            answer = await run_in_threadpool(services.sparql.answer, query, wanted, params.get("default-graph-uri", []),
                                              params.get("named-graph-uri", []))
         except SparqlError as exc:
             headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
