@@ -4,6 +4,7 @@ publisher touches another organisation's sources."""
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import replace
 
 import pytest
@@ -16,7 +17,7 @@ from catalogue.pipeline.harvest import harvest
 from catalogue.pipeline.uploads import Uploads
 from catalogue.site.app import create_app
 from catalogue.sources import ConfigError
-from catalogue.storage.store import Store
+from catalogue.storage.store import State, Store
 from support import EU_HEALTH, account, bearer, log_in, settings_in, write_config
 
 SOURCES = """
@@ -325,7 +326,7 @@ def test_a_publisher_of_another_organisation_or_a_curator_is_refused(site):
 def test_a_publication_that_fails_midway_leaves_the_last_one_whole(site, monkeypatch):
     settings, config, client, tokens = site
     upload(client, tokens["fhi"], "dar", TURTLE.encode(), "text/turtle", filename="dar.ttl")
-    before, active = stored(settings), Uploads(settings.data_dir, "dar").active()
+    before, active = stored(settings), published(settings)
 
     def full_disk(*_):
         raise OSError("No space left on device")
@@ -336,8 +337,12 @@ def test_a_publication_that_fails_midway_leaves_the_last_one_whole(site, monkeyp
         publishing.publish(settings, config, "dar", "dar.ttl", changed.encode(), "text/turtle", "fhi-robot")
 
     assert stored(settings) == before
-    assert Uploads(settings.data_dir, "dar").active() == active
+    assert published(settings) == active
     assert found(client, "dødssted") and not found(client, "dødsfallet")
+
+
+def published(settings):
+    return Uploads(settings.data_dir, "dar").active(Store(settings.data_dir, settings.base_uri).state())
 
 
 def test_only_dcat_and_table_sources_may_be_published_by_upload_only(tmp_path):
@@ -366,3 +371,27 @@ def test_a_shape_without_a_message_in_a_language_gets_one_from_its_constraint():
     assert messages["ex:code"] == {"nb": "ex:code: må ha minst 1 verdi(er)", "en": "ex:code: needs at least 1 value(s)"}
     assert messages["ex:size"] == {"nb": "For lang.",
                                    "en": "ex:size: the value may have at most 3 characters (found abcdef)"}
+
+
+def test_a_publication_an_earlier_release_made_stays_active_until_replaced(tmp_path):
+    # That release kept the active publication as uploads/<source>/publication.json, and its
+    # state did not name it.
+    folder = tmp_path / "uploads" / "dar"
+    folder.mkdir(parents=True)
+    (folder / "abc.ttl").write_text(TURTLE, encoding="utf-8")
+    (folder / "publication.json").write_text(json.dumps({
+        "source": "dar", "file": "abc.ttl", "filename": "dar.ttl", "media_type": "text/turtle", "sha256": "abc",
+        "bytes": len(TURTLE), "published_by": "fhi-robot", "published": "2026-11-01T10:00:00+00:00",
+        "run": "20261101T100000000000-dar"}), encoding="utf-8")
+    old = State.model_validate({"sources": {"dar": {"id": "dar", "name": "DÅR", "publisher": "fhi", "kind": "dcat",
+                                                    "url": "upload:"}}})
+    uploads = Uploads(tmp_path, "dar")
+    assert uploads.active(old).filename == "dar.ttl"
+    uploads.prune(old)
+    assert sorted(p.name for p in folder.iterdir()) == ["abc.ttl", "publication.json"]
+
+    withdrawn = old.model_copy(deep=True)
+    withdrawn.sources["dar"].publication = None
+    assert uploads.active(withdrawn) is None
+    uploads.prune(withdrawn)
+    assert list(folder.iterdir()) == []

@@ -32,7 +32,7 @@ from catalogue.model.models import Catalogue
 from catalogue.model.rdf import GENID, stable_skolemize
 from catalogue.model.xml_text import NOT_XML
 from catalogue.pipeline.fileserver import FileServer
-from catalogue.pipeline.uploads import published_url
+from catalogue.pipeline.uploads import prune_uploads, published_url
 from catalogue.profiles.dcat_ap_no_3 import to_graph
 from catalogue.search import Query, open_backend, open_concepts, read_catalogue
 from catalogue.settings import Settings
@@ -78,7 +78,8 @@ def harvest(settings: Settings, config: Config, only: list[str] | None = None,
                 store.write_state(state)
         for source in chosen_sources(config, state, only, only_new, due):
             # A publisher's active publication is read instead of the source's URL.
-            with published_url(settings, source.id) as published:
+            chosen_by = store.state()
+            with published_url(settings, chosen_by, source.id) as published:
                 if published is None and source.url == UPLOAD_URL:
                     progress(f"skipping {source.id}: it is published by upload, and nothing is published")
                     continue
@@ -86,7 +87,7 @@ def harvest(settings: Settings, config: Config, only: list[str] | None = None,
                          + ("its publication" if published else source.url))
                 url = published or source.url.replace(DEMO_PLACEHOLDER, demo_url or DEMO_PLACEHOLDER)
                 run = harvest_source(settings, store, config, source, url, confined_to=published,
-                                     accept_shrink=accept_shrink)
+                                     accept_shrink=accept_shrink, chosen_by=chosen_by)
             runs.append(run)
             progress(f"  {run.status}: {run.accepted} of {run.seen} records accepted"
                      + (f" ({run.added} added, {run.changed} changed, {run.removed} removed)"
@@ -130,6 +131,7 @@ def settle(settings: Settings, store: Store, index: bool = True, rebuild: bool =
             indexed = reindex(store, settings, state)
         quality.refresh(store)  # scores the sources whose graphs changed
     store.prune(state)
+    prune_uploads(settings.data_dir, state)
     RecordStore(settings.data_dir).prune({s.manifest or f"{s.id}.manifest.json" for s in state.sources.values()},
                                          {*log.ids(), *state.runs})
     return indexed
@@ -214,12 +216,14 @@ def is_due(source: SourceConfig, entry: SourceState | None, at: datetime | None 
 
 
 def harvest_source(settings: Settings, store: Store, config: Config, source: SourceConfig, url: str,
-                   confined_to: str | None = None, accept_shrink: bool = False) -> Run:
+                   confined_to: str | None = None, accept_shrink: bool = False,
+                   chosen_by: State | None = None) -> Run:
     """Read and gate the source without the store's lock, then store it under the lock. Any
     error while reading fails this source alone, and its last good graph stays.
-    `confined_to`: the only URL prefix the harvester may fetch (a publication's file)."""
+    `confined_to`: the only URL prefix the harvester may fetch (a publication's file);
+    `chosen_by`: the state `url` was chosen by (its active publication), if not the current."""
     run, started = start_run(source), time.perf_counter()
-    previous = store.state().sources.get(source.id)
+    previous = (chosen_by or store.state()).sources.get(source.id)
     http = fetcher(source, HttpCache.open(settings.data_dir / "http" / source.id), confined_to, origin=url)
     try:
         attempt = read_source(settings, config, source, url, http, previous)
@@ -410,6 +414,7 @@ def commit(settings: Settings, store: Store, state: State, source: SourceConfig,
         setattr(run, change.change, getattr(run, change.change) + 1)
     run.unchanged = planned.unchanged
     entry = _entry(source, run)
+    entry.publication = previous.publication if previous else None  # a harvest of what is published keeps it
     entry.graph_file = store.replace_graph(source.id, planned.graph_lines)
     graphs = {attempt.versions[id(r)][1]: r.graph for r in attempt.accepted}
     graphs.update({c.old: graph_of_lines(planned.previous_lines[c.old]) for c in planned.changes
@@ -441,7 +446,7 @@ def shrinkage(source: SourceConfig, planned: Plan) -> str | None:
 
 def _entry(source: SourceConfig, run: Run) -> SourceState:
     return SourceState(id=source.id, name=source.name, publisher=source.publisher, kind=source.kind,
-                       url=source.url, attempted=run.started, last_run=run.id)
+                       url=source.url, attempted=run.started, last_run=run.id, publication=None)
 
 
 def _finish(settings: Settings, run: Run, started: float, changes: list[RecordChange] = (),

@@ -167,21 +167,19 @@ def publish(settings: Settings, config: Config, source_id: str, filename: str, c
     # was seen before), so the report is whole; a file that cannot be read stops here.
     attempt = _read(settings, config, source, filename, content, media)
     with store.lock(WRITE_WAIT):  # Busy while a harvest runs
-        before = uploads.active()
+        state = store.state()
+        before = uploads.active(state)
         publication = Publication(source=source.id, file=uploads.keep(content, FORMATS[source.kind][media]),
                                   filename=filename, media_type=media, sha256=sha256(content),
                                   bytes=len(content), published_by=by, organisation=organisation,
                                   published=now(), run=run.id)
-        state = store.state()
         try:
             run = commit(settings, store, state, source, run, started, attempt, accept_shrink=confirm_shrink)
-            if run.status != "held":
-                # The publication before the state: after a crash between the two, the next
-                # harvest of the source reads this publication and catches up.
-                uploads.activate(publication)
+            if run.status != "held":  # active with the graph made from it, in one commit
+                state.sources[source.id].publication = uploads.record(publication)
+            commit_state(settings, store, state, run)
         finally:
-            uploads.prune()  # the kept file goes again unless it was published
-        commit_state(settings, store, state, run)
+            uploads.prune(store.state())  # a replaced, held or failed publication's files go
         if run.status == "held":
             raise NeedsConfirmation(f"source {source.id!r}: {filename!r}: {run.error}; publish it "
                                     "with confirmation (confirm_shrink) to apply it")
@@ -198,13 +196,13 @@ def withdraw(settings: Settings, config: Config, source_id: str) -> tuple[Run, P
     store = Store(settings.data_dir, settings.base_uri)
     uploads = Uploads(settings.data_dir, source.id)
     with store.lock(WRITE_WAIT):  # Busy while a harvest runs
-        publication = uploads.active()
+        state = store.state()
+        publication = uploads.active(state)
         if publication is None:
             raise NothingPublished(f"source {source.id!r} has no active publication")
-        state = store.state()
         nothing = Attempt(records=[], accepted=[], held_back=[], warnings=[], versions={}, fetched=[])
         run = commit(settings, store, state, source, start_run(source), time.perf_counter(), nothing)
-        uploads.withdraw()  # before the state, as in `publish`
+        state.sources[source.id].publication = None
         commit_state(settings, store, state, run)
         settle(settings, store)
     return run, publication

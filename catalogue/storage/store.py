@@ -70,6 +70,10 @@ class SourceState(BaseModel):
     seen: int = 0
     accepted: int = 0
     held_back: list[HeldBack] = Field(default_factory=list)
+    # The record of its active publication by upload, in data/uploads/<source>/ (see
+    # catalogue.pipeline.uploads). A state written before states named them lacks it: the
+    # active one is then where that release kept it, if it has one.
+    publication: str | None = "publication.json"
 
     @property
     def is_source(self) -> bool:

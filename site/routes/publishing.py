@@ -49,7 +49,7 @@ def publish_routes(access: Access, services: Services, pages: Pages) -> APIRoute
         return source
 
     def context(source: SourceConfig, report: Report | None = None) -> dict:
-        active = services.uploads(source.id).active()
+        active = services.uploads(source.id).active(services.store.state())
         return {"source": {"id": source.id, "name": source.name, "kind": source.kind,
                            "publisher": source.publisher, "upload_only": source.url == UPLOAD_URL},
                 "publication": active.model_dump() if active else None,
