@@ -30,11 +30,31 @@ TYPO_ONE, TYPO_TWO = 5, 9
 # A word typed may be the last part of a compound no dictionary splits ("omkrets" in
 # "hodeomkrets"): labels are also indexed under their words' endings (analysis.endings).
 ENDINGS_WEIGHT = 1.5
+# The other way round, a compound typed whose last part is a word of a label ("preeklampsi",
+# "Eklampsi totalt") scores this: below the label's own words, above a code list's variables.
+LAST_PART_WEIGHT = 10.0
 SYNONYM_WEIGHT = 0.8
 # A variable coded with a code list whose concept the words match (Query.via) scores this,
 # times how well the concept matches: above a word in its description, as a diagnosis is
 # what a diagnosis variable holds.
-VIA_WEIGHT = 60.0
+VIA_WEIGHT = 30.0
+# Of that, the share a variable gets only when its own label, description or register (the
+# AGREE_FIELDS) shares a word with the query: for "lungekreft", the Cancer Registry's diagnosis
+# ranks above the other variables coded with ICD-10, which a lung cancer may be coded in too.
+VIA_AGREE = 0.75
+AGREE_FIELDS = ("label_nb_fold", "description_nb_fold", "context")
+# A variable whose label names the code list without a link to it (list_name) scores this
+# share of what a linked one does: its label says less surely what it holds.
+NAMED = 0.5
+
+
+def list_name(title: str) -> str:
+    """What a code list is called in the labels of variables coded with it but not linked to
+    it ("Diagnose (ICD-10)", "ATC-kode for utlevert legemiddel"): its title up to a dash,
+    as in "ICD-10 – Den internasjonale statistiske klassifikasjonen ..."."""
+    return title.split(" – ")[0] if " – " in title else ""
+
+
 DESCRIPTION_WINDOW = 240  # characters of a hit's description shown around its first match
 FACET_SIZE = 100  # values counted per facet, the most frequent first
 NO_YEAR = 9999  # sorts variables without periods last by first year
@@ -42,13 +62,15 @@ NO_YEAR = 9999  # sorts variables without periods last by first year
 
 def indexed(doc: VariableDoc, this_year: int) -> dict[str, list]:
     """The fields a document is indexed under (empty values left out)."""
-    nb = [t for t in (doc.label.get("nb"), doc.label.get("nn")) if t]
+    # Variable lists often label a variable by its camel-case name ("ErInnlagtSykehus").
+    label = {lang: analysis.spaced(text) for lang, text in doc.label.items()}
+    nb = [t for t in (label.get("nb"), label.get("nn")) if t]
     nb_text = [t for t in (doc.description.get("nb"), doc.description.get("nn")) if t]
     years = doc.years(this_year)
     fields: dict[str, list] = {
-        "id": [doc.id], "name_exact": [doc.name], "name": [doc.name], "name_sort": [doc.name.lower()],
-        "label_nb": nb, "label_nb_fold": nb, "label_en": [t for t in [doc.label.get("en")] if t],
-        "label_words": [t for t in doc.label.values() if t], "label_endings": analysis.endings(" ".join(nb)),
+        "id": [doc.id], "name_exact": [doc.name], "name": [analysis.spaced(doc.name)], "name_sort": [doc.name.lower()],
+        "label_nb": nb, "label_nb_fold": nb, "label_en": [t for t in [label.get("en")] if t],
+        "label_words": [t for t in label.values() if t], "label_endings": analysis.endings(" ".join(nb)),
         "description_nb": nb_text, "description_nb_fold": nb_text,
         "description_en": [t for t in [doc.description.get("en")] if t],
         "codes": doc.codes,

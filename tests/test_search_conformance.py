@@ -18,6 +18,7 @@ import pytest
 from catalogue.models import Period
 from catalogue.search import ConceptIndex, EmbeddedBackend, Query, VariableDoc
 from catalogue.search.documents import Concept, Register
+from catalogue.search.query import Via
 
 XSD_INT = "integer"
 ICD10 = "https://example.test/codelist/icd10"
@@ -87,14 +88,17 @@ def _elastic():
     return ElasticBackend(url, f"catalogue-test-{uuid.uuid4().hex[:8]}")
 
 
+def _built(kind: str, tmp_path_factory, docs: list[VariableDoc]):
+    engine = EmbeddedBackend(tmp_path_factory.mktemp("index")) if kind == "embedded" else _elastic()
+    engine.rebuild(docs)
+    yield engine
+    if kind == "elasticsearch":
+        engine.drop()
+
+
 @pytest.fixture(scope="module", params=["embedded", "elasticsearch"])
 def backend(request, tmp_path_factory):
-    engine = (EmbeddedBackend(tmp_path_factory.mktemp("index")) if request.param == "embedded"
-              else _elastic())
-    engine.rebuild(DOCS)
-    yield engine
-    if request.param == "elasticsearch":
-        engine.drop()
+    yield from _built(request.param, tmp_path_factory, DOCS)
 
 
 def needs(backend, capability: str) -> None:
@@ -359,3 +363,41 @@ def test_a_search_that_finds_nothing_gets_spellings_concepts_and_registers(conce
     assert [c.notation for c in concepts.nearest("astmaa")] == ["J45"]
     assert [r.id for r in concepts.registers("somatiske")] == ["npr/somatikk"]
     assert concepts.registers("astma") == []
+
+
+# -- variables as registers describe them ------------------------------------------
+
+REGISTRY = [
+    variable("npr/somatikk/INNLAGT", "ErInnlagtSykehus", "ErInnlagtSykehus", source="npr", dataset="npr/somatikk"),
+    variable("mfr/mfr/EKLAMPSI", "EKLAMPSI", "Eklampsi totalt", "I svangerskapet, under fødsel eller etter."),
+    variable("mfr/mfr/KREFT", "KREFT_MOR", "Mors kreftdiagnose", "Kreftdiagnosen kodet etter ICD-10.",
+             code_list=ICD10, code_list_title="ICD-10 – diagnoser", codes=["C34 Ondartet svulst i bronkie og lunge"]),
+    variable("npr/somatikk/HDIAG", "HOVEDTILSTAND", "Hovedtilstand", "Tilstanden som var hovedårsaken.",
+             source="npr", dataset="npr/somatikk", code_list=ICD10, code_list_title="ICD-10 – diagnoser",
+             codes=["C34 Ondartet svulst i bronkie og lunge"]),
+    variable("npr/somatikk/DIAG", "DIAGNOSE", "Diagnose (ICD-10)", "Diagnosen ved utskrivning.",
+             source="npr", dataset="npr/somatikk"),
+    variable("npr/somatikk/ALDER", "ALDER", "Alder", "Alder ved innleggelse.", source="npr", dataset="npr/somatikk"),
+]
+LUNG_CANCER = Via(code_list=ICD10, code_list_title="ICD-10 – diagnoser", notation="C34",
+                  label="Ondartet svulst i bronkie og lunge")
+
+
+@pytest.fixture(scope="module", params=["embedded", "elasticsearch"])
+def registry(request, tmp_path_factory):
+    yield from _built(request.param, tmp_path_factory, REGISTRY)
+
+
+def test_a_label_written_in_camel_case_is_found_by_its_words(registry):
+    assert ids(registry, "innlagt på sykehus") == ["npr/somatikk/INNLAGT"]
+
+
+def test_a_compound_typed_finds_a_label_with_its_last_part(registry):
+    assert ids(registry, "preeklampsi") == ["mfr/mfr/EKLAMPSI"]  # no label says "preeklampsi"
+
+
+def test_through_a_concept_the_variables_that_share_a_word_with_the_query_come_first(registry):
+    # all variables coded with the list, the one whose own words say cancer first; then one
+    # whose label names the list without a link to it; nothing else
+    assert ids(registry, "lungekreft", via=(LUNG_CANCER,)) == [
+        "mfr/mfr/KREFT", "npr/somatikk/HDIAG", "npr/somatikk/DIAG"]
