@@ -149,8 +149,8 @@ class ConceptIndex(Swapped):
         return {token for text in said for token in analyze(analysis.content(text))}
 
     def _covered(self, concept: Concept, wanted: set[str]) -> float:
-        """The largest share of a label's words (function words and QUALIFIERS aside) that the query names:
-        "lungekreft" names 3 of the 4 of "Ondartet svulst bronkie/lunge", only 2 of the 4 of
+        """The largest share of a label's words (function words and QUALIFIERS aside) that the
+        query names: "lungekreft" names 3 of the 4 of "Ondartet svulst bronkie/lunge", only 2 of the 4 of
         "Ekstremt lav fødselsvekt" as "fødselsvekt" does."""
         best = 0.0
         for label in concept.labels:

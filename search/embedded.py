@@ -355,13 +355,17 @@ class EmbeddedBackend(Swapped):
         ways = [(linked, weight * (1 - VIA_AGREE))]
         if named:
             ways.append((TQ.phrase_query(self.schema, "label_nb_fold", named) if len(named) > 1
-                         else TQ.term_query(self.schema, "label_nb_fold", named[0]), weight * (1 - VIA_AGREE) * NAMED))
+                         else TQ.term_query(self.schema, "label_nb_fold", named[0]),
+                         weight * (1 - VIA_AGREE) * NAMED))
+        out = [TQ.const_score_query(way, share) for way, share in ways]
         tokens = set(self._analyzers["nb_fold"].analyze(analysis.content(typed)))
-        agree = TQ.boolean_query([(Occur.Should, TQ.term_query(self.schema, field, t))
-                                  for field in AGREE_FIELDS for t in tokens])
-        listed = TQ.boolean_query([(Occur.Should, way) for way, _ in ways])
-        return [*(TQ.const_score_query(way, share) for way, share in ways),
-                TQ.const_score_query(TQ.boolean_query([(Occur.Must, listed), (Occur.Must, agree)]), weight * VIA_AGREE)]
+        if tokens:
+            agree = TQ.boolean_query([(Occur.Should, TQ.term_query(self.schema, field, t))
+                                      for field in AGREE_FIELDS for t in tokens])
+            listed = TQ.boolean_query([(Occur.Should, way) for way, _ in ways])
+            out.append(TQ.const_score_query(TQ.boolean_query([(Occur.Must, listed), (Occur.Must, agree)]),
+                                            weight * VIA_AGREE))
+        return out
 
     def _fields(self, text: str, factor: float, phrase: bool = False) -> list[TQ]:
         """The words of `text` in each field (any of them, or with `phrase` all in order)."""

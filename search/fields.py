@@ -34,18 +34,24 @@ ENDINGS_WEIGHT = 1.5
 # "Eklampsi totalt") scores this: below the label's own words, above a code list's variables.
 LAST_PART_WEIGHT = 10.0
 SYNONYM_WEIGHT = 0.8
-# A variable coded with a code list whose concept the words match (Query.via) scores this,
-# times how well the concept matches: above a word in its description, as a diagnosis is
-# what a diagnosis variable holds.
+# A variable coded with a code list whose concept the words match (Query.via) scores up to
+# this, times how well the concept matches: above a word in its description, as a diagnosis
+# is what a diagnosis variable holds.
 VIA_WEIGHT = 30.0
 # Of that, the share a variable gets only when its own label, description or register (the
 # AGREE_FIELDS) shares a word with the query: for "lungekreft", the Cancer Registry's diagnosis
-# ranks above the other variables coded with ICD-10, which a lung cancer may be coded in too.
+# ranks above the other variables coded with ICD-10 (which may hold a lung cancer too), and a
+# variable whose label names what the query asks for ranks above them all.
 VIA_AGREE = 0.75
 AGREE_FIELDS = ("label_nb_fold", "description_nb_fold", "context")
-# A variable whose label names the code list without a link to it (list_name) scores this
-# share of what a linked one does: its label says less surely what it holds.
+# A variable whose label names the code list without a link to it (list_name) gets this part
+# of the share every variable of the list gets: its label says less surely what it holds.
 NAMED = 0.5
+
+
+DESCRIPTION_WINDOW = 240  # characters of a hit's description shown around its first match
+FACET_SIZE = 100  # values counted per facet, the most frequent first
+NO_YEAR = 9999  # sorts variables without periods last by first year
 
 
 def list_name(title: str) -> str:
@@ -53,11 +59,6 @@ def list_name(title: str) -> str:
     it ("Diagnose (ICD-10)", "ATC-kode for utlevert legemiddel"): its title up to a dash,
     as in "ICD-10 – Den internasjonale statistiske klassifikasjonen ..."."""
     return title.split(" – ")[0] if " – " in title else ""
-
-
-DESCRIPTION_WINDOW = 240  # characters of a hit's description shown around its first match
-FACET_SIZE = 100  # values counted per facet, the most frequent first
-NO_YEAR = 9999  # sorts variables without periods last by first year
 
 
 def indexed(doc: VariableDoc, this_year: int) -> dict[str, list]:
