@@ -175,12 +175,16 @@ class ConceptIndex(Swapped):
         return TQ.boolean_query([(Occur.Should, self._phrase(p)) for p in [part, *analysis.synonyms(part)]])
 
     def _phrase(self, text: str) -> TQ:
-        """`text` in the labels, its words in order, exactly or folded."""
+        """`text` in the labels, its words in order, exactly or folded. The parts of a single
+        compound ("blærehalskjertel") are all wanted, in any order, as a label may write
+        them as words or as another compound."""
         ways = []
+        single = len(analysis.words(text)) == 1
         for field, analyzer in (("label_nb", "nb"), ("label_nb_fold", "nb_fold")):
             tokens = self._analyzers[analyzer].analyze(text)
             if len(tokens) > 1:
-                ways.append(TQ.phrase_query(self.schema, field, tokens))
+                ways.append(TQ.boolean_query([(Occur.Must, TQ.term_query(self.schema, field, t)) for t in tokens])
+                            if single else TQ.phrase_query(self.schema, field, tokens))
             elif tokens:
                 ways.append(TQ.term_query(self.schema, field, tokens[0]))
         return TQ.boolean_query([(Occur.Should, q) for q in ways])

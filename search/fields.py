@@ -22,7 +22,9 @@ FIELDS = {
     "label_words": ("words", 1.0),  # whole words, unstemmed: what typos are measured against
     "description_nb": ("nb", 1.0), "description_nb_fold": ("nb_fold", 0.8), "description_en": ("en", 0.8),
     "codes": ("nb_fold", 0.6),
-    "context": ("nb_fold", 0.3),  # dataset title and source name
+    # dataset title and source name: the register says what its variables are about as their
+    # descriptions do ("livmorhalskreft" and the variables of Livmorhalsprogrammet)
+    "context": ("nb_fold", 1.0),
 }
 # Typo tolerance: words of at least TYPO_ONE letters may be one edit off (two from TYPO_TWO).
 TYPO_FIELDS = {"label_words": 1.5, "label_en": 1.2, "description_nb_fold": 0.3}

@@ -322,7 +322,8 @@ def test_upsert_replaces_and_adds_documents_and_delete_removes_them(backend):
 CONCEPTS = [Concept(code_list=ICD10, code_list_title={"nb": "ICD-10 diagnoser"}, notation=code, labels=[label])
             for code, label in [("C34", "Ondartet svulst i bronkie og lunge"), ("E11", "Diabetes mellitus type 2"),
                                 ("O244", "Diabetes mellitus som oppstår under svangerskap"), ("J45", "Astma"),
-                                ("P070", "Ekstremt lav fødselsvekt")]]
+                                ("P070", "Ekstremt lav fødselsvekt"), ("C61", "Ondartet svulst i blærehalskjertel"),
+                                ("C509", "Ondartet svulst i bryst, uspesifisert")]]
 
 
 @pytest.fixture(scope="module")
@@ -338,6 +339,14 @@ def test_words_of_a_code_find_it_by_stem_compound_part_synonym_or_code(concepts,
     [via] = concepts.via(typed)
     assert (via.code_list, via.code_list_title, via.notation, via.label) == (
         ICD10, "ICD-10 diagnoser", "C34", "Ondartet svulst i bronkie og lunge")
+
+
+@pytest.mark.parametrize("typed, code", [
+    ("prostatakreft", "C61"),  # "prostata" is "blærehalskjertel" by synonym, a compound matched by its parts
+    ("brystkreft", "C509"),    # "uspesifisert" only sets the code apart from its neighbours
+])
+def test_a_concept_is_named_whole_by_a_compound_s_synonyms_and_without_its_qualifiers(concepts, typed, code):
+    assert [v.notation for v in concepts.via(typed)] == [code]
 
 
 def test_a_concept_the_words_name_only_a_little_of_is_no_way_to_its_list(concepts):
