@@ -20,6 +20,7 @@ from catalogue import ontology
 from catalogue.search.documents import VariableDoc
 
 WORD = re.compile(r"\w+", re.UNICODE)
+HYPHENATED = re.compile(r"\w+(?:-\w+)+")
 # Where a name written in camel case starts a new word: "ErInnlagtSykehus", "komNrHjem2".
 CAMEL = re.compile(r"(?<=[a-zæøå])(?=[A-ZÆØÅ])")
 # Function words are not compound parts: "for" would split "forløsning" into nonsense.
@@ -112,6 +113,14 @@ def last_parts(text: str) -> list[str]:
     A label with the word "Eklampsi" is found by the compound typed (see endings for the
     other way round)."""
     return sorted({w[i:] for w in words(fold(text)) for i in range(MIN_PART, len(w) - MIN_LAST_PART + 1)})
+
+
+def hyphenated(text: str) -> tuple[str, list[str]]:
+    """`text` without its hyphenated words, and those words: a code name ("ICPC-2", "ICD-O-3",
+    "covid-19") or a compound written so ("ST-elevasjonsinfarkt") is searched as a phrase,
+    not as loose words ("2" alone would find every name ending in _2)."""
+    found = HYPHENATED.findall(text)
+    return HYPHENATED.sub(" ", text).strip(), found
 
 
 def content(text: str) -> str:

@@ -140,8 +140,9 @@ def _text_query(typed: str, via: tuple[Via, ...] = ()) -> dict:
     through = [clause for v in via for clause in _via(v, typed)]
     if analysis.is_function_words(typed):
         return {"bool": {"should": _fields(typed, 1.0, phrase=True) + through, "minimum_should_match": 1}}
-    text = analysis.content(typed)
-    should = through + _fields(text, 1.0)
+    text, phrases = analysis.hyphenated(analysis.content(typed))
+    should = through + [clause for phrase in phrases for clause in _fields(phrase, 1.0, phrase=True)]
+    should += _fields(text, 1.0) if text else []
     endings = [w for w in analysis.words(analysis.fold(text)) if len(w) >= analysis.MIN_ENDING]
     if endings:
         should.append({"terms": {"label_endings": endings, "boost": ENDINGS_WEIGHT}})
@@ -152,7 +153,7 @@ def _text_query(typed: str, via: tuple[Via, ...] = ()) -> dict:
         should += _fields(other, SYNONYM_WEIGHT, phrase=True)
     should += [{"match": {field: {"query": text, "fuzziness": FUZZINESS, "prefix_length": 0, "boost": weight,
                                   "analyzer": WHOLE_WORDS.get(FIELDS[field][0], FIELDS[field][0])}}}
-               for field, weight in TYPO_FIELDS.items()]
+               for field, weight in TYPO_FIELDS.items() if text]
     # explicit, so that the clause needs a match in filter context too (`matching`)
     return {"bool": {"should": should, "minimum_should_match": 1}}
 

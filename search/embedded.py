@@ -325,8 +325,9 @@ class EmbeddedBackend(Swapped):
         through = [(Occur.Should, q) for v in via for q in self._via(v, typed)]
         if analysis.is_function_words(typed):
             return TQ.boolean_query([(Occur.Should, q) for q in self._fields(typed, 1.0, phrase=True)] + through)
-        text = analysis.content(typed)
-        should = through + [(Occur.Should, q) for q in self._fields(text, 1.0)]
+        text, phrases = analysis.hyphenated(analysis.content(typed))
+        should = through + [(Occur.Should, q) for phrase in phrases for q in self._fields(phrase, 1.0, phrase=True)]
+        should += [(Occur.Should, q) for q in self._fields(text, 1.0) if text]
         endings = [w for w in analysis.words(analysis.fold(text)) if len(w) >= analysis.MIN_ENDING]
         if endings:
             should.append((Occur.Should, TQ.boost_query(TQ.term_set_query(self.schema, "label_endings", endings),

@@ -384,9 +384,13 @@ REGISTRY = [
     variable("npr/somatikk/HDIAG", "HOVEDTILSTAND", "Hovedtilstand", "Tilstanden som var hovedårsaken.",
              source="npr", dataset="npr/somatikk", code_list=ICD10, code_list_title="ICD-10 – diagnoser",
              codes=["C34 Ondartet svulst i bronkie og lunge"]),
-    variable("npr/somatikk/DIAG", "DIAGNOSE", "Diagnose (ICD-10)", "Diagnosen ved utskrivning.",
+    variable("npr/somatikk/DIAG", "DIAG_UT", "Diagnose (ICD-10)", "Diagnosen ved utskrivning.",
              source="npr", dataset="npr/somatikk"),
     variable("npr/somatikk/ALDER", "ALDER", "Alder", "Alder ved innleggelse.", source="npr", dataset="npr/somatikk"),
+    variable("npr/somatikk/ICPC", "diagnoseICPC2", "Diagnose (ICPC-2)", "Diagnosen fastlegen satte.",
+             source="npr", dataset="npr/somatikk"),
+    variable("npr/somatikk/TVANG", "tvang10_2", "Tilbakeholdelse uten samtykke", "Etter § 10-2.",
+             source="npr", dataset="npr/somatikk"),
 ]
 LUNG_CANCER = Via(code_list=ICD10, code_list_title="ICD-10 – diagnoser", notation="C34",
                   label="Ondartet svulst i bronkie og lunge")
@@ -410,3 +414,9 @@ def test_through_a_concept_the_variables_that_share_a_word_with_the_query_come_f
     # whose label names the list without a link to it; nothing else
     assert ids(registry, "lungekreft", via=(LUNG_CANCER,)) == [
         "mfr/mfr/KREFT", "npr/somatikk/HDIAG", "npr/somatikk/DIAG"]
+
+
+def test_a_hyphenated_code_name_is_searched_as_a_phrase(registry):
+    # not as "icpc" or "2": the "2" of "tvang10_2" and "§ 10-2" is no match
+    assert ids(registry, "ICPC-2") == ["npr/somatikk/ICPC"]
+    assert ids(registry, "ICPC-2 diagnose")[0] == "npr/somatikk/ICPC"
