@@ -108,11 +108,12 @@ def endings(text: str) -> list[str]:
 
 
 def last_parts(text: str) -> list[str]:
-    """The endings of the long words of `text` (folded) that could be a compound's last part,
-    the part before it a word's length or more: "preeklampsi" -> "eklampsi", "klampsi", ...
-    A label with the word "Eklampsi" is found by the compound typed (see endings for the
-    other way round)."""
-    return sorted({w[i:] for w in words(fold(text)) for i in range(MIN_PART, len(w) - MIN_LAST_PART + 1)})
+    """The endings of the long words of `text` and of their one-word synonyms (folded) that
+    could be a compound's last part, the part before it a word's length or more: "preeklampsi"
+    (or "svangerskapsforgiftning") -> "eklampsi", "klampsi", ... A label with the word
+    "Eklampsi" is found by the compound typed (see endings for the other way round)."""
+    said = [w for t in [text, *(s for s in synonyms(text) if " " not in s)] for w in words(fold(t))]
+    return sorted({w[i:] for w in said for i in range(MIN_PART, len(w) - MIN_LAST_PART + 1)})
 
 
 def hyphenated(text: str) -> tuple[str, list[str]]:

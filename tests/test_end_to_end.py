@@ -432,6 +432,7 @@ def test_cancer_of_the_lung_ranks_the_cancer_registry_s_diagnosis_first(client):
 @pytest.mark.parametrize("words, expected", [
     ("innlagt på sykehus", "msis/msis/ErInnlagtSykehus"),  # labelled by its camel-case name
     ("preeklampsi", "mfr/mfr/EKLAMPSI"),                   # "Eklampsi totalt", the compound's last part
+    ("svangerskapsforgiftning", "mfr/mfr/EKLAMPSI"),       # the same through the lay word's synonym
     ("leddgikt", "mfr/mfr/REUM_ARTRITT"),                  # the lay word for rheumatoid arthritis
     ("trening", "helseundersokelsen/HUS2024/FYS_AKTIVITET"),
 ])
