@@ -22,7 +22,7 @@ from catalogue.settings import Settings
 
 JUDGMENTS = Path(__file__).with_name("relevance_judgments.toml")
 K = 10
-TARGET_OVERALL, TARGET_GROUP = 0.9, 0.8
+TARGET_OVERALL, TARGET_GROUP = 0.95, 0.85
 
 
 @dataclass

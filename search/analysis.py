@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache
+from itertools import chain
 
 from rdflib.namespace import RDF, SKOS
 
@@ -19,6 +20,9 @@ from catalogue.model import ontology
 from catalogue.search.documents import VariableDoc
 
 WORD = re.compile(r"\w+", re.UNICODE)
+HYPHENATED = re.compile(r"\w+(?:-\w+)+")
+# Where a name written in camel case starts a new word: "ErInnlagtSykehus", "komNrHjem2".
+CAMEL = re.compile(r"(?<=[a-zæøå])(?=[A-ZÆØÅ])")
 # Function words are not compound parts: "for" would split "forløsning" into nonsense.
 NOT_PARTS = set("""
 alle andre annen annet av bare begge da de dem den denne der deres det dette di din du eller
@@ -41,12 +45,19 @@ those through to too was we were what when where which who whom why will you you
 """.split()))
 MIN_PART = 3
 MIN_ENDING = 4
+MIN_LAST_PART = 6  # the shortest last part a typed compound is looked up by (last_parts)
 DESCRIPTION_SAMPLE = 20_000  # descriptions read for parts: enough to know a language's words
 _FOLD = str.maketrans({"æ": "ae", "ø": "o", "å": "a"})
 
 
 def words(text: str) -> list[str]:
     return WORD.findall(text.lower())
+
+
+def spaced(text: str) -> str:
+    """A name written in camel case as words, so that its words are found:
+    "ErInnlagtSykehus" -> "Er Innlagt Sykehus". Other text is left as it is."""
+    return CAMEL.sub(" ", text)
 
 
 def fold(text: str) -> str:
@@ -56,10 +67,15 @@ def fold(text: str) -> str:
 
 
 def compound_parts(docs: Sequence[VariableDoc]) -> list[str]:
-    """The words compounds are split into, for an index of these documents."""
+    """The words compounds are split into, for an index of these documents: those of their
+    labels, of a sample of their descriptions, and of the codes of their code lists (each list
+    once), where the words of a register's diagnoses and drugs stand on their own ("bryst" in
+    "Ondartet svulst i bryst", so that "brystkreft" is split)."""
     step = max(1, len(docs) // DESCRIPTION_SAMPLE)
-    return parts_of(text for n, doc in enumerate(docs)
-                    for text in (*doc.label.values(), *(doc.description.values() if n % step == 0 else ())))
+    codes = {doc.code_list: doc.codes for doc in docs if doc.code_list}
+    return parts_of(chain((text for n, doc in enumerate(docs)
+                           for text in (*doc.label.values(), *(doc.description.values() if n % step == 0 else ()))),
+                          (text for texts in codes.values() for text in texts)))
 
 
 def parts_of(texts: Iterable[str]) -> list[str]:
@@ -89,6 +105,23 @@ def endings(text: str) -> list[str]:
     """The endings of the words of `text` (folded) that could be the last part of a
     compound: "hodeomkrets" -> "odeomkrets", ..., "omkrets", "mkrets", "krets"."""
     return sorted({w[i:] for w in words(fold(text)) for i in range(1, len(w) - MIN_ENDING + 1)})
+
+
+def last_parts(text: str) -> list[str]:
+    """The endings of the long words of `text` and of their one-word synonyms (folded) that
+    could be a compound's last part, the part before it a word's length or more: "preeklampsi"
+    (or "svangerskapsforgiftning") -> "eklampsi", "klampsi", ... A label with the word
+    "Eklampsi" is found by the compound typed (see endings for the other way round)."""
+    said = [w for t in [text, *(s for s in synonyms(text) if " " not in s)] for w in words(fold(t))]
+    return sorted({w[i:] for w in said for i in range(MIN_PART, len(w) - MIN_LAST_PART + 1)})
+
+
+def hyphenated(text: str) -> tuple[str, list[str]]:
+    """`text` without its hyphenated words, and those words: a code name ("ICPC-2", "ICD-O-3",
+    "covid-19") or a compound written so ("ST-elevasjonsinfarkt") is searched as a phrase,
+    not as loose words ("2" alone would find every name ending in _2)."""
+    found = HYPHENATED.findall(text)
+    return HYPHENATED.sub(" ", text).strip(), found
 
 
 def content(text: str) -> str:

@@ -29,6 +29,13 @@ CANDIDATES = 50  # concepts read per query, the best first: a lookup stays one s
 # A concept counts only if the query names most of its words: "søvn" is not a search for
 # "Søvnforstyrrelse", nor "fødselsvekt" one for "Ekstremt lav fødselsvekt".
 MIN_COVERED = 0.8
+# Words code lists add to a label to set a code apart from its neighbours, not to say what it
+# is: "Ondartet svulst i bryst, uspesifisert" is breast cancer, "Diabetes mellitus type 2 uten
+# kompl" is type 2 diabetes. They are not counted in the share of a label a query names.
+QUALIFIERS = frozenset("""
+uspesifisert uspesifiserte uspes ikke spesifisert annen annet andre ukomplisert uten kompl
+komplikasjoner komplikasjon unspecified other without complications
+""".split())
 # When a search finds nothing: spellings offered (words this close to the catalogue's own),
 # and the concepts and registers nearest to it.
 SPELLING_CUTOFF, HELP_SIZE = 0.8, 5
@@ -142,13 +149,13 @@ class ConceptIndex(Swapped):
         return {token for text in said for token in analyze(analysis.content(text))}
 
     def _covered(self, concept: Concept, wanted: set[str]) -> float:
-        """The largest share of a label's words (function words aside) that the query names:
-        "lungekreft" names 3 of the 4 of "Ondartet svulst bronkie/lunge", only 2 of the 4 of
+        """The largest share of a label's words (function words and QUALIFIERS aside) that the
+        query names: "lungekreft" names 3 of the 4 of "Ondartet svulst bronkie/lunge", only 2 of the 4 of
         "Ekstremt lav fødselsvekt" as "fødselsvekt" does."""
         best = 0.0
         for label in concept.labels:
-            tokens = self._analyzers["nb"].analyze(" ".join(w for w in analysis.words(label)
-                                                            if w not in analysis.STOP_WORDS))
+            tokens = self._analyzers["nb"].analyze(" ".join(
+                w for w in analysis.words(label) if w not in analysis.STOP_WORDS and w not in QUALIFIERS))
             if tokens:
                 best = max(best, sum(t in wanted for t in tokens) / len(tokens))
         return best
@@ -168,12 +175,16 @@ class ConceptIndex(Swapped):
         return TQ.boolean_query([(Occur.Should, self._phrase(p)) for p in [part, *analysis.synonyms(part)]])
 
     def _phrase(self, text: str) -> TQ:
-        """`text` in the labels, its words in order, exactly or folded."""
+        """`text` in the labels, its words in order, exactly or folded. The parts of a single
+        compound ("blærehalskjertel") are all wanted, in any order, as a label may write
+        them as words or as another compound."""
         ways = []
+        single = len(analysis.words(text)) == 1
         for field, analyzer in (("label_nb", "nb"), ("label_nb_fold", "nb_fold")):
             tokens = self._analyzers[analyzer].analyze(text)
             if len(tokens) > 1:
-                ways.append(TQ.phrase_query(self.schema, field, tokens))
+                ways.append(TQ.boolean_query([(Occur.Must, TQ.term_query(self.schema, field, t)) for t in tokens])
+                            if single else TQ.phrase_query(self.schema, field, tokens))
             elif tokens:
                 ways.append(TQ.term_query(self.schema, field, tokens[0]))
         return TQ.boolean_query([(Occur.Should, q) for q in ways])

@@ -27,9 +27,10 @@ from catalogue.model.models import Period
 from catalogue.search import analysis
 from catalogue.search.backend import FACETS, FILTERS, FacetValue, Hit, Page, Suggestion, hit
 from catalogue.search.documents import VariableDoc
-from catalogue.search.fields import (DESCRIPTION_WINDOW, ENDINGS_WEIGHT, FACET_SIZE, FIELDS, NO_YEAR,
-                                     SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE, TYPO_TWO, VIA_WEIGHT, COVERED, Coverage,
-                                     Groups, Labels, indexed, named, summarize)
+from catalogue.search.fields import (AGREE_FIELDS, DESCRIPTION_WINDOW, ENDINGS_WEIGHT, FACET_SIZE, FIELDS,
+                                     LAST_PART_WEIGHT, NO_YEAR, SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE, TYPO_TWO,
+                                     NAMED, VIA_AGREE, VIA_WEIGHT, COVERED, Coverage, Groups, Labels, indexed, list_name,
+                                     named, summarize)
 from catalogue.search.query import MAX_PAGE_SIZE, Query, Via
 
 REQUEST_TIMEOUT = 30  # seconds; a bulk request of BULK_CHUNK documents is the slowest call
@@ -136,22 +137,40 @@ def _text_query(typed: str, via: tuple[Via, ...] = ()) -> dict:
     """Any of: the words in each field, their synonyms, near spellings of long words, and
     the code lists of concepts they match (`via`). Function words count only in synonyms'
     phrases, or as a phrase when they are all there is."""
-    through = [{"constant_score": {"filter": {"term": {"code_list": v.code_list}}, "boost": VIA_WEIGHT * v.score}}
-               for v in via]
+    through = [clause for v in via for clause in _via(v, typed)]
     if analysis.is_function_words(typed):
         return {"bool": {"should": _fields(typed, 1.0, phrase=True) + through, "minimum_should_match": 1}}
-    text = analysis.content(typed)
-    should = through + _fields(text, 1.0)
+    text, phrases = analysis.hyphenated(analysis.content(typed))
+    should = through + [clause for phrase in phrases for clause in _fields(phrase, 1.0, phrase=True)]
+    should += _fields(text, 1.0) if text else []
     endings = [w for w in analysis.words(analysis.fold(text)) if len(w) >= analysis.MIN_ENDING]
     if endings:
         should.append({"terms": {"label_endings": endings, "boost": ENDINGS_WEIGHT}})
+    last = analysis.last_parts(text)
+    if last:
+        should.append({"constant_score": {"filter": {"terms": {"label_words": last}}, "boost": LAST_PART_WEIGHT}})
     for other in analysis.synonyms(typed):  # "blodpropp i hjertet" as a phrase, not as "i"
         should += _fields(other, SYNONYM_WEIGHT, phrase=True)
     should += [{"match": {field: {"query": text, "fuzziness": FUZZINESS, "prefix_length": 0, "boost": weight,
                                   "analyzer": WHOLE_WORDS.get(FIELDS[field][0], FIELDS[field][0])}}}
-               for field, weight in TYPO_FIELDS.items()]
+               for field, weight in TYPO_FIELDS.items() if text]
     # explicit, so that the clause needs a match in filter context too (`matching`)
     return {"bool": {"should": should, "minimum_should_match": 1}}
+
+
+def _via(via: Via, typed: str) -> list[dict]:
+    """The variables of the concept's code list, and less those whose label only names the
+    list (fields.list_name); more those whose own words or register share a word with the
+    query (fields.VIA_AGREE)."""
+    weight = VIA_WEIGHT * via.score
+    ways = [({"term": {"code_list": via.code_list}}, weight * (1 - VIA_AGREE))]
+    if name := list_name(via.code_list_title):
+        ways.append(({"match_phrase": {"label_nb_fold": name}}, weight * (1 - VIA_AGREE) * NAMED))
+    agree = {"bool": {"should": [{"match": {field: analysis.content(typed)}} for field in AGREE_FIELDS],
+                      "minimum_should_match": 1}}
+    listed = {"bool": {"should": [way for way, _ in ways], "minimum_should_match": 1}}
+    return [*({"constant_score": {"filter": way, "boost": share}} for way, share in ways),
+            {"constant_score": {"filter": {"bool": {"must": [listed, agree]}}, "boost": weight * VIA_AGREE}}]
 
 
 def _fields(text: str, factor: float, phrase: bool = False) -> list[dict]:

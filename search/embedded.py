@@ -28,8 +28,9 @@ from catalogue.model.models import Period
 from catalogue.search import analysis
 from catalogue.search.backend import FACETS, FILTERS, FacetValue, Hit, Page, Suggestion, hit
 from catalogue.search.documents import VariableDoc
-from catalogue.search.fields import (DESCRIPTION_WINDOW, ENDINGS_WEIGHT, FACET_SIZE, FIELDS, NO_YEAR,
-                                     SYNONYM_WEIGHT, TYPO_FIELDS, VIA_WEIGHT, TYPO_ONE, TYPO_TWO, Coverage, Groups, Labels, indexed,
+from catalogue.search.fields import (AGREE_FIELDS, DESCRIPTION_WINDOW, ENDINGS_WEIGHT, FACET_SIZE, FIELDS,
+                                     LAST_PART_WEIGHT, NO_YEAR, SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE, TYPO_TWO,
+                                     NAMED, VIA_AGREE, VIA_WEIGHT, Coverage, Groups, Labels, indexed, list_name,
                                      named, summarize)
 from catalogue.search.query import Query, Via
 from catalogue.storage.durable import atomic_write
@@ -321,16 +322,20 @@ class EmbeddedBackend(Swapped):
         """Any of: the words in each field, their synonyms, near spellings of long words, and
         the code lists of concepts they match (`via`). Function words count only in synonyms'
         phrases, or as a phrase when they are all there is."""
-        through = [(Occur.Should, TQ.const_score_query(TQ.term_query(self.schema, "code_list", v.code_list),
-                                                       VIA_WEIGHT * v.score)) for v in via]
+        through = [(Occur.Should, q) for v in via for q in self._via(v, typed)]
         if analysis.is_function_words(typed):
             return TQ.boolean_query([(Occur.Should, q) for q in self._fields(typed, 1.0, phrase=True)] + through)
-        text = analysis.content(typed)
-        should = through + [(Occur.Should, q) for q in self._fields(text, 1.0)]
+        text, phrases = analysis.hyphenated(analysis.content(typed))
+        should = through + [(Occur.Should, q) for phrase in phrases for q in self._fields(phrase, 1.0, phrase=True)]
+        should += [(Occur.Should, q) for q in self._fields(text, 1.0) if text]
         endings = [w for w in analysis.words(analysis.fold(text)) if len(w) >= analysis.MIN_ENDING]
         if endings:
             should.append((Occur.Should, TQ.boost_query(TQ.term_set_query(self.schema, "label_endings", endings),
                                                         ENDINGS_WEIGHT)))
+        last = analysis.last_parts(text)
+        if last:
+            should.append((Occur.Should, TQ.const_score_query(TQ.term_set_query(self.schema, "label_words", last),
+                                                              LAST_PART_WEIGHT)))
         for other in analysis.synonyms(typed):  # "blodpropp i hjertet" as a phrase, not as "i"
             should += [(Occur.Should, q) for q in self._fields(other, SYNONYM_WEIGHT, phrase=True)]
         for field, weight in TYPO_FIELDS.items():
@@ -340,6 +345,28 @@ class EmbeddedBackend(Swapped):
                     should.append((Occur.Should, TQ.boost_query(
                         TQ.fuzzy_term_query(self.schema, field, token, distance=distance), weight)))
         return TQ.boolean_query(should)
+
+    def _via(self, via: Via, typed: str) -> list[TQ]:
+        """The variables of the concept's code list, and less those whose label only names the
+        list (fields.list_name); more those whose own words or register share a word with the
+        query (fields.VIA_AGREE)."""
+        weight = VIA_WEIGHT * via.score
+        linked = TQ.term_query(self.schema, "code_list", via.code_list)
+        named = self._analyzers["nb_fold"].analyze(list_name(via.code_list_title))
+        ways = [(linked, weight * (1 - VIA_AGREE))]
+        if named:
+            ways.append((TQ.phrase_query(self.schema, "label_nb_fold", named) if len(named) > 1
+                         else TQ.term_query(self.schema, "label_nb_fold", named[0]),
+                         weight * (1 - VIA_AGREE) * NAMED))
+        out = [TQ.const_score_query(way, share) for way, share in ways]
+        tokens = set(self._analyzers["nb_fold"].analyze(analysis.content(typed)))
+        if tokens:
+            agree = TQ.boolean_query([(Occur.Should, TQ.term_query(self.schema, field, t))
+                                      for field in AGREE_FIELDS for t in tokens])
+            listed = TQ.boolean_query([(Occur.Should, way) for way, _ in ways])
+            out.append(TQ.const_score_query(TQ.boolean_query([(Occur.Must, listed), (Occur.Must, agree)]),
+                                            weight * VIA_AGREE))
+        return out
 
     def _fields(self, text: str, factor: float, phrase: bool = False) -> list[TQ]:
         """The words of `text` in each field (any of them, or with `phrase` all in order)."""

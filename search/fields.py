@@ -22,7 +22,9 @@ FIELDS = {
     "label_words": ("words", 1.0),  # whole words, unstemmed: what typos are measured against
     "description_nb": ("nb", 1.0), "description_nb_fold": ("nb_fold", 0.8), "description_en": ("en", 0.8),
     "codes": ("nb_fold", 0.6),
-    "context": ("nb_fold", 0.3),  # dataset title and source name
+    # dataset title and source name: the register says what its variables are about as their
+    # descriptions do ("livmorhalskreft" and the variables of Livmorhalsprogrammet)
+    "context": ("nb_fold", 1.0),
 }
 # Typo tolerance: words of at least TYPO_ONE letters may be one edit off (two from TYPO_TWO).
 TYPO_FIELDS = {"label_words": 1.5, "label_en": 1.2, "description_nb_fold": 0.3}
@@ -30,25 +32,48 @@ TYPO_ONE, TYPO_TWO = 5, 9
 # A word typed may be the last part of a compound no dictionary splits ("omkrets" in
 # "hodeomkrets"): labels are also indexed under their words' endings (analysis.endings).
 ENDINGS_WEIGHT = 1.5
+# The other way round, a compound typed whose last part is a word of a label ("preeklampsi",
+# "Eklampsi totalt") scores this: below the label's own words, above a code list's variables.
+LAST_PART_WEIGHT = 10.0
 SYNONYM_WEIGHT = 0.8
-# A variable coded with a code list whose concept the words match (Query.via) scores this,
-# times how well the concept matches: above a word in its description, as a diagnosis is
-# what a diagnosis variable holds.
-VIA_WEIGHT = 60.0
+# A variable coded with a code list whose concept the words match (Query.via) scores up to
+# this, times how well the concept matches: above a word in its description, as a diagnosis
+# is what a diagnosis variable holds.
+VIA_WEIGHT = 30.0
+# Of that, the share a variable gets only when its own label, description or register (the
+# AGREE_FIELDS) shares a word with the query: for "lungekreft", the Cancer Registry's diagnosis
+# ranks above the other variables coded with ICD-10 (which may hold a lung cancer too), and a
+# variable whose label names what the query asks for ranks above them all.
+VIA_AGREE = 0.75
+AGREE_FIELDS = ("label_nb_fold", "description_nb_fold", "context")
+# A variable whose label names the code list without a link to it (list_name) gets this part
+# of the share every variable of the list gets: its label says less surely what it holds.
+NAMED = 0.5
+
+
 DESCRIPTION_WINDOW = 240  # characters of a hit's description shown around its first match
 FACET_SIZE = 100  # values counted per facet, the most frequent first
 NO_YEAR = 9999  # sorts variables without periods last by first year
 
 
+def list_name(title: str) -> str:
+    """What a code list is called in the labels of variables coded with it but not linked to
+    it ("Diagnose (ICD-10)", "ATC-kode for utlevert legemiddel"): its title up to a dash,
+    as in "ICD-10 – Den internasjonale statistiske klassifikasjonen ..."."""
+    return title.split(" – ")[0] if " – " in title else ""
+
+
 def indexed(doc: VariableDoc, this_year: int) -> dict[str, list]:
     """The fields a document is indexed under (empty values left out)."""
-    nb = [t for t in (doc.label.get("nb"), doc.label.get("nn")) if t]
+    # Variable lists often label a variable by its camel-case name ("ErInnlagtSykehus").
+    label = {lang: analysis.spaced(text) for lang, text in doc.label.items()}
+    nb = [t for t in (label.get("nb"), label.get("nn")) if t]
     nb_text = [t for t in (doc.description.get("nb"), doc.description.get("nn")) if t]
     years = doc.years(this_year)
     fields: dict[str, list] = {
-        "id": [doc.id], "name_exact": [doc.name], "name": [doc.name], "name_sort": [doc.name.lower()],
-        "label_nb": nb, "label_nb_fold": nb, "label_en": [t for t in [doc.label.get("en")] if t],
-        "label_words": [t for t in doc.label.values() if t], "label_endings": analysis.endings(" ".join(nb)),
+        "id": [doc.id], "name_exact": [doc.name], "name": [analysis.spaced(doc.name)], "name_sort": [doc.name.lower()],
+        "label_nb": nb, "label_nb_fold": nb, "label_en": [t for t in [label.get("en")] if t],
+        "label_words": [t for t in label.values() if t], "label_endings": analysis.endings(" ".join(nb)),
         "description_nb": nb_text, "description_nb_fold": nb_text,
         "description_en": [t for t in [doc.description.get("en")] if t],
         "codes": doc.codes,

@@ -420,3 +420,21 @@ def test_a_search_that_finds_nothing_offers_a_spelling_codes_and_someone_to_ask(
     assert help["ask"].startswith("mailto:")
     page = client.get("/", params={"q": "keisersnit", "lang": "en"}).text
     assert re.search(r'Did you mean <a href="/\?[^"]*q=keisersnitt', page) and f'href="{help["ask"]}"' in page
+
+
+def test_cancer_of_the_lung_ranks_the_cancer_registry_s_diagnosis_first(client):
+    # every variable coded with ICD-10 may hold a lung cancer; the register of cancers says so itself
+    ids = [hit["id"] for hit in found(client, "kreft i lunge")]
+    assert ids[0] == "kreftregisteret/kreftregisteret-insidens/ICD10"
+    assert "helsedata/insidens/ICD10" in ids[:3]  # "Diagnose (ICD-10)": named in its label, not linked
+
+
+@pytest.mark.parametrize("words, expected", [
+    ("innlagt på sykehus", "msis/msis/ErInnlagtSykehus"),  # labelled by its camel-case name
+    ("preeklampsi", "mfr/mfr/EKLAMPSI"),                   # "Eklampsi totalt", the compound's last part
+    ("svangerskapsforgiftning", "mfr/mfr/EKLAMPSI"),       # the same through the lay word's synonym
+    ("leddgikt", "mfr/mfr/REUM_ARTRITT"),                  # the lay word for rheumatoid arthritis
+    ("trening", "helseundersokelsen/HUS2024/FYS_AKTIVITET"),
+])
+def test_words_applicants_use_find_the_variables_registers_name_otherwise(client, words, expected):
+    assert expected in [hit["id"] for hit in found(client, words)[:10]]

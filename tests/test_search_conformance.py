@@ -18,6 +18,7 @@ import pytest
 from catalogue.model.models import Period
 from catalogue.search import ConceptIndex, EmbeddedBackend, Query, VariableDoc
 from catalogue.search.documents import Concept, Register
+from catalogue.search.query import Via
 
 XSD_INT = "integer"
 ICD10 = "https://example.test/codelist/icd10"
@@ -87,14 +88,17 @@ def _elastic():
     return ElasticBackend(url, f"catalogue-test-{uuid.uuid4().hex[:8]}")
 
 
+def _built(kind: str, tmp_path_factory, docs: list[VariableDoc]):
+    engine = EmbeddedBackend(tmp_path_factory.mktemp("index")) if kind == "embedded" else _elastic()
+    engine.rebuild(docs)
+    yield engine
+    if kind == "elasticsearch":
+        engine.drop()
+
+
 @pytest.fixture(scope="module", params=["embedded", "elasticsearch"])
 def backend(request, tmp_path_factory):
-    engine = (EmbeddedBackend(tmp_path_factory.mktemp("index")) if request.param == "embedded"
-              else _elastic())
-    engine.rebuild(DOCS)
-    yield engine
-    if request.param == "elasticsearch":
-        engine.drop()
+    yield from _built(request.param, tmp_path_factory, DOCS)
 
 
 def needs(backend, capability: str) -> None:
@@ -318,7 +322,8 @@ def test_upsert_replaces_and_adds_documents_and_delete_removes_them(backend):
 CONCEPTS = [Concept(code_list=ICD10, code_list_title={"nb": "ICD-10 diagnoser"}, notation=code, labels=[label])
             for code, label in [("C34", "Ondartet svulst i bronkie og lunge"), ("E11", "Diabetes mellitus type 2"),
                                 ("O244", "Diabetes mellitus som oppstår under svangerskap"), ("J45", "Astma"),
-                                ("P070", "Ekstremt lav fødselsvekt")]]
+                                ("P070", "Ekstremt lav fødselsvekt"), ("C61", "Ondartet svulst i blærehalskjertel"),
+                                ("C509", "Ondartet svulst i bryst, uspesifisert")]]
 
 
 @pytest.fixture(scope="module")
@@ -334,6 +339,14 @@ def test_words_of_a_code_find_it_by_stem_compound_part_synonym_or_code(concepts,
     [via] = concepts.via(typed)
     assert (via.code_list, via.code_list_title, via.notation, via.label) == (
         ICD10, "ICD-10 diagnoser", "C34", "Ondartet svulst i bronkie og lunge")
+
+
+@pytest.mark.parametrize("typed, code", [
+    ("prostatakreft", "C61"),  # "prostata" is "blærehalskjertel" by synonym, a compound matched by its parts
+    ("brystkreft", "C509"),    # "uspesifisert" only sets the code apart from its neighbours
+])
+def test_a_concept_is_named_whole_by_a_compound_s_synonyms_and_without_its_qualifiers(concepts, typed, code):
+    assert [v.notation for v in concepts.via(typed)] == [code]
 
 
 def test_a_concept_the_words_name_only_a_little_of_is_no_way_to_its_list(concepts):
@@ -359,3 +372,51 @@ def test_a_search_that_finds_nothing_gets_spellings_concepts_and_registers(conce
     assert [c.notation for c in concepts.nearest("astmaa")] == ["J45"]
     assert [r.id for r in concepts.registers("somatiske")] == ["npr/somatikk"]
     assert concepts.registers("astma") == []
+
+
+# -- variables as registers describe them ------------------------------------------
+
+REGISTRY = [
+    variable("npr/somatikk/INNLAGT", "ErInnlagtSykehus", "ErInnlagtSykehus", source="npr", dataset="npr/somatikk"),
+    variable("mfr/mfr/EKLAMPSI", "EKLAMPSI", "Eklampsi totalt", "I svangerskapet, under fødsel eller etter."),
+    variable("mfr/mfr/KREFT", "KREFT_MOR", "Mors kreftdiagnose", "Kreftdiagnosen kodet etter ICD-10.",
+             code_list=ICD10, code_list_title="ICD-10 – diagnoser", codes=["C34 Ondartet svulst i bronkie og lunge"]),
+    variable("npr/somatikk/HDIAG", "HOVEDTILSTAND", "Hovedtilstand", "Tilstanden som var hovedårsaken.",
+             source="npr", dataset="npr/somatikk", code_list=ICD10, code_list_title="ICD-10 – diagnoser",
+             codes=["C34 Ondartet svulst i bronkie og lunge"]),
+    variable("npr/somatikk/DIAG", "DIAG_UT", "Diagnose (ICD-10)", "Diagnosen ved utskrivning.",
+             source="npr", dataset="npr/somatikk"),
+    variable("npr/somatikk/ALDER", "ALDER", "Alder", "Alder ved innleggelse.", source="npr", dataset="npr/somatikk"),
+    variable("npr/somatikk/ICPC", "diagnoseICPC2", "Diagnose (ICPC-2)", "Diagnosen fastlegen satte.",
+             source="npr", dataset="npr/somatikk"),
+    variable("npr/somatikk/TVANG", "tvang10_2", "Tilbakeholdelse uten samtykke", "Etter § 10-2.",
+             source="npr", dataset="npr/somatikk"),
+]
+LUNG_CANCER = Via(code_list=ICD10, code_list_title="ICD-10 – diagnoser", notation="C34",
+                  label="Ondartet svulst i bronkie og lunge")
+
+
+@pytest.fixture(scope="module", params=["embedded", "elasticsearch"])
+def registry(request, tmp_path_factory):
+    yield from _built(request.param, tmp_path_factory, REGISTRY)
+
+
+def test_a_label_written_in_camel_case_is_found_by_its_words(registry):
+    assert ids(registry, "innlagt på sykehus") == ["npr/somatikk/INNLAGT"]
+
+
+def test_a_compound_typed_finds_a_label_with_its_last_part(registry):
+    assert ids(registry, "preeklampsi") == ["mfr/mfr/EKLAMPSI"]  # no label says "preeklampsi"
+
+
+def test_through_a_concept_the_variables_that_share_a_word_with_the_query_come_first(registry):
+    # all variables coded with the list, the one whose own words say cancer first; then one
+    # whose label names the list without a link to it; nothing else
+    assert ids(registry, "lungekreft", via=(LUNG_CANCER,)) == [
+        "mfr/mfr/KREFT", "npr/somatikk/HDIAG", "npr/somatikk/DIAG"]
+
+
+def test_a_hyphenated_code_name_is_searched_as_a_phrase(registry):
+    # not as "icpc" or "2": the "2" of "tvang10_2" and "§ 10-2" is no match
+    assert ids(registry, "ICPC-2") == ["npr/somatikk/ICPC"]
+    assert ids(registry, "ICPC-2 diagnose")[0] == "npr/somatikk/ICPC"
