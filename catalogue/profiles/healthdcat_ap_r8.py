@@ -5,7 +5,7 @@ HealthDCAT-AP describes each dataset at the level its dct:accessRights names (pu
 restricted, non-public), each with its own official shapes. Only what we know goes in:
 
 - dcatap:applicableLegislation: the EHDS Regulation (EU) 2025/327, on the catalogues, datasets
-  and distributions. HealthDCAT-AP is the format of the catalogue EHDS Art. 77 asks of a health
+  and distributions; the legislation a source names is typed eli:LegalResource, its range. HealthDCAT-AP is the format of the catalogue EHDS Art. 77 asks of a health
   data access body, and asks that the EHDS be named among the applicable legislation.
 - healthdcatap:hdab: the catalogue's configured publisher, unless the source names the
   dataset's access body itself (as FHI's Munin does). EHDS Art. 77 has the health data
@@ -117,6 +117,9 @@ def additions(snapshot: Snapshot, datasets: dict[str, tuple[str, str]], config: 
     contacts = {URIRef(p.uri): p.contact for p in config.publishers.values() if p.contact}
     contacts.setdefault(hdab, catalogue.contact)
     graph.add((EHDS, RDF.type, ELI.LegalResource))
+    # a source's own applicable legislation (Munin names Norwegian laws) is, by DCAT-AP's range, a legal resource
+    for (law,) in _rows(snapshot, f"DISTINCT ?l WHERE {{ [] <{DCATAP.applicableLegislation}> ?l FILTER(isIRI(?l)) }}"):
+        graph.add((law, RDF.type, ELI.LegalResource))
     for (node,) in _rows(snapshot, "?c WHERE { ?c a dcat:Catalog }"):
         graph.add((node, DCATAP.applicableLegislation, EHDS))
     publishers = _rows(snapshot, "DISTINCT ?a WHERE { ?d a dcat:Dataset ; dct:publisher ?a }")
