@@ -526,7 +526,8 @@ def create_app(settings: Settings) -> FastAPI:
         fmt = format or rdf_format(request) or "ttl"
         chosen = _profile(request, profile)
         if access is not None and (chosen != healthdcat_ap_r8.PROFILE or access not in healthdcat_ap_r8.LEVELS):
-            message = f"access= is the HealthDCAT-AP level to export: one of {', '.join(healthdcat_ap_r8.LEVELS)}, with profile=healthdcat-ap"
+            message = (f"access= is the HealthDCAT-AP level to export, with profile=healthdcat-ap: one of "
+                       f"{', '.join(healthdcat_ap_r8.LEVELS)}")
             raise HTTPException(422, detail=[{"field": "access", "message": message}])
         view = reader.view
         subjects = view.catalogue_subjects(chosen, access)

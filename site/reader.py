@@ -232,7 +232,8 @@ class View:
         modified.update({str(s): str(o) for s, o in self.catalogue_additions.subject_objects(DCTERMS.modified)})
         return [catalogue, *(s for s in resources if str(s) in modified and moment(modified[str(s)]) >= since)]
 
-    def catalogue_part(self, subjects: list[URIRef], profile: str | None = None, level: str | None = None) -> Graph:
+    def catalogue_part(self, subjects: list[URIRef], profile: str | None = None,
+                       level: str | None = None) -> Graph:
         """These resources' whole descriptions (with the skolem nodes they hold), as the
         whole catalogue gives them in `profile` (at `level`), read from the store one resource
         at a time."""

@@ -45,7 +45,8 @@ class _Chunks(io.RawIOBase):
             self.buffer = bytearray()
 
 
-def stream(store: ox.Store, additions: Graph, fmt: str, selection: Selection | None = None) -> AsyncIterator[bytes]:
+def stream(store: ox.Store, additions: Graph, fmt: str,
+           selection: Selection | None = None) -> AsyncIterator[bytes]:
     """The store's triples (all its graphs as one) and `additions`, in syntax `fmt`, as
     `selection` keeps them if given. The store's iterators must stay on one thread, so a
     thread of its own serialises them."""
@@ -79,12 +80,13 @@ def stream(store: ox.Store, additions: Graph, fmt: str, selection: Selection | N
 
 
 def _selected(selection: Selection, triple: ox.Triple) -> ox.Triple | None:
+    """The triple as `selection` exports it, or None when it leaves it out."""
     obj = triple.object
     kept = selection.predicate(triple.subject.value, triple.predicate.value,
                                None if isinstance(obj, ox.Literal) else obj.value)
-    if kept is None or kept == triple.predicate.value:
-        return kept and triple
-    return ox.Triple(triple.subject, ox.NamedNode(kept), obj)
+    if kept is None:
+        return None
+    return triple if kept == triple.predicate.value else ox.Triple(triple.subject, ox.NamedNode(kept), obj)
 
 
 def _to_ox(term):

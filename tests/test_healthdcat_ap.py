@@ -86,6 +86,13 @@ def test_themes_are_eu_data_themes_and_los_subjects_stay_as_dct_subject(catalog,
     assert all(str(t).startswith(str(EU_THEME)) for g in exports.values() for t in g.objects(None, DCAT.theme))
 
 
+def test_code_lists_are_named_by_the_coding_systems_of_healthdcat_aps_vocabulary(exports):
+    """Kreftregisteret's ICD-O-3 is the vocabulary's ICD-O (it has no code per edition)."""
+    incidence = URIRef(f"{BASE_URI}id/dataset/kreftregisteret/kreftregisteret-insidens")
+    systems = set(exports["non-public"].objects(incidence, HEALTHDCATAP.hasCodingSystem))
+    assert systems == {URIRef("https://hdeu-dcat.data.health.europa.eu/resource/authority/coding-system/ICD-O")}
+
+
 def test_an_unknown_access_level_or_one_without_the_profile_is_refused_with_the_levels(client):
     for params in ({"profile": "healthdcat-ap", "access": "secret"}, {"access": "public"}):
         answer = client.get("/catalog", params=params)

@@ -5,8 +5,9 @@ HealthDCAT-AP describes each dataset at the level its dct:accessRights names (pu
 restricted, non-public), each with its own official shapes. Only what we know goes in:
 
 - dcatap:applicableLegislation: the EHDS Regulation (EU) 2025/327, on the catalogues, datasets
-  and distributions; the legislation a source names is typed eli:LegalResource, its range. HealthDCAT-AP is the format of the catalogue EHDS Art. 77 asks of a health
-  data access body, and asks that the EHDS be named among the applicable legislation.
+  and distributions. HealthDCAT-AP is the format of the catalogue EHDS Art. 77 asks of a health
+  data access body, and asks that the EHDS be named among the applicable legislation. The
+  legislation a source names is typed eli:LegalResource, the property's range.
 - healthdcatap:hdab: the catalogue's configured publisher, unless the source names the
   dataset's access body itself (as FHI's Munin does). EHDS Art. 77 has the health data
   access body publish the national dataset catalogue (in the demo, Helsedirektoratet with its
@@ -117,8 +118,9 @@ def additions(snapshot: Snapshot, datasets: dict[str, tuple[str, str]], config: 
     contacts = {URIRef(p.uri): p.contact for p in config.publishers.values() if p.contact}
     contacts.setdefault(hdab, catalogue.contact)
     graph.add((EHDS, RDF.type, ELI.LegalResource))
-    # a source's own applicable legislation (Munin names Norwegian laws) is, by DCAT-AP's range, a legal resource
-    for (law,) in _rows(snapshot, f"DISTINCT ?l WHERE {{ [] <{DCATAP.applicableLegislation}> ?l FILTER(isIRI(?l)) }}"):
+    # the legislation a source names (Munin: Norwegian laws) is, by DCAT-AP's range, a legal resource
+    laws = _rows(snapshot, f"DISTINCT ?l WHERE {{ [] <{DCATAP.applicableLegislation}> ?l FILTER(isIRI(?l)) }}")
+    for (law,) in laws:
         graph.add((law, RDF.type, ELI.LegalResource))
     for (node,) in _rows(snapshot, "?c WHERE { ?c a dcat:Catalog }"):
         graph.add((node, DCATAP.applicableLegislation, EHDS))
@@ -152,7 +154,8 @@ def additions(snapshot: Snapshot, datasets: dict[str, tuple[str, str]], config: 
 def _schemes(graph: Graph, snapshot: Snapshot) -> None:
     """The table (the URI up to the code) of each authority concept the export uses, and
     HealthData@EU's tables as the concept schemes its shapes ask them to be."""
-    used = {o for (o,) in _rows(snapshot, f"DISTINCT ?o WHERE {{ [] ?p ?o FILTER(STRSTARTS(STR(?o), '{EU_AUTHORITY}')) }}")}
+    stored = _rows(snapshot, f"DISTINCT ?o WHERE {{ [] ?p ?o FILTER(STRSTARTS(STR(?o), '{EU_AUTHORITY}')) }}")
+    used = {o for (o,) in stored}
     used |= {o for o in graph.objects() if str(o).startswith((EU_AUTHORITY, AUTHORITY))}
     for concept in used:
         scheme, _, code = str(concept).rpartition("/")
@@ -189,8 +192,8 @@ class Selection:
                 named.update(o for o in graph.objects() if isinstance(o, URIRef))
             held.add(str(root))
         for node in named:
-            referrers = {q.subject.value for q in snapshot.store.quads_for_pattern(None, None, ox.NamedNode(node))}
-            referrers.update(map(str, additions.subjects(None, node)))
+            referrers = {str(s) for s in additions.subjects(None, node)}
+            referrers.update(q.subject.value for q in snapshot.store.quads_for_pattern(None, None, ox.NamedNode(node)))
             if str(node) not in held and referrers <= held:
                 held.update(map(str, snapshot.describe(str(node)).subjects()), (str(node),))
                 held.update(map(str, closure(additions, node).subjects()))
