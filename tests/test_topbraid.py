@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
