@@ -30,6 +30,7 @@ class View:
         self.history = history
         self.config = config  # the sources configuration, read when a profile needs it
         self._subjects: dict[bool, list[URIRef]] = {}  # by whether the profile is HealthDCAT-AP
+        self._selections: dict[str | None, healthdcat_ap_r8.Selection] = {}  # by access level
 
     @cached_property
     def datasets(self) -> dict[str, tuple[str, str]]:
@@ -142,36 +143,52 @@ class View:
         own, or else (DCAT-AP-NO, DCAT-AP) catalogue_additions."""
         return self.healthdcat_additions if profile == healthdcat_ap_r8.PROFILE else self.catalogue_additions
 
+    def selection(self, profile: str | None, level: str | None = None) -> healthdcat_ap_r8.Selection | None:
+        """What a HealthDCAT-AP export holds: of one access level (a key of its LEVELS) or of
+        all; None in the other profiles, whose exports hold the whole catalogue as it is."""
+        if profile != healthdcat_ap_r8.PROFILE:
+            return None
+        if level not in self._selections:
+            self._selections[level] = (healthdcat_ap_r8.Selection.at(level, self.snapshot, self.healthdcat_additions)
+                                       if level else healthdcat_ap_r8.Selection())
+        return self._selections[level]
+
     @cached_property
     def _stored_subjects(self) -> set[str]:
         """Every named resource of the store (not the skolem nodes)."""
         return {quad.subject.value for quad in self.snapshot.store.quads_for_pattern(None, None, None, None)
                 if isinstance(quad.subject, ox.NamedNode) and GENID not in quad.subject.value}
 
-    def catalogue_subjects(self, profile: str | None = None) -> list[URIRef]:
-        """What the catalogue describes in `profile`, in pages' order: the catalogue itself,
-        then every named resource by URI (skolem and blank nodes travel with the resource
-        that holds them)."""
+    def catalogue_subjects(self, profile: str | None = None, level: str | None = None) -> list[URIRef]:
+        """What the catalogue describes in `profile` (at an access `level` of HealthDCAT-AP), in
+        pages' order: the catalogue itself, then every named resource by URI (skolem and blank
+        nodes travel with the resource that holds them)."""
         health = profile == healthdcat_ap_r8.PROFILE
         if health not in self._subjects:
             catalogue = URIRef(self.snapshot.catalogue_uri)
             added = {str(s) for s in self.additions(profile).subjects() if isinstance(s, URIRef)}
             named = self._stored_subjects | added
             self._subjects[health] = [catalogue, *(URIRef(s) for s in sorted(named - {str(catalogue)}))]
-        return self._subjects[health]
+        if level is None:
+            return self._subjects[health]
+        outside = self.selection(profile, level).outside
+        return [s for s in self._subjects[health] if str(s) not in outside]
 
-    def catalogue_subjects_since(self, since: str, profile: str | None = None) -> list[URIRef]:
+    def catalogue_subjects_since(self, since: str, profile: str | None = None,
+                                 level: str | None = None) -> list[URIRef]:
         """The catalogue and the resources modified at or after `since` (an event time,
         see catalogue.storage.history.moment): what a partner harvesting changes needs."""
-        catalogue, *resources = self.catalogue_subjects(profile)
+        catalogue, *resources = self.catalogue_subjects(profile, level)
         modified = {q.subject.value: q.object.value for q in self.snapshot.store.quads_for_pattern(
             None, _ox(str(DCTERMS.modified)), None, None)}
         modified.update({str(s): str(o) for s, o in self.catalogue_additions.subject_objects(DCTERMS.modified)})
         return [catalogue, *(s for s in resources if str(s) in modified and moment(modified[str(s)]) >= since)]
 
-    def catalogue_part(self, subjects: list[URIRef], profile: str | None = None) -> Graph:
+    def catalogue_part(self, subjects: list[URIRef], profile: str | None = None,
+                       level: str | None = None) -> Graph:
         """These resources' whole descriptions (with the skolem nodes they hold), as the
-        whole catalogue gives them in `profile`, read from the store one resource at a time."""
+        whole catalogue gives them in `profile` (at `level`), read from the store one resource
+        at a time."""
         graph = Graph()
         bind_prefixes(graph)
         for subject in subjects:
@@ -184,6 +201,13 @@ class View:
                 # oxigraph hands plain literals back typed xsd:string: written as RDF 1.1 simple
                 # literals, as the whole catalogue's stream writes them
                 graph.add((s, p, Literal(str(o)) if isinstance(o, Literal) and o.datatype == XSD.string else o))
+        selection = self.selection(profile, level)
+        for s, p, o in list(graph) if selection else ():
+            kept = selection.predicate(str(s), str(p), None if isinstance(o, Literal) else str(o))
+            if kept != str(p):
+                graph.remove((s, p, o))
+                if kept:
+                    graph.add((s, URIRef(kept), o))
         return graph
 
     def _observed_dates(self, graph: Graph, catalogue: URIRef) -> None:

@@ -8,12 +8,14 @@ import itertools
 import queue
 import threading
 from collections.abc import AsyncIterator
+from functools import partial
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from starlette.concurrency import run_in_threadpool
 
 from catalogue.model.namespaces import PREFIXES
+from catalogue.profiles.healthdcat_ap_r8 import Selection
 
 SYNTAXES = {"ttl": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES, "jsonld": ox.RdfFormat.JSON_LD,
             "rdf": ox.RdfFormat.RDF_XML}
@@ -43,9 +45,11 @@ class _Chunks(io.RawIOBase):
             self.buffer = bytearray()
 
 
-def stream(store: ox.Store, additions: Graph, fmt: str) -> AsyncIterator[bytes]:
-    """The store's triples (all its graphs as one) and `additions`, in syntax `fmt`. The
-    store's iterators must stay on one thread, so a thread of its own serialises them."""
+def stream(store: ox.Store, additions: Graph, fmt: str,
+           selection: Selection | None = None) -> AsyncIterator[bytes]:
+    """The store's triples (all its graphs as one) and `additions`, in syntax `fmt`, as
+    `selection` keeps them if given. The store's iterators must stay on one thread, so a
+    thread of its own serialises them."""
     chunks: queue.Queue = queue.Queue(maxsize=QUEUED)
 
     def produce() -> None:
@@ -55,6 +59,8 @@ def stream(store: ox.Store, additions: Graph, fmt: str) -> AsyncIterator[bytes]:
                 (ox.Triple(*map(_to_ox, triple)) for triple in additions),
                 (ox.Triple(quad.subject, quad.predicate, quad.object)
                  for quad in store.quads_for_pattern(None, None, None, None)))
+            if selection is not None:
+                triples = filter(None, map(partial(_selected, selection), triples))
             ox.serialize(triples, out, SYNTAXES[fmt], prefixes={k: str(v) for k, v in PREFIXES.items()})
             out.flush_chunk()
             chunks.put(None, timeout=GIVE_UP)
@@ -71,6 +77,16 @@ def stream(store: ox.Store, additions: Graph, fmt: str) -> AsyncIterator[bytes]:
                 raise chunk
             yield chunk
     return read()
+
+
+def _selected(selection: Selection, triple: ox.Triple) -> ox.Triple | None:
+    """The triple as `selection` exports it, or None when it leaves it out."""
+    obj = triple.object
+    kept = selection.predicate(triple.subject.value, triple.predicate.value,
+                               None if isinstance(obj, ox.Literal) else obj.value)
+    if kept is None:
+        return None
+    return triple if kept == triple.predicate.value else ox.Triple(triple.subject, ox.NamedNode(kept), obj)
 
 
 def _to_ox(term):

@@ -6,7 +6,8 @@ restricted, non-public), each with its own official shapes. Only what we know go
 
 - dcatap:applicableLegislation: the EHDS Regulation (EU) 2025/327, on the catalogues, datasets
   and distributions. HealthDCAT-AP is the format of the catalogue EHDS Art. 77 asks of a health
-  data access body, and asks that the EHDS be named among the applicable legislation.
+  data access body, and asks that the EHDS be named among the applicable legislation. The
+  legislation a source names is typed eli:LegalResource, the property's range.
 - healthdcatap:hdab: the catalogue's configured publisher, unless the source names the
   dataset's access body itself (as FHI's Munin does). EHDS Art. 77 has the health data
   access body publish the national dataset catalogue (in the demo, Helsedirektoratet with its
@@ -20,9 +21,19 @@ restricted, non-public), each with its own official shapes. Only what we know go
   as its dcat:accessURL (DCAT's rule for data reached only through a landing page).
 - healthdcatap:hasStructuredData true and healthdcatap:hasVariables: the dataset's variables as
   the columns of one CSVW table, each variable being its own csvw:Column (name = dct:identifier,
-  title = label, datatype = the XSD type, or "string" for codes); a dataset with no variables
-  listed gets neither.
+  title = label, datatype = the XSD type, or "string" for codes and where the source gives no
+  type, CSVW's default); a dataset with no variables listed gets neither.
 - healthdcatap:hasCodingSystem: code lists that are a coding system of HealthDCAT-AP's vocabulary.
+- skos:inScheme of every EU or HealthData@EU authority concept the export uses (an access right,
+  a language, a theme, a health category, a coding system): the vocabulary shapes ask it of each
+  value, and the concept's URI says it (the table's URI, a slash, the code).
+- dct:subject for the themes that are not EU data themes (LOS): HealthDCAT-AP takes dcat:theme
+  from the EU data-theme vocabulary only, and dcat:theme is a sub-property of dct:subject, so
+  the LOS subject is kept in the weaker statement (see `Selection`).
+
+One export per access level (`Selection.at(level)`): the catalogue with only that level's
+datasets, their variables and the nodes they hold, as the HealthData@EU validator checks a
+file against one level's shapes.
 
 Never said, since no source gives them (and numbers are never made up): numberOfRecords,
 numberOfUniqueIndividuals, min/maxTypicalAge, populationCoverage, retentionPeriod, dct:type,
@@ -32,14 +43,16 @@ hasPersonalData, publisher types, dct:conformsTo.
 from __future__ import annotations
 
 import typing
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, SKOS, XSD
 
 from catalogue.model.models import ContactPoint
-from catalogue.model.namespaces import CSVW, CV, DCAT, DCATAP, ELI, EU_ACCESS, HEALTHDCATAP
-from catalogue.model.rdf import to_rdflib
+from catalogue.model.namespaces import CSVW, CV, DCAT, DCATAP, ELI, EU_ACCESS, EU_THEME, HEALTHDCATAP
+from catalogue.model.rdf import closure, to_rdflib
 
 if TYPE_CHECKING:
     from catalogue.sources import Config
@@ -53,6 +66,7 @@ if TYPE_CHECKING:
 PROFILE = "https://healthdataeu.pages.code.europa.eu/healthdcat-ap/releases/release-8/"
 EHDS = URIRef("http://data.europa.eu/eli/reg/2025/327/oj")
 AUTHORITY = "https://hdeu-dcat.data.health.europa.eu/resource/authority/"
+EU_AUTHORITY = "http://publications.europa.eu/resource/authority/"
 # The access right each level's shapes require of its datasets.
 LEVELS = {"public": EU_ACCESS.PUBLIC, "restricted": EU_ACCESS.RESTRICTED, "non-public": EU_ACCESS.NON_PUBLIC}
 
@@ -83,10 +97,12 @@ CATEGORY_LABELS: dict[str, str] = {
             "publication of the related results",
     "EINS": "Health data from biobanks and associated databases",
 }
-# Code lists that are a coding system of HealthDCAT-AP's vocabulary, by the title they carry,
-# which is also the vocabulary's code. Only codes checked against the vocabulary are listed
-# (ICD-10, ICPC-2 and ATC code lists are left out until their codes there are checked).
-CODING_SYSTEMS = {"ICD-O-3"}
+# Code lists that are a coding system of HealthDCAT-AP's vocabulary (release 8's
+# coding-system.rdf), by the name their title starts with ("ICD-10 – ..."): the vocabulary's
+# code. Its ICD-O stands for every edition, ICD-O-3 included; Norway's ICD-10 is WHO's, translated.
+CODING_SYSTEMS = {"ICD-10": "ICD-10", "ICPC-2": "ICPC-2", "ATC": "ATC", "ICD-O-3": "ICD-O"}
+# The titles of HealthData@EU's vocabularies the export uses (as their files have them).
+SCHEME_TITLES = {"healthcategories": "Health categories", "coding-system": "Coding Systems"}
 XSD_PREFIX = str(XSD)
 
 
@@ -102,6 +118,10 @@ def additions(snapshot: Snapshot, datasets: dict[str, tuple[str, str]], config: 
     contacts = {URIRef(p.uri): p.contact for p in config.publishers.values() if p.contact}
     contacts.setdefault(hdab, catalogue.contact)
     graph.add((EHDS, RDF.type, ELI.LegalResource))
+    # the legislation a source names (Munin: Norwegian laws) is, by DCAT-AP's range, a legal resource
+    laws = _rows(snapshot, f"DISTINCT ?l WHERE {{ [] <{DCATAP.applicableLegislation}> ?l FILTER(isIRI(?l)) }}")
+    for (law,) in laws:
+        graph.add((law, RDF.type, ELI.LegalResource))
     for (node,) in _rows(snapshot, "?c WHERE { ?c a dcat:Catalog }"):
         graph.add((node, DCATAP.applicableLegislation, EHDS))
     publishers = _rows(snapshot, "DISTINCT ?a WHERE { ?d a dcat:Dataset ; dct:publisher ?a }")
@@ -127,7 +147,69 @@ def additions(snapshot: Snapshot, datasets: dict[str, tuple[str, str]], config: 
         graph.add((distribution, DCAT.accessURL, page))
         graph.add((distribution, DCATAP.applicableLegislation, EHDS))
     _variables(graph, snapshot)
+    _schemes(graph, snapshot)
     return graph
+
+
+def _schemes(graph: Graph, snapshot: Snapshot) -> None:
+    """The table (the URI up to the code) of each authority concept the export uses, and
+    HealthData@EU's tables as the concept schemes its shapes ask them to be."""
+    stored = _rows(snapshot, f"DISTINCT ?o WHERE {{ [] ?p ?o FILTER(STRSTARTS(STR(?o), '{EU_AUTHORITY}')) }}")
+    used = {o for (o,) in stored}
+    used |= {o for o in graph.objects() if str(o).startswith((EU_AUTHORITY, AUTHORITY))}
+    for concept in used:
+        scheme, _, code = str(concept).rpartition("/")
+        if code and scheme not in (EU_AUTHORITY.rstrip("/"), AUTHORITY.rstrip("/")):
+            graph.add((concept, SKOS.inScheme, URIRef(scheme)))
+    for name, title in SCHEME_TITLES.items():
+        scheme = URIRef(f"{AUTHORITY}{name}")
+        if (None, SKOS.inScheme, scheme) in graph:
+            graph.add((scheme, RDF.type, SKOS.ConceptScheme))
+            graph.add((scheme, DCTERMS.title, Literal(title, lang="en")))
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which of the catalogue's triples a HealthDCAT-AP export holds, and as what."""
+
+    # the resources of other levels' datasets, by IRI or blank node id: left out with every
+    # triple naming them
+    outside: frozenset[str] = frozenset()
+
+    @classmethod
+    def at(cls, level: str, snapshot: Snapshot, additions: Graph) -> Selection:
+        """The export of one access level (a key of LEVELS): without the datasets of the
+        others (or of none), their variables and distributions, what these hold, and what
+        only they name (a group of variables, an agent)."""
+        roots = [root for (root,) in _rows(
+            snapshot, f"DISTINCT ?x WHERE {{ ?d a dcat:Dataset FILTER NOT EXISTS {{ ?d dct:accessRights "
+                      f"<{LEVELS[level]}> }} ?d (disco:variable|dcat:distribution)? ?x }}")]
+        held: set[str] = set()
+        named: set[URIRef] = set()  # what the resources left out name
+        for root in roots:
+            for graph in (snapshot.describe(str(root)), closure(additions, root)):
+                held.update(map(str, graph.subjects()))
+                named.update(o for o in graph.objects() if isinstance(o, URIRef))
+            held.add(str(root))
+        for node in named:
+            referrers = {str(s) for s in additions.subjects(None, node)}
+            referrers.update(q.subject.value for q in snapshot.store.quads_for_pattern(None, None, ox.NamedNode(node)))
+            if str(node) not in held and referrers <= held:
+                held.update(map(str, snapshot.describe(str(node)).subjects()), (str(node),))
+                held.update(map(str, closure(additions, node).subjects()))
+        return cls(frozenset(held))
+
+    def predicate(self, subject: str, predicate: str, obj: str | None) -> str | None:
+        """The predicate (IRI) a triple is exported with, or None when it is left out. The
+        subject and object are given as IRIs or blank node ids, a literal object as None."""
+        if subject in self.outside or obj in self.outside:
+            return None
+        if predicate == THEME and obj is not None and not obj.startswith(EU_THEME):
+            return SUBJECT
+        return predicate
+
+
+THEME, SUBJECT = str(DCAT.theme), str(DCTERMS.subject)
 
 
 def _variables(graph: Graph, snapshot: Snapshot) -> None:
@@ -153,14 +235,17 @@ def _variables(graph: Graph, snapshot: Snapshot) -> None:
         graph.add((variable, CSVW.name, name))
     for variable, label in _rows(snapshot, "?v ?l WHERE { [] disco:variable ?v . ?v skos:prefLabel ?l }"):
         graph.add((variable, CSVW.title, label))
-    for variable, kind in _rows(snapshot, "?v ?r WHERE { [] disco:variable ?v . ?v disco:representation ?r }"):
-        # an XSD datatype's name is the CSVW datatype; coded values are their codes' notations
-        xsd = str(kind).startswith(XSD_PREFIX)
+    # an XSD datatype's name is the CSVW datatype; coded values are their codes' notations, and
+    # a variable of no known type is CSVW's default, string
+    kinds = _rows(snapshot, "?v ?r WHERE { [] disco:variable ?v OPTIONAL { ?v disco:representation ?r } }")
+    for variable, kind in kinds:
+        xsd = kind is not None and str(kind).startswith(XSD_PREFIX)
         graph.add((variable, CSVW.datatype, Literal(str(kind)[len(XSD_PREFIX):] if xsd else "string")))
     code_lists = _rows(snapshot, "DISTINCT ?d ?t WHERE { ?d disco:variable/disco:representation/dct:title ?t }")
     for dataset, title in code_lists:
-        if str(title) in CODING_SYSTEMS:
-            system = URIRef(f"{AUTHORITY}coding-system/{title}")
+        code = CODING_SYSTEMS.get(str(title).split(" – ")[0])
+        if code:
+            system = URIRef(f"{AUTHORITY}coding-system/{code}")
             graph.add((dataset, HEALTHDCATAP.hasCodingSystem, system))
             graph.add((system, RDF.type, DCTERMS.Standard))
 
@@ -171,7 +256,7 @@ def _rows(snapshot: Snapshot, select: str):
              "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
              "PREFIX disco: <http://rdf-vocabulary.ddialliance.org/discovery#> SELECT " + select)
     for row in snapshot.query(query):
-        yield tuple(to_rdflib(term) for term in row)
+        yield tuple(None if term is None else to_rdflib(term) for term in row)  # None: unbound
 
 
 def _contact(graph: Graph, agent: URIRef, contact: ContactPoint) -> None:

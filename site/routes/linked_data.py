@@ -68,6 +68,7 @@ def linked_data_routes(services: Services, pages: Pages) -> APIRouter:
     @app.get("/catalog", responses=answers(*RDF_MEDIA))
     def catalog(request: Request, format: str | None = RDF_FORMAT,
                 profile: str | None = Param(None, max_length=200),
+                access: str | None = Param(None, max_length=20),
                 page_no: int | None = Param(None, alias="page", ge=1),
                 size: int | None = Param(None, ge=1, le=MAX_CATALOG_PAGE),
                 modified_since: str | None = Param(None, alias="modifiedSince", max_length=40)):
@@ -78,24 +79,29 @@ def linked_data_routes(services: Services, pages: Pages) -> APIRouter:
             return RedirectResponse("/partners", status_code=303)
         fmt = format or rdf_format(request) or "ttl"
         chosen = _profile(request, profile)
+        if access is not None and (chosen != healthdcat_ap_r8.PROFILE or access not in healthdcat_ap_r8.LEVELS):
+            message = (f"access= is the HealthDCAT-AP level to export, with profile=healthdcat-ap: one of "
+                       f"{', '.join(healthdcat_ap_r8.LEVELS)}")
+            raise HTTPException(422, detail=[{"field": "access", "message": message}])
         view = services.view
-        subjects = view.catalogue_subjects(chosen)
+        subjects = view.catalogue_subjects(chosen, access)
         if modified_since:
             try:
-                subjects = view.catalogue_subjects_since(moment(modified_since, end_of_day=False), chosen)
+                subjects = view.catalogue_subjects_since(moment(modified_since, end_of_day=False), chosen, access)
             except ValueError as exc:
                 raise HTTPException(422, detail=[{"field": "modifiedSince", "message": str(exc)}]) from None
         if page_no is None and size is None:
             if modified_since:
-                return _profiled(rdf_response(view.catalogue_part(subjects, chosen), fmt), chosen)
-            return _profiled(StreamingResponse(stream(view.snapshot.store, view.additions(chosen), fmt),
+                return _profiled(rdf_response(view.catalogue_part(subjects, chosen, access), fmt), chosen)
+            return _profiled(StreamingResponse(stream(view.snapshot.store, view.additions(chosen), fmt,
+                                                      view.selection(chosen, access)),
                                                media_type=f"{RDF_FORMATS[fmt][1]}; charset=utf-8"), chosen)
         page_no, size = page_no or 1, size or CATALOG_PAGE
         total = len(subjects)
         last = max(1, -(-total // size))
         if page_no > last:
             raise HTTPException(404, detail=f"the catalogue has {last} pages of {size}")
-        graph = view.catalogue_part(subjects[(page_no - 1) * size:page_no * size], chosen)
+        graph = view.catalogue_part(subjects[(page_no - 1) * size:page_no * size], chosen, access)
         here = URIRef(str(request.url.include_query_params(page=page_no, size=size)))
         graph.add((here, RDF.type, HYDRA.PartialCollectionView))
         graph.add((here, HYDRA.totalItems, Literal(total)))
