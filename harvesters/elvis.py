@@ -29,8 +29,7 @@ from catalogue.harvesters.base import (ConfiguredDataset, HarvestContext, Record
                                        parse_options, read_json, record_json, text_value)
 from catalogue.harvesters.http import FetchError
 from catalogue.harvesters.table import DEFAULT_VALUE_TYPES, XSD
-from catalogue.model.models import (CodeList, Concept, Period, Text, Variable, VariableVersion,
-                              merge_periods)
+from catalogue.model.models import CodeList, Concept, Period, Text, Variable, VariableVersion
 from catalogue.profiles.dcat_ap_no_3 import to_graph
 
 # ELVIS's data type names (`dataType.name`, else `.nameEn`, lower case) besides the table kind's.

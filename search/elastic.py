@@ -402,8 +402,8 @@ class ElasticBackend:
                                   sort=[{"_score": "desc"}, {"id": "asc"}], size=limit * 3,
                                   source=["doc.id", "doc.name", "doc.label"])["hits"]["hits"]
         variables: dict[str, Suggestion] = {}  # one per name: five registries' "Fødselsår" are one
-        for hit in hits:
-            doc = hit["_source"]["doc"]
+        for found in hits:
+            doc = found["_source"]["doc"]
             name = doc["label"].get("nb") or next(iter(doc["label"].values()), doc["name"])
             variables.setdefault(name.lower(), Suggestion(kind="variable", id=doc["id"], text=name))
         return [*list(variables.values())[:limit - len(names)], *names]

@@ -11,7 +11,7 @@ from catalogue.pipeline.harvest import harvest
 from catalogue.profiles.dcat_ap_no_3 import from_graph
 from catalogue.settings import Settings
 from catalogue.storage.store import Store
-from support import DCAT_SOURCE, KLASS_SOURCE, EU_HEALTH, FIXTURES, MFR_SOURCE, by_name, search, snapshot
+from support import DCAT_SOURCE, KLASS_SOURCE, FIXTURES, MFR_SOURCE, by_name, search, snapshot
 
 
 DAR_VARIABLES = {"UNDERLIGGENDE", "DODSSTED"}

@@ -262,7 +262,7 @@ def test_an_upload_whose_check_passes_a_limit_is_refused_and_the_server_answers_
         answer = upload(replace(settings, **limits), token, body, dry_run=dry_run)
 
         assert answer.status_code == 422, answer.text
-        assert answer.json()["detail"].startswith(f"source 'liste': checking 'upload' ")
+        assert answer.json()["detail"].startswith("source 'liste': checking 'upload' ")
         assert said in answer.json()["detail"] and setting in answer.json()["detail"]
     assert stored(settings) == before
     assert resource.getrlimit(resource.RLIMIT_AS) == own_limit  # the server's own process is not limited
