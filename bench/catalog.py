@@ -1,7 +1,7 @@
 """Serving the DCAT catalogue to a harvesting partner: the whole catalogue of a synthetic store
 in Turtle and in JSON-LD, and in pages, through `catalogue serve` over HTTP.
 
-Run: .venv/bin/python bench/catalog.py [--variables 100000] [--page-size 1000] [--repeat 3]
+Run: .venv/bin/python bench/catalog.py [--variables 100000] [--page-size 10] [--repeat 3]
 
 Each measurement has a server process of its own, so its peak memory (VmHWM) is that
 request's: the store loaded (by a first small request, reported apart), plus what serving took. Prints seconds and peak memory of each
@@ -103,7 +103,7 @@ def paged(page_size: int):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variables", type=int, default=100_000)
-    parser.add_argument("--page-size", type=int, default=1000)
+    parser.add_argument("--page-size", type=int, default=10, help="datasets a page")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each measurement (medians printed)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="catalog-bench-"))
@@ -113,7 +113,7 @@ def main() -> None:
         measure(folder, "whole catalogue, Turtle", whole("text/turtle"), args.repeat)
         measure(folder, "whole catalogue, JSON-LD", whole("application/ld+json"), args.repeat)
         measure(folder, "whole catalogue, Turtle, HealthDCAT-AP", whole("text/turtle", "healthdcat-ap"), args.repeat)
-        measure(folder, f"every page of {args.page_size}, Turtle", paged(args.page_size), args.repeat)
+        measure(folder, f"every page of {args.page_size} datasets, Turtle", paged(args.page_size), args.repeat)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -31,6 +31,7 @@ class View:
         self.config = config  # the sources configuration, read when a profile needs it
         self._subjects: dict[bool, list[URIRef]] = {}  # by whether the profile is HealthDCAT-AP
         self._selections: dict[str | None, healthdcat_ap_r8.Selection] = {}  # by access level
+        self._reach: dict[tuple[str, bool], list[str]] = {}  # by dataset and whether HealthDCAT-AP
 
     @cached_property
     def datasets(self) -> dict[str, tuple[str, str]]:
@@ -179,10 +180,73 @@ class View:
         """The catalogue and the resources modified at or after `since` (an event time,
         see catalogue.storage.history.moment): what a partner harvesting changes needs."""
         catalogue, *resources = self.catalogue_subjects(profile, level)
+        modified = self._modified()
+        return [catalogue, *(s for s in resources if str(s) in modified and moment(modified[str(s)]) >= since)]
+
+    def dataset_order(self, profile: str | None = None, level: str | None = None) -> list[str]:
+        """The datasets of the export (`profile`, at `level`) in pages' order: by URI."""
+        outside = self.selection(profile, level).outside if level else frozenset()
+        return sorted(uri for uri, _ in self.datasets.values() if uri not in outside)
+
+    def reach(self, dataset: str, profile: str | None = None) -> list[str]:
+        """The named resources a dataset's page holds: the dataset and what it points to, and
+        what those point to (its variables and their versions, its distributions, publisher,
+        contact points, themes, the code lists its variables are coded with), but not other
+        datasets, nor the concepts of a code list: a list of 80,000 codes is named by its URI
+        (where it answers) and given whole in the catalogue without pages."""
+        key = (dataset, profile == healthdcat_ap_r8.PROFILE)
+        if key not in self._reach:
+            additions, store = self.additions(profile), self.snapshot.store
+            stop = {self.snapshot.catalogue_uri, *(uri for uri, _ in self.datasets.values())} - {dataset}
+            found, todo = [dataset], [dataset]
+            while todo:
+                node = todo.pop()
+                # a concept or scheme is followed only to the scheme it is in, not to its neighbours
+                via = SKOS.inScheme if self._is_vocabulary(node, additions) else None
+                targets = {q.object.value for q in store.quads_for_pattern(_ox(node), via and _ox(str(via)), None, None)
+                           if isinstance(q.object, ox.NamedNode)}
+                targets |= {str(o) for o in additions.objects(URIRef(node), via) if isinstance(o, URIRef)}
+                for target in sorted(targets - stop - set(found)):
+                    if GENID in target or self._described(target, additions):
+                        found.append(target)
+                        todo.append(target)
+            self._reach[key] = [uri for uri in found if GENID not in uri]
+        return self._reach[key]
+
+    def _is_vocabulary(self, uri: str, additions: Graph) -> bool:
+        types = {q.object.value for q in self.snapshot.store.quads_for_pattern(_ox(uri), _ox(str(RDF.type)), None, None)}
+        types |= {str(o) for o in additions.objects(URIRef(uri), RDF.type)}
+        return bool(types & {str(SKOS.Concept), str(SKOS.ConceptScheme)})
+
+    def _described(self, uri: str, additions: Graph) -> bool:
+        return (next(self.snapshot.store.quads_for_pattern(_ox(uri), None, None, None), None) is not None
+                or (URIRef(uri), None, None) in additions)
+
+    def dataset_page(self, datasets: list[str], profile: str | None = None, level: str | None = None) -> Graph:
+        """One page of the catalogue: the catalogue, listing these datasets, and each of them
+        with everything it points to (see `reach`), so a harvester reading one page, or
+        cutting one dataset out of it, has the dataset whole."""
+        subjects = [URIRef(self.snapshot.catalogue_uri)]
+        for dataset in datasets:
+            subjects += [URIRef(uri) for uri in self.reach(dataset, profile) if URIRef(uri) not in subjects]
+        graph = self.catalogue_part(subjects, profile, level)
+        shown = set(map(URIRef, datasets))
+        for listed in list(graph.objects(subjects[0], DCAT.dataset)):
+            if listed not in shown:
+                graph.remove((subjects[0], DCAT.dataset, listed))
+        return graph
+
+    def datasets_changed_since(self, since: str, profile: str | None = None, level: str | None = None) -> list[str]:
+        """The datasets one of whose resources (see `reach`) was modified at or after `since`."""
+        modified = self._modified()
+        return [d for d in self.dataset_order(profile, level)
+                if any(uri in modified and moment(modified[uri]) >= since for uri in self.reach(d, profile))]
+
+    def _modified(self) -> dict[str, str]:
         modified = {q.subject.value: q.object.value for q in self.snapshot.store.quads_for_pattern(
             None, _ox(str(DCTERMS.modified)), None, None)}
         modified.update({str(s): str(o) for s, o in self.catalogue_additions.subject_objects(DCTERMS.modified)})
-        return [catalogue, *(s for s in resources if str(s) in modified and moment(modified[str(s)]) >= since)]
+        return modified
 
     def catalogue_part(self, subjects: list[URIRef], profile: str | None = None,
                        level: str | None = None) -> Graph:

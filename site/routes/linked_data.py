@@ -28,7 +28,7 @@ from catalogue.storage.history import moment
 from catalogue.view import View
 
 MAX_QUERY = 100_000  # characters of a SPARQL query
-CATALOG_PAGE, MAX_CATALOG_PAGE = 1000, 10_000  # resources per page of /catalog
+CATALOG_PAGE, MAX_CATALOG_PAGE = 100, 1000  # datasets per page of /catalog
 # The profiles the catalogue conforms to (tested against their official shapes), by name.
 # DCAT-AP-NO and DCAT-AP are one graph; HealthDCAT-AP adds its own (catalogue.profiles.healthdcat_ap_r8).
 PROFILES_OFFERED = {"dcat-ap-no": "https://data.norge.no/specification/dcat-ap-no",
@@ -84,31 +84,25 @@ def linked_data_routes(services: Services, pages: Pages) -> APIRouter:
                        f"{', '.join(healthdcat_ap_r8.LEVELS)}")
             raise HTTPException(422, detail=[{"field": "access", "message": message}])
         view = services.view
-        subjects = view.catalogue_subjects(chosen, access)
-        if modified_since:
-            try:
-                subjects = view.catalogue_subjects_since(moment(modified_since, end_of_day=False), chosen, access)
-            except ValueError as exc:
-                raise HTTPException(422, detail=[{"field": "modifiedSince", "message": str(exc)}]) from None
+        try:
+            since = moment(modified_since, end_of_day=False) if modified_since else None
+        except ValueError as exc:
+            raise HTTPException(422, detail=[{"field": "modifiedSince", "message": str(exc)}]) from None
         if page_no is None and size is None:
-            if modified_since:
+            if since:
+                subjects = view.catalogue_subjects_since(since, chosen, access)
                 return _profiled(rdf_response(view.catalogue_part(subjects, chosen, access), fmt), chosen)
             return _profiled(StreamingResponse(stream(view.snapshot.store, view.additions(chosen), fmt,
                                                       view.selection(chosen, access)),
                                                media_type=f"{RDF_FORMATS[fmt][1]}; charset=utf-8"), chosen)
+        # Pages are counted in datasets, each dataset whole on its page (see View.reach).
+        datasets = view.datasets_changed_since(since, chosen, access) if since else view.dataset_order(chosen, access)
         page_no, size = page_no or 1, size or CATALOG_PAGE
-        total = len(subjects)
-        last = max(1, -(-total // size))
+        last = max(1, -(-len(datasets) // size))
         if page_no > last:
-            raise HTTPException(404, detail=f"the catalogue has {last} pages of {size}")
-        graph = view.catalogue_part(subjects[(page_no - 1) * size:page_no * size], chosen, access)
-        here = URIRef(str(request.url.include_query_params(page=page_no, size=size)))
-        graph.add((here, RDF.type, HYDRA.PartialCollectionView))
-        graph.add((here, HYDRA.totalItems, Literal(total)))
-        for relation, number in ((HYDRA.first, 1), (HYDRA.last, last), (HYDRA.previous, page_no - 1),
-                                 (HYDRA.next, page_no + 1)):
-            if 1 <= number <= last:
-                graph.add((here, relation, URIRef(str(request.url.include_query_params(page=number, size=size)))))
+            raise HTTPException(404, detail=f"the catalogue has {last} pages of {size} datasets")
+        graph = view.dataset_page(datasets[(page_no - 1) * size:page_no * size], chosen, access)
+        _paging(graph, request, page_no, size, last, len(datasets))
         return _profiled(rdf_response(graph, fmt), chosen)
 
     @app.get("/partners", response_class=HTMLResponse)
@@ -167,6 +161,23 @@ def linked_data_routes(services: Services, pages: Pages) -> APIRouter:
         return (f"/variables/{variable_id}" + ("#versions" if owner else "")) if variable_id else None
 
     return app
+
+
+def _paging(graph: Graph, request: Request, page_no: int, size: int, last: int, total: int) -> None:
+    """The page's Hydra description, in the current terms (a hydra:PartialCollectionView with
+    first/previous/next/last) and in the older ones harvesters still read (a
+    hydra:PagedCollection with firstPage/previousPage/nextPage/lastPage and itemsPerPage)."""
+    here = URIRef(str(request.url.include_query_params(page=page_no, size=size)))
+    graph.add((here, RDF.type, HYDRA.PartialCollectionView))
+    graph.add((here, RDF.type, HYDRA.PagedCollection))
+    graph.add((here, HYDRA.totalItems, Literal(total)))
+    graph.add((here, HYDRA.itemsPerPage, Literal(size)))
+    for relations, number in (((HYDRA.first, HYDRA.firstPage), 1), ((HYDRA.last, HYDRA.lastPage), last),
+                              ((HYDRA.previous, HYDRA.previousPage), page_no - 1),
+                              ((HYDRA.next, HYDRA.nextPage), page_no + 1)):
+        if 1 <= number <= last:
+            for relation in relations:
+                graph.add((here, relation, URIRef(str(request.url.include_query_params(page=number, size=size)))))
 
 
 async def _sparql_params(request: Request) -> dict[str, list[str]]:
