@@ -213,7 +213,7 @@ def test_minted_uris_dereference_to_rdf_or_to_their_page(client):
 
 def test_a_page_tells_partners_how_to_harvest(client):
     page = client.get("/partners", params={"lang": "en"}, headers={"accept": "text/html"}).text
-    assert "For harvesters" in page and 'url = "http://catalogue.test/catalog?page=1&amp;size=1000"' in page
+    assert "For harvesters" in page and 'url = "http://catalogue.test/catalog?page=1&amp;size=100"' in page
     assert "SPARQL 1.1 (read-only)" in page
 
 
