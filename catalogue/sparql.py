@@ -19,7 +19,10 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF
 
+from catalogue.model.rdf import to_oxigraph
+from catalogue.storage.history import History
 from catalogue.storage.store import Store
+from catalogue.view import ADDITIONS, View
 
 # What answers can be serialised as: SELECT and ASK results, CONSTRUCT and DESCRIBE graphs.
 # Each format by its media type and the names clients put in `format=` / `output=`
@@ -174,7 +177,7 @@ def service_description(endpoint: str, view) -> Graph:
     graph.add((dataset, RDF.type, SD.Dataset))
     graph.add((dataset, SD.defaultGraph, default))
     graph.add((default, RDF.type, SD.Graph))
-    for name in sorted(view.snapshot.sources_by_graph()):
+    for name in sorted([*view.snapshot.sources_by_graph(), view.snapshot.base_uri + ADDITIONS]):
         named = BNode()
         graph.add((dataset, SD.namedGraph, named))
         graph.add((named, RDF.type, SD.NamedGraph))
@@ -188,6 +191,10 @@ def _serve(connection, data_dir: str, base_uri: str) -> None:
     """A worker process: loads the store as it is now, says so, and answers queries until
     it is stopped. Replies are tuples: ("ok", body, media type) or ("error", status, message)."""
     snapshot = Store(Path(data_dir), base_uri).snapshot()
+    # what /catalog and /id say beyond the stored graphs (the observed dates, ...), as a graph of its own
+    additions = View(snapshot, History(Path(data_dir)), config=None).catalogue_additions
+    graph = ox.NamedNode(base_uri + ADDITIONS)
+    snapshot.store.extend(ox.Quad(*map(to_oxigraph, triple), graph) for triple in additions)
     connection.send("ready")
     while True:
         query, wanted, max_bytes, default_graphs, named_graphs = connection.recv()

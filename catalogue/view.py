@@ -22,6 +22,10 @@ from catalogue.storage.history import History, moment
 from catalogue.storage.store import Snapshot
 
 
+# Under the base URI: the named graph SPARQL finds the catalogue's additions in.
+ADDITIONS = "graph/additions"
+
+
 class View:
     """One snapshot with the lookups pages need."""
 
@@ -114,14 +118,18 @@ class View:
     @cached_property
     def catalogue_additions(self) -> Graph:
         """What the catalogue says beyond the stored graphs: the catalogue listing every
-        dataset, the theme concepts used, described, and the observed dates (see
-        _observed_dates). Made from lookups in the store, not from a copy, and kept in an
+        dataset, and the catalogues a source publishes as its parts (one catalogue for a
+        partner, with the source's own inside it), the theme concepts used, described, and
+        the observed dates (see _observed_dates). Made from lookups in the store, not from a copy, and kept in an
         oxigraph store behind rdflib's API (two dates a resource: a tenth of the memory of
         rdflib's own store at 100,000 variables)."""
         graph = Graph(store="Oxigraph")
         catalogue = URIRef(self.snapshot.catalogue_uri)
         for uri, _ in self.datasets.values():
             graph.add((catalogue, DCAT.dataset, URIRef(uri)))
+        for quad in self.snapshot.store.quads_for_pattern(None, _ox(str(RDF.type)), _ox(str(DCAT.Catalog)), None):
+            if isinstance(quad.subject, ox.NamedNode) and quad.subject.value != str(catalogue):
+                graph.add((catalogue, DCTERMS.hasPart, URIRef(quad.subject.value)))
         vocabulary = ontology.load("themes.ttl")
         for concept in set(vocabulary.subjects(RDF.type, SKOS.Concept)):
             if next(self.snapshot.store.quads_for_pattern(None, None, _ox(str(concept)), None), None) is not None:
@@ -234,6 +242,7 @@ class View:
         for listed in list(graph.objects(subjects[0], DCAT.dataset)):
             if listed not in shown:
                 graph.remove((subjects[0], DCAT.dataset, listed))
+        graph.remove((subjects[0], DCTERMS.hasPart, None))  # the catalogues of sources: in the whole one
         return graph
 
     def datasets_changed_since(self, since: str, profile: str | None = None, level: str | None = None) -> list[str]:

@@ -11,10 +11,11 @@ from collections.abc import AsyncIterator
 from functools import partial
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import Graph
 from starlette.concurrency import run_in_threadpool
 
 from catalogue.model.namespaces import PREFIXES
+from catalogue.model.rdf import to_oxigraph
 from catalogue.profiles.healthdcat_ap_r8 import Selection
 
 SYNTAXES = {"ttl": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES, "jsonld": ox.RdfFormat.JSON_LD,
@@ -56,7 +57,7 @@ def stream(store: ox.Store, additions: Graph, fmt: str,
         try:
             out = _Chunks(chunks)
             triples = itertools.chain(
-                (ox.Triple(*map(_to_ox, triple)) for triple in additions),
+                (ox.Triple(*map(to_oxigraph, triple)) for triple in additions),
                 (ox.Triple(quad.subject, quad.predicate, quad.object)
                  for quad in store.quads_for_pattern(None, None, None, None)))
             if selection is not None:
@@ -87,15 +88,3 @@ def _selected(selection: Selection, triple: ox.Triple) -> ox.Triple | None:
     if kept is None:
         return None
     return triple if kept == triple.predicate.value else ox.Triple(triple.subject, ox.NamedNode(kept), obj)
-
-
-def _to_ox(term):
-    if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
-    if isinstance(term, BNode):
-        return ox.BlankNode(str(term))
-    if isinstance(term, Literal):
-        if term.language:
-            return ox.Literal(str(term), language=term.language)
-        return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype))) if term.datatype else ox.Literal(str(term))
-    raise TypeError(f"not an RDF term: {term!r}")

@@ -8,10 +8,12 @@ import socket
 import threading
 import time
 from dataclasses import replace
+from datetime import datetime
 
 import pytest
 from fastapi.testclient import TestClient
 from rdflib import Graph, URIRef
+from rdflib.namespace import DCTERMS
 
 from catalogue.site.app import create_app
 from catalogue.sparql import SparqlError, check
@@ -229,6 +231,23 @@ def test_without_a_query_the_endpoint_describes_itself(client):
     names = {str(o) for o in description.objects(None, URIRef(sd + "name"))}
     assert MFR_GRAPH in names
     assert (None, URIRef(sd + "supportedLanguage"), URIRef(sd + "SPARQL11Query")) in description
+
+
+def test_sparql_id_and_catalog_answer_from_one_graph(client):
+    """The dates the catalogue observed (first harvested, last changed), which /catalog
+    gives, are in SPARQL's graph and on each resource's own description at /id too."""
+    catalog = Graph().parse(data=client.get("/catalog").text, format="turtle")
+    dated = {(str(s), datetime.fromisoformat(o)) for s, o in catalog.subject_objects(DCTERMS.modified)}
+    answer = client.get("/sparql", params={"query": "PREFIX dct: <http://purl.org/dc/terms/> "
+                                                    "SELECT ?s ?m WHERE { ?s dct:modified ?m }"})
+    found = {(row["s"]["value"], datetime.fromisoformat(row["m"]["value"]))
+             for row in answer.json()["results"]["bindings"]}
+    assert len(dated) > 30 and found == dated
+    dataset = "http://catalogue.test/id/dataset/mfr/mfr"
+    described = Graph().parse(data=client.get("/id/dataset/mfr/mfr", headers={"accept": "text/turtle"}).text,
+                              format="turtle")
+    assert {str(o) for o in described.objects(URIRef(dataset), DCTERMS.issued)} == \
+        {str(o) for o in catalog.objects(URIRef(dataset), DCTERMS.issued)} != set()
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])

@@ -112,6 +112,19 @@ def to_rdflib(term):
     raise TypeError(f"not an RDF term: {term!r}")
 
 
+def to_oxigraph(term):
+    """An rdflib term as oxigraph's."""
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype))) if term.datatype else ox.Literal(str(term))
+    raise TypeError(f"not an RDF term: {term!r}")
+
+
 def read_rdf(data: bytes, syntax: str, base: str, limits: RdfLimits = RdfLimits()) -> Graph:
     """The document's triples (named graphs merged) as an rdflib graph, read by oxigraph's
     streaming parser so that a document past `limits` is refused before it is held whole,

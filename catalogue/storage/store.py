@@ -207,7 +207,7 @@ class Snapshot:
         self.state = state
         self.store = ox.Store()
         self.graph_names = {s.id: store.graph_name(s.id) for s in state.sources.values()}
-        self.catalogue_uri = store.catalogue_uri
+        self.base_uri, self.catalogue_uri = store.base_uri, store.catalogue_uri
         for source in state.sources.values():
             if source.graph_file:
                 path = store.graphs_dir / source.graph_file
