@@ -3,7 +3,7 @@ from datetime import date
 
 import pytest
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import RDF, SKOS
+from rdflib.namespace import FOAF, RDF, SKOS
 
 from catalogue.gate.shacl import validate
 from catalogue.harvesters import Record
@@ -75,9 +75,7 @@ INVALID = {
     "variable without name": (EX + "mfr/VEKT", "skos:prefLabel", _drop(EX + "mfr/VEKT", SKOS.prefLabel)),
     "variable without dataset": (EX + "mfr/VEKT", "^disco:variable", _unlink_variable),
     "period ending before it starts": (None, "dcat:startDate", _reverse_period),
-    "dataset without EU theme": (DATASET.uri, "dcat:theme", _national_theme_only),
-    "contact point without e-mail or URL": (DATASET.uri, "dcat:contactPoint",
-                                            _drop(EX + "mfr/kontakt", VCARD.hasEmail)),
+    "dataset without description": (DATASET.uri, "dct:description", _drop(DATASET.uri, DCT.description)),
 }
 
 
@@ -121,13 +119,49 @@ def test_a_code_without_notation_is_a_warning_not_a_refusal():
         (EX + "kodeliste/ja-nei/1", "skos:notation", "Warning")]
 
 
-def test_contact_point_problem_says_what_is_missing():
+# What DCAT-AP-NO 3 asks for and DCAT-AP-NO 2 or DCAT-AP do not: warned of, never refused.
+ONLY_IN_DCAT_AP_NO_3 = {
+    "dataset without EU theme": (DATASET.uri, "dcat:theme", _national_theme_only),
+    "dataset without contact point": (DATASET.uri, "dcat:contactPoint", _drop(DATASET.uri, DCAT.contactPoint)),
+    "title without language tag": (DATASET.uri, "dct:title",
+                                   lambda g: g.set((URIRef(DATASET.uri), DCT.title, Literal("MFR")))),
+    "publisher typed but without name": (PUBLISHER.uri, "foaf:name", _drop(PUBLISHER.uri, FOAF.name)),
+}
+
+
+@pytest.mark.parametrize("focus, path, spoil", ONLY_IN_DCAT_AP_NO_3.values(), ids=ONLY_IN_DCAT_AP_NO_3.keys())
+def test_what_only_dcat_ap_no_3_asks_for_is_a_warning(focus, path, spoil):
+    graph = valid_graph()
+    spoil(graph)
+
+    report = validate(graph)
+
+    assert report.conforms, [r.describe() for r in report.violations]
+    assert [(r.focus, r.path, r.severity) for r in report.results] == [(focus, path, "Warning")]
+
+
+def test_contact_point_warning_says_what_is_missing():
     graph = valid_graph()
     graph.remove((URIRef(EX + "mfr/kontakt"), VCARD.hasEmail, None))
 
-    messages = " ".join(r.message for r in validate(graph).violations)
+    report = validate(graph)
 
+    assert report.conforms
+    messages = " ".join(r.message for r in report.results)
     assert "e-mail" in messages and "vcard:hasEmail" in messages
+
+
+@pytest.mark.parametrize("link, refused", [
+    ("javascript:alert(1)", True), ("DATA:text/html,<script>x</script>", True),
+    ("https:/example.org/side", False), ("ftp://example.org/fil.csv", False)])
+def test_only_a_link_that_would_run_or_show_its_content_is_refused(link, refused):
+    # The official shapes ask only for an IRI; the site makes only http(s) IRIs links.
+    graph = valid_graph()
+    graph.add((URIRef(DATASET.uri), DCAT.landingPage, URIRef(link)))
+
+    report = validate(graph)
+
+    assert [r.path for r in report.violations] == (["dcat:landingPage"] if refused else [])
 
 
 # -- the gate ---------------------------------------------------------------------
@@ -170,8 +204,9 @@ def test_gate_holds_back_a_record_the_harvester_could_not_read():
 
 
 def test_gate_charges_a_blank_node_problem_to_the_record_holding_it():
-    no_email = DATASET.model_copy(update={"contact": ContactPoint(name={"nb": "MFR"})})  # a blank node
-    records = [_record("dataset mfr", no_email, PUBLISHER), _record("variable VEKT", variable("VEKT"))]
+    dataset = _record("dataset mfr", DATASET, PUBLISHER)
+    _reverse_period(dataset.graph)  # the period is a blank node
+    records = [dataset, _record("variable VEKT", variable("VEKT"))]
 
     held_back = gate(records).held_back
 
