@@ -265,7 +265,7 @@ class View:
         graph = Graph()
         bind_prefixes(graph)
         for subject in subjects:
-            graph += self.snapshot.describe(str(subject))
+            self.snapshot.describe(str(subject), into=graph)
         # and what the catalogue adds about them and the nodes they hold (a contact's class),
         # with the blank nodes that adds (a distribution, a table of variables)
         additions = self.additions(profile)
