@@ -130,6 +130,10 @@ class View:
         for quad in self.snapshot.store.quads_for_pattern(None, _ox(str(RDF.type)), _ox(str(DCAT.Catalog)), None):
             if isinstance(quad.subject, ox.NamedNode) and quad.subject.value != str(catalogue):
                 graph.add((catalogue, DCTERMS.hasPart, URIRef(quad.subject.value)))
+                if next(self.snapshot.store.quads_for_pattern(quad.subject, _ox(str(DCTERMS.identifier)), None,
+                                                              None), None) is None:
+                    # DCAT-AP-NO asks each catalogue for one; its URI is the one it has
+                    graph.add((URIRef(quad.subject.value), DCTERMS.identifier, Literal(quad.subject.value)))
         vocabulary = ontology.load("themes.ttl")
         for concept in set(vocabulary.subjects(RDF.type, SKOS.Concept)):
             if next(self.snapshot.store.quads_for_pattern(None, None, _ox(str(concept)), None), None) is not None:

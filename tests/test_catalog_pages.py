@@ -8,6 +8,7 @@ import sys
 from urllib.parse import urlencode
 
 import httpx
+import pyshacl
 import pytest
 from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import DCTERMS, FOAF, RDF
@@ -17,7 +18,7 @@ from catalogue.model.namespaces import DCAT, DISCO, HYDRA
 from catalogue.model.rdf import GENID
 from catalogue.pipeline.harvest import harvest
 from catalogue.storage.store import Store
-from support import BASE_URI, free_port, harvest_demo, settings_in, wait_for, write_config
+from support import BASE_URI, corpus, free_port, harvest_demo, settings_in, wait_for, write_config
 
 SOURCES = ["mfr", "vardef", "klass", "helsedata"]
 
@@ -229,3 +230,15 @@ def test_ddi_discovery_as_specified_and_the_catalogue_identified(served):
     assert with_variables and with_variables <= set(graph.subjects(RDF.type, URIRef(disco + "LogicalDataSet")))
     ours = URIRef(f"{BASE_URI}catalog")
     assert str(graph.value(ours, DCTERMS.identifier)) == str(ours)
+
+
+def test_partners_still_on_dcat_ap_no_2_take_the_catalogue_whole_and_by_page(served):
+    """The official DCAT-AP-NO 2.0 shapes find no violation in the catalogue, whole or read page by page."""
+    shapes = Graph().parse(corpus("shapes", "dcat-ap-no", "v2", "DCAT-AP-NO-shacl_shapes_2.00.ttl"))
+    whole = Graph().parse(data=httpx.get(f"{served}/catalog").text, format="turtle")
+    pages = Graph()
+    for page in _pages(served, size=2):
+        pages += _without_paging(page)
+    for graph in (whole, pages):
+        conforms, _, text = pyshacl.validate(graph, shacl_graph=shapes, inference="none")
+        assert conforms, text[:3000]

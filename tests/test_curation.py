@@ -10,7 +10,7 @@ from rdflib.namespace import SKOS
 from catalogue.access.audit import Audit
 from catalogue.curation import mappings
 from catalogue.curation.vocabularies import MAX_TURTLE
-from catalogue.model.namespaces import DCAT
+from catalogue.model.namespaces import DCAT, DISCO
 from catalogue.search import build_documents
 from catalogue.site.app import create_app
 from catalogue.storage.store import Store
@@ -104,10 +104,14 @@ def test_a_rejected_mapping_shows_nowhere(site):
 
 def test_a_variable_maps_to_a_standard_variable(site):
     _, client, _ = site
-    assert approved(site, "mfr/mfr/VEKT", STANDARD + "fodselsvekt")["object_source"] == "standard-variables"
+    mapping = approved(site, "mfr/mfr/VEKT", STANDARD + "fodselsvekt")
+    assert mapping["object_source"] == "standard-variables"
     same = client.get("/api/variables/mfr/mfr/VEKT").json()["same_variables"]
     assert [(s["kind"], s["label"]["nb"], s["url"]) for s in same] == \
         [("standard_variable", "Fødselsvekt", "/curation/vocabularies/standard-variables")]
+    # partners read it as the concept the variable measures (DDI-RDF Discovery), when exact
+    measured = (URIRef(uri("mfr/mfr/VEKT")), DISCO.concept, URIRef(STANDARD + "fodselsvekt"))
+    assert (measured in catalog(client)) == (mapping["relation"] == "exactMatch")
 
 
 def test_a_publisher_cannot_review_or_see_proposals(site):

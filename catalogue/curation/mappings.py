@@ -30,6 +30,7 @@ from tantivy import Filter, TextAnalyzerBuilder, Tokenizer
 from catalogue.curation import vocabularies
 from catalogue.curation.vocabularies import SYSTEM, CurationError
 from catalogue.model.models import Text, code_list_of
+from catalogue.model.namespaces import DISCO
 from catalogue.search import Query, SearchBackend, VariableDoc
 from catalogue.search.analysis import NOT_PARTS, fold
 from catalogue.storage.sqlite import transaction
@@ -112,8 +113,12 @@ class Curation:
 
     def _publish(self, db: sqlite3.Connection) -> None:
         graph = vocabularies.published(db)
+        concepts = {v.id for v in vocabularies.vocabularies(db)}
         for mapping in _mappings(db, "state = 'approved'", ()):
             graph.add((URIRef(mapping.subject), RELATIONS[mapping.relation], URIRef(mapping.object)))
+            if mapping.relation == "exactMatch" and mapping.object_source in concepts:
+                # the variable measures the standard variable's concept (DDI-RDF Discovery)
+                graph.add((URIRef(mapping.subject), DISCO.concept, URIRef(mapping.object)))
         state = self.store.state()
         entry = SourceState(id=CURATION_GRAPH, name="Kuratering", publisher="", kind=CURATION_KIND,
                             url=str(self.path), harvested=now(), attempted=now(), triples=len(graph))
