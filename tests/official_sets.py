@@ -1,33 +1,44 @@
 """HealthDCAT-AP release 8's official shape set per access level, as the HealthData@EU
-validator loads it (tests/fixtures/shapes/healthdcat-ap-r8/, see its SOURCES.md)."""
+validator loads it: from the shared corpus (`shapes/healthdcat-ap-r8/`, and DCAT-AP 3.0.1's
+modular shapes for what it imports of DCAT-AP), the files the corpus lacks from
+tests/fixtures/shapes/healthdcat-ap-r8/ (see its SOURCES.md). Skipped without the corpus."""
 from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
 
-from rdflib import Graph, URIRef
+from rdflib import Graph
 from rdflib.namespace import DCTERMS, OWL, SH, SKOS
 
 from catalogue.model.namespaces import CSVW, DCAT, HEALTHDCATAP
-from support import FIXTURES
+from support import FIXTURES, corpus
 
-HEALTHDCAT_AP = FIXTURES / "shapes" / "healthdcat-ap-r8"
+KEPT_HERE = FIXTURES / "shapes" / "healthdcat-ap-r8"
 DCAT_AP = "https://semiceu.github.io/DCAT-AP/releases/3.0.0/html/shacl/"
-# The shape files the set owl:imports, and the copy of each here. Its other imports are
-# vocabularies and ontologies, which the validator merges into the data it checks: they are
-# not loaded here, so every concept the export uses must say its scheme itself (stricter).
-IMPORTS = {URIRef(f"{DCAT_AP}{name}"): HEALTHDCAT_AP / "dcat-ap-3" / name
-           for name in ("shapes.ttl", "range.ttl", "shapes_recommended.ttl")}
+# The shape files of DCAT-AP 3 the set owl:imports (and its deprecated-URI shapes), as DCAT-AP
+# 3.0.1 publishes them. Its other imports are vocabularies and ontologies, which the validator
+# merges into the data it checks: they are not loaded here, so every concept the export uses
+# must say its scheme itself (stricter).
+FROM_DCAT_AP_3 = {"deprecated/deprecateduris.ttl": "deprecateduris.ttl",
+                  **{f"{DCAT_AP}{name}": name for name in ("shapes.ttl", "range.ttl", "shapes_recommended.ttl")}}
+
+
+def _file(name: str) -> Path:
+    """One file of the set: the corpus's copy, else the one kept here."""
+    if name in FROM_DCAT_AP_3:
+        return corpus("shapes", "dcat-ap-3.0.1", "modular", FROM_DCAT_AP_3[name])
+    in_corpus = corpus("shapes", "healthdcat-ap-r8") / name
+    return in_corpus if in_corpus.exists() else KEPT_HERE / name
 
 
 def level_files(level: str) -> list[Path]:
     """The files the validator's config.properties names for `level` (public, restricted,
     non-public), then the shape files these owl:import."""
-    lines = (HEALTHDCAT_AP / "config.properties").read_text().splitlines()
+    lines = _file("config.properties").read_text().splitlines()
     settings = dict(map(str.strip, line.split("=", 1)) for line in lines if "=" in line and not line.startswith("#"))
-    files = [HEALTHDCAT_AP / name.strip() for name in settings[f"validator.shaclFile.{level}"].split(",")]
+    files = [_file(name.strip()) for name in settings[f"validator.shaclFile.{level}"].split(",")]
     imported = {uri for path in files for uri in Graph().parse(path).objects(None, OWL.imports)}
-    return files + [IMPORTS[uri] for uri in sorted(imported) if uri in IMPORTS]
+    return files + [_file(str(uri)) for uri in sorted(imported) if str(uri) in FROM_DCAT_AP_3]
 
 
 def level_shapes(level: str, for_pyshacl: bool = True) -> Graph:
