@@ -85,7 +85,10 @@ class View:
 
     def variable_graph(self, uri: str) -> Graph:
         """The variable's description with the link from its dataset."""
-        graph = self.snapshot.describe(uri)
+        return self.with_dataset_link(self.snapshot.describe(uri), uri)
+
+    def with_dataset_link(self, graph: Graph, uri: str) -> Graph:
+        """`graph` with the link from the dataset of the variable `uri` (if it is one)."""
         for link in self.snapshot.store.quads_for_pattern(None, _ox(str(DISCO.variable)), _ox(uri), None):
             graph.add((URIRef(link.subject.value), DISCO.variable, URIRef(uri)))
         return graph
@@ -210,7 +213,7 @@ class View:
         if key not in self._reach:
             additions, store = self.additions(profile), self.snapshot.store
             stop = {self.snapshot.catalogue_uri, *(uri for uri, _ in self.datasets.values())} - {dataset}
-            found, todo = [dataset], [dataset]
+            found, seen, todo = [dataset], {dataset}, [dataset]
             while todo:
                 node = todo.pop()
                 # a concept or scheme is followed only to the scheme it is in, not to its neighbours
@@ -218,7 +221,8 @@ class View:
                 targets = {q.object.value for q in store.quads_for_pattern(_ox(node), via and _ox(str(via)), None, None)
                            if isinstance(q.object, ox.NamedNode)}
                 targets |= {str(o) for o in additions.objects(URIRef(node), via) if isinstance(o, URIRef)}
-                for target in sorted(targets - stop - set(found)):
+                for target in sorted(targets - stop - seen):
+                    seen.add(target)
                     if GENID in target or self._described(target, additions):
                         found.append(target)
                         todo.append(target)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from rdflib import Graph
 
 from catalogue.search import EmbeddedBackend, Query, VariableDoc
 from catalogue.settings import DEMO_SOURCES, Settings
@@ -70,6 +71,15 @@ def search(settings: Settings, text: str = "") -> list[VariableDoc]:
 def by_name(settings: Settings) -> dict[str, VariableDoc]:
     """Every searchable variable, by its name (dct:identifier)."""
     return {doc.name: doc for doc in search(settings)}
+
+
+def described(client, uri: str) -> Graph:
+    """What the catalogue's graph says of `uri`, asked through its SPARQL endpoint (the codes of
+    a code list are there and in the whole catalogue, not on its pages)."""
+    answer = client.get("/sparql", params={"query": f"CONSTRUCT {{ <{uri}> ?p ?o }} WHERE {{ <{uri}> ?p ?o }}",
+                                           "format": "nt"})
+    assert answer.status_code == 200, answer.text
+    return Graph().parse(data=answer.text, format="nt")
 
 
 def corpus(*parts: str) -> Path:

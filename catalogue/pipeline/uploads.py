@@ -80,10 +80,10 @@ class Uploads:
         publications, and of one whose writer was killed before its commit."""
         if not self.folder.is_dir():
             return
-        name = self._active_name(state)
         active = self.active(state)
+        kept = {self._active_name(state), active.file} if active else set()
         for path in self.folder.iterdir():
-            if path.name not in (name, active and active.file):
+            if path.name not in kept:
                 path.unlink(missing_ok=True)
 
     def _active_name(self, state: State) -> str | None:

@@ -119,10 +119,8 @@ def linked_data_routes(services: Services, pages: Pages) -> APIRouter:
         uri = _iri(f"{settings.base_uri}id/{path}")
         if browser(request, format) and (page_url := page_of(view, uri)):
             return RedirectResponse(page_url, status_code=303)
-        # as the catalogue gives it (with the dates it observed), and a variable with its dataset's link
-        graph = view.catalogue_part([URIRef(uri)])
-        if path.startswith("variable/"):
-            graph += view.variable_graph(uri)
+        # as the catalogue gives it (with the dates it observed), a variable with its dataset's link
+        graph = view.with_dataset_link(view.catalogue_part([URIRef(uri)]), uri)
         return described(request, uri, graph, format)
 
     @app.get("/.well-known/genid/{key}", responses=answers(HTML, *RDF_MEDIA))
