@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from catalogue.gate.shacl import DEFAULT_PROFILE, Profile
 from catalogue.model.models import Agent, ContactPoint, Text
-from catalogue.profiles.healthdcat_ap_r8 import HealthCategory
+from catalogue.profiles.healthdcat_ap_r8 import DatasetType, HealthCategory, Provenance
 
 DEMO_PLACEHOLDER = "{demo}"
 # The URL of a source that is published by upload only (see catalogue.pipeline.publishing); kinds
@@ -36,6 +36,7 @@ class PublisherConfig(BaseModel):
 
 
 INTERVAL_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+T = TypeVar("T")
 
 
 class SourceConfig(BaseModel):
@@ -83,6 +84,15 @@ class CatalogueConfig(BaseModel):
     # For /catalog?profile=healthdcat-ap: the EHDS Art. 51 categories of the datasets, by source
     # id or dataset id ("source/dataset"), which the health data access body says and no source does.
     health_categories: dict[str, list[HealthCategory]] = Field(default_factory=dict)
+    # For the same profile, likewise: where the data comes from (Norway's provenance vocabulary:
+    # nasjonal, an authoritative source; tredjepart; bruker; vedtak) and the EU dataset type.
+    provenance: dict[str, Provenance] = Field(default_factory=dict)
+    dataset_types: dict[str, DatasetType] = Field(default_factory=dict)
+
+    @staticmethod
+    def stated(table: dict[str, T], dataset_id: str, source_id: str) -> T | None:
+        """What `table` states of a dataset: by its id ("source/dataset"), else by its source's."""
+        return table.get(dataset_id, table.get(source_id))
 
 
 class Config(BaseModel):

@@ -7,11 +7,11 @@ from collections import Counter
 
 import pytest
 from fastapi.testclient import TestClient
-from rdflib import Graph, URIRef
-from rdflib.namespace import DCTERMS, RDF
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS, RDF, SKOS
 
 from catalogue.gate.shacl import validate
-from catalogue.model.namespaces import DCAT, DISCO, EU_THEME, HEALTHDCATAP, HYDRA, bind_prefixes
+from catalogue.model.namespaces import CV, DCAT, DISCO, EU_THEME, HEALTHDCATAP, HYDRA, bind_prefixes
 from catalogue.profiles.healthdcat_ap_r8 import LEVELS, PROFILE
 from catalogue.site.app import create_app
 from official_sets import MISSING, export, level_shapes, violations
@@ -90,6 +90,28 @@ def test_code_lists_are_named_by_the_coding_systems_of_healthdcat_aps_vocabulary
     incidence = URIRef(f"{BASE_URI}id/dataset/kreftregisteret/kreftregisteret-insidens")
     systems = set(exports["non-public"].objects(incidence, HEALTHDCATAP.hasCodingSystem))
     assert systems == {URIRef("https://hdeu-dcat.data.health.europa.eu/resource/authority/coding-system/ICD-O")}
+
+
+def test_what_the_configuration_states_and_the_one_contact_a_source_gives_are_said(exports):
+    """Provenance and dataset type as the configuration states them per source; a publisher
+    without a configured contact gets the one contact point its datasets give (Munin's ALS:
+    St. Olavs hospital), and none where they give several."""
+    graph = exports["non-public"]
+    mfr = URIRef(f"{BASE_URI}id/dataset/mfr/mfr")
+    authoritative = URIRef("http://data.brreg.no/datakatalog/provinens/nasjonal")
+    assert set(graph.objects(mfr, DCTERMS.provenance)) == {authoritative}
+    assert (authoritative, RDF.type, DCTERMS.ProvenanceStatement) in graph
+    assert (authoritative, SKOS.prefLabel, Literal("Autoritativ kilde", lang="nb")) in graph
+    statistical = URIRef("http://publications.europa.eu/resource/authority/dataset-type/STATISTICAL")
+    assert set(graph.objects(mfr, DCTERMS.type)) == {statistical}
+    assert (statistical, SKOS.inScheme, URIRef("http://publications.europa.eu/resource/authority/dataset-type")) in graph
+    als = URIRef(f"{BASE_URI}id/dataset/munin/K_ALS")
+    [holder] = graph.objects(als, DCTERMS.publisher)
+    assert [str(e) for e in graph.objects(graph.value(holder, CV.contactPoint), CV.email)] == ["alsregister@stolav.no"]
+    # Kreftregisteret's two datasets give two addresses: its contact is the configured one
+    [registry] = set(graph.objects(URIRef("https://data.kreftregisteret.no/datasett/insidens"), DCTERMS.publisher))
+    assert [str(e) for e in graph.objects(graph.value(registry, CV.contactPoint), CV.email)] == [
+        "datautlevering@kreftregisteret.no"]
 
 
 def test_an_unknown_access_level_or_one_without_the_profile_is_refused_with_the_levels(client):

@@ -17,6 +17,12 @@ restricted, non-public), each with its own official shapes. Only what we know go
 - healthdcatap:healthCategory: the EHDS Art. 51 categories the configuration gives per source or
   dataset. A dataset's themes do not say it: a theme is a subject (pregnancy, infection
   control), a category the kind of data source (registry, survey, EHR).
+- dct:provenance and dct:type (both mandatory for non-public datasets): likewise what the
+  configuration states per source or dataset, as concepts of Norway's provenance vocabulary
+  (DCAT-AP-NO's: an authoritative source, a third party, ...) and of the EU dataset-type table.
+- cv:contactPoint of a publisher with no configured contact: the one contact point the sources
+  give for all of its datasets, if they give exactly one (Munin names a registry's holder and
+  the registry's address, and nothing else of the holder).
 - dcat:distribution: where the dataset has a landing page, a distribution with the landing page
   as its dcat:accessURL (DCAT's rule for data reached only through a landing page).
 - healthdcatap:hasStructuredData true and healthdcatap:hasVariables: the dataset's variables as
@@ -36,9 +42,8 @@ datasets, their variables and the nodes they hold, as the HealthData@EU validato
 file against one level's shapes.
 
 Never said, since no source gives them (and numbers are never made up): numberOfRecords,
-numberOfUniqueIndividuals, min/maxTypicalAge, populationCoverage, retentionPeriod, dct:type,
-dct:provenance (both mandatory for non-public datasets), dpv:hasPurpose/hasLegalBasis/
-hasPersonalData, publisher types, dct:conformsTo.
+numberOfUniqueIndividuals, min/maxTypicalAge, populationCoverage, retentionPeriod,
+dpv:hasPurpose/hasLegalBasis/hasPersonalData, publisher types, dct:conformsTo.
 """
 from __future__ import annotations
 
@@ -97,6 +102,24 @@ CATEGORY_LABELS: dict[str, str] = {
             "publication of the related results",
     "EINS": "Health data from biobanks and associated databases",
 }
+# Norway's provenance vocabulary (DCAT-AP-NO's range of dct:provenance), with its labels.
+PROVENANCE = "http://data.brreg.no/datakatalog/provinens"
+Provenance = typing.Literal["nasjonal", "tredjepart", "bruker", "vedtak"]
+PROVENANCE_LABELS: dict[str, dict[str, str]] = {
+    "nasjonal": {"nb": "Autoritativ kilde", "nn": "Autoritativ kilde", "en": "Authoritativ source"},
+    "tredjepart": {"nb": "Tredjepart", "nn": "Tredjepart", "en": "Third party"},
+    "bruker": {"nb": "Brukerinnsamlede data", "nn": "Brukerinnsamlede data", "en": "User collection"},
+    "vedtak": {"nb": "Vedtak", "nn": "Vedtak", "en": "Governmental decisions"},
+}
+# The EU dataset types a catalogue of health data may state, with the table's labels.
+DatasetType = typing.Literal["STATISTICAL", "SYNTHETIC_DATA", "TEST_DATA", "GEOSPATIAL", "CODE_LIST"]
+DATASET_TYPE_LABELS: dict[str, dict[str, str]] = {
+    "STATISTICAL": {"nb": "Statistisk data", "nn": "Statistisk data", "en": "Statistical data"},
+    "SYNTHETIC_DATA": {"nb": "Kunstig data", "nn": "Kunstig data", "en": "Synthetic data"},
+    "TEST_DATA": {"nb": "Testdata", "nn": "Testdata", "en": "Test data"},
+    "GEOSPATIAL": {"nb": "Geodata", "nn": "Geodata", "en": "Geospatial data"},
+    "CODE_LIST": {"nb": "Kodeliste", "nn": "Kodeliste", "en": "Code list"},
+}
 # Code lists that are a coding system of HealthDCAT-AP's vocabulary (release 8's
 # coding-system.rdf), by the name their title starts with ("ICD-10 – ..."): the vocabulary's
 # code. Its ICD-O stands for every edition, ICD-O-3 included; Norway's ICD-10 is WHO's, translated.
@@ -109,7 +132,7 @@ XSD_PREFIX = str(XSD)
 def additions(snapshot: Snapshot, datasets: dict[str, tuple[str, str]], config: Config) -> Graph:
     """HealthDCAT-AP's triples for the catalogues, the datasets (id -> (URI, source id)), their
     variables and agents in `snapshot`, with what only the configuration knows (the HDAB,
-    contacts, health categories). Read with one query per kind of fact, not per resource,
+    contacts, health categories, provenance, dataset types). Read with one query per kind of fact, not per resource,
     into an oxigraph store behind rdflib's API (five triples a variable: rdflib's own store
     would hold them at several times the memory)."""
     graph = Graph(store="Oxigraph")
@@ -126,8 +149,9 @@ def additions(snapshot: Snapshot, datasets: dict[str, tuple[str, str]], config: 
         graph.add((node, DCATAP.applicableLegislation, EHDS))
     publishers = _rows(snapshot, "DISTINCT ?a WHERE { ?d a dcat:Dataset ; dct:publisher ?a }")
     agents = {hdab} | {agent for (agent,) in publishers}
-    for agent in agents & contacts.keys():
-        _contact(graph, agent, contacts[agent])
+    for agent, contact in (_given_contacts(snapshot) | contacts).items():
+        if agent in agents:
+            _contact(graph, agent, contact)
     # a source that names a dataset's access body (Munin does) is taken at its word
     own_hdab = {d for (d,) in _rows(snapshot, f"DISTINCT ?d WHERE {{ ?d <{HEALTHDCATAP.hdab}> [] }}")}
     for dataset_id, (uri, source_id) in datasets.items():
@@ -135,11 +159,20 @@ def additions(snapshot: Snapshot, datasets: dict[str, tuple[str, str]], config: 
         graph.add((dataset, DCATAP.applicableLegislation, EHDS))
         if dataset not in own_hdab:
             graph.add((dataset, HEALTHDCATAP.hdab, hdab))
-        for code in catalogue.health_categories.get(dataset_id, catalogue.health_categories.get(source_id, [])):
+        for code in catalogue.stated(catalogue.health_categories, dataset_id, source_id) or []:
             category = URIRef(f"{AUTHORITY}healthcategories/{code}")
             graph.add((dataset, HEALTHDCATAP.healthCategory, category))
-            graph.add((category, RDF.type, SKOS.Concept))
-            graph.add((category, SKOS.prefLabel, Literal(CATEGORY_LABELS[code], lang="en")))
+            _concept(graph, category, {"en": CATEGORY_LABELS[code]})
+        provenance = catalogue.stated(catalogue.provenance, dataset_id, source_id)
+        if provenance:
+            statement = URIRef(f"{PROVENANCE}/{provenance}")
+            graph.add((dataset, DCTERMS.provenance, statement))
+            graph.add((statement, RDF.type, DCTERMS.ProvenanceStatement))
+            _concept(graph, statement, PROVENANCE_LABELS[provenance], URIRef(PROVENANCE))
+        kind = catalogue.stated(catalogue.dataset_types, dataset_id, source_id)
+        if kind:
+            graph.add((dataset, DCTERMS.type, URIRef(f"{EU_AUTHORITY}dataset-type/{kind}")))
+            _concept(graph, URIRef(f"{EU_AUTHORITY}dataset-type/{kind}"), DATASET_TYPE_LABELS[kind])
     for dataset, page in _rows(snapshot, "?d ?page WHERE { ?d a dcat:Dataset ; dcat:landingPage ?page }"):
         distribution = BNode()
         graph.add((dataset, DCAT.distribution, distribution))
@@ -253,10 +286,30 @@ def _variables(graph: Graph, snapshot: Snapshot) -> None:
 def _rows(snapshot: Snapshot, select: str):
     """The rows of `SELECT <select>` over the snapshot, as rdflib terms."""
     query = ("PREFIX dcat: <http://www.w3.org/ns/dcat#> PREFIX dct: <http://purl.org/dc/terms/> "
-             "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
+             "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> PREFIX vcard: <http://www.w3.org/2006/vcard/ns#> "
              "PREFIX disco: <http://rdf-vocabulary.ddialliance.org/discovery#> SELECT " + select)
     for row in snapshot.query(query):
         yield tuple(None if term is None else to_rdflib(term) for term in row)  # None: unbound
+
+
+def _concept(graph: Graph, concept: URIRef, labels: dict[str, str], scheme: URIRef | None = None) -> None:
+    graph.add((concept, RDF.type, SKOS.Concept))
+    for lang, label in labels.items():
+        graph.add((concept, SKOS.prefLabel, Literal(label, lang=lang)))
+    if scheme:
+        graph.add((concept, SKOS.inScheme, scheme))
+
+
+def _given_contacts(snapshot: Snapshot) -> dict[URIRef, ContactPoint]:
+    """Each publisher's contact point where the sources give exactly one for all its datasets."""
+    given: dict[URIRef, set[tuple]] = {}
+    rows = _rows(snapshot, "DISTINCT ?a ?e ?u WHERE { ?d a dcat:Dataset ; dct:publisher ?a ; dcat:contactPoint ?c "
+                           "OPTIONAL { ?c vcard:hasEmail ?e } OPTIONAL { ?c vcard:hasURL ?u } }")
+    for agent, email, url in rows:
+        given.setdefault(agent, set()).add((email, url))
+    return {agent: ContactPoint(name={}, email=str(email) if email else None, url=str(url) if url else None)
+            for agent, points in given.items() if len(points) == 1
+            for email, url in points if email or url}
 
 
 def _contact(graph: Graph, agent: URIRef, contact: ContactPoint) -> None:
