@@ -10,6 +10,7 @@ it and gets a new view, so a running server serves new data without a restart.
 """
 from __future__ import annotations
 
+import logging
 import threading
 
 from catalogue.access.accounts import Accounts
@@ -27,6 +28,8 @@ from catalogue.storage.records import RecordStore
 from catalogue.storage.runs import RunLog
 from catalogue.storage.store import Store
 from catalogue.view import View
+
+log = logging.getLogger(__name__)
 
 
 class Services:
@@ -48,7 +51,25 @@ class Services:
         self._lock = threading.Lock()
         self._generation: int | None = None
         self._view: View | None = None
-        catch_up(settings)  # a writer killed before this server started left the index behind?
+        try:
+            catch_up(settings)  # a writer killed before this server started left the index behind?
+        except Exception as exc:  # a store not answering yet: start anyway, /readyz names it
+            log.warning("could not settle the data directory at start: %s: %s", type(exc).__name__, exc)
+
+    def readiness(self) -> dict[str, str | None]:
+        """Each store a request may need, and why it is down (None when it answers)."""
+        def search() -> None:
+            if not self.search.has_index() and any(s.graph_file for s in self.store.state().sources.values()):
+                raise RuntimeError("no search index of the stored graphs yet (a harvest builds it)")
+        checks = {"store": self.store.state, "search": search, "database": lambda: self.accounts.get("")}
+        down: dict[str, str | None] = {}
+        for name, check in checks.items():
+            try:
+                check()
+                down[name] = None
+            except Exception as exc:  # whatever a store raises is why it is down
+                down[name] = f"{type(exc).__name__}: {exc}"
+        return down
 
     def config(self) -> Config:
         """The sources configuration, read when asked (an operator may edit it while serving)."""

@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from catalogue.services import Services
 from catalogue.settings import Settings
 from catalogue.site.auth import Access
+from catalogue.site.metrics import Metrics, RequestTimer
 from catalogue.site.middleware import HeadAsGet, PublicReads, SecurityHeaders, server_error
 from catalogue.site.pages import Pages
 from catalogue.site.params import REFUSALS
@@ -24,6 +25,7 @@ from catalogue.site.routes.datasets import dataset_routes, source_routes
 from catalogue.site.routes.explorer import explorer_routes
 from catalogue.site.routes.linked_data import linked_data_routes
 from catalogue.site.routes.lists import list_routes
+from catalogue.site.routes.operations import operation_routes
 from catalogue.site.routes.publishing import publish_routes
 from catalogue.site.routes.quality import quality_routes
 from catalogue.site.routes.registers import register_routes
@@ -38,6 +40,7 @@ def create_app(settings: Settings) -> FastAPI:
     services = Services(settings)
     access = Access(services.accounts, services.audit)
     pages = Pages(access)
+    metrics = Metrics(services)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Swagger UI's files from a pinned package: the CSP lets pages load scripts from this site alone.
     app.mount("/docs/assets", StaticFiles(packages=[("fastapi_offline", "static")]), name="docs-assets")
@@ -51,6 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.add_middleware(PublicReads, committed=services.store.committed)
     app.add_middleware(HeadAsGet)
+    app.add_middleware(RequestTimer, metrics=metrics)  # outermost: times what every other part adds
     app.add_exception_handler(Exception, server_error)
     app.add_exception_handler(HTTPException, pages.error)
     for router in (explorer_routes(services, pages), variable_routes(services, pages),
@@ -59,6 +63,6 @@ def create_app(settings: Settings) -> FastAPI:
                    list_routes(services, pages), register_routes(services, pages),
                    quality_routes(services, pages), code_list_routes(services, pages),
                    account_routes(access, services, pages), curation_routes(access, services, pages),
-                   publish_routes(access, services, pages)):
+                   publish_routes(access, services, pages), operation_routes(services, metrics)):
         app.include_router(router)
     return app

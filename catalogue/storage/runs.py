@@ -7,6 +7,7 @@ harvest of a large registry lists every record.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from itertools import islice
@@ -121,6 +122,10 @@ class RunLog:
         if source_id:  # ids are '<time>-<source>' and the time part has no '-'
             paths = [p for p in paths if p.stem.split("-", 1)[1] == source_id]
         return [Run.model_validate_json(p.read_text(encoding="utf-8")) for p in paths[:limit]]
+
+    def counts(self) -> dict[str, int]:
+        """How many runs each source has in the log, from the files' names alone."""
+        return dict(Counter(p.stem.split("-", 1)[1] for p in self.folder.glob("*.json"))) if self.folder.exists() else {}
 
     def ids(self) -> list[str]:
         """Every run's id, oldest first."""

@@ -1,0 +1,105 @@
+"""What an operator's Prometheus scrapes from /metrics: the latency of the site's answers by
+route, and, read from the committed state when scraped, the generations of the graph and of
+the search index and each source's last harvest. The harvests run in other processes
+(`catalogue harvest`, the scheduler), so their outcomes are read where they are committed,
+not counted here."""
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import datetime
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from catalogue.pipeline.harvest import INDEXED
+from catalogue.services import Services
+
+# seconds: a search answers in milliseconds, a whole /catalog export of a large store in minutes
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+
+
+class Metrics:
+    """The registry of one app (each app its own, so that apps in one process do not mix)."""
+
+    def __init__(self, services: Services):
+        self.registry = CollectorRegistry()
+        self.latency = Histogram("catalogue_http_request_duration_seconds",
+                                 "Time to answer a request, by method, route and status class",
+                                 ["method", "route", "status"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.registry.register(CatalogueCollector(services))
+
+    def exposition(self) -> tuple[bytes, str]:
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class RequestTimer:
+    """Times every HTTP answer into `metrics`, labelled by the route's path template (never
+    the path itself: one series per route, whatever the ids asked)."""
+
+    def __init__(self, app, metrics: Metrics):
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started, status = time.perf_counter(), 500
+
+        async def sending(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            self.metrics.latency.labels(scope["method"], route, f"{status // 100}xx").observe(
+                time.perf_counter() - started)
+
+
+class CatalogueCollector(Collector):
+    """The committed state's figures, read when scraped."""
+
+    def __init__(self, services: Services):
+        self.services = services
+
+    def collect(self) -> Iterator:
+        store, data = self.services.store, self.services.settings.data_dir
+        state = store.state()
+        yield GaugeMetricFamily("catalogue_generation", "Generation of the committed state of the graph",
+                                value=state.generation)
+        indexed = data / INDEXED
+        yield GaugeMetricFamily("catalogue_search_index_generation", "Generation the search index was built from",
+                                value=json.loads(indexed.read_text(encoding="utf-8"))["generation"]
+                                if indexed.exists() else 0)
+        sources = [s for s in state.sources.values() if s.is_source]
+        families = {
+            "up": GaugeMetricFamily("catalogue_source_up", "1 if the source's last harvest succeeded, else 0",
+                                    labels=["source"]),
+            "failures": GaugeMetricFamily("catalogue_source_failures", "Failed harvests of the source in a row",
+                                          labels=["source"]),
+            "harvested": GaugeMetricFamily("catalogue_source_harvested_timestamp_seconds",
+                                           "When the source's stored graph was last written", labels=["source"]),
+            "attempted": GaugeMetricFamily("catalogue_source_attempted_timestamp_seconds",
+                                           "When a harvest of the source was last tried", labels=["source"]),
+            "records": GaugeMetricFamily("catalogue_source_records",
+                                         "Records of the source's last harvest, accepted or held back",
+                                         labels=["source", "outcome"]),
+        }
+        for source in sources:
+            families["up"].add_metric([source.id], 0 if source.error else 1)
+            families["failures"].add_metric([source.id], source.failures)
+            for name, moment in (("harvested", source.harvested), ("attempted", source.attempted)):
+                if moment:
+                    families[name].add_metric([source.id], datetime.fromisoformat(moment).timestamp())
+            families["records"].add_metric([source.id, "accepted"], source.accepted)
+            families["records"].add_metric([source.id, "held_back"], len(source.held_back))
+        yield from families.values()
+        runs = CounterMetricFamily("catalogue_harvest_runs", "Harvest runs recorded in the run log, by source",
+                                   labels=["source"])
+        for source, count in self.services.runs.counts().items():
+            runs.add_metric([source], count)
+        yield runs
