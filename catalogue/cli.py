@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from catalogue import logs
 from catalogue.settings import Settings
 from catalogue.storage.sqlite import SchemaTooNew
 
@@ -127,7 +128,7 @@ def _serve(settings: Settings, args) -> int:
         from catalogue.pipeline.schedule import Scheduler
         Scheduler(settings, check_every=args.check_every).start()
     print(f"serving {settings.data_dir} at http://{host}:{port}", file=sys.stderr)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=logs.config(settings.log_format, settings.log_level))
     return 0
 
 

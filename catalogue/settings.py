@@ -29,10 +29,16 @@ class Settings:
     # and time; it is stopped past either.
     upload_memory: int = 4 * 2**30
     upload_timeout: float = 300.0
+    log_format: str = "text"         # or "json", one object a line (see catalogue.logs)
+    log_level: str = "warning"       # "info" adds a line per request
 
     def __post_init__(self) -> None:
         if self.search not in ("embedded", "elasticsearch"):
             raise ValueError(f"CATALOGUE_SEARCH={self.search!r}: use 'embedded' or 'elasticsearch'")
+        if self.log_format not in ("text", "json"):
+            raise ValueError(f"CATALOGUE_LOG_FORMAT={self.log_format!r}: use 'text' or 'json'")
+        if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError(f"CATALOGUE_LOG_LEVEL={self.log_level!r}: use debug, info, warning, error or critical")
         if self.search == "elasticsearch" and not self.es_url:
             raise ValueError("CATALOGUE_SEARCH=elasticsearch needs CATALOGUE_ES_URL (e.g. http://localhost:9200)")
 
@@ -55,4 +61,6 @@ class Settings:
             max_upload_bytes=int(env.get("CATALOGUE_MAX_UPLOAD_BYTES", str(50 * 2**20))),
             upload_memory=int(env.get("CATALOGUE_UPLOAD_MEMORY", str(4 * 2**30))),
             upload_timeout=float(env.get("CATALOGUE_UPLOAD_TIMEOUT", "300")),
+            log_format=env.get("CATALOGUE_LOG_FORMAT", "text"),
+            log_level=env.get("CATALOGUE_LOG_LEVEL", "warning"),
         )

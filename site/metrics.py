@@ -6,6 +6,7 @@ not counted here."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -17,6 +18,7 @@ from prometheus_client.registry import Collector
 from catalogue.pipeline.harvest import INDEXED
 from catalogue.services import Services
 
+access = logging.getLogger("catalogue.access")
 # seconds: a search answers in milliseconds, a whole /catalog export of a large store in minutes
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 
@@ -37,7 +39,7 @@ class Metrics:
 
 class RequestTimer:
     """Times every HTTP answer into `metrics`, labelled by the route's path template (never
-    the path itself: one series per route, whatever the ids asked)."""
+    the path itself: one series per route, whatever the ids asked), and logs it (at info)."""
 
     def __init__(self, app, metrics: Metrics):
         self.app, self.metrics = app, metrics
@@ -56,8 +58,11 @@ class RequestTimer:
             await self.app(scope, receive, sending)
         finally:
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            self.metrics.latency.labels(scope["method"], route, f"{status // 100}xx").observe(
-                time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            self.metrics.latency.labels(scope["method"], route, f"{status // 100}xx").observe(seconds)
+            access.info("%s %s %s %.3f s", scope["method"], scope["path"], status, seconds, extra={
+                "method": scope["method"], "path": scope["path"], "route": route, "status": status,
+                "seconds": round(seconds, 4)})
 
 
 class CatalogueCollector(Collector):

@@ -120,30 +120,11 @@ def demo_server(tmp_path_factory, demo_data) -> Iterator[str]:
     """The harvested demo served by `catalogue serve` on 127.0.0.1 (a real server, for browser
     tests): its base URL, no trailing slash. Identifiers are minted under BASE_URI, not this
     server's random port, so that pages and screenshots read the same on every run."""
-    import os
-    import subprocess
-    import sys
-
     from catalogue.access.accounts import Accounts
-    from support import DEMO_ADMIN, free_port, wait_for
+    from support import DEMO_ADMIN, serving
 
     folder = tmp_path_factory.mktemp("demo-site")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     settings = demo_data(folder)
     Accounts(settings.data_dir).add(DEMO_ADMIN[0], "admin", password=DEMO_ADMIN[1])
-    env = {**os.environ, "CATALOGUE_DATA_DIR": str(settings.data_dir), "CATALOGUE_SOURCES": str(DEMO_SOURCES),
-           "CATALOGUE_BASE_URI": BASE_URI, "CATALOGUE_SEARCH": "embedded", "HOST": "127.0.0.1"}
-    log = folder / "serve.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen([sys.executable, "-m", "catalogue.cli", "serve", "--port", str(port)],
-                                  env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    try:
-        try:
-            wait_for(f"{base}/api/variables", params={"size": 1})
-        except Exception:
-            raise RuntimeError(f"catalogue serve did not start:\n{log.read_text(errors='replace')[-3000:]}")
+    with serving(settings, folder / "serve.log") as base:
         yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=10)

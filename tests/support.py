@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 import itertools
+import os
 import socket
+import subprocess
+import sys
 import textwrap
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -143,6 +148,30 @@ def wait_for(url: str, **kwargs) -> dict:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+@contextmanager
+def serving(settings: Settings, log: Path, *args: str, **env: str) -> Iterator[str]:
+    """`catalogue serve` (with `args`) as a real process on a free loopback port, over
+    `settings` with `env` added; yields its base URL once it answers, stops it after. What
+    it writes goes to `log`, which a failed start shows."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    environment = {**os.environ, "CATALOGUE_DATA_DIR": str(settings.data_dir), "HOST": "127.0.0.1",
+                   "CATALOGUE_SOURCES": str(settings.sources_file), "CATALOGUE_BASE_URI": settings.base_uri,
+                   "CATALOGUE_SEARCH": "embedded", **env}
+    with log.open("wb") as out:
+        server = subprocess.Popen([sys.executable, "-m", "catalogue.cli", "serve", "--port", str(port), *args],
+                                  env=environment, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        try:
+            wait_for(f"{base}/healthz")
+        except Exception:
+            raise RuntimeError(f"catalogue serve did not start:\n{log.read_text(errors='replace')[-3000:]}")
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def account(settings: Settings, name: str, role: str, organisation: str | None = None,

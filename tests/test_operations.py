@@ -1,16 +1,19 @@
-"""What an operator's load balancer and Prometheus read: /healthz, /readyz naming the store
-that is down, and /metrics with request latency by route and each source's last harvest."""
+"""What an operator's load balancer, Prometheus and log collector read: /healthz, /readyz
+naming the store that is down, /metrics with request latency by route and each source's last
+harvest, and a log of one JSON object a line."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 
+import httpx
 from fastapi.testclient import TestClient
 
 from catalogue.pipeline.harvest import harvest
 from catalogue.site.app import create_app
 from catalogue.storage.store import Store
-from support import DCAT_SOURCE, free_port
+from support import DCAT_SOURCE, free_port, serving
 
 
 def metric(text: str, name: str, **labels: str) -> float | None:
@@ -75,3 +78,18 @@ def test_readiness_names_the_store_that_is_down_and_why(settings, make_config, s
     answer = TestClient(create_app(settings)).get("/readyz")
     assert answer.status_code == 503 and set(answer.json()["down"]) == {"database"}
     assert TestClient(create_app(settings)).get("/healthz").status_code == 200
+
+
+def test_a_server_logs_each_request_as_one_json_object_a_line(settings, make_config, served, tmp_path):
+    _, url = served
+    harvest(settings, make_config(DCAT_SOURCE.format(url=url)))
+    log = tmp_path / "serve.log"
+    with serving(settings, log, CATALOGUE_LOG_FORMAT="json", CATALOGUE_LOG_LEVEL="info") as base:
+        assert httpx.get(f"{base}/api/variables", params={"q": "dødsårsak"}).status_code == 200
+    lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.startswith("{")]
+    [search] = [line for line in lines if line.get("route") == "/api/variables"]
+    assert search["logger"] == "catalogue.access" and search["level"] == "info" and search["status"] == 200
+    assert search["method"] == "GET" and search["seconds"] >= 0 and search["time"].endswith("+00:00")
+    assert any(line["logger"].startswith("uvicorn") for line in lines)  # the server's own lines too
+    assert all(line.startswith("{") for line in log.read_text(encoding="utf-8").splitlines()
+               if line.strip() and not line.startswith("serving "))
