@@ -37,14 +37,14 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import FOAF, RDF, SKOS
+from rdflib.namespace import DCTERMS, FOAF, RDF, SKOS
 
 from catalogue.harvesters.base import (HarvestContext, Record, SourceError, parse_options, read_json,
                                        record_json, text_value)
 from catalogue.harvesters.http import FetchError
 from catalogue.model.models import (Agent, CodeList, Concept, ContactPoint, Dataset, Period, Text,
                               Variable, VariableVersion, merge_periods)
-from catalogue.model.namespaces import CV, DCATAP, EU_ACCESS, EU_HEALTH, HEALTHDCATAP
+from catalogue.model.namespaces import CV, DCATAP, DPV, EU_ACCESS, EU_HEALTH, HEALTHDCATAP
 from catalogue.profiles.dcat_ap_no_3 import to_graph
 from catalogue.profiles.healthdcat_ap_r8 import AUTHORITY, CATEGORY_LABELS, HealthCategory
 
@@ -235,6 +235,17 @@ def _health_data(ctx: HarvestContext, options: MuninOptions, dataset: URIRef, ex
                 graph.add((point, prop, Literal(value)))
         if page := _url(extra.get("healthDataAccessBodyHomepage")):
             graph.add((point, CV.contactPage, URIRef(page)))
+    # why the registry is kept, and whom it holds (its inclusion and exclusion criteria)
+    purpose = read.multilingual(extra, "FormaalFlerspraklig") or (
+        {LANGUAGE: text} if (text := text_value(extra.get("Formaal"))) else {})
+    if purpose:
+        node = BNode()
+        graph.add((dataset, DPV.hasPurpose, node))
+        graph.add((node, RDF.type, DPV.Purpose))
+        for lang, text in purpose.items():
+            graph.add((node, DCTERMS.description, Literal(text.strip(), lang=lang)))
+    if population := text_value(extra.get("InklusjonsOgEksklusjonskriterier")):
+        graph.add((dataset, HEALTHDCATAP.populationCoverage, Literal(population.strip(), lang=LANGUAGE)))
     tokens = read.json_list(extra, "healthCategory")
     for code in sorted({c for token in tokens for c in options.health_categories.get(token, [])}):
         category = URIRef(f"{AUTHORITY}healthcategories/{code}")
@@ -582,15 +593,18 @@ class _Reader:
             return None
 
     def multilingual(self, extra: dict, key: str) -> Text:
-        """A `...Flerspraklig` property: JSON {"nb": ..., "en": ...} in a string."""
+        """A `...Flerspraklig` property: JSON {"nb": ..., "en": ...} in a string, or a JSON
+        array of {"value": ..., "language": ...} (`FormaalFlerspraklig`)."""
         text = text_value(extra.get(key))
         try:
             value = read_json(text.encode(), f"{self.where}, property {key!r}") if text else {}
         except SourceError as exc:
             self.problems.append(str(exc))
             return {}
-        if not isinstance(value, dict):
-            self.problems.append(f"{self.where}, property {key!r}: expected a JSON object of texts by language")
+        if isinstance(value, list):
+            value = {text_value(_get(v, "language")): _get(v, "value") for v in value}
+        if not isinstance(value, dict) or "" in value:
+            self.problems.append(f"{self.where}, property {key!r}: expected texts by language")
             return {}
         return {lang: text for lang, v in value.items() if (text := text_value(v))}
 

@@ -11,10 +11,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from fastapi.testclient import TestClient
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import FOAF
+from rdflib.namespace import DCTERMS, FOAF, RDF
 
 from catalogue.model.models import Period
-from catalogue.model.namespaces import CV, DCATAP, HEALTHDCATAP
+from catalogue.model.namespaces import CV, DCATAP, DPV, HEALTHDCATAP
 from catalogue.pipeline.harvest import harvest
 from catalogue.site.app import create_app
 from catalogue.sources import load_config
@@ -289,6 +289,12 @@ def test_access_body_legislation_and_categories_of_a_kilde_feed_healthdcat_ap(se
     # "ehds-cat:registries-quality-of-healthcare": a medical registry
     assert set(graph.objects(als, HEALTHDCATAP.healthCategory)) == {
         URIRef("https://hdeu-dcat.data.health.europa.eu/resource/authority/healthcategories/MRMR")}
+    # its purpose (Formaal) and the population it holds (its inclusion and exclusion criteria)
+    [purpose] = graph.objects(als, DPV.hasPurpose)
+    assert (purpose, RDF.type, DPV.Purpose) in graph
+    assert str(graph.value(purpose, DCTERMS.description)).startswith("ALS-registeret har som formål å måle/sikre kvalitet")
+    [population] = graph.objects(als, HEALTHDCATAP.populationCoverage)
+    assert population.language == "nb" and "G12.2 Sykdom i motoriske nevroner" in population
 
 
 def test_the_registers_page_names_the_access_body_the_source_gives(settings, harvested):

@@ -20,6 +20,7 @@ DCATAP = Namespace("http://data.europa.eu/r5r/")
 CV = Namespace("http://data.europa.eu/m8g/")
 CSVW = Namespace("http://www.w3.org/ns/csvw#")
 ELI = Namespace("http://data.europa.eu/eli/ontology#")
+DPV = Namespace("https://w3id.org/dpv#")  # the Data Privacy Vocabulary: purposes, legal bases
 EU_HEALTH = str(EU_THEME.HEAL)  # the theme every health dataset carries
 
 PREFIXES = {

@@ -41,9 +41,10 @@ One export per access level (`Selection.at(level)`): the catalogue with only tha
 datasets, their variables and the nodes they hold, as the HealthData@EU validator checks a
 file against one level's shapes.
 
-Never said, since no source gives them (and numbers are never made up): numberOfRecords,
-numberOfUniqueIndividuals, min/maxTypicalAge, populationCoverage, retentionPeriod,
-dpv:hasPurpose/hasLegalBasis/hasPersonalData, publisher types, dct:conformsTo.
+What a source states in this profile passes through (Munin: the access body, categories,
+dpv:hasPurpose, populationCoverage). Never added, since no source gives them (and numbers are
+never made up): numberOfRecords, numberOfUniqueIndividuals, min/maxTypicalAge, retentionPeriod,
+dpv:hasLegalBasis/hasPersonalData, publisher types, dct:conformsTo.
 """
 from __future__ import annotations
 
