@@ -18,6 +18,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
+from types import ModuleType
 
 from catalogue.model.models import Period
 from catalogue.search import analysis, dsl
@@ -26,31 +27,29 @@ from catalogue.search.documents import VariableDoc
 from catalogue.search.fields import COVERED, DESCRIPTION_WINDOW, Coverage, Groups, Labels, named, summarize
 from catalogue.search.query import Query
 
-REQUEST_TIMEOUT = 30  # seconds; a bulk request of BULK_CHUNK documents is the slowest call
+REQUEST_TIMEOUT = 30  # seconds a search or lookup may take
+# Seconds a write may take: a bulk request of BULK_CHUNK documents, or the refresh that ends a
+# rebuild, take longer on a busy cluster (a refresh after 100,000 documents took over 30 s).
+WRITE_TIMEOUT = 300
 BULK_CHUNK = 500
 PAGE = 1000  # documents per request when `matching` walks every match
 # Words analysed per `_analyze` request when marking a page's matches (dsl.ANALYZE_MAX_TOKENS
 # allows a few tokens each).
 ANALYZE_BATCH = 1000
 HIGHLIGHT_ANALYZERS = ("nb", "nb_fold", "en")
-# The client of each server (CATALOGUE_SEARCH), and the extra that installs it.
-CLIENTS = {"opensearch": ("opensearchpy", "OpenSearch", "opensearch"),
-           "elasticsearch": ("elasticsearch", "Elasticsearch", "elasticsearch")}
+# The client of each server (CATALOGUE_SEARCH): its module, class, the name of its timeout
+# option, and the extra that installs it.
+CLIENTS = {"opensearch": ("opensearchpy", "OpenSearch", "timeout", "opensearch"),
+           "elasticsearch": ("elasticsearch", "Elasticsearch", "request_timeout", "elasticsearch")}
 
 
-def _connect(product: str, urls: list[str]):
-    """The product's client of the servers at `urls`, its exception for a missing index or
-    document, and its bulk helper."""
-    module_name, client_name, extra = CLIENTS[product]
+def _client_module(product: str) -> ModuleType:
+    module_name, _, _, extra = CLIENTS[product]
     try:
-        module = importlib.import_module(module_name)
-        helpers = importlib.import_module(f"{module_name}.helpers")
+        return importlib.import_module(module_name)
     except ImportError as e:
         raise RuntimeError(f"CATALOGUE_SEARCH={product} needs the {module_name} client: "
                            f"pip install '.[{extra}]'") from e
-    timeout = {"timeout": REQUEST_TIMEOUT} if product == "opensearch" else {"request_timeout": REQUEST_TIMEOUT}
-    # given several nodes, a request a node cannot answer is tried on the next
-    return getattr(module, client_name)(urls, **timeout), module.NotFoundError, helpers.bulk
 
 
 def _utf16_len(text: str) -> int:
@@ -62,7 +61,14 @@ class ElasticBackend:
 
     def __init__(self, url: str, alias: str, product: str = "elasticsearch"):
         """`url`: one node's, or several nodes' separated by commas."""
-        self.client, self._missing, self._bulk = _connect(product, [u.strip() for u in url.split(",") if u.strip()])
+        module = _client_module(product)
+        _, client, timeout, _ = CLIENTS[product]
+        nodes = [u.strip() for u in url.split(",") if u.strip()]
+        # given several nodes, a request a node cannot answer is tried on the next
+        self.client = getattr(module, client)(nodes, **{timeout: REQUEST_TIMEOUT})
+        self._writer = getattr(module, client)(nodes, **{timeout: WRITE_TIMEOUT})
+        self._missing = module.NotFoundError  # no such index or document
+        self._bulk = importlib.import_module(f"{module.__name__}.helpers").bulk
         self.alias = alias
         self._own = re.compile(re.escape(alias) + r"-\d{20}")  # the indexes rebuilds name
         self._summary_of: tuple[str, Labels, Coverage, Groups] | None = None  # an index and its summary
@@ -71,15 +77,15 @@ class ElasticBackend:
     def rebuild(self, docs: Iterable[VariableDoc]) -> None:
         docs = list(docs)
         name = f"{self.alias}-{datetime.now(timezone.utc):%Y%m%d%H%M%S%f}"
-        self.client.indices.create(index=name, body=dsl.index_body(docs))
+        self._writer.indices.create(index=name, body=dsl.index_body(docs))
         try:
             self._write(name, docs)
-            self.client.indices.refresh(index=name)
+            self._writer.indices.refresh(index=name)
         except BaseException:
             self._delete_indexes([name])  # no half-built index left
             raise
         replaced = self._aliased()
-        self.client.indices.update_aliases(body={"actions": [
+        self._writer.indices.update_aliases(body={"actions": [
             *({"remove": {"index": old, "alias": self.alias}} for old in replaced),
             {"add": {"index": name, "alias": self.alias}},
         ]})
@@ -94,20 +100,20 @@ class ElasticBackend:
 
     def delete(self, ids: Iterable[str]) -> None:
         index = self._current()
-        self._bulk(self.client, ({"_op_type": "delete", "_index": index, "_id": doc_id} for doc_id in ids),
+        self._bulk(self._writer, ({"_op_type": "delete", "_index": index, "_id": doc_id} for doc_id in ids),
                    chunk_size=BULK_CHUNK, max_retries=3, ignore_status=(404,))
         self._summarize_again(index)
 
     def _write(self, index: str, docs: Iterable[VariableDoc]) -> None:
         this_year = datetime.now(timezone.utc).year
-        self._bulk(self.client, ({"_index": index, "_id": doc.id, "_source": dsl.document(doc, this_year)}
-                                 for doc in docs),
+        self._bulk(self._writer, ({"_index": index, "_id": doc.id, "_source": dsl.document(doc, this_year)}
+                                  for doc in docs),
                    chunk_size=BULK_CHUNK, max_retries=3)  # retries what a busy cluster rejects (429)
 
     def _summarize_again(self, index: str) -> None:
         """The index's summary (labels, coverage, groups) from the documents it now holds."""
-        self.client.indices.refresh(index=index)
-        self.client.indices.put_mapping(index=index, body={"_meta": dsl.meta(*summarize(self.matching(Query())))})
+        self._writer.indices.refresh(index=index)
+        self._writer.indices.put_mapping(index=index, body={"_meta": dsl.meta(*summarize(self.matching(Query())))})
         self._summary_of = None
 
     def drop(self) -> None:
@@ -116,7 +122,7 @@ class ElasticBackend:
 
     def _delete_indexes(self, names: list[str]) -> None:
         if names:  # one deleted meanwhile is no reason to keep the others
-            self.client.indices.delete(index=",".join(names), ignore_unavailable=True)
+            self._writer.indices.delete(index=",".join(names), ignore_unavailable=True)
 
     def _aliased(self) -> list[str]:
         try:

@@ -8,8 +8,8 @@ the tests that need the cluster skip and say so.
 from __future__ import annotations
 
 import os
+import re
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -24,7 +24,7 @@ CLASSPATH = BUILT / "classpath.txt"
 LAUNCHER = BUILT / "classes" / "catalogue" / "TestNode.class"
 SOURCES = (PROJECT / "pom.xml", PROJECT / "src" / "main" / "java" / "catalogue" / "TestNode.java",
            PROJECT / "src" / "main" / "resources" / "log4j2.properties")
-HEAP = "512m"  # per node: the test indexes are small
+HEAP = "512m"  # per node, for the tests' small indexes
 MAVEN_TIMEOUT = 900  # seconds: the first build downloads the server's jars (about 80 MB)
 START_TIMEOUT = 180  # seconds for a node to join (about 15 s on an idle machine)
 
@@ -36,18 +36,24 @@ def classpath() -> str:
         if shutil.which(tool) is None:
             pytest.skip(f"no `{tool}` on PATH: the OpenSearch cluster is built with Maven and runs on Java 17+")
     if not _current():
-        tried = []
-        for offline in (["-o"], []):
-            build = subprocess.run(["mvn", "-B", "-q", *offline, "-f", str(PROJECT / "pom.xml"), "compile",
-                                    "dependency:build-classpath", f"-Dmdep.outputFile={CLASSPATH}"],
-                                   capture_output=True, text=True, timeout=MAVEN_TIMEOUT)
-            if build.returncode == 0:
-                break
-            tried.append((build.stdout + build.stderr).strip().splitlines()[-3:])
-        else:
-            pytest.skip("OpenSearch could not be had from Maven Central (nor from ~/.m2): "
-                        + " / ".join(" ".join(lines) for lines in tried))
+        why = _build(["-o"]) and _build([])  # from Maven Central only what ~/.m2 lacks
+        if why:
+            pytest.skip(f"the OpenSearch node could not be built with Maven, from ~/.m2 nor from Maven Central: {why}")
     return f"{BUILT / 'classes'}{os.pathsep}{CLASSPATH.read_text().strip()}"
+
+
+def _build(options: list[str]) -> str | None:
+    """Why Maven could not build the launcher with these options (None: it did)."""
+    try:
+        build = subprocess.run(["mvn", "-B", "-q", *options, "-f", str(PROJECT / "pom.xml"), "compile",
+                                "dependency:build-classpath", f"-Dmdep.outputFile={CLASSPATH}"],
+                               capture_output=True, text=True, timeout=MAVEN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return f"no answer in {MAVEN_TIMEOUT} s"
+    if build.returncode == 0:
+        return None
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", build.stdout + build.stderr).splitlines()  # no terminal colours
+    return next((line for line in lines if "[ERROR]" in line), lines[-1] if lines else f"exit {build.returncode}")
 
 
 def _current() -> bool:
@@ -72,9 +78,10 @@ class Cluster:
     """Nodes n1, n2, … of one cluster, each a Java process with its data and log in `folder`.
     Every node may be elected cluster manager; the first election needs them all."""
 
-    def __init__(self, folder: Path, nodes: int = 2):
+    def __init__(self, folder: Path, nodes: int = 2, heap: str = HEAP):
         self.classpath = classpath()
         self.folder = folder
+        self.heap = heap
         self.names = [f"n{i}" for i in range(1, nodes + 1)]
         ports = _free_ports(2 * nodes)
         self.http = dict(zip(self.names, ports[:nodes]))
@@ -103,9 +110,9 @@ class Cluster:
         }
         with open(home / "node.log", "ab") as log:
             self.processes[name] = subprocess.Popen(
-                ["java", f"-Xms{HEAP}", f"-Xmx{HEAP}", "-cp", self.classpath, "catalogue.TestNode",
+                ["java", f"-Xms{self.heap}", f"-Xmx{self.heap}", "-cp", self.classpath, "catalogue.TestNode",
                  *(f"{key}={value}" for key, value in settings.items())],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.PIPE)  # it ends when this closes
 
     def start_all(self) -> None:
         for name in self.names:
@@ -143,10 +150,11 @@ class Cluster:
         process = self.processes.pop(name)
         process.kill()
         process.wait()
+        process.stdin.close()
 
     def stop(self) -> None:
         for process in self.processes.values():
-            process.send_signal(signal.SIGTERM)
+            process.stdin.close()
         for process in self.processes.values():
             try:
                 process.wait(timeout=30)

@@ -12,6 +12,7 @@ Tests of what a backend does not claim (its `capabilities`) are skipped, saying 
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import date
@@ -20,10 +21,11 @@ import httpx
 import pytest
 
 from catalogue.model.models import Period
-from catalogue.search import ConceptIndex, EmbeddedBackend, Query, VariableDoc
+from catalogue.search import ConceptIndex, EmbeddedBackend, Query, VariableDoc, open_backend
 from catalogue.search.documents import Concept, Register
 from catalogue.search.elastic import ElasticBackend
 from catalogue.search.query import Via
+from catalogue.settings import Settings
 from opensearch_cluster import Cluster
 
 XSD_INT = "integer"
@@ -365,6 +367,24 @@ def test_searches_answer_the_same_when_a_node_of_the_cluster_dies(opensearch):
         opensearch.start(victim)  # so that the cluster is whole again for the other tests
         opensearch.wait_until_whole()
         engine.drop()
+
+
+def test_the_settings_choose_opensearch_and_its_nodes(opensearch, tmp_path):
+    settings = Settings(data_dir=tmp_path, sources_file=tmp_path / "sources.toml", base_uri="http://x.test/",
+                        search="opensearch", es_url=opensearch.url, es_index=f"catalogue-test-{uuid.uuid4().hex[:8]}")
+    engine = open_backend(settings)
+    engine.rebuild(DOCS)
+    try:
+        assert ids(engine, "fødselsvekt")[0] == "mfr/mfr/VEKT"
+    finally:
+        engine.drop()
+
+
+def test_a_server_backend_without_its_client_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "opensearchpy", None)  # as if opensearch-py were not installed
+    with pytest.raises(RuntimeError, match=r"CATALOGUE_SEARCH=opensearch needs the opensearchpy client: "
+                                           r"pip install '\.\[opensearch\]'"):
+        ElasticBackend("http://127.0.0.1:9200", "catalogue-test", product="opensearch")
 
 
 # -- concepts of code lists ------------------------------------------------------

@@ -2,7 +2,6 @@ package catalogue;
 
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 
 import org.opensearch.analysis.common.CommonAnalysisPlugin;
 import org.opensearch.common.settings.Settings;
@@ -13,7 +12,8 @@ import org.opensearch.transport.Netty4Plugin;
 /**
  * One OpenSearch node, its settings given as key=value arguments, with the plugins the
  * catalogue's index needs taken from the classpath (no plugin directory, no security
- * manager). It runs until its process is stopped.
+ * manager). It runs until its standard input closes (so it ends with the process that
+ * started it, however that ends) or its process is stopped.
  */
 public final class TestNode extends Node {
     // Settings whose value is a list, given comma-separated.
@@ -40,18 +40,19 @@ public final class TestNode extends Node {
             }
         }
         Node node = new TestNode(settings.build());
-        CountDownLatch closed = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
                 node.close();
             } catch (Exception e) {
                 e.printStackTrace();
             }
-            closed.countDown();
         }));
         node.start();
         System.out.println("started " + settings.get("node.name"));
         System.out.flush();
-        closed.await();
+        while (System.in.read() != -1) {
+            // nothing is sent: only the end of the input counts
+        }
+        System.exit(0);
     }
 }
