@@ -2,6 +2,7 @@
 and searched through the backend and through the HTTP API.
 
 Run: .venv/bin/python bench/search.py [--sizes 10000,100000,1000000] [--queries 200]
+         [--backend embedded|opensearch|elasticsearch]
 
 For each size, in a process of its own (so peak memory is that size's), it writes a store
 (one N-Triples graph per source, as a harvest leaves it), then times a full rebuild:
@@ -10,6 +11,12 @@ per second, index size and peak memory. Then it runs the same mixed queries (wor
 typos, English, with facet and period filters, some sorted) through the backend and through
 `catalogue serve` over HTTP (`/api/variables`, which counts every facet), and prints
 p50/p95/p99 latency. The machine is shared: compare medians, run again when in doubt.
+
+`--backend opensearch` runs the same against the server named by CATALOGUE_ES_URL or, without
+it, against a two-node OpenSearch cluster on loopback started as the tests start theirs
+(tests/opensearch_cluster.py; 2 GB of heap per node); `--backend elasticsearch` needs
+CATALOGUE_ES_URL. Peak memory is then the catalogue's process alone, and the index size the
+primary copy's on the server.
 """
 from __future__ import annotations
 
@@ -29,9 +36,12 @@ from pathlib import Path
 
 import httpx
 
-from catalogue.settings import Settings
+from catalogue.search import EmbeddedBackend
+from catalogue.settings import SEARCH_BACKENDS, Settings
 
 BASE = "http://bench.test/"
+ROOT = Path(__file__).resolve().parents[1]
+SERVER_HEAP = "2g"  # per node of the cluster started here
 SOURCES = ["mfr", "npr", "kpr", "kreft", "dar", "msis", "lmr", "ssb", "hunt", "norpd"]
 DATASETS_PER_SOURCE = 20
 # Words as registries write them: stems that combine into compounds, and the small words between.
@@ -179,7 +189,7 @@ def percentiles(ms: list[float]) -> str:
     return f"p50 {statistics.median(ms):.1f} ms, p95 {at(.95):.1f} ms, p99 {at(.99):.1f} ms"
 
 
-def run_size(n: int, count: int) -> None:
+def run_size(n: int, count: int, search: str) -> None:
     """One size, in this process: rebuild, then latency through the backend and over HTTP."""
     from catalogue.pipeline.harvest import reindex
     from catalogue.search import open_backend
@@ -189,15 +199,16 @@ def run_size(n: int, count: int) -> None:
         started = time.perf_counter()
         synthetic_store(folder, n)
         print(f"\n== {n:,} variables (store written in {time.perf_counter() - started:.0f} s)", flush=True)
-        settings = Settings(data_dir=folder, sources_file=folder / "none.toml", base_uri=BASE)
+        settings = Settings(data_dir=folder, sources_file=folder / "none.toml", base_uri=BASE, search=search,
+                            es_url=os.environ.get("CATALOGUE_ES_URL"), es_index=f"search-bench-{n}")
         started = time.perf_counter()
         indexed = reindex(Store(folder, BASE), settings)
         seconds = time.perf_counter() - started
-        size = sum(p.stat().st_size for p in (folder / "index").rglob("*") if p.is_file())
+        backend = open_backend(settings)
+        size = index_size(backend, folder)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"full rebuild from the store: {seconds:.1f} s for {indexed:,} documents "
               f"({indexed / seconds:,.0f} documents/s), index {size / 1e6:,.0f} MB, peak memory {peak:,.0f} MB")
-        backend = open_backend(settings)
         mixed = queries(count)
         for params in mixed[:20]:  # warm up: open the index, fill caches
             backend.search(to_query(params))
@@ -208,17 +219,28 @@ def run_size(n: int, count: int) -> None:
             backend.search(query)
             timings.append((time.perf_counter() - started) * 1000)
         print(f"backend, {len(timings)} queries with facets: {percentiles(timings)}", flush=True)
-        print(f"HTTP /api/variables, {len(mixed)} queries with facets: {percentiles(http_timings(folder, mixed))}",
-              flush=True)
+        print(f"HTTP /api/variables, {len(mixed)} queries with facets: "
+              f"{percentiles(http_timings(folder, mixed, settings))}", flush=True)
+        if search != "embedded":
+            backend.drop()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def http_timings(folder: Path, mixed: list[dict]) -> list[float]:
+def index_size(backend, folder: Path) -> int:
+    """Bytes of the index: its folder's, or on a server its primary copy's."""
+    if isinstance(backend, EmbeddedBackend):
+        return sum(p.stat().st_size for p in (folder / "index").rglob("*") if p.is_file())
+    stats = backend.client.indices.stats(index=backend.alias, metric="store")
+    return stats["_all"]["primaries"]["store"]["size_in_bytes"]
+
+
+def http_timings(folder: Path, mixed: list[dict], settings: Settings) -> list[float]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**os.environ, "CATALOGUE_DATA_DIR": str(folder), "CATALOGUE_BASE_URI": BASE}
+    env = {**os.environ, "CATALOGUE_DATA_DIR": str(folder), "CATALOGUE_BASE_URI": BASE,
+           "CATALOGUE_SEARCH": settings.search, "CATALOGUE_ES_INDEX": settings.es_index}
     log = open(folder / "serve.log", "w")
     server = subprocess.Popen([sys.executable, "-m", "catalogue.cli", "serve", "--port", str(port)],
                               env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -257,13 +279,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--backend", choices=SEARCH_BACKENDS, default="embedded")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a single size, in this process
     args = parser.parse_args()
     if args.one:
-        run_size(args.one, args.queries)
+        run_size(args.one, args.queries, args.backend)
         return
-    for n in (int(s) for s in args.sizes.split(",")):
-        subprocess.run([sys.executable, __file__, "--one", str(n), "--queries", str(args.queries)], check=True)
+    if args.backend == "elasticsearch" and not os.environ.get("CATALOGUE_ES_URL"):
+        parser.error("--backend elasticsearch needs CATALOGUE_ES_URL")
+    cluster = None
+    if args.backend == "opensearch" and not os.environ.get("CATALOGUE_ES_URL"):
+        sys.path.insert(0, str(ROOT / "tests"))
+        from opensearch_cluster import Cluster
+        cluster = Cluster(Path(tempfile.mkdtemp(prefix="search-bench-opensearch-")), heap=SERVER_HEAP)
+        os.environ["CATALOGUE_ES_URL"] = cluster.url  # for the processes of each size
+    try:
+        if cluster:
+            cluster.start_all()
+        for n in (int(s) for s in args.sizes.split(",")):
+            subprocess.run([sys.executable, __file__, "--one", str(n), "--queries", str(args.queries),
+                            "--backend", args.backend], check=True)
+    finally:
+        if cluster:
+            cluster.stop()
+            shutil.rmtree(cluster.folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEMO_SOURCES = Path(__file__).parent / "demo" / "sources.toml"
+# The embedded index in the data directory, or a server reached with its own client.
+SEARCH_BACKENDS = ("embedded", "opensearch", "elasticsearch")
 # A test hook, read once (see catalogue.storage.durable): the write boundary to kill the process at.
 KILL_AT = int(os.environ.get("CATALOGUE_KILL_AT") or 0)
 
@@ -18,8 +20,8 @@ class Settings:
     base_uri: str
     host: str = "127.0.0.1"
     port: int = 8000
-    search: str = "embedded"      # or "elasticsearch"
-    es_url: str | None = None
+    search: str = "embedded"      # one of SEARCH_BACKENDS
+    es_url: str | None = None  # the OpenSearch or Elasticsearch server: one node's URL, or several separated by commas
     es_index: str = "catalogue-variables"  # the alias searches go through
     sparql_timeout: float = 10.0     # seconds a SPARQL query may run
     sparql_max_bytes: int = 10_000_000  # the largest SPARQL answer
@@ -33,14 +35,14 @@ class Settings:
     log_level: str = "warning"       # "info" adds a line per request
 
     def __post_init__(self) -> None:
-        if self.search not in ("embedded", "elasticsearch"):
-            raise ValueError(f"CATALOGUE_SEARCH={self.search!r}: use 'embedded' or 'elasticsearch'")
+        if self.search not in SEARCH_BACKENDS:
+            raise ValueError(f"CATALOGUE_SEARCH={self.search!r}: use one of {', '.join(SEARCH_BACKENDS)}")
+        if self.search != "embedded" and not self.es_url:
+            raise ValueError(f"CATALOGUE_SEARCH={self.search} needs CATALOGUE_ES_URL (e.g. http://localhost:9200)")
         if self.log_format not in ("text", "json"):
             raise ValueError(f"CATALOGUE_LOG_FORMAT={self.log_format!r}: use 'text' or 'json'")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ValueError(f"CATALOGUE_LOG_LEVEL={self.log_level!r}: use debug, info, warning, error or critical")
-        if self.search == "elasticsearch" and not self.es_url:
-            raise ValueError("CATALOGUE_SEARCH=elasticsearch needs CATALOGUE_ES_URL (e.g. http://localhost:9200)")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":

@@ -9,9 +9,9 @@ from catalogue.search.query import Query, Via
 
 def open_backend(settings) -> SearchBackend:
     """The search backend the settings choose (CATALOGUE_SEARCH)."""
-    if settings.search == "elasticsearch":
-        from catalogue.search.elastic import ElasticBackend  # the client is only needed then
-        return ElasticBackend(settings.es_url, settings.es_index)
+    if settings.search in ("opensearch", "elasticsearch"):
+        from catalogue.search.elastic import ElasticBackend  # its client is only needed then
+        return ElasticBackend(settings.es_url, settings.es_index, product=settings.search)
     return EmbeddedBackend(settings.data_dir / "index")
 
 

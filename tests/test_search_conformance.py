@@ -1,7 +1,9 @@
 """One suite every search backend must pass: what an applicant types, and what they must get.
 
-It runs on the embedded backend always, and on Elasticsearch when CATALOGUE_ES_URL points
-at a server (no Elasticsearch can be installed where the suite usually runs):
+It runs on the embedded backend and on a real two-node OpenSearch cluster (started once per
+run from Maven Central's artifacts, see opensearch_cluster.py; skipped, saying why, where
+Java or Maven Central is missing), and on Elasticsearch when CATALOGUE_ES_URL points at a
+server (no Elasticsearch can be installed where the suite usually runs):
 
     CATALOGUE_ES_URL=http://localhost:9200 .venv/bin/python -m pytest tests/test_search_conformance.py
 
@@ -10,15 +12,21 @@ Tests of what a backend does not claim (its `capabilities`) are skipped, saying 
 from __future__ import annotations
 
 import os
+import sys
 import uuid
+from collections.abc import Iterator
 from datetime import date
 
+import httpx
 import pytest
 
 from catalogue.model.models import Period
-from catalogue.search import ConceptIndex, EmbeddedBackend, Query, VariableDoc
+from catalogue.search import ConceptIndex, EmbeddedBackend, Query, VariableDoc, open_backend
 from catalogue.search.documents import Concept, Register
+from catalogue.search.elastic import ElasticBackend
 from catalogue.search.query import Via
+from catalogue.settings import Settings
+from opensearch_cluster import Cluster
 
 XSD_INT = "integer"
 ICD10 = "https://example.test/codelist/icd10"
@@ -80,25 +88,41 @@ DOCS = [
 ]
 
 
-def _elastic():
-    url = os.environ.get("CATALOGUE_ES_URL")
-    if not url:
+BACKENDS = ["embedded", "opensearch", "elasticsearch"]
+
+
+@pytest.fixture(scope="session")
+def opensearch(tmp_path_factory) -> Iterator[Cluster]:
+    """A two-node OpenSearch cluster for the whole run (about 15 s to start, more the first
+    time Maven downloads the server)."""
+    cluster = Cluster(tmp_path_factory.mktemp("opensearch"))
+    try:
+        cluster.start_all()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def _server(kind: str, request) -> ElasticBackend:
+    if kind == "opensearch":
+        url = request.getfixturevalue("opensearch").url
+    elif not (url := os.environ.get("CATALOGUE_ES_URL")):
         pytest.skip("no Elasticsearch server: set CATALOGUE_ES_URL to run the suite against one")
-    from catalogue.search.elastic import ElasticBackend
-    return ElasticBackend(url, f"catalogue-test-{uuid.uuid4().hex[:8]}")
+    return ElasticBackend(url, f"catalogue-test-{uuid.uuid4().hex[:8]}", product=kind)
 
 
-def _built(kind: str, tmp_path_factory, docs: list[VariableDoc]):
-    engine = EmbeddedBackend(tmp_path_factory.mktemp("index")) if kind == "embedded" else _elastic()
+def _built(request, tmp_path_factory, docs: list[VariableDoc]):
+    kind = request.param
+    engine = EmbeddedBackend(tmp_path_factory.mktemp("index")) if kind == "embedded" else _server(kind, request)
     engine.rebuild(docs)
     yield engine
-    if kind == "elasticsearch":
+    if kind != "embedded":
         engine.drop()
 
 
-@pytest.fixture(scope="module", params=["embedded", "elasticsearch"])
+@pytest.fixture(scope="module", params=BACKENDS)
 def backend(request, tmp_path_factory):
-    yield from _built(request.param, tmp_path_factory, DOCS)
+    yield from _built(request, tmp_path_factory, DOCS)
 
 
 def needs(backend, capability: str) -> None:
@@ -317,6 +341,52 @@ def test_upsert_replaces_and_adds_documents_and_delete_removes_them(backend):
         backend.rebuild(DOCS)
 
 
+def test_searches_answer_the_same_when_a_node_of_the_cluster_dies(opensearch):
+    engine = ElasticBackend(opensearch.url, f"catalogue-test-{uuid.uuid4().hex[:8]}", product="opensearch")
+    engine.rebuild(DOCS)
+    opensearch.wait_until_whole()
+    copies = httpx.get(f"{opensearch.node_url(opensearch.names[0])}/_cat/shards/{engine.alias}",
+                       params={"format": "json"}, timeout=10).json()
+    assert sorted(c["prirep"] for c in copies) == ["p", "r"]  # one replica per shard,
+    assert {c["node"] for c in copies} == set(opensearch.names)  # one copy on each node
+
+    def answers():
+        return ([engine.search(q) for q in (Query(text="vekt"), Query(text="røykevanene"), Query(),
+                                             Query(filters={"source": ("npr",)}), Query(year_from=1975,
+                                                                                        year_to=1980))],
+                engine.suggest("fød"), engine.get("mfr/mfr/VEKT"), engine.matching(Query(text="vekt")),
+                engine.coverage("source", "hus"))
+    before = answers()
+    assert before[0][0].total > 0 and before[1]
+    # A two-node cluster keeps a cluster manager only while the elected one lives: the other goes.
+    victim = next(name for name in opensearch.names if name != opensearch.manager())
+    opensearch.kill(victim)
+    try:
+        assert answers() == before
+    finally:
+        opensearch.start(victim)  # so that the cluster is whole again for the other tests
+        opensearch.wait_until_whole()
+        engine.drop()
+
+
+def test_the_settings_choose_opensearch_and_its_nodes(opensearch, tmp_path):
+    settings = Settings(data_dir=tmp_path, sources_file=tmp_path / "sources.toml", base_uri="http://x.test/",
+                        search="opensearch", es_url=opensearch.url, es_index=f"catalogue-test-{uuid.uuid4().hex[:8]}")
+    engine = open_backend(settings)
+    engine.rebuild(DOCS)
+    try:
+        assert ids(engine, "fødselsvekt")[0] == "mfr/mfr/VEKT"
+    finally:
+        engine.drop()
+
+
+def test_a_server_backend_without_its_client_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "opensearchpy", None)  # as if opensearch-py were not installed
+    with pytest.raises(RuntimeError, match=r"CATALOGUE_SEARCH=opensearch needs the opensearchpy client: "
+                                           r"pip install '\.\[opensearch\]'"):
+        ElasticBackend("http://127.0.0.1:9200", "catalogue-test", product="opensearch")
+
+
 # -- concepts of code lists ------------------------------------------------------
 
 CONCEPTS = [Concept(code_list=ICD10, code_list_title={"nb": "ICD-10 diagnoser"}, notation=code, labels=[label])
@@ -396,9 +466,9 @@ LUNG_CANCER = Via(code_list=ICD10, code_list_title="ICD-10 – diagnoser", notat
                   label="Ondartet svulst i bronkie og lunge")
 
 
-@pytest.fixture(scope="module", params=["embedded", "elasticsearch"])
+@pytest.fixture(scope="module", params=BACKENDS)
 def registry(request, tmp_path_factory):
-    yield from _built(request.param, tmp_path_factory, REGISTRY)
+    yield from _built(request, tmp_path_factory, REGISTRY)
 
 
 def test_a_label_written_in_camel_case_is_found_by_its_words(registry):
