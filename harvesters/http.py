@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -48,6 +48,11 @@ class Fetched:
     content_type: str  # media type without parameters, lower case
     sha256: str = ""
     not_modified: bool = False  # answered 304 and served from the cache
+    # How it was asked for (the URL before redirects, Accept, Accept-Language): the next
+    # harvest asks the same again to learn whether anything changed before it parses.
+    request: str = ""
+    accept: str | None = None
+    language: str | None = None
 
 
 @dataclass
@@ -164,7 +169,8 @@ class Fetcher:
             headers["Accept-Language"] = language
         for attempt in range(self.limits.retries + 1):
             try:
-                fetched = self._get_once(url, headers, f"{url} [{language}]" if language else url)
+                fetched = replace(self._get_once(url, headers, f"{url} [{language}]" if language else url),
+                                  request=url, accept=accept, language=language)
                 self.log.append(fetched)
                 return fetched
             except (httpx.TransportError, _Transient) as exc:

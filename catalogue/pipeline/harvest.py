@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF
@@ -229,7 +230,7 @@ def harvest_source(settings: Settings, store: Store, config: Config, source: Sou
         attempt = read_source(settings, config, source, url, http, previous)
     except Exception as exc:  # whatever a document makes a harvester, parser or client raise
         attempt = None
-        run.status, run.document, run.fetched = "failed", http.last_url, _fetched(http)
+        run.status, run.document, run.fetched = "failed", http.last_url, _fetched(http, url)
         run.error = describe(exc, http.last_url)
     with store.lock():
         state = store.state()
@@ -301,6 +302,7 @@ class Attempt:
     fingerprint: str | None = None
     shapes_key: str | None = None
     unchanged: bool = False  # the same documents as the stored graph's: records were not read
+    parsed: bool = True  # False: the documents were asked for again and found the same (see _same_as_last_read)
 
 
 def read_source(settings: Settings, config: Config, source: SourceConfig, url: str, http: Fetcher,
@@ -308,13 +310,15 @@ def read_source(settings: Settings, config: Config, source: SourceConfig, url: s
     """Fetch the source with its harvester and gate its records; raises SourceError or
     FetchError. Writes nothing (but the HTTP cache `http` may keep). With `previous`, the
     source's stored state, what it already covers is not looked at again."""
+    harvester, shapes_key = for_kind(source.kind), _shapes_key(source)
     with http:
-        harvester = for_kind(source.kind)
+        if _same_as_last_read(settings, source, url, http, previous, harvester, shapes_key):
+            return Attempt([], [], [], [], {}, _fetched(http, url), previous.fingerprint, shapes_key,
+                           unchanged=True, parsed=False)
         ctx = HarvestContext(source=source, url=url, publisher=config.agent(source.publisher),
                              base_uri=settings.base_uri, http=http)
         records = list(harvester.gather(ctx))
-    fetched = _fetched(http)
-    shapes_key = _shapes_key(source)
+    fetched = _fetched(http, url)
     fingerprint = _fingerprint(source, harvester, http, shapes_key)
     if previous and previous.graph_file and previous.fingerprint == fingerprint:
         # Same documents, same mapping, same shapes: the stored graph is still right.
@@ -333,6 +337,31 @@ def read_source(settings: Settings, config: Config, source: SourceConfig, url: s
     accepted = [r for r in records if not r.problems and versions[id(r)][1] in known]
     return Attempt(records, accepted + verdict.accepted, verdict.held_back,
                    (stripped + verdict.warnings)[:MAX_WARNINGS], versions, fetched, fingerprint, shapes_key)
+
+
+def _same_as_last_read(settings: Settings, source: SourceConfig, url: str, http: Fetcher,
+                       previous: SourceState | None, harvester, shapes_key: str) -> bool:
+    """Whether the documents the source's stored graph was made from are still the same:
+    each is asked for again as it was then (conditionally, so mostly answered 304), until
+    one differs; then, with the same configuration, harvester and shapes, the fingerprint is
+    the stored one and nothing needs parsing. Otherwise the session is left as if unused,
+    for the harvester (a changed document is already in its cache)."""
+    last = RunLog(settings.data_dir).get(previous.last_run) if (
+        previous and previous.graph_file and previous.fingerprint and previous.last_run) else None
+    if last is None or last.status not in ("ok", "unchanged") or not last.fetched or any(
+            f.request is None for f in last.fetched):
+        return False
+    try:
+        same = all(http.get(urljoin(url, f.request), accept=f.accept, language=f.language).sha256 == f.sha256
+                   for f in last.fetched)
+    except FetchError:  # gone or failing: the harvest proper finds out and says so
+        same = False
+    if same and _fingerprint(source, harvester, http, shapes_key) == previous.fingerprint:
+        return True
+    # What was asked again does not count against the harvest's limits: it is at most what
+    # the last harvest asked for.
+    http.log, http.requests, http.total_bytes = [], 0, 0
+    return False
 
 
 @dataclass
@@ -396,7 +425,7 @@ def commit(settings: Settings, store: Store, state: State, source: SourceConfig,
     run.fetched = attempt.fetched
     previous = state.sources.get(source.id)
     if attempt.unchanged:
-        run.status = "unchanged"
+        run.status, run.parsed = "unchanged", attempt.parsed
         run.seen, run.accepted, run.unchanged = previous.seen, previous.accepted, previous.accepted
         run.held_back, run.held_back_records = previous.held_back, len({h.record for h in previous.held_back})
         state.sources[source.id] = previous.model_copy(update={
@@ -459,9 +488,12 @@ def _finish(settings: Settings, run: Run, started: float, changes: list[RecordCh
     return run
 
 
-def _fetched(http: Fetcher) -> list[FetchedDocument]:
-    return [FetchedDocument(url=f.url, sha256=f.sha256, bytes=len(f.content),
-                            not_modified=f.not_modified) for f in http.log]
+def _fetched(http: Fetcher, url: str) -> list[FetchedDocument]:
+    """What the session fetched, each with how to ask for it again relative to the source's `url`."""
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
+    return [FetchedDocument(url=f.url, sha256=f.sha256, bytes=len(f.content), not_modified=f.not_modified,
+                            request=f.request.removeprefix(origin) if f.request.startswith(origin + "/") else f.request,
+                            accept=f.accept, language=f.language) for f in http.log]
 
 
 def _fingerprint(source: SourceConfig, harvester, http: Fetcher, shapes_key: str) -> str:
