@@ -35,7 +35,8 @@ from catalogue.model.xml_text import NOT_XML
 from catalogue.pipeline.fileserver import FileServer
 from catalogue.pipeline.uploads import prune_uploads, published_url
 from catalogue.profiles.dcat_ap_no_3 import to_graph
-from catalogue.search import Query, open_backend, open_concepts, read_catalogue
+from catalogue.search import Query, VariableDoc, open_backend, open_concepts, read_catalogue
+from catalogue.search.documents import read_changes, touched_between
 from catalogue.settings import Settings
 from catalogue.sources import DEMO_PLACEHOLDER, UPLOAD_URL, Config, SourceConfig
 from catalogue.storage.durable import atomic_write
@@ -125,9 +126,9 @@ def settle(settings: Settings, store: Store, index: bool = True, rebuild: bool =
     log.discard(state.runs)
     indexed = None
     if index:
-        graphs, built_from = _graphs(state), _indexed_graphs(settings)
+        graphs, built_from = _graphs(state), _indexed(settings).get("graphs", {})
         if rebuild or (graphs and not open_backend(settings).has_index()) or (built_from != graphs and not (
-                built_from and _patch_index(store, settings, state))):
+                built_from and _patch_index(store, settings, state, progress))):
             progress("indexing")
             indexed = reindex(store, settings, state)
         quality.refresh(store)  # scores the sources whose graphs changed
@@ -157,38 +158,52 @@ def _apply_runs(settings: Settings, state: State) -> None:
         log.apply(run_id, lambda run, lines: history.add(run, [Event.model_validate_json(e) for e in lines]))
 
 
-def _patch_index(store: Store, settings: Settings, state: State) -> bool:
-    """Bring the index up to `state` by replacing the documents that changed and deleting
-    those gone, if they are few (PATCH_SHARE); False if a rebuild is the better way."""
-    docs, concepts, registers = read_catalogue(store, state)
+def _patch_index(store: Store, settings: Settings, state: State, progress: Progress) -> bool:
+    """Bring the index up to `state` by rewriting the documents that changed and deleting
+    those gone, if they are few (PATCH_SHARE); False if a rebuild is the better way. Only the
+    registers whose documents read what changed in the graphs are made and compared, so one
+    changed record costs its register's documents, not the catalogue's."""
+    built = _indexed(settings)
+    touched = touched_between(store, built.get("graphs", {}), _graphs(state))
+    if touched is None or "names" not in built:  # a graph no longer kept, or an index of an older version
+        return False
+    touched.sources = {s.id for s in state.sources.values() if built["names"].get(s.id, s.name) != s.name}
+    changes = read_changes(store, state, touched)
     backend = open_backend(settings)
-    indexed = {doc.id: doc.model_dump(mode="json") for doc in backend.matching(Query())}
-    changed = [doc for doc in docs if indexed.get(doc.id) != doc.model_dump(mode="json")]
-    gone = indexed.keys() - {doc.id for doc in docs}
-    if len(changed) + len(gone) > PATCH_SHARE * max(len(docs), len(indexed)):
+    indexed = {doc.id: doc.model_dump(mode="json")
+               for doc in (backend.matching(Query(filters={"dataset": tuple(sorted(changes.units))}))
+                           if changes.units else ())}
+    changed = [doc for doc in changes.docs if indexed.get(doc.id) != doc.model_dump(mode="json")]
+    gone = indexed.keys() - {doc.id for doc in changes.docs}
+    if len(changed) + len(gone) > PATCH_SHARE * changes.variables:
         return False
     if gone:
         backend.delete(gone)
     if changed:
         backend.upsert(changed)
-    open_concepts(settings).rebuild(concepts, docs, registers)  # small: rebuilt whole
+    progress(f"index: {len(changed)} document{'' if len(changed) == 1 else 's'} written, {len(gone)} removed")
+    # Spelling knows every variable's words: label-only documents are all the concepts' index reads of them.
+    open_concepts(settings).rebuild(changes.concepts, [VariableDoc.model_construct(label=label)
+                                                       for label in changes.labels], changes.registers)
     _note_index(settings, state)
     return True
 
 
 def _note_index(settings: Settings, state: State) -> None:
-    atomic_write(settings.data_dir / INDEXED,
-                 json.dumps({"generation": state.generation, "graphs": _graphs(state)}).encode())
+    """What the index was built from: the graphs, and the sources' names (which documents carry)."""
+    atomic_write(settings.data_dir / INDEXED, json.dumps({
+        "generation": state.generation, "graphs": _graphs(state),
+        "names": {s.id: s.name for s in state.sources.values()}}).encode())
 
 
 def _graphs(state: State) -> dict[str, str]:
     return {s.id: s.graph_file for s in state.sources.values() if s.graph_file}
 
 
-def _indexed_graphs(settings: Settings) -> dict[str, str]:
-    """The graphs the search index was built from (none if it was never built here)."""
+def _indexed(settings: Settings) -> dict:
+    """What the search index was built from (nothing if it was never built here)."""
     path = settings.data_dir / INDEXED
-    return json.loads(path.read_text(encoding="utf-8"))["graphs"] if path.exists() else {}
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
 def chosen_sources(config: Config, state: State, only: list[str] | None, only_new: bool,
