@@ -182,8 +182,10 @@ def _patch_index(store: Store, settings: Settings, state: State, progress: Progr
     if changed:
         backend.upsert(changed)
     progress(f"index: {len(changed)} document{'' if len(changed) == 1 else 's'} written, {len(gone)} removed")
-    # Spelling knows every variable's words: label-only documents are all the concepts' index reads of them.
-    open_concepts(settings).rebuild(changes.concepts, [VariableDoc.model_construct(label=label)
+    # Spelling knows every variable's words, and labels are all the concepts' index reads of
+    # documents: copies of one document, each with a label, cost a fraction of documents.
+    blank = VariableDoc(id="", uri="", name="", label={}, source="", source_name="", dataset="", dataset_uri="")
+    open_concepts(settings).rebuild(changes.concepts, [blank.model_copy(update={"label": label})
                                                        for label in changes.labels], changes.registers)
     _note_index(settings, state)
     return True
