@@ -25,19 +25,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from harvest_bench import HEAD
+
 from catalogue.pipeline.fileserver import FileServer
 from catalogue.settings import Settings
 from catalogue.sources import load_config
 
-HEAD = """\
-[catalogue]
-publisher = "fhi"
-contact = { name = { nb = "Katalog" }, email = "katalog@example.no" }
-
-[publishers.fhi]
-name = "Folkehelseinstituttet"
-uri = "https://organization-catalog.fellesdatakatalog.digdir.no/organizations/983744516"
-"""
 SOURCE = """
 [[source]]
 id = "register{s}"
