@@ -25,28 +25,20 @@ import tempfile
 import time
 from pathlib import Path
 
-from harvest_bench import HEAD
+from harvest_bench import HEAD, SOURCES
 
 from catalogue.pipeline.fileserver import FileServer
 from catalogue.settings import Settings
 from catalogue.sources import load_config
 
-SOURCE = """
-[[source]]
-id = "register{s}"
-name = "Register {s}"
-publisher = "fhi"
-kind = "table"
-url = "{url}/register{s}.csv"
-columns = {{ name = "Variabelnavn", label = "Variabel", description = "Beskrivelse", start = "Fra", end = "Til" }}
+# harvest_bench's table source, once per register
+TABLE = SOURCES[SOURCES.index('[[source]]\nid = "table"'):]
 
-[[source.dataset]]
-id = "register{s}"
-title = {{ nb = "Register {s}" }}
-description = {{ nb = "Alle variabler i register {s}." }}
-themes = ["http://publications.europa.eu/resource/authority/data-theme/HEAL"]
-contact = {{ name = {{ nb = "Register {s}" }}, email = "register{s}@example.no" }}
-"""
+
+def source(s: int, url: str) -> str:
+    return TABLE.replace('id = "table"', f'id = "register{s}"').replace("variabler.xlsx", f"register{s}.csv").format(url=url)
+
+
 STEPS = ("first", "unchanged", "one changed")
 
 
@@ -87,12 +79,12 @@ def run_size(n: int, sources: int, repeat: int) -> None:
                 write_source(served / f"register{s}.csv", s, per_source)
             with FileServer(served) as server:
                 (folder / "sources.toml").write_text(
-                    HEAD + "".join(SOURCE.format(s=s, url=server.url) for s in range(sources)), encoding="utf-8")
+                    HEAD + "".join(source(s, server.url) for s in range(sources)), encoding="utf-8")
                 for name in STEPS:
                     if name == "one changed":
                         write_source(served / "register0.csv", 0, per_source, changed=True)
                     out = subprocess.run([sys.executable, __file__, "--step", name, str(folder)],
-                                         check=True, capture_output=True, text=True).stdout
+                                         check=True, stdout=subprocess.PIPE, text=True).stdout
                     results[name].append(json.loads(out.strip().splitlines()[-1]))
         finally:
             shutil.rmtree(folder, ignore_errors=True)

@@ -327,8 +327,8 @@ def read_source(settings: Settings, config: Config, source: SourceConfig, url: s
     """Fetch the source with its harvester and gate its records; raises SourceError or
     FetchError. Writes nothing (but the HTTP cache `http` may keep). With `previous`, the
     source's stored state, what it already covers is not looked at again."""
-    harvester, shapes_key = for_kind(source.kind), _shapes_key(source)
     with http:
+        harvester, shapes_key = for_kind(source.kind), _shapes_key(source)
         if _same_as_last_read(settings, source, url, http, previous, harvester, shapes_key):
             return Attempt([], [], [], [], {}, _fetched(http, url), previous.fingerprint, shapes_key,
                            unchanged=True, parsed=False)
