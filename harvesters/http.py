@@ -55,6 +55,11 @@ class Fetched:
     language: str | None = None
 
 
+def refused(status: int) -> str:
+    """What stands for a document's hash in the log when the server answered `status` (an error)."""
+    return f"HTTP {status}"
+
+
 @dataclass
 class _Validators:
     sha256: str
@@ -125,6 +130,9 @@ class Fetcher:
         self.total_bytes = 0
         self.requests = 0
         self.last_url: str | None = None  # the document asked for last: the one being read
+        # Whether a body was taken from the cache without a request (`cached`): what was read
+        # then is more than `log` says, so asking for `log` again cannot tell that nothing changed.
+        self.read_cache = False
         self.confined_to = confined_to
         self.origin_host = urlsplit(origin).hostname if origin else None
         self.started = time.monotonic()
@@ -157,6 +165,7 @@ class Fetcher:
     def cached(self, url: str) -> bytes | None:
         """The body the cache kept for `url` (asked for without a language) from an earlier
         harvest, without a request: for APIs that say themselves what changed since."""
+        self.read_cache = True
         known = self.cache.entries.get(url) if self.cache is not None else None
         return self.cache.body(known.sha256) if known is not None else None
 
@@ -173,6 +182,11 @@ class Fetcher:
                                   request=url, accept=accept, language=language)
                 self.log.append(fetched)
                 return fetched
+            except FetchError as exc:
+                if exc.status is not None:  # an answer too: a document that reappears is a change
+                    self.log.append(Fetched(url, b"", "", refused(exc.status), request=url, accept=accept,
+                                            language=language))
+                raise
             except (httpx.TransportError, _Transient) as exc:
                 if attempt == self.limits.retries:
                     reason = f"no answer within {self.limits.timeout:g} s" if isinstance(

@@ -28,7 +28,7 @@ from catalogue.curation import quality
 from catalogue.gate.shacl import PROFILES, Profile, profile_shapes, validate
 from catalogue.harvesters import (Fetcher, FetchError, HarvestContext, Limits, Record, SourceError,
                                   for_kind)
-from catalogue.harvesters.http import HttpCache
+from catalogue.harvesters.http import HttpCache, refused
 from catalogue.model.models import Catalogue
 from catalogue.model.rdf import GENID, stable_skolemize
 from catalogue.model.xml_text import NOT_XML
@@ -320,6 +320,7 @@ class Attempt:
     shapes_key: str | None = None
     unchanged: bool = False  # the same documents as the stored graph's: records were not read
     parsed: bool = True  # False: the documents were asked for again and found the same (see _same_as_last_read)
+    replayable: bool = False  # `fetched` is all the harvester read (see Run.replayable)
 
 
 def read_source(settings: Settings, config: Config, source: SourceConfig, url: str, http: Fetcher,
@@ -331,15 +332,16 @@ def read_source(settings: Settings, config: Config, source: SourceConfig, url: s
         harvester, shapes_key = for_kind(source.kind), _shapes_key(source)
         if _same_as_last_read(settings, source, url, http, previous, harvester, shapes_key):
             return Attempt([], [], [], [], {}, _fetched(http, url), previous.fingerprint, shapes_key,
-                           unchanged=True, parsed=False)
+                           unchanged=True, parsed=False, replayable=True)
         ctx = HarvestContext(source=source, url=url, publisher=config.agent(source.publisher),
                              base_uri=settings.base_uri, http=http)
         records = list(harvester.gather(ctx))
-    fetched = _fetched(http, url)
+    fetched, replayable = _fetched(http, url), not http.read_cache
     fingerprint = _fingerprint(source, harvester, http, shapes_key)
     if previous and previous.graph_file and previous.fingerprint == fingerprint:
         # Same documents, same mapping, same shapes: the stored graph is still right.
-        return Attempt(records, [], [], [], {}, fetched, fingerprint, shapes_key, unchanged=True)
+        return Attempt(records, [], [], [], {}, fetched, fingerprint, shapes_key, unchanged=True,
+                       replayable=replayable)
     for record in records:  # stable IRIs for blank nodes: reports can name them, diffs stay small
         if any(isinstance(node, BNode) for node in record.graph.all_nodes()):
             record.graph = stable_skolemize(record.graph, settings.base_uri)
@@ -353,7 +355,8 @@ def read_source(settings: Settings, config: Config, source: SourceConfig, url: s
                    _gate_shapes(source.profile, tuple(source.shapes)))
     accepted = [r for r in records if not r.problems and versions[id(r)][1] in known]
     return Attempt(records, accepted + verdict.accepted, verdict.held_back,
-                   (stripped + verdict.warnings)[:MAX_WARNINGS], versions, fetched, fingerprint, shapes_key)
+                   (stripped + verdict.warnings)[:MAX_WARNINGS], versions, fetched, fingerprint, shapes_key,
+                   replayable=replayable)
 
 
 def _same_as_last_read(settings: Settings, source: SourceConfig, url: str, http: Fetcher,
@@ -365,13 +368,11 @@ def _same_as_last_read(settings: Settings, source: SourceConfig, url: str, http:
     for the harvester (a changed document is already in its cache)."""
     last = RunLog(settings.data_dir).get(previous.last_run) if (
         previous and previous.graph_file and previous.fingerprint and previous.last_run) else None
-    if last is None or last.status not in ("ok", "unchanged") or not last.fetched or any(
-            f.request is None for f in last.fetched):
+    if last is None or last.status not in ("ok", "unchanged") or not last.replayable or not last.fetched:
         return False
     try:
-        same = all(http.get(urljoin(url, f.request), accept=f.accept, language=f.language).sha256 == f.sha256
-                   for f in last.fetched)
-    except FetchError:  # gone or failing: the harvest proper finds out and says so
+        same = all(_answer(http, urljoin(url, f.request), f) == f.sha256 for f in last.fetched)
+    except FetchError:  # no answer: the harvest proper finds out and says so
         same = False
     if same and _fingerprint(source, harvester, http, shapes_key) == previous.fingerprint:
         return True
@@ -379,6 +380,16 @@ def _same_as_last_read(settings: Settings, source: SourceConfig, url: str, http:
     # the last harvest asked for.
     http.log, http.requests, http.total_bytes = [], 0, 0
     return False
+
+
+def _answer(http: Fetcher, url: str, document: FetchedDocument) -> str:
+    """The hash of what `url` answers now, asked for as `document` was (an error answer too)."""
+    try:
+        return http.get(url, accept=document.accept, language=document.language).sha256
+    except FetchError as exc:
+        if exc.status is None:
+            raise
+        return refused(exc.status)
 
 
 @dataclass
@@ -439,7 +450,7 @@ def commit(settings: Settings, store: Store, state: State, source: SourceConfig,
     current.
     Unless `accept_shrink`, an attempt that would remove much of the source is held: the
     run says why, and nothing but the attempt is noted in `state`."""
-    run.fetched = attempt.fetched
+    run.fetched, run.replayable = attempt.fetched, attempt.replayable
     previous = state.sources.get(source.id)
     if attempt.unchanged:
         run.status, run.parsed = "unchanged", attempt.parsed

@@ -39,7 +39,7 @@ class RecordChange(BaseModel):
 
 class FetchedDocument(BaseModel):
     url: str
-    sha256: str
+    sha256: str  # or "HTTP 404" (say), where the server answered with an error
     bytes: int
     not_modified: bool = False
     # How it was asked for, so the next harvest can ask again before parsing anything: the
@@ -75,6 +75,9 @@ class Run(BaseModel):
     # False when the documents the last good harvest read were all asked again and found the
     # same: the run is `unchanged` without the source having been parsed or gated.
     parsed: bool = True
+    # Whether `fetched` is all the harvester read (it took no body from the HTTP cache without
+    # asking), so that asking for the same again tells whether anything changed.
+    replayable: bool = False
 
 
 def new_run_id(source_id: str) -> str:
