@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -48,6 +48,16 @@ class Fetched:
     content_type: str  # media type without parameters, lower case
     sha256: str = ""
     not_modified: bool = False  # answered 304 and served from the cache
+    # How it was asked for (the URL before redirects, Accept, Accept-Language): the next
+    # harvest asks the same again to learn whether anything changed before it parses.
+    request: str = ""
+    accept: str | None = None
+    language: str | None = None
+
+
+def refused(status: int) -> str:
+    """What stands for a document's hash in the log when the server answered `status` (an error)."""
+    return f"HTTP {status}"
 
 
 @dataclass
@@ -120,6 +130,9 @@ class Fetcher:
         self.total_bytes = 0
         self.requests = 0
         self.last_url: str | None = None  # the document asked for last: the one being read
+        # Whether a body was taken from the cache without a request (`cached`): what was read
+        # then is more than `log` says, so asking for `log` again cannot tell that nothing changed.
+        self.read_cache = False
         self.confined_to = confined_to
         self.origin_host = urlsplit(origin).hostname if origin else None
         self.started = time.monotonic()
@@ -152,6 +165,7 @@ class Fetcher:
     def cached(self, url: str) -> bytes | None:
         """The body the cache kept for `url` (asked for without a language) from an earlier
         harvest, without a request: for APIs that say themselves what changed since."""
+        self.read_cache = True
         known = self.cache.entries.get(url) if self.cache is not None else None
         return self.cache.body(known.sha256) if known is not None else None
 
@@ -164,9 +178,15 @@ class Fetcher:
             headers["Accept-Language"] = language
         for attempt in range(self.limits.retries + 1):
             try:
-                fetched = self._get_once(url, headers, f"{url} [{language}]" if language else url)
+                fetched = replace(self._get_once(url, headers, f"{url} [{language}]" if language else url),
+                                  request=url, accept=accept, language=language)
                 self.log.append(fetched)
                 return fetched
+            except FetchError as exc:
+                if exc.status is not None:  # an answer too: a document that reappears is a change
+                    self.log.append(Fetched(url, b"", "", refused(exc.status), request=url, accept=accept,
+                                            language=language))
+                raise
             except (httpx.TransportError, _Transient) as exc:
                 if attempt == self.limits.retries:
                     reason = f"no answer within {self.limits.timeout:g} s" if isinstance(

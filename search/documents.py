@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import ExitStack
 from datetime import date
+from pathlib import Path
+
+import pyoxigraph as ox
 
 from pydantic import BaseModel, Field
 from rdflib.namespace import FOAF, OWL, RDF, SKOS
@@ -108,15 +112,133 @@ def read_catalogue(store: Store, state: State | None = None
     count under the other's id, title and holder (one dataset in facets, pages and exports), keep
     their own source and ids (saved lists still resolve), and a variable both sources name alike
     links to its twin."""
-    state = state or store.state()
-    # (subject, predicate) -> what the triples say: flat maps cost less than nested ones
-    texts: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
-    values: dict[tuple[str, str], str] = {}
-    lists: dict[tuple[str, str], list[str]] = defaultdict(list)
-    dataset_of: dict[str, str] = {}
-    source_of: dict[str, SourceState] = {}
-    dataset_source: dict[str, SourceState] = {}
-    for source, triples in store.graph_triples(state):
+    read = _Triples.of(store, state or store.state())
+    docs, registers = read.documents()
+    return docs, read.concepts(), registers
+
+
+class Changes(BaseModel):
+    """What a change of some graphs means for the index: the registers (dataset facet values)
+    whose documents may differ, those documents as they are now, and, whole (they are small),
+    the concepts and registers; `labels`: every variable's label (the words spelling knows)."""
+    units: set[str]
+    docs: list[VariableDoc]
+    concepts: list[Concept]
+    registers: list[Register]
+    labels: list[Text]
+    variables: int  # in the whole catalogue
+
+
+class Touched(BaseModel):
+    """What differs between the graphs an index was built from and the current ones: the IRIs
+    of the triples added or removed, the datasets removed (URI -> id), and the sources whose
+    every document may differ (renamed: their names are in the documents, not the graphs)."""
+    iris: set[str] = Field(default_factory=set)
+    gone_datasets: dict[str, str] = Field(default_factory=dict)
+    sources: set[str] = Field(default_factory=set)
+
+
+def read_changes(store: Store, state: State, touched: Touched) -> Changes:
+    """The documents of the registers whose documents read something `touched` names.
+
+    A document reads its variable, its dataset and register, its publisher, its code list
+    (with its versions and codes) and its periods; a register is the unit, since twins link
+    across it. The graphs are all read (a document joins across sources), but documents are
+    made only for those registers."""
+    read = _Triples.of(store, state)
+    iris = set(touched.iris)
+    owner = {version: scheme for (scheme, predicate), versions in read.lists.items() if predicate == HAS_VERSION
+             for version in versions}
+    for iri in list(iris):  # a code's change is its code list's, a version's its classification's
+        scheme = read.values.get((iri, IN_SCHEME), iri)
+        iris |= {scheme, owner.get(scheme, scheme)}
+    units = set(touched.gone_datasets.values())
+    for v, source in read.source_of.items():
+        ds = read.dataset(v, source)
+        if ds is None:
+            continue
+        representation = read.values.get((v, REPRESENTATION))
+        if source.id in touched.sources or not iris.isdisjoint(
+                (v, ds["source_dataset"], ds["dataset_uri"], ds["publisher"], representation,
+                 *read.lists.get((v, TEMPORAL), ()))):
+            units.add(ds["dataset"])
+    docs, registers = read.documents(units)
+    return Changes(units=units, docs=docs, concepts=read.concepts(), registers=registers,
+                   labels=[read.labels.get(v, {}) for v in read.source_of], variables=len(read.source_of))
+
+
+def touched_between(store: Store, before: dict[str, str], after: dict[str, str]) -> Touched | None:
+    """What differs between the graphs `before` and `after` (source id -> graph file), from
+    their lines (stored sorted, so compared streaming, one source at a time); None when a
+    file of `before` is no longer kept."""
+    touched = Touched()
+    for source_id in sorted(before.keys() | after.keys()):
+        old, new = before.get(source_id), after.get(source_id)
+        if old == new:
+            continue
+        paths = [store.graphs_dir / name if name else None for name in (old, new)]
+        if any(path and not path.exists() for path in paths):
+            return None
+        removed, added = _differing_lines(*paths)
+        for lines, gone in ((removed, True), (added, False)):
+            datasets, names = set(), {}
+            for triple in ox.parse(input="\n".join(lines).encode(), format=ox.RdfFormat.N_TRIPLES):
+                subject, predicate, obj = triple.subject.value, triple.predicate.value, triple.object
+                touched.iris.add(subject)
+                if isinstance(obj, ox.NamedNode) and predicate != RDF_TYPE:
+                    touched.iris.add(obj.value)
+                if predicate == RDF_TYPE and obj.value == DATASET:
+                    datasets.add(subject)
+                elif predicate == IDENTIFIER:
+                    names[subject] = obj.value
+            if gone:
+                touched.gone_datasets.update({uri: ids.dataset_id(source_id, names.get(uri), uri) for uri in datasets})
+    return touched
+
+
+def _differing_lines(old: Path | None, new: Path | None) -> tuple[list[str], list[str]]:
+    """The lines only in `old` and those only in `new`, both files sorted (None: no lines)."""
+    removed, added = [], []
+    with ExitStack() as files:
+        a, b = (iter(files.enter_context(p.open(encoding="utf-8")) if p else ()) for p in (old, new))
+        x, y = next(a, None), next(b, None)
+        while x is not None or y is not None:
+            if y is None or (x is not None and x < y):
+                removed.append(x.rstrip("\n"))
+                x = next(a, None)
+            elif x is None or y < x:
+                added.append(y.rstrip("\n"))
+                y = next(b, None)
+            else:
+                x, y = next(a, None), next(b, None)
+    return [line for line in removed if line], [line for line in added if line]
+
+
+class _Triples:
+    """The stored graphs as flat maps (subject, predicate) -> what the triples say: flat maps
+    cost less than nested ones."""
+
+    def __init__(self) -> None:
+        self.texts: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+        self.values: dict[tuple[str, str], str] = {}
+        self.lists: dict[tuple[str, str], list[str]] = defaultdict(list)
+        self.dataset_of: dict[str, str] = {}
+        self.source_of: dict[str, SourceState] = {}
+        self.dataset_source: dict[str, SourceState] = {}
+        self.labels: dict[str, Text] = {}
+        self._datasets: dict[str, dict] = {}  # what a variable takes from its dataset, worked out once
+
+    @classmethod
+    def of(cls, store: Store, state: State) -> _Triples:
+        read = cls()
+        for source, triples in store.graph_triples(state):
+            read.add(source, triples)
+        read.labels = {s: _lang(t) for (s, p), t in read.texts.items() if p == LABEL}
+        read.labels.update(ontology.labels("themes.ttl"))
+        return read
+
+    def add(self, source: SourceState, triples) -> None:
+        texts, values, lists = self.texts, self.values, self.lists
         for triple in triples:
             predicate = triple.predicate.value
             kind = KEPT.get(predicate)
@@ -130,54 +252,75 @@ def read_catalogue(store: Store, state: State | None = None
             elif kind == LIST:
                 lists[key].append(obj.value)
                 if predicate == RDF_TYPE and obj.value == VARIABLE:
-                    source_of[key[0]] = source
+                    self.source_of[key[0]] = source
                 elif predicate == RDF_TYPE and obj.value == DATASET:
-                    dataset_source.setdefault(key[0], source)
+                    self.dataset_source.setdefault(key[0], source)
             else:
-                dataset_of[obj.value] = key[0]
-    labels = {s: _lang(t) for (s, p), t in texts.items() if p == LABEL}
-    labels.update(ontology.labels("themes.ttl"))
-    codes = _codes(values, lists, labels)
-    text = lambda subject, predicate: _lang(texts.get((subject, predicate), ()))  # noqa: E731
+                self.dataset_of[obj.value] = key[0]
 
-    datasets: dict[str, dict] = {}  # what a variable takes from its dataset, worked out once
-    docs = []
+    def text(self, subject: str, predicate: str) -> Text:
+        return _lang(self.texts.get((subject, predicate), ()))
 
-    def id_in(source: SourceState, uri: str) -> str:
-        return ids.dataset_id(source.id, values.get((uri, IDENTIFIER)), uri)
+    def _id_in(self, source: SourceState, uri: str) -> str:
+        return ids.dataset_id(source.id, self.values.get((uri, IDENTIFIER)), uri)
 
-    for v, source in source_of.items():
-        ds_uri = dataset_of.get(v)
-        if ds_uri is None or ds_uri not in dataset_source:
-            continue  # a variable whose dataset was held back is not searchable
-        if ds_uri not in datasets:
-            register = ids.register(ds_uri, lambda uri: values.get((uri, SAME_AS)), dataset_source)
-            publisher = values.get((register, PUBLISHER)) or ""
-            datasets[ds_uri] = {
-                "dataset": id_in(dataset_source[register] if register != ds_uri else source, register),
-                "dataset_uri": register, "dataset_title": text(register, TITLE),
-                "publisher": publisher, "publisher_name": text(publisher, NAME) if publisher else {},
-                "access_rights": values.get((register, ACCESS)), "source": source.id, "source_name": source.name}
-        ds = datasets[ds_uri]
-        name = values.get((v, IDENTIFIER)) or v
-        themes = sorted({*lists.get((ds_uri, THEME), ()), *lists.get((v, THEME), ())})
-        representation = values.get((v, REPRESENTATION))
-        docs.append(VariableDoc.model_construct(
-            **ds, id=ids.variable_id(id_in(source, ds_uri), name, v), uri=v, name=name,
-            label=labels.get(v, {}), description=text(v, DESCRIPTION),
-            themes=themes, theme_labels={t: labels[t] for t in themes if t in labels},
-            value_type=value_type(representation), code_list=code_list_of(representation),
-            code_list_title=text(representation, TITLE) if representation else {},
-            codes=codes.get(representation or "", []), unit=values.get((v, UNIT)),
-            periods=sorted((Period.model_construct(start=_day(values.get((t, START)), end=False),
-                                                   end=_day(values.get((t, END)), end=True))
-                            for t in lists.get((v, TEMPORAL), ())), key=lambda x: x.start or date.min),
-        ))
-    _link_twins(docs)
-    used = {d.code_list for d in docs if d.code_list}
-    registers = [Register(id=ds["dataset"], title=ds["dataset_title"], description=text(ds["dataset_uri"], DESCRIPTION))
-                 for ds in {ds["dataset"]: ds for ds in datasets.values()}.values()]
-    return sorted(docs, key=lambda d: d.id), _concepts(values, lists, texts, used), sorted(registers, key=lambda r: r.id)
+    def dataset(self, v: str, source: SourceState) -> dict | None:
+        """What variable `v` of `source` takes from its dataset (None when its dataset was held
+        back, which makes it unsearchable), with the URI of its own dataset as "source_dataset".
+        Worked out for the dataset's first variable; callers go through them in one order."""
+        ds_uri = self.dataset_of.get(v)
+        if ds_uri is None or ds_uri not in self.dataset_source:
+            return None
+        if ds_uri not in self._datasets:
+            register = ids.register(ds_uri, lambda uri: self.values.get((uri, SAME_AS)), self.dataset_source)
+            publisher = self.values.get((register, PUBLISHER)) or ""
+            self._datasets[ds_uri] = {
+                "dataset": self._id_in(self.dataset_source[register] if register != ds_uri else source, register),
+                "dataset_uri": register, "dataset_title": self.text(register, TITLE), "source_dataset": ds_uri,
+                "publisher": publisher, "publisher_name": self.text(publisher, NAME) if publisher else {},
+                "access_rights": self.values.get((register, ACCESS)), "source": source.id,
+                "source_name": source.name}
+        return self._datasets[ds_uri]
+
+    def documents(self, units: set[str] | None = None) -> tuple[list[VariableDoc], list[Register]]:
+        """The documents of the variables (of the registers `units`, if given), in id order,
+        and every register."""
+        values, lists, labels = self.values, self.lists, self.labels
+        codes = _codes(values, lists, labels)
+        docs = []
+        for v, source in self.source_of.items():
+            ds = self.dataset(v, source)
+            if ds is None or (units is not None and ds["dataset"] not in units):
+                continue
+            ds_uri = ds["source_dataset"]
+            name = values.get((v, IDENTIFIER)) or v
+            themes = sorted({*lists.get((ds_uri, THEME), ()), *lists.get((v, THEME), ())})
+            representation = values.get((v, REPRESENTATION))
+            docs.append(VariableDoc.model_construct(
+                **{k: value for k, value in ds.items() if k != "source_dataset"},
+                id=ids.variable_id(self._id_in(source, ds_uri), name, v), uri=v, name=name,
+                label=labels.get(v, {}), description=self.text(v, DESCRIPTION),
+                themes=themes, theme_labels={t: labels[t] for t in themes if t in labels},
+                value_type=value_type(representation), code_list=code_list_of(representation),
+                code_list_title=self.text(representation, TITLE) if representation else {},
+                codes=codes.get(representation or "", []), unit=values.get((v, UNIT)),
+                periods=sorted((Period.model_construct(start=_day(values.get((t, START)), end=False),
+                                                       end=_day(values.get((t, END)), end=True))
+                                for t in lists.get((v, TEMPORAL), ())), key=lambda x: x.start or date.min),
+            ))
+        _link_twins(docs)
+        for v, source in self.source_of.items():  # every register with variables, whatever `units`
+            self.dataset(v, source)
+        registers = {ds["dataset"]: Register(id=ds["dataset"], title=ds["dataset_title"],
+                                             description=self.text(ds["dataset_uri"], DESCRIPTION))
+                     for ds in self._datasets.values()}
+        return sorted(docs, key=lambda d: d.id), sorted(registers.values(), key=lambda r: r.id)
+
+    def concepts(self) -> list[Concept]:
+        """The codes of the code lists the variables use."""
+        used = {code_list_of(self.values.get((v, REPRESENTATION))) for v, source in self.source_of.items()
+                if self.dataset(v, source) is not None}
+        return _concepts(self.values, self.lists, self.texts, used - {None})
 
 
 def _concepts(values: dict[tuple[str, str], str], lists: dict[tuple[str, str], list[str]],

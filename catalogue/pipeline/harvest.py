@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF
@@ -27,14 +28,15 @@ from catalogue.curation import quality
 from catalogue.gate.shacl import PROFILES, Profile, profile_shapes, validate
 from catalogue.harvesters import (Fetcher, FetchError, HarvestContext, Limits, Record, SourceError,
                                   for_kind)
-from catalogue.harvesters.http import HttpCache
+from catalogue.harvesters.http import HttpCache, refused
 from catalogue.model.models import Catalogue
 from catalogue.model.rdf import GENID, stable_skolemize
 from catalogue.model.xml_text import NOT_XML
 from catalogue.pipeline.fileserver import FileServer
 from catalogue.pipeline.uploads import prune_uploads, published_url
 from catalogue.profiles.dcat_ap_no_3 import to_graph
-from catalogue.search import Query, open_backend, open_concepts, read_catalogue
+from catalogue.search import Query, VariableDoc, open_backend, open_concepts, read_catalogue
+from catalogue.search.documents import read_changes, touched_between
 from catalogue.settings import Settings
 from catalogue.sources import DEMO_PLACEHOLDER, UPLOAD_URL, Config, SourceConfig
 from catalogue.storage.durable import atomic_write
@@ -124,9 +126,9 @@ def settle(settings: Settings, store: Store, index: bool = True, rebuild: bool =
     log.discard(state.runs)
     indexed = None
     if index:
-        graphs, built_from = _graphs(state), _indexed_graphs(settings)
+        graphs, built_from = _graphs(state), _indexed(settings).get("graphs", {})
         if rebuild or (graphs and not open_backend(settings).has_index()) or (built_from != graphs and not (
-                built_from and _patch_index(store, settings, state))):
+                built_from and _patch_index(store, settings, state, progress))):
             progress("indexing")
             indexed = reindex(store, settings, state)
         quality.refresh(store)  # scores the sources whose graphs changed
@@ -156,38 +158,54 @@ def _apply_runs(settings: Settings, state: State) -> None:
         log.apply(run_id, lambda run, lines: history.add(run, [Event.model_validate_json(e) for e in lines]))
 
 
-def _patch_index(store: Store, settings: Settings, state: State) -> bool:
-    """Bring the index up to `state` by replacing the documents that changed and deleting
-    those gone, if they are few (PATCH_SHARE); False if a rebuild is the better way."""
-    docs, concepts, registers = read_catalogue(store, state)
+def _patch_index(store: Store, settings: Settings, state: State, progress: Progress) -> bool:
+    """Bring the index up to `state` by rewriting the documents that changed and deleting
+    those gone, if they are few (PATCH_SHARE); False if a rebuild is the better way. Only the
+    registers whose documents read what changed in the graphs are made and compared, so one
+    changed record costs its register's documents, not the catalogue's."""
+    built = _indexed(settings)
+    touched = touched_between(store, built.get("graphs", {}), _graphs(state))
+    if touched is None or "names" not in built:  # a graph no longer kept, or an index of an older version
+        return False
+    touched.sources = {s.id for s in state.sources.values() if built["names"].get(s.id, s.name) != s.name}
+    changes = read_changes(store, state, touched)
     backend = open_backend(settings)
-    indexed = {doc.id: doc.model_dump(mode="json") for doc in backend.matching(Query())}
-    changed = [doc for doc in docs if indexed.get(doc.id) != doc.model_dump(mode="json")]
-    gone = indexed.keys() - {doc.id for doc in docs}
-    if len(changed) + len(gone) > PATCH_SHARE * max(len(docs), len(indexed)):
+    indexed = {doc.id: doc.model_dump(mode="json")
+               for doc in (backend.matching(Query(filters={"dataset": tuple(sorted(changes.units))}))
+                           if changes.units else ())}
+    changed = [doc for doc in changes.docs if indexed.get(doc.id) != doc.model_dump(mode="json")]
+    gone = indexed.keys() - {doc.id for doc in changes.docs}
+    if len(changed) + len(gone) > PATCH_SHARE * changes.variables:
         return False
     if gone:
         backend.delete(gone)
     if changed:
         backend.upsert(changed)
-    open_concepts(settings).rebuild(concepts, docs, registers)  # small: rebuilt whole
+    progress(f"index: {len(changed)} document{'' if len(changed) == 1 else 's'} written, {len(gone)} removed")
+    # Spelling knows every variable's words, and labels are all the concepts' index reads of
+    # documents: copies of one document, each with a label, cost a fraction of documents.
+    blank = VariableDoc(id="", uri="", name="", label={}, source="", source_name="", dataset="", dataset_uri="")
+    open_concepts(settings).rebuild(changes.concepts, [blank.model_copy(update={"label": label})
+                                                       for label in changes.labels], changes.registers)
     _note_index(settings, state)
     return True
 
 
 def _note_index(settings: Settings, state: State) -> None:
-    atomic_write(settings.data_dir / INDEXED,
-                 json.dumps({"generation": state.generation, "graphs": _graphs(state)}).encode())
+    """What the index was built from: the graphs, and the sources' names (which documents carry)."""
+    atomic_write(settings.data_dir / INDEXED, json.dumps({
+        "generation": state.generation, "graphs": _graphs(state),
+        "names": {s.id: s.name for s in state.sources.values()}}).encode())
 
 
 def _graphs(state: State) -> dict[str, str]:
     return {s.id: s.graph_file for s in state.sources.values() if s.graph_file}
 
 
-def _indexed_graphs(settings: Settings) -> dict[str, str]:
-    """The graphs the search index was built from (none if it was never built here)."""
+def _indexed(settings: Settings) -> dict:
+    """What the search index was built from (nothing if it was never built here)."""
     path = settings.data_dir / INDEXED
-    return json.loads(path.read_text(encoding="utf-8"))["graphs"] if path.exists() else {}
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
 def chosen_sources(config: Config, state: State, only: list[str] | None, only_new: bool,
@@ -229,7 +247,7 @@ def harvest_source(settings: Settings, store: Store, config: Config, source: Sou
         attempt = read_source(settings, config, source, url, http, previous)
     except Exception as exc:  # whatever a document makes a harvester, parser or client raise
         attempt = None
-        run.status, run.document, run.fetched = "failed", http.last_url, _fetched(http)
+        run.status, run.document, run.fetched = "failed", http.last_url, _fetched(http, url)
         run.error = describe(exc, http.last_url)
     with store.lock():
         state = store.state()
@@ -301,6 +319,8 @@ class Attempt:
     fingerprint: str | None = None
     shapes_key: str | None = None
     unchanged: bool = False  # the same documents as the stored graph's: records were not read
+    parsed: bool = True  # False: the documents were asked for again and found the same (see _same_as_last_read)
+    replayable: bool = False  # `fetched` is all the harvester read (see Run.replayable)
 
 
 def read_source(settings: Settings, config: Config, source: SourceConfig, url: str, http: Fetcher,
@@ -309,16 +329,19 @@ def read_source(settings: Settings, config: Config, source: SourceConfig, url: s
     FetchError. Writes nothing (but the HTTP cache `http` may keep). With `previous`, the
     source's stored state, what it already covers is not looked at again."""
     with http:
-        harvester = for_kind(source.kind)
+        harvester, shapes_key = for_kind(source.kind), _shapes_key(source)
+        if _same_as_last_read(settings, source, url, http, previous, harvester, shapes_key):
+            return Attempt([], [], [], [], {}, _fetched(http, url), previous.fingerprint, shapes_key,
+                           unchanged=True, parsed=False, replayable=True)
         ctx = HarvestContext(source=source, url=url, publisher=config.agent(source.publisher),
                              base_uri=settings.base_uri, http=http)
         records = list(harvester.gather(ctx))
-    fetched = _fetched(http)
-    shapes_key = _shapes_key(source)
+    fetched, replayable = _fetched(http, url), not http.read_cache
     fingerprint = _fingerprint(source, harvester, http, shapes_key)
     if previous and previous.graph_file and previous.fingerprint == fingerprint:
         # Same documents, same mapping, same shapes: the stored graph is still right.
-        return Attempt(records, [], [], [], {}, fetched, fingerprint, shapes_key, unchanged=True)
+        return Attempt(records, [], [], [], {}, fetched, fingerprint, shapes_key, unchanged=True,
+                       replayable=replayable)
     for record in records:  # stable IRIs for blank nodes: reports can name them, diffs stay small
         if any(isinstance(node, BNode) for node in record.graph.all_nodes()):
             record.graph = stable_skolemize(record.graph, settings.base_uri)
@@ -332,7 +355,41 @@ def read_source(settings: Settings, config: Config, source: SourceConfig, url: s
                    _gate_shapes(source.profile, tuple(source.shapes)))
     accepted = [r for r in records if not r.problems and versions[id(r)][1] in known]
     return Attempt(records, accepted + verdict.accepted, verdict.held_back,
-                   (stripped + verdict.warnings)[:MAX_WARNINGS], versions, fetched, fingerprint, shapes_key)
+                   (stripped + verdict.warnings)[:MAX_WARNINGS], versions, fetched, fingerprint, shapes_key,
+                   replayable=replayable)
+
+
+def _same_as_last_read(settings: Settings, source: SourceConfig, url: str, http: Fetcher,
+                       previous: SourceState | None, harvester, shapes_key: str) -> bool:
+    """Whether the documents the source's stored graph was made from are still the same:
+    each is asked for again as it was then (conditionally, so mostly answered 304), until
+    one differs; then, with the same configuration, harvester and shapes, the fingerprint is
+    the stored one and nothing needs parsing. Otherwise the session is left as if unused,
+    for the harvester (a changed document is already in its cache)."""
+    last = RunLog(settings.data_dir).get(previous.last_run) if (
+        previous and previous.graph_file and previous.fingerprint and previous.last_run) else None
+    if last is None or last.status not in ("ok", "unchanged") or not last.replayable or not last.fetched:
+        return False
+    try:
+        same = all(_answer(http, urljoin(url, f.request), f) == f.sha256 for f in last.fetched)
+    except FetchError:  # no answer: the harvest proper finds out and says so
+        same = False
+    if same and _fingerprint(source, harvester, http, shapes_key) == previous.fingerprint:
+        return True
+    # What was asked again does not count against the harvest's limits: it is at most what
+    # the last harvest asked for.
+    http.log, http.requests, http.total_bytes = [], 0, 0
+    return False
+
+
+def _answer(http: Fetcher, url: str, document: FetchedDocument) -> str:
+    """The hash of what `url` answers now, asked for as `document` was (an error answer too)."""
+    try:
+        return http.get(url, accept=document.accept, language=document.language).sha256
+    except FetchError as exc:
+        if exc.status is None:
+            raise
+        return refused(exc.status)
 
 
 @dataclass
@@ -393,10 +450,10 @@ def commit(settings: Settings, store: Store, state: State, source: SourceConfig,
     current.
     Unless `accept_shrink`, an attempt that would remove much of the source is held: the
     run says why, and nothing but the attempt is noted in `state`."""
-    run.fetched = attempt.fetched
+    run.fetched, run.replayable = attempt.fetched, attempt.replayable
     previous = state.sources.get(source.id)
     if attempt.unchanged:
-        run.status = "unchanged"
+        run.status, run.parsed = "unchanged", attempt.parsed
         run.seen, run.accepted, run.unchanged = previous.seen, previous.accepted, previous.accepted
         run.held_back, run.held_back_records = previous.held_back, len({h.record for h in previous.held_back})
         state.sources[source.id] = previous.model_copy(update={
@@ -459,9 +516,12 @@ def _finish(settings: Settings, run: Run, started: float, changes: list[RecordCh
     return run
 
 
-def _fetched(http: Fetcher) -> list[FetchedDocument]:
-    return [FetchedDocument(url=f.url, sha256=f.sha256, bytes=len(f.content),
-                            not_modified=f.not_modified) for f in http.log]
+def _fetched(http: Fetcher, url: str) -> list[FetchedDocument]:
+    """What the session fetched, each with how to ask for it again relative to the source's `url`."""
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
+    return [FetchedDocument(url=f.url, sha256=f.sha256, bytes=len(f.content), not_modified=f.not_modified,
+                            request=f.request.removeprefix(origin) if f.request.startswith(origin + "/") else f.request,
+                            accept=f.accept, language=f.language) for f in http.log]
 
 
 def _fingerprint(source: SourceConfig, harvester, http: Fetcher, shapes_key: str) -> str:

@@ -40,9 +40,15 @@ class RecordChange(BaseModel):
 
 class FetchedDocument(BaseModel):
     url: str
-    sha256: str
+    sha256: str  # or "HTTP 404" (say), where the server answered with an error
     bytes: int
     not_modified: bool = False
+    # How it was asked for, so the next harvest can ask again before parsing anything: the
+    # URL asked (relative to the source URL's origin when on it; the demo and publications
+    # are served on a new port each time), its Accept and Accept-Language.
+    request: str | None = None
+    accept: str | None = None
+    language: str | None = None
 
 
 class Run(BaseModel):
@@ -67,6 +73,12 @@ class Run(BaseModel):
     error: str | None = None
     document: str | None = None  # of a failed run: the URL being read when it failed, if known
     fetched: list[FetchedDocument] = Field(default_factory=list)
+    # False when the documents the last good harvest read were all asked again and found the
+    # same: the run is `unchanged` without the source having been parsed or gated.
+    parsed: bool = True
+    # Whether `fetched` is all the harvester read (it took no body from the HTTP cache without
+    # asking), so that asking for the same again tells whether anything changed.
+    replayable: bool = False
 
 
 def new_run_id(source_id: str) -> str:

@@ -1,0 +1,115 @@
+"""Harvest at scale: a catalogue of table sources (one CSV of variables and one dataset each),
+served over loopback HTTP and harvested through the whole pipeline (fetch, parse, SHACL gate,
+record versions, store, search index), three ways:
+
+- first: into an empty data directory (every record added, validated and indexed);
+- unchanged: all sources again, nothing changed (each CSV answered 304: nothing parsed);
+- one changed: one variable's label changed in one source (that source parsed again, the one
+  record validated, and only the documents that read it written to the index).
+
+Run: .venv/bin/python bench/harvest.py [--sizes 10000,100000] [--sources 20] [--repeat 3]
+Each step runs in a process of its own, so its peak memory (maxrss) is that step's alone;
+times and peaks are medians of `repeat` runs (a fresh catalogue each). The machine is
+shared: compare medians.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from harvest_bench import HEAD, SOURCES
+
+from catalogue.pipeline.fileserver import FileServer
+from catalogue.settings import Settings
+from catalogue.sources import load_config
+
+# harvest_bench's table source, once per register
+TABLE = SOURCES[SOURCES.index('[[source]]\nid = "table"'):]
+
+
+def source(s: int, url: str) -> str:
+    return TABLE.replace('id = "table"', f'id = "register{s}"').replace("variabler.xlsx", f"register{s}.csv").format(url=url)
+
+
+STEPS = ("first", "unchanged", "one changed")
+
+
+def write_source(path: Path, s: int, n: int, changed: bool = False) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        out.write("Variabelnavn;Variabel;Beskrivelse;Fra;Til\n")
+        for i in range(n):
+            label = f"Variabel {i} i register {s}" + (" (endret)" if changed and i == 0 else "")
+            out.write(f"VAR{s}_{i};{label};Hva variabel {i} beskriver, med noen ord til;"
+                      f"{1960 + i % 40};{'' if i % 3 else f'31.12.{2000 + i % 24}'}\n")
+
+
+def step(folder: Path, name: str) -> None:
+    """One step, in this process: harvest every source and print what it cost as JSON."""
+    from catalogue.pipeline.harvest import harvest
+    settings = Settings(data_dir=folder / "data", sources_file=folder / "sources.toml", base_uri="http://bench.test/")
+    said: list[str] = []
+    started = time.perf_counter()
+    runs = harvest(settings, load_config(folder / "sources.toml"), progress=said.append)
+    seconds = time.perf_counter() - started
+    expected = {"first": "ok", "unchanged": "unchanged"}.get(name)
+    assert all(r.status == (expected or r.status) and not r.error for r in runs), [(r.source, r.error) for r in runs]
+    print(json.dumps({"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "parsed": sum(r.parsed and r.status != "failed" for r in runs),
+                      "changed": sum(r.changed + r.added + r.removed for r in runs),
+                      "index": [m for m in said if m.startswith("index") or m == "indexing"]}))
+
+
+def run_size(n: int, sources: int, repeat: int) -> None:
+    per_source = n // sources
+    results: dict[str, list[dict]] = {s: [] for s in STEPS}
+    for _ in range(repeat):
+        folder = Path(tempfile.mkdtemp(prefix=f"harvest-bench-{n}-"))
+        try:
+            served = folder / "served"
+            served.mkdir()
+            for s in range(sources):
+                write_source(served / f"register{s}.csv", s, per_source)
+            with FileServer(served) as server:
+                (folder / "sources.toml").write_text(
+                    HEAD + "".join(source(s, server.url) for s in range(sources)), encoding="utf-8")
+                for name in STEPS:
+                    if name == "one changed":
+                        write_source(served / "register0.csv", 0, per_source, changed=True)
+                    out = subprocess.run([sys.executable, __file__, "--step", name, str(folder)],
+                                         check=True, stdout=subprocess.PIPE, text=True).stdout
+                    results[name].append(json.loads(out.strip().splitlines()[-1]))
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    print(f"\n== {n:,} variables in {sources} sources ({per_source:,} each), median of {repeat}")
+    for name in STEPS:
+        runs = results[name]
+        last = runs[-1]
+        print(f"{name:>12}: {statistics.median(r['seconds'] for r in runs):7.1f} s, "
+              f"peak {statistics.median(r['peak_mb'] for r in runs):6,.0f} MB; sources parsed {last['parsed']}, "
+              f"records changed {last['changed']:,}; index: {'; '.join(last['index']) or 'untouched'}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--sources", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--step", nargs=2, help=argparse.SUPPRESS)  # the child process of one step
+    args = parser.parse_args()
+    if args.step:
+        step(Path(args.step[1]), args.step[0])
+        return
+    for n in (int(size) for size in args.sizes.split(",")):
+        run_size(n, args.sources, args.repeat)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Unchanged means free, a change costs what it changes: an unchanged source is known by asking
+for its documents again, before anything is parsed; a changed record rewrites only the search
+documents that read it, in its own source or in those that use it (a code list's labels)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from catalogue.pipeline.harvest import INDEXED, harvest
+from catalogue.search import Query, open_backend
+from catalogue.storage.store import Store
+from support import EU_HEALTH, search
+
+PREFIXES = """\
+@prefix dcat: <http://www.w3.org/ns/dcat#> .
+@prefix dct: <http://purl.org/dc/terms/> .
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+@prefix disco: <http://rdf-vocabulary.ddialliance.org/discovery#> .
+@prefix vcard: <http://www.w3.org/2006/vcard/ns#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+"""
+COLOURS = "https://kodeverk.example.no/farge"
+PUBLISHER = "https://organization-catalog.fellesdatakatalog.digdir.no/organizations/983744516"
+
+
+def register(name: str, labels: list[str], coded: bool = False) -> str:
+    """A DCAT catalogue of one dataset and its variables (the first coded with the colours, if `coded`)."""
+    base = f"https://data.example.no/{name}"
+    variables = "".join(
+        f"""<{base}/v{i}> a disco:Variable ; dct:identifier "{name.upper()}{i}" ; skos:prefLabel "{label}"@nb ;
+            disco:representation {f'<{COLOURS}>' if coded and i == 0 else 'xsd:string'} .\n"""
+        for i, label in enumerate(labels))
+    return PREFIXES + f"""
+<{base}> a dcat:Dataset ; dct:identifier "{name}" ; dct:title "Registeret {name}"@nb ;
+    dct:description "Opplysninger i {name}."@nb ; dct:publisher <{PUBLISHER}> ;
+    dcat:theme <{EU_HEALTH}> ;
+    dcat:contactPoint [ a vcard:Organization ; vcard:fn "{name}"@nb ; vcard:hasEmail <mailto:{name}@example.no> ] ;
+    disco:variable {", ".join(f"<{base}/v{i}>" for i in range(len(labels)))} .
+""" + variables
+
+
+def colours(red: str) -> str:
+    return PREFIXES + f"""
+<{COLOURS}> a skos:ConceptScheme ; dct:title "Farger"@nb .
+<{COLOURS}/1> a skos:Concept ; skos:inScheme <{COLOURS}> ; skos:notation "1" ; skos:prefLabel "{red}"@nb .
+<{COLOURS}/2> a skos:Concept ; skos:inScheme <{COLOURS}> ; skos:notation "2" ; skos:prefLabel "Blå"@nb .
+"""
+
+
+SOURCES = "".join(f"""
+[[source]]
+id = "{name}"
+name = "Kilde {name}"
+publisher = "fhi"
+kind = "dcat"
+url = "{{url}}/{name}.ttl"
+""" for name in ("alfa", "beta", "koder"))
+
+
+@pytest.fixture
+def catalogue(tmp_path, settings, make_config, serve):
+    """Three sources served with ETags (two registers, and a code list the first uses), harvested."""
+    folder = tmp_path / "served"
+    folder.mkdir()
+    (folder / "alfa.ttl").write_text(register("alfa", ["Hudfarge", "Fødselsvekt", "Svangerskapslengde"],
+                                              coded=True), encoding="utf-8")
+    (folder / "beta.ttl").write_text(register("beta", ["Røykevaner", "Yrke"]), encoding="utf-8")
+    (folder / "koder.ttl").write_text(colours("Rød"), encoding="utf-8")
+    config = make_config(SOURCES.format(url=serve(folder).url))
+    assert {r.status for r in harvest(settings, config)} == {"ok"}
+    return folder, config
+
+
+def indexed(settings) -> dict[str, dict]:
+    return {doc.id: doc.model_dump(mode="json") for doc in open_backend(settings).matching(Query())}
+
+
+def test_an_unchanged_source_is_not_parsed_again(settings, catalogue):
+    _, config = catalogue
+    state, index = Store(settings.data_dir, settings.base_uri).state(), indexed(settings)
+    built_from = json.loads((settings.data_dir / INDEXED).read_text())
+
+    runs = harvest(settings, config)
+
+    assert [(r.status, r.parsed) for r in runs] == [("unchanged", False)] * 3
+    assert all(f.not_modified for r in runs for f in r.fetched)  # asked again, answered 304
+    assert [r.accepted for r in runs] == [4, 3, 1]  # what the source holds, as the run before said
+    after = Store(settings.data_dir, settings.base_uri).state()
+    assert {s: e.graph_file for s, e in after.sources.items()} == {s: e.graph_file for s, e in state.sources.items()}
+    assert json.loads((settings.data_dir / INDEXED).read_text()) == built_from
+    assert indexed(settings) == index
+
+
+def test_a_changed_record_rewrites_its_own_document_only(settings, catalogue):
+    folder, config = catalogue
+    before = indexed(settings)
+    (folder / "alfa.ttl").write_text(register("alfa", ["Hudfarge", "Fødselsvekt i gram", "Svangerskapslengde"],
+                                              coded=True), encoding="utf-8")
+    said: list[str] = []
+
+    runs = {r.source: r for r in harvest(settings, config, progress=said.append)}
+
+    assert runs["alfa"].changed == 1 and runs["alfa"].parsed
+    assert (runs["beta"].status, runs["beta"].parsed) == ("unchanged", False)
+    assert "index: 1 document written, 0 removed" in said and "indexing" not in said
+    after = indexed(settings)
+    assert {i for i in after if after[i] != before[i]} == {"alfa/alfa/ALFA1"}
+    assert [d.name for d in search(settings, "gram")] == ["ALFA1"]
+
+
+def test_a_removed_variable_leaves_the_index(settings, catalogue):
+    folder, config = catalogue
+    (folder / "beta.ttl").write_text(register("beta", ["Røykevaner"]), encoding="utf-8")
+    said: list[str] = []
+
+    harvest(settings, config, progress=said.append)
+
+    assert "index: 0 documents written, 1 removed" in said
+    assert "beta/beta/BETA1" not in indexed(settings) and not search(settings, "Yrke")
+
+
+def test_a_changed_code_list_relabels_the_variables_coded_with_it(settings, catalogue):
+    folder, config = catalogue
+    (folder / "koder.ttl").write_text(colours("Karmosinrød"), encoding="utf-8")
+    said: list[str] = []
+
+    runs = {r.source: r for r in harvest(settings, config, progress=said.append)}
+
+    assert runs["koder"].changed == 1 and runs["alfa"].status == "unchanged"
+    assert "index: 1 document written, 0 removed" in said
+    [coded] = search(settings, "Karmosinrød")
+    assert coded.name == "ALFA0" and "1 Karmosinrød" in coded.codes
