@@ -185,7 +185,9 @@ def _accounts(settings: Settings, args) -> int:
     from catalogue.access.accounts import AccountError, Accounts
     from catalogue.access.audit import Audit
     from catalogue.sources import load_config
-    accounts, audit = Accounts(settings.data_dir), Audit(settings.data_dir)
+    from catalogue.storage.database import open_database
+    database = open_database(settings)
+    accounts, audit = Accounts(database), Audit(database)
     actor = f"cli:{getpass.getuser()}"
     try:
         if args.action == "list":

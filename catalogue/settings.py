@@ -29,12 +29,18 @@ class Settings:
     # and time; it is stopped past either.
     upload_memory: int = 4 * 2**30
     upload_timeout: float = 300.0
+    # Accounts, sessions, login limits, lists, shares and audit: in PostgreSQL when set (shared
+    # by several servers), else in the data directory's SQLite files.
+    database_url: str | None = None
 
     def __post_init__(self) -> None:
         if self.search not in ("embedded", "elasticsearch"):
             raise ValueError(f"CATALOGUE_SEARCH={self.search!r}: use 'embedded' or 'elasticsearch'")
         if self.search == "elasticsearch" and not self.es_url:
             raise ValueError("CATALOGUE_SEARCH=elasticsearch needs CATALOGUE_ES_URL (e.g. http://localhost:9200)")
+        if self.database_url and not self.database_url.startswith(("postgresql://", "postgres://")):
+            scheme = self.database_url.partition(":")[0]  # not the rest, which may hold a password
+            raise ValueError(f"CATALOGUE_DATABASE_URL starts {scheme!r}: use postgresql://user:password@host:port/database")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -55,4 +61,5 @@ class Settings:
             max_upload_bytes=int(env.get("CATALOGUE_MAX_UPLOAD_BYTES", str(50 * 2**20))),
             upload_memory=int(env.get("CATALOGUE_UPLOAD_MEMORY", str(4 * 2**30))),
             upload_timeout=float(env.get("CATALOGUE_UPLOAD_TIMEOUT", "300")),
+            database_url=env.get("CATALOGUE_DATABASE_URL") or None,
         )

@@ -147,3 +147,19 @@ def demo_server(tmp_path_factory, demo_data) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def postgresql():
+    """A PostgreSQL server for the session (tests/postgresql_server.py); skips where the
+    PostgreSQL binaries are missing."""
+    from postgresql_server import started
+    with started() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def database_url(postgresql) -> Iterator[str]:
+    """A new, empty PostgreSQL database of this test's own."""
+    with postgresql.database() as url:
+        yield url
