@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from catalogue.settings import Settings
+from catalogue.storage.database import DatabaseUnavailable
 from catalogue.storage.sqlite import SchemaTooNew
 
 
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     try:
         return COMMANDS[args.command](settings, args)
-    except SchemaTooNew as exc:  # a data directory of a later release: say so, not a traceback
+    except (SchemaTooNew, DatabaseUnavailable) as exc:  # a later release's data, or no database: say so, no traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -111,7 +111,6 @@ def with_backend(request, settings: Settings) -> Settings:
     of their own (dropped at the end of the requesting fixture's scope) for "postgresql"."""
     if request.param == "sqlite":
         return settings
-    database = request.getfixturevalue("postgresql").database()
-    url = database.__enter__()
-    request.addfinalizer(lambda: database.__exit__(None, None, None))
-    return dataclasses.replace(settings, database_url=url)
+    held = ExitStack()
+    request.addfinalizer(held.close)
+    return dataclasses.replace(settings, database_url=held.enter_context(request.getfixturevalue("postgresql").database()))

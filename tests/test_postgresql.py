@@ -139,6 +139,17 @@ def catalogue(*args: str, env: dict[str, str], **kwargs) -> subprocess.Completed
                           timeout=120, **kwargs)
 
 
+def test_a_database_out_of_reach_is_named_without_its_password(tmp_path, postgresql):
+    env = {**os.environ, "CATALOGUE_DATA_DIR": str(tmp_path / "data"),
+           "CATALOGUE_DATABASE_URL": f"postgresql://catalogue:s3cret@127.0.0.1:{free_port()}/catalogue"}
+    refused = catalogue("accounts", "list", env=env)
+    assert refused.returncode == 2 and "s3cret" not in refused.stderr
+    assert refused.stderr.startswith("error: postgresql://127.0.0.1:") and "/catalogue: connection" in refused.stderr
+    wrong = {**env, "CATALOGUE_DATABASE_URL": postgresql.url("postgres").replace(postgresql.password, "s3cret")}
+    refused = catalogue("accounts", "list", env=wrong)
+    assert refused.returncode == 2 and "s3cret" not in refused.stderr and "password authentication failed" in refused.stderr
+
+
 def test_two_servers_sharing_a_database_share_lists_and_logins(tmp_path, database_url):
     data = tmp_path / "data"
     EmbeddedBackend(data / "index").rebuild(DOCS)

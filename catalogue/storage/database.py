@@ -38,33 +38,37 @@ from catalogue.storage.sqlite import SchemaTooNew
 Migration = str | Callable[["Connection"], None]
 
 
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached or refuses the login; the message names it without its password."""
+
+
 class Connection:
     """One transaction in one owner's database: SQL with `?` parameters, as in SQLite."""
 
     def __init__(self, raw: Any, dialect: str, lock: int = 0):
-        self.raw, self.dialect, self._lock = raw, dialect, lock
+        self._raw, self.dialect, self._lock = raw, dialect, lock
 
     def _sql(self, sql: str) -> str:
         return sql if self.dialect == "sqlite" else _postgresql(sql)
 
     def execute(self, sql: str, params: Sequence[Any] = ()):
         """A cursor of the statement's rows (fetchone, fetchall, iteration, rowcount)."""
-        return self.raw.execute(self._sql(sql), tuple(params))
+        return self._raw.execute(self._sql(sql), tuple(params))
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         if self.dialect == "sqlite":
-            self.raw.executemany(sql, rows)
+            self._raw.executemany(sql, rows)
         else:
-            with self.raw.cursor() as cursor:
+            with self._raw.cursor() as cursor:
                 cursor.executemany(self._sql(sql), [tuple(row) for row in rows])
 
     def exclusive(self) -> None:
         """Run the rest of this transaction alone among the owner's exclusive transactions
         (e.g. counting failed logins and counting this one); call it first."""
         if self.dialect == "sqlite":
-            self.raw.execute("BEGIN IMMEDIATE")  # the file's one writer
+            self._raw.execute("BEGIN IMMEDIATE")  # the file's one writer
         else:
-            self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock,))
+            self._raw.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock,))
 
 
 class Database(ABC):
@@ -101,7 +105,7 @@ class PostgreSQL(Database):
         try:
             import psycopg
         except ImportError:
-            raise RuntimeError("CATALOGUE_DATABASE_URL needs psycopg: pip install 'helsevariabler[postgresql]'") from None
+            raise DatabaseUnavailable("CATALOGUE_DATABASE_URL needs psycopg: pip install 'helsevariabler[postgresql]'") from None
         self._psycopg, self.url = psycopg, url
         self._local = threading.local()
         self._versions_table = False  # made (if missing) by this object's first transaction
@@ -115,7 +119,10 @@ class PostgreSQL(Database):
         held = self._local
         if getattr(held, "pid", None) != os.getpid() or held.connection.closed:
             # a process forked from this one opens its own: a socket shared with the parent would mix both
-            held.connection, held.pid = self._psycopg.connect(self.url), os.getpid()
+            try:
+                held.connection, held.pid = self._psycopg.connect(self.url), os.getpid()
+            except self._psycopg.OperationalError as exc:
+                raise DatabaseUnavailable(f"{self}: {exc}") from None
         elif held.connection.info.transaction_status != self._psycopg.pq.TransactionStatus.IDLE:
             raise RuntimeError("a transaction of the catalogue's database began inside another one in the same "
                                "thread: the inner one would commit the outer one's writes")
