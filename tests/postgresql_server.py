@@ -67,7 +67,10 @@ def started() -> Iterator[Cluster]:
     bin_dir = binaries()
     if bin_dir is None:
         pytest.skip("PostgreSQL server binaries (initdb, postgres) not found: install Debian's postgresql")
-    owner = pwd.getpwnam("postgres" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name)
+    try:
+        owner = pwd.getpwnam("postgres") if os.geteuid() == 0 else pwd.getpwuid(os.geteuid())
+    except KeyError:
+        pytest.skip("PostgreSQL refuses to run as root and there is no `postgres` user to run it as")
     as_owner = {"user": owner.pw_uid, "group": owner.pw_gid} if os.geteuid() == 0 else {}
     folder = Path(tempfile.mkdtemp(prefix="catalogue-postgresql-"))
     os.chown(folder, owner.pw_uid, owner.pw_gid)

@@ -122,7 +122,7 @@ def test_a_connection_the_server_ended_is_replaced(database_url):
     lists = Lists(PostgreSQL(database_url))
     lists.add("a-list", "kpr/kpr/alder")
     with psycopg.connect(database_url, autocommit=True) as admin:  # e.g. a restart of the server
-        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        admin.execute("SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity "  # waits until it has ended
                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
     assert [i.variable for i in lists.items("a-list")] == ["kpr/kpr/alder"]
 
