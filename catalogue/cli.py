@@ -8,6 +8,7 @@ from pathlib import Path
 
 from catalogue import logs
 from catalogue.settings import Settings
+from catalogue.storage.database import DatabaseUnavailable
 from catalogue.storage.sqlite import SchemaTooNew
 
 
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     try:
         return COMMANDS[args.command](settings, args)
-    except SchemaTooNew as exc:  # a data directory of a later release: say so, not a traceback
+    except (SchemaTooNew, DatabaseUnavailable) as exc:  # a later release's data, or no database: say so, no traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -186,7 +187,9 @@ def _accounts(settings: Settings, args) -> int:
     from catalogue.access.accounts import AccountError, Accounts
     from catalogue.access.audit import Audit
     from catalogue.sources import load_config
-    accounts, audit = Accounts(settings.data_dir), Audit(settings.data_dir)
+    from catalogue.storage.database import open_database
+    database = open_database(settings)
+    accounts, audit = Accounts(database), Audit(database)
     actor = f"cli:{getpass.getuser()}"
     try:
         if args.action == "list":

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from catalogue.storage.sqlite import transaction
+from catalogue.storage.database import Database, database_at
 
 MAX_ITEMS = 500
 MAX_NOTE = 2000
@@ -24,7 +24,7 @@ SHARE_DAYS = 90
 CODE_LETTERS = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 8
 
-# The schema as migrations (see catalogue.storage.sqlite); 1 is release 0.1.0's.
+# The schema as migrations (see catalogue.storage.database); 1 is release 0.1.0's.
 _MIGRATIONS = ("""
 CREATE TABLE IF NOT EXISTS items (
     list TEXT NOT NULL, position INTEGER NOT NULL, variable TEXT NOT NULL,
@@ -58,11 +58,11 @@ def new_list_id() -> str:
 
 
 class Lists:
-    def __init__(self, data_dir: Path):
-        self.path = Path(data_dir) / "lists.sqlite"
+    def __init__(self, where: Database | Path):
+        self.database = database_at(where)
 
     def _db(self):
-        return transaction(self.path, _MIGRATIONS)
+        return self.database.transaction("lists", _MIGRATIONS)
 
     def items(self, list_id: str) -> list[ListItem]:
         with self._db() as db:

@@ -23,6 +23,7 @@ from catalogue.search import open_backend, open_concepts
 from catalogue.settings import Settings
 from catalogue.sources import Config, load_config
 from catalogue.sparql import Sparql
+from catalogue.storage.database import open_database
 from catalogue.storage.history import History
 from catalogue.storage.records import RecordStore
 from catalogue.storage.runs import RunLog
@@ -42,9 +43,10 @@ class Services:
         self.history = History(data)
         self.records = RecordStore(data)
         self.runs = RunLog(data)
-        self.lists = Lists(data)
-        self.accounts = Accounts(data)
-        self.audit = Audit(data)
+        database = open_database(settings)  # shared by every server of the catalogue
+        self.lists = Lists(database)
+        self.accounts = Accounts(database)
+        self.audit = Audit(database)
         self.curation = Curation(data, self.store)
         # worker processes, started at the first query
         self.sparql = Sparql(self.store, settings.sparql_timeout, settings.sparql_max_bytes, settings.sparql_workers)

@@ -33,6 +33,9 @@ class Settings:
     upload_timeout: float = 300.0
     log_format: str = "text"         # or "json", one object a line (see catalogue.logs)
     log_level: str = "warning"       # "info" adds a line per request
+    # Accounts, sessions, login limits, lists, shares and audit: in PostgreSQL when set (shared
+    # by several servers), else in the data directory's SQLite files.
+    database_url: str | None = None
 
     def __post_init__(self) -> None:
         if self.search not in SEARCH_BACKENDS:
@@ -43,6 +46,9 @@ class Settings:
             raise ValueError(f"CATALOGUE_LOG_FORMAT={self.log_format!r}: use 'text' or 'json'")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ValueError(f"CATALOGUE_LOG_LEVEL={self.log_level!r}: use debug, info, warning, error or critical")
+        if self.database_url and not self.database_url.startswith(("postgresql://", "postgres://")):
+            scheme = self.database_url.partition(":")[0]  # not the rest, which may hold a password
+            raise ValueError(f"CATALOGUE_DATABASE_URL starts {scheme!r}: use postgresql://user:password@host:port/database")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -65,4 +71,5 @@ class Settings:
             upload_timeout=float(env.get("CATALOGUE_UPLOAD_TIMEOUT", "300")),
             log_format=env.get("CATALOGUE_LOG_FORMAT", "text"),
             log_level=env.get("CATALOGUE_LOG_LEVEL", "warning"),
+            database_url=env.get("CATALOGUE_DATABASE_URL") or None,
         )

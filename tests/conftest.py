@@ -128,3 +128,19 @@ def demo_server(tmp_path_factory, demo_data) -> Iterator[str]:
     Accounts(settings.data_dir).add(DEMO_ADMIN[0], "admin", password=DEMO_ADMIN[1])
     with serving(settings, folder / "serve.log") as base:
         yield base
+
+
+@pytest.fixture(scope="session")
+def postgresql():
+    """A PostgreSQL server for the session (tests/postgresql_server.py); skips where the
+    PostgreSQL binaries are missing."""
+    from postgresql_server import started
+    with started() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def database_url(postgresql) -> Iterator[str]:
+    """A new, empty PostgreSQL database of this test's own."""
+    with postgresql.database() as url:
+        yield url

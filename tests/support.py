@@ -178,7 +178,8 @@ def account(settings: Settings, name: str, role: str, organisation: str | None =
             password: str | None = None) -> str:
     """An account made as the `catalogue accounts` command makes it; returns an API token for it."""
     from catalogue.access.accounts import Accounts
-    accounts = Accounts(settings.data_dir)
+    from catalogue.storage.database import open_database
+    accounts = Accounts(open_database(settings))
     accounts.add(name, role, organisation, password)
     return accounts.new_token(name, "test")
 

@@ -13,9 +13,12 @@ import sys
 import pytest
 from fastapi.testclient import TestClient
 
+from catalogue.access.accounts import _MIGRATIONS as ACCOUNT_MIGRATIONS
 from catalogue.access.accounts import MAX_FAILURES_PER_ACCOUNT_ADDRESS, Accounts
 from catalogue.settings import DEMO_SOURCES, Settings
 from catalogue.site.app import create_app
+from catalogue.storage.database import open_database
+from postgresql_server import with_backend
 from support import account, bearer, log_in
 
 PASSWORD = "correct horse battery staple"
@@ -23,10 +26,30 @@ HTML = {"Accept": "text/html"}
 JSON = {"Accept": "application/json"}
 
 
-@pytest.fixture
-def site(tmp_path):
-    settings = Settings(data_dir=tmp_path / "data", sources_file=DEMO_SOURCES, base_uri="http://catalogue.test/")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def site(request, tmp_path):
+    """The site with its accounts in the data directory or in PostgreSQL."""
+    settings = with_backend(request, Settings(data_dir=tmp_path / "data", sources_file=DEMO_SOURCES,
+                                              base_uri="http://catalogue.test/"))
     return settings, TestClient(create_app(settings))
+
+
+def stored(settings: Settings) -> str:
+    """Everything the accounts' store holds, as text: the SQLite file's bytes and its dump, or
+    every row of the accounts' schema in PostgreSQL."""
+    if settings.database_url:
+        import psycopg
+        with psycopg.connect(settings.database_url) as db:
+            return "\n".join(str(row) for table in ("accounts", "tokens", "sessions", "failures")
+                             for row in db.execute(f"SELECT * FROM accounts.{table}"))
+    path = settings.data_dir / "accounts.sqlite"
+    with sqlite3.connect(path) as db:
+        return path.read_bytes().decode("latin-1") + "\n".join(db.iterdump())
+
+
+def sessions(settings: Settings) -> int:
+    with open_database(settings).transaction("accounts", ACCOUNT_MIGRATIONS) as db:
+        return db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0]
 
 
 def test_a_person_logs_in_sees_their_account_and_logs_out(site):
@@ -89,7 +112,7 @@ def test_failed_logins_are_limited_even_when_the_password_is_then_right(site):
     settings, client = site
     account(settings, "kari", "curator", password=PASSWORD)
     for _ in range(MAX_FAILURES_PER_ACCOUNT_ADDRESS):  # from the address TestClient sends from
-        assert Accounts(settings.data_dir).login("kari", "wrong password!", "testclient") is None
+        assert Accounts(open_database(settings)).login("kari", "wrong password!", "testclient") is None
     form = client.get("/login", headers=HTML).text
     token = form.split('name="csrf" value="')[1].split('"')[0]
     locked = client.post("/login", data={"name": "kari", "password": PASSWORD, "csrf": token})
@@ -98,7 +121,7 @@ def test_failed_logins_are_limited_even_when_the_password_is_then_right(site):
     assert "session" not in client.cookies
     # Another account from another address is not locked out by these failures.
     account(settings, "ola", "curator", password=PASSWORD)
-    assert Accounts(settings.data_dir).login("ola", PASSWORD, "10.0.0.2") is not None
+    assert Accounts(open_database(settings)).login("ola", PASSWORD, "10.0.0.2") is not None
 
 
 def test_machines_use_tokens_that_are_stored_only_as_hashes_and_can_be_revoked(site):
@@ -107,12 +130,9 @@ def test_machines_use_tokens_that_are_stored_only_as_hashes_and_can_be_revoked(s
     me = client.get("/api/account", headers=bearer(token)).json()
     assert me["account"]["via"] == "token" and me["account"]["organisation"] == "fhi"
     assert me["tokens"][0]["last_used"]
-    Accounts(settings.data_dir).add("kari", "admin", password=PASSWORD)
-    stored = (settings.data_dir / "accounts.sqlite").read_bytes()
-    with sqlite3.connect(settings.data_dir / "accounts.sqlite") as db:
-        dumped = "\n".join(db.iterdump())
-    assert token.encode() not in stored and token not in dumped
-    assert PASSWORD not in dumped and "scrypt$" in dumped
+    Accounts(open_database(settings)).add("kari", "admin", password=PASSWORD)
+    kept = stored(settings)
+    assert token not in kept and PASSWORD not in kept and "scrypt$" in kept
     revoked = client.post(f"/account/tokens/{me['tokens'][0]['id']}/revoke", headers=bearer(token))
     assert revoked.status_code == 200
     assert client.get("/api/account", headers=bearer(token)).status_code == 401
@@ -189,14 +209,12 @@ def test_a_person_changes_their_password_and_logs_in_with_the_new_one(site):
     assert wrong.status_code == 403
     weak = client.post("/account/password", data={"current": PASSWORD, "new": "short", "csrf": csrf})
     assert weak.status_code == 422 and weak.json()["detail"][0]["field"] == "new"
-    with sqlite3.connect(settings.data_dir / "accounts.sqlite") as db:  # checking made no session
-        assert db.execute("SELECT COUNT(*) FROM sessions").fetchone() == (1,)
+    assert sessions(settings) == 1  # checking made no session
     changed = client.post("/account/password", data={"current": PASSWORD, "new": "a new long password", "csrf": csrf},
                           headers=HTML, follow_redirects=False)
     assert changed.status_code == 303 and changed.headers["location"] == "/login"
     assert client.get("/api/account").status_code == 401  # every session ended
-    with sqlite3.connect(settings.data_dir / "accounts.sqlite") as db:
-        assert db.execute("SELECT COUNT(*) FROM sessions").fetchone() == (0,)
-    accounts = Accounts(settings.data_dir)
+    assert sessions(settings) == 0
+    accounts = Accounts(open_database(settings))
     assert accounts.login("kari", PASSWORD, "10.0.0.3") is None
     assert accounts.login("kari", "a new long password", "10.0.0.3") is not None

@@ -17,6 +17,8 @@ from catalogue.lists import Lists
 from catalogue.model.namespaces import DCAT
 from catalogue.search import EmbeddedBackend
 from catalogue.site.app import create_app
+from catalogue.storage.database import open_database
+from postgresql_server import with_backend
 from support import BASE_URI, settings_in
 from test_search_conformance import DOCS, variable
 
@@ -24,9 +26,10 @@ FORMULA = variable("mfr/mfr/F", "F", "=HYPERLINK(\"http://x\")", "Ond etikett")
 CHOSEN = ["mfr/mfr/VEKT", "npr/somatikk/HDIAG", "mfr/mfr/SVLEN"]  # from two registries
 
 
-@pytest.fixture(scope="module")
-def settings(tmp_path_factory):
-    settings = settings_in(tmp_path_factory.mktemp("lists"))
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def settings(request, tmp_path_factory):
+    """Lists in the data directory or in PostgreSQL."""
+    settings = with_backend(request, settings_in(tmp_path_factory.mktemp("lists")))
     EmbeddedBackend(settings.data_dir / "index").rebuild([*DOCS, FORMULA])
     return settings
 
@@ -198,7 +201,7 @@ def test_share_by_code_open_elsewhere_and_copy(settings, browser):
 
 
 def test_a_shared_list_lasts_ninety_days(settings):
-    lists = Lists(settings.data_dir)
+    lists = Lists(open_database(settings))
     lists.add("someone", CHOSEN[0])
     then = datetime.now(timezone.utc) - timedelta(days=91)
     old = lists.share("someone", now=then)

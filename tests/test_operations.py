@@ -71,7 +71,12 @@ def test_readiness_names_the_store_that_is_down_and_why(settings, make_config, s
     assert answer.status_code == 503 and answer.json()["status"] == "not ready"
     assert set(answer.json()["down"]) == {"search"} and "Connection" in answer.json()["down"]["search"]
 
-    # the accounts database cannot be opened
+    # the PostgreSQL server does not answer
+    away = dataclasses.replace(settings, database_url=f"postgresql://catalogue@127.0.0.1:{free_port()}/catalogue")
+    answer = TestClient(create_app(away)).get("/readyz")
+    assert answer.status_code == 503 and set(answer.json()["down"]) == {"database"}
+
+    # the accounts file cannot be opened
     accounts = settings.data_dir / "accounts.sqlite"
     accounts.unlink(missing_ok=True)
     accounts.mkdir()

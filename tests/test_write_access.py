@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from catalogue.settings import DEMO_SOURCES, Settings
 from catalogue.site.app import create_app
+from postgresql_server import with_backend
 from support import account, bearer
 
 # Writes anyone may make: an applicant's own variable list (no account; kept apart by a
@@ -41,12 +42,13 @@ WRITE_ROUTES = [
 ROLE_TOKENS = {"publisher": "fhi-publisher", "curator": "curator", "admin": "admin"}
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def site(request, tmp_path_factory):
     """An app over an empty data directory (refusals come before any data is read), with
-    one account of each role, and a publisher of another organisation."""
-    settings = Settings(data_dir=tmp_path_factory.mktemp("data"), sources_file=DEMO_SOURCES,
-                        base_uri="http://catalogue.test/")
+    one account of each role, and a publisher of another organisation; accounts in the data
+    directory or in PostgreSQL."""
+    settings = with_backend(request, Settings(data_dir=tmp_path_factory.mktemp("data"), sources_file=DEMO_SOURCES,
+                                              base_uri="http://catalogue.test/"))
     tokens = {"fhi-publisher": account(settings, "fhi-publisher", "publisher", "fhi"),
               "ssb-publisher": account(settings, "ssb-publisher", "publisher", "ssb"),
               "curator": account(settings, "curator", "curator"),

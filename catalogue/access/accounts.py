@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from catalogue.storage.sqlite import transaction
+from catalogue.storage.database import Database, database_at
 
 ROLES = ("publisher", "curator", "admin")
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -40,7 +40,7 @@ MAX_FAILURES_PER_ACCOUNT_ADDRESS, MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_ACC
 _SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
 TOKEN_PREFIX = "hv_"  # so a leaked token is recognisable in logs and secret scanners
 
-# The schema as migrations (see catalogue.storage.sqlite); 1 is release 0.1.0's.
+# The schema as migrations (see catalogue.storage.database); 1 is release 0.1.0's.
 _MIGRATIONS = ("""
 CREATE TABLE IF NOT EXISTS accounts (
     name TEXT PRIMARY KEY, role TEXT NOT NULL, organisation TEXT,
@@ -53,7 +53,16 @@ CREATE TABLE IF NOT EXISTS sessions (
     expires TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS failures (key TEXT NOT NULL, at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS failures_key ON failures (key, at);
-""",)
+""",
+    # 2: a failed login gets an id of its own, by which a right password takes its attempt back
+    # (SQLite's hidden rowid has no PostgreSQL twin).
+    """
+CREATE TABLE failures_numbered (id INTEGER PRIMARY KEY, key TEXT NOT NULL, at TEXT NOT NULL);
+INSERT INTO failures_numbered (key, at) SELECT key, at FROM failures;
+DROP TABLE failures;
+ALTER TABLE failures_numbered RENAME TO failures;
+CREATE INDEX failures_key ON failures (key, at);
+""")
 
 
 class AccountError(ValueError):
@@ -127,11 +136,11 @@ def check_password(password: str, stored: str | None) -> bool:
 
 
 class Accounts:
-    def __init__(self, data_dir: Path):
-        self.path = Path(data_dir) / "accounts.sqlite"
+    def __init__(self, where: Database | Path):
+        self.database = database_at(where)
 
     def _db(self):
-        return transaction(self.path, _MIGRATIONS)
+        return self.database.transaction("accounts", _MIGRATIONS)
 
     # Accounts
 
@@ -196,20 +205,20 @@ class Accounts:
         now = _now()
         since = (now - LOGIN_WINDOW).isoformat()
         with self._db() as db:
-            db.execute("BEGIN IMMEDIATE")  # one attempt at a time between the counting and the counted
+            db.exclusive()  # one attempt at a time between the counting and the counted
             db.execute("DELETE FROM failures WHERE at < ?", (since,))
             for key, limit in limits.items():
                 count, first = db.execute("SELECT COUNT(*), MIN(at) FROM failures WHERE key = ?", (key,)).fetchone()
                 if count >= limit:
                     wait = datetime.fromisoformat(first) + LOGIN_WINDOW - now
                     raise TooManyFailures(max(1, int(wait.total_seconds()) + 1))
-            attempt = [db.execute("INSERT INTO failures VALUES (?, ?)", (key, now.isoformat())).lastrowid
-                       for key in limits]
+            attempt = [db.execute("INSERT INTO failures (key, at) VALUES (?, ?) RETURNING id",
+                                  (key, now.isoformat())).fetchone()[0] for key in limits]
             row = db.execute("SELECT password, disabled FROM accounts WHERE name = ?", (name,)).fetchone()
         if not check_password(password, row[0] if row else None) or row[1]:
             return False
         with self._db() as db:  # right: this attempt, and this address's earlier failures, no longer count
-            db.executemany("DELETE FROM failures WHERE rowid = ?", [(rowid,) for rowid in attempt])
+            db.executemany("DELETE FROM failures WHERE id = ?", [(failure,) for failure in attempt])
             db.execute("DELETE FROM failures WHERE key = ?", (f"account:{name}@{address}",))
         return True
 

@@ -1,6 +1,6 @@
 """The audit log: every write to the catalogue by a person or machine — who, what, when,
-and the state before and after — kept in `data/audit.sqlite`, never changed or deleted
-by the catalogue itself."""
+and the state before and after — kept in `data/audit.sqlite` (or PostgreSQL, see
+catalogue.storage.database), never changed or deleted by the catalogue itself."""
 from __future__ import annotations
 
 import json
@@ -10,11 +10,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from catalogue.storage.sqlite import transaction
+from catalogue.storage.database import Database, database_at
 
 MAX_STATE = 100_000  # characters of a before/after state kept; a publication's records stay in the record store
 
-# The schema as migrations (see catalogue.storage.sqlite); 1 is release 0.1.0's.
+# The schema as migrations (see catalogue.storage.database); 1 is release 0.1.0's.
 _MIGRATIONS = ("""
 CREATE TABLE IF NOT EXISTS entries (
     id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, role TEXT NOT NULL,
@@ -40,11 +40,11 @@ class AuditEntry(BaseModel):
 
 
 class Audit:
-    def __init__(self, data_dir: Path):
-        self.path = Path(data_dir) / "audit.sqlite"
+    def __init__(self, where: Database | Path):
+        self.database = database_at(where)
 
     def _db(self):
-        return transaction(self.path, _MIGRATIONS)
+        return self.database.transaction("audit", _MIGRATIONS)
 
     def record(self, actor: str, role: str, action: str, target: str, before: Any = None,
                after: Any = None, organisation: str | None = None) -> None:

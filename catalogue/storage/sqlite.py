@@ -21,13 +21,14 @@ Migration = str | Callable[[sqlite3.Connection], None]
 
 
 class SchemaTooNew(RuntimeError):
-    """The file was written by a newer release, which may have changed what it means."""
+    """The file (or PostgreSQL schema) was written by a newer release, which may have changed
+    what it means."""
 
-    def __init__(self, path: Path, found: int, known: int):
-        super().__init__(f"{path}: its schema is version {found}, but this release of the catalogue knows "
-                         f"versions up to {known}; run the release that wrote it, or restore the data "
-                         "directory's backup from before that upgrade")
-        self.path, self.found, self.known = path, found, known
+    def __init__(self, where: Path | str, found: int, known: int):
+        super().__init__(f"{where}: its schema is version {found}, but this release of the catalogue knows "
+                         f"versions up to {known}; run the release that wrote it, or restore the "
+                         "backup from before that upgrade")
+        self.where, self.found, self.known = where, found, known
 
 
 def _statements(script: str) -> Iterator[str]:
