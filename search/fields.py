@@ -48,7 +48,9 @@ VIA_AGREE = 0.75
 AGREE_FIELDS = ("label_nb_fold", "description_nb_fold", "context")
 # A variable whose label names the code list without a link to it (list_name) gets this part
 # of the share every variable of the list gets: its label says less surely what it holds.
-NAMED = 0.5
+# Under half, so a label naming two lists ("Refusjonskode (ICPC-2/ICD-10)") still ranks below
+# a variable linked to one of them.
+NAMED = 0.4
 
 
 DESCRIPTION_WINDOW = 240  # characters of a hit's description shown around its first match
