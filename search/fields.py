@@ -22,8 +22,9 @@ FIELDS = {
     "label_words": ("words", 1.0),  # whole words, unstemmed: what typos are measured against
     "description_nb": ("nb", 1.0), "description_nb_fold": ("nb_fold", 0.8), "description_en": ("en", 0.8),
     "codes": ("nb_fold", 0.6),
-    # dataset title and source name: the register says what its variables are about as their
-    # descriptions do ("livmorhalskreft" and the variables of Livmorhalsprogrammet)
+    # dataset title, source name and code list name: the register says what its variables are
+    # about as their descriptions do ("livmorhalskreft" and the variables of
+    # Livmorhalsprogrammet), and so does the list that codes them ("Rusmiddelkoder")
     "context": ("nb_fold", 1.0),
 }
 # Typo tolerance: words of at least TYPO_ONE letters may be one edit off (two from TYPO_TWO).
@@ -65,6 +66,15 @@ def list_name(title: str) -> str:
     return title.split(" – ")[0] if " – " in title else ""
 
 
+def list_titles(doc: VariableDoc) -> list[str]:
+    """What the code list of a variable is called, where its label does not say it already
+    ("Rusmiddelkoder" for "Hovedrusmiddel", not "Standard for kjønn" for "Kjønn"): a
+    classification by its short name (list_name), another list by its title."""
+    said = {w for text in doc.label.values() for w in analysis.words(analysis.fold(text))}
+    titles = {list_name(t) or t for t in doc.code_list_title.values()}
+    return sorted(t for t in titles if not said & set(analysis.words(analysis.fold(t))))
+
+
 def indexed(doc: VariableDoc, this_year: int) -> dict[str, list]:
     """The fields a document is indexed under (empty values left out)."""
     # Variable lists often label a variable by its camel-case name ("ErInnlagtSykehus").
@@ -79,7 +89,7 @@ def indexed(doc: VariableDoc, this_year: int) -> dict[str, list]:
         "description_nb": nb_text, "description_nb_fold": nb_text,
         "description_en": [t for t in [doc.description.get("en")] if t],
         "codes": doc.codes,
-        "context": [t for t in (*doc.dataset_title.values(), doc.source_name) if t],
+        "context": [t for t in (*doc.dataset_title.values(), doc.source_name, *list_titles(doc)) if t],
         "suggest": [t for t in (doc.name, *doc.label.values()) if t],
         **doc.facet_values(this_year, years), "code_list": [doc.code_list] if doc.code_list else [],
         # Periods: first and last year with data (one number each, cheap to compare), and for
