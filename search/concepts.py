@@ -37,7 +37,7 @@ MIN_COVERED = 0.8
 # kompl" is type 2 diabetes. They are not counted in the share of a label a query names.
 QUALIFIERS = frozenset("""
 uspesifisert uspesifiserte uspes ikke spesifisert annen annet andre ukomplisert uten kompl
-komplikasjoner komplikasjon unspecified other without complications type
+komplikasjoner komplikasjon unspecified other without complications type analoger analogues
 """.split())  # and numbers: "Diabetes type 2" is diabetes
 # The share of its score a concept keeps when found through a word respelt (see _respelt).
 RESPELT_SHARE = 0.1
