@@ -12,7 +12,7 @@ import difflib
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from itertools import chain
 
 from rdflib.namespace import RDF, SKOS
@@ -54,8 +54,9 @@ _FOLD = str.maketrans({"æ": "ae", "ø": "o", "å": "a"})
 # In order; each applies once to a word, at the start (^), the end ($) or anywhere.
 NYNORSK = tuple((re.compile(pattern), bokmal) for pattern, bokmal in (
     ("heime", "hjemme"), ("heim", "hjem"), ("sjuk", "syk"), ("høg", "høy"), ("fleir", "fler"),
-    ("^bu(?=stad)", "bo"), ("stad", "sted"), ("hald", "hold"), ("(?<=...)leg$", "lig"), ("(?<=...)ande$", "ende"), ("(?<=...)ane$", "ene"),
-    ("(?<=...)ar$", "er")))
+    ("^bu(?=stad)", "bo"), ("stad", "sted"), ("hald", "hold"),
+    # endings, after a stem of three letters or more
+    ("(?<=...)leg$", "lig"), ("(?<=...)ande$", "ende"), ("(?<=...)ane$", "ene"), ("(?<=...)ar$", "er")))
 # Adjectives and the nouns that measure them, as "hvor lang" asks for a length ("lengde").
 MEASURED = {"lang": "lengde", "høy": "høyde", "tung": "tyngde", "bred": "bredde", "dyp": "dybde",
             "stor": "størrelse", "gammel": "alder"}
@@ -228,14 +229,23 @@ def _also_called(phrase: str) -> list[str]:
     return [near, *sorted(index[near])] if near else []
 
 
-@cache
+@lru_cache(maxsize=4096)  # words typed are many: remember the recent ones
 def _near_label(folded: str) -> str | None:
     """The one-word label (folded) a letter or so from `folded`: begun alike and as long, give
     or take a letter, as a misspelling is ("diagnose" is not "bidiagnose" misspelt)."""
-    single = [label for label in _synonym_index() if " " not in label and label == fold(label)
-              and label[0] == folded[0] and abs(len(label) - len(folded)) <= 1]
-    near = difflib.get_close_matches(folded, single, n=1, cutoff=NEAR_LABEL)
+    alike = [label for n in (-1, 0, 1) for label in _one_word_labels().get((folded[0], len(folded) + n), ())]
+    near = difflib.get_close_matches(folded, alike, n=1, cutoff=NEAR_LABEL)
     return near[0] if near else None
+
+
+@cache
+def _one_word_labels() -> dict[tuple[str, int], list[str]]:
+    """The folded one-word labels of the synonym lists by first letter and length."""
+    shapes: dict[tuple[str, int], list[str]] = {}
+    for label in _synonym_index():
+        if " " not in label and label == fold(label):
+            shapes.setdefault((label[0], len(label)), []).append(label)
+    return shapes
 
 
 Segments = list[tuple[str, bool]]  # text cut into runs, each saying whether it matched

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -41,6 +42,7 @@ komplikasjoner komplikasjon unspecified other without complications type analoge
 """.split())  # and numbers: "Diabetes type 2" is diabetes
 # The share of its score a concept keeps when found through a word respelt (see _respelt).
 RESPELT_SHARE = 0.1
+RESPELLINGS_KEPT = 10_000  # respelt words remembered, then forgotten all at once
 # What a typed code looks like: a letter and a digit, maybe a dot ("E11", "I21.9", "N06AB03").
 CODE = re.compile(r"(?=.*\d)[a-z][a-z0-9]*(?:\.[a-z0-9]+)?")
 MIN_CODE_PREFIX = 3  # a typed code this long also finds the codes it begins ("E11": E110-E119)
@@ -71,7 +73,7 @@ def code(concept: Concept) -> Code:
 
 
 def _code(typed: str) -> str | None:
-    """`typed` as a code of a code list is written in it (no dot: "I21.9" -> "i219"), if it looks like one."""
+    """`typed` as code lists write a code (lower-cased, no dot: "I21.9" -> "i219"), if it looks like one."""
     code = typed.strip().lower()
     return code.replace(".", "") if CODE.fullmatch(code) else None
 
@@ -82,6 +84,10 @@ class ConceptIndex(Swapped):
     def __init__(self, root: Path):
         super().__init__(root)
         self._words: dict[str, str] = {}  # folded -> as written
+        # folded words by first letter and length, and words respelt: a lookup compares a word
+        # with the few it may be a misspelling of, once
+        self._by_shape: dict[tuple[str, int], list[str]] = {}
+        self._respellings: dict[str, str] = {}
         self._registers: list[Register] = []
         self.schema = _schema()
 
@@ -117,6 +123,10 @@ class ConceptIndex(Swapped):
 
     def _load(self, folder: Path) -> tantivy.Index:
         self._words = {analysis.fold(w): w for w in json.loads((folder / WORDS).read_text())}
+        self._by_shape = defaultdict(list)
+        for folded in self._words:
+            self._by_shape[folded[0], len(folded)].append(folded)
+        self._respellings = {}
         self._registers = [Register.model_validate(r) for r in json.loads((folder / REGISTERS).read_text())]
         return self._open(folder)
 
@@ -230,11 +240,18 @@ class ConceptIndex(Swapped):
 
     def _respelt(self, word: str) -> str:
         """A word of a query as the catalogue spells it, if it is not one of its words but is
-        near one ("epelepsi" -> "epilepsi"); short words stay as typed (too many are near)."""
-        if len(word) < TYPO_ONE or analysis.fold(word) in self._words:
+        near one, begun alike and as long give or take a letter ("epelepsi" -> "epilepsi").
+        Short words and words with digits (codes) stay as typed: too many are near."""
+        folded = analysis.fold(word)
+        if len(word) < TYPO_ONE or not word.isalpha() or folded in self._words:
             return word
-        near = self._near(word)
-        return near[0] if near else word
+        if folded not in self._respellings:
+            alike = [w for n in (-1, 0, 1) for w in self._by_shape.get((folded[0], len(folded) + n), ())]
+            near = difflib.get_close_matches(folded, alike, n=1, cutoff=SPELLING_CUTOFF)
+            if len(self._respellings) >= RESPELLINGS_KEPT:  # words typed are many: keep the memory bounded
+                self._respellings.clear()
+            self._respellings[folded] = self._words[near[0]] if near else word
+        return self._respellings[folded]
 
     def _near(self, word: str) -> list[str]:
         folded = analysis.fold(word)
