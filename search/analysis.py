@@ -8,10 +8,11 @@ linking -s and -e Norwegian puts between parts, and the words of the synonym lis
 """
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from itertools import chain
 
 from rdflib.namespace import RDF, SKOS
@@ -48,6 +49,19 @@ MIN_ENDING = 4
 MIN_LAST_PART = 6  # the shortest last part a typed compound is looked up by (last_parts)
 DESCRIPTION_SAMPLE = 20_000  # descriptions read for parts: enough to know a language's words
 _FOLD = str.maketrans({"æ": "ae", "ø": "o", "å": "a"})
+# Nynorsk spellings and their bokmål, as rules on a word's letters: registries write bokmål,
+# applicants either ("sjukepengar" -> "sykepenger", "heimesjukepleie" -> "hjemmesykepleie").
+# In order; each applies once to a word, at the start (^), the end ($) or anywhere.
+NYNORSK = tuple((re.compile(pattern), bokmal) for pattern, bokmal in (
+    ("heime", "hjemme"), ("heim", "hjem"), ("sjuk", "syk"), ("høg", "høy"), ("fleir", "fler"),
+    ("^bu(?=stad)", "bo"), ("stad", "sted"), ("hald", "hold"),
+    # endings, after a stem of three letters or more
+    ("(?<=...)leg$", "lig"), ("(?<=...)ande$", "ende"), ("(?<=...)ane$", "ene"), ("(?<=...)ar$", "er")))
+# Adjectives and the nouns that measure them, as "hvor lang" asks for a length ("lengde").
+MEASURED = {"lang": "lengde", "høy": "høyde", "tung": "tyngde", "bred": "bredde", "dyp": "dybde",
+            "stor": "størrelse", "gammel": "alder"}
+NEAR_LABEL = 0.85  # how alike a long typed word and a one-word synonym label are to be taken as it
+MIN_NEAR = 6  # the shortest word looked up among the labels as a misspelling
 
 
 def words(text: str) -> list[str]:
@@ -173,19 +187,65 @@ def _synonym_index() -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in index.items()}
 
 
+def bokmal(word: str) -> str:
+    """A word as bokmål spells it, by the NYNORSK rules ("sjukehus" -> "sykehus"); others unchanged."""
+    for pattern, replacement in NYNORSK:
+        word = pattern.sub(replacement, word, count=1)
+    return word
+
+
 def synonyms(text: str, longest: int = 4) -> list[str]:
-    """What the words of `text` (single words and runs of up to `longest`) are also called."""
+    """What the words of `text` (single words and runs of up to `longest`) are also called: in
+    the synonym lists (a long word also by the label it is a letter or two from), their bokmål
+    spelling, and the noun measuring an adjective ("lang" -> "lengde")."""
     found: list[str] = []
-    index = _synonym_index()
     typed = words(text)
-    for size in range(min(longest, len(typed)), 0, -1):
-        for start in range(len(typed) - size + 1):
-            phrase = " ".join(typed[start:start + size])
-            for key in (phrase, fold(phrase)):
-                for other in sorted(index.get(key, ())):
-                    if other not in found and other != phrase:
-                        found.append(other)
-    return found
+    respelt = [bokmal(w) for w in typed]
+
+    def add(other: str, phrase: str) -> None:
+        if other not in found and other != phrase:
+            found.append(other)
+    for run in [typed, respelt] if respelt != typed else [typed]:
+        for size in range(min(longest, len(run)), 0, -1):
+            for start in range(len(run) - size + 1):
+                phrase = " ".join(run[start:start + size])
+                for other in _also_called(phrase):
+                    add(other, phrase)
+    for word, spelt in zip(typed, respelt):
+        add(spelt, word)
+        if spelt in MEASURED:
+            add(MEASURED[spelt], word)
+    return [other for other in found if other not in typed]
+
+
+def _also_called(phrase: str) -> list[str]:
+    """The other labels of the concepts `phrase` (as typed or folded) is a label of; for a
+    long word none is, those of the one-word label it is nearest, and that label."""
+    index = _synonym_index()
+    found = sorted({other for key in (phrase, fold(phrase)) for other in index.get(key, ())})
+    if found or " " in phrase or len(phrase) < MIN_NEAR:
+        return found
+    near = _near_label(fold(phrase))
+    return [near, *sorted(index[near])] if near else []
+
+
+@lru_cache(maxsize=4096)  # words typed are many: remember the recent ones
+def _near_label(folded: str) -> str | None:
+    """The one-word label (folded) a letter or so from `folded`: begun alike and as long, give
+    or take a letter, as a misspelling is ("diagnose" is not "bidiagnose" misspelt)."""
+    alike = [label for n in (-1, 0, 1) for label in _one_word_labels().get((folded[0], len(folded) + n), ())]
+    near = difflib.get_close_matches(folded, alike, n=1, cutoff=NEAR_LABEL)
+    return near[0] if near else None
+
+
+@cache
+def _one_word_labels() -> dict[tuple[str, int], list[str]]:
+    """The folded one-word labels of the synonym lists by first letter and length."""
+    shapes: dict[tuple[str, int], list[str]] = {}
+    for label in _synonym_index():
+        if " " not in label and label == fold(label):
+            shapes.setdefault((label[0], len(label)), []).append(label)
+    return shapes
 
 
 Segments = list[tuple[str, bool]]  # text cut into runs, each saying whether it matched

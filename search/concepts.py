@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -25,7 +27,9 @@ from catalogue.search.query import Code, Via
 from catalogue.storage.durable import atomic_write
 
 PARTS, WORDS, REGISTERS = "compound-parts.json", "words.json", "registers.json"
-CANDIDATES = 50  # concepts read per query, the best first: a lookup stays one small search
+# concepts read per query, the best first: a lookup stays one small search, and a short label of
+# one list (ICPC-2 "Diabetes type 2") is still read after the many of another (ICD-10's diabetes)
+CANDIDATES = 100
 # A concept counts only if the query names most of its words: "søvn" is not a search for
 # "Søvnforstyrrelse", nor "fødselsvekt" one for "Ekstremt lav fødselsvekt".
 MIN_COVERED = 0.8
@@ -34,8 +38,14 @@ MIN_COVERED = 0.8
 # kompl" is type 2 diabetes. They are not counted in the share of a label a query names.
 QUALIFIERS = frozenset("""
 uspesifisert uspesifiserte uspes ikke spesifisert annen annet andre ukomplisert uten kompl
-komplikasjoner komplikasjon unspecified other without complications
-""".split())
+komplikasjoner komplikasjon unspecified other without complications type analoger analogues
+""".split())  # and numbers: "Diabetes type 2" is diabetes
+# The share of its score a concept keeps when found through a word respelt (see _respelt).
+RESPELT_SHARE = 0.1
+RESPELLINGS_KEPT = 10_000  # respelt words remembered, then forgotten all at once
+# What a typed code looks like: a letter and a digit, maybe a dot ("E11", "I21.9", "N06AB03").
+CODE = re.compile(r"(?=.*\d)[a-z][a-z0-9]*(?:\.[a-z0-9]+)?")
+MIN_CODE_PREFIX = 3  # a typed code this long also finds the codes it begins ("E11": E110-E119)
 # When a search finds nothing: spellings offered (words this close to the catalogue's own),
 # and the concepts and registers nearest to it.
 SPELLING_CUTOFF, HELP_SIZE = 0.8, 5
@@ -62,12 +72,22 @@ def code(concept: Concept) -> Code:
                 notation=concept.notation, label=concept.labels[0] if concept.labels else "")
 
 
+def _code(typed: str) -> str | None:
+    """`typed` as code lists write a code (lower-cased, no dot: "I21.9" -> "i219"), if it looks like one."""
+    code = typed.strip().lower()
+    return code.replace(".", "") if CODE.fullmatch(code) else None
+
+
 class ConceptIndex(Swapped):
     prefix = "concepts-"
 
     def __init__(self, root: Path):
         super().__init__(root)
         self._words: dict[str, str] = {}  # folded -> as written
+        # folded words by first letter and length, and words respelt: a lookup compares a word
+        # with the few it may be a misspelling of, once
+        self._by_shape: dict[tuple[str, int], list[str]] = {}
+        self._respellings: dict[str, str] = {}
         self._registers: list[Register] = []
         self.schema = _schema()
 
@@ -103,6 +123,10 @@ class ConceptIndex(Swapped):
 
     def _load(self, folder: Path) -> tantivy.Index:
         self._words = {analysis.fold(w): w for w in json.loads((folder / WORDS).read_text())}
+        self._by_shape = defaultdict(list)
+        for folded in self._words:
+            self._by_shape[folded[0], len(folded)].append(folded)
+        self._respellings = {}
         self._registers = [Register.model_validate(r) for r in json.loads((folder / REGISTERS).read_text())]
         return self._open(folder)
 
@@ -114,15 +138,22 @@ class ConceptIndex(Swapped):
         if index is None or not words or analysis.is_function_words(typed):
             return []
         searcher = index.searcher()
-        code = typed.strip().lower()
-        query = TQ.boolean_query([
-            (Occur.Should, TQ.term_query(self.schema, "notation", code)),
-            (Occur.Should, TQ.boolean_query([(Occur.Must, self._word(w)) for w in words]))])
+        code = _code(typed)
+        notation = code or typed.strip().lower()
+        respelt = [self._respelt(w) for w in words]
+        if respelt != words:
+            typed, words = " ".join(respelt), respelt
+        ways = [TQ.term_query(self.schema, "notation", notation),
+                TQ.boolean_query([(Occur.Must, self._word(w)) for w in words])]
+        if code and len(code) >= MIN_CODE_PREFIX:
+            ways.append(TQ.regex_query(self.schema, "notation", re.escape(code) + ".+"))
         wanted = self._wanted(typed, words)
         found = []
-        for score, address in searcher.search(query, limit=CANDIDATES).hits:
+        for score, address in searcher.search(TQ.boolean_query([(Occur.Should, w) for w in ways]),
+                                              limit=CANDIDATES).hits:
             concept = Concept.model_validate_json(searcher.doc(address)["concept"][0])
-            covered = 1.0 if concept.notation.lower() == code else self._covered(concept, wanted)
+            named = concept.notation.lower() == notation or code and concept.notation.lower().startswith(code)
+            covered = 1.0 if named else self._covered(concept, wanted)
             if covered >= MIN_COVERED:
                 found.append((concept, covered, score))
         # the best covered first, then the best scored; of concepts alike, the broadest (shortest code)
@@ -136,8 +167,12 @@ class ConceptIndex(Swapped):
         found: dict[str, tuple[Concept, float]] = {}
         for concept, covered in self.lookup(typed, CANDIDATES):
             found.setdefault(concept.code_list, (concept, covered))
-        many = len(analysis.words(analysis.content(typed)))
-        return tuple(Via(**code(c).model_dump(), score=covered ** 2 * many) for c, covered in found.values())
+        # a code counts as one word, written with its dot or not ("I21.9", "I219")
+        words = analysis.words(analysis.content(typed))
+        many = 1 if _code(typed) else len(words)
+        # a concept found through a respelt word is a guess: below a variable the word is near
+        sure = RESPELT_SHARE if [self._respelt(w) for w in words] != words else 1.0
+        return tuple(Via(**code(c).model_dump(), score=covered ** 2 * many * sure) for c, covered in found.values())
 
     def _wanted(self, typed: str, words: list[str]) -> set[str]:
         """The stems `typed` stands for: its words', their compound parts', and their synonyms'."""
@@ -155,7 +190,8 @@ class ConceptIndex(Swapped):
         best = 0.0
         for label in concept.labels:
             tokens = self._analyzers["nb"].analyze(" ".join(
-                w for w in analysis.words(label) if w not in analysis.STOP_WORDS and w not in QUALIFIERS))
+                w for w in analysis.words(label)
+                if w not in analysis.STOP_WORDS and w not in QUALIFIERS and not w.isdigit()))
             if tokens:
                 best = max(best, sum(t in wanted for t in tokens) / len(tokens))
         return best
@@ -201,6 +237,21 @@ class ConceptIndex(Swapped):
             return [w for w in near[0] if w != words[0]]
         respelt = " ".join(n[0] if n else w for w, n in zip(words, near))
         return [respelt] if respelt != " ".join(words) else []
+
+    def _respelt(self, word: str) -> str:
+        """A word of a query as the catalogue spells it, if it is not one of its words but is
+        near one, begun alike and as long give or take a letter ("epelepsi" -> "epilepsi").
+        Short words and words with digits (codes) stay as typed: too many are near."""
+        folded = analysis.fold(word)
+        if len(word) < TYPO_ONE or not word.isalpha() or folded in self._words:
+            return word
+        if folded not in self._respellings:
+            alike = [w for n in (-1, 0, 1) for w in self._by_shape.get((folded[0], len(folded) + n), ())]
+            near = difflib.get_close_matches(folded, alike, n=1, cutoff=SPELLING_CUTOFF)
+            if len(self._respellings) >= RESPELLINGS_KEPT:  # words typed are many: keep the memory bounded
+                self._respellings.clear()
+            self._respellings[folded] = self._words[near[0]] if near else word
+        return self._respellings[folded]
 
     def _near(self, word: str) -> list[str]:
         folded = analysis.fold(word)

@@ -22,8 +22,9 @@ FIELDS = {
     "label_words": ("words", 1.0),  # whole words, unstemmed: what typos are measured against
     "description_nb": ("nb", 1.0), "description_nb_fold": ("nb_fold", 0.8), "description_en": ("en", 0.8),
     "codes": ("nb_fold", 0.6),
-    # dataset title and source name: the register says what its variables are about as their
-    # descriptions do ("livmorhalskreft" and the variables of Livmorhalsprogrammet)
+    # dataset title, source name and code list name: the register says what its variables are
+    # about as their descriptions do ("livmorhalskreft" and the variables of
+    # Livmorhalsprogrammet), and so does the list that codes them ("Rusmiddelkoder")
     "context": ("nb_fold", 1.0),
 }
 # Typo tolerance: words of at least TYPO_ONE letters may be one edit off (two from TYPO_TWO).
@@ -48,7 +49,9 @@ VIA_AGREE = 0.75
 AGREE_FIELDS = ("label_nb_fold", "description_nb_fold", "context")
 # A variable whose label names the code list without a link to it (list_name) gets this part
 # of the share every variable of the list gets: its label says less surely what it holds.
-NAMED = 0.5
+# Under half, so a label naming two lists ("Refusjonskode (ICPC-2/ICD-10)") still ranks below
+# a variable linked to one of them.
+NAMED = 0.4
 
 
 DESCRIPTION_WINDOW = 240  # characters of a hit's description shown around its first match
@@ -61,6 +64,15 @@ def list_name(title: str) -> str:
     it ("Diagnose (ICD-10)", "ATC-kode for utlevert legemiddel"): its title up to a dash,
     as in "ICD-10 – Den internasjonale statistiske klassifikasjonen ..."."""
     return title.split(" – ")[0] if " – " in title else ""
+
+
+def list_titles(doc: VariableDoc) -> list[str]:
+    """What the code list of a variable is called, where its label does not say it already
+    ("Rusmiddelkoder" for "Hovedrusmiddel", not "Standard for kjønn" for "Kjønn"): a
+    classification by its short name (list_name), another list by its title."""
+    said = {w for text in doc.label.values() for w in analysis.words(analysis.fold(text))}
+    titles = {list_name(t) or t for t in doc.code_list_title.values()}
+    return sorted(t for t in titles if not said & set(analysis.words(analysis.fold(t))))
 
 
 def indexed(doc: VariableDoc, this_year: int) -> dict[str, list]:
@@ -77,7 +89,7 @@ def indexed(doc: VariableDoc, this_year: int) -> dict[str, list]:
         "description_nb": nb_text, "description_nb_fold": nb_text,
         "description_en": [t for t in [doc.description.get("en")] if t],
         "codes": doc.codes,
-        "context": [t for t in (*doc.dataset_title.values(), doc.source_name) if t],
+        "context": [t for t in (*doc.dataset_title.values(), doc.source_name, *list_titles(doc)) if t],
         "suggest": [t for t in (doc.name, *doc.label.values()) if t],
         **doc.facet_values(this_year, years), "code_list": [doc.code_list] if doc.code_list else [],
         # Periods: first and last year with data (one number each, cheap to compare), and for

@@ -183,6 +183,17 @@ def test_synonyms_from_the_vocabularies_widen_a_query(backend):
     assert "npr/somatikk/INNDATO" in ids(backend, "sjukehus")  # nynorsk for "sykehus"
 
 
+def test_an_adjective_finds_the_noun_that_measures_it(backend):
+    needs(backend, "synonyms")
+    assert ids(backend, "hvor lang")[0] == "mfr/mfr/SVLEN"  # "lang" asks for a length: "Svangerskapslengde"
+
+
+def test_a_misspelt_word_reaches_the_synonyms_of_the_label_it_is_near(backend):
+    needs(backend, "synonyms")
+    # "hospittal" is "hospital", a synonym of "sykehus" (in INNDATO's description)
+    assert "npr/somatikk/INNDATO" in ids(backend, "hospittal")
+
+
 def test_codes_of_a_code_list_find_the_variables_coded_with_them(backend):
     assert ids(backend, "hjerteinfarkt") == ["npr/somatikk/HDIAG"]
 
@@ -435,6 +446,36 @@ def test_a_query_through_a_concept_finds_the_variables_of_its_list_and_says_why(
     assert all(not hit.via for hit in both[1:])
 
 
+@pytest.mark.parametrize("typed, code", [
+    ("C50.9", "C509"),  # written with its dot
+    ("C50", "C509"),    # a category finds the codes it begins
+    ("o24", "O244"),
+])
+def test_a_code_is_found_with_its_dot_or_as_its_category(concepts, typed, code):
+    [via] = concepts.via(typed)
+    assert (via.notation, via.score) == (code, 1.0)  # a code counts as one word, however written
+
+
+def test_a_code_too_short_to_say_much_is_no_category(concepts):
+    assert concepts.via("C5") == ()  # not every code of chapter C
+
+
+def test_the_type_of_a_diagnosis_and_its_number_are_not_what_a_label_names(concepts):
+    # "Diabetes mellitus type 2" is diabetes ("mellitus" by synonym)
+    assert [v.notation for v in concepts.via("diabetes")] == ["E11"]
+
+
+def test_a_misspelt_word_reaches_a_concept_as_a_weak_guess(concepts):
+    [guess], [sure] = concepts.via("astmma"), concepts.via("astma")
+    assert guess.notation == sure.notation == "J45" and guess.score < sure.score
+
+
+def test_the_synonyms_of_a_near_label_are_not_those_of_a_longer_word():
+    from catalogue.search import analysis
+    assert "bidiagnose" not in analysis.synonyms("diagnose")  # a word is not a compound misspelt
+    assert "sykepenger" in analysis.synonyms("sjukepengar") and "sjukepengar" not in analysis.synonyms("sjukepengar")
+
+
 def test_a_search_that_finds_nothing_gets_spellings_concepts_and_registers(concepts):
     assert concepts.spellings("astmaa") == ["astma"]
     assert concepts.spellings("svangerskapslengd røykin") == ["svangerskapslengde røyking"]
@@ -461,6 +502,10 @@ REGISTRY = [
              source="npr", dataset="npr/somatikk"),
     variable("npr/somatikk/TVANG", "tvang10_2", "Tilbakeholdelse uten samtykke", "Etter § 10-2.",
              source="npr", dataset="npr/somatikk"),
+    variable("npr/somatikk/SYKDOM", "SYKDOM", "Sykdom", "Det oppholdet gjaldt.", source="npr", dataset="npr/somatikk"),
+    variable("npr/somatikk/PROS", "prosedyreKode", "Prosedyrekode", "Prosedyrer utført under oppholdet.",
+             source="npr", dataset="npr/somatikk", code_list="https://example.test/codelist/ncsp",
+             code_list_title="NCMP/NCSP"),
 ]
 LUNG_CANCER = Via(code_list=ICD10, code_list_title="ICD-10 – diagnoser", notation="C34",
                   label="Ondartet svulst i bronkie og lunge")
@@ -484,6 +529,16 @@ def test_through_a_concept_the_variables_that_share_a_word_with_the_query_come_f
     # whose label names the list without a link to it; nothing else
     assert ids(registry, "lungekreft", via=(LUNG_CANCER,)) == [
         "mfr/mfr/KREFT", "npr/somatikk/HDIAG", "npr/somatikk/DIAG"]
+
+
+def test_a_nynorsk_spelling_finds_what_its_bokmal_finds(registry):
+    needs(registry, "synonyms")
+    # no synonym list has "sjukdom", and it is two letters from "sykdom": the rule sjuk/syk spells it
+    assert ids(registry, "sjukdom") == ["npr/somatikk/SYKDOM"]
+
+
+def test_a_variable_is_found_by_the_name_of_its_code_list(registry):
+    assert ids(registry, "NCSP") == ["npr/somatikk/PROS"]  # its label does not say it
 
 
 def test_a_hyphenated_code_name_is_searched_as_a_phrase(registry):
