@@ -3,6 +3,7 @@ back up the data directory."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -32,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="also run due harvests in the background (checked every minute)")
     serve.add_argument("--check-every", type=float, default=60.0, metavar="SECONDS",
                        help="with --schedule: seconds between checks for due sources (default 60)")
+    serve.add_argument("--workers", type=int, metavar="N",
+                       help="processes answering requests, sharing the one index (default: the number of cores)")
     validate = commands.add_parser("validate", help="check an RDF file against the catalogue's shapes")
     validate.add_argument("file", type=Path)
     validate.add_argument("--format", help="RDF syntax (default: from the file name)")
@@ -120,15 +123,24 @@ def _index(settings: Settings, args) -> int:
 
 def _serve(settings: Settings, args) -> int:
     import uvicorn
-
-    from catalogue.site.app import create_app
+    workers = args.workers or len(os.sched_getaffinity(0))
+    if workers < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
+        return 2
     host, port = args.host or settings.host, args.port or settings.port
-    if args.schedule:
+    if args.schedule:  # in this process alone: with several workers, it is the one that watches them
         from catalogue.pipeline.schedule import Scheduler
         Scheduler(settings, check_every=args.check_every).start()
-    print(f"serving {settings.data_dir} at http://{host}:{port}", file=sys.stderr)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    print(f"serving {settings.data_dir} at http://{host}:{port} with {workers} worker(s)", file=sys.stderr)
+    # Each worker makes its app from the environment, which its settings were read from.
+    uvicorn.run("catalogue.cli:app", factory=True, workers=workers, host=host, port=port, log_level="warning")
     return 0
+
+
+def app():
+    """The site, for `catalogue serve`'s worker processes."""
+    from catalogue.site.app import create_app
+    return create_app(Settings.from_env())
 
 
 def _validate(settings: Settings, args) -> int:
