@@ -141,6 +141,7 @@ def _variable(out, rng: random.Random, source: str, i: int) -> None:
 
 KINDS = ("one word", "several words", "English", "filtered", "deep page", "sorted", "browse", "suggest")
 DEEP_PAGE = 50
+WARM_UP = 5  # queries of each kind asked before the timed ones (others than those)
 CLIENTS = (8, 32)
 
 
@@ -252,19 +253,20 @@ def run_size(n: int, count: int, workers: int | None) -> None:
               f"({indexed / seconds:,.0f} documents/s), index {size / 1e6:,.0f} MB, peak memory {peak:,.0f} MB",
               flush=True)
         raw = Raw(folder / "raw", open_backend(settings).matching(Query()))
-        asked = queries(count)
         with serving(folder, workers) as port:
-            table(raw, asked, port)
-            throughput(raw, asked, port)
+            table(raw, queries(count), port)
+            throughput(raw, count, port)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
 def table(raw: Raw, asked: dict[str, list[dict]], port: int) -> None:
     print(f"\n{'kind':<14} {'ours p50':>9} {'p95':>7} {'raw p50':>9} {'p95':>7} {'ratio p50':>10} {'p95':>6}  (ms)")
+    warm = queries(WARM_UP, seed=5)
     for kind, params in asked.items():
-        for p in params[:5]:  # warm up: caches of the index files and of the server
+        for p in warm[kind]:  # the caches of the index files, and the server's of words seen
             raw.run(kind, p)
+        asyncio.run(_timed(port, [path(kind, p) for p in warm[kind]]))
         mine = asyncio.run(_timed(port, [path(kind, p) for p in params]))
         theirs = []
         for p in params:
@@ -276,14 +278,19 @@ def table(raw: Raw, asked: dict[str, list[dict]], port: int) -> None:
               f"{ours50 / raw50:>9.1f}× {ours95 / raw95:>5.1f}×", flush=True)
 
 
-def throughput(raw: Raw, asked: dict[str, list[dict]], port: int) -> None:
-    mixed = [(kind, p) for group in zip(*([(k, p) for p in ps] for k, ps in asked.items())) for kind, p in group]
+def throughput(raw: Raw, count: int, port: int) -> None:
+    """Every kind of query in turn, each query asked once (none answered from what the server
+    remembers of an earlier one), by 8 and then 32 clients at once."""
+    def mixed(seed: int) -> list[tuple[str, dict]]:
+        return [item for group in zip(*([(kind, p) for p in ps] for kind, ps in queries(count, seed).items()))
+                for item in group]
+    asked = mixed(3)
     started = time.perf_counter()
     with ThreadPoolExecutor(8) as pool:  # tantivy lets go of the GIL while it searches
-        list(pool.map(lambda item: raw.run(*item), mixed * 2))
-    raw_rate = 2 * len(mixed) / (time.perf_counter() - started)
+        list(pool.map(lambda item: raw.run(*item), asked))
+    raw_rate = len(asked) / (time.perf_counter() - started)
     for clients in CLIENTS:
-        paths = [path(kind, p) for kind, p in mixed] * max(1, 4 * clients // len(mixed) + 2)
+        paths = [path(kind, p) for kind, p in mixed(clients)]
         started = time.perf_counter()
         asyncio.run(_timed(port, paths, clients))
         rate = len(paths) / (time.perf_counter() - started)

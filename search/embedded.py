@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -39,6 +41,7 @@ from catalogue.storage.durable import atomic_write
 KEEP_INDEXES = 2
 MARKED = ("nb", "nb_fold", "en")  # the analyzers whose tokens mark a hit's words
 REMEMBERED_WORDS = 200_000  # words of hits kept analyzed (a few tens of MB at most)
+REMEMBERED_FACETS = 64  # searches whose facets are kept, for their next page or another order
 SUMMARY, PARTS = "summary.json", "compound-parts.json"
 _POOL = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="facets")
 
@@ -52,8 +55,7 @@ class Swapped:
     def __init__(self, root: Path):
         self.root = Path(root)
         self._pointer = self.root / "CURRENT"
-        self._loaded: str | None = None
-        self._index: tantivy.Index | None = None
+        self._loaded: tuple[str | None, tantivy.Index | None] = (None, None)  # folder name, its index
         self._analyzers: dict[str, TextAnalyzer] = {}
 
     def _new_folder(self) -> Path:
@@ -61,20 +63,26 @@ class Swapped:
 
     def _swap(self, folder: Path) -> None:
         """Make `folder` the index read, in one step, and remove older ones."""
-        self._loaded = None  # the next read opens the new index with its own dictionary
+        self._loaded = (None, None)  # the next read opens the new index with its own dictionary
         atomic_write(self._pointer, folder.name.encode())
         for stale in sorted(p for p in self.root.glob(self.prefix + "*") if p.is_dir())[:-KEEP_INDEXES]:
             shutil.rmtree(stale, ignore_errors=True)
 
     def _current(self) -> tantivy.Index | None:
         """The current index (None if one was never made), opened anew when it was swapped."""
+        return self._generation()[1]
+
+    def _generation(self) -> tuple[str | None, tantivy.Index | None]:
+        """The current index's folder name and the index, read together: what is
+        remembered of an index is remembered under its name."""
         try:
             name = self._pointer.read_text().strip()
         except FileNotFoundError:
-            return None
-        if name != self._loaded:
-            self._index, self._loaded = self._load(self.root / name), name
-        return self._index
+            return None, None
+        loaded = self._loaded
+        if name != loaded[0]:
+            loaded = self._loaded = (name, self._load(self.root / name))
+        return loaded
 
     def _load(self, folder: Path) -> tantivy.Index:
         """Open the index in `folder`, with what is kept beside it."""
@@ -137,7 +145,10 @@ class EmbeddedBackend(Swapped):
         self._names = Names({})
         self._coverage: Coverage = {}
         self._groups: Groups = {}
-        self._landing: dict[str, dict[str, list[FacetValue]]] = {}  # index folder -> the start page's facets
+        # The facets of the last searches, by index folder and what they depend on (not the page
+        # or the order): the start page, and the next page or another order of a search.
+        self._facets: OrderedDict[tuple, dict[str, list[FacetValue]]] = OrderedDict()
+        self._facets_lock = threading.Lock()
         self.schema = _schema()
 
     def _open(self, folder: Path, parts: list[str], create: bool = False) -> tantivy.Index:
@@ -206,13 +217,14 @@ class EmbeddedBackend(Swapped):
         return self._open(folder, json.loads((folder / PARTS).read_text()))
 
     def search(self, query: Query) -> Page:
-        index = self._current()
+        generation, index = self._generation()
         if index is None:
             return Page(items=[], total=0, facets={f: [] for f in FACETS})
-        generation, searcher = self._loaded, index.searcher()
-        # The start page counts every variable: its facets are counted once per index.
-        landing = not (query.text.strip() or any(query.filters.values()) or query.year_from or query.year_to)
-        cached = self._landing.get(generation) if landing else None
+        searcher = index.searcher()
+        key = (generation, query.text, query.via, tuple(sorted((f, v) for f, v in query.filters.items() if v)),
+               query.year_from, query.year_to, query.period)
+        with self._facets_lock:
+            cached = self._facets.get(key)
         # tantivy lets go of the GIL while it searches: facets are counted on another core
         # while this thread finds and marks the page of hits.
         counting = None if cached else _POOL.submit(self._count, searcher, query)
@@ -222,9 +234,12 @@ class EmbeddedBackend(Swapped):
                 for _, address in result.hits]
         is_hit = self._matcher(query.text) if query.text.strip() else None
         items = [self._highlight(doc, query, is_hit) for doc in docs]
-        facets = cached or counting.result()
-        if landing:
-            self._landing = {generation: facets}
+        facets = cached if cached is not None else counting.result()
+        with self._facets_lock:
+            self._facets[key] = facets
+            self._facets.move_to_end(key)
+            if len(self._facets) > REMEMBERED_FACETS:
+                self._facets.popitem(last=False)
         return Page(items=items, total=result.count, facets={f: facets.get(f, []) for f in FACETS})
 
     def _order(self, query: Query) -> dict:
