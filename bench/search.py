@@ -203,7 +203,8 @@ class Raw:
         self.index.reload()
         self.searcher = self.index.searcher()
         self.aggregations = {f: {"terms": {"field": f, "size": 100}} for f in self.TERMS}
-        self.aggregations.update({f: {"histogram": {"field": f, "interval": 10}} for f in ("first_year", "last_year")})
+        self.aggregations.update({f: {"histogram": {"field": f, "interval": 10}}
+                                  for f in ("first_year", "last_year")})
 
     def run(self, kind: str, params: dict) -> None:
         tantivy, searcher = self.tantivy, self.searcher
@@ -218,11 +219,12 @@ class Raw:
         if params.get("source"):
             clauses.append((Occur.Must, Q.term_set_query(self.schema, "source", params["source"])))
         if "from" in params:
-            clauses += [(Occur.Must, Q.range_query(self.schema, "first_year", tantivy.FieldType.Integer, 0, params["to"])),
-                        (Occur.Must, Q.range_query(self.schema, "last_year", tantivy.FieldType.Integer,
-                                                   params["from"], 9999))]
+            years = tantivy.FieldType.Integer
+            clauses += [(Occur.Must, Q.range_query(self.schema, "first_year", years, 0, params["to"])),
+                        (Occur.Must, Q.range_query(self.schema, "last_year", years, params["from"], 9999))]
         query = Q.boolean_query(clauses) if clauses else Q.all_query()
-        order = {"order_by_field": {"name": "name_sort"}.get(params["sort"], params["sort"])} if "sort" in params else {}
+        sort = params.get("sort")
+        order = {"order_by_field": "name_sort" if sort == "name" else sort} if sort else {}
         result = searcher.search(query, limit=20, offset=(params.get("page", 1) - 1) * 20, count=True, **order)
         [searcher.doc(address)["doc"][0] for _, address in result.hits]
         searcher.aggregate(query, self.aggregations)
@@ -294,8 +296,8 @@ def throughput(raw: Raw, count: int, port: int) -> None:
         started = time.perf_counter()
         asyncio.run(_timed(port, paths, clients))
         rate = len(paths) / (time.perf_counter() - started)
-        print(f"throughput, {clients} clients: {rate:,.0f} requests/s (raw, 8 threads: {raw_rate:,.0f} queries/s)",
-              flush=True)
+        print(f"throughput, {clients} clients: {rate:,.0f} requests/s "
+              f"(raw, 8 threads: {raw_rate:,.0f} queries/s)", flush=True)
 
 
 async def _timed(port: int, paths: list[str], clients: int = 1) -> list[float]:

@@ -33,8 +33,8 @@ from catalogue.search.backend import FACETS, FILTERS, FacetValue, Hit, Page, Sug
 from catalogue.search.documents import VariableDoc
 from catalogue.search.fields import (AGREE_FIELDS, DESCRIPTION_WINDOW, ENDINGS_WEIGHT, FACET_SIZE, FIELDS,
                                      LAST_PART_WEIGHT, NO_YEAR, SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE, TYPO_TWO,
-                                     NAMED, VIA_AGREE, VIA_WEIGHT, Coverage, Groups, Labels, Names, indexed, list_name,
-                                     summarize)
+                                     NAMED, VIA_AGREE, VIA_WEIGHT, Coverage, Groups, Labels, Names, indexed,
+                                     list_name, summarize)
 from catalogue.search.query import Query, Via
 from catalogue.storage.durable import atomic_write
 
@@ -257,7 +257,8 @@ class EmbeddedBackend(Swapped):
         unfiltered = query.model_copy(update={"filters": {k: v for k, v in query.filters.items() if k not in chosen}})
         aggregations: dict = {}
         for facet in FACETS:
-            counted = DECADE_AGGREGATIONS if facet == "decade" else {facet: {"terms": {"field": facet, "size": FACET_SIZE}}}
+            counted = DECADE_AGGREGATIONS if facet == "decade" else {
+                facet: {"terms": {"field": facet, "size": FACET_SIZE}}}
             others = " AND ".join(_any_of(f, values) for f, values in chosen.items() if f != facet)
             if others:  # facets that share the same other filters are counted under one filter
                 aggregations.setdefault(f"filtered {others}", {"filter": others, "aggs": {}})["aggs"].update(counted)
@@ -266,7 +267,8 @@ class EmbeddedBackend(Swapped):
         found = searcher.aggregate(self._compile(unfiltered, scoring=False), aggregations)
         for name in [k for k in found if k.startswith("filtered ")]:
             found.update(found.pop(name))
-        buckets = {f: [(b["key"], b["doc_count"]) for b in found[f]["buckets"] if b["key"]] for f in FACETS if f != "decade"}
+        buckets = {f: [(b["key"], b["doc_count"]) for b in found[f]["buckets"] if b["key"]]
+                   for f in FACETS if f != "decade"}
         buckets["decade"] = _decades(found)
         return {facet: [FacetValue(value=key, count=count, label=self._labels.get(facet, {}).get(key, {}),
                                    group=self._groups.get(facet, {}).get(key))

@@ -86,6 +86,7 @@ def test_two_workers_answer_alike_and_see_a_new_index_generation(two_workers):
     after = answers(f"{base}/api/variables", q="fødselsvekt")
     assert all(answer["total"] == found[0]["total"] - 1 for answer in after)
     assert all(gone["id"] not in {hit["id"] for hit in answer["items"]} for answer in after)
-    sources = [{v["value"]: v["count"] for v in answer["facets"]["source"]} for answer in answers(f"{base}/api/variables")]
+    sources = [{v["value"]: v["count"] for v in answer["facets"]["source"]}
+               for answer in answers(f"{base}/api/variables")]
     before = {v["value"]: v["count"] for v in start[0]["facets"]["source"]}
     assert all(counts == {**before, gone["source"]: before[gone["source"]] - 1} for counts in sources)
