@@ -351,7 +351,11 @@ def serving(folder: Path, workers: int | None):
         raise
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:  # workers finish the requests they hold first: at a million variables, a while
+            server.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
         log.close()
 
 def main() -> None:
