@@ -26,6 +26,7 @@ import random
 import re
 import resource
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -332,7 +333,7 @@ def serving(folder: Path, workers: int | None):
     log = open(folder / "serve.log", "w")
     server = subprocess.Popen([sys.executable, "-m", "catalogue.cli", "serve", "--port", str(port),
                                *(["--workers", str(workers)] if workers else [])],
-                              env=env, stdout=log, stderr=subprocess.STDOUT)
+                              env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         with httpx.Client(timeout=60) as client:
             deadline = time.monotonic() + 120
@@ -353,8 +354,8 @@ def serving(folder: Path, workers: int | None):
         server.terminate()
         try:  # workers finish the requests they hold first: at a million variables, a while
             server.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        except subprocess.TimeoutExpired:  # the server and its workers, started in a session of their own
+            os.killpg(server.pid, signal.SIGKILL)
             server.wait()
         log.close()
 
