@@ -1,38 +1,49 @@
 """Search at scale: synthetic catalogues of health-registry variables, rebuilt from the store
-and searched through the backend and through the HTTP API.
+and searched over HTTP beside a raw tantivy index of the same documents.
 
-Run: .venv/bin/python bench/search.py [--sizes 10000,100000,1000000] [--queries 200]
+Run: .venv/bin/python bench/search.py [--sizes 100000,1000000] [--queries 100] [--workers N]
          [--backend embedded|opensearch|elasticsearch]
 
 For each size, in a process of its own (so peak memory is that size's), it writes a store
 (one N-Triples graph per source, as a harvest leaves it), then times a full rebuild:
 loading the store, building the search documents and indexing them, and prints documents
-per second, index size and peak memory. Then it runs the same mixed queries (words, compounds,
-typos, English, with facet and period filters, some sorted) through the backend and through
-`catalogue serve` over HTTP (`/api/variables`, which counts every facet), and prints
-p50/p95/p99 latency. The machine is shared: compare medians, run again when in doubt.
+per second, index size and peak memory. Then, per kind of query (one word, several words,
+English, filtered, deep page, sorted, browse, suggest), it prints the p50/p95 latency of
+`catalogue serve` over HTTP (`/api/variables`, which counts every facet, and `/api/suggest`)
+beside a raw baseline in the same run: a minimal tantivy index of the same documents doing
+the same work in this process (the top 20 read from the index, the count, and the same
+facets in one aggregation; for suggest, the prefix lookup and its documents), and the ratio.
+Last, the throughput of the server with 8 and 32 clients sending the same queries at once,
+beside the raw index's with 8 threads. The machine may be shared: compare medians, run
+again when in doubt.
 
-`--backend opensearch` runs the same against the server named by CATALOGUE_ES_URL or, without
-it, against a two-node OpenSearch cluster on loopback started as the tests start theirs
+`--backend opensearch` serves from the server named by CATALOGUE_ES_URL or, without it, from a
+two-node OpenSearch cluster on loopback started as the tests start theirs
 (tests/opensearch_cluster.py; 2 GB of heap per node); `--backend elasticsearch` needs
 CATALOGUE_ES_URL. Peak memory is then the catalogue's process alone, and the index size the
-primary copy's on the server.
+primary copy's on the server. The raw baseline stays the in-process tantivy index.
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import random
+import re
 import resource
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 
@@ -139,60 +150,106 @@ def _variable(out, rng: random.Random, source: str, i: int) -> None:
     out.write(" .\n".join(lines) + " .\n")
 
 
-def queries(count: int, seed: int = 2) -> list[dict]:
-    """Mixed queries as the explorer sends them: text of several kinds, facets, years, sorting."""
+KINDS = ("one word", "several words", "English", "filtered", "deep page", "sorted", "browse", "suggest")
+DEEP_PAGE = 50
+WARM_UP = 5  # queries of each kind asked before the timed ones (others than those)
+CLIENTS = (8, 32)
+
+
+def queries(count: int, seed: int = 2) -> dict[str, list[dict]]:
+    """`count` queries of each kind, as the explorer sends them (for suggest, as one types)."""
     rng = random.Random(seed)
-    out = []
-    for n in range(count):
-        kind = n % 6
-        if kind == 0:
-            text = rng.choice(STEMS)
-        elif kind == 1:
-            text = rng.choice(STEMS) + rng.choice(STEMS)             # a compound
-        elif kind == 2:
-            word = rng.choice([w for w in STEMS if len(w) >= 6])
-            cut = rng.randrange(1, len(word) - 1)
-            text = word[:cut] + word[cut + 1:]                         # a letter missing
-        elif kind == 3:
-            text = " ".join(rng.sample(ENGLISH, 2))
-        elif kind == 4:
-            text = f"{rng.choice(STEMS)} {rng.choice(SMALL)} {rng.choice(STEMS)}"
-        else:
-            text = ""                                                  # browsing by filters
-        params: dict = {"q": text}
-        if rng.random() < .5:
-            params["source"] = rng.sample(SOURCES, rng.randint(1, 2))
-        if rng.random() < .3:
-            params["value_type"] = rng.choice(["integer", "code_list"])
-        if rng.random() < .3:
-            first = rng.randint(1960, 2015)
-            params.update({"from": first, "to": first + rng.randint(0, 10)})
-            if rng.random() < .3:
-                params["period"] = "cover"
-        if rng.random() < .15:
-            params["sort"] = rng.choice(["name", "first_year", "source"])
-        out.append(params)
-    return out
+    stem = lambda: rng.choice(STEMS)  # noqa: E731
+    make = {
+        "one word": lambda: {"q": stem()},
+        "several words": lambda: {"q": f"{stem()} {rng.choice(SMALL)} {stem()}" if rng.random() < .5
+                                  else f"{stem()} {stem()}"},
+        "English": lambda: {"q": " ".join(rng.sample(ENGLISH, 2))},
+        "filtered": lambda: {"q": stem(), "source": rng.sample(SOURCES, rng.randint(1, 2)),
+                             "from": (first := rng.randint(1960, 2015)), "to": first + rng.randint(0, 10)},
+        "deep page": lambda: {"q": rng.choice(STEMS[:20]), "page": DEEP_PAGE},
+        "sorted": lambda: {"q": stem(), "sort": rng.choice(["name", "first_year"])},
+        "browse": lambda: {"source": rng.sample(SOURCES, 1)} if rng.random() < .7 else {},
+        "suggest": lambda: {"q": (word := stem())[:rng.randint(3, max(3, len(word)))]},
+    }
+    return {kind: [make[kind]() for _ in range(count)] for kind in KINDS}
 
 
-def to_query(params: dict):
-    from catalogue.search import FACETS, Query
-    return Query(text=params["q"], filters={f: tuple(params[f]) if isinstance(params[f], list) else (params[f],)
-                                            for f in FACETS if f in params},
-                 year_from=params.get("from"), year_to=params.get("to"),
-                 period=params.get("period", "overlap"), sort=params.get("sort", "relevance"))
+def path(kind: str, params: dict) -> str:
+    return ("/api/suggest?" if kind == "suggest" else "/api/variables?") + urlencode(params, doseq=True)
 
 
-def percentiles(ms: list[float]) -> str:
+class Raw:
+    """The baseline: a minimal tantivy index of the same documents (name, labels and
+    descriptions with tantivy's own analyzer, the facets as fast fields, the document stored),
+    doing what a page needs: the top 20 read, the count, every facet in one aggregation."""
+    TERMS = ("source", "publisher", "dataset", "theme", "value_type", "access_rights", "has_code_list")
+
+    def __init__(self, folder: Path, docs: list) -> None:
+        import tantivy
+        from catalogue.search.fields import indexed
+        self.tantivy = tantivy
+        builder = tantivy.SchemaBuilder()
+        for field in ("name", "label", "description", "suggest"):
+            builder.add_text_field(field)
+        for field in (*self.TERMS, "name_sort"):
+            builder.add_text_field(field, tokenizer_name="raw", fast=True)
+        for field in ("first_year", "last_year"):
+            builder.add_integer_field(field, indexed=True, fast=True)
+        builder.add_bytes_field("doc", stored=True)
+        self.schema = builder.build()
+        folder.mkdir()
+        self.index = tantivy.Index(self.schema, path=str(folder))
+        writer = self.index.writer(heap_size=256_000_000)
+        year = time.gmtime().tm_year
+        for doc in docs:
+            fields = indexed(doc, year)
+            writer.add_document(tantivy.Document(
+                name=[doc.name], label=list(doc.label.values()), description=list(doc.description.values()),
+                suggest=[doc.name, *doc.label.values()], name_sort=fields["name_sort"],
+                first_year=fields["first_year"], last_year=fields["last_year"],
+                doc=[doc.model_dump_json().encode()], **{f: fields[f] for f in self.TERMS if f in fields}))
+        writer.commit()
+        writer.wait_merging_threads()
+        self.index.reload()
+        self.searcher = self.index.searcher()
+        self.aggregations = {f: {"terms": {"field": f, "size": 100}} for f in self.TERMS}
+        self.aggregations.update({f: {"histogram": {"field": f, "interval": 10}}
+                                  for f in ("first_year", "last_year")})
+
+    def run(self, kind: str, params: dict) -> None:
+        tantivy, searcher = self.tantivy, self.searcher
+        if kind == "suggest":
+            words = params["q"].lower().split()
+            hits = searcher.search(tantivy.Query.phrase_prefix_query(self.schema, "suggest", words), limit=30).hits
+            [searcher.doc(address)["doc"][0] for _, address in hits]
+            return
+        Occur, Q = tantivy.Occur, tantivy.Query
+        clauses = [(Occur.Must, self.index.parse_query(params["q"], ["name", "label", "description"]))] \
+            if params.get("q") else []
+        if params.get("source"):
+            clauses.append((Occur.Must, Q.term_set_query(self.schema, "source", params["source"])))
+        if "from" in params:
+            years = tantivy.FieldType.Integer
+            clauses += [(Occur.Must, Q.range_query(self.schema, "first_year", years, 0, params["to"])),
+                        (Occur.Must, Q.range_query(self.schema, "last_year", years, params["from"], 9999))]
+        query = Q.boolean_query(clauses) if clauses else Q.all_query()
+        sort = params.get("sort")
+        order = {"order_by_field": "name_sort" if sort == "name" else sort} if sort else {}
+        result = searcher.search(query, limit=20, offset=(params.get("page", 1) - 1) * 20, count=True, **order)
+        [searcher.doc(address)["doc"][0] for _, address in result.hits]
+        searcher.aggregate(query, self.aggregations)
+
+
+def percentile(ms: list[float], p: float) -> float:
     ms = sorted(ms)
-    at = lambda p: ms[min(len(ms) - 1, int(len(ms) * p))]  # noqa: E731
-    return f"p50 {statistics.median(ms):.1f} ms, p95 {at(.95):.1f} ms, p99 {at(.99):.1f} ms"
+    return statistics.median(ms) if p == .5 else ms[min(len(ms) - 1, int(len(ms) * p))]
 
 
-def run_size(n: int, count: int, search: str) -> None:
-    """One size, in this process: rebuild, then latency through the backend and over HTTP."""
+def run_size(n: int, count: int, search: str, workers: int | None) -> None:
+    """One size, in this process: rebuild, then each kind of query over HTTP beside the raw index."""
     from catalogue.pipeline.harvest import reindex
-    from catalogue.search import open_backend
+    from catalogue.search import Query, open_backend
     from catalogue.storage.store import Store
     folder = Path(tempfile.mkdtemp(prefix=f"search-bench-{n}-"))
     try:
@@ -208,19 +265,12 @@ def run_size(n: int, count: int, search: str) -> None:
         size = index_size(backend, folder)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"full rebuild from the store: {seconds:.1f} s for {indexed:,} documents "
-              f"({indexed / seconds:,.0f} documents/s), index {size / 1e6:,.0f} MB, peak memory {peak:,.0f} MB")
-        mixed = queries(count)
-        for params in mixed[:20]:  # warm up: open the index, fill caches
-            backend.search(to_query(params))
-        timings = []
-        for params in mixed:
-            query = to_query(params)
-            started = time.perf_counter()
-            backend.search(query)
-            timings.append((time.perf_counter() - started) * 1000)
-        print(f"backend, {len(timings)} queries with facets: {percentiles(timings)}", flush=True)
-        print(f"HTTP /api/variables, {len(mixed)} queries with facets: "
-              f"{percentiles(http_timings(folder, mixed, settings))}", flush=True)
+              f"({indexed / seconds:,.0f} documents/s), index {size / 1e6:,.0f} MB, peak memory {peak:,.0f} MB",
+              flush=True)
+        raw = Raw(folder / "raw", backend.matching(Query()))
+        with serving(folder, settings, workers) as port:
+            table(raw, queries(count), port)
+            throughput(raw, count, port)
         if search != "embedded":
             backend.drop()
     finally:
@@ -235,55 +285,113 @@ def index_size(backend, folder: Path) -> int:
     return stats["_all"]["primaries"]["store"]["size_in_bytes"]
 
 
-def http_timings(folder: Path, mixed: list[dict], settings: Settings) -> list[float]:
+def table(raw: Raw, asked: dict[str, list[dict]], port: int) -> None:
+    print(f"\n{'kind':<14} {'ours p50':>9} {'p95':>7} {'raw p50':>9} {'p95':>7} {'ratio p50':>10} {'p95':>6}  (ms)")
+    warm = queries(WARM_UP, seed=5)
+    for kind, params in asked.items():
+        for p in warm[kind]:  # the caches of the index files, and the server's of words seen
+            raw.run(kind, p)
+        asyncio.run(_timed(port, [path(kind, p) for p in warm[kind]]))
+        mine = asyncio.run(_timed(port, [path(kind, p) for p in params]))
+        theirs = []
+        for p in params:
+            started = time.perf_counter()
+            raw.run(kind, p)
+            theirs.append((time.perf_counter() - started) * 1000)
+        ours50, ours95, raw50, raw95 = (percentile(ms, p) for ms in (mine, theirs) for p in (.5, .95))
+        print(f"{kind:<14} {ours50:>9.1f} {ours95:>7.1f} {raw50:>9.1f} {raw95:>7.1f} "
+              f"{ours50 / raw50:>9.1f}× {ours95 / raw95:>5.1f}×", flush=True)
+
+
+def throughput(raw: Raw, count: int, port: int) -> None:
+    """Every kind of query in turn, each query asked once (none answered from what the server
+    remembers of an earlier one), by 8 and then 32 clients at once."""
+    def mixed(seed: int) -> list[tuple[str, dict]]:
+        return [item for group in zip(*([(kind, p) for p in ps] for kind, ps in queries(count, seed).items()))
+                for item in group]
+    asked = mixed(3)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(8) as pool:  # tantivy lets go of the GIL while it searches
+        list(pool.map(lambda item: raw.run(*item), asked))
+    raw_rate = len(asked) / (time.perf_counter() - started)
+    for clients in CLIENTS:
+        paths = [path(kind, p) for kind, p in mixed(clients)]
+        started = time.perf_counter()
+        asyncio.run(_timed(port, paths, clients))
+        rate = len(paths) / (time.perf_counter() - started)
+        print(f"throughput, {clients} clients: {rate:,.0f} requests/s "
+              f"(raw, 8 threads: {raw_rate:,.0f} queries/s)", flush=True)
+
+
+async def _timed(port: int, paths: list[str], clients: int = 1) -> list[float]:
+    """Each path asked once over `clients` kept-alive connections; the milliseconds of each answer.
+    A plain HTTP/1.1 client: it costs far less of the shared cores than the server it measures."""
+    todo, timings = iter(paths), []
+
+    async def client() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            for asked in todo:
+                started = time.perf_counter()
+                writer.write(f"GET {asked} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
+                head = await reader.readuntil(b"\r\n\r\n")
+                await reader.readexactly(int(re.search(rb"(?i)\r\ncontent-length: *(\d+)", head).group(1)))
+                timings.append((time.perf_counter() - started) * 1000)
+                if not head.startswith(b"HTTP/1.1 200"):
+                    raise RuntimeError(f"{asked}: {head.splitlines()[0].decode()}")
+        finally:
+            writer.close()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return timings
+
+
+@contextmanager
+def serving(folder: Path, settings: Settings, workers: int | None):
+    """`catalogue serve` on the data directory in `folder`, on a free port, until done."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {**os.environ, "CATALOGUE_DATA_DIR": str(folder), "CATALOGUE_BASE_URI": BASE,
            "CATALOGUE_SEARCH": settings.search, "CATALOGUE_ES_INDEX": settings.es_index}
     log = open(folder / "serve.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "catalogue.cli", "serve", "--port", str(port)],
-                              env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen([sys.executable, "-m", "catalogue.cli", "serve", "--port", str(port),
+                               *(["--workers", str(workers)] if workers else [])],
+                              env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        url = f"http://127.0.0.1:{port}/api/variables"
         with httpx.Client(timeout=60) as client:
             deadline = time.monotonic() + 120
             while True:
                 try:
-                    client.get(url, params={"size": 1})
+                    client.get(f"http://127.0.0.1:{port}/api/variables", params={"size": 1}).raise_for_status()
                     break
                 except httpx.TransportError:
-                    if time.monotonic() > deadline:
+                    if time.monotonic() > deadline or server.poll() is not None:
                         raise
                     time.sleep(.2)
-            for params in mixed[:20]:
-                client.get(url, params=params)
-            timings = []
-            for params in mixed:
-                started = time.perf_counter()
-                response = client.get(url, params=params)
-                timings.append((time.perf_counter() - started) * 1000)
-                response.raise_for_status()
-        return timings
-    except httpx.HTTPError:
+        yield port
+    except (httpx.HTTPError, RuntimeError, OSError):
         print(f"the server failed (exit {server.poll()}); its log ends:\n"
               + (folder / "serve.log").read_text()[-3000:], file=sys.stderr)
         raise
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:  # workers finish the requests they hold first: at a million variables, a while
+            server.wait(timeout=120)
+        except subprocess.TimeoutExpired:  # the server and its workers, started in a session of their own
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
         log.close()
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="10000,100000,1000000")
-    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--queries", type=int, default=100, help="per kind of query")
+    parser.add_argument("--workers", type=int, help="the server's worker processes (default: its own)")
     parser.add_argument("--backend", choices=SEARCH_BACKENDS, default="embedded")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a single size, in this process
     args = parser.parse_args()
     if args.one:
-        run_size(args.one, args.queries, args.backend)
+        run_size(args.one, args.queries, args.backend, args.workers)
         return
     if args.backend == "elasticsearch" and not os.environ.get("CATALOGUE_ES_URL"):
         parser.error("--backend elasticsearch needs CATALOGUE_ES_URL")
@@ -298,7 +406,8 @@ def main() -> None:
             cluster.start_all()
         for n in (int(s) for s in args.sizes.split(",")):
             subprocess.run([sys.executable, __file__, "--one", str(n), "--queries", str(args.queries),
-                            "--backend", args.backend], check=True)
+                            "--backend", args.backend, *(["--workers", str(args.workers)] if args.workers else [])],
+                           check=True)
     finally:
         if cluster:
             cluster.stop()

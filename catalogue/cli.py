@@ -3,7 +3,10 @@ back up the data directory."""
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from catalogue import logs
@@ -34,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="also run due harvests in the background (checked every minute)")
     serve.add_argument("--check-every", type=float, default=60.0, metavar="SECONDS",
                        help="with --schedule: seconds between checks for due sources (default 60)")
+    serve.add_argument("--workers", type=int, metavar="N",
+                       help="processes answering requests, sharing the one index (default: the number of cores)")
     validate = commands.add_parser("validate", help="check an RDF file against the catalogue's shapes")
     validate.add_argument("file", type=Path)
     validate.add_argument("--format", help="RDF syntax (default: from the file name)")
@@ -122,15 +127,31 @@ def _index(settings: Settings, args) -> int:
 
 def _serve(settings: Settings, args) -> int:
     import uvicorn
-
-    from catalogue.site.app import create_app
+    workers = args.workers or len(os.sched_getaffinity(0))
+    if workers < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
+        return 2
     host, port = args.host or settings.host, args.port or settings.port
-    if args.schedule:
+    if args.schedule:  # in this process alone: with several workers, it is the one that watches them
         from catalogue.pipeline.schedule import Scheduler
         Scheduler(settings, check_every=args.check_every).start()
-    print(f"serving {settings.data_dir} at http://{host}:{port}", file=sys.stderr)
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=logs.config(settings.log_format, settings.log_level))
+    print(f"serving {settings.data_dir} at http://{host}:{port} with {workers} worker(s)", file=sys.stderr)
+    metrics = None  # the workers' request metrics, in files that /metrics of any of them sums
+    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        metrics = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="catalogue-metrics-")
+    try:  # each worker makes its app from the environment, which its settings were read from
+        uvicorn.run("catalogue.cli:app", factory=True, workers=workers, host=host, port=port,
+                    log_config=logs.config(settings.log_format, settings.log_level))
+    finally:
+        if metrics:
+            shutil.rmtree(metrics, ignore_errors=True)
     return 0
+
+
+def app():
+    """The site, for `catalogue serve`'s worker processes."""
+    from catalogue.site.app import create_app
+    return create_app(Settings.from_env())
 
 
 def _validate(settings: Settings, args) -> int:

@@ -49,7 +49,9 @@ class Hit(VariableDoc):
 
 def hit(doc: VariableDoc, query: Query, **highlight: dict[str, Segments]) -> Hit:
     """`doc` as a hit of `query`, saying through which concept of its code list it was found."""
-    return Hit(**doc.model_dump(), highlight=highlight, via=[v for v in query.via if v.code_list == doc.code_list])
+    # The document is valid already: its fields are taken as they are, not dumped and validated again.
+    return Hit.model_construct(**dict(doc), highlight=highlight,
+                               via=[v for v in query.via if v.code_list == doc.code_list])
 
 
 class Page(BaseModel):

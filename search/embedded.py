@@ -16,12 +16,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
 import tantivy
+from pydantic import BaseModel
 from tantivy import Filter, Occur, Order, Query as TQ, TextAnalyzer, TextAnalyzerBuilder, Tokenizer
 
 from catalogue.model.models import Period
@@ -30,12 +33,15 @@ from catalogue.search.backend import FACETS, FILTERS, FacetValue, Hit, Page, Sug
 from catalogue.search.documents import VariableDoc
 from catalogue.search.fields import (AGREE_FIELDS, DESCRIPTION_WINDOW, ENDINGS_WEIGHT, FACET_SIZE, FIELDS,
                                      LAST_PART_WEIGHT, NO_YEAR, SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE, TYPO_TWO,
-                                     NAMED, VIA_AGREE, VIA_WEIGHT, Coverage, Groups, Labels, indexed, list_name,
-                                     named, summarize)
+                                     NAMED, VIA_AGREE, VIA_WEIGHT, Coverage, Groups, Labels, Names, indexed,
+                                     list_name, summarize)
 from catalogue.search.query import Query, Via
 from catalogue.storage.durable import atomic_write
 
 KEEP_INDEXES = 2
+MARKED = ("nb", "nb_fold", "en")  # the analyzers whose tokens mark a hit's words
+REMEMBERED_WORDS = 200_000  # words of hits kept analyzed (a few tens of MB at most)
+REMEMBERED_FACETS = 64  # searches whose facets are kept, for their next page or another order
 SUMMARY, PARTS = "summary.json", "compound-parts.json"
 _POOL = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="facets")
 
@@ -49,8 +55,7 @@ class Swapped:
     def __init__(self, root: Path):
         self.root = Path(root)
         self._pointer = self.root / "CURRENT"
-        self._loaded: str | None = None
-        self._index: tantivy.Index | None = None
+        self._loaded: tuple[str | None, tantivy.Index | None] = (None, None)  # folder name, its index
         self._analyzers: dict[str, TextAnalyzer] = {}
 
     def _new_folder(self) -> Path:
@@ -58,24 +63,37 @@ class Swapped:
 
     def _swap(self, folder: Path) -> None:
         """Make `folder` the index read, in one step, and remove older ones."""
-        self._loaded = None  # the next read opens the new index with its own dictionary
+        self._loaded = (None, None)  # the next read opens the new index with its own dictionary
         atomic_write(self._pointer, folder.name.encode())
         for stale in sorted(p for p in self.root.glob(self.prefix + "*") if p.is_dir())[:-KEEP_INDEXES]:
             shutil.rmtree(stale, ignore_errors=True)
 
     def _current(self) -> tantivy.Index | None:
         """The current index (None if one was never made), opened anew when it was swapped."""
+        return self._generation()[1]
+
+    def _generation(self) -> tuple[str | None, tantivy.Index | None]:
+        """The current index's folder name and the index, read together: what is
+        remembered of an index is remembered under its name."""
         try:
             name = self._pointer.read_text().strip()
         except FileNotFoundError:
-            return None
-        if name != self._loaded:
-            self._index, self._loaded = self._load(self.root / name), name
-        return self._index
+            return None, None
+        loaded = self._loaded
+        if name != loaded[0]:
+            loaded = self._loaded = (name, self._load(self.root / name))
+        return loaded
 
     def _load(self, folder: Path) -> tantivy.Index:
         """Open the index in `folder`, with what is kept beside it."""
         raise NotImplementedError
+
+
+class _Named(BaseModel):
+    """What a suggestion reads of a stored document (its codes and descriptions are skipped)."""
+    id: str
+    name: str
+    label: dict[str, str]
 
 
 def build(*filters) -> TextAnalyzer:
@@ -124,13 +142,19 @@ class EmbeddedBackend(Swapped):
     def __init__(self, root: Path):
         super().__init__(root)
         self._labels: Labels = {}
+        self._names = Names({})
         self._coverage: Coverage = {}
         self._groups: Groups = {}
+        # The facets of the last searches, by index folder and what they depend on (not the page
+        # or the order): the start page, and the next page or another order of a search.
+        self._facets: OrderedDict[tuple, dict[str, list[FacetValue]]] = OrderedDict()
+        self._facets_lock = threading.Lock()
         self.schema = _schema()
 
     def _open(self, folder: Path, parts: list[str], create: bool = False) -> tantivy.Index:
         index = tantivy.Index(self.schema, path=str(folder), reuse=not create)
         self._analyzers = analyzers(parts)
+        self._words: dict[str, list[str]] = {}
         for name, analyzer in self._analyzers.items():
             index.register_tokenizer(name, analyzer)
         return index
@@ -189,24 +213,33 @@ class EmbeddedBackend(Swapped):
 
     def _load(self, folder: Path) -> tantivy.Index:
         self._labels, self._coverage, self._groups = json.loads((folder / SUMMARY).read_text())
+        self._names = Names(self._labels)
         return self._open(folder, json.loads((folder / PARTS).read_text()))
 
     def search(self, query: Query) -> Page:
-        index = self._current()
+        generation, index = self._generation()
         if index is None:
             return Page(items=[], total=0, facets={f: [] for f in FACETS})
         searcher = index.searcher()
-        # tantivy lets go of the GIL while it searches: facets are counted on other cores
+        key = (generation, query.text, query.via, tuple(sorted((f, v) for f, v in query.filters.items() if v)),
+               query.year_from, query.year_to, query.period)
+        with self._facets_lock:
+            cached = self._facets.get(key)
+        # tantivy lets go of the GIL while it searches: facets are counted on another core
         # while this thread finds and marks the page of hits.
-        counting = [(names, _POOL.submit(self._count, searcher, scoped, names))
-                    for scoped, names in self._facet_passes(query)]
+        counting = None if cached else _POOL.submit(self._count, searcher, query)
         result = searcher.search(self._compile(query), limit=query.size, offset=query.offset,
                                  count=True, **self._order(query))
         docs = [VariableDoc.model_validate_json(searcher.doc(address)["doc"][0])
                 for _, address in result.hits]
         is_hit = self._matcher(query.text) if query.text.strip() else None
         items = [self._highlight(doc, query, is_hit) for doc in docs]
-        facets = {facet: values for names, future in counting for facet, values in future.result().items()}
+        facets = cached if cached is not None else counting.result()
+        with self._facets_lock:
+            self._facets[key] = facets
+            self._facets.move_to_end(key)
+            if len(self._facets) > REMEMBERED_FACETS:
+                self._facets.popitem(last=False)
         return Page(items=items, total=result.count, facets={f: facets.get(f, []) for f in FACETS})
 
     def _order(self, query: Query) -> dict:
@@ -216,28 +249,31 @@ class EmbeddedBackend(Swapped):
         field = {"name": "name_sort", "first_year": "first_year", "-first_year": "first_year"}.get(sort, sort)
         return {"order_by_field": field, "order": Order.Desc if sort.startswith("-") else Order.Asc}
 
-    @staticmethod
-    def _facet_passes(query: Query) -> list[tuple[Query, list[str]]]:
-        """Counts for a facet ignore that facet's own filter, so that several of its values
-        can be chosen: one pass per facet with a filter, and one for all the others."""
-        free = [f for f in FACETS if not query.filters.get(f)]
-        return [(query, free)] * bool(free) + [
-            (query.model_copy(update={"filters": {k: v for k, v in query.filters.items() if k != f}}), [f])
-            for f in FACETS if query.filters.get(f)]
-
-    def _count(self, searcher: tantivy.Searcher, query: Query, names: list[str]) -> dict[str, list[FacetValue]]:
-        aggregations = {f: {"terms": {"field": f, "size": FACET_SIZE}} for f in names if f != "decade"}
-        if "decade" in names:
-            aggregations.update(DECADE_AGGREGATIONS)
-        counted = searcher.aggregate(self._compile(query, scoring=False), aggregations)
-        buckets = {f: [(b["key"], b["doc_count"]) for b in counted[f]["buckets"] if b["key"]]
-                   for f in names if f != "decade"}
-        if "decade" in names:
-            buckets["decade"] = _decades(counted)
+    def _count(self, searcher: tantivy.Searcher, query: Query) -> dict[str, list[FacetValue]]:
+        """Every facet's counts in one pass. A facet's counts ignore its own filter, so that
+        several of its values can be chosen: the documents are those the query matches without
+        its facet filters, each facet counted among those that pass the other facets' filters."""
+        chosen = {f: query.filters[f] for f in FACETS if query.filters.get(f)}
+        unfiltered = query.model_copy(update={"filters": {k: v for k, v in query.filters.items() if k not in chosen}})
+        aggregations: dict = {}
+        for facet in FACETS:
+            counted = DECADE_AGGREGATIONS if facet == "decade" else {
+                facet: {"terms": {"field": facet, "size": FACET_SIZE}}}
+            others = " AND ".join(_any_of(f, values) for f, values in chosen.items() if f != facet)
+            if others:  # facets that share the same other filters are counted under one filter
+                aggregations.setdefault(f"filtered {others}", {"filter": others, "aggs": {}})["aggs"].update(counted)
+            else:
+                aggregations.update(counted)
+        found = searcher.aggregate(self._compile(unfiltered, scoring=False), aggregations)
+        for name in [k for k in found if k.startswith("filtered ")]:
+            found.update(found.pop(name))
+        buckets = {f: [(b["key"], b["doc_count"]) for b in found[f]["buckets"] if b["key"]]
+                   for f in FACETS if f != "decade"}
+        buckets["decade"] = _decades(found)
         return {facet: [FacetValue(value=key, count=count, label=self._labels.get(facet, {}).get(key, {}),
                                    group=self._groups.get(facet, {}).get(key))
                         for key, count in buckets[facet]]
-                for facet in names}
+                for facet in FACETS}
 
     def matching(self, query: Query) -> list[VariableDoc]:
         """Every document the query matches, in id order, ignoring paging and facets."""
@@ -264,7 +300,7 @@ class EmbeddedBackend(Swapped):
         return [Period.model_validate(p) for p in self._coverage.get(facet, {}).get(value, [])]
 
     def named(self, text: str, limit: int) -> list[Suggestion]:
-        return named(self._labels, text, limit) if self._current() is not None else []
+        return self._names.starting(text, limit) if self._current() is not None else []
 
     def suggest(self, text: str, limit: int = 10) -> list[Suggestion]:
         """Names of variables, datasets and sources with words starting as typed."""
@@ -277,7 +313,7 @@ class EmbeddedBackend(Swapped):
         hits = searcher.search(TQ.phrase_prefix_query(self.schema, "suggest", typed), limit=limit * 3).hits
         variables: dict[str, Suggestion] = {}  # one per name: five registries' "Fødselsår" are one
         for _, address in hits:
-            doc = VariableDoc.model_validate_json(searcher.doc(address)["doc"][0])
+            doc = _Named.model_validate_json(searcher.doc(address)["doc"][0])
             text = doc.label.get("nb") or next(iter(doc.label.values()), doc.name)
             variables.setdefault(text.lower(), Suggestion(kind="variable", id=doc.id, text=text))
         return [*list(variables.values())[:limit - len(names)], *names]
@@ -394,9 +430,20 @@ class EmbeddedBackend(Swapped):
 
     def _matcher(self, text: str):
         """What marks the words of hits that match `text` (or its synonyms)."""
-        analyzers = [self._analyzers[name].analyze for name in ("nb", "nb_fold", "en")]
-        wanted = {t for p in [text, *analysis.synonyms(text)] for analyze in analyzers for t in analyze(p)}
-        return analysis.matcher(wanted, analyzers, analysis.ignored(text))
+        wanted = {t for p in [text, *analysis.synonyms(text)] for name in MARKED
+                  for t in self._analyzers[name].analyze(p)}
+        return analysis.matcher(wanted, [self._tokens], analysis.ignored(text))
+
+    def _tokens(self, word: str) -> list[str]:
+        """A word of a hit as the marked fields' analyzers index it. Remembered across
+        queries (hits repeat the catalogue's words): three analyzers a word cost more than
+        the search itself. Forgotten with the index, whose compound parts they split by."""
+        found = self._words.get(word)
+        if found is None:
+            if len(self._words) >= REMEMBERED_WORDS:
+                self._words.clear()
+            found = self._words[word] = [t for name in MARKED for t in self._analyzers[name].analyze(word)]
+        return found
 
 
 # Decades are counted from first and last years, one number each, rather than from the
@@ -407,6 +454,12 @@ DECADE_AGGREGATIONS = {
     "last_decades": {"histogram": {"field": "last_year", "interval": 10}},
     "missing_decades": {"terms": {"field": "missing_decades", "size": 1000}},
 }
+
+
+def _any_of(field: str, values: tuple[str, ...]) -> str:
+    """A filter on `field` in tantivy's query language: any of `values`, each quoted whole."""
+    quoted = ('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
+    return "(" + " OR ".join(f"{field}:{v}" for v in quoted) + ")"
 
 
 def _decades(counted: dict) -> list[tuple[str, int]]:

@@ -136,24 +136,29 @@ def gaps(years: list[int]) -> dict[str, list[int]]:
             "missing_decades": sorted({str(y // 10 * 10) for y in missing} - {str(d) for d in decades})}
 
 
-def named(labels: dict[str, dict[str, dict[str, str]]], text: str, limit: int) -> list[Suggestion]:
+class Names:
+    """The names of datasets, sources and code lists as words, folded once: suggestions
+    look them up as one types."""
+
+    def __init__(self, labels: Labels):
+        self._names = []
+        for facet in ("dataset", "source", "code_list"):
+            for value, label in sorted(labels.get(facet, {}).items()):
+                name = label.get("nb") or next(iter(label.values()), value)
+                self._names.append((Suggestion(kind=facet, id=value, text=name),
+                                    " " + " ".join(analysis.words(analysis.fold(name)))))
+
+    def starting(self, text: str, limit: int) -> list[Suggestion]:
+        """Datasets, sources, then code lists, whose names have words starting as `text` is typed."""
+        typed = analysis.words(analysis.fold(text))
+        if not typed:  # only punctuation or symbols: no word to start a name with
+            return []
+        # The typed words start consecutive words of a name, the last one a prefix: as text,
+        # " w1 w2" within " ... w1 w2... ..." (words have no spaces, so the match starts at a word).
+        written = " " + " ".join(typed)
+        return [found for found, words in self._names if written in words][:limit]
+
+
+def named(labels: Labels, text: str, limit: int) -> list[Suggestion]:
     """Datasets, sources, then code lists, whose names have words starting as `text` is typed."""
-    typed = analysis.words(analysis.fold(text))
-    if not typed:  # only punctuation or symbols: no word to start a name with
-        return []
-    found = []
-    for facet in ("dataset", "source", "code_list"):
-        for value, label in sorted(labels.get(facet, {}).items()):
-            name = label.get("nb") or next(iter(label.values()), value)
-            if _starts_words(analysis.words(analysis.fold(name)), typed):
-                found.append(Suggestion(kind=facet, id=value, text=name))
-    return found[:limit]
-
-
-def _starts_words(words: list[str], typed: list[str]) -> bool:
-    """Whether the typed words start consecutive words of `words` (the last one a prefix)."""
-    for start in range(len(words) - len(typed) + 1):
-        window = words[start:start + len(typed)]
-        if window[:-1] == typed[:-1] and window[-1].startswith(typed[-1]):
-            return True
-    return False
+    return Names(labels).starting(text, limit)

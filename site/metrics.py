@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections.abc import Iterator
 from datetime import datetime
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from catalogue.pipeline.harvest import INDEXED
@@ -28,9 +30,15 @@ class Metrics:
 
     def __init__(self, services: Services):
         self.registry = CollectorRegistry()
+        # Served by several worker processes (catalogue serve --workers), each records its
+        # requests in the folder PROMETHEUS_MULTIPROC_DIR names, and each scrape sums them all.
+        shared = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         self.latency = Histogram("catalogue_http_request_duration_seconds",
                                  "Time to answer a request, by method, route and status class",
-                                 ["method", "route", "status"], buckets=LATENCY_BUCKETS, registry=self.registry)
+                                 ["method", "route", "status"], buckets=LATENCY_BUCKETS,
+                                 registry=None if shared else self.registry)
+        if shared:
+            MultiProcessCollector(self.registry)
         self.registry.register(CatalogueCollector(services))
 
     def exposition(self) -> tuple[bytes, str]:

@@ -126,8 +126,8 @@ def demo_server(tmp_path_factory, demo_data) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("demo-site")
     settings = demo_data(folder)
     Accounts(settings.data_dir).add(DEMO_ADMIN[0], "admin", password=DEMO_ADMIN[1])
-    with serving(settings, folder / "serve.log") as base:
-        yield base
+    with serving(settings, folder / "serve.log") as served:
+        yield served.url
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 import pytest
@@ -150,11 +152,16 @@ def wait_for(url: str, **kwargs) -> dict:
             time.sleep(0.2)
 
 
+class Served(NamedTuple):
+    url: str  # its base URL, no trailing slash
+    process: subprocess.Popen
+
+
 @contextmanager
-def serving(settings: Settings, log: Path, *args: str, **env: str) -> Iterator[str]:
+def serving(settings: Settings, log: Path, *args: str, **env: str) -> Iterator[Served]:
     """`catalogue serve` (with `args`) as a real process on a free loopback port, over
-    `settings` with `env` added; yields its base URL once it answers, stops it after. What
-    it writes goes to `log`, which a failed start shows."""
+    `settings` with `env` added, once it answers; stopped after. What it writes goes to
+    `log`, which a failed start shows."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     environment = {**os.environ, "CATALOGUE_DATA_DIR": str(settings.data_dir), "HOST": "127.0.0.1",
@@ -168,10 +175,20 @@ def serving(settings: Settings, log: Path, *args: str, **env: str) -> Iterator[s
             wait_for(f"{base}/healthz")
         except Exception:
             raise RuntimeError(f"catalogue serve did not start:\n{log.read_text(errors='replace')[-3000:]}")
-        yield base
+        yield Served(base, server)
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        server.wait(timeout=30)
+
+
+def metric(text: str, name: str, **labels: str) -> float | None:
+    """The value of one series of a Prometheus exposition, if it is there."""
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in text.splitlines():
+        found = re.fullmatch(rf"{name}(?:\{{(.*)\}})? (\S+)", line)
+        if found and ",".join(sorted((found.group(1) or "").split(","))) == wanted:
+            return float(found.group(2))
+    return None
 
 
 def account(settings: Settings, name: str, role: str, organisation: str | None = None,

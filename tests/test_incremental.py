@@ -4,7 +4,6 @@ documents that read it, in its own source or in those that use it (a code list's
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 

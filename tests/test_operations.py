@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 
 import httpx
 from fastapi.testclient import TestClient
@@ -13,17 +12,7 @@ from fastapi.testclient import TestClient
 from catalogue.pipeline.harvest import harvest
 from catalogue.site.app import create_app
 from catalogue.storage.store import Store
-from support import DCAT_SOURCE, free_port, serving
-
-
-def metric(text: str, name: str, **labels: str) -> float | None:
-    """The value of one series of a Prometheus exposition, if it is there."""
-    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    for line in text.splitlines():
-        found = re.fullmatch(rf"{name}(?:\{{(.*)\}})? (\S+)", line)
-        if found and ",".join(sorted((found.group(1) or "").split(","))) == wanted:
-            return float(found.group(2))
-    return None
+from support import DCAT_SOURCE, free_port, metric, serving
 
 
 def test_health_readiness_and_metrics_follow_the_stores_and_the_harvests(settings, make_config, served):
@@ -89,8 +78,8 @@ def test_a_server_logs_each_request_as_one_json_object_a_line(settings, make_con
     _, url = served
     harvest(settings, make_config(DCAT_SOURCE.format(url=url)))
     log = tmp_path / "serve.log"
-    with serving(settings, log, CATALOGUE_LOG_FORMAT="json", CATALOGUE_LOG_LEVEL="info") as base:
-        assert httpx.get(f"{base}/api/variables", params={"q": "dødsårsak"}).status_code == 200
+    with serving(settings, log, CATALOGUE_LOG_FORMAT="json", CATALOGUE_LOG_LEVEL="info") as served:
+        assert httpx.get(f"{served.url}/api/variables", params={"q": "dødsårsak"}).status_code == 200
     lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.startswith("{")]
     [search] = [line for line in lines if line.get("route") == "/api/variables"]
     assert search["logger"] == "catalogue.access" and search["level"] == "info" and search["status"] == 200

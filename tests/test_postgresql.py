@@ -161,8 +161,8 @@ def test_two_servers_sharing_a_database_share_lists_and_logins(tmp_path, databas
 
     settings = Settings(data_dir=data, sources_file=DEMO_SOURCES, base_uri=BASE_URI)
     with ExitStack() as servers:
-        bases = [servers.enter_context(serving(settings, tmp_path / f"serve-{n}.log", CATALOGUE_DATABASE_URL=database_url))
-                 for n in range(2)]
+        bases = [servers.enter_context(serving(settings, tmp_path / f"serve-{n}.log",
+                                               CATALOGUE_DATABASE_URL=database_url)).url for n in range(2)]
         one, other = (httpx.Client(base_url=base, timeout=30) for base in bases)
 
         # a list made on one opens on the other, and so does its share code

@@ -1,4 +1,6 @@
-"""Runs due harvests in the background of the server (`catalogue serve --schedule`)."""
+"""Runs due harvests in the background of the server (`catalogue serve --schedule`): in the
+process that starts and watches the server's workers, so one scheduler runs however many
+workers answer requests."""
 from __future__ import annotations
 
 import logging
