@@ -23,7 +23,7 @@ from catalogue.search import EmbeddedBackend
 from catalogue.settings import DEMO_SOURCES, Settings
 from catalogue.storage.database import PostgreSQL, open_database
 from catalogue.storage.sqlite import SchemaTooNew
-from support import BASE_URI, free_port, log_in, serving, settings_in
+from support import BASE_URI, DCAT_SOURCE, free_port, log_in, serving, settings_in
 from test_search_conformance import DOCS
 
 PASSWORD = "correct horse battery staple"
@@ -151,7 +151,7 @@ def test_a_database_out_of_reach_is_named_without_its_password(tmp_path, postgre
     assert refused.returncode == 2 and "s3cret" not in refused.stderr and "password authentication failed" in refused.stderr
 
 
-def test_two_servers_sharing_a_database_share_lists_and_logins(tmp_path, database_url):
+def test_two_servers_sharing_a_database_share_lists_logins_and_harvests(tmp_path, database_url, make_config, served):
     data = tmp_path / "data"
     EmbeddedBackend(data / "index").rebuild(DOCS)
     env = {**os.environ, "CATALOGUE_DATA_DIR": str(data), "CATALOGUE_SOURCES": str(DEMO_SOURCES),
@@ -182,6 +182,16 @@ def test_two_servers_sharing_a_database_share_lists_and_logins(tmp_path, databas
         assert one.get("/api/account").status_code == 401
         assert {"account.create", "login"} <= {e.action for e in Audit(PostgreSQL(database_url)).entries()[1]}
         assert not list(data.glob("*.sqlite*")) or {p.name for p in data.glob("*.sqlite")} <= {"history.sqlite", "curation.sqlite"}
+
+        # a harvest by a separate `catalogue harvest` is seen by both
+        def place_of_death(client: httpx.Client) -> bool:
+            found = client.get("/api/variables", params={"q": "dødssted"}).json()["items"]
+            return "DODSSTED" in {hit["name"] for hit in found}
+        assert not place_of_death(one) and not place_of_death(other)
+        config = make_config(DCAT_SOURCE.format(url=served[1]))
+        harvested = catalogue("harvest", env={**env, "CATALOGUE_SOURCES": str(config.path)})
+        assert harvested.returncode == 0, harvested.stdout + harvested.stderr
+        assert place_of_death(one) and place_of_death(other)
 
 
 def test_owners_write_sqlite_sql_and_a_transaction_inside_another_is_refused(database_url):
