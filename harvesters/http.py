@@ -139,6 +139,11 @@ class Fetcher:
         self.client = httpx.Client(timeout=self.limits.timeout, follow_redirects=False,
                                    headers={"User-Agent": "helsevariabler-harvester/0.1"})
 
+    def forget(self) -> None:
+        """Start the session's count again, as if unused: the log and what counts against the
+        source's limits (requests, bytes, its deadline). The cache keeps what was read."""
+        self.log, self.requests, self.total_bytes, self.started = [], 0, 0, time.monotonic()
+
     def _before_request(self, url: str, requested: httpx.URL) -> None:
         """What every request (each retry and redirect too) must pass before it is sent."""
         if self.confined_to and not str(requested).startswith(self.confined_to):

@@ -13,14 +13,15 @@ import difflib
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 
 import tantivy
 from tantivy import Filter, Occur, Query as TQ, TextAnalyzer
 
+from catalogue.model.models import Text
 from catalogue.search import analysis
-from catalogue.search.documents import Concept, Register, VariableDoc
+from catalogue.search.documents import Concept, Register
 from catalogue.search.embedded import Swapped, analyzers, build
 from catalogue.search.fields import TYPO_ONE, TYPO_TWO
 from catalogue.search.query import Code, Via
@@ -98,17 +99,17 @@ class ConceptIndex(Swapped):
             index.register_tokenizer(name, analyzer)
         return index
 
-    def rebuild(self, concepts: Iterable[Concept], docs: Sequence[VariableDoc] = (),
+    def rebuild(self, concepts: Iterable[Concept], labels: Iterable[Text] = (),
                 registers: Iterable[Register] = ()) -> None:
         """Replace the index; lookups read the old one until the new one is whole. The words
-        of the concepts' and variables' labels are kept for spelling, and the registers for
-        help when a search finds nothing."""
+        of the concepts' and the variables' `labels` are kept for spelling, and the registers
+        for help when a search finds nothing."""
         concepts = list(concepts)
         folder = self._new_folder()
         folder.mkdir(parents=True)
         texts = [label for c in concepts for label in c.labels]
         atomic_write(folder / PARTS, json.dumps(analysis.parts_of(texts), ensure_ascii=False).encode())
-        vocabulary = {w for text in [*texts, *(t for d in docs for t in d.label.values())] for w in analysis.words(text)
+        vocabulary = {w for text in [*texts, *(t for label in labels for t in label.values())] for w in analysis.words(text)
                       if len(w) >= analysis.MIN_PART and w.isalpha() and w not in analysis.STOP_WORDS}
         atomic_write(folder / WORDS, json.dumps(sorted(vocabulary), ensure_ascii=False).encode())
         atomic_write(folder / REGISTERS, json.dumps([r.model_dump() for r in registers], ensure_ascii=False).encode())

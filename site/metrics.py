@@ -5,7 +5,6 @@ the search index and each source's last harvest. The harvests run in other proce
 not counted here."""
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -17,7 +16,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from catalogue.pipeline.harvest import INDEXED
+from catalogue.pipeline.harvest import index_built_from
 from catalogue.services import Services
 
 access = logging.getLogger("catalogue.access")
@@ -55,22 +54,30 @@ class RequestTimer:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        started, status = time.perf_counter(), 500
+        started, status, recorded = time.perf_counter(), 500, False
 
-        async def sending(message):
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-        try:
-            await self.app(scope, receive, sending)
-        finally:
+        def record() -> None:
+            nonlocal recorded
+            recorded = True
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             seconds = time.perf_counter() - started
             self.metrics.latency.labels(scope["method"], route, f"{status // 100}xx").observe(seconds)
             access.info("%s %s %s %.3f s", scope["method"], scope["path"], status, seconds, extra={
                 "method": scope["method"], "path": scope["path"], "route": route, "status": status,
                 "seconds": round(seconds, 4)})
+
+        async def sending(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                record()  # before the client has the whole answer: a scrape after it counts it
+            await send(message)
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            if not recorded:  # no whole answer was sent
+                record()
 
 
 class CatalogueCollector(Collector):
@@ -80,14 +87,11 @@ class CatalogueCollector(Collector):
         self.services = services
 
     def collect(self) -> Iterator:
-        store, data = self.services.store, self.services.settings.data_dir
-        state = store.state()
+        state = self.services.store.state()
         yield GaugeMetricFamily("catalogue_generation", "Generation of the committed state of the graph",
                                 value=state.generation)
-        indexed = data / INDEXED
         yield GaugeMetricFamily("catalogue_search_index_generation", "Generation the search index was built from",
-                                value=json.loads(indexed.read_text(encoding="utf-8"))["generation"]
-                                if indexed.exists() else 0)
+                                value=index_built_from(self.services.settings).get("generation", 0))
         sources = [s for s in state.sources.values() if s.is_source]
         families = {
             "up": GaugeMetricFamily("catalogue_source_up", "1 if the source's last harvest succeeded, else 0",

@@ -410,7 +410,7 @@ CONCEPTS = [Concept(code_list=ICD10, code_list_title={"nb": "ICD-10 diagnoser"},
 @pytest.fixture(scope="module")
 def concepts(tmp_path_factory) -> ConceptIndex:
     index = ConceptIndex(tmp_path_factory.mktemp("concepts"))
-    index.rebuild(CONCEPTS, DOCS, [Register(id="npr/somatikk", title={"nb": "Somatikk"},
+    index.rebuild(CONCEPTS, [d.label for d in DOCS], [Register(id="npr/somatikk", title={"nb": "Somatikk"},
                                             description={"nb": "Opphold på sykehus for somatiske lidelser."})])
     return index
 

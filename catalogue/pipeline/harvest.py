@@ -35,7 +35,7 @@ from catalogue.model.xml_text import NOT_XML
 from catalogue.pipeline.fileserver import FileServer
 from catalogue.pipeline.uploads import prune_uploads, published_url
 from catalogue.profiles.dcat_ap_no_3 import to_graph
-from catalogue.search import Query, VariableDoc, open_backend, open_concepts, read_catalogue
+from catalogue.search import Query, open_backend, open_concepts, read_catalogue
 from catalogue.search.documents import read_changes, touched_between
 from catalogue.settings import Settings
 from catalogue.sources import DEMO_PLACEHOLDER, UPLOAD_URL, Config, SourceConfig
@@ -126,7 +126,7 @@ def settle(settings: Settings, store: Store, index: bool = True, rebuild: bool =
     log.discard(state.runs)
     indexed = None
     if index:
-        graphs, built_from = _graphs(state), _indexed(settings).get("graphs", {})
+        graphs, built_from = _graphs(state), index_built_from(settings).get("graphs", {})
         if rebuild or (graphs and not open_backend(settings).has_index()) or (built_from != graphs and not (
                 built_from and _patch_index(store, settings, state, progress))):
             progress("indexing")
@@ -163,7 +163,7 @@ def _patch_index(store: Store, settings: Settings, state: State, progress: Progr
     those gone, if they are few (PATCH_SHARE); False if a rebuild is the better way. Only the
     registers whose documents read what changed in the graphs are made and compared, so one
     changed record costs its register's documents, not the catalogue's."""
-    built = _indexed(settings)
+    built = index_built_from(settings)
     touched = touched_between(store, built.get("graphs", {}), _graphs(state))
     if touched is None or "names" not in built:  # a graph no longer kept, or an index of an older version
         return False
@@ -182,11 +182,7 @@ def _patch_index(store: Store, settings: Settings, state: State, progress: Progr
     if changed:
         backend.upsert(changed)
     progress(f"index: {len(changed)} document{'' if len(changed) == 1 else 's'} written, {len(gone)} removed")
-    # Spelling knows every variable's words, and labels are all the concepts' index reads of
-    # documents: copies of one document, each with a label, cost a fraction of documents.
-    blank = VariableDoc(id="", uri="", name="", label={}, source="", source_name="", dataset="", dataset_uri="")
-    open_concepts(settings).rebuild(changes.concepts, [blank.model_copy(update={"label": label})
-                                                       for label in changes.labels], changes.registers)
+    open_concepts(settings).rebuild(changes.concepts, changes.labels, changes.registers)  # small: rebuilt whole
     _note_index(settings, state)
     return True
 
@@ -202,7 +198,7 @@ def _graphs(state: State) -> dict[str, str]:
     return {s.id: s.graph_file for s in state.sources.values() if s.graph_file}
 
 
-def _indexed(settings: Settings) -> dict:
+def index_built_from(settings: Settings) -> dict:
     """What the search index was built from (nothing if it was never built here)."""
     path = settings.data_dir / INDEXED
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
@@ -376,9 +372,7 @@ def _same_as_last_read(settings: Settings, source: SourceConfig, url: str, http:
         same = False
     if same and _fingerprint(source, harvester, http, shapes_key) == previous.fingerprint:
         return True
-    # What was asked again does not count against the harvest's limits: it is at most what
-    # the last harvest asked for.
-    http.log, http.requests, http.total_bytes = [], 0, 0
+    http.forget()  # what was asked again, at most what the last harvest asked, does not count
     return False
 
 
@@ -656,7 +650,7 @@ def reindex(store: Store, settings: Settings, state: State | None = None) -> int
     with _without_cycle_collection():
         docs, concepts, registers = read_catalogue(store, state)
         open_backend(settings).rebuild(docs)
-        open_concepts(settings).rebuild(concepts, docs, registers)
+        open_concepts(settings).rebuild(concepts, (d.label for d in docs), registers)
     _note_index(settings, state)
     return len(docs)
 
