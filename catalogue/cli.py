@@ -241,8 +241,8 @@ def _accounts(settings: Settings, args) -> int:
 
 
 # What a restored data directory rebuilds by itself (the search index and its note, quality
-# scores) or only speeds up (the HTTP cache of harvests): left out of a backup.
-REBUILT = {"index", "concepts", "indexed.json", "quality", "http"}
+# scores, the graph store) or only speeds up (the HTTP cache of harvests): left out of a backup.
+REBUILT = {"index", "concepts", "indexed.json", "quality", "http", "store"}
 
 
 def _backup(settings: Settings, args) -> int:

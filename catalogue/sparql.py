@@ -12,6 +12,8 @@ import io
 import multiprocessing
 import queue
 import re
+import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -187,14 +189,15 @@ def service_description(endpoint: str, view) -> Graph:
     return graph
 
 
-def _serve(connection, data_dir: str, base_uri: str) -> None:
-    """A worker process: loads the store as it is now, says so, and answers queries until
-    it is stopped. Replies are tuples: ("ok", body, media type) or ("error", status, message)."""
-    snapshot = Store(Path(data_dir), base_uri).snapshot()
+def _serve(connection, data_dir: str, base_uri: str, private: str) -> None:
+    """A worker process: opens the store as it is now (a copy of its checkpoint in
+    `private`, which the additions go into), says so, and answers queries until it is
+    stopped. Replies are tuples: ("ok", body, media type) or ("error", status, message)."""
+    snapshot = Store(Path(data_dir), base_uri).snapshot(private=Path(private))
     # what /catalog and /id say beyond the stored graphs (the observed dates, ...), as a graph of its own
     additions = View(snapshot, History(Path(data_dir)), config=None).catalogue_additions
     graph = ox.NamedNode(base_uri + ADDITIONS)
-    snapshot.store.extend(ox.Quad(*map(to_oxigraph, triple), graph) for triple in additions)
+    snapshot.store.bulk_extend(ox.Quad(*map(to_oxigraph, triple), graph) for triple in additions)
     connection.send("ready")
     while True:
         query, wanted, max_bytes, default_graphs, named_graphs = connection.recv()
@@ -212,7 +215,7 @@ class _Worker:
 
     def __init__(self, name: str):
         self.name = name
-        self.process = self.connection = None
+        self.process = self.connection = self.private = None
         self.loaded = None  # the state's generation when the process loaded the store
 
     def ready_for(self, store: Store) -> None:
@@ -225,8 +228,9 @@ class _Worker:
         context = multiprocessing.get_context("spawn")  # no fork of a threaded server
         self.connection, child = context.Pipe()
         self.loaded = generation
-        self.process = context.Process(target=_serve, args=(child, str(store.data_dir), store.base_uri),
-                                       daemon=True, name=self.name)
+        self.private = store.graph_store.copies / uuid.uuid4().hex
+        self.process = context.Process(target=_serve, args=(child, str(store.data_dir), store.base_uri,
+                                                            str(self.private)), daemon=True, name=self.name)
         self.process.start()
         child.close()
         if not self.connection.poll(LOAD_TIMEOUT) or self.connection.recv() != "ready":
@@ -244,7 +248,8 @@ class _Worker:
         if self.process is not None:
             self.process.kill()
             self.process.join()
-        self.process = self.connection = None
+            shutil.rmtree(self.private, ignore_errors=True)
+        self.process = self.connection = self.private = None
 
 
 class Sparql:

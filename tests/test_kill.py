@@ -1,7 +1,7 @@
 """Proof by killing: a harvest, a publication and a reindex are killed (SIGKILL) at every
 write boundary (CATALOGUE_KILL_AT, see catalogue.storage.durable) and at a few random instants; the
-next run heals the data directory to what an uninterrupted run leaves: the same graphs, the
-same search index, the same history and the same run log. A server started on the data
+next run heals the data directory to what an uninterrupted run leaves: the same graphs (in
+their files and in the graph store), the same search index, the same history and the same run log. A server started on the data
 directory right after the kill searches what its committed state holds."""
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 
 from catalogue.pipeline import publishing
@@ -79,6 +80,10 @@ def observed(settings: Settings) -> dict:
     store = Store(settings.data_dir, settings.base_uri)
     graphs = {source.id: sorted(BLANK.sub("_:b", str(t)) for t in triples)
               for source, triples in store.graph_triples(store.state())}
+    snapshot = store.snapshot()  # what pages read: the graph store's checkpoint the state names
+    stored = {source: sorted(BLANK.sub("_:b", str(q.triple))
+                             for q in snapshot.store.quads_for_pattern(None, None, None, ox.NamedNode(name)))
+              for source, name in snapshot.graph_names.items()}
     index = {doc.id: doc.label for doc in open_backend(settings).matching(Query())}
     events = sorted((e.source, e.subject, e.kind, e.change, json.dumps([f.model_dump() for f in e.fields]))
                     for e in History(settings.data_dir).since(""))
@@ -87,8 +92,8 @@ def observed(settings: Settings) -> dict:
             if r.status in ("failed", "held") or r.added + r.changed + r.removed + r.kept]
     # What a killed writer left is cleaned up: as many files of each kind as an uninterrupted run keeps.
     files = {pattern: len(list(settings.data_dir.glob(pattern)))
-             for pattern in ("graphs/*.nt", "records/*", "runs/pending/*")}
-    return {"graphs": graphs, "index": index, "history": events, "runs": runs, "files": files}
+             for pattern in ("graphs/*.nt", "records/*", "runs/pending/*", "store/checkpoints/*")}
+    return {"graphs": graphs, "stored": stored, "index": index, "history": events, "runs": runs, "files": files}
 
 
 @pytest.fixture(scope="module")

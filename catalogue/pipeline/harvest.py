@@ -121,6 +121,8 @@ def settle(settings: Settings, store: Store, index: bool = True, rebuild: bool =
     scores follow; files no state names (a killed writer's) are removed. Returns how many
     variables were indexed, if the index was rebuilt. The caller holds the store's lock."""
     state = store.state()
+    if store.unchecked(state):  # a data directory of a release before the graph store
+        store.write_state(state)
     _apply_runs(settings, state)
     log = RunLog(settings.data_dir)
     log.discard(state.runs)

@@ -1,11 +1,14 @@
-"""The store: one named graph per source, kept as files in the data directory.
+"""The store: one named graph per source, kept as files in the data directory and in a
+persistent graph store (catalogue.storage.graphstore) that readers query.
 
 A source's graph is written aside under a new name, and becomes current when a new
 generation of the state file naming it is written (catalogue.storage.durable.atomic_write):
-the one commit point of every write. A reader that follows the state file therefore
+the one commit point of every write. The state names the graph store's checkpoint holding
+exactly its graphs, made just before. A reader that follows the state file therefore
 always sees whole graphs, and a writer that fails or is killed before the state is
 written leaves the last good graph of its source in place. Several processes can share
-a data directory: writers take a lock, readers notice a new generation and reload.
+a data directory: writers take a lock, readers notice a new generation and open its
+checkpoint.
 """
 from __future__ import annotations
 
@@ -23,8 +26,8 @@ from rdflib import Graph
 from catalogue.model.namespaces import bind_prefixes
 from catalogue.model.rdf import GENID, to_rdflib
 from catalogue.storage.durable import atomic_write
+from catalogue.storage.graphstore import GraphStore
 from catalogue.storage.records import nt_lines
-
 
 
 
@@ -88,6 +91,12 @@ class State(BaseModel):
     # Runs committed whose history events and run log entry may not be applied yet (see
     # harvest.settle); each is dropped from here by the first commit after it is applied.
     runs: list[str] = Field(default_factory=list)
+    # The graph store's checkpoint holding the graphs named here (see write_state); a state
+    # written before there was a graph store has none until the next write.
+    checkpoint: str | None = None
+
+    def graph_files(self) -> dict[str, str]:
+        return {s.id: s.graph_file for s in self.sources.values() if s.graph_file}
 
 
 def now() -> str:
@@ -100,6 +109,7 @@ class Store:
         self.base_uri = base_uri
         self.graphs_dir = self.data_dir / "graphs"
         self.state_file = self.data_dir / "state.json"
+        self.graph_store = GraphStore(self.data_dir / "store")
         self._seen: tuple | None = None
         self._generation = 0
 
@@ -136,9 +146,28 @@ class Store:
         return State.model_validate_json(self.state_file.read_text(encoding="utf-8"))
 
     def write_state(self, state: State) -> None:
-        """The commit point: the new generation of the state names every file it makes current."""
+        """The commit point: the new generation of the state names every file it makes
+        current, and the checkpoint of the graph store holding its graphs."""
+        state.checkpoint = self._checkpoint(state)
         state.generation += 1
         atomic_write(self.state_file, state.model_dump_json(indent=2).encode())
+
+    def _checkpoint(self, state: State) -> str | None:
+        """The current state's checkpoint if it holds `state`'s graphs, or else a new one
+        (none for no graphs)."""
+        current = self.state()
+        if not state.graph_files():
+            return None
+        if (current.checkpoint and current.graph_files() == state.graph_files()
+                and self.graph_store.has(current.checkpoint)):
+            return current.checkpoint
+        return self.graph_store.checkpoint({self.graph_name(source_id): self.graphs_dir / name
+                                            for source_id, name in state.graph_files().items()})
+
+    def unchecked(self, state: State) -> bool:
+        """Whether `state` names no checkpoint there is (written before there was a graph
+        store, or its checkpoint lost): the next `write_state` makes one."""
+        return bool(state.graph_files()) and not (state.checkpoint and self.graph_store.has(state.checkpoint))
 
     def committed(self) -> int:
         """When the current state was committed, in nanoseconds since the epoch (0 before the first)."""
@@ -169,8 +198,9 @@ class Store:
 
     def prune(self, state: State) -> None:
         """Remove graph files `state` does not name: a killed writer's, and those it replaced,
-        but for the one before each source's current file (a reader may be loading it).
-        The caller holds the lock."""
+        but for the one before each source's current file (a reader may be loading it);
+        and so the graph store's checkpoints. The caller holds the lock."""
+        self.graph_store.prune(state.checkpoint)
         by_source: dict[str, list[str]] = {}
         for path in self.graphs_dir.glob("*.nt"):
             by_source.setdefault(path.name.split(".", 1)[0], []).append(path.name)
@@ -189,8 +219,13 @@ class Store:
                 yield source, ox.parse(path=str(self.graphs_dir / source.graph_file),
                                        format=ox.RdfFormat.N_TRIPLES)
 
-    def snapshot(self) -> "Snapshot":
-        return Snapshot(self, self.state())
+    def snapshot(self, private: Path | None = None) -> "Snapshot":
+        """The current state's graphs; with `private` (a new folder), in a copy this process
+        may add to."""
+        try:
+            return Snapshot(self, self.state(), private)
+        except FileNotFoundError:  # writers pruned its checkpoint meanwhile: the state is newer now
+            return Snapshot(self, self.state(), private)
 
     @property
     def catalogue_uri(self) -> str:
@@ -201,13 +236,20 @@ class Store:
 
 
 class Snapshot:
-    """The union of all source graphs as one in-memory SPARQL store, as of one state."""
+    """The union of all source graphs as one SPARQL store, as of one state: its checkpoint
+    of the graph store, read-only (or a private copy, see Store.snapshot). A state written
+    before there was a graph store is loaded into memory instead, until a writer makes its
+    checkpoint."""
 
-    def __init__(self, store: Store, state: State):
+    def __init__(self, store: Store, state: State, private: Path | None = None):
         self.state = state
-        self.store = ox.Store()
         self.graph_names = {s.id: store.graph_name(s.id) for s in state.sources.values()}
         self.base_uri, self.catalogue_uri = store.base_uri, store.catalogue_uri
+        if state.checkpoint and store.graph_store.has(state.checkpoint):
+            self.store = (store.graph_store.private_copy(state.checkpoint, private) if private
+                          else store.graph_store.open(state.checkpoint))
+            return
+        self.store = ox.Store()
         for source in state.sources.values():
             if source.graph_file:
                 path = store.graphs_dir / source.graph_file
