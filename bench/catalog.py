@@ -26,12 +26,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 from search import BASE, synthetic_store  # noqa: E402  (the search benchmark's synthetic store)
 
 
-def serve(folder: Path):
+def serve(folder: Path, *options: str):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {**os.environ, "CATALOGUE_DATA_DIR": str(folder), "CATALOGUE_BASE_URI": BASE}
-    server = subprocess.Popen([sys.executable, "-m", "catalogue.cli", "serve", "--port", str(port)],
+    server = subprocess.Popen([sys.executable, "-m", "catalogue.cli", "serve", "--port", str(port), *options],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120

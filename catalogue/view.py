@@ -296,15 +296,17 @@ class View:
         none: when a dataset, variable or code list was first harvested, and last changed."""
         times = self.history.timestamps()
         store = self.snapshot.store
-        said = lambda s, p: next(store.quads_for_pattern(s, _ox(str(p)), None, None), None) is not None  # noqa: E731
+        # who says them, read once: a lookup a resource costs more than these scans in the store on disk
+        said = {p: {q.subject.value for q in store.quads_for_pattern(None, _ox(str(p)), None, None)}
+                for p in (DCTERMS.issued, DCTERMS.modified)}
         for kind in (DCAT.Dataset, DISCO.Variable, SKOS.ConceptScheme):
             for quad in store.quads_for_pattern(None, _ox(str(RDF.type)), _ox(str(kind)), None):
                 subject = quad.subject
                 if isinstance(subject, ox.NamedNode) and subject.value in times:
                     for predicate, value in zip((DCTERMS.issued, DCTERMS.modified), times[subject.value]):
-                        if not said(subject, predicate):
+                        if subject.value not in said[predicate]:
                             graph.add((URIRef(subject.value), predicate, Literal(value, datatype=XSD.dateTime)))
-        if times and not said(_ox(str(catalogue)), DCTERMS.modified):
+        if times and str(catalogue) not in said[DCTERMS.modified]:
             graph.add((catalogue, DCTERMS.modified,
                        Literal(max(last for _, last in times.values()), datatype=XSD.dateTime)))
 
