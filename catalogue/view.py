@@ -33,7 +33,6 @@ class View:
         self.snapshot = snapshot
         self.history = history
         self.config = config  # the sources configuration, read when a profile needs it
-        self._subjects: dict[bool, list[URIRef]] = {}  # by whether the profile is HealthDCAT-AP
         self._selections: dict[str | None, healthdcat_ap_r8.Selection] = {}  # by access level
         self._reach: dict[tuple[str, bool], list[str]] = {}  # by dataset and whether HealthDCAT-AP
 
@@ -169,34 +168,18 @@ class View:
                                        if level else healthdcat_ap_r8.Selection())
         return self._selections[level]
 
-    @cached_property
-    def _stored_subjects(self) -> set[str]:
-        """Every named resource of the store (not the skolem nodes)."""
-        return {quad.subject.value for quad in self.snapshot.store.quads_for_pattern(None, None, None, None)
-                if isinstance(quad.subject, ox.NamedNode) and GENID not in quad.subject.value}
-
-    def catalogue_subjects(self, profile: str | None = None, level: str | None = None) -> list[URIRef]:
-        """What the catalogue describes in `profile` (at an access `level` of HealthDCAT-AP), in
-        pages' order: the catalogue itself, then every named resource by URI (skolem and blank
-        nodes travel with the resource that holds them)."""
-        health = profile == healthdcat_ap_r8.PROFILE
-        if health not in self._subjects:
-            catalogue = URIRef(self.snapshot.catalogue_uri)
-            added = {str(s) for s in self.additions(profile).subjects() if isinstance(s, URIRef)}
-            named = self._stored_subjects | added
-            self._subjects[health] = [catalogue, *(URIRef(s) for s in sorted(named - {str(catalogue)}))]
-        if level is None:
-            return self._subjects[health]
-        outside = self.selection(profile, level).outside
-        return [s for s in self._subjects[health] if str(s) not in outside]
-
     def catalogue_subjects_since(self, since: str, profile: str | None = None,
                                  level: str | None = None) -> list[URIRef]:
         """The catalogue and the resources modified at or after `since` (an event time,
-        see catalogue.storage.history.moment): what a partner harvesting changes needs."""
-        catalogue, *resources = self.catalogue_subjects(profile, level)
-        modified = self._modified()
-        return [catalogue, *(s for s in resources if str(s) in modified and moment(modified[str(s)]) >= since)]
+        see catalogue.storage.history.moment) that it describes in `profile` (at an access
+        `level` of HealthDCAT-AP), by URI: what a partner harvesting changes needs. Only
+        those are sorted, never every resource of the catalogue."""
+        catalogue, additions = self.snapshot.catalogue_uri, self.additions(profile)
+        outside = self.selection(profile, level).outside if level else frozenset()
+        changed = sorted(uri for uri, when in self._modified().items()
+                         if moment(when) >= since and uri != catalogue and GENID not in uri
+                         and uri not in outside and self._described(uri, additions))
+        return [URIRef(catalogue), *map(URIRef, changed)]
 
     def dataset_order(self, profile: str | None = None, level: str | None = None) -> list[str]:
         """The datasets of the export (`profile`, at `level`) in pages' order: by URI."""
@@ -242,9 +225,9 @@ class View:
         """One page of the catalogue: the catalogue, listing these datasets, and each of them
         with everything it points to (see `reach`), so a harvester reading one page, or
         cutting one dataset out of it, has the dataset whole."""
-        subjects = [URIRef(self.snapshot.catalogue_uri)]
-        for dataset in datasets:
-            subjects += [URIRef(uri) for uri in self.reach(dataset, profile) if URIRef(uri) not in subjects]
+        # in order, each once (a dict: a list's membership test made pages of large datasets quadratic)
+        subjects = list(dict.fromkeys([URIRef(self.snapshot.catalogue_uri),
+                                       *(URIRef(uri) for dataset in datasets for uri in self.reach(dataset, profile))]))
         graph = self.catalogue_part(subjects, profile, level)
         shown = set(map(URIRef, datasets))
         for listed in list(graph.objects(subjects[0], DCAT.dataset)):
@@ -261,8 +244,9 @@ class View:
 
     def _modified(self) -> dict[str, str]:
         modified = {q.subject.value: q.object.value for q in self.snapshot.store.quads_for_pattern(
-            None, _ox(str(DCTERMS.modified)), None, None)}
-        modified.update({str(s): str(o) for s, o in self.catalogue_additions.subject_objects(DCTERMS.modified)})
+            None, _ox(str(DCTERMS.modified)), None, None) if isinstance(q.subject, ox.NamedNode)}
+        modified.update({str(s): str(o) for s, o in self.catalogue_additions.subject_objects(DCTERMS.modified)
+                         if isinstance(s, URIRef)})
         return modified
 
     def catalogue_part(self, subjects: list[URIRef], profile: str | None = None,

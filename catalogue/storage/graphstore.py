@@ -48,15 +48,18 @@ class GraphStore:
             self._write_held(kept)
         self.checkpoints.mkdir(parents=True, exist_ok=True)
         name = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
-        primary = ox.Store(str(self.primary))  # released when this returns: the next writer may be another process
-        for graph in list(primary.named_graphs()):
-            if not (isinstance(graph, ox.NamedNode) and graph.value in kept):
-                primary.remove_graph(graph)
-        for graph, path in graphs.items():
-            if graph not in kept:
-                primary.bulk_load(path=str(path), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(graph))
-        boundary("primary store loaded")
-        primary.backup(str(self.checkpoints / name))
+        primary = ox.Store(str(self.primary))
+        try:
+            for graph in list(primary.named_graphs()):
+                if not (isinstance(graph, ox.NamedNode) and graph.value in kept):
+                    primary.remove_graph(graph)
+            for graph, path in graphs.items():
+                if graph not in kept:
+                    primary.bulk_load(path=str(path), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(graph))
+            boundary("primary store loaded")
+            primary.backup(str(self.checkpoints / name))
+        finally:
+            del primary  # closed now, even on an error: the next writer may be another process
         sync_folder(self.checkpoints)
         boundary("checkpoint made")
         self._write_held({graph: path.name for graph, path in graphs.items()})
@@ -94,7 +97,7 @@ class GraphStore:
         """Remove the checkpoints but `current` and the one before it (a reader may still
         be on it), and copies no live process holds. The caller holds the lock."""
         names = sorted(p.name for p in self.checkpoints.glob("*"))
-        older = [n for n in names if current and n < current]
+        older = [n for n in names if current and n < current and self.has(n)]  # not one cut off midway
         for name in names:  # names sort by the time they were made
             if name != current and name not in older[-1:]:
                 shutil.rmtree(self.checkpoints / name, ignore_errors=True)
