@@ -20,6 +20,7 @@ import fcntl
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -29,6 +30,9 @@ from catalogue.storage.durable import atomic_write, boundary, sync_folder
 
 LOCK = ".lock"  # held by a process using a private copy (see `private_copy`) while it lives
 _COPY_LOCKS: list = []  # the open lock files of this process's private copies
+# Lines of a graph file that may differ from the one the primary holds for it to be changed
+# by them, in one transaction held in memory; more, and the graph is loaded whole, from disk.
+MAX_CHANGES = 50_000
 
 
 class GraphStore:
@@ -51,11 +55,19 @@ class GraphStore:
         primary = ox.Store(str(self.primary))
         try:
             for graph in list(primary.named_graphs()):
-                if not (isinstance(graph, ox.NamedNode) and graph.value in kept):
+                if not (isinstance(graph, ox.NamedNode) and (graph.value in kept or graph.value in graphs)):
                     primary.remove_graph(graph)
             for graph, path in graphs.items():
-                if graph not in kept:
+                if graph in kept:
+                    continue
+                changes = _changes(path.with_name(held[graph]), path) if graph in held else None
+                if changes is None:
+                    primary.remove_graph(ox.NamedNode(graph))
                     primary.bulk_load(path=str(path), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(graph))
+                else:  # the few lines that differ, in one transaction
+                    gone, new = changes
+                    primary.update(f"DELETE DATA {{ GRAPH <{graph}> {{ {' '.join(gone)} }} }} ; "
+                                   f"INSERT DATA {{ GRAPH <{graph}> {{ {' '.join(new)} }} }}")
             boundary("primary store loaded")
             primary.backup(str(self.checkpoints / name))
         finally:
@@ -119,3 +131,39 @@ class GraphStore:
         self.folder.mkdir(parents=True, exist_ok=True)
         atomic_write(self.held_file, json.dumps(held, indent=1, sort_keys=True).encode())
 
+
+
+def _changes(old: Path, new: Path) -> tuple[list[str], list[str]] | None:
+    """The lines only in `old` and those only in `new`, two graph files (sorted, distinct
+    N-Triples lines); None (load `new` whole) if `old` is gone or not sorted, or the lines
+    that differ are many or hold blank nodes (whose labels are each file's own)."""
+    gone: list[str] = []
+    added: list[str] = []
+    try:
+        with open(old, encoding="utf-8") as before, open(new, encoding="utf-8") as after:
+            before_lines, after_lines = _sorted(before), _sorted(after)
+            a, b = next(before_lines, None), next(after_lines, None)
+            while (a is not None or b is not None) and len(gone) + len(added) <= MAX_CHANGES:
+                if b is None or (a is not None and a < b):
+                    gone.append(a)
+                    a = next(before_lines, None)
+                elif a is None or b < a:
+                    added.append(b)
+                    b = next(after_lines, None)
+                else:
+                    a, b = next(before_lines, None), next(after_lines, None)
+    except (FileNotFoundError, ValueError):
+        return None
+    lines = [line.strip() for line in (*gone, *added)]
+    if len(lines) > MAX_CHANGES or any(line.startswith("_:") or " _:" in line for line in lines):
+        return None
+    return lines[:len(gone)], lines[len(gone):]
+
+
+def _sorted(lines: Iterator[str]) -> Iterator[str]:
+    previous = ""
+    for line in lines:
+        if line < previous:
+            raise ValueError("not sorted")
+        previous = line
+        yield line
