@@ -155,9 +155,9 @@ class Store:
     def _checkpoint(self, state: State) -> str | None:
         """The current state's checkpoint if it holds `state`'s graphs, or else a new one
         (none for no graphs)."""
-        current = self.state()
         if not state.graph_files():
             return None
+        current = self.state()
         if (current.checkpoint and current.graph_files() == state.graph_files()
                 and self.graph_store.has(current.checkpoint)):
             return current.checkpoint
