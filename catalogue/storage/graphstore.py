@@ -3,8 +3,9 @@ which readers open at the checkpoint their state names.
 
 RocksDB lets one process open a database to write, and no process may read it meanwhile.
 So the writer (holding the data directory's lock) keeps the primary database in
-`store/primary`, brings it to the graphs a new state names (reloading only the sources whose
-graph file changed, never the whole catalogue), and makes a checkpoint of it in
+`store/primary`, brings it to the graphs a new state names (changing only the sources whose
+graph file changed, by the lines that differ where they are few, never reloading the whole
+catalogue), and makes a checkpoint of it in
 `store/checkpoints/`: hard links to the primary's files, which RocksDB never changes, so the
 checkpoint is cheap, immutable, and opened read-only by any number of processes. The state
 names the checkpoint beside the graph files; a reader opens the one its state names and sees
