@@ -40,16 +40,17 @@ class Services:
         self.store = Store(data, settings.base_uri)
         self.search = open_backend(settings)
         self.concepts = open_concepts(settings)
-        self.history = History(data)
+        database = open_database(settings)  # shared by every server of the catalogue
+        self.history = History(database)
         self.records = RecordStore(data)
         self.runs = RunLog(data)
-        database = open_database(settings)  # shared by every server of the catalogue
         self.lists = Lists(database)
         self.accounts = Accounts(database)
         self.audit = Audit(database)
-        self.curation = Curation(data, self.store)
+        self.curation = Curation(database, self.store)
         # worker processes, started at the first query
-        self.sparql = Sparql(self.store, settings.sparql_timeout, settings.sparql_max_bytes, settings.sparql_workers)
+        self.sparql = Sparql(self.store, self.history, settings.sparql_timeout, settings.sparql_max_bytes,
+                             settings.sparql_workers)
         self._lock = threading.Lock()
         self._generation: int | None = None
         self._view: View | None = None
