@@ -27,6 +27,7 @@ from support import BASE_URI, DCAT_SOURCE, free_port, log_in, serving, settings_
 from test_search_conformance import DOCS
 
 PASSWORD = "correct horse battery staple"
+FODSELSVEKT = "https://helsevariabler.no/vocabulary/standard-variables/fodselsvekt"
 
 
 def rows(url: str, sql: str) -> list[tuple]:
@@ -151,7 +152,8 @@ def test_a_database_out_of_reach_is_named_without_its_password(tmp_path, postgre
     assert refused.returncode == 2 and "s3cret" not in refused.stderr and "password authentication failed" in refused.stderr
 
 
-def test_two_servers_sharing_a_database_share_lists_logins_and_harvests(tmp_path, database_url, make_config, served):
+def test_two_servers_sharing_a_database_share_lists_logins_harvests_and_curation(tmp_path, database_url, make_config,
+                                                                                 served):
     data = tmp_path / "data"
     EmbeddedBackend(data / "index").rebuild(DOCS)
     env = {**os.environ, "CATALOGUE_DATA_DIR": str(data), "CATALOGUE_SOURCES": str(DEMO_SOURCES),
@@ -181,7 +183,6 @@ def test_two_servers_sharing_a_database_share_lists_logins_and_harvests(tmp_path
         assert other.post("/logout", data={"csrf": csrf}, headers={"Accept": "text/html"}).status_code == 303
         assert one.get("/api/account").status_code == 401
         assert {"account.create", "login"} <= {e.action for e in Audit(PostgreSQL(database_url)).entries()[1]}
-        assert not list(data.glob("*.sqlite*")) or {p.name for p in data.glob("*.sqlite")} <= {"history.sqlite", "curation.sqlite"}
 
         # a harvest by a separate `catalogue harvest` is seen by both
         def place_of_death(client: httpx.Client) -> bool:
@@ -192,6 +193,29 @@ def test_two_servers_sharing_a_database_share_lists_logins_and_harvests(tmp_path
         harvested = catalogue("harvest", env={**env, "CATALOGUE_SOURCES": str(config.path)})
         assert harvested.returncode == 0, harvested.stdout + harvested.stderr
         assert place_of_death(one) and place_of_death(other)
+        # ... with its history on the variable's page and its run in the harvest log
+        [hit] = [h for h in one.get("/api/variables", params={"q": "dødssted"}).json()["items"]
+                 if h["name"] == "DODSSTED"]
+        [run] = one.get("/api/harvests", params={"source": "dar"}).json()["runs"]
+        for client in (one, other):
+            history = client.get(f"/api/variables/{hit['id']}").json()["history"]
+            assert [(e["change"], e["source"], e["run"]) for e in history] == [("added", "dar", run["id"])]
+            shown = client.get(f"/api/harvests/{run['id']}").json()
+            assert (shown["run"]["status"], shown["run"]["added"]) == ("ok", run["added"]) and run["added"] > 0
+
+        # a mapping a curator approves on one is listed, and shown on the variable's page, by the other
+        token = catalogue("accounts", "token", "kari", env=env)
+        assert token.returncode == 0, token.stderr
+        curator = {"Authorization": f"Bearer {token.stdout.strip()}", "Accept": "application/json"}
+        made = one.post("/curation/mappings", data={"subject": hit["id"], "object": FODSELSVEKT}, headers=curator)
+        assert made.status_code == 200, made.text
+        assert one.post(f"/curation/mappings/{made.json()['id']}", data={"state": "approved"},
+                        headers=curator).json()["state"] == "approved"
+        listed = other.get("/api/curation", params={"state": "approved"}, headers=curator).json()["mappings"]
+        assert [(m["object"], m["reviewed_by"]) for m in listed] == [(FODSELSVEKT, "kari")]
+        same = other.get(f"/api/variables/{hit['id']}").json()["same_variables"]
+        assert [(s["kind"], s["label"]["nb"]) for s in same] == [("standard_variable", "Fødselsvekt")]
+        assert not list(data.glob("*.sqlite*"))  # all of it in PostgreSQL
 
 
 def test_owners_write_sqlite_sql_and_a_transaction_inside_another_is_refused(database_url):

@@ -198,9 +198,9 @@ def versions(db: Connection, vocabulary: str) -> list[Version]:
 
 def turtle(db: Connection, vocabulary: str, number: int | None = None) -> str:
     """The Turtle of one version (the latest without `number`), as the curator sent it."""
-    row = db.execute("SELECT turtle FROM vocabulary_versions WHERE vocabulary = ? ORDER BY number DESC LIMIT 1"
-                     if number is None else "SELECT turtle FROM vocabulary_versions WHERE vocabulary = ? AND number = ?",
-                     (vocabulary,) if number is None else (vocabulary, number)).fetchone()
+    which, params = ("ORDER BY number DESC LIMIT 1", (vocabulary,)) if number is None else \
+        ("AND number = ?", (vocabulary, number))
+    row = db.execute(f"SELECT turtle FROM vocabulary_versions WHERE vocabulary = ? {which}", params).fetchone()
     if row is None:
         raise NotFound(f"no version {number} of vocabulary {vocabulary!r}" if number else f"no vocabulary {vocabulary!r}")
     return row[0]

@@ -2,7 +2,7 @@
 files in the data directory (the embedded default), or one PostgreSQL database
 (`CATALOGUE_DATABASE_URL`) that several `catalogue serve` processes share.
 
-An owner (accounts, audit, lists) names itself, declares its schema as migrations (see
+An owner (accounts, audit, lists, history, curation) names itself, declares its schema as migrations (see
 catalogue.storage.sqlite) and writes SQL with `?` parameters; the same SQL and migrations run
 on both. In SQLite an owner has the file `<owner>.sqlite` and its version is the file's
 `user_version`. In PostgreSQL an owner has a schema of its own, named after it and first on
@@ -13,9 +13,10 @@ each owner's schema.
 Where the dialects differ, PostgreSQL reads SQLite's meaning into the migrations' statements:
 `INTEGER PRIMARY KEY` is a key the database numbers (an identity column), `REAL` is eight
 bytes (`DOUBLE PRECISION`; PostgreSQL's `REAL` has four), and `TEXT` compares byte by byte
-(`COLLATE "C"`), so ISO timestamps compare as time whatever the database's locale. A migration that SQL cannot express is a function of a `Connection`, which tells
-its `dialect`.
-"""
+(`COLLATE "C"`), so ISO timestamps compare as time whatever the database's locale. A
+migration that SQL cannot express is a function of a `Connection`, which tells its `dialect`
+and runs statements in its words (`script`); so is one whose words differ (curation's index
+of a pair of variables either way round)."""
 from __future__ import annotations
 
 import os
