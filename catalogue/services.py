@@ -2,8 +2,8 @@
 
 The site receives one `Services` and never a path: the graph store, the search and concept
 indexes, the history, run log and record versions, the variable lists, accounts and audit
-log, the curation store, the SPARQL workers, the sources configuration, and the current view
-of the graph.
+log, the curation store, the quality scores, the SPARQL workers, the sources configuration,
+and the current view of the graph.
 
 A harvest in another process commits a new generation of the state; the next request sees
 it and gets a new view, so a running server serves new data without a restart.
@@ -16,6 +16,7 @@ import threading
 from catalogue.access.accounts import Accounts
 from catalogue.access.audit import Audit
 from catalogue.curation.mappings import Curation
+from catalogue.curation.quality import Scores
 from catalogue.lists import Lists
 from catalogue.pipeline.harvest import catch_up
 from catalogue.pipeline.uploads import Uploads
@@ -48,6 +49,7 @@ class Services:
         self.accounts = Accounts(database)
         self.audit = Audit(database)
         self.curation = Curation(database, self.store)
+        self.quality = Scores(self.store, database)
         # worker processes, started at the first query
         self.sparql = Sparql(self.store, self.history, settings.sparql_timeout, settings.sparql_max_bytes,
                              settings.sparql_workers)

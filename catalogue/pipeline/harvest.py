@@ -132,7 +132,7 @@ def settle(settings: Settings, store: Store, index: bool = True, rebuild: bool =
                 built_from and _patch_index(store, settings, state, progress))):
             progress("indexing")
             indexed = reindex(store, settings, state)
-        quality.refresh(store)  # scores the sources whose graphs changed
+        quality.Scores(store, open_database(settings)).refresh()  # scores the sources whose graphs changed
     store.prune(state)
     prune_uploads(settings.data_dir, state)
     RecordStore(settings.data_dir).prune({s.manifest or f"{s.id}.manifest.json" for s in state.sources.values()},
