@@ -17,12 +17,15 @@ import pytest
 
 from catalogue.access.accounts import MAX_FAILURES_PER_ACCOUNT_ADDRESS, Accounts, TooManyFailures
 from catalogue.access.audit import Audit
+from catalogue.curation import mappings
+from catalogue.curation.mappings import Curation
 from catalogue.lists import _MIGRATIONS as LIST_MIGRATIONS
 from catalogue.lists import Lists
 from catalogue.search import EmbeddedBackend
 from catalogue.settings import DEMO_SOURCES, Settings
 from catalogue.storage.database import PostgreSQL, open_database
 from catalogue.storage.sqlite import SchemaTooNew
+from catalogue.storage.store import Store
 from support import BASE_URI, DCAT_SOURCE, free_port, log_in, serving, settings_in
 from test_search_conformance import DOCS
 
@@ -226,3 +229,17 @@ def test_owners_write_sqlite_sql_and_a_transaction_inside_another_is_refused(dat
         with pytest.raises(RuntimeError, match="inside another"):  # its commit would commit this one's writes
             Lists(database).items("a-list")
     assert [i.variable for i in Lists(database).items("a-list")] == ["kpr/kpr/alder"]
+
+
+def test_curation_keeps_a_pair_once_either_way_round_and_scores_whole(database_url, tmp_path):
+    """What SQLite's schema means holds in PostgreSQL's words: the mapping index's min/max of
+    a pair, and REAL as eight bytes (a candidate's score comes back as it was proposed)."""
+    curation = Curation(PostgreSQL(database_url), Store(tmp_path / "data", BASE_URI))  # the store: for writes
+    with curation.read() as db:
+        made = mappings.propose(db, "https://a.test/x", "https://a.test/y", "closeMatch", "kari", "a", "a",
+                                score=0.8712345678)
+        assert mappings.get(db, made.id).score == 0.8712345678
+    with pytest.raises(psycopg.errors.UniqueViolation), curation.read() as db:
+        db.execute("INSERT INTO mappings (subject, object, relation, state, subject_source, object_source, "
+                   "proposed_by, proposed_at) VALUES (?, ?, 'closeMatch', 'proposed', 'a', 'a', 'kari', '')",
+                   ("https://a.test/y", "https://a.test/x"))
