@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import replace
@@ -26,7 +27,7 @@ from catalogue.settings import DEMO_SOURCES, Settings
 from catalogue.storage.database import PostgreSQL, open_database
 from catalogue.storage.sqlite import SchemaTooNew
 from catalogue.storage.store import Store
-from support import BASE_URI, DCAT_SOURCE, free_port, log_in, serving, settings_in
+from support import BASE_URI, DCAT_SOURCE, free_port, log_in, serving, settings_in, write_config
 from test_search_conformance import DOCS
 
 PASSWORD = "correct horse battery staple"
@@ -243,3 +244,35 @@ def test_curation_keeps_a_pair_once_either_way_round_and_scores_whole(database_u
         db.execute("INSERT INTO mappings (subject, object, relation, state, subject_source, object_source, "
                    "proposed_by, proposed_at) VALUES (?, ?, 'closeMatch', 'proposed', 'a', 'a', 'kari', '')",
                    ("https://a.test/y", "https://a.test/x"))
+
+
+def test_of_two_scheduling_servers_one_harvests_until_it_stops(tmp_path, database_url, fixture_server):
+    """Each server has a data directory of its own here, as if the data directory's locks did
+    not reach across their hosts: only the database's lock keeps the second from harvesting."""
+    config = write_config(tmp_path, DCAT_SOURCE.replace('id = "dar"', 'id = "dar"\ninterval = "1h"')
+                          .format(url=fixture_server.url))
+    with ExitStack() as stack:
+        servers = [stack.enter_context(serving(replace(settings_in(tmp_path / name), sources_file=config.path),
+                                               tmp_path / f"{name}.log", "--schedule", "--check-every", "1",
+                                               CATALOGUE_DATABASE_URL=database_url)) for name in ("a", "b")]
+
+        def harvested() -> list[int]:
+            return [len(httpx.get(f"{s.url}/api/harvests").json()["runs"]) for s in servers]
+
+        def until(done, seconds: float = 120) -> list[int]:
+            deadline = time.monotonic() + seconds  # against a hang only
+            while not done(counts := harvested()) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            return counts
+
+        first = until(any)
+        assert sorted(first) == [0, 1], first
+        leader, follower = (servers[0], servers[1]) if first[0] else (servers[1], servers[0])
+        for _ in range(6):  # the follower checks every second: three seconds of checks, none harvesting
+            assert harvested() == first
+            time.sleep(0.5)
+
+        leader.process.terminate()
+        leader.process.wait(timeout=30)
+        servers.remove(leader)
+        assert until(all) == [1]  # the follower took the lock over, and harvested

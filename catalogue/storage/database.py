@@ -87,6 +87,13 @@ class Database(ABC):
         """A Connection to the owner's tables, brought up to len(migrations), in one
         transaction: what is written in it is stored whole or not at all."""
 
+    def lead(self, role: str) -> bool:
+        """Whether this process has `role` (e.g. the one scheduler among several servers),
+        taking it if no process of the catalogue has it; kept until the process ends or loses
+        its database. In the data directory every process may: its writers take turns by the
+        data directory's own locks."""
+        return True
+
 
 class SqliteFiles(Database):
     dialect = "sqlite"
@@ -117,6 +124,7 @@ class PostgreSQL(Database):
             raise DatabaseUnavailable("CATALOGUE_DATABASE_URL needs psycopg: pip install 'helsevariabler[postgresql]'") from None
         self._psycopg, self.url = psycopg, url
         self._local = threading.local()
+        self._leading: dict[str, Any] = {}  # role -> the connection holding its lock
         self._versions_table = False  # made (if missing) by this object's first transaction
 
     def __reduce__(self):
@@ -127,6 +135,27 @@ class PostgreSQL(Database):
         """The database without its password, for messages."""
         parts = urlsplit(self.url)
         return f"postgresql://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{parts.path}"
+
+    def lead(self, role: str) -> bool:
+        """A session's advisory lock, on a connection of its own: the server releases it
+        when the holder's process ends or its connection breaks."""
+        held = self._leading.pop(role, None)
+        if held is not None:
+            try:
+                held.execute("SELECT 1")  # still holding it
+                self._leading[role] = held
+                return True
+            except self._psycopg.OperationalError:
+                held.close()
+        try:
+            connection = self._psycopg.connect(self.url, autocommit=True)
+        except self._psycopg.OperationalError as exc:
+            raise DatabaseUnavailable(f"{self}: {exc}") from None
+        if connection.execute("SELECT pg_try_advisory_lock(%s)", (_lock(role),)).fetchone()[0]:
+            self._leading[role] = connection
+            return True
+        connection.close()
+        return False
 
     def _connection(self):
         held = self._local
