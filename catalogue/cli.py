@@ -241,7 +241,8 @@ def _accounts(settings: Settings, args) -> int:
 
 
 # What a restored data directory rebuilds by itself (the search index and its note, quality
-# scores, and where earlier releases kept them) or only speeds up (the HTTP cache of harvests): left out of a backup.
+# scores, and the folder where earlier releases kept them) or only speeds up (the HTTP cache
+# of harvests): left out of a backup.
 REBUILT = {"index", "concepts", "indexed.json", "quality.sqlite", "quality", "http"}
 
 

@@ -2,13 +2,13 @@
 files in the data directory (the embedded default), or one PostgreSQL database
 (`CATALOGUE_DATABASE_URL`) that several `catalogue serve` processes share.
 
-An owner (accounts, audit, lists, history, curation) names itself, declares its schema as migrations (see
-catalogue.storage.sqlite) and writes SQL with `?` parameters; the same SQL and migrations run
-on both. In SQLite an owner has the file `<owner>.sqlite` and its version is the file's
-`user_version`. In PostgreSQL an owner has a schema of its own, named after it and first on
-the search path in its transactions, so its SQL names its tables as in SQLite and an operator
-can grant, dump or drop one owner's state alone; `catalogue.versions` records the version of
-each owner's schema.
+An owner (accounts, audit, lists, history, curation, quality) names itself, declares its
+schema as migrations (see catalogue.storage.sqlite) and writes SQL with `?` parameters; the
+same SQL and migrations run on both. In SQLite an owner has the file `<owner>.sqlite` and its
+version is the file's `user_version`. In PostgreSQL an owner has a schema of its own, named
+after it and first on the search path in its transactions, so its SQL names its tables as in
+SQLite and an operator can grant, dump or drop one owner's state alone; `catalogue.versions`
+records the version of each owner's schema.
 
 Where the dialects differ, PostgreSQL reads SQLite's meaning into the migrations' statements:
 `INTEGER PRIMARY KEY` is a key the database numbers (an identity column), `REAL` is eight
