@@ -241,8 +241,9 @@ def _accounts(settings: Settings, args) -> int:
 
 
 # What a restored data directory rebuilds by itself (the search index and its note, quality
-# scores, the graph store) or only speeds up (the HTTP cache of harvests): left out of a backup.
-REBUILT = {"index", "concepts", "indexed.json", "quality", "http", "store"}
+# scores, the graph store, and the folder where earlier releases kept quality scores) or only
+# speeds up (the HTTP cache of harvests): left out of a backup.
+REBUILT = {"index", "concepts", "indexed.json", "quality.sqlite", "quality", "http", "store"}
 
 
 def _backup(settings: Settings, args) -> int:

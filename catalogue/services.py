@@ -2,8 +2,8 @@
 
 The site receives one `Services` and never a path: the graph store, the search and concept
 indexes, the history, run log and record versions, the variable lists, accounts and audit
-log, the curation store, the SPARQL workers, the sources configuration, and the current view
-of the graph.
+log, the curation store, the quality scores, the SPARQL workers, the sources configuration,
+and the current view of the graph.
 
 A harvest in another process commits a new generation of the state; the next request sees
 it and gets a new view, so a running server serves new data without a restart.
@@ -16,6 +16,7 @@ import threading
 from catalogue.access.accounts import Accounts
 from catalogue.access.audit import Audit
 from catalogue.curation.mappings import Curation
+from catalogue.curation.quality import Scores
 from catalogue.lists import Lists
 from catalogue.pipeline.harvest import catch_up
 from catalogue.pipeline.uploads import Uploads
@@ -40,16 +41,18 @@ class Services:
         self.store = Store(data, settings.base_uri)
         self.search = open_backend(settings)
         self.concepts = open_concepts(settings)
-        self.history = History(data)
+        database = open_database(settings)  # shared by every server of the catalogue
+        self.history = History(database)
         self.records = RecordStore(data)
         self.runs = RunLog(data)
-        database = open_database(settings)  # shared by every server of the catalogue
         self.lists = Lists(database)
         self.accounts = Accounts(database)
         self.audit = Audit(database)
-        self.curation = Curation(data, self.store)
+        self.curation = Curation(database, self.store)
+        self.quality = Scores(self.store, database)
         # worker processes, started at the first query
-        self.sparql = Sparql(self.store, settings.sparql_timeout, settings.sparql_max_bytes, settings.sparql_workers)
+        self.sparql = Sparql(self.store, self.history, settings.sparql_timeout, settings.sparql_max_bytes,
+                             settings.sparql_workers)
         self._lock = threading.Lock()
         self._generation: int | None = None
         self._view: View | None = None

@@ -189,13 +189,13 @@ def service_description(endpoint: str, view) -> Graph:
     return graph
 
 
-def _serve(connection, data_dir: str, base_uri: str, private: str) -> None:
+def _serve(connection, data_dir: str, base_uri: str, private: str, history: History) -> None:
     """A worker process: opens the store as it is now (a copy of its checkpoint in
     `private`, which the additions go into), says so, and answers queries until it is
     stopped. Replies are tuples: ("ok", body, media type) or ("error", status, message)."""
     snapshot = Store(Path(data_dir), base_uri).snapshot(private=Path(private))
     # what /catalog and /id say beyond the stored graphs (the observed dates, ...), as a graph of its own
-    additions = View(snapshot, History(Path(data_dir)), config=None).catalogue_additions
+    additions = View(snapshot, history, config=None).catalogue_additions
     graph = ox.NamedNode(base_uri + ADDITIONS)
     snapshot.store.bulk_extend(ox.Quad(*map(to_oxigraph, triple), graph) for triple in additions)
     connection.send("ready")
@@ -218,7 +218,7 @@ class _Worker:
         self.process = self.connection = self.private = None
         self.loaded = None  # the state's generation when the process loaded the store
 
-    def ready_for(self, store: Store) -> None:
+    def ready_for(self, store: Store, history: History) -> None:
         """Make sure a live process holds the store as it is now (a harvest may have changed it)."""
         generation = store.generation()
         if self.process is not None and (self.loaded != generation or not self.process.is_alive()):
@@ -230,7 +230,8 @@ class _Worker:
         self.loaded = generation
         self.private = store.graph_store.copies / uuid.uuid4().hex
         self.process = context.Process(target=_serve, args=(child, str(store.data_dir), store.base_uri,
-                                                            str(self.private)), daemon=True, name=self.name)
+                                                            str(self.private), history),
+                                       daemon=True, name=self.name)
         self.process.start()
         child.close()
         if not self.connection.poll(LOAD_TIMEOUT) or self.connection.recv() != "ready":
@@ -256,8 +257,8 @@ class Sparql:
     """The endpoint's side: a pool of `workers` processes, each answering one query at a
     time; a query waits at most `timeout` seconds for a free one."""
 
-    def __init__(self, store: Store, timeout: float, max_bytes: int, workers: int = 2):
-        self.store = store
+    def __init__(self, store: Store, history: History, timeout: float, max_bytes: int, workers: int = 2):
+        self.store, self.history = store, history
         self.timeout, self.max_bytes = timeout, max_bytes
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()  # the warmest worker first
         for number in range(workers):
@@ -274,7 +275,7 @@ class Sparql:
             raise SparqlError(503, "every SPARQL worker is busy: try again shortly",
                               retry_after=max(1, round(self.timeout))) from None
         try:
-            worker.ready_for(self.store)
+            worker.ready_for(self.store, self.history)
             kind, first, second = worker.ask((query, wanted, self.max_bytes, list(default_graphs),
                                               list(named_graphs)), self.timeout)
         finally:

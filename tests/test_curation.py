@@ -13,7 +13,9 @@ from catalogue.curation.vocabularies import MAX_TURTLE
 from catalogue.model.namespaces import DCAT, DISCO
 from catalogue.search import build_documents
 from catalogue.site.app import create_app
+from catalogue.storage.database import open_database
 from catalogue.storage.store import Store
+from postgresql_server import with_backend
 from support import account, bearer, log_in
 
 BASE = "http://catalogue.test/"
@@ -23,10 +25,11 @@ PASSWORD = "a curator's long password"
 JSON = {"Accept": "application/json"}
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory, demo_data):
-    """The harvested demo, a curator (token, and a password for the form path) and a publisher."""
-    settings = demo_data(tmp_path_factory.mktemp("curation"), light=True)
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def site(request, tmp_path_factory, demo_data):
+    """The harvested demo, a curator (token, and a password for the form path) and a publisher;
+    the curation store (and the accounts) in the data directory or in PostgreSQL."""
+    settings = with_backend(request, demo_data(tmp_path_factory.mktemp("curation"), light=True))
     tokens = {"curator": account(settings, "curator", "curator", password=PASSWORD),
               "publisher": account(settings, "fhi-publisher", "publisher", "fhi")}
     return settings, TestClient(create_app(settings)), tokens
@@ -82,7 +85,7 @@ def test_candidates_rank_the_same_variable_first_and_approving_shows_it_everywhe
         assert f'href="/variables/{there}"' in section and "samme:" in section
     assert (URIRef(uri(KPR_SEX)), SKOS.exactMatch, URIRef(uri(CANCER_SEX))) in catalog(client)
 
-    actions = {(e.action, e.target) for e in Audit(settings.data_dir).entries(actor="curator", limit=100)[1]}
+    actions = {(e.action, e.target) for e in Audit(open_database(settings)).entries(actor="curator", limit=100)[1]}
     assert {("mapping.candidates", f"variable:{KPR_SEX}"), ("mapping.review", f"mapping:{mapping['id']}")} <= actions
 
 
@@ -156,7 +159,7 @@ def test_vocabulary_versions_are_kept_and_a_bad_one_changes_nothing(site):
     assert too_deep.status_code == 422 and "max_depth" in too_deep.json()["detail"][0]["message"]
     assert client.get("/api/vocabularies/standard-variables").json()["vocabulary"]["version"] == number
     assert (URIRef(STANDARD + "vekt"), None, None) not in catalog(client)
-    entries = Audit(settings.data_dir).entries(action="vocabulary.version", limit=10)[1]
+    entries = Audit(open_database(settings)).entries(action="vocabulary.version", limit=10)[1]
     assert entries[0].before["version"] == number - 1 and entries[0].after["number"] == number
 
 
@@ -189,7 +192,7 @@ def test_the_form_path_needs_the_session_and_its_csrf_token_and_escapes_text(sit
     assert 'href="/curation"' in page  # the curator's nav link
     concepts = {c["uri"]: c for c in client.get("/api/vocabularies/standard-variables").json()["concepts"]}
     assert concepts[STANDARD + "blodtype"]["label"] == {"nb": hostile, "en": "Blood group"}
-    entry = Audit(settings.data_dir).entries(action="vocabulary.concept", limit=1)[1][0]
+    entry = Audit(open_database(settings)).entries(action="vocabulary.concept", limit=1)[1][0]
     assert entry.actor == "curator" and entry.after["label"]["nb"] == hostile
     assert 'href="/curation"' not in client.get("/", headers={"Accept": "text/html"}).text  # not for everyone
     variable_page = browser.get(f"/variables/{KPR_SEX}", headers={"Accept": "text/html"}).text

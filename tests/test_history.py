@@ -5,9 +5,12 @@ change must show on the variable's history, in /changes (JSON and Atom), in `?at
 in the RDF export."""
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import datetime, timezone
+from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import httpx
@@ -22,9 +25,11 @@ from catalogue.pipeline.harvest import harvest
 from catalogue.settings import DEMO_SOURCES
 from catalogue.site.app import create_app
 from catalogue.sources import load_config
+from catalogue.storage.database import open_database
 from catalogue.storage.history import History
 from catalogue.storage.records import RecordStore
 from catalogue.storage.runs import RunLog
+from postgresql_server import with_backend
 from support import BASE_URI, corpus, free_port, settings_in, wait_for
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -47,9 +52,17 @@ def editions(tmp_path_factory):
     return settings, between
 
 
-@pytest.fixture(scope="module")
-def client(editions):
-    return TestClient(create_app(editions[0]))
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def client(request, editions, tmp_path_factory):
+    """The site over the two editions, its history in the data directory or in PostgreSQL.
+    For PostgreSQL, a copy of the data directory moves to an empty database, where the
+    history is rebuilt from the run log as a harvest does when it finds it missing."""
+    settings = editions[0]
+    if request.param == "postgresql":
+        copy = Path(shutil.copytree(settings.data_dir, tmp_path_factory.mktemp("history-postgresql") / "data"))
+        settings = with_backend(request, replace(settings, data_dir=copy))
+        assert History(open_database(settings)).rebuild(RecordStore(copy), RunLog(copy)) > 0
+    return TestClient(create_app(settings))
 
 
 def _history(client, variable_id: str) -> list[dict]:
@@ -258,7 +271,7 @@ def test_an_unchanged_harvest_adds_no_history_and_a_lost_history_is_rebuilt(edit
     assert runs[0].status == "unchanged"
     assert history.since("2000-01-01", limit=10_000) == before
 
-    history.path.rename(history.path.with_suffix(".lost"))
+    (settings.data_dir / "history.sqlite").rename(settings.data_dir / "history.lost")
     assert History(settings.data_dir).rebuild(RecordStore(settings.data_dir), RunLog(settings.data_dir)) == 9  # ok runs: 5 + 4 (KLASS unchanged)
     key = lambda e: (e.at, e.run, e.subject, e.kind, e.change, e.name, e.owner, e.version,  # noqa: E731
                      tuple(f.model_dump_json() for f in e.fields))

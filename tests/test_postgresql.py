@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import replace
@@ -17,16 +18,20 @@ import pytest
 
 from catalogue.access.accounts import MAX_FAILURES_PER_ACCOUNT_ADDRESS, Accounts, TooManyFailures
 from catalogue.access.audit import Audit
+from catalogue.curation import mappings
+from catalogue.curation.mappings import Curation
 from catalogue.lists import _MIGRATIONS as LIST_MIGRATIONS
 from catalogue.lists import Lists
 from catalogue.search import EmbeddedBackend
 from catalogue.settings import DEMO_SOURCES, Settings
 from catalogue.storage.database import PostgreSQL, open_database
 from catalogue.storage.sqlite import SchemaTooNew
-from support import BASE_URI, DCAT_SOURCE, free_port, log_in, serving, settings_in
+from catalogue.storage.store import Store
+from support import BASE_URI, DCAT_SOURCE, free_port, log_in, serving, settings_in, write_config
 from test_search_conformance import DOCS
 
 PASSWORD = "correct horse battery staple"
+FODSELSVEKT = "https://helsevariabler.no/vocabulary/standard-variables/fodselsvekt"
 
 
 def rows(url: str, sql: str) -> list[tuple]:
@@ -151,7 +156,8 @@ def test_a_database_out_of_reach_is_named_without_its_password(tmp_path, postgre
     assert refused.returncode == 2 and "s3cret" not in refused.stderr and "password authentication failed" in refused.stderr
 
 
-def test_two_servers_sharing_a_database_share_lists_logins_and_harvests(tmp_path, database_url, make_config, served):
+def test_two_servers_sharing_a_database_share_lists_logins_harvests_and_curation(tmp_path, database_url, make_config,
+                                                                                 served):
     data = tmp_path / "data"
     EmbeddedBackend(data / "index").rebuild(DOCS)
     env = {**os.environ, "CATALOGUE_DATA_DIR": str(data), "CATALOGUE_SOURCES": str(DEMO_SOURCES),
@@ -181,7 +187,6 @@ def test_two_servers_sharing_a_database_share_lists_logins_and_harvests(tmp_path
         assert other.post("/logout", data={"csrf": csrf}, headers={"Accept": "text/html"}).status_code == 303
         assert one.get("/api/account").status_code == 401
         assert {"account.create", "login"} <= {e.action for e in Audit(PostgreSQL(database_url)).entries()[1]}
-        assert not list(data.glob("*.sqlite*")) or {p.name for p in data.glob("*.sqlite")} <= {"history.sqlite", "curation.sqlite"}
 
         # a harvest by a separate `catalogue harvest` is seen by both
         def place_of_death(client: httpx.Client) -> bool:
@@ -192,6 +197,29 @@ def test_two_servers_sharing_a_database_share_lists_logins_and_harvests(tmp_path
         harvested = catalogue("harvest", env={**env, "CATALOGUE_SOURCES": str(config.path)})
         assert harvested.returncode == 0, harvested.stdout + harvested.stderr
         assert place_of_death(one) and place_of_death(other)
+        # ... with its history on the variable's page and its run in the harvest log
+        [hit] = [h for h in one.get("/api/variables", params={"q": "dødssted"}).json()["items"]
+                 if h["name"] == "DODSSTED"]
+        [run] = one.get("/api/harvests", params={"source": "dar"}).json()["runs"]
+        for client in (one, other):
+            history = client.get(f"/api/variables/{hit['id']}").json()["history"]
+            assert [(e["change"], e["source"], e["run"]) for e in history] == [("added", "dar", run["id"])]
+            shown = client.get(f"/api/harvests/{run['id']}").json()
+            assert (shown["run"]["status"], shown["run"]["added"]) == ("ok", run["added"]) and run["added"] > 0
+
+        # a mapping a curator approves on one is listed, and shown on the variable's page, by the other
+        token = catalogue("accounts", "token", "kari", env=env)
+        assert token.returncode == 0, token.stderr
+        curator = {"Authorization": f"Bearer {token.stdout.strip()}", "Accept": "application/json"}
+        made = one.post("/curation/mappings", data={"subject": hit["id"], "object": FODSELSVEKT}, headers=curator)
+        assert made.status_code == 200, made.text
+        assert one.post(f"/curation/mappings/{made.json()['id']}", data={"state": "approved"},
+                        headers=curator).json()["state"] == "approved"
+        listed = other.get("/api/curation", params={"state": "approved"}, headers=curator).json()["mappings"]
+        assert [(m["object"], m["reviewed_by"]) for m in listed] == [(FODSELSVEKT, "kari")]
+        same = other.get(f"/api/variables/{hit['id']}").json()["same_variables"]
+        assert [(s["kind"], s["label"]["nb"]) for s in same] == [("standard_variable", "Fødselsvekt")]
+        assert not list(data.glob("*.sqlite*"))  # all of it in PostgreSQL
 
 
 def test_owners_write_sqlite_sql_and_a_transaction_inside_another_is_refused(database_url):
@@ -202,3 +230,49 @@ def test_owners_write_sqlite_sql_and_a_transaction_inside_another_is_refused(dat
         with pytest.raises(RuntimeError, match="inside another"):  # its commit would commit this one's writes
             Lists(database).items("a-list")
     assert [i.variable for i in Lists(database).items("a-list")] == ["kpr/kpr/alder"]
+
+
+def test_curation_keeps_a_pair_once_either_way_round_and_scores_whole(database_url, tmp_path):
+    """What SQLite's schema means holds in PostgreSQL's words: the mapping index's min/max of
+    a pair, and REAL as eight bytes (a candidate's score comes back as it was proposed)."""
+    curation = Curation(PostgreSQL(database_url), Store(tmp_path / "data", BASE_URI))  # the store: for writes
+    with curation.read() as db:
+        made = mappings.propose(db, "https://a.test/x", "https://a.test/y", "closeMatch", "kari", "a", "a",
+                                score=0.8712345678)
+        assert mappings.get(db, made.id).score == 0.8712345678
+    with pytest.raises(psycopg.errors.UniqueViolation), curation.read() as db:
+        db.execute("INSERT INTO mappings (subject, object, relation, state, subject_source, object_source, "
+                   "proposed_by, proposed_at) VALUES (?, ?, 'closeMatch', 'proposed', 'a', 'a', 'kari', '')",
+                   ("https://a.test/y", "https://a.test/x"))
+
+
+def test_of_two_scheduling_servers_one_harvests_until_it_stops(tmp_path, database_url, fixture_server):
+    """Each server has a data directory of its own here, as if the data directory's locks did
+    not reach across their hosts: only the database's lock keeps the second from harvesting."""
+    config = write_config(tmp_path, DCAT_SOURCE.replace('id = "dar"', 'id = "dar"\ninterval = "1h"')
+                          .format(url=fixture_server.url))
+    with ExitStack() as stack:
+        servers = [stack.enter_context(serving(replace(settings_in(tmp_path / name), sources_file=config.path),
+                                               tmp_path / f"{name}.log", "--schedule", "--check-every", "1",
+                                               CATALOGUE_DATABASE_URL=database_url)) for name in ("a", "b")]
+
+        def harvested() -> list[int]:
+            return [len(httpx.get(f"{s.url}/api/harvests").json()["runs"]) for s in servers]
+
+        def until(done, seconds: float = 120) -> list[int]:
+            deadline = time.monotonic() + seconds  # against a hang only
+            while not done(counts := harvested()) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            return counts
+
+        first = until(any)
+        assert sorted(first) == [0, 1], first
+        leader, follower = (servers[0], servers[1]) if first[0] else (servers[1], servers[0])
+        for _ in range(6):  # the follower checks every second: three seconds of checks, none harvesting
+            assert harvested() == first
+            time.sleep(0.5)
+
+        leader.process.terminate()
+        leader.process.wait(timeout=30)
+        servers.remove(leader)
+        assert until(all) == [1]  # the follower took the lock over, and harvested

@@ -6,7 +6,8 @@ proposed (by a curator, or by `system` from the ranked candidates), then approve
 rejected by a curator; only approved mappings are published. SKOS's matches are
 symmetric, so a pair is mapped once, whichever way round.
 
-The curation store is `data/curation.sqlite` (vocabularies and mappings). What it holds
+The curation store (vocabularies and mappings) is `data/curation.sqlite`, or the `curation`
+schema of the catalogue's PostgreSQL database (catalogue.storage.database). What it holds
 is published as one more graph of the store (`curation`, of kind `curation`): the latest
 version of every vocabulary and the approved mappings, so /catalog, /sparql and /id/
 serve them like any source's triples. The graph is rewritten under the store's lock on
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import math
 import re
-import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,7 +33,7 @@ from catalogue.model.models import Text, code_list_of
 from catalogue.model.namespaces import DISCO
 from catalogue.search import Query, SearchBackend, VariableDoc
 from catalogue.search.analysis import NOT_PARTS, fold
-from catalogue.storage.sqlite import transaction
+from catalogue.storage.database import Connection, Database, database_at
 from catalogue.storage.store import WRITE_WAIT, Busy, SourceState, Store, now
 
 CURATION_GRAPH = CURATION_KIND = "curation"  # the published graph's id in the store, and its kind
@@ -47,16 +47,24 @@ EXACT_FROM = 0.85   # ... and to be proposed as exactMatch rather than closeMatc
 PROPOSED_AT_MOST = 3
 POOL = 50
 
-# The curation store's schema as migrations (see catalogue.storage.sqlite); 1 is release 0.1.0's.
-MIGRATIONS = (vocabularies.SCHEMA + """
+
+def _release_0_1_0(db: Connection) -> None:
+    """Release 0.1.0's schema. A pair is mapped once whichever way round: its index is on the
+    lesser and greater side, which SQLite calls min and max and PostgreSQL LEAST and GREATEST."""
+    least, greatest = ("min", "max") if db.dialect == "sqlite" else ("LEAST", "GREATEST")
+    db.script(vocabularies.SCHEMA + f"""
 CREATE TABLE IF NOT EXISTS mappings (
     id INTEGER PRIMARY KEY, subject TEXT NOT NULL, object TEXT NOT NULL, relation TEXT NOT NULL,
     state TEXT NOT NULL, score REAL, subject_source TEXT NOT NULL, object_source TEXT NOT NULL,
     proposed_by TEXT NOT NULL, proposed_at TEXT NOT NULL, reviewed_by TEXT, reviewed_at TEXT,
     note TEXT NOT NULL DEFAULT '');
-CREATE UNIQUE INDEX IF NOT EXISTS mapping_pair ON mappings (min(subject, object), max(subject, object));
+CREATE UNIQUE INDEX IF NOT EXISTS mapping_pair ON mappings ({least}(subject, object), {greatest}(subject, object));
 CREATE INDEX IF NOT EXISTS mapping_state ON mappings (state);
-""",)
+""")
+
+
+# The curation store's schema as migrations (see catalogue.storage.database).
+MIGRATIONS = (_release_0_1_0,)
 _COLUMNS = ("id", "subject", "object", "relation", "state", "score", "subject_source", "object_source",
             "proposed_by", "proposed_at", "reviewed_by", "reviewed_at", "note")
 
@@ -80,20 +88,20 @@ class Mapping(BaseModel):
 # -- the curation store ----------------------------------------------------------------
 
 class Curation:
-    """The curation store of a data directory, and the graph it publishes into `store`."""
+    """The curation store in the catalogue's database, and the graph it publishes into `store`."""
 
-    def __init__(self, data_dir: Path, store: Store):
-        self.path = Path(data_dir) / "curation.sqlite"
+    def __init__(self, where: Database | Path, store: Store):
+        self.database = database_at(where)
         self.store = store
 
     @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
-        with transaction(self.path, MIGRATIONS) as db:
+    def read(self) -> Iterator[Connection]:
+        with self.database.transaction("curation", MIGRATIONS) as db:
             vocabularies.seed(db)
             yield db
 
     @contextmanager
-    def write(self, wait: float | None = None) -> Iterator[sqlite3.Connection]:
+    def write(self, wait: float | None = None) -> Iterator[Connection]:
         """A transaction whose changes are published before it commits, under the store's
         lock (waiting WRITE_WAIT seconds for it unless told otherwise): if either fails,
         neither the curation store nor the catalogue changes."""
@@ -111,7 +119,7 @@ class Curation:
             except Busy:
                 pass  # the next write publishes it
 
-    def _publish(self, db: sqlite3.Connection) -> None:
+    def _publish(self, db: Connection) -> None:
         graph = vocabularies.published(db)
         concepts = {v.id for v in vocabularies.vocabularies(db)}
         for mapping in _mappings(db, "state = 'approved'", ()):
@@ -121,7 +129,7 @@ class Curation:
                 graph.add((URIRef(mapping.subject), DISCO.concept, URIRef(mapping.object)))
         state = self.store.state()
         entry = SourceState(id=CURATION_GRAPH, name="Kuratering", publisher="", kind=CURATION_KIND,
-                            url=str(self.path), harvested=now(), attempted=now(), triples=len(graph))
+                            url=str(self.database), harvested=now(), attempted=now(), triples=len(graph))
         entry.graph_file = self.store.replace_graph(CURATION_GRAPH, graph)
         state.sources[CURATION_GRAPH] = entry
         self.store.write_state(state)
@@ -130,45 +138,46 @@ class Curation:
 
 # -- mappings ----------------------------------------------------------------------------
 
-def _mappings(db: sqlite3.Connection, where: str, params: tuple, limit: int = -1, offset: int = 0) -> list[Mapping]:
-    rows = db.execute(f"SELECT {', '.join(_COLUMNS)} FROM mappings WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?",
-                      (*params, limit, offset))
+def _mappings(db: Connection, where: str, params: tuple, limit: int | None = None, offset: int = 0) -> list[Mapping]:
+    page = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
+    rows = db.execute(f"SELECT {', '.join(_COLUMNS)} FROM mappings WHERE {where} ORDER BY id DESC{page}", params)
     return [Mapping(**dict(zip(_COLUMNS, row))) for row in rows]
 
 
-def get(db: sqlite3.Connection, mapping_id: int) -> Mapping:
+def get(db: Connection, mapping_id: int) -> Mapping:
     found = _mappings(db, "id = ?", (mapping_id,))
     if not found:
         raise vocabularies.NotFound(f"no mapping {mapping_id}")
     return found[0]
 
 
-def listing(db: sqlite3.Connection, state: str | None = None, source: str | None = None,
+def listing(db: Connection, state: str | None = None, source: str | None = None,
             limit: int = 100, offset: int = 0) -> tuple[int, list[Mapping]]:
     """Mappings newest first, of one state and/or with one side in one source."""
-    where = "(? IS NULL OR state = ?) AND (? IS NULL OR subject_source = ? OR object_source = ?)"
-    params = (state, state, source, source, source)
+    # coalesce, not `? IS NULL`: PostgreSQL cannot tell the type of a parameter only tested for NULL
+    where = "state = coalesce(?, state) AND coalesce(?, subject_source) IN (subject_source, object_source)"
+    params = (state, source)
     total = db.execute(f"SELECT count(*) FROM mappings WHERE {where}", params).fetchone()[0]
     return total, _mappings(db, where, params, limit, offset)
 
 
-def approved_for(db: sqlite3.Connection, uri: str) -> list[Mapping]:
+def approved_for(db: Connection, uri: str) -> list[Mapping]:
     """The approved mappings of a variable, whichever side of them it is on."""
     return _mappings(db, "state = 'approved' AND (subject = ? OR object = ?)", (uri, uri))
 
 
-def sources(db: sqlite3.Connection) -> list[str]:
+def sources(db: Connection) -> list[str]:
     """The sources (and vocabularies) mappings have a side in."""
     return [r[0] for r in db.execute("SELECT subject_source FROM mappings UNION SELECT object_source FROM mappings "
                                      "ORDER BY 1")]
 
 
-def counts(db: sqlite3.Connection) -> dict[str, int]:
+def counts(db: Connection) -> dict[str, int]:
     found = dict(db.execute("SELECT state, count(*) FROM mappings GROUP BY state").fetchall())
     return {state: found.get(state, 0) for state in STATES}
 
 
-def propose(db: sqlite3.Connection, subject: str, object: str, relation: str, by: str,
+def propose(db: Connection, subject: str, object: str, relation: str, by: str,
             subject_source: str, object_source: str, score: float | None = None, note: str = "") -> Mapping:
     if relation not in RELATIONS:
         raise CurationError([{"field": "relation", "message": f"{relation!r}: one of {', '.join(RELATIONS)}"}])
@@ -179,14 +188,14 @@ def propose(db: sqlite3.Connection, subject: str, object: str, relation: str, by
     if existing:
         raise CurationError([{"field": "object", "message": f"these two are already mapped: mapping "
                                                             f"{existing[0].id} ({existing[0].state})"}])
-    cursor = db.execute(
+    [made] = db.execute(
         "INSERT INTO mappings (subject, object, relation, state, score, subject_source, object_source, "
-        "proposed_by, proposed_at, note) VALUES (?, ?, ?, 'proposed', ?, ?, ?, ?, ?, ?)",
-        (subject, object, relation, score, subject_source, object_source, by, now(), note))
-    return get(db, cursor.lastrowid)
+        "proposed_by, proposed_at, note) VALUES (?, ?, ?, 'proposed', ?, ?, ?, ?, ?, ?) RETURNING id",
+        (subject, object, relation, score, subject_source, object_source, by, now(), note)).fetchone()
+    return get(db, made)
 
 
-def review(db: sqlite3.Connection, mapping_id: int, state: str, relation: str | None, by: str,
+def review(db: Connection, mapping_id: int, state: str, relation: str | None, by: str,
            note: str | None = None) -> tuple[Mapping, Mapping]:
     """Approve, reject (or send back to proposed) a mapping, perhaps with another relation:
     the mapping before and after."""
@@ -237,7 +246,7 @@ def comparable(doc: VariableDoc) -> Comparable:
                       codes={c.split(" ", 1)[0] for c in doc.codes})
 
 
-def standard_variables(db: sqlite3.Connection) -> list[Comparable]:
+def standard_variables(db: Connection) -> list[Comparable]:
     """The concepts of the latest versions of the standard-variable vocabularies."""
     found = []
     for vocabulary in vocabularies.vocabularies(db, "standard_variable"):
@@ -252,7 +261,7 @@ def standard_variables(db: sqlite3.Connection) -> list[Comparable]:
     return found
 
 
-def candidates(db: sqlite3.Connection, search: SearchBackend, doc: VariableDoc, limit: int = 10) -> list[Candidate]:
+def candidates(db: Connection, search: SearchBackend, doc: VariableDoc, limit: int = 10) -> list[Candidate]:
     """The variables of other sources, and the standard variables, most like `doc`, best
     first. The search backend finds the pool cheaply (by the variable's labels and short
     name: the same words, stems, compounds and synonyms); each is then scored (`score`)."""
@@ -268,7 +277,7 @@ def candidates(db: sqlite3.Connection, search: SearchBackend, doc: VariableDoc, 
     return ranked[:limit]
 
 
-def propose_candidates(db: sqlite3.Connection, search: SearchBackend, doc: VariableDoc,
+def propose_candidates(db: Connection, search: SearchBackend, doc: VariableDoc,
                        by: str = SYSTEM) -> tuple[list[Candidate], list[Mapping]]:
     """Rank the candidates and keep the best (the first PROPOSED_AT_MOST, those scoring
     PROPOSE_FROM or more) as proposed mappings, leaving out pairs already mapped in any

@@ -4,9 +4,9 @@ Each dataset, variable and code list of a source is scored against the checks th
 it (CHECKS): the properties DCAT-AP-NO 3 and this catalogue's variable profile make mandatory
 (weight 3) or recommend (2, 1), the controlled vocabularies, periods and code lists. A record
 the gate held back scores 0. The source's stored graph is read in one streaming pass (a
-source may hold 100,000 variables: no query per record), and the result is cached under
-`data/quality/` keyed by the graph file, which changes whenever the graph does, so a source
-is scored once per harvest.
+source may hold 100,000 variables: no query per record), and the result is kept in the
+catalogue's database (`Scores`) keyed by the graph file, which changes whenever the graph
+does, so a source is scored once per harvest.
 
 The gate's warnings in the run log are not read: a re-harvest validates only changed records
 and the log keeps at most 1000 warnings, so they say nothing of the rest. What they warn of
@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from itertools import islice
 from pathlib import Path
 from statistics import fmean
 from sys import intern
@@ -33,7 +33,7 @@ from catalogue.model import ids, ontology
 from catalogue.model.models import XSD
 from catalogue.model.namespaces import DCAT, DCT, DISCO, EU_ACCESS, EU_THEME, SCHEMA
 from catalogue.model.rdf import GENID
-from catalogue.storage.durable import atomic_write
+from catalogue.storage.database import Connection, Database, database_at
 from catalogue.storage.store import SourceState, State, Store
 
 Facts = dict[str, list[str]]  # what one subject's triples say, by short predicate name (READ)
@@ -272,43 +272,62 @@ def _cache_key(source: SourceState) -> str:
     return f"{source.graph_file}:{CHECKS_KEY}"
 
 
-def _cache(store: Store, source: SourceState) -> Path:
-    return store.data_dir / "quality" / f"{source.id}.jsonl"
+# The scores' schema as migrations (see catalogue.storage.database): each source's summary and
+# its records worst first, kept until its graph changes.
+_MIGRATIONS = ("""
+CREATE TABLE summaries (source TEXT PRIMARY KEY, key TEXT NOT NULL, summary TEXT NOT NULL);
+CREATE TABLE records (source TEXT NOT NULL, position INTEGER NOT NULL, record TEXT NOT NULL,
+    PRIMARY KEY (source, position));
+""",)
 
 
-def _cached_summary(store: Store, source: SourceState) -> dict | None:
-    """The source's summary if it has been scored since its last harvest (one line read)."""
-    try:
-        with open(_cache(store, source), encoding="utf-8") as lines:
-            summary = json.loads(next(lines))
-    except (FileNotFoundError, StopIteration, ValueError):
-        return None
-    return summary if summary.get("key") == _cache_key(source) else None
+class Scores:
+    """The sources' scores, kept in the catalogue's database (`quality.sqlite` in the data
+    directory, or PostgreSQL) under the graph file they were scored from, so that a source is
+    scored once per harvest whichever server asks first."""
+
+    def __init__(self, store: Store, where: Database | Path):
+        self.store, self.database = store, database_at(where)
+
+    def _db(self):
+        return self.database.transaction("quality", _MIGRATIONS)
+
+    def score(self, source: SourceState) -> float | None:
+        """The source's score if it is kept (for lists of sources, which must not score them)."""
+        with self._db() as db:
+            return (_kept_summary(db, source) or {}).get("score")
+
+    def refresh(self) -> None:
+        """Score every source whose graph changed since it was last scored, so that lists of
+        sources show scores without anyone having opened a quality page first."""
+        shutil.rmtree(self.store.data_dir / "quality", ignore_errors=True)  # where earlier releases kept them
+        for source in self.store.state().sources.values():
+            if source.is_source and source.graph_file:
+                self.report(source, limit=0)
+
+    def report(self, source: SourceState, offset: int = 0, limit: int = 100) -> tuple[dict, list[dict]]:
+        """The source's summary and records[offset:offset + limit] (worst first), scored now if
+        its graph changed since it was last scored."""
+        with self._db() as db:
+            summary = _kept_summary(db, source)
+            if summary is not None:
+                return summary, [json.loads(r) for (r,) in db.execute(
+                    "SELECT record FROM records WHERE source = ? ORDER BY position LIMIT ? OFFSET ?",
+                    (source.id, limit, offset))]
+        summary, records = score_source(self.store, source)
+        with self._db() as db:
+            db.exclusive()  # two servers scoring one source: each writes the source's rows whole
+            db.execute("DELETE FROM summaries WHERE source = ?", (source.id,))
+            db.execute("DELETE FROM records WHERE source = ?", (source.id,))
+            db.execute("INSERT INTO summaries VALUES (?, ?, ?)",
+                       (source.id, summary["key"], json.dumps(summary, ensure_ascii=False)))
+            db.executemany("INSERT INTO records VALUES (?, ?, ?)",
+                           ((source.id, n, json.dumps(r, ensure_ascii=False)) for n, r in enumerate(records)))
+        return summary, records[offset:offset + limit]
 
 
-def cached_score(store: Store, source: SourceState) -> float | None:
-    """The source's score if it is cached (for lists of sources, which must not score them)."""
-    return (_cached_summary(store, source) or {}).get("score")
-
-
-def refresh(store: Store) -> None:
-    """Score every source whose graph changed since it was last scored, so that lists of
-    sources show scores without anyone having opened a quality page first."""
-    for source in store.state().sources.values():
-        if source.is_source and source.graph_file:
-            quality(store, source, limit=0)
-
-
-def quality(store: Store, source: SourceState, offset: int = 0, limit: int = 100) -> tuple[dict, list[dict]]:
-    """The source's summary and records[offset:offset + limit] (worst first), scored now if
-    its graph changed since it was last scored. The cache is JSON lines, the summary first,
-    so a page of records is read without reading the rest."""
-    path = _cache(store, source)
-    if _cached_summary(store, source) is None:
-        summary, records = score_source(store, source)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, "".join(json.dumps(x, ensure_ascii=False) + "\n"
-                                    for x in (summary, *records)).encode())
-    with open(path, encoding="utf-8") as lines:
-        summary = json.loads(next(lines))
-        return summary, [json.loads(line) for line in islice(lines, offset, offset + limit)]
+def _kept_summary(db: Connection, source: SourceState) -> dict | None:
+    """The source's summary if it has been scored since its last harvest."""
+    row = db.execute("SELECT summary FROM summaries WHERE source = ? AND key = ?",
+                     (source.id, _cache_key(source))).fetchone()
+    return json.loads(row[0]) if row else None

@@ -1,5 +1,5 @@
 """Curated SKOS vocabularies: themes, code lists and national standard variables, each kept
-with every version in `data/curation.sqlite`.
+with every version in the curation store (catalogue.curation.mappings.Curation).
 
 Saving never overwrites: each save is a new version (its Turtle, author, time and note),
 so what a mapping pointed at, and what the catalogue published, can always be read again.
@@ -9,7 +9,6 @@ catalogue publishes the latest version of every vocabulary (catalogue.curation.m
 from __future__ import annotations
 
 import re
-import sqlite3
 from importlib import resources
 
 from pydantic import BaseModel
@@ -19,6 +18,7 @@ from rdflib.namespace import DCTERMS, OWL, RDF, SKOS, XSD
 from catalogue.model import ontology
 from catalogue.model.namespaces import DCAT, DISCO, bind_prefixes
 from catalogue.model.rdf import TooLarge, read_rdf
+from catalogue.storage.database import Connection
 from catalogue.storage.store import now
 
 KINDS = ("theme", "code_list", "standard_variable")
@@ -69,11 +69,16 @@ class Vocabulary(BaseModel):
     author: str
 
 
-def seed(db: sqlite3.Connection) -> None:
+def seed(db: Connection) -> None:
     """Load the shipped vocabularies that the store does not have yet (once: afterwards
     they are the curators')."""
+    def missing(vocabulary: str) -> bool:
+        return db.execute("SELECT 1 FROM vocabularies WHERE id = ?", (vocabulary,)).fetchone() is None
+
+    if any(map(missing, SEEDS)):
+        db.exclusive()  # servers opening a new database at once: one seeds it, the others then see it seeded
     for vocabulary, (kind, name) in SEEDS.items():
-        if db.execute("SELECT 1 FROM vocabularies WHERE id = ?", (vocabulary,)).fetchone() is None:
+        if missing(vocabulary):
             ontology.load(name)  # refuses a file that differs from its manifest hash
             text = resources.files(ontology.PACKAGE).joinpath(name).read_text(encoding="utf-8")
             add_version(db, vocabulary, text, SYSTEM, f"ontologies/{name}", kind=kind)
@@ -139,7 +144,7 @@ def _has_nb(graph: Graph, subject, predicate) -> bool:
                for o in graph.objects(subject, predicate))
 
 
-def add_version(db: sqlite3.Connection, vocabulary: str, turtle: str, author: str, note: str = "",
+def add_version(db: Connection, vocabulary: str, turtle: str, author: str, note: str = "",
                 kind: str | None = None) -> Version:
     """Check and keep a new version (a new vocabulary needs its `kind`)."""
     row = db.execute("SELECT scheme FROM vocabularies WHERE id = ?", (vocabulary,)).fetchone()
@@ -165,43 +170,43 @@ def add_version(db: sqlite3.Connection, vocabulary: str, turtle: str, author: st
     return version
 
 
-def vocabularies(db: sqlite3.Connection, kind: str | None = None) -> list[Vocabulary]:
+def vocabularies(db: Connection, kind: str | None = None) -> list[Vocabulary]:
     rows = db.execute(
         "SELECT v.id, v.kind, v.scheme, x.number, x.at, x.author FROM vocabularies v JOIN vocabulary_versions x "
         "ON x.vocabulary = v.id AND x.number = (SELECT max(number) FROM vocabulary_versions WHERE vocabulary = v.id) "
-        "WHERE ? IS NULL OR v.kind = ? ORDER BY v.id", (kind, kind))
+        "WHERE v.kind = coalesce(?, v.kind) ORDER BY v.id", (kind,))
     return [Vocabulary(id=r[0], kind=r[1], scheme=r[2], version=r[3], modified=r[4], author=r[5]) for r in rows]
 
 
-def find(db: sqlite3.Connection, vocabulary: str) -> Vocabulary | None:
+def find(db: Connection, vocabulary: str) -> Vocabulary | None:
     return next((v for v in vocabularies(db) if v.id == vocabulary), None)
 
 
-def get(db: sqlite3.Connection, vocabulary: str) -> Vocabulary:
+def get(db: Connection, vocabulary: str) -> Vocabulary:
     found = find(db, vocabulary)
     if found is None:
         raise NotFound(f"no vocabulary {vocabulary!r}")
     return found
 
 
-def versions(db: sqlite3.Connection, vocabulary: str) -> list[Version]:
+def versions(db: Connection, vocabulary: str) -> list[Version]:
     """Newest first."""
     return [Version(vocabulary=vocabulary, number=r[0], author=r[1], at=r[2], note=r[3]) for r in db.execute(
         "SELECT number, author, at, note FROM vocabulary_versions WHERE vocabulary = ? ORDER BY number DESC",
         (vocabulary,))]
 
 
-def turtle(db: sqlite3.Connection, vocabulary: str, number: int | None = None) -> str:
+def turtle(db: Connection, vocabulary: str, number: int | None = None) -> str:
     """The Turtle of one version (the latest without `number`), as the curator sent it."""
-    row = db.execute("SELECT turtle FROM vocabulary_versions WHERE vocabulary = ? AND number = "
-                     "coalesce(?, (SELECT max(number) FROM vocabulary_versions WHERE vocabulary = ?))",
-                     (vocabulary, number, vocabulary)).fetchone()
+    which, params = ("ORDER BY number DESC LIMIT 1", (vocabulary,)) if number is None else \
+        ("AND number = ?", (vocabulary, number))
+    row = db.execute(f"SELECT turtle FROM vocabulary_versions WHERE vocabulary = ? {which}", params).fetchone()
     if row is None:
         raise NotFound(f"no version {number} of vocabulary {vocabulary!r}" if number else f"no vocabulary {vocabulary!r}")
     return row[0]
 
 
-def latest_graph(db: sqlite3.Connection, vocabulary: str) -> Graph:
+def latest_graph(db: Connection, vocabulary: str) -> Graph:
     graph = Graph().parse(data=turtle(db, vocabulary), format="turtle", publicID=_NO_BASE)
     bind_prefixes(graph)
     return graph
@@ -242,7 +247,7 @@ def with_concept(vocabulary: Vocabulary, graph: Graph, concept: str, label: dict
     return graph.serialize(format="turtle")
 
 
-def published(db: sqlite3.Connection) -> Graph:
+def published(db: Connection) -> Graph:
     """The latest version of every vocabulary, each scheme saying which version it is and when
     it was made (owl:versionInfo and dcat:version, dct:modified)."""
     graph = Graph()

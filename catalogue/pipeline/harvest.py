@@ -39,6 +39,7 @@ from catalogue.search import Query, open_backend, open_concepts, read_catalogue
 from catalogue.search.documents import read_changes, touched_between
 from catalogue.settings import Settings
 from catalogue.sources import DEMO_PLACEHOLDER, UPLOAD_URL, Config, SourceConfig
+from catalogue.storage.database import open_database
 from catalogue.storage.durable import atomic_write
 from catalogue.storage.history import Event, History, graph_of_lines, observe, stamp
 from catalogue.storage.records import RecordStore, RecordVersion, nt_lines, version_hash
@@ -75,7 +76,7 @@ def harvest(settings: Settings, config: Config, only: list[str] | None = None,
             settle(settings, store, progress=progress)  # what a killed writer left behind
             state = store.state()
             # Runs from before histories were kept.
-            History(settings.data_dir).rebuild(RecordStore(settings.data_dir), RunLog(settings.data_dir))
+            History(open_database(settings)).rebuild(RecordStore(settings.data_dir), RunLog(settings.data_dir))
             if _store_catalogue(store, state, config):
                 store.write_state(state)
         for source in chosen_sources(config, state, only, only_new, due):
@@ -133,7 +134,7 @@ def settle(settings: Settings, store: Store, index: bool = True, rebuild: bool =
                 built_from and _patch_index(store, settings, state, progress))):
             progress("indexing")
             indexed = reindex(store, settings, state)
-        quality.refresh(store)  # scores the sources whose graphs changed
+        quality.Scores(store, open_database(settings)).refresh()  # scores the sources whose graphs changed
     store.prune(state)
     prune_uploads(settings.data_dir, state)
     RecordStore(settings.data_dir).prune({s.manifest or f"{s.id}.manifest.json" for s in state.sources.values()},
@@ -155,7 +156,7 @@ def catch_up(settings: Settings, index: bool = True) -> None:
 
 
 def _apply_runs(settings: Settings, state: State) -> None:
-    log, history = RunLog(settings.data_dir), History(settings.data_dir)
+    log, history = RunLog(settings.data_dir), History(open_database(settings))
     for run_id in state.runs:
         log.apply(run_id, lambda run, lines: history.add(run, [Event.model_validate_json(e) for e in lines]))
 

@@ -1,12 +1,15 @@
 """Runs due harvests in the background of the server (`catalogue serve --schedule`): in the
 process that starts and watches the server's workers, so one scheduler runs however many
-workers answer requests."""
+workers answer requests. Servers sharing a PostgreSQL database harvest one at a time: the
+scheduler of one of them holds a lock in the database, and the others' take it over when
+that server stops."""
 from __future__ import annotations
 
 import logging
 import threading
 
 from catalogue.settings import Settings
+from catalogue.storage.database import open_database
 
 log = logging.getLogger("catalogue.pipeline.schedule")
 
@@ -40,6 +43,8 @@ class Scheduler:
         from catalogue.pipeline.harvest import harvest
         from catalogue.sources import load_config
         try:
+            if not open_database(self.settings).lead("scheduler"):
+                return  # another server's scheduler harvests
             runs = harvest(self.settings, load_config(self.settings.sources_file), due=True,
                            progress=log.info)
         except Exception:  # the server must outlive a bad configuration or a full disk

@@ -2,20 +2,21 @@
 files in the data directory (the embedded default), or one PostgreSQL database
 (`CATALOGUE_DATABASE_URL`) that several `catalogue serve` processes share.
 
-An owner (accounts, audit, lists) names itself, declares its schema as migrations (see
-catalogue.storage.sqlite) and writes SQL with `?` parameters; the same SQL and migrations run
-on both. In SQLite an owner has the file `<owner>.sqlite` and its version is the file's
-`user_version`. In PostgreSQL an owner has a schema of its own, named after it and first on
-the search path in its transactions, so its SQL names its tables as in SQLite and an operator
-can grant, dump or drop one owner's state alone; `catalogue.versions` records the version of
-each owner's schema.
+An owner (accounts, audit, lists, history, curation, quality) names itself, declares its
+schema as migrations (see catalogue.storage.sqlite) and writes SQL with `?` parameters; the
+same SQL and migrations run on both. In SQLite an owner has the file `<owner>.sqlite` and its
+version is the file's `user_version`. In PostgreSQL an owner has a schema of its own, named
+after it and first on the search path in its transactions, so its SQL names its tables as in
+SQLite and an operator can grant, dump or drop one owner's state alone; `catalogue.versions`
+records the version of each owner's schema.
 
 Where the dialects differ, PostgreSQL reads SQLite's meaning into the migrations' statements:
-`INTEGER PRIMARY KEY` is a key the database numbers (an identity column), and `TEXT` compares
-byte by byte (`COLLATE "C"`), so ISO timestamps compare as time whatever the database's
-locale. A migration that SQL cannot express is a function of a `Connection`, which tells
-its `dialect`.
-"""
+`INTEGER PRIMARY KEY` is a key the database numbers (an identity column), `REAL` is eight
+bytes (`DOUBLE PRECISION`; PostgreSQL's `REAL` has four), and `TEXT` compares byte by byte
+(`COLLATE "C"`), so ISO timestamps compare as time whatever the database's locale. A
+migration that SQL cannot express is a function of a `Connection`, which tells its `dialect`
+and runs statements in its words (`script`); so is one whose words differ (curation's index
+of a pair of variables either way round)."""
 from __future__ import annotations
 
 import os
@@ -62,6 +63,11 @@ class Connection:
             with self._raw.cursor() as cursor:
                 cursor.executemany(self._sql(sql), [tuple(row) for row in rows])
 
+    def script(self, sql: str) -> None:
+        """Run a migration's statements, in the dialect's words (see the module's text)."""
+        for statement in sqlite._statements(sql):
+            self._raw.execute(statement if self.dialect == "sqlite" else _postgresql(_definitions(statement)), ())
+
     def exclusive(self) -> None:
         """Run the rest of this transaction alone among the owner's exclusive transactions
         (e.g. counting failed logins and counting this one); call it first."""
@@ -81,12 +87,22 @@ class Database(ABC):
         """A Connection to the owner's tables, brought up to len(migrations), in one
         transaction: what is written in it is stored whole or not at all."""
 
+    def lead(self, role: str) -> bool:
+        """Whether this process has `role` (e.g. the one scheduler among several servers),
+        taking it if no process of the catalogue has it; kept until the process ends or loses
+        its database. In the data directory every process may: its writers take turns by the
+        data directory's own locks."""
+        return True
+
 
 class SqliteFiles(Database):
     dialect = "sqlite"
 
     def __init__(self, data_dir: Path):
         self.data_dir = Path(data_dir)
+
+    def __str__(self) -> str:
+        return str(self.data_dir)
 
     @contextmanager
     def transaction(self, owner: str, migrations: Sequence[Migration]) -> Iterator[Connection]:
@@ -108,12 +124,38 @@ class PostgreSQL(Database):
             raise DatabaseUnavailable("CATALOGUE_DATABASE_URL needs psycopg: pip install 'helsevariabler[postgresql]'") from None
         self._psycopg, self.url = psycopg, url
         self._local = threading.local()
+        self._leading: dict[str, Any] = {}  # role -> the connection holding its lock
         self._versions_table = False  # made (if missing) by this object's first transaction
+
+    def __reduce__(self):
+        """A process started from this one (the SPARQL workers) gets the URL and connects itself."""
+        return PostgreSQL, (self.url,)
 
     def __str__(self) -> str:
         """The database without its password, for messages."""
         parts = urlsplit(self.url)
         return f"postgresql://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{parts.path}"
+
+    def lead(self, role: str) -> bool:
+        """A session's advisory lock, on a connection of its own: the server releases it
+        when the holder's process ends or its connection breaks."""
+        held = self._leading.pop(role, None)
+        if held is not None:
+            try:
+                held.execute("SELECT 1")  # still holding it
+                self._leading[role] = held
+                return True
+            except self._psycopg.OperationalError:
+                held.close()
+        try:
+            connection = self._psycopg.connect(self.url, autocommit=True)
+        except self._psycopg.OperationalError as exc:
+            raise DatabaseUnavailable(f"{self}: {exc}") from None
+        if connection.execute("SELECT pg_try_advisory_lock(%s)", (_lock(role),)).fetchone()[0]:
+            self._leading[role] = connection
+            return True
+        connection.close()
+        return False
 
     def _connection(self):
         held = self._local
@@ -171,12 +213,12 @@ class PostgreSQL(Database):
         if found > known:
             raise SchemaTooNew(f"{self} schema {owner}", found, known)
         raw.execute(f'CREATE SCHEMA IF NOT EXISTS "{owner}"')
+        db = Connection(raw, self.dialect, _lock(owner))
         for migration in migrations[found:]:
             if callable(migration):
-                migration(Connection(raw, self.dialect, _lock(owner)))
+                migration(db)
             else:
-                for statement in sqlite._statements(migration):
-                    raw.execute(_postgresql(_definitions(statement)), ())
+                db.script(migration)
         raw.execute("INSERT INTO catalogue.versions VALUES (%s, %s) "
                     "ON CONFLICT (owner) DO UPDATE SET version = EXCLUDED.version", (owner, known))
 
@@ -208,13 +250,20 @@ def _postgresql(sql: str) -> str:
 def _definitions(statement: str) -> str:
     """A migration's statement with SQLite's meaning in PostgreSQL's words (see the module's text)."""
     return _outside_quotes(statement, lambda code: re.sub(
-        r"\bTEXT\b", 'TEXT COLLATE "C"',
-        re.sub(r"\bINTEGER PRIMARY KEY\b", "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", code)))
+        r"\bTEXT\b", 'TEXT COLLATE "C"', re.sub(r"\bREAL\b", "DOUBLE PRECISION",
+        re.sub(r"\bINTEGER PRIMARY KEY\b", "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", code))))
 
 
 def open_database(settings: Settings) -> Database:
     """The database `settings` name: PostgreSQL with a database URL, else the data directory's files."""
-    return PostgreSQL(settings.database_url) if settings.database_url else SqliteFiles(settings.data_dir)
+    return _postgresql_at(settings.database_url) if settings.database_url else SqliteFiles(settings.data_dir)
+
+
+@lru_cache(maxsize=None)
+def _postgresql_at(url: str) -> PostgreSQL:
+    """One PostgreSQL per URL in a process, so that each write that opens the database (every
+    harvested source settles its run) reuses its thread's connection instead of opening another."""
+    return PostgreSQL(url)
 
 
 def database_at(where: Database | Path) -> Database:

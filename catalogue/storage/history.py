@@ -3,9 +3,10 @@
 Every harvest run compares each record it added, changed or removed with the version
 stored before, and records one event per variable, dataset, code list or declared
 variable version in it: when, which run, added / changed / removed, and for a change
-the fields that differ with their old and new values. Events live in an SQLite file
-in the data directory; they are derived from the run log and the record store
-(catalogue.storage.runs, catalogue.storage.records), so `rebuild` can always make them again.
+the fields that differ with their old and new values. Events live in the catalogue's
+database (`history.sqlite` in the data directory, or PostgreSQL: catalogue.storage.database);
+they are derived from the run log and the record store (catalogue.storage.runs,
+catalogue.storage.records), so `rebuild` can always make them again.
 """
 from __future__ import annotations
 
@@ -23,10 +24,10 @@ from catalogue.model.models import (CodeList, Concept, Dataset, Model, Text, Var
                               code_list_of, value_type)
 from catalogue.model.namespaces import DCAT, DISCO
 from catalogue.profiles.dcat_ap_no_3 import read_values
+from catalogue.storage.database import Database, database_at
 from catalogue.storage.durable import boundary
 from catalogue.storage.records import RecordStore, RecordVersion
 from catalogue.storage.runs import RecordChange, Run, RunLog
-from catalogue.storage.sqlite import transaction
 
 Kind = Literal["variable", "dataset", "code list", "version"]
 EventChange = Literal["added", "changed", "removed"]
@@ -175,7 +176,7 @@ def stamp(when: datetime) -> str:
     return when.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
-# The schema as migrations (see catalogue.storage.sqlite); 1 is release 0.1.0's.
+# The schema as migrations (see catalogue.storage.database); 1 is release 0.1.0's.
 _MIGRATIONS = ("""
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY, at TEXT NOT NULL, run TEXT NOT NULL, source TEXT NOT NULL,
@@ -191,14 +192,15 @@ _COLUMNS = ("at", "run", "source", "record", "subject", "kind", "change", "label
 
 
 class History:
-    def __init__(self, data_dir: Path):
-        self.path = Path(data_dir) / "history.sqlite"
+    def __init__(self, where: Database | Path):
+        self.database = database_at(where)
 
     def _db(self):
-        return transaction(self.path, _MIGRATIONS)
+        return self.database.transaction("history", _MIGRATIONS)
 
     def add(self, run_id: str, events: list[Event]) -> None:
         with self._db() as db:
+            db.exclusive()  # every server settles the same committed runs: one records each
             if db.execute("SELECT 1 FROM runs WHERE run = ?", (run_id,)).fetchone():
                 return  # already recorded: adding a run twice changes nothing
             db.execute("INSERT INTO runs VALUES (?)", (run_id,))

@@ -12,7 +12,6 @@ pages are open to all; mappings under review and candidates are for curators.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -32,6 +31,7 @@ from catalogue.site.auth import Access, answer
 from catalogue.site.bodies import at_most
 from catalogue.site.pages import Pages
 from catalogue.site.params import PAGE_NO, answers
+from catalogue.storage.database import Connection
 
 MAPPINGS_PER_PAGE = 100
 MAX_TEXT = 2000  # characters of a label, definition, note or identifier sent in a form
@@ -43,14 +43,14 @@ def curation_routes(access: Access, services: Services, pages: Pages) -> APIRout
     curation = services.curation
     curator = Depends(access.role("curator"))
 
-    def reading(work: Callable[[sqlite3.Connection], T]) -> T:
+    def reading(work: Callable[[Connection], T]) -> T:
         try:
             with curation.read() as db:
                 return work(db)
         except NotFound as exc:
             raise HTTPException(404, detail=str(exc)) from None
 
-    async def writing(work: Callable[[sqlite3.Connection], T]) -> T:
+    async def writing(work: Callable[[Connection], T]) -> T:
         """`work` in one curation write, off the event loop; its failures as HTTP answers."""
         def run() -> T:
             with curation.write() as db:
@@ -258,7 +258,7 @@ def described(services: Services, uri: str, source: str, vocabulary_ids: set[str
             "source_name": doc.source_name, "url": f"/variables/{doc.id}"}
 
 
-def _vocabulary_of(db: sqlite3.Connection, uri: str) -> str | None:
+def _vocabulary_of(db: Connection, uri: str) -> str | None:
     """The curated vocabulary a concept's URI is in, if any."""
     for vocabulary in vocabularies.vocabularies(db):
         if any(c["uri"] == uri for c in vocabularies.concepts(vocabularies.latest_graph(db, vocabulary.id))):

@@ -8,7 +8,6 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from catalogue.curation.quality import cached_score
 from catalogue.model import ontology
 from catalogue.search import Query
 from catalogue.services import Services
@@ -90,7 +89,7 @@ def source_routes(services: Services, pages: Pages) -> APIRouter:
     def sources() -> dict[str, Any]:
         return {"sources": [{**s.model_dump(mode="json"),
                              "coverage": [p.model_dump(mode="json") for p in services.search.coverage("source", s.id)],
-                             "quality_score": cached_score(services.store, s)}
+                             "quality_score": services.quality.score(s)}
                             for s in harvested_sources(services).values()]}
 
     @app.get("/sources/{source_id}/availability.csv", responses=answers("text/csv"))
@@ -109,7 +108,7 @@ def source_routes(services: Services, pages: Pages) -> APIRouter:
         summary = variables_summary(services, "source", source_id, page_no)
         holder = next((v["publisher_name"] for v in summary["variables"] if v["publisher_name"]), {})
         return {"source": found.model_dump(mode="json"), "holder": holder,
-                "quality_score": cached_score(services.store, found),
+                "quality_score": services.quality.score(found),
                 "datasets": [{"id": dataset_id, "title": view.name_of(uri)} for dataset_id, uri in datasets],
                 **summary, "csv_url": f"/sources/{source_id}/availability.csv"}
 

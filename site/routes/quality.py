@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException
 
-from catalogue.curation.quality import CHECKS, quality
+from catalogue.curation.quality import CHECKS
 from catalogue.services import Services
 from catalogue.site.pages import Pages
 from catalogue.site.params import PAGE_NO
@@ -24,7 +24,7 @@ def quality_routes(services: Services, pages: Pages) -> APIRouter:
         source = services.store.state().sources.get(source_id)
         if source is None or not source.is_source:
             raise HTTPException(404, detail=f"no source with id {source_id!r}")
-        summary, records = quality(services.store, source, (page_no - 1) * RECORDS_PER_PAGE, RECORDS_PER_PAGE)
+        summary, records = services.quality.report(source, (page_no - 1) * RECORDS_PER_PAGE, RECORDS_PER_PAGE)
         return {
             "source": {"id": source.id, "name": source.name, "harvested": source.harvested},
             "score": summary["score"], "kinds": summary["kinds"],
