@@ -249,39 +249,56 @@ def _one_word_labels() -> dict[tuple[str, int], list[str]]:
 
 
 Segments = list[tuple[str, bool]]  # text cut into runs, each saying whether it matched
+Hits = Callable[[list[str]], list[bool]]  # the words of a text -> whether each matched
 
 
-def matcher(wanted: set[str], analyzers: Iterable[Callable[[str], list[str]]],
-            ignore: frozenset[str] = frozenset()) -> Callable[[str], bool]:
-    """Whether a word matched: one of the analyzers turns it into a token of `wanted`, and
-    it is not one of the `ignore`d words. Remembers its answers, since hits repeat words."""
+def matcher(text: str, analyzers: Iterable[Callable[[str], list[str]]]) -> Hits:
+    """Which words of a hit match the query `text`: a word one of the analyzers turns into a
+    token of the text or of a one-word synonym (not a function word, unless the text has
+    nothing else), and every word of a run that spells a synonym of several words word by
+    word, as the search matches it: "Barnets" alone is not "barnets vekt i hele gram".
+    Remembers its answers, since hits repeat words."""
     analyzers = list(analyzers)
-    known: dict[str, bool] = {}
+    known: dict[str, set[str]] = {}
 
-    def is_hit(word: str) -> bool:
+    def tokens(word: str) -> set[str]:
         if word not in known:
-            known[word] = word.lower() not in ignore and any(
-                token in wanted for analyze in analyzers for token in analyze(word))
+            known[word] = {token for analyze in analyzers for token in analyze(word)}
         return known[word]
-    return is_hit
+    others = synonyms(text)
+    phrases = [[tokens(w) for w in WORD.findall(other)] for other in others if len(WORD.findall(other)) > 1]
+    wanted = tokens(text).union(*(tokens(other) for other in others if len(WORD.findall(other)) == 1))
+    ignore = ignored(text)
+
+    def hits(found: list[str]) -> list[bool]:
+        flags = [word.lower() not in ignore and bool(tokens(word) & wanted) for word in found]
+        for phrase in phrases:
+            for start in range(len(found) - len(phrase) + 1):
+                if all(tokens(found[start + n]) & said for n, said in enumerate(phrase)):
+                    flags[start:start + len(phrase)] = [True] * len(phrase)
+        return flags
+    return hits
 
 
-def mark(text: str, is_hit: Callable[[str], bool], limit: int | None = None) -> Segments:
+def mark(text: str, hits: Hits, limit: int | None = None) -> Segments:
     """`text` cut into runs, each saying whether it is a word that matched. With `limit`, a
     window of about that many characters around the first match (the start when none did)."""
-    prefix = suffix = ""
+    found = list(WORD.finditer(text))
+    flags = hits([match.group() for match in found])
+    begin, end, prefix, suffix = 0, len(text), "", ""
     if limit and len(text) > limit:
-        first = next((m.start() for m in WORD.finditer(text) if is_hit(m.group())), 0)
+        first = next((match.start() for match, hit in zip(found, flags) if hit), 0)
         begin = max(0, first - limit // 3)
         begin = begin if begin == 0 else text.find(" ", begin) + 1 or first  # at a word's start
         end = begin + limit
         end = end if end >= len(text) else (text.rfind(" ", begin, end) if " " in text[begin:end] else end)
         prefix, suffix = ("… " if begin else ""), (" …" if end < len(text) else "")
-        text = text[begin:end]
     segments: Segments = []
-    plain, last = prefix, 0  # runs of words that did not match are joined into one
-    for match in WORD.finditer(text):
-        if is_hit(match.group()):
+    plain, last = prefix, begin  # runs of words that did not match are joined into one
+    for match, hit in zip(found, flags):
+        if match.start() < begin or match.end() > end:  # outside the window, or cut by its end
+            continue
+        if hit:
             if plain or match.start() > last:
                 segments.append((plain + text[last:match.start()], False))
             segments.append((match.group(), True))
@@ -289,5 +306,5 @@ def mark(text: str, is_hit: Callable[[str], bool], limit: int | None = None) -> 
         else:
             plain += text[last:match.end()]
         last = match.end()
-    plain += text[last:] + suffix
+    plain += text[last:end] + suffix
     return segments + [(plain, False)] if plain else segments

@@ -232,8 +232,8 @@ class EmbeddedBackend(Swapped):
                                  count=True, **self._order(query))
         docs = [VariableDoc.model_validate_json(searcher.doc(address)["doc"][0])
                 for _, address in result.hits]
-        is_hit = self._matcher(query.text) if query.text.strip() else None
-        items = [self._highlight(doc, query, is_hit) for doc in docs]
+        hits = self._matcher(query.text) if query.text.strip() else None
+        items = [self._highlight(doc, query, hits) for doc in docs]
         facets = cached if cached is not None else counting.result()
         with self._facets_lock:
             self._facets[key] = facets
@@ -420,19 +420,17 @@ class EmbeddedBackend(Swapped):
         return out
 
     @staticmethod
-    def _highlight(doc: VariableDoc, query: Query, is_hit) -> Hit:
-        if is_hit is None:
+    def _highlight(doc: VariableDoc, query: Query, hits: analysis.Hits | None) -> Hit:
+        if hits is None:
             return hit(doc, query)
         return hit(doc, query,
-                   label={lang: analysis.mark(value, is_hit) for lang, value in doc.label.items()},
-                   description={lang: analysis.mark(value, is_hit, limit=DESCRIPTION_WINDOW)
+                   label={lang: analysis.mark(value, hits) for lang, value in doc.label.items()},
+                   description={lang: analysis.mark(value, hits, limit=DESCRIPTION_WINDOW)
                                 for lang, value in doc.description.items()})
 
-    def _matcher(self, text: str):
+    def _matcher(self, text: str) -> analysis.Hits:
         """What marks the words of hits that match `text` (or its synonyms)."""
-        wanted = {t for p in [text, *analysis.synonyms(text)] for name in MARKED
-                  for t in self._analyzers[name].analyze(p)}
-        return analysis.matcher(wanted, [self._tokens], analysis.ignored(text))
+        return analysis.matcher(text, [self._tokens])
 
     def _tokens(self, word: str) -> list[str]:
         """A word of a hit as the marked fields' analyzers index it. Remembered across

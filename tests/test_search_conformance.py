@@ -208,6 +208,13 @@ def test_matched_words_are_marked(backend):
     assert [text for text, hit in description if hit] == ["vekt"]
 
 
+def test_a_synonym_of_several_words_is_marked_only_where_it_is_spelt_whole(backend):
+    needs(backend, "highlight")
+    # "barnets vekt i hele gram" is a synonym of "fødselsvekt": its "Barnets" alone is no match
+    vekt = next(h for h in backend.search(Query(text="fødselsvekt")).items if h.id == "mfr/mfr/VEKT")
+    assert [text for text, hit in vekt.highlight["description"]["nb"] if hit] == ["vekt", "fødselen"]
+
+
 def test_function_words_are_neither_scored_nor_marked(backend):
     found = ids(backend, "vekt i svangerskapet")
     assert found[0] == "mfr/mfr/MORS_VEKT"
@@ -503,6 +510,8 @@ REGISTRY = [
     variable("npr/somatikk/TVANG", "tvang10_2", "Tilbakeholdelse uten samtykke", "Etter § 10-2.",
              source="npr", dataset="npr/somatikk"),
     variable("npr/somatikk/SYKDOM", "SYKDOM", "Sykdom", "Det oppholdet gjaldt.", source="npr", dataset="npr/somatikk"),
+    variable("npr/somatikk/BT", "BT_HOY", "Høyt blodtrykk", "Blodtrykket var høyt ved innkomst.",
+             source="npr", dataset="npr/somatikk"),
     variable("npr/somatikk/PROS", "prosedyreKode", "Prosedyrekode", "Prosedyrer utført under oppholdet.",
              source="npr", dataset="npr/somatikk", code_list="https://example.test/codelist/ncsp",
              code_list_title="NCMP/NCSP"),
@@ -545,3 +554,12 @@ def test_a_hyphenated_code_name_is_searched_as_a_phrase(registry):
     # not as "icpc" or "2": the "2" of "tvang10_2" and "§ 10-2" is no match
     assert ids(registry, "ICPC-2") == ["npr/somatikk/ICPC"]
     assert ids(registry, "ICPC-2 diagnose")[0] == "npr/somatikk/ICPC"
+
+
+def test_a_synonym_of_several_words_finds_and_marks_them_as_a_phrase(registry):
+    # "høyt blodtrykk" is a synonym of "hypertensjon"; its words in another order are no match
+    [found] = registry.search(Query(text="hypertensjon")).items
+    assert found.id == "npr/somatikk/BT"
+    if "highlight" in registry.capabilities:
+        assert [tuple(s) for s in found.highlight["label"]["nb"]] == [("Høyt", True), (" ", False), ("blodtrykk", True)]
+        assert not any(hit for _, hit in found.highlight["description"]["nb"])
