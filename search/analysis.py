@@ -161,19 +161,60 @@ def ignored(text: str) -> frozenset[str]:
     return frozenset() if is_function_words(text) else STOP_WORDS
 
 
+LABELS = (SKOS.prefLabel, SKOS.altLabel, SKOS.hiddenLabel)
+# A concept's broader, narrower and related concepts: searched too, below its synonyms.
+RELATIONS = (SKOS.broader, SKOS.narrower, SKOS.related)
+
+
 @cache
 def synonym_groups() -> tuple[frozenset[str], ...]:
     """Each SKOS concept in the shipped vocabularies (ontologies/*.ttl) as the set of its
     labels, lower-cased: preferred, alternative and hidden, in every language."""
-    groups = []
+    return tuple(labels for labels, _ in _concepts() if len(labels) > 1)
+
+
+@cache
+def _concepts() -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
+    """Each SKOS concept of the vocabularies as its labels and the labels of the concepts it is
+    broader, narrower or related to (either way round)."""
+    found = []
     for name in ontology.vocabularies():
         graph = ontology.load(name)
+
+        def labels(concept) -> frozenset[str]:
+            return frozenset(str(o).strip().lower() for p in LABELS for o in graph.objects(concept, p))
         for concept in graph.subjects(RDF.type, SKOS.Concept):
-            labels = {str(o).strip().lower() for p in (SKOS.prefLabel, SKOS.altLabel, SKOS.hiddenLabel)
-                      for o in graph.objects(concept, p)}
-            if len(labels) > 1:
-                groups.append(frozenset(labels))
-    return tuple(groups)
+            near = {*(o for p in RELATIONS for o in graph.objects(concept, p)),
+                    *(s for p in RELATIONS for s in graph.subjects(p, concept))}
+            found.append((labels(concept), frozenset().union(*(labels(c) for c in near))))
+    return tuple(found)
+
+
+@cache
+def _related_index() -> dict[str, frozenset[str]]:
+    """Label (as typed, and folded) -> the labels of the concepts its concepts are related to."""
+    index: dict[str, set[str]] = {}
+    for labels, near in _concepts():
+        for label in labels if near else ():
+            for key in {label, fold(label)}:
+                index.setdefault(key, set()).update(near)
+    return {k: frozenset(v) for k, v in index.items()}
+
+
+def related(text: str, longest: int = 4) -> list[str]:
+    """The labels of the concepts broader than, narrower than or related to one that the words
+    of `text` (single words and runs of up to `longest`) or their synonyms name:
+    "hypertensjon" -> "blodtrykk", "tvillinger" -> "flerfødsel"."""
+    typed = words(text)
+    said = {" ".join(typed[start:start + size]) for size in range(1, min(longest, len(typed)) + 1)
+            for start in range(len(typed) - size + 1)} | set(synonyms(text, longest))
+    index = _related_index()
+    return sorted({other for label in said for key in (label, fold(label)) for other in index.get(key, ())} - said)
+
+
+def alternatives(text: str) -> list[str]:
+    """What a search for `text` also looks for: its synonyms, then its related terms."""
+    return [*synonyms(text), *related(text)]
 
 
 @cache
@@ -254,9 +295,9 @@ Hits = Callable[[list[str]], list[bool]]  # the words of a text -> whether each 
 
 def matcher(text: str, analyzers: Iterable[Callable[[str], list[str]]]) -> Hits:
     """Which words of a hit match the query `text`: a word one of the analyzers turns into a
-    token of the text or of a one-word synonym (not a function word, unless the text has
-    nothing else), and every word of a run that spells a synonym of several words word by
-    word, as the search matches it: "Barnets" alone is not "barnets vekt i hele gram".
+    token of the text or of a one-word synonym or related term (not a function word, unless
+    the text has nothing else), and every word of a run that spells one of several words word
+    by word, as the search matches it: "Barnets" alone is not "barnets vekt i hele gram".
     Remembers its answers, since hits repeat words."""
     analyzers = list(analyzers)
     known: dict[str, set[str]] = {}
@@ -265,7 +306,7 @@ def matcher(text: str, analyzers: Iterable[Callable[[str], list[str]]]) -> Hits:
         if word not in known:
             known[word] = {token for analyze in analyzers for token in analyze(word)}
         return known[word]
-    others = synonyms(text)
+    others = alternatives(text)
     phrases = [[tokens(w) for w in WORD.findall(other)] for other in others if len(WORD.findall(other)) > 1]
     wanted = tokens(text).union(*(tokens(other) for other in others if len(WORD.findall(other)) == 1))
     ignore = ignored(text)

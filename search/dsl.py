@@ -17,7 +17,7 @@ from catalogue.search import analysis
 from catalogue.search.backend import FACETS, FILTERS
 from catalogue.search.documents import VariableDoc
 from catalogue.search.fields import (AGREE_FIELDS, ENDINGS_WEIGHT, FACET_SIZE, FIELDS, LAST_PART_WEIGHT, NO_YEAR,
-                                     SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE, TYPO_TWO, NAMED, VIA_AGREE, VIA_WEIGHT,
+                                     RELATED_WEIGHT, SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE, TYPO_TWO, NAMED, VIA_AGREE, VIA_WEIGHT,
                                      Coverage, Groups, Labels, indexed, list_name, summarize)
 from catalogue.search.query import MAX_PAGE_SIZE, Query, Via
 
@@ -134,6 +134,8 @@ def _text_query(typed: str, via: tuple[Via, ...] = ()) -> dict:
         should.append({"constant_score": {"filter": {"terms": {"label_words": last}}, "boost": LAST_PART_WEIGHT}})
     for other in analysis.synonyms(typed):  # "blodpropp i hjertet" as a phrase, not as "i"
         should += _fields(other, SYNONYM_WEIGHT, phrase=True)
+    for other in analysis.related(typed):
+        should += _fields(other, RELATED_WEIGHT, phrase=True)
     should += [{"match": {field: {"query": text, "fuzziness": FUZZINESS, "prefix_length": 0, "boost": weight,
                                   "analyzer": WHOLE_WORDS.get(FIELDS[field][0], FIELDS[field][0])}}}
                for field, weight in TYPO_FIELDS.items() if text]

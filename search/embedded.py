@@ -32,8 +32,8 @@ from catalogue.search import analysis
 from catalogue.search.backend import FACETS, FILTERS, FacetValue, Hit, Page, Suggestion, hit
 from catalogue.search.documents import VariableDoc
 from catalogue.search.fields import (AGREE_FIELDS, DESCRIPTION_WINDOW, ENDINGS_WEIGHT, FACET_SIZE, FIELDS,
-                                     LAST_PART_WEIGHT, NO_YEAR, SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE, TYPO_TWO,
-                                     NAMED, VIA_AGREE, VIA_WEIGHT, Coverage, Groups, Labels, Names, indexed,
+                                     LAST_PART_WEIGHT, NO_YEAR, RELATED_WEIGHT, SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE,
+                                     TYPO_TWO, NAMED, VIA_AGREE, VIA_WEIGHT, Coverage, Groups, Labels, Names, indexed,
                                      list_name, summarize)
 from catalogue.search.query import Query, Via
 from catalogue.storage.durable import atomic_write
@@ -374,6 +374,8 @@ class EmbeddedBackend(Swapped):
                                                               LAST_PART_WEIGHT)))
         for other in analysis.synonyms(typed):  # "blodpropp i hjertet" as a phrase, not as "i"
             should += [(Occur.Should, q) for q in self._fields(other, SYNONYM_WEIGHT, phrase=True)]
+        for other in analysis.related(typed):
+            should += [(Occur.Should, q) for q in self._fields(other, RELATED_WEIGHT, phrase=True)]
         for field, weight in TYPO_FIELDS.items():
             for token in set(self._analyzers[FIELDS[field][0]].analyze(text)):
                 if len(token) >= TYPO_ONE:

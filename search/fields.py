@@ -37,6 +37,7 @@ ENDINGS_WEIGHT = 1.5
 # "Eklampsi totalt") scores this: below the label's own words, above a code list's variables.
 LAST_PART_WEIGHT = 10.0
 SYNONYM_WEIGHT = 0.8
+RELATED_WEIGHT = 0.4  # a broader, narrower or related term (analysis.related)
 # A variable coded with a code list whose concept the words match (Query.via) scores up to
 # this, times how well the concept matches: above a word in its description, as a diagnosis
 # is what a diagnosis variable holds.

@@ -512,6 +512,8 @@ REGISTRY = [
     variable("npr/somatikk/SYKDOM", "SYKDOM", "Sykdom", "Det oppholdet gjaldt.", source="npr", dataset="npr/somatikk"),
     variable("npr/somatikk/BT", "BT_HOY", "Høyt blodtrykk", "Blodtrykket var høyt ved innkomst.",
              source="npr", dataset="npr/somatikk"),
+    variable("npr/somatikk/SYS", "BT_SYS", "Systolisk blodtrykk", "Målt ved innkomst.", source="npr",
+             dataset="npr/somatikk"),
     variable("npr/somatikk/PROS", "prosedyreKode", "Prosedyrekode", "Prosedyrer utført under oppholdet.",
              source="npr", dataset="npr/somatikk", code_list="https://example.test/codelist/ncsp",
              code_list_title="NCMP/NCSP"),
@@ -558,8 +560,17 @@ def test_a_hyphenated_code_name_is_searched_as_a_phrase(registry):
 
 def test_a_synonym_of_several_words_finds_and_marks_them_as_a_phrase(registry):
     # "høyt blodtrykk" is a synonym of "hypertensjon"; its words in another order are no match
-    [found] = registry.search(Query(text="hypertensjon")).items
-    assert found.id == "npr/somatikk/BT"
+    found = registry.search(Query(text="hypertensjon")).items
+    assert found[0].id == "npr/somatikk/BT"
     if "highlight" in registry.capabilities:
-        assert [tuple(s) for s in found.highlight["label"]["nb"]] == [("Høyt", True), (" ", False), ("blodtrykk", True)]
-        assert not any(hit for _, hit in found.highlight["description"]["nb"])
+        assert [tuple(s) for s in found[0].highlight["label"]["nb"]] == [
+            ("Høyt", True), (" ", False), ("blodtrykk", True)]
+        assert [text for text, hit in found[0].highlight["description"]["nb"] if hit] == ["Blodtrykket"]
+
+
+def test_a_related_term_of_the_vocabularies_is_found_below_the_synonyms(registry):
+    # "blodtrykk" is related to "hypertensjon" (skos:related): found, after "Høyt blodtrykk", and marked
+    found = registry.search(Query(text="hypertensjon")).items
+    assert [hit.id for hit in found] == ["npr/somatikk/BT", "npr/somatikk/SYS"]
+    if "highlight" in registry.capabilities:
+        assert [tuple(s) for s in found[1].highlight["label"]["nb"]] == [("Systolisk ", False), ("blodtrykk", True)]
