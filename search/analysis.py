@@ -150,6 +150,13 @@ def _is_function_word(token: str) -> bool:
     return len(found) == 1 and found[0] in STOP_WORDS
 
 
+def pairs(text: str) -> list[str]:
+    """Each two words that follow each other in `text` ("lege forskrev legemidlet" -> "lege
+    forskrev", "forskrev legemidlet"): words typed together and found together say more."""
+    typed = words(text)
+    return [f"{a} {b}" for a, b in zip(typed, typed[1:])]
+
+
 def is_function_words(text: str) -> bool:
     """Whether every word of `text` is a function word: such a query is searched as typed."""
     typed = words(text)

@@ -17,7 +17,7 @@ from catalogue.search import analysis
 from catalogue.search.backend import FACETS, FILTERS
 from catalogue.search.documents import VariableDoc
 from catalogue.search.fields import (AGREE_FIELDS, ENDINGS_WEIGHT, FACET_SIZE, FIELDS, LAST_PART_WEIGHT, NO_YEAR,
-                                     RELATED_WEIGHT, SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE, TYPO_TWO, NAMED, VIA_AGREE, VIA_WEIGHT,
+                                     PAIR_FIELDS, PAIR_SLOP, RELATED_WEIGHT, SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE, TYPO_TWO, NAMED, VIA_AGREE, VIA_WEIGHT,
                                      Coverage, Groups, Labels, indexed, list_name, summarize)
 from catalogue.search.query import MAX_PAGE_SIZE, Query, Via
 
@@ -132,6 +132,8 @@ def _text_query(typed: str, via: tuple[Via, ...] = ()) -> dict:
     last = analysis.last_parts(text)
     if last:
         should.append({"constant_score": {"filter": {"terms": {"label_words": last}}, "boost": LAST_PART_WEIGHT}})
+    should += [{"match_phrase": {field: {"query": pair, "slop": PAIR_SLOP, "boost": weight}}}
+               for pair in analysis.pairs(text) for field, weight in PAIR_FIELDS.items()]
     for other in analysis.synonyms(typed):  # "blodpropp i hjertet" as a phrase, not as "i"
         should += _fields(other, SYNONYM_WEIGHT, phrase=True)
     for other in analysis.related(typed):
@@ -146,12 +148,14 @@ def _text_query(typed: str, via: tuple[Via, ...] = ()) -> dict:
 def _via(via: Via, typed: str) -> list[dict]:
     """The variables of the concept's code list, and less those whose label only names the
     list (fields.list_name); more those whose own words or register share a word with the
-    query (fields.VIA_AGREE)."""
+    query or have one of its synonyms (fields.VIA_AGREE)."""
     weight = VIA_WEIGHT * via.score
     ways = [({"term": {"code_list": via.code_list}}, weight * (1 - VIA_AGREE))]
     if name := list_name(via.code_list_title):
         ways.append(({"match_phrase": {"label_nb_fold": name}}, weight * (1 - VIA_AGREE) * NAMED))
-    agree = {"bool": {"should": [{"match": {field: analysis.content(typed)}} for field in AGREE_FIELDS],
+    said = analysis.synonyms(typed)
+    agree = {"bool": {"should": [{"match": {field: analysis.content(typed)}} for field in AGREE_FIELDS]
+                      + [{"match_phrase": {field: other}} for field in AGREE_FIELDS for other in said],
                       "minimum_should_match": 1}}
     listed = {"bool": {"should": [way for way, _ in ways], "minimum_should_match": 1}}
     return [*({"constant_score": {"filter": way, "boost": share}} for way, share in ways),

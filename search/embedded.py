@@ -32,7 +32,7 @@ from catalogue.search import analysis
 from catalogue.search.backend import FACETS, FILTERS, FacetValue, Hit, Page, Suggestion, hit
 from catalogue.search.documents import VariableDoc
 from catalogue.search.fields import (AGREE_FIELDS, DESCRIPTION_WINDOW, ENDINGS_WEIGHT, FACET_SIZE, FIELDS,
-                                     LAST_PART_WEIGHT, NO_YEAR, RELATED_WEIGHT, SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE,
+                                     LAST_PART_WEIGHT, NO_YEAR, PAIR_FIELDS, PAIR_SLOP, RELATED_WEIGHT, SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE,
                                      TYPO_TWO, NAMED, VIA_AGREE, VIA_WEIGHT, Coverage, Groups, Labels, Names, indexed,
                                      list_name, summarize)
 from catalogue.search.query import Query, Via
@@ -372,6 +372,12 @@ class EmbeddedBackend(Swapped):
         if last:
             should.append((Occur.Should, TQ.const_score_query(TQ.term_set_query(self.schema, "label_words", last),
                                                               LAST_PART_WEIGHT)))
+        for pair in analysis.pairs(text):
+            for field, weight in PAIR_FIELDS.items():
+                tokens = self._analyzers[FIELDS[field][0]].analyze(pair)
+                if len(tokens) > 1:
+                    should.append((Occur.Should, TQ.boost_query(
+                        TQ.phrase_query(self.schema, field, tokens, slop=PAIR_SLOP), weight)))
         for other in analysis.synonyms(typed):  # "blodpropp i hjertet" as a phrase, not as "i"
             should += [(Occur.Should, q) for q in self._fields(other, SYNONYM_WEIGHT, phrase=True)]
         for other in analysis.related(typed):
@@ -387,24 +393,30 @@ class EmbeddedBackend(Swapped):
     def _via(self, via: Via, typed: str) -> list[TQ]:
         """The variables of the concept's code list, and less those whose label only names the
         list (fields.list_name); more those whose own words or register share a word with the
-        query (fields.VIA_AGREE)."""
+        query or have one of its synonyms (fields.VIA_AGREE)."""
         weight = VIA_WEIGHT * via.score
         linked = TQ.term_query(self.schema, "code_list", via.code_list)
         named = self._analyzers["nb_fold"].analyze(list_name(via.code_list_title))
         ways = [(linked, weight * (1 - VIA_AGREE))]
         if named:
-            ways.append((TQ.phrase_query(self.schema, "label_nb_fold", named) if len(named) > 1
-                         else TQ.term_query(self.schema, "label_nb_fold", named[0]),
-                         weight * (1 - VIA_AGREE) * NAMED))
+            ways.append((self._phrase("label_nb_fold", named), weight * (1 - VIA_AGREE) * NAMED))
         out = [TQ.const_score_query(way, share) for way, share in ways]
         tokens = set(self._analyzers["nb_fold"].analyze(analysis.content(typed)))
         if tokens:
+            said = [self._analyzers["nb_fold"].analyze(other) for other in analysis.synonyms(typed)]
             agree = TQ.boolean_query([(Occur.Should, TQ.term_query(self.schema, field, t))
-                                      for field in AGREE_FIELDS for t in tokens])
+                                      for field in AGREE_FIELDS for t in tokens]
+                                     + [(Occur.Should, self._phrase(field, other))
+                                        for field in AGREE_FIELDS for other in said if other])
             listed = TQ.boolean_query([(Occur.Should, way) for way, _ in ways])
             out.append(TQ.const_score_query(TQ.boolean_query([(Occur.Must, listed), (Occur.Must, agree)]),
                                             weight * VIA_AGREE))
         return out
+
+    def _phrase(self, field: str, tokens: list[str]) -> TQ:
+        """The tokens in `field`, in order."""
+        return (TQ.phrase_query(self.schema, field, tokens) if len(tokens) > 1
+                else TQ.term_query(self.schema, field, tokens[0]))
 
     def _fields(self, text: str, factor: float, phrase: bool = False) -> list[TQ]:
         """The words of `text` in each field (any of them, or with `phrase` all in order)."""

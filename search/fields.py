@@ -36,6 +36,11 @@ ENDINGS_WEIGHT = 1.5
 # The other way round, a compound typed whose last part is a word of a label ("preeklampsi",
 # "Eklampsi totalt") scores this: below the label's own words, above a code list's variables.
 LAST_PART_WEIGHT = 10.0
+# Two words of the query that follow each other (function words aside) found within this many
+# words of each other, in order, in a label or description score as much again as these
+# fields do: "forskrev legemidlet" in "... som forskrev legemidlet" above "legemiddel" alone.
+PAIR_FIELDS = {"label_nb_fold": 3.0, "description_nb_fold": 1.0}
+PAIR_SLOP = 2
 SYNONYM_WEIGHT = 0.8
 RELATED_WEIGHT = 0.4  # a broader, narrower or related term (analysis.related)
 # A variable coded with a code list whose concept the words match (Query.via) scores up to

@@ -30,6 +30,8 @@ from opensearch_cluster import Cluster
 
 XSD_INT = "integer"
 ICD10 = "https://example.test/codelist/icd10"
+GROUPS = "https://example.test/codelist/groups"  # ICD-10 codes in ranges
+ICPC2 = "https://example.test/codelist/icpc2"
 
 
 def variable(id: str, name: str, label_nb: str, description: str = "", *, label_en: str = "",
@@ -411,7 +413,10 @@ CONCEPTS = [Concept(code_list=ICD10, code_list_title={"nb": "ICD-10 diagnoser"},
             for code, label in [("C34", "Ondartet svulst i bronkie og lunge"), ("E11", "Diabetes mellitus type 2"),
                                 ("O244", "Diabetes mellitus som oppstår under svangerskap"), ("J45", "Astma"),
                                 ("P070", "Ekstremt lav fødselsvekt"), ("C61", "Ondartet svulst i blærehalskjertel"),
-                                ("C509", "Ondartet svulst i bryst, uspesifisert")]]
+                                ("C509", "Ondartet svulst i bryst, uspesifisert")]] + [
+    Concept(code_list=GROUPS, code_list_title={"nb": "Diagnosegrupper"}, notation=code, labels=[label])
+    for code, label in [("P05-P08", "Forstyrrelser knyttet til svangerskapets lengde og fostervekst"),
+                        ("J40-J47", "Kroniske sykdommer i nedre luftveier")]]
 
 
 @pytest.fixture(scope="module")
@@ -461,6 +466,18 @@ def test_a_query_through_a_concept_finds_the_variables_of_its_list_and_says_why(
 def test_a_code_is_found_with_its_dot_or_as_its_category(concepts, typed, code):
     [via] = concepts.via(typed)
     assert (via.notation, via.score) == (code, 1.0)  # a code counts as one word, however written
+
+
+@pytest.mark.parametrize("typed", ["ekstremt lav fødselsvekt", "P07"])
+def test_a_code_that_subdivides_one_of_a_range_of_another_list_finds_that_list_too(concepts, typed):
+    found = {v.notation: v for v in concepts.via(typed)}
+    assert list(found) == ["P070", "P05-P08"]  # P070 subdivides P07, in P05-P08
+    assert found["P05-P08"].code_list == GROUPS and found["P05-P08"].score == found["P070"].score / 2
+
+
+def test_a_code_no_longer_than_the_ends_of_a_range_is_not_taken_to_lie_in_it(concepts):
+    # another list's "J45" (as ICPC-2's "K75") may mean something else than ICD-10's
+    assert [v.notation for v in concepts.via("astma")] == ["J45"]
 
 
 def test_a_code_too_short_to_say_much_is_no_category(concepts):
@@ -514,6 +531,14 @@ REGISTRY = [
              source="npr", dataset="npr/somatikk"),
     variable("npr/somatikk/SYS", "BT_SYS", "Systolisk blodtrykk", "Målt ved innkomst.", source="npr",
              dataset="npr/somatikk"),
+    variable("npr/somatikk/BYTTE", "BYTTE", "Bytte", "Forskrev legen noe annet enn det utleverte legemidlet?",
+             source="npr", dataset="npr/somatikk"),
+    variable("npr/somatikk/FORSKRIVER", "FORSKRIVER", "Løpenummer",
+             "Løpenummeret til legen som forskrev legemidlet, gitt av apoteket ved utlevering.",
+             source="npr", dataset="npr/somatikk"),
+    variable("npr/somatikk/KONTAKT", "KONTAKT", "Kontaktårsak", "Årsaken til kontakten, for eksempel myokardinfarkt.",
+             source="npr", dataset="npr/somatikk", code_list=ICPC2, code_list_title="Primærhelsetjenestens koder"),
+    variable("npr/somatikk/INFARKT", "INFARKT", "Myokardinfarkt", source="npr", dataset="npr/somatikk"),
     variable("npr/somatikk/PROS", "prosedyreKode", "Prosedyrekode", "Prosedyrer utført under oppholdet.",
              source="npr", dataset="npr/somatikk", code_list="https://example.test/codelist/ncsp",
              code_list_title="NCMP/NCSP"),
@@ -540,6 +565,20 @@ def test_through_a_concept_the_variables_that_share_a_word_with_the_query_come_f
     # whose label names the list without a link to it; nothing else
     assert ids(registry, "lungekreft", via=(LUNG_CANCER,)) == [
         "mfr/mfr/KREFT", "npr/somatikk/HDIAG", "npr/somatikk/DIAG"]
+
+
+def test_through_a_concept_a_variable_whose_words_have_a_synonym_of_the_query_comes_first(registry):
+    needs(registry, "synonyms")
+    # "myokardinfarkt" is "hjerteinfarkt": the variable coded with the list that says so ranks
+    # above a label that is the synonym but holds no code
+    heart_attack = Via(code_list=ICPC2, code_list_title="Primærhelsetjenestens koder", notation="K75",
+                       label="Akutt hjerteinfarkt")
+    assert ids(registry, "hjerteinfarkt", via=(heart_attack,)) == ["npr/somatikk/KONTAKT", "npr/somatikk/INFARKT"]
+
+
+def test_words_typed_together_found_together_rank_first(registry):
+    # "forskrev legemidlet" together in a longer description, above the two words far apart
+    assert ids(registry, "forskrev legemidlet")[:2] == ["npr/somatikk/FORSKRIVER", "npr/somatikk/BYTTE"]
 
 
 def test_a_nynorsk_spelling_finds_what_its_bokmal_finds(registry):
