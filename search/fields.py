@@ -28,7 +28,7 @@ FIELDS = {
     "context": ("nb_fold", 1.0),
 }
 # Typo tolerance: words of at least TYPO_ONE letters may be one edit off (two from TYPO_TWO).
-TYPO_FIELDS = {"label_words": 1.5, "label_en": 1.2, "description_nb_fold": 0.3}
+TYPO_FIELDS = {"label_words": 1.5, "label_en": 1.2, "description_nb_fold": 0.3, "context": 0.3}
 TYPO_ONE, TYPO_TWO = 5, 9
 # A word typed may be the last part of a compound no dictionary splits ("omkrets" in
 # "hodeomkrets"): labels are also indexed under their words' endings (analysis.endings).

@@ -179,6 +179,12 @@ def test_a_typo_in_a_long_word_is_forgiven_but_not_in_a_short_one(backend):
     assert ids(backend, "vkt") == []
 
 
+def test_a_typo_in_the_name_of_a_register_finds_its_variables(backend):
+    needs(backend, "typos")
+    # "Somatikk" is the title of their dataset, not a word of their own
+    assert set(ids(backend, "somatik")) == {"npr/somatikk/HDIAG", "npr/somatikk/OMSORG", "npr/somatikk/INNDATO"}
+
+
 def test_synonyms_from_the_vocabularies_widen_a_query(backend):
     needs(backend, "synonyms")
     assert ids(backend, "BMI")[0] == "mfr/mfr/KMI"
