@@ -307,22 +307,28 @@ def matcher(text: str, analyzers: Iterable[Callable[[str], list[str]]]) -> Hits:
     by word, as the search matches it: "Barnets" alone is not "barnets vekt i hele gram".
     Remembers its answers, since hits repeat words."""
     analyzers = list(analyzers)
-    known: dict[str, set[str]] = {}
+    known: dict[str, frozenset[str]] = {}
+    single: dict[str, bool] = {}
 
-    def tokens(word: str) -> set[str]:
+    def tokens(word: str) -> frozenset[str]:
         if word not in known:
-            known[word] = {token for analyze in analyzers for token in analyze(word)}
+            known[word] = frozenset(token for analyze in analyzers for token in analyze(word))
         return known[word]
     others = alternatives(text)
     phrases = [[tokens(w) for w in WORD.findall(other)] for other in others if len(WORD.findall(other)) > 1]
     wanted = tokens(text).union(*(tokens(other) for other in others if len(WORD.findall(other)) == 1))
     ignore = ignored(text)
 
+    def hit(word: str) -> bool:
+        if word not in single:
+            single[word] = word.lower() not in ignore and not wanted.isdisjoint(tokens(word))
+        return single[word]
+
     def hits(found: list[str]) -> list[bool]:
-        flags = [word.lower() not in ignore and bool(tokens(word) & wanted) for word in found]
+        flags = [hit(word) for word in found]
         for phrase in phrases:
             for start in range(len(found) - len(phrase) + 1):
-                if all(tokens(found[start + n]) & said for n, said in enumerate(phrase)):
+                if all(not said.isdisjoint(tokens(found[start + n])) for n, said in enumerate(phrase)):
                     flags[start:start + len(phrase)] = [True] * len(phrase)
         return flags
     return hits
