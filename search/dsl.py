@@ -116,10 +116,11 @@ def _bool(must: Iterable[dict] = (), filter: Iterable[dict] = ()) -> dict:
     return {"bool": clauses} if clauses else {"match_all": {}}
 
 
-def _text_query(typed: str, via: tuple[Via, ...] = ()) -> dict:
+def _text_query(typed: str, via: tuple[Via, ...] = (), scoring: bool = True) -> dict:
     """Any of: the words in each field, their synonyms, near spellings of long words, and
     the code lists of concepts they match (`via`). Function words count only in synonyms'
-    phrases, or as a phrase when they are all there is."""
+    phrases, or as a phrase when they are all there is. Words found together (pairs) only
+    order what the words find: left out where nothing is scored (`matching`)."""
     through = [clause for v in via for clause in _via(v, typed)]
     if analysis.is_function_words(typed):
         return {"bool": {"should": _fields(typed, 1.0, phrase=True) + through, "minimum_should_match": 1}}
@@ -133,7 +134,7 @@ def _text_query(typed: str, via: tuple[Via, ...] = ()) -> dict:
     if last:
         should.append({"constant_score": {"filter": {"terms": {"label_words": last}}, "boost": LAST_PART_WEIGHT}})
     should += [{"match_phrase": {field: {"query": pair, "slop": PAIR_SLOP, "boost": weight}}}
-               for pair in analysis.pairs(text) for field, weight in PAIR_FIELDS.items()]
+               for pair in (analysis.pairs(text) if scoring else ()) for field, weight in PAIR_FIELDS.items()]
     for other in analysis.synonyms(typed):  # "blodpropp i hjertet" as a phrase, not as "i"
         should += _fields(other, SYNONYM_WEIGHT, phrase=True)
     for other in analysis.related(typed):
@@ -228,7 +229,7 @@ def search_body(query: Query) -> dict:
 
 def matching_body(query: Query, size: int, after: list | None) -> dict:
     """A page of `size` documents the query matches, in id order, after the sort key `after`."""
-    text = [_text_query(query.text, query.via)] if query.text.strip() else []
+    text = [_text_query(query.text, query.via, scoring=False)] if query.text.strip() else []
     body = {"query": _bool(filter=[*text, *_period_filters(query), *_facet_filters(query).values()]),
             "sort": [{"id": "asc"}], "size": size, "track_total_hits": False, "_source": ["doc"]}
     return {**body, "search_after": after} if after else body

@@ -322,7 +322,7 @@ class EmbeddedBackend(Swapped):
     def _compile(self, query: Query, scoring: bool = True) -> TQ:
         clauses: list[tuple[Occur, TQ]] = []
         if query.text.strip():
-            clauses.append((Occur.Must, self._text(query.text, query.via)))
+            clauses.append((Occur.Must, self._text(query.text, query.via, scoring)))
         for facet, values in query.filters.items():
             if facet in FILTERS and values:
                 clauses.append((Occur.Must, TQ.term_set_query(self.schema, facet, list(values))))
@@ -354,10 +354,12 @@ class EmbeddedBackend(Swapped):
                               lower_bound=0 if lowest is None else lowest,
                               upper_bound=NO_YEAR if highest is None else highest)
 
-    def _text(self, typed: str, via: tuple[Via, ...] = ()) -> TQ:
+    def _text(self, typed: str, via: tuple[Via, ...] = (), scoring: bool = True) -> TQ:
         """Any of: the words in each field, their synonyms, near spellings of long words, and
         the code lists of concepts they match (`via`). Function words count only in synonyms'
-        phrases, or as a phrase when they are all there is."""
+        phrases, or as a phrase when they are all there is. Words found together (pairs) only
+        order what the words find: left out where nothing is scored (facets, `matching`),
+        as reading their positions in every document found would cost more than the search."""
         through = [(Occur.Should, q) for v in via for q in self._via(v, typed)]
         if analysis.is_function_words(typed):
             return TQ.boolean_query([(Occur.Should, q) for q in self._fields(typed, 1.0, phrase=True)] + through)
@@ -372,7 +374,7 @@ class EmbeddedBackend(Swapped):
         if last:
             should.append((Occur.Should, TQ.const_score_query(TQ.term_set_query(self.schema, "label_words", last),
                                                               LAST_PART_WEIGHT)))
-        for pair in analysis.pairs(text):
+        for pair in analysis.pairs(text) if scoring else ():
             for field, weight in PAIR_FIELDS.items():
                 tokens = self._analyzers[FIELDS[field][0]].analyze(pair)
                 if len(tokens) > 1:
