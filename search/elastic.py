@@ -227,7 +227,7 @@ class ElasticBackend:
         text = query.text
         if not text.strip():
             return [hit(doc, query) for doc in docs]
-        said = [text, *analysis.alternatives(text)]  # and each word of those of several
+        said = [text, *analysis.alternatives(text)]  # and each word of those of several words
         words = [word for value in said[1:] for word in analysis.WORD.findall(value)]
         words += [word for doc in docs for field in (doc.label, doc.description)
                   for value in field.values() for word in analysis.WORD.findall(value)]
