@@ -150,6 +150,13 @@ def _is_function_word(token: str) -> bool:
     return len(found) == 1 and found[0] in STOP_WORDS
 
 
+def pairs(text: str) -> list[str]:
+    """Each two words that follow each other in `text` ("lege forskrev legemidlet" -> "lege
+    forskrev", "forskrev legemidlet"): words typed together and found together say more."""
+    typed = words(text)
+    return [f"{a} {b}" for a, b in zip(typed, typed[1:])]
+
+
 def is_function_words(text: str) -> bool:
     """Whether every word of `text` is a function word: such a query is searched as typed."""
     typed = words(text)
@@ -161,19 +168,60 @@ def ignored(text: str) -> frozenset[str]:
     return frozenset() if is_function_words(text) else STOP_WORDS
 
 
+LABELS = (SKOS.prefLabel, SKOS.altLabel, SKOS.hiddenLabel)
+# A concept's broader, narrower and related concepts: searched too, below its synonyms.
+RELATIONS = (SKOS.broader, SKOS.narrower, SKOS.related)
+
+
 @cache
 def synonym_groups() -> tuple[frozenset[str], ...]:
     """Each SKOS concept in the shipped vocabularies (ontologies/*.ttl) as the set of its
     labels, lower-cased: preferred, alternative and hidden, in every language."""
-    groups = []
+    return tuple(labels for labels, _ in _concepts() if len(labels) > 1)
+
+
+@cache
+def _concepts() -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
+    """Each SKOS concept of the vocabularies as its labels and the labels of the concepts it is
+    broader, narrower or related to (either way round)."""
+    found = []
     for name in ontology.vocabularies():
         graph = ontology.load(name)
+
+        def labels(concept) -> frozenset[str]:
+            return frozenset(str(o).strip().lower() for p in LABELS for o in graph.objects(concept, p))
         for concept in graph.subjects(RDF.type, SKOS.Concept):
-            labels = {str(o).strip().lower() for p in (SKOS.prefLabel, SKOS.altLabel, SKOS.hiddenLabel)
-                      for o in graph.objects(concept, p)}
-            if len(labels) > 1:
-                groups.append(frozenset(labels))
-    return tuple(groups)
+            near = {*(o for p in RELATIONS for o in graph.objects(concept, p)),
+                    *(s for p in RELATIONS for s in graph.subjects(p, concept))}
+            found.append((labels(concept), frozenset().union(*(labels(c) for c in near))))
+    return tuple(found)
+
+
+@cache
+def _related_index() -> dict[str, frozenset[str]]:
+    """Label (as typed, and folded) -> the labels of the concepts its concepts are related to."""
+    index: dict[str, set[str]] = {}
+    for labels, near in _concepts():
+        for label in labels if near else ():
+            for key in {label, fold(label)}:
+                index.setdefault(key, set()).update(near)
+    return {k: frozenset(v) for k, v in index.items()}
+
+
+def related(text: str, longest: int = 4) -> list[str]:
+    """The labels of the concepts broader than, narrower than or related to one that the words
+    of `text` (single words and runs of up to `longest`) or their synonyms name:
+    "hypertensjon" -> "blodtrykk", "tvillinger" -> "flerfødsel"."""
+    typed = words(text)
+    said = {" ".join(typed[start:start + size]) for size in range(1, min(longest, len(typed)) + 1)
+            for start in range(len(typed) - size + 1)} | set(synonyms(text, longest))
+    index = _related_index()
+    return sorted({other for label in said for key in (label, fold(label)) for other in index.get(key, ())} - said)
+
+
+def alternatives(text: str) -> list[str]:
+    """What a search for `text` also looks for: its synonyms, then its related terms."""
+    return [*synonyms(text), *related(text)]
 
 
 @cache
@@ -249,39 +297,62 @@ def _one_word_labels() -> dict[tuple[str, int], list[str]]:
 
 
 Segments = list[tuple[str, bool]]  # text cut into runs, each saying whether it matched
+Hits = Callable[[list[str]], list[bool]]  # the words of a text -> whether each matched
 
 
-def matcher(wanted: set[str], analyzers: Iterable[Callable[[str], list[str]]],
-            ignore: frozenset[str] = frozenset()) -> Callable[[str], bool]:
-    """Whether a word matched: one of the analyzers turns it into a token of `wanted`, and
-    it is not one of the `ignore`d words. Remembers its answers, since hits repeat words."""
+def matcher(text: str, analyzers: Iterable[Callable[[str], list[str]]]) -> Hits:
+    """Which words of a hit match the query `text`: a word one of the analyzers turns into a
+    token of the text or of a one-word synonym or related term (not a function word, unless
+    the text has nothing else), and every word of a run that spells one of several words word
+    by word, as the search matches it: "Barnets" alone is not "barnets vekt i hele gram".
+    Remembers its answers, since hits repeat words."""
     analyzers = list(analyzers)
-    known: dict[str, bool] = {}
+    known: dict[str, frozenset[str]] = {}
+    single: dict[str, bool] = {}
 
-    def is_hit(word: str) -> bool:
+    def tokens(word: str) -> frozenset[str]:
         if word not in known:
-            known[word] = word.lower() not in ignore and any(
-                token in wanted for analyze in analyzers for token in analyze(word))
+            known[word] = frozenset(token for analyze in analyzers for token in analyze(word))
         return known[word]
-    return is_hit
+    others = alternatives(text)
+    phrases = [[tokens(w) for w in WORD.findall(other)] for other in others if len(WORD.findall(other)) > 1]
+    wanted = tokens(text).union(*(tokens(other) for other in others if len(WORD.findall(other)) == 1))
+    ignore = ignored(text)
+
+    def hit(word: str) -> bool:
+        if word not in single:
+            single[word] = word.lower() not in ignore and not wanted.isdisjoint(tokens(word))
+        return single[word]
+
+    def hits(found: list[str]) -> list[bool]:
+        flags = [hit(word) for word in found]
+        for phrase in phrases:
+            for start in range(len(found) - len(phrase) + 1):
+                if all(not said.isdisjoint(tokens(found[start + n])) for n, said in enumerate(phrase)):
+                    flags[start:start + len(phrase)] = [True] * len(phrase)
+        return flags
+    return hits
 
 
-def mark(text: str, is_hit: Callable[[str], bool], limit: int | None = None) -> Segments:
+def mark(text: str, hits: Hits, limit: int | None = None) -> Segments:
     """`text` cut into runs, each saying whether it is a word that matched. With `limit`, a
     window of about that many characters around the first match (the start when none did)."""
-    prefix = suffix = ""
+    found = list(WORD.finditer(text))
+    flags = hits([match.group() for match in found])
+    begin, end, prefix, suffix = 0, len(text), "", ""
     if limit and len(text) > limit:
-        first = next((m.start() for m in WORD.finditer(text) if is_hit(m.group())), 0)
+        first = next((match.start() for match, hit in zip(found, flags) if hit), 0)
         begin = max(0, first - limit // 3)
         begin = begin if begin == 0 else text.find(" ", begin) + 1 or first  # at a word's start
         end = begin + limit
         end = end if end >= len(text) else (text.rfind(" ", begin, end) if " " in text[begin:end] else end)
         prefix, suffix = ("… " if begin else ""), (" …" if end < len(text) else "")
-        text = text[begin:end]
     segments: Segments = []
-    plain, last = prefix, 0  # runs of words that did not match are joined into one
-    for match in WORD.finditer(text):
-        if is_hit(match.group()):
+    plain, last = prefix, begin  # runs of words that did not match are joined into one
+    for match, hit in zip(found, flags):
+        if match.start() < begin or match.end() > end:  # outside the window, or cut by its end
+            continue
+        if hit:
             if plain or match.start() > last:
                 segments.append((plain + text[last:match.start()], False))
             segments.append((match.group(), True))
@@ -289,5 +360,5 @@ def mark(text: str, is_hit: Callable[[str], bool], limit: int | None = None) -> 
         else:
             plain += text[last:match.end()]
         last = match.end()
-    plain += text[last:] + suffix
+    plain += text[last:end] + suffix
     return segments + [(plain, False)] if plain else segments

@@ -47,6 +47,11 @@ RESPELLINGS_KEPT = 10_000  # respelt words remembered, then forgotten all at onc
 # What a typed code looks like: a letter and a digit, maybe a dot ("E11", "I21.9", "N06AB03").
 CODE = re.compile(r"(?=.*\d)[a-z][a-z0-9]*(?:\.[a-z0-9]+)?")
 MIN_CODE_PREFIX = 3  # a typed code this long also finds the codes it begins ("E11": E110-E119)
+# A code of a list that groups another list's codes in ranges ("C30-C39" of the Cancer Registry's
+# topography groups): a code that subdivides one in the range ("C349") lies within it, and the
+# variables coded with the grouping list are found through it, at this share of its score.
+RANGE = re.compile(r"([a-z])(\d+)-\1(\d+)")
+WITHIN_SHARE = 0.5
 # When a search finds nothing: spellings offered (words this close to the catalogue's own),
 # and the concepts and registers nearest to it.
 SPELLING_CUTOFF, HELP_SIZE = 0.8, 5
@@ -90,6 +95,7 @@ class ConceptIndex(Swapped):
         self._by_shape: dict[tuple[str, int], list[str]] = {}
         self._respellings: dict[str, str] = {}
         self._registers: list[Register] = []
+        self._ranges: list[tuple[str, str, str, Concept]] = []  # letter, first and last number, the range
         self.schema = _schema()
 
     def _open(self, folder: Path, create: bool = False) -> tantivy.Index:
@@ -129,7 +135,15 @@ class ConceptIndex(Swapped):
             self._by_shape[folded[0], len(folded)].append(folded)
         self._respellings = {}
         self._registers = [Register.model_validate(r) for r in json.loads((folder / REGISTERS).read_text())]
-        return self._open(folder)
+        index = self._open(folder)
+        searcher = index.searcher()
+        alike = TQ.regex_query(self.schema, "notation", "[a-z][0-9]+-[a-z][0-9]+")
+        self._ranges = []
+        for _, address in searcher.search(alike, limit=max(1, searcher.num_docs)).hits:
+            concept = Concept.model_validate_json(searcher.doc(address)["concept"][0])
+            if found := RANGE.fullmatch(concept.notation.lower()):
+                self._ranges.append((*found.groups(), concept))
+        return index
 
     def lookup(self, typed: str, limit: int = 5) -> list[tuple[Concept, float]]:
         """The concepts all the words of `typed` match (or its code), most of whose own words
@@ -165,15 +179,28 @@ class ConceptIndex(Swapped):
         """The best concept of each code list `typed` matches. Its score grows with the share
         of the concept the query names, and with the query's words: a concept that all of
         several words name ("kreft i lunge") says more than any one of them in a label."""
-        found: dict[str, tuple[Concept, float]] = {}
+        found: dict[str, tuple[Concept, float]] = {}  # list -> its concept and its score
         for concept, covered in self.lookup(typed, CANDIDATES):
-            found.setdefault(concept.code_list, (concept, covered))
+            found.setdefault(concept.code_list, (concept, covered ** 2))
+        for concept, score in list(found.values()):  # then the ranges of other lists they lie in
+            for within in self._within(concept):
+                found.setdefault(within.code_list, (within, score * WITHIN_SHARE))
         # a code counts as one word, written with its dot or not ("I21.9", "I219")
         words = analysis.words(analysis.content(typed))
         many = 1 if _code(typed) else len(words)
         # a concept found through a respelt word is a guess: below a variable the word is near
         sure = RESPELT_SHARE if [self._respelt(w) for w in words] != words else 1.0
-        return tuple(Via(**code(c).model_dump(), score=covered ** 2 * many * sure) for c, covered in found.values())
+        return tuple(Via(**code(c).model_dump(), score=score * many * sure) for c, score in found.values())
+
+    def _within(self, concept: Concept) -> list[Concept]:
+        """The ranges of other lists with a code that `concept` subdivides: "C349" lies in
+        "C30-C39"; a code no longer than the range's ("K75" of ICPC-2) in none, as another
+        list's code may mean something else."""
+        notation = concept.notation.lower()
+        return [within for letter, first, last, within in self._ranges
+                if within.code_list != concept.code_list and notation[0] == letter
+                and len(notation) > 1 + len(first) and notation[1:1 + len(first)].isdigit()
+                and int(first) <= int(notation[1:1 + len(first)]) <= int(last)]
 
     def _wanted(self, typed: str, words: list[str]) -> set[str]:
         """The stems `typed` stands for: its words', their compound parts', and their synonyms'."""

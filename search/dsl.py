@@ -17,8 +17,9 @@ from catalogue.search import analysis
 from catalogue.search.backend import FACETS, FILTERS
 from catalogue.search.documents import VariableDoc
 from catalogue.search.fields import (AGREE_FIELDS, ENDINGS_WEIGHT, FACET_SIZE, FIELDS, LAST_PART_WEIGHT, NO_YEAR,
-                                     SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE, TYPO_TWO, NAMED, VIA_AGREE, VIA_WEIGHT,
-                                     Coverage, Groups, Labels, indexed, list_name, summarize)
+                                     PAIR_FIELDS, PAIR_SLOP, RELATED_WEIGHT, SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE,
+                                     TYPO_TWO, NAMED, VIA_AGREE, VIA_WEIGHT, Coverage, Groups, Labels, indexed,
+                                     list_name, summarize)
 from catalogue.search.query import MAX_PAGE_SIZE, Query, Via
 
 # The deepest page a Query may ask for (page <= 10 000): from + size must stay within the
@@ -116,10 +117,11 @@ def _bool(must: Iterable[dict] = (), filter: Iterable[dict] = ()) -> dict:
     return {"bool": clauses} if clauses else {"match_all": {}}
 
 
-def _text_query(typed: str, via: tuple[Via, ...] = ()) -> dict:
+def _text_query(typed: str, via: tuple[Via, ...] = (), scoring: bool = True) -> dict:
     """Any of: the words in each field, their synonyms, near spellings of long words, and
     the code lists of concepts they match (`via`). Function words count only in synonyms'
-    phrases, or as a phrase when they are all there is."""
+    phrases, or as a phrase when they are all there is. Words found together (pairs) only
+    order what the words find: left out where nothing is scored (`matching`)."""
     through = [clause for v in via for clause in _via(v, typed)]
     if analysis.is_function_words(typed):
         return {"bool": {"should": _fields(typed, 1.0, phrase=True) + through, "minimum_should_match": 1}}
@@ -132,8 +134,12 @@ def _text_query(typed: str, via: tuple[Via, ...] = ()) -> dict:
     last = analysis.last_parts(text)
     if last:
         should.append({"constant_score": {"filter": {"terms": {"label_words": last}}, "boost": LAST_PART_WEIGHT}})
+    should += [{"match_phrase": {field: {"query": pair, "slop": PAIR_SLOP, "boost": weight}}}
+               for pair in (analysis.pairs(text) if scoring else ()) for field, weight in PAIR_FIELDS.items()]
     for other in analysis.synonyms(typed):  # "blodpropp i hjertet" as a phrase, not as "i"
         should += _fields(other, SYNONYM_WEIGHT, phrase=True)
+    for other in analysis.related(typed):
+        should += _fields(other, RELATED_WEIGHT, phrase=True)
     should += [{"match": {field: {"query": text, "fuzziness": FUZZINESS, "prefix_length": 0, "boost": weight,
                                   "analyzer": WHOLE_WORDS.get(FIELDS[field][0], FIELDS[field][0])}}}
                for field, weight in TYPO_FIELDS.items() if text]
@@ -144,12 +150,14 @@ def _text_query(typed: str, via: tuple[Via, ...] = ()) -> dict:
 def _via(via: Via, typed: str) -> list[dict]:
     """The variables of the concept's code list, and less those whose label only names the
     list (fields.list_name); more those whose own words or register share a word with the
-    query (fields.VIA_AGREE)."""
+    query or have one of its synonyms (fields.VIA_AGREE)."""
     weight = VIA_WEIGHT * via.score
     ways = [({"term": {"code_list": via.code_list}}, weight * (1 - VIA_AGREE))]
     if name := list_name(via.code_list_title):
         ways.append(({"match_phrase": {"label_nb_fold": name}}, weight * (1 - VIA_AGREE) * NAMED))
-    agree = {"bool": {"should": [{"match": {field: analysis.content(typed)}} for field in AGREE_FIELDS],
+    said = analysis.synonyms(typed)
+    agree = {"bool": {"should": [{"match": {field: analysis.content(typed)}} for field in AGREE_FIELDS]
+                      + [{"match_phrase": {field: other}} for field in AGREE_FIELDS for other in said],
                       "minimum_should_match": 1}}
     listed = {"bool": {"should": [way for way, _ in ways], "minimum_should_match": 1}}
     return [*({"constant_score": {"filter": way, "boost": share}} for way, share in ways),
@@ -222,7 +230,7 @@ def search_body(query: Query) -> dict:
 
 def matching_body(query: Query, size: int, after: list | None) -> dict:
     """A page of `size` documents the query matches, in id order, after the sort key `after`."""
-    text = [_text_query(query.text, query.via)] if query.text.strip() else []
+    text = [_text_query(query.text, query.via, scoring=False)] if query.text.strip() else []
     body = {"query": _bool(filter=[*text, *_period_filters(query), *_facet_filters(query).values()]),
             "sort": [{"id": "asc"}], "size": size, "track_total_hits": False, "_source": ["doc"]}
     return {**body, "search_after": after} if after else body

@@ -227,15 +227,14 @@ class ElasticBackend:
         text = query.text
         if not text.strip():
             return [hit(doc, query) for doc in docs]
-        phrases = [text, *analysis.synonyms(text)]
-        words = [word for doc in docs for field in (doc.label, doc.description)
-                 for value in field.values() for word in analysis.WORD.findall(value)]
-        analyzers = [self._analyzer(index, name, [*phrases, *words]) for name in HIGHLIGHT_ANALYZERS]
-        wanted = {t for p in phrases for analyze in analyzers for t in analyze(p)}
-        is_hit = analysis.matcher(wanted, analyzers, analysis.ignored(text))
+        said = [text, *analysis.alternatives(text)]  # and each word of those of several words
+        words = [word for value in said[1:] for word in analysis.WORD.findall(value)]
+        words += [word for doc in docs for field in (doc.label, doc.description)
+                  for value in field.values() for word in analysis.WORD.findall(value)]
+        hits = analysis.matcher(text, [self._analyzer(index, name, [*said, *words]) for name in HIGHLIGHT_ANALYZERS])
         return [hit(doc, query,
-                    label={lang: analysis.mark(value, is_hit) for lang, value in doc.label.items()},
-                    description={lang: analysis.mark(value, is_hit, limit=DESCRIPTION_WINDOW)
+                    label={lang: analysis.mark(value, hits) for lang, value in doc.label.items()},
+                    description={lang: analysis.mark(value, hits, limit=DESCRIPTION_WINDOW)
                                  for lang, value in doc.description.items()}) for doc in docs]
 
     def _analyzer(self, index: str, analyzer: str, texts: list[str]) -> Callable[[str], list[str]]:

@@ -32,9 +32,9 @@ from catalogue.search import analysis
 from catalogue.search.backend import FACETS, FILTERS, FacetValue, Hit, Page, Suggestion, hit
 from catalogue.search.documents import VariableDoc
 from catalogue.search.fields import (AGREE_FIELDS, DESCRIPTION_WINDOW, ENDINGS_WEIGHT, FACET_SIZE, FIELDS,
-                                     LAST_PART_WEIGHT, NO_YEAR, SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE, TYPO_TWO,
-                                     NAMED, VIA_AGREE, VIA_WEIGHT, Coverage, Groups, Labels, Names, indexed,
-                                     list_name, summarize)
+                                     LAST_PART_WEIGHT, NO_YEAR, PAIR_FIELDS, PAIR_SLOP, RELATED_WEIGHT, SYNONYM_WEIGHT,
+                                     TYPO_FIELDS, TYPO_ONE, TYPO_TWO, NAMED, VIA_AGREE, VIA_WEIGHT, Coverage, Groups,
+                                     Labels, Names, indexed, list_name, summarize)
 from catalogue.search.query import Query, Via
 from catalogue.storage.durable import atomic_write
 
@@ -232,8 +232,8 @@ class EmbeddedBackend(Swapped):
                                  count=True, **self._order(query))
         docs = [VariableDoc.model_validate_json(searcher.doc(address)["doc"][0])
                 for _, address in result.hits]
-        is_hit = self._matcher(query.text) if query.text.strip() else None
-        items = [self._highlight(doc, query, is_hit) for doc in docs]
+        hits = self._matcher(query.text) if query.text.strip() else None
+        items = [self._highlight(doc, query, hits) for doc in docs]
         facets = cached if cached is not None else counting.result()
         with self._facets_lock:
             self._facets[key] = facets
@@ -322,7 +322,7 @@ class EmbeddedBackend(Swapped):
     def _compile(self, query: Query, scoring: bool = True) -> TQ:
         clauses: list[tuple[Occur, TQ]] = []
         if query.text.strip():
-            clauses.append((Occur.Must, self._text(query.text, query.via)))
+            clauses.append((Occur.Must, self._text(query.text, query.via, scoring)))
         for facet, values in query.filters.items():
             if facet in FILTERS and values:
                 clauses.append((Occur.Must, TQ.term_set_query(self.schema, facet, list(values))))
@@ -354,10 +354,12 @@ class EmbeddedBackend(Swapped):
                               lower_bound=0 if lowest is None else lowest,
                               upper_bound=NO_YEAR if highest is None else highest)
 
-    def _text(self, typed: str, via: tuple[Via, ...] = ()) -> TQ:
+    def _text(self, typed: str, via: tuple[Via, ...] = (), scoring: bool = True) -> TQ:
         """Any of: the words in each field, their synonyms, near spellings of long words, and
         the code lists of concepts they match (`via`). Function words count only in synonyms'
-        phrases, or as a phrase when they are all there is."""
+        phrases, or as a phrase when they are all there is. Words found together (pairs) only
+        order what the words find: left out where nothing is scored (facets, `matching`),
+        as reading their positions in every document found would cost more than the search."""
         through = [(Occur.Should, q) for v in via for q in self._via(v, typed)]
         if analysis.is_function_words(typed):
             return TQ.boolean_query([(Occur.Should, q) for q in self._fields(typed, 1.0, phrase=True)] + through)
@@ -372,8 +374,16 @@ class EmbeddedBackend(Swapped):
         if last:
             should.append((Occur.Should, TQ.const_score_query(TQ.term_set_query(self.schema, "label_words", last),
                                                               LAST_PART_WEIGHT)))
+        for pair in analysis.pairs(text) if scoring else ():
+            for field, weight in PAIR_FIELDS.items():
+                tokens = self._analyzers[FIELDS[field][0]].analyze(pair)
+                if len(tokens) > 1:
+                    should.append((Occur.Should, TQ.boost_query(
+                        TQ.phrase_query(self.schema, field, tokens, slop=PAIR_SLOP), weight)))
         for other in analysis.synonyms(typed):  # "blodpropp i hjertet" as a phrase, not as "i"
             should += [(Occur.Should, q) for q in self._fields(other, SYNONYM_WEIGHT, phrase=True)]
+        for other in analysis.related(typed):
+            should += [(Occur.Should, q) for q in self._fields(other, RELATED_WEIGHT, phrase=True)]
         for field, weight in TYPO_FIELDS.items():
             for token in set(self._analyzers[FIELDS[field][0]].analyze(text)):
                 if len(token) >= TYPO_ONE:
@@ -385,24 +395,30 @@ class EmbeddedBackend(Swapped):
     def _via(self, via: Via, typed: str) -> list[TQ]:
         """The variables of the concept's code list, and less those whose label only names the
         list (fields.list_name); more those whose own words or register share a word with the
-        query (fields.VIA_AGREE)."""
+        query or have one of its synonyms (fields.VIA_AGREE)."""
         weight = VIA_WEIGHT * via.score
         linked = TQ.term_query(self.schema, "code_list", via.code_list)
         named = self._analyzers["nb_fold"].analyze(list_name(via.code_list_title))
         ways = [(linked, weight * (1 - VIA_AGREE))]
         if named:
-            ways.append((TQ.phrase_query(self.schema, "label_nb_fold", named) if len(named) > 1
-                         else TQ.term_query(self.schema, "label_nb_fold", named[0]),
-                         weight * (1 - VIA_AGREE) * NAMED))
+            ways.append((self._phrase("label_nb_fold", named), weight * (1 - VIA_AGREE) * NAMED))
         out = [TQ.const_score_query(way, share) for way, share in ways]
         tokens = set(self._analyzers["nb_fold"].analyze(analysis.content(typed)))
         if tokens:
+            said = [self._analyzers["nb_fold"].analyze(other) for other in analysis.synonyms(typed)]
             agree = TQ.boolean_query([(Occur.Should, TQ.term_query(self.schema, field, t))
-                                      for field in AGREE_FIELDS for t in tokens])
+                                      for field in AGREE_FIELDS for t in tokens]
+                                     + [(Occur.Should, self._phrase(field, other))
+                                        for field in AGREE_FIELDS for other in said if other])
             listed = TQ.boolean_query([(Occur.Should, way) for way, _ in ways])
             out.append(TQ.const_score_query(TQ.boolean_query([(Occur.Must, listed), (Occur.Must, agree)]),
                                             weight * VIA_AGREE))
         return out
+
+    def _phrase(self, field: str, tokens: list[str]) -> TQ:
+        """The tokens in `field`, in order."""
+        return (TQ.phrase_query(self.schema, field, tokens) if len(tokens) > 1
+                else TQ.term_query(self.schema, field, tokens[0]))
 
     def _fields(self, text: str, factor: float, phrase: bool = False) -> list[TQ]:
         """The words of `text` in each field (any of them, or with `phrase` all in order)."""
@@ -420,19 +436,17 @@ class EmbeddedBackend(Swapped):
         return out
 
     @staticmethod
-    def _highlight(doc: VariableDoc, query: Query, is_hit) -> Hit:
-        if is_hit is None:
+    def _highlight(doc: VariableDoc, query: Query, hits: analysis.Hits | None) -> Hit:
+        if hits is None:
             return hit(doc, query)
         return hit(doc, query,
-                   label={lang: analysis.mark(value, is_hit) for lang, value in doc.label.items()},
-                   description={lang: analysis.mark(value, is_hit, limit=DESCRIPTION_WINDOW)
+                   label={lang: analysis.mark(value, hits) for lang, value in doc.label.items()},
+                   description={lang: analysis.mark(value, hits, limit=DESCRIPTION_WINDOW)
                                 for lang, value in doc.description.items()})
 
-    def _matcher(self, text: str):
+    def _matcher(self, text: str) -> analysis.Hits:
         """What marks the words of hits that match `text` (or its synonyms)."""
-        wanted = {t for p in [text, *analysis.synonyms(text)] for name in MARKED
-                  for t in self._analyzers[name].analyze(p)}
-        return analysis.matcher(wanted, [self._tokens], analysis.ignored(text))
+        return analysis.matcher(text, [self._tokens])
 
     def _tokens(self, word: str) -> list[str]:
         """A word of a hit as the marked fields' analyzers index it. Remembered across

@@ -28,7 +28,7 @@ FIELDS = {
     "context": ("nb_fold", 1.0),
 }
 # Typo tolerance: words of at least TYPO_ONE letters may be one edit off (two from TYPO_TWO).
-TYPO_FIELDS = {"label_words": 1.5, "label_en": 1.2, "description_nb_fold": 0.3}
+TYPO_FIELDS = {"label_words": 1.5, "label_en": 1.2, "description_nb_fold": 0.3, "context": 0.3}
 TYPO_ONE, TYPO_TWO = 5, 9
 # A word typed may be the last part of a compound no dictionary splits ("omkrets" in
 # "hodeomkrets"): labels are also indexed under their words' endings (analysis.endings).
@@ -36,7 +36,13 @@ ENDINGS_WEIGHT = 1.5
 # The other way round, a compound typed whose last part is a word of a label ("preeklampsi",
 # "Eklampsi totalt") scores this: below the label's own words, above a code list's variables.
 LAST_PART_WEIGHT = 10.0
+# Two words of the query that follow each other (function words aside) found within this many
+# words of each other, in order, in a label or description score as much again as these
+# fields do: "forskrev legemidlet" in "... som forskrev legemidlet" above "legemiddel" alone.
+PAIR_FIELDS = {"label_nb_fold": 3.0, "description_nb_fold": 1.0}
+PAIR_SLOP = 2
 SYNONYM_WEIGHT = 0.8
+RELATED_WEIGHT = 0.4  # a broader, narrower or related term (analysis.related)
 # A variable coded with a code list whose concept the words match (Query.via) scores up to
 # this, times how well the concept matches: above a word in its description, as a diagnosis
 # is what a diagnosis variable holds.

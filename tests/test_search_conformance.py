@@ -30,6 +30,8 @@ from opensearch_cluster import Cluster
 
 XSD_INT = "integer"
 ICD10 = "https://example.test/codelist/icd10"
+GROUPS = "https://example.test/codelist/groups"  # ICD-10 codes in ranges
+ICPC2 = "https://example.test/codelist/icpc2"
 
 
 def variable(id: str, name: str, label_nb: str, description: str = "", *, label_en: str = "",
@@ -177,6 +179,12 @@ def test_a_typo_in_a_long_word_is_forgiven_but_not_in_a_short_one(backend):
     assert ids(backend, "vkt") == []
 
 
+def test_a_typo_in_the_name_of_a_register_finds_its_variables(backend):
+    needs(backend, "typos")
+    # "Somatikk" is the title of their dataset, not a word of their own
+    assert set(ids(backend, "somatik")) == {"npr/somatikk/HDIAG", "npr/somatikk/OMSORG", "npr/somatikk/INNDATO"}
+
+
 def test_synonyms_from_the_vocabularies_widen_a_query(backend):
     needs(backend, "synonyms")
     assert ids(backend, "BMI")[0] == "mfr/mfr/KMI"
@@ -206,6 +214,13 @@ def test_matched_words_are_marked(backend):
     description = vekt.highlight["description"]["nb"]
     assert "".join(text for text, _ in description) == "Barnets vekt i gram ved fødselen."
     assert [text for text, hit in description if hit] == ["vekt"]
+
+
+def test_a_synonym_of_several_words_is_marked_only_where_it_is_spelt_whole(backend):
+    needs(backend, "highlight")
+    # "barnets vekt i hele gram" is a synonym of "fødselsvekt": its "Barnets" alone is no match
+    vekt = next(h for h in backend.search(Query(text="fødselsvekt")).items if h.id == "mfr/mfr/VEKT")
+    assert [text for text, hit in vekt.highlight["description"]["nb"] if hit] == ["vekt", "fødselen"]
 
 
 def test_function_words_are_neither_scored_nor_marked(backend):
@@ -404,7 +419,10 @@ CONCEPTS = [Concept(code_list=ICD10, code_list_title={"nb": "ICD-10 diagnoser"},
             for code, label in [("C34", "Ondartet svulst i bronkie og lunge"), ("E11", "Diabetes mellitus type 2"),
                                 ("O244", "Diabetes mellitus som oppstår under svangerskap"), ("J45", "Astma"),
                                 ("P070", "Ekstremt lav fødselsvekt"), ("C61", "Ondartet svulst i blærehalskjertel"),
-                                ("C509", "Ondartet svulst i bryst, uspesifisert")]]
+                                ("C509", "Ondartet svulst i bryst, uspesifisert")]] + [
+    Concept(code_list=GROUPS, code_list_title={"nb": "Diagnosegrupper"}, notation=code, labels=[label])
+    for code, label in [("P05-P08", "Forstyrrelser knyttet til svangerskapets lengde og fostervekst"),
+                        ("J40-J47", "Kroniske sykdommer i nedre luftveier")]]
 
 
 @pytest.fixture(scope="module")
@@ -456,6 +474,18 @@ def test_a_code_is_found_with_its_dot_or_as_its_category(concepts, typed, code):
     assert (via.notation, via.score) == (code, 1.0)  # a code counts as one word, however written
 
 
+@pytest.mark.parametrize("typed", ["ekstremt lav fødselsvekt", "P07"])
+def test_a_code_that_subdivides_one_of_a_range_of_another_list_finds_that_list_too(concepts, typed):
+    found = {v.notation: v for v in concepts.via(typed)}
+    assert list(found) == ["P070", "P05-P08"]  # P070 subdivides P07, in P05-P08
+    assert found["P05-P08"].code_list == GROUPS and found["P05-P08"].score == found["P070"].score / 2
+
+
+def test_a_code_no_longer_than_the_ends_of_a_range_is_not_taken_to_lie_in_it(concepts):
+    # another list's "J45" (as ICPC-2's "K75") may mean something else than ICD-10's
+    assert [v.notation for v in concepts.via("astma")] == ["J45"]
+
+
 def test_a_code_too_short_to_say_much_is_no_category(concepts):
     assert concepts.via("C5") == ()  # not every code of chapter C
 
@@ -503,6 +533,18 @@ REGISTRY = [
     variable("npr/somatikk/TVANG", "tvang10_2", "Tilbakeholdelse uten samtykke", "Etter § 10-2.",
              source="npr", dataset="npr/somatikk"),
     variable("npr/somatikk/SYKDOM", "SYKDOM", "Sykdom", "Det oppholdet gjaldt.", source="npr", dataset="npr/somatikk"),
+    variable("npr/somatikk/BT", "BT_HOY", "Høyt blodtrykk", "Blodtrykket var høyt ved innkomst.",
+             source="npr", dataset="npr/somatikk"),
+    variable("npr/somatikk/SYS", "BT_SYS", "Systolisk blodtrykk", "Målt ved innkomst.", source="npr",
+             dataset="npr/somatikk"),
+    variable("npr/somatikk/BYTTE", "BYTTE", "Bytte", "Forskrev legen noe annet enn det utleverte legemidlet?",
+             source="npr", dataset="npr/somatikk"),
+    variable("npr/somatikk/FORSKRIVER", "FORSKRIVER", "Løpenummer",
+             "Løpenummeret til legen som forskrev legemidlet, gitt av apoteket ved utlevering.",
+             source="npr", dataset="npr/somatikk"),
+    variable("npr/somatikk/KONTAKT", "KONTAKT", "Kontaktårsak", "Årsaken til kontakten, for eksempel myokardinfarkt.",
+             source="npr", dataset="npr/somatikk", code_list=ICPC2, code_list_title="Primærhelsetjenestens koder"),
+    variable("npr/somatikk/INFARKT", "INFARKT", "Myokardinfarkt", source="npr", dataset="npr/somatikk"),
     variable("npr/somatikk/PROS", "prosedyreKode", "Prosedyrekode", "Prosedyrer utført under oppholdet.",
              source="npr", dataset="npr/somatikk", code_list="https://example.test/codelist/ncsp",
              code_list_title="NCMP/NCSP"),
@@ -531,6 +573,20 @@ def test_through_a_concept_the_variables_that_share_a_word_with_the_query_come_f
         "mfr/mfr/KREFT", "npr/somatikk/HDIAG", "npr/somatikk/DIAG"]
 
 
+def test_through_a_concept_a_variable_whose_words_have_a_synonym_of_the_query_comes_first(registry):
+    needs(registry, "synonyms")
+    # "myokardinfarkt" is "hjerteinfarkt": the variable coded with the list that says so ranks
+    # above a label that is the synonym but holds no code
+    heart_attack = Via(code_list=ICPC2, code_list_title="Primærhelsetjenestens koder", notation="K75",
+                       label="Akutt hjerteinfarkt")
+    assert ids(registry, "hjerteinfarkt", via=(heart_attack,)) == ["npr/somatikk/KONTAKT", "npr/somatikk/INFARKT"]
+
+
+def test_words_typed_together_found_together_rank_first(registry):
+    # "forskrev legemidlet" together in a longer description, above the two words far apart
+    assert ids(registry, "forskrev legemidlet")[:2] == ["npr/somatikk/FORSKRIVER", "npr/somatikk/BYTTE"]
+
+
 def test_a_nynorsk_spelling_finds_what_its_bokmal_finds(registry):
     needs(registry, "synonyms")
     # no synonym list has "sjukdom", and it is two letters from "sykdom": the rule sjuk/syk spells it
@@ -545,3 +601,21 @@ def test_a_hyphenated_code_name_is_searched_as_a_phrase(registry):
     # not as "icpc" or "2": the "2" of "tvang10_2" and "§ 10-2" is no match
     assert ids(registry, "ICPC-2") == ["npr/somatikk/ICPC"]
     assert ids(registry, "ICPC-2 diagnose")[0] == "npr/somatikk/ICPC"
+
+
+def test_a_synonym_of_several_words_finds_and_marks_them_as_a_phrase(registry):
+    # "høyt blodtrykk" is a synonym of "hypertensjon"; its words in another order are no match
+    found = registry.search(Query(text="hypertensjon")).items
+    assert found[0].id == "npr/somatikk/BT"
+    if "highlight" in registry.capabilities:
+        assert [tuple(s) for s in found[0].highlight["label"]["nb"]] == [
+            ("Høyt", True), (" ", False), ("blodtrykk", True)]
+        assert [text for text, hit in found[0].highlight["description"]["nb"] if hit] == ["Blodtrykket"]
+
+
+def test_a_related_term_of_the_vocabularies_is_found_below_the_synonyms(registry):
+    # "blodtrykk" is related to "hypertensjon" (skos:related): found, after "Høyt blodtrykk", and marked
+    found = registry.search(Query(text="hypertensjon")).items
+    assert [hit.id for hit in found] == ["npr/somatikk/BT", "npr/somatikk/SYS"]
+    if "highlight" in registry.capabilities:
+        assert [tuple(s) for s in found[1].highlight["label"]["nb"]] == [("Systolisk ", False), ("blodtrykk", True)]
