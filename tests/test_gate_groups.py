@@ -96,8 +96,8 @@ def test_records_checked_in_groups_on_two_processes_get_the_verdicts_of_one_grap
     shapes = profile_shapes(profile)
     assert len(groups(graphs, shapes)) > len(graphs) // 4  # the records do split
 
-    whole = check(graphs, shapes, processes=1, batch_records=len(graphs))
-    split = check(graphs, shapes, processes=2, batch_records=1)
+    whole = check(graphs, shapes, processes=1, batch_triples=10**9)
+    split = check(graphs, shapes, processes=2, batch_triples=1)
 
     assert _verdicts(split) == _verdicts(whole)
     findings = {(r.path, r.severity) for _, r in whole if r.node is not None and str(r.node).startswith(EX)}
@@ -116,8 +116,8 @@ def test_a_source_with_shapes_of_its_own_is_checked_alike(graphs):
         [] a sh:NodeShape ; sh:targetClass dcat:Dataset ;
            sh:property [ sh:path dct:identifier ; sh:minCount 1 ] .""", format="turtle")
 
-    whole = check(graphs, own, processes=1, batch_records=len(graphs))
-    split = check(graphs, own, processes=2, batch_records=1)
+    whole = check(graphs, own, processes=1, batch_triples=10**9)
+    split = check(graphs, own, processes=2, batch_triples=1)
 
     assert _verdicts(split) == _verdicts(whole)
     assert any(r.path == "dct:identifier" for _, r in whole)

@@ -22,13 +22,16 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, SH, XSD
 from rdflib.term import Node
 
-from catalogue.gate.shacl import PROFILES, Profile, Result, profile_shapes, validate
+from catalogue.gate.shacl import DEFAULT_PROFILE, PROFILES, Profile, Result, profile_shapes, validate
 from catalogue.model.namespaces import DCAT
 from catalogue.model.rdf import GENID
 
-# Records validated in one graph: past a few thousand pySHACL slows down per record, below a
-# few hundred its set-up per run shows. A group larger than this is never cut.
-BATCH_RECORDS = 1000
+# Triples validated in one graph: past some tens of thousands pySHACL slows down per triple,
+# below a few thousand its set-up per run shows. A group larger than this is never cut.
+BATCH_TRIPLES = 10_000
+# Fewer batches than this are validated in the harvesting process: starting the fork server
+# and its processes costs about what a batch or two does.
+POOL_BATCHES = 3
 # Batches given to the pool ahead of those it works on: enough to keep every process busy,
 # few enough that the graphs waiting for a process stay a small part of the source.
 AHEAD = 2
@@ -38,18 +41,19 @@ YEAR = re.compile(r"\d{4}(Z|[+-]\d\d:\d\d)?")
 
 
 def check(graphs: Sequence[Graph], shapes: Graph | None = None, processes: int | None = None,
-          batch_records: int = BATCH_RECORDS) -> list[tuple[int | None, Result]]:
+          batch_triples: int = BATCH_TRIPLES) -> list[tuple[int | None, Result]]:
     """Validate the records' graphs as one source's: each result with the index of the record
     that owns its focus node (None if none holds it), ordered by focus, path and message.
 
     With the shapes of a profile, batches run on `processes` processes (the machine's cores
-    by default); a source's own shapes are checked in this process, batch by batch."""
-    shapes = profile_shapes() if shapes is None else shapes
+    this process may run on by default); a source's own shapes are checked in this process,
+    batch by batch."""
+    shapes = profile_shapes(DEFAULT_PROFILE) if shapes is None else shapes
     owner = owners(graphs)
-    batches = list(_batches(groups(graphs, shapes), batch_records))
+    batches = list(_batches(graphs, groups(graphs, shapes), batch_triples))
     profile = next((p for p in PROFILES if profile_shapes(p) is shapes), None)
-    processes = processes or os.cpu_count() or 1
-    if profile is None or processes == 1 or len(batches) < 2:
+    processes = processes or len(os.sched_getaffinity(0))
+    if profile is None or processes == 1 or len(batches) < POOL_BATCHES:
         checked = ((batch, checked_results(_triples(graphs, batch), shapes)) for batch in batches)
     else:
         checked = _on_pool(profile, graphs, batches, min(processes, len(batches)))
@@ -180,13 +184,16 @@ def groups(graphs: Sequence[Graph], shapes: Graph) -> list[list[int]]:
     return list(members.values())
 
 
-def _batches(groups: list[list[int]], size: int) -> Iterator[list[int]]:
+def _batches(graphs: Sequence[Graph], groups: list[list[int]], size: int) -> Iterator[list[int]]:
+    """Groups together until they hold `size` triples."""
     batch: list[int] = []
+    triples = 0
     for group in groups:
         batch += group
-        if len(batch) >= size:
+        triples += sum(len(graphs[index]) for index in group)
+        if triples >= size:
             yield batch
-            batch = []
+            batch, triples = [], 0
     if batch:
         yield batch
 
@@ -197,11 +204,14 @@ def _triples(graphs: Sequence[Graph], batch: list[int]) -> list[tuple]:
 
 def _on_pool(profile: Profile, graphs: Sequence[Graph], batches: list[list[int]],
              processes: int) -> Iterator[tuple[list[int], list[Result]]]:
-    """Each batch's results, validated on `processes` fresh processes (not forked: the
-    harvesting process may hold threads and locks). A batch's triples are made only
-    shortly before a process is free for it."""
+    """Each batch's results, validated on `processes` processes forked from multiprocessing's
+    fork server, not from this process (which may hold threads and their locks); the server
+    has the gate's modules imported once, so a process starts at once. A batch's triples are
+    made only shortly before a process is free for it."""
     waiting = iter(batches)
-    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    with ProcessPoolExecutor(processes, mp_context=context) as pool:
         def submit(batch: list[int]):
             return pool.submit(_check_batch, profile, _triples(graphs, batch))
 
