@@ -20,7 +20,6 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import RDF
 
 from catalogue.model import ontology
 
