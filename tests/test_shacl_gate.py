@@ -189,3 +189,48 @@ def test_gate_charges_a_blank_node_problem_to_the_record_holding_it():
     held_back = gate(records).held_back
 
     assert held_back and {h.record for h in held_back} == {"dataset mfr"}
+
+
+# -- period dates -------------------------------------------------------------------
+
+XSD_NS = "http://www.w3.org/2001/XMLSchema#"
+
+
+def _dated(start: Literal, end: Literal | None = None) -> list[Record]:
+    """The dataset and a variable whose one period has these dates, as a source gave them."""
+    record = _record("variable VEKT", variable("VEKT"))
+    period = next(record.graph.objects(URIRef(EX + "mfr/VEKT"), DCT.temporal))
+    record.graph.set((period, DCAT.startDate, start))
+    record.graph.remove((period, DCAT.endDate, None))
+    if end is not None:
+        record.graph.add((period, DCAT.endDate, end))
+    return [_record("dataset mfr", DATASET, PUBLISHER), record]
+
+
+@pytest.mark.parametrize("start, end", [
+    (Literal("1990", datatype=XSD_NS + "gYear"), Literal("1990-06-30", datatype=XSD_NS + "date")),
+    (Literal("1990-06-01", datatype=XSD_NS + "date"), Literal("1990", datatype=XSD_NS + "gYear")),
+    (Literal("1990-06-01T10:00:00+02:00", datatype=XSD_NS + "dateTime"), Literal("1990-06-30", datatype=XSD_NS + "date")),
+    (Literal("1990", datatype=XSD_NS + "gYear"), Literal("1991", datatype=XSD_NS + "gYear")),
+], ids=["year to a day of that year", "a day to the end of its year", "date and time to a later day", "two years"])
+def test_a_period_given_by_year_date_or_date_and_time_passes(start, end):
+    verdict = gate(_dated(start, end))
+
+    assert verdict.held_back == []
+    assert [r.key for r in verdict.accepted] == ["dataset mfr", "variable VEKT"]
+
+
+@pytest.mark.parametrize("start, end, path", [
+    (Literal("2020-13-45", datatype=XSD_NS + "date"), None, "dcat:startDate"),
+    (Literal("2020-01-01"), None, "dcat:startDate"),  # a plain string
+    (Literal("20x0", datatype=XSD_NS + "gYear"), None, "dcat:startDate"),
+    (Literal("2020-01-01", datatype=XSD_NS + "date"), Literal("2020-02-30T00:00:00", datatype=XSD_NS + "dateTime"),
+     "dcat:endDate"),
+    (Literal("2001", datatype=XSD_NS + "gYear"), Literal("2000", datatype=XSD_NS + "gYear"), "dcat:startDate"),
+], ids=["no such day", "a string", "no year", "no such date and time", "ends the year before it starts"])
+def test_a_period_date_that_is_no_date_is_refused_naming_its_field(start, end, path):
+    held_back = gate(_dated(start, end)).held_back
+
+    assert {(h.record, h.path) for h in held_back} == {("variable VEKT", path)}
+    assert all(path in h.messages["en"] and path in h.messages["nb"] and h.messages["en"] != h.messages["nb"]
+               for h in held_back)

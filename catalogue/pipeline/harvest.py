@@ -20,17 +20,17 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import RDF
 
 from catalogue.model import ontology
 
 from catalogue.curation import quality
-from catalogue.gate.shacl import PROFILES, Profile, profile_shapes, validate
+from catalogue.gate.groups import check
+from catalogue.gate.shacl import PROFILES, Profile, profile_shapes
 from catalogue.harvesters import (Fetcher, FetchError, HarvestContext, Limits, Record, SourceError,
                                   for_kind)
 from catalogue.harvesters.http import HttpCache, refused
 from catalogue.model.models import Catalogue
-from catalogue.model.rdf import GENID, stable_skolemize
+from catalogue.model.rdf import stable_skolemize
 from catalogue.model.xml_text import NOT_XML
 from catalogue.pipeline.fileserver import FileServer
 from catalogue.pipeline.uploads import prune_uploads, published_url
@@ -607,34 +607,17 @@ def _codes(text: str) -> str:
 def gate(records: list[Record], shapes: Graph | None = None) -> Verdict:
     """Validate the records and return those that pass, why others did not, and warnings.
 
-    All of a source's records are checked in one SHACL run (one run per record costs
-    a pySHACL set-up each); each result is charged to the record that holds its focus node.
+    A source's records are checked in groups no shape looks across, on the machine's cores
+    (see catalogue.gate.groups), with the verdicts of one graph of them all; each result is
+    charged to the record that holds its focus node.
     """
     held = [HeldBack(record=r.key, message=p, messages=unreadable(p)) for r in records for p in r.problems]
     candidates = [r for r in records if not r.problems]
-    owner: dict = {}
-    # A node belongs to the record that types it; untyped nodes to the first that mentions them.
-    for record in candidates:
-        for s in set(record.graph.subjects(RDF.type)):
-            owner.setdefault(s, record.key)
-    for record in candidates:
-        for s in set(record.graph.subjects()):
-            owner.setdefault(s, record.key)
-    # Skolem IRIs were blank nodes at the source: the shapes see them as such again, so a
-    # rule such as "an IRI, not a blank node" still holds.
-    blank = {node: BNode() for record in candidates for node in record.graph.all_nodes()
-             if isinstance(node, URIRef) and GENID in node}
-    skolem = {b: node for node, b in blank.items()}
-    combined = Graph()
-    for record in candidates:
-        for s, p, o in record.graph:
-            combined.add((blank.get(s, s), p, blank.get(o, o)))
-    report = validate(combined, shapes)
     warnings = []
-    for result in report.results:
-        node = skolem.get(result.node, result.node)
-        finding = HeldBack(record=owner.get(node, "?"), focus=str(node), path=result.path,
-                           message=result.message, severity=result.severity, messages=result.messages)
+    for index, result in check([r.graph for r in candidates], shapes):
+        finding = HeldBack(record="?" if index is None else candidates[index].key, focus=result.focus,
+                           path=result.path, message=result.message, severity=result.severity,
+                           messages=result.messages)
         (held if result.severity == "Violation" else warnings).append(finding)
     refused = {h.record for h in held}
     return Verdict([r for r in candidates if r.key not in refused], held, warnings)
