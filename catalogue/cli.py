@@ -118,7 +118,7 @@ def _harvest(settings: Settings, args) -> int:
 def _index(settings: Settings, args) -> int:
     from catalogue.pipeline.harvest import settle
     from catalogue.storage.store import Store
-    store = Store(settings.data_dir, settings.base_uri)
+    store = Store(settings.data_dir, settings.base_uri, settings.store_url)
     with store.lock():
         count = settle(settings, store, rebuild=True)
     print(f"indexed {count} variables")
@@ -256,7 +256,7 @@ def _backup(settings: Settings, args) -> int:
     from contextlib import closing
 
     from catalogue.storage.store import Store
-    store, dest = Store(settings.data_dir, settings.base_uri), args.dest.resolve()
+    store, dest = Store(settings.data_dir, settings.base_uri, settings.store_url), args.dest.resolve()
     if not store.state_file.exists():
         print(f"error: {settings.data_dir} holds no catalogue (no state.json): nothing to back up", file=sys.stderr)
         return 2

@@ -38,7 +38,7 @@ class Services:
     def __init__(self, settings: Settings):
         self.settings = settings
         data = settings.data_dir
-        self.store = Store(data, settings.base_uri)
+        self.store = Store(data, settings.base_uri, settings.store_url)
         self.search = open_backend(settings)
         self.concepts = open_concepts(settings)
         database = open_database(settings)  # shared by every server of the catalogue

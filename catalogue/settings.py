@@ -36,6 +36,9 @@ class Settings:
     # Accounts, sessions, login limits, lists, shares and audit: in PostgreSQL when set (shared
     # by several servers), else in the data directory's SQLite files.
     database_url: str | None = None
+    # The graph store: a SPARQL 1.1 server (such as `oxigraph serve`) shared by several
+    # servers when set, else in the data directory.
+    store_url: str | None = None
 
     def __post_init__(self) -> None:
         if self.search not in SEARCH_BACKENDS:
@@ -49,6 +52,9 @@ class Settings:
         if self.database_url and not self.database_url.startswith(("postgresql://", "postgres://")):
             scheme = self.database_url.partition(":")[0]  # not the rest, which may hold a password
             raise ValueError(f"CATALOGUE_DATABASE_URL starts {scheme!r}: use postgresql://user:password@host:port/database")
+        if self.store_url and not self.store_url.startswith(("http://", "https://")):
+            raise ValueError(f"CATALOGUE_STORE_URL={self.store_url!r}: use the store server's address, "
+                             "e.g. http://localhost:7878")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -72,4 +78,5 @@ class Settings:
             log_format=env.get("CATALOGUE_LOG_FORMAT", "text"),
             log_level=env.get("CATALOGUE_LOG_LEVEL", "warning"),
             database_url=env.get("CATALOGUE_DATABASE_URL") or None,
+            store_url=env.get("CATALOGUE_STORE_URL") or None,
         )

@@ -4,7 +4,9 @@ Whether a query may run is decided by reading it, never by running it: pyoxigrap
 fetch a `LOAD` or `SERVICE` address while evaluating, whatever store it runs on. Accepted
 queries run in a small pool of worker processes, each holding the current snapshot of the
 store: a query that runs past the time limit cannot be stopped inside pyoxigraph, but its
-process can be, and a new worker takes its place. One slow client holds one worker.
+process can be, and a new worker takes its place. One slow client holds one worker. With
+the graph store on a server (CATALOGUE_STORE_URL), an accepted query is sent there instead,
+over the current state's graphs, as many at once as there are workers.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from rdflib.namespace import RDF
 
 from catalogue.model.rdf import to_oxigraph
 from catalogue.storage.history import History
+from catalogue.storage.remote_store import RemoteGraphStore, RemoteStore, StoreServerError
 from catalogue.storage.store import Store
 from catalogue.view import ADDITIONS, View
 
@@ -163,6 +166,33 @@ def run(snapshot_store: ox.Store, query: str, wanted: list[str], max_bytes: int,
     return Answer(bytes(out.buffer), media)
 
 
+def forward(remote: RemoteStore, query: str, wanted: list[str], max_bytes: int, timeout: float,
+            default_graphs: list[str] = (), named_graphs: list[str] = ()) -> Answer:
+    """Answer the query on the store server, over the graphs of the state `remote` holds, as
+    `run` does: in the first format of `wanted` that fits its kind, the union of the sources'
+    graphs the default graph unless the request or the query names the dataset."""
+    check(query)
+    dataset_of(list(default_graphs), list(named_graphs))
+    accept = (f"{media_of(wanted, RESULT_FORMATS) or next(iter(RESULT_FORMATS))}, "
+              f"{media_of(wanted, GRAPH_FORMATS) or next(iter(GRAPH_FORMATS))};q=0.9")
+    own = default_graphs or named_graphs or _keyword(query, _DATASET)  # the request or query names the dataset
+    renamed = _OPAQUE.sub(lambda m: f"<{remote.physical[m.group()[1:-1]]}>"
+                          if m.group()[1:-1] in remote.physical else m.group(), query)
+    try:
+        body, media = remote.answer(renamed, accept, list(default_graphs) if own else None,
+                                    list(named_graphs) if own else None, timeout, max_bytes)
+    except OverflowError:
+        raise SparqlError(413, f"the answer is larger than {max_bytes:,} bytes: "
+                               "ask for less (LIMIT, fewer variables)") from None
+    except TimeoutError:
+        raise SparqlError(503, f"the query ran longer than the limit of {timeout:g} s and was stopped") from None
+    except StoreServerError as exc:
+        if exc.status is not None and 400 <= exc.status < 500:
+            raise SparqlError(400, f"the query failed: {exc.said}") from None
+        raise SparqlError(503, "the graph store server did not answer: try again shortly", retry_after=60) from None
+    return Answer(body, media)
+
+
 def service_description(endpoint: str, view) -> Graph:
     """What a client may ask of the endpoint (SPARQL 1.1 Service Description): the language,
     the formats, and the dataset: the union of the sources' graphs, each also by its name."""
@@ -179,7 +209,8 @@ def service_description(endpoint: str, view) -> Graph:
     graph.add((dataset, RDF.type, SD.Dataset))
     graph.add((dataset, SD.defaultGraph, default))
     graph.add((default, RDF.type, SD.Graph))
-    for name in sorted([*view.snapshot.sources_by_graph(), view.snapshot.base_uri + ADDITIONS]):
+    additions = [] if isinstance(view.snapshot.store, RemoteStore) else [view.snapshot.base_uri + ADDITIONS]
+    for name in sorted([*view.snapshot.sources_by_graph(), *additions]):
         named = BNode()
         graph.add((dataset, SD.namedGraph, named))
         graph.add((named, RDF.type, SD.NamedGraph))
@@ -263,6 +294,7 @@ class Sparql:
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()  # the warmest worker first
         for number in range(workers):
             self._idle.put(_Worker(f"sparql-{number}"))
+        self._remote: tuple[int, RemoteStore | ox.Store] | None = None  # on a store server: the state's graphs there
 
     def answer(self, query: str, wanted: list[str], default_graphs: list[str] = (),
                named_graphs: list[str] = ()) -> Answer:
@@ -275,6 +307,9 @@ class Sparql:
             raise SparqlError(503, "every SPARQL worker is busy: try again shortly",
                               retry_after=max(1, round(self.timeout))) from None
         try:
+            if isinstance(self.store.graph_store, RemoteGraphStore):  # the worker's place is only held
+                return forward(self._remote_store(), query, wanted, self.max_bytes, self.timeout,
+                               default_graphs, named_graphs)
             worker.ready_for(self.store, self.history)
             kind, first, second = worker.ask((query, wanted, self.max_bytes, list(default_graphs),
                                               list(named_graphs)), self.timeout)
@@ -283,6 +318,16 @@ class Sparql:
         if kind == "error":
             raise SparqlError(first, second)
         return Answer(first, second)
+
+    def _remote_store(self) -> RemoteStore:
+        """The current state's graphs on the store server."""
+        generation = self.store.generation()
+        if self._remote is None or self._remote[0] != generation:
+            self._remote = generation, self.store.snapshot().store
+        if not isinstance(self._remote[1], RemoteStore):
+            raise SparqlError(503, "the graph store server does not hold the current graphs yet "
+                                   "(the next harvest or server start sends them)", retry_after=60)
+        return self._remote[1]
 
     def close(self) -> None:
         while True:

@@ -11,7 +11,7 @@ import pytest
 from catalogue.pipeline.fileserver import FileServer
 from catalogue.settings import DEMO_SOURCES, Settings
 from catalogue.sources import Config
-from support import BASE_URI, FIXTURES, settings_in, write_config
+from support import BASE_URI, FIXTURES, settings_in, store_server_at, write_config
 
 
 @pytest.fixture
@@ -143,4 +143,12 @@ def postgresql():
 def database_url(postgresql) -> Iterator[str]:
     """A new, empty PostgreSQL database of this test's own."""
     with postgresql.database() as url:
+        yield url
+
+
+
+@pytest.fixture
+def store_server(tmp_path) -> Iterator[str]:
+    """A graph store server of this test's own (see support.store_server_at): its URL."""
+    with store_server_at(tmp_path / "store-server") as url:
         yield url

@@ -68,7 +68,7 @@ def harvest_demo(settings: Settings, *source_ids: str):
 
 
 def snapshot(settings: Settings) -> Snapshot:
-    return Store(settings.data_dir, settings.base_uri).snapshot()
+    return Store(settings.data_dir, settings.base_uri, settings.store_url).snapshot()
 
 
 def search(settings: Settings, text: str = "") -> list[VariableDoc]:
@@ -176,6 +176,28 @@ def serving(settings: Settings, log: Path, *args: str, **env: str) -> Iterator[S
         except Exception:
             raise RuntimeError(f"catalogue serve did not start:\n{log.read_text(errors='replace')[-3000:]}")
         yield Served(base, server)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@contextmanager
+def store_server_at(folder: Path) -> Iterator[str]:
+    """An `oxigraph serve` graph store server keeping its database in `folder`, on a free
+    loopback port, once it answers: its URL. Skips where the `oxigraph` command (the
+    `store-server` extra) is not installed."""
+    command = Path(sys.executable).with_name("oxigraph")
+    if not command.exists():
+        pytest.skip("the graph store server tests need the `oxigraph` command: pip install oxigraph")
+    folder.mkdir(parents=True)
+    url = f"http://127.0.0.1:{free_port()}"
+    with (folder / "server.log").open("wb") as log:
+        server = subprocess.Popen([str(command), "serve", "--location", str(folder / "db"),
+                                   "--bind", url.removeprefix("http://"), "--timeout-s", "60"],
+                                  stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        wait_for(f"{url}/query?query=ASK%7B%7D", headers={"Accept": "application/sparql-results+json"})
+        yield url
     finally:
         server.terminate()
         server.wait(timeout=30)

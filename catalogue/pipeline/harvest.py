@@ -69,7 +69,7 @@ def harvest(settings: Settings, config: Config, only: list[str] | None = None,
 
     Sources are fetched holding only the harvest lock; the store's lock is taken to store
     each one, so publications and curation go on while a slow source is read."""
-    store = Store(settings.data_dir, settings.base_uri)
+    store = Store(settings.data_dir, settings.base_uri, settings.store_url)
     runs = []
     with store.harvest_lock(), serve_demo(config, demo_edition) as demo_url:
         with store.lock():
@@ -145,7 +145,7 @@ def settle(settings: Settings, store: Store, index: bool = True, rebuild: bool =
 def catch_up(settings: Settings, index: bool = True) -> None:
     """A reader's part: settle (with or without the index) what a killed writer left,
     unless a writer holds the store, which settles when it is done."""
-    store = Store(settings.data_dir, settings.base_uri)
+    store = Store(settings.data_dir, settings.base_uri, settings.store_url)
     if not store.state_file.exists():
         return
     try:

@@ -146,7 +146,7 @@ def dry_run(settings: Settings, config: Config, source_id: str, filename: str, c
     nothing is written (no graph, record, run, history, index, HTTP cache or state)."""
     source, media = _accepted(settings, config, source_id, filename, content, declared)
     attempt = _read(settings, config, source, filename, content, media, graphs=False)
-    planned = plan(settings, Store(settings.data_dir, settings.base_uri).state(), source.id, "dry-run", attempt)
+    planned = plan(settings, Store(settings.data_dir, settings.base_uri, settings.store_url).state(), source.id, "dry-run", attempt)
     report = _report(source, filename, media, content, attempt, planned.changes, planned.unchanged)
     return report.model_copy(update={"needs_confirmation": shrinkage(source, planned)})
 
@@ -160,7 +160,7 @@ def publish(settings: Settings, config: Config, source_id: str, filename: str, c
     `max_shrink` of its records, or all of them, unless `confirm_shrink` (NeedsConfirmation:
     its run is logged as held)."""
     source, media = _accepted(settings, config, source_id, filename, content, declared)
-    store = Store(settings.data_dir, settings.base_uri)
+    store = Store(settings.data_dir, settings.base_uri, settings.store_url)
     uploads = Uploads(settings.data_dir, source.id)
     started, run = time.perf_counter(), start_run(source)
     # Read and gated outside the lock, as in a dry run: every record (no shortcut for what
@@ -193,7 +193,7 @@ def withdraw(settings: Settings, config: Config, source_id: str) -> tuple[Run, P
     """Take a source's publication out of the catalogue: its records are removed (kept in the
     record store, and in the history as removals). Returns the run and the publication."""
     source = publishable(config, source_id)
-    store = Store(settings.data_dir, settings.base_uri)
+    store = Store(settings.data_dir, settings.base_uri, settings.store_url)
     uploads = Uploads(settings.data_dir, source.id)
     with store.lock(WRITE_WAIT):  # Busy while a harvest runs
         state = store.state()

@@ -1,5 +1,7 @@
 """The store: one named graph per source, kept as files in the data directory and in a
-persistent graph store (catalogue.storage.graphstore) that readers query.
+persistent graph store that readers query: in the data directory
+(catalogue.storage.graphstore), or on a SPARQL server several hosts share
+(catalogue.storage.remote_store).
 
 A source's graph is written aside under a new name, and becomes current when a new
 generation of the state file naming it is written (catalogue.storage.durable.atomic_write):
@@ -28,6 +30,7 @@ from catalogue.model.rdf import GENID, to_rdflib
 from catalogue.storage.durable import atomic_write
 from catalogue.storage.graphstore import GraphStore
 from catalogue.storage.records import nt_lines
+from catalogue.storage.remote_store import RemoteGraphStore
 
 
 
@@ -104,12 +107,14 @@ def now() -> str:
 
 
 class Store:
-    def __init__(self, data_dir: Path, base_uri: str):
+    def __init__(self, data_dir: Path, base_uri: str, store_url: str | None = None):
+        """`store_url`: the graph store is on that SPARQL server, not in the data directory."""
         self.data_dir = Path(data_dir)
         self.base_uri = base_uri
         self.graphs_dir = self.data_dir / "graphs"
         self.state_file = self.data_dir / "state.json"
-        self.graph_store = GraphStore(self.data_dir / "store")
+        self.graph_store = (RemoteGraphStore(store_url, base_uri) if store_url
+                            else GraphStore(self.data_dir / "store"))
         self._seen: tuple | None = None
         self._generation = 0
 
@@ -237,8 +242,9 @@ class Store:
 
 class Snapshot:
     """The union of all source graphs as one SPARQL store, as of one state: its checkpoint
-    of the graph store, read-only (or a private copy, see Store.snapshot). A state written
-    before there was a graph store is loaded into memory instead, until a writer makes its
+    of the graph store, read-only (or a private copy, see Store.snapshot; on a store server,
+    its graphs there). A state whose checkpoint the graph store lacks (written before there
+    was one, or with the other kind) is loaded into memory instead, until a writer makes its
     checkpoint."""
 
     def __init__(self, store: Store, state: State, private: Path | None = None):
