@@ -66,7 +66,10 @@ class Services:
         def search() -> None:
             if not self.search.has_index() and any(s.graph_file for s in self.store.state().sources.values()):
                 raise RuntimeError("no search index of the stored graphs yet (a harvest builds it)")
-        checks = {"store": self.store.state, "search": search, "database": lambda: self.accounts.get("")}
+        def store() -> None:
+            if self.store.unchecked(self.store.state()):  # asks a store server, if there is one
+                raise RuntimeError("the graph store lacks the current state's graphs (a harvest or a restart sends them)")
+        checks = {"store": store, "search": search, "database": lambda: self.accounts.get("")}
         down: dict[str, str | None] = {}
         for name, check in checks.items():
             try:

@@ -60,6 +60,11 @@ def test_readiness_names_the_store_that_is_down_and_why(settings, make_config, s
     assert answer.status_code == 503 and answer.json()["status"] == "not ready"
     assert set(answer.json()["down"]) == {"search"} and "Connection" in answer.json()["down"]["search"]
 
+    # the graph store server does not answer
+    answer = TestClient(create_app(dataclasses.replace(settings, store_url=f"http://127.0.0.1:{free_port()}"))).get("/readyz")
+    assert answer.status_code == 503 and set(answer.json()["down"]) == {"store"}
+    assert "the store server http://127.0.0.1:" in answer.json()["down"]["store"]
+
     # the PostgreSQL server does not answer
     away = dataclasses.replace(settings, database_url=f"postgresql://catalogue@127.0.0.1:{free_port()}/catalogue")
     answer = TestClient(create_app(away)).get("/readyz")
