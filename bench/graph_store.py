@@ -2,7 +2,10 @@
 change to one source of a synthetic store, and the server answers its first variable page
 and its first page of /catalog in the new generation.
 
-Run: .venv/bin/python bench/graph_store.py [--sizes 10000,100000]
+Run: .venv/bin/python bench/graph_store.py [--sizes 10000,100000] [--store-url URL]
+
+With `--store-url`, the graph store is on that store server (CATALOGUE_STORE_URL), e.g.
+`oxigraph serve --location /tmp/bench-store --bind 127.0.0.1:7878` started beforehand.
 
 Prints, per size: `catalogue index` (the search index, and the graph store where there is
 one), the server's start-up (until it answers a search), the writer's commit, then the seconds of each
@@ -41,7 +44,8 @@ def resident_mb(pid: int) -> float:
 def change_one_record(folder: Path) -> float:
     """What a harvest of one changed record commits (a new graph file for its source, a new
     state), as a writer process does it; returns its seconds."""
-    store = Store(folder, BASE)
+    url = os.environ.get("CATALOGUE_STORE_URL")
+    store = Store(folder, BASE, url) if url else Store(folder, BASE)  # releases before it take no store URL
     started = time.perf_counter()
     with store.lock():
         state = store.state()
@@ -99,7 +103,11 @@ def measure(n: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,100000", help="numbers of variables, comma-separated")
-    for n in map(int, parser.parse_args().sizes.split(",")):
+    parser.add_argument("--store-url", help="the graph store on this store server (CATALOGUE_STORE_URL)")
+    args = parser.parse_args()
+    if args.store_url:  # for this process and the `catalogue` processes it starts
+        os.environ["CATALOGUE_STORE_URL"] = args.store_url
+    for n in map(int, args.sizes.split(",")):
         measure(n)
 
 

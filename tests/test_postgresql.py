@@ -157,18 +157,21 @@ def test_a_database_out_of_reach_is_named_without_its_password(tmp_path, postgre
 
 
 def test_two_servers_sharing_a_database_share_lists_logins_harvests_and_curation(tmp_path, database_url, make_config,
-                                                                                 served):
+                                                                                 served, store_server):
+    """... and the graph store server: the graphs a harvest or a curator publishes are read
+    from it by both."""
     data = tmp_path / "data"
     EmbeddedBackend(data / "index").rebuild(DOCS)
     env = {**os.environ, "CATALOGUE_DATA_DIR": str(data), "CATALOGUE_SOURCES": str(DEMO_SOURCES),
-           "CATALOGUE_BASE_URI": BASE_URI, "CATALOGUE_SEARCH": "embedded", "CATALOGUE_DATABASE_URL": database_url}
+           "CATALOGUE_BASE_URI": BASE_URI, "CATALOGUE_SEARCH": "embedded", "CATALOGUE_DATABASE_URL": database_url,
+           "CATALOGUE_STORE_URL": store_server}
     made = catalogue("accounts", "add", "kari", "--role", "curator", "--password-stdin", env=env, input=PASSWORD + "\n")
     assert made.returncode == 0, made.stderr
 
     settings = Settings(data_dir=data, sources_file=DEMO_SOURCES, base_uri=BASE_URI)
     with ExitStack() as servers:
-        bases = [servers.enter_context(serving(settings, tmp_path / f"serve-{n}.log",
-                                               CATALOGUE_DATABASE_URL=database_url)).url for n in range(2)]
+        bases = [servers.enter_context(serving(settings, tmp_path / f"serve-{n}.log", CATALOGUE_DATABASE_URL=database_url,
+                                               CATALOGUE_STORE_URL=store_server)).url for n in range(2)]
         one, other = (httpx.Client(base_url=base, timeout=30) for base in bases)
 
         # a list made on one opens on the other, and so does its share code
@@ -220,6 +223,7 @@ def test_two_servers_sharing_a_database_share_lists_logins_harvests_and_curation
         same = other.get(f"/api/variables/{hit['id']}").json()["same_variables"]
         assert [(s["kind"], s["label"]["nb"]) for s in same] == [("standard_variable", "Fødselsvekt")]
         assert not list(data.glob("*.sqlite*"))  # all of it in PostgreSQL
+        assert not (data / "store").exists()  # and the graphs on the store server
 
 
 def test_owners_write_sqlite_sql_and_a_transaction_inside_another_is_refused(database_url):
