@@ -15,6 +15,7 @@ import multiprocessing
 import queue
 import re
 import shutil
+import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,7 +167,7 @@ def run(snapshot_store: ox.Store, query: str, wanted: list[str], max_bytes: int,
     return Answer(bytes(out.buffer), media)
 
 
-def forward(remote: RemoteStore, query: str, wanted: list[str], max_bytes: int, timeout: float,
+def forward(remote: RemoteStore, query: str, wanted: list[str], max_bytes: int,
             default_graphs: list[str] = (), named_graphs: list[str] = ()) -> Answer:
     """Answer the query on the store server, over the graphs of the state `remote` holds, as
     `run` does: in the first format of `wanted` that fits its kind, the union of the sources'
@@ -180,12 +181,10 @@ def forward(remote: RemoteStore, query: str, wanted: list[str], max_bytes: int, 
                           if m.group()[1:-1] in remote.physical else m.group(), query)
     try:
         body, media = remote.answer(renamed, accept, list(default_graphs) if own else None,
-                                    list(named_graphs) if own else None, timeout, max_bytes)
+                                    list(named_graphs) if own else None, max_bytes)
     except OverflowError:
         raise SparqlError(413, f"the answer is larger than {max_bytes:,} bytes: "
                                "ask for less (LIMIT, fewer variables)") from None
-    except TimeoutError:
-        raise SparqlError(503, f"the query ran longer than the limit of {timeout:g} s and was stopped") from None
     except StoreServerError as exc:
         if exc.status is not None and 400 <= exc.status < 500:
             raise SparqlError(400, f"the query failed: {exc.said}") from None
@@ -306,10 +305,9 @@ class Sparql:
         except queue.Empty:
             raise SparqlError(503, "every SPARQL worker is busy: try again shortly",
                               retry_after=max(1, round(self.timeout))) from None
+        if isinstance(self.store.graph_store, RemoteGraphStore):
+            return self._forward(worker, query, wanted, default_graphs, named_graphs)
         try:
-            if isinstance(self.store.graph_store, RemoteGraphStore):  # the worker's place is only held
-                return forward(self._remote_store(), query, wanted, self.max_bytes, self.timeout,
-                               default_graphs, named_graphs)
             worker.ready_for(self.store, self.history)
             kind, first, second = worker.ask((query, wanted, self.max_bytes, list(default_graphs),
                                               list(named_graphs)), self.timeout)
@@ -318,6 +316,30 @@ class Sparql:
         if kind == "error":
             raise SparqlError(first, second)
         return Answer(first, second)
+
+    def _forward(self, worker: _Worker, query: str, wanted: list[str], default_graphs, named_graphs) -> Answer:
+        """The store server's answer, in a thread that holds the worker's place until the
+        server has answered: a query given up on at the time limit runs on in the server,
+        which no request can stop, so it still counts among those answered at once."""
+        answered: list = []
+
+        def ask() -> None:
+            try:
+                answered.append(forward(self._remote_store(), query, wanted, self.max_bytes,
+                                        default_graphs, named_graphs))
+            except Exception as exc:  # raised where the request waits
+                answered.append(exc)
+            finally:
+                self._idle.put(worker)
+        thread = threading.Thread(target=ask, daemon=True, name="sparql-forward")
+        thread.start()
+        thread.join(self.timeout)
+        if not answered:
+            raise SparqlError(503, f"the query ran longer than the limit of {self.timeout:g} s: no longer "
+                                   "waited for (the graph store server finishes it meanwhile)")
+        if isinstance(answered[0], Exception):
+            raise answered[0]
+        return answered[0]
 
     def _remote_store(self) -> RemoteStore:
         """The current state's graphs on the store server."""

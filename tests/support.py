@@ -193,7 +193,7 @@ def store_server_at(folder: Path) -> Iterator[str]:
     url = f"http://127.0.0.1:{free_port()}"
     with (folder / "server.log").open("wb") as log:
         server = subprocess.Popen([str(command), "serve", "--location", str(folder / "db"),
-                                   "--bind", url.removeprefix("http://"), "--timeout-s", "60"],
+                                   "--bind", url.removeprefix("http://")],
                                   stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         wait_for(f"{url}/query?query=ASK%7B%7D", headers={"Accept": "application/sparql-results+json"})

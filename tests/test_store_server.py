@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -33,6 +34,7 @@ SPARQL_JSON = {"Accept": "application/sparql-results+json"}
 # graph file), with 3 once the checkpoint naming it is, before the state is written.
 WRITER = """
 import sys
+import time
 from pathlib import Path
 from catalogue.storage.remote_store import RemoteStore
 from catalogue.storage.store import Store
@@ -146,6 +148,24 @@ def test_a_writer_killed_before_its_commit_leaves_readers_on_the_committed_graph
     # the next write removes what the killed writer sent
     assert [r.status for r in harvest(settings, load_config(DEMO_SOURCES), only=["mfr"], demo_edition=2)] == ["ok"]
     assert not on_server(store_server, "ASK { GRAPH ?g { <urn:killed> ?p ?o } }")
+
+
+def test_a_query_past_the_time_limit_keeps_its_place_until_the_server_ends_it(tmp_path, store_server):
+    """The server cannot be told to stop a query: one given up on still counts among the
+    queries answered at once (CATALOGUE_SPARQL_WORKERS) until the server has answered it."""
+    settings = Settings(data_dir=tmp_path / "data", sources_file=DEMO_SOURCES, base_uri=BASE_URI,
+                        store_url=store_server, sparql_timeout=0.2, sparql_workers=1)
+    assert [r.status for r in harvest(settings, load_config(DEMO_SOURCES), only=["mfr"])] == ["ok"]
+    client = TestClient(create_app(settings))
+    pairs = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f FILTER(STRLEN(STR(?c)) > STRLEN(STR(?f))) }"
+    slow = client.get("/sparql", params={"query": pairs}, headers=SPARQL_JSON)
+    assert slow.status_code == 503 and "limit of 0.2 s" in slow.text, slow.text
+    busy = client.get("/sparql", params={"query": "ASK {}"}, headers=SPARQL_JSON)
+    assert busy.status_code == 503 and "busy" in busy.text, busy.text
+    deadline = time.monotonic() + 120  # against a hang only
+    while (answer := client.get("/sparql", params={"query": "ASK {}"}, headers=SPARQL_JSON)).status_code == 503:
+        assert time.monotonic() < deadline, answer.text
+    assert answer.json()["boolean"] is True
 
 
 def on_server(url: str, ask: str) -> bool:

@@ -11,6 +11,7 @@ and sees them under their source graphs' names: nothing a writer sends meanwhile
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,6 +23,7 @@ from catalogue.storage.durable import boundary
 
 NAME = "http://www.w3.org/ns/sparql-service-description#name"  # file graph -> the source graph it stands for
 TIMEOUT = httpx.Timeout(30.0, read=600.0)  # sending a large graph takes its time
+RESOURCES = 20_000  # the resources whose statements a reader keeps (see RemoteStore)
 TSV = "text/tab-separated-values"  # answers to read: compact, and every term as written
 
 
@@ -119,18 +121,28 @@ class RemoteStore:
         self.server = server
         self.names = names  # file graph on the server -> the source graph it stands for
         self.physical = {graph: physical for physical, graph in names.items()}
+        # A resource's statements, which a page asks for again and again (to follow its links,
+        # then to describe it, a property at a time): the checkpoint never changes, so they
+        # are read once, whole.
+        self._about = functools.lru_cache(maxsize=RESOURCES)(self._quads)
 
     def quads_for_pattern(self, subject=None, predicate=None, object=None, graph_name=None) -> Iterator[ox.Quad]:
+        if isinstance(subject, ox.NamedNode):
+            return (q for q in self._about(subject) if (predicate is None or q.predicate == predicate)
+                    and (object is None or q.object == object) and (graph_name is None or q.graph_name == graph_name))
+        return iter(self._quads(subject, predicate, object, graph_name))
+
+    def _quads(self, subject=None, predicate=None, object=None, graph_name=None) -> list[ox.Quad]:
         if any(isinstance(term, ox.BlankNode) for term in (subject, predicate, object)):
-            return iter(())  # a blank node's label is its answer's own: no later request can name it
+            return []  # a blank node's label is its answer's own: no later request can name it
         if graph_name is not None and graph_name.value not in self.physical:
-            return iter(())
+            return []
         terms = [term if term is not None else ox.Variable(var)
                  for term, var in ((subject, "s"), (predicate, "p"), (object, "o"), (graph_name, "g"))]
         graph = terms[3] if graph_name is None else ox.NamedNode(self.physical[graph_name.value])
         query = f"SELECT * WHERE {{ GRAPH {graph} {{ {terms[0]} {terms[1]} {terms[2]} }} }}"
-        return (ox.Quad(*(row[term] if isinstance(term, ox.Variable) else term for term in terms))
-                for row in self.query(query, named_graphs=list(self.physical)))
+        return [ox.Quad(*(row[term] if isinstance(term, ox.Variable) else term for term in terms))
+                for row in self.query(query, named_graphs=list(self.physical))]
 
     def query(self, sparql: str, use_default_graph_as_union: bool = True, named_graphs: list[str] | None = None):
         """A SELECT or ASK query's results over the checkpoint's graphs, the default graph
@@ -141,13 +153,12 @@ class RemoteStore:
         return ox.parse_query_results(body, ox.QueryResultsFormat.TSV)
 
     def answer(self, sparql: str, accept: str, default_graphs: list[str] | None = None,
-               named_graphs: list[str] | None = None, timeout: float | None = None,
-               max_bytes: int | None = None) -> tuple[bytes, str]:
+               named_graphs: list[str] | None = None, max_bytes: int | None = None) -> tuple[bytes, str]:
         """The server's answer to `sparql` and its media type. The dataset is the graphs named
         (by source graph name) in `default_graphs` and `named_graphs`, or all the checkpoint's,
         the default one their union, when neither is given; the answer names them as the
         source graphs (the query must name the file graphs). More than `max_bytes`:
-        OverflowError; past `timeout` seconds: TimeoutError."""
+        OverflowError."""
         if default_graphs is None and named_graphs is None:
             default_graphs = named_graphs = list(self.physical)
         dataset = {"default-graph-uri": [self.physical.get(g, g) for g in default_graphs or ()],
@@ -155,13 +166,11 @@ class RemoteStore:
         body = bytearray()
         try:
             with self.server.client.stream("POST", self.server.url + "/query", data={"query": sparql, **dataset},
-                                           headers={"Accept": accept}, timeout=timeout or TIMEOUT) as response:
+                                           headers={"Accept": accept}) as response:
                 for chunk in response.iter_bytes():
                     body += chunk
                     if max_bytes is not None and len(body) > max_bytes and not response.is_error:
                         raise OverflowError
-        except httpx.TimeoutException:
-            raise TimeoutError(f"the store server {self.server.url} did not answer within {timeout} s") from None
         except httpx.HTTPError as exc:
             raise StoreServerError(f"the store server {self.server.url} did not answer: {type(exc).__name__}: {exc}") from None
         if response.is_error:
