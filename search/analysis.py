@@ -150,11 +150,15 @@ def _is_function_word(token: str) -> bool:
     return len(found) == 1 and found[0] in STOP_WORDS
 
 
-def pairs(text: str) -> list[str]:
-    """Each two words that follow each other in `text` ("lege forskrev legemidlet" -> "lege
-    forskrev", "forskrev legemidlet"): words typed together and found together say more."""
-    typed = words(text)
-    return [f"{a} {b}" for a, b in zip(typed, typed[1:])]
+def pairs(typed: str) -> list[str]:
+    """Each two words that follow each other in the query `typed`, function words and
+    hyphenated words aside ("lege forskrev legemidlet" -> "lege forskrev", "forskrev
+    legemidlet"): words typed together and found together say more. None for a query of
+    function words alone, which is searched as a phrase already."""
+    if is_function_words(typed):
+        return []
+    found = words(hyphenated(content(typed))[0])
+    return [f"{a} {b}" for a, b in zip(found, found[1:])]
 
 
 def is_function_words(text: str) -> bool:

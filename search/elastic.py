@@ -172,7 +172,9 @@ class ElasticBackend:
         index = self._current()
         if index is None:
             return Page(items=[], total=0, facets={f: [] for f in FACETS})
-        found = self.client.search(index=index, body=dsl.search_body(query))
+        # Every page of a search from the same copy of the index: where hits tie, a rescored
+        # search orders them as that copy holds them (dsl.search_body).
+        found = self.client.search(index=index, body=dsl.search_body(query), preference=f"search {query.text}")
         docs = [VariableDoc.model_validate(hit["_source"]["doc"]) for hit in found["hits"]["hits"]]
         labels, _, groups = self._summary(index)
         facets = {facet: [FacetValue(value=b["key"], count=b["doc_count"], label=labels[facet].get(b["key"], {}),
