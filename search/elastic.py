@@ -233,7 +233,9 @@ class ElasticBackend:
         words = [word for value in said[1:] for word in analysis.WORD.findall(value)]
         words += [word for doc in docs for field in (doc.label, doc.description)
                   for value in field.values() for word in analysis.WORD.findall(value)]
-        hits = analysis.matcher(text, [self._analyzer(index, name, [*said, *words]) for name in HIGHLIGHT_ANALYZERS])
+        analyzed = [self._analyzer(index, name, [*said, *words]) for name in HIGHLIGHT_ANALYZERS]
+        tokens = {word: frozenset(t for analyze in analyzed for t in analyze(word)) for word in {*said, *words}}
+        hits = analysis.matcher(text, lambda word: tokens.get(word, frozenset()))
         return [hit(doc, query,
                     label={lang: analysis.mark(value, hits) for lang, value in doc.label.items()},
                     description={lang: analysis.mark(value, hits, limit=DESCRIPTION_WINDOW)

@@ -154,7 +154,7 @@ class EmbeddedBackend(Swapped):
     def _open(self, folder: Path, parts: list[str], create: bool = False) -> tantivy.Index:
         index = tantivy.Index(self.schema, path=str(folder), reuse=not create)
         self._analyzers = analyzers(parts)
-        self._words: dict[str, list[str]] = {}
+        self._words: dict[str, frozenset[str]] = {}
         for name, analyzer in self._analyzers.items():
             index.register_tokenizer(name, analyzer)
         return index
@@ -232,12 +232,12 @@ class EmbeddedBackend(Swapped):
         if pairs and query.offset < RESCORE_WINDOW:
             result = searcher.search(self._compile(query), limit=max(RESCORE_WINDOW, query.offset + query.size),
                                      count=True)
-            found = self._rescored(searcher, result.hits, pairs)[query.offset:query.offset + query.size]
+            stored = self._rescored(searcher, result.hits, pairs)[query.offset:query.offset + query.size]
         else:
             result = searcher.search(self._compile(query), limit=query.size, offset=query.offset,
                                      count=True, **self._order(query))
-            found = [address for _, address in result.hits]
-        docs = [VariableDoc.model_validate_json(searcher.doc(address)["doc"][0]) for address in found]
+            stored = [searcher.doc(address) for _, address in result.hits]
+        docs = [VariableDoc.model_validate_json(document["doc"][0]) for document in stored]
         hits = self._matcher(query.text) if query.text.strip() else None
         items = [self._highlight(doc, query, hits) for doc in docs]
         facets = cached if cached is not None else counting.result()
@@ -261,21 +261,20 @@ class EmbeddedBackend(Swapped):
                     out.append(TQ.boost_query(TQ.phrase_query(self.schema, field, tokens, slop=PAIR_SLOP), weight))
         return out
 
-    def _rescored(self, searcher: tantivy.Searcher, hits: list, pairs: list[TQ]) -> list[tantivy.DocAddress]:
-        """`hits` (score, address) with the first RESCORE_WINDOW reordered by their score plus
-        that of the `pairs` they match; the rest after them as they were. Each pair is searched
-        among the window's documents alone (an intersection with their ids), so its positions
-        are read only there."""
-        window = hits[:RESCORE_WINDOW]
+    def _rescored(self, searcher: tantivy.Searcher, hits: list, pairs: list[TQ]) -> list[tantivy.Document]:
+        """The stored documents of `hits` (score, address), the first RESCORE_WINDOW reordered
+        by their score plus that of the `pairs` they match, the rest after them as they were.
+        The pairs are searched among the window's documents alone (by their ids), so their
+        positions are read only there."""
+        window = [(score, searcher.doc(address), address) for score, address in hits[:RESCORE_WINDOW]]
         ids = TQ.const_score_query(TQ.boolean_query(
-            [(Occur.Should, TQ.term_query(self.schema, "id", searcher.doc(address)["id"][0]))
-             for _, address in window]), 0.0)
+            [(Occur.Should, TQ.term_query(self.schema, "id", document["id"][0])) for _, document, _ in window]), 0.0)
         among = TQ.boolean_query([(Occur.Should, TQ.boolean_query([(Occur.Must, ids), (Occur.Must, pair)]))
                                   for pair in pairs])
         found = searcher.search(among, limit=len(window), count=False).hits
         extra = {(a.segment_ord, a.doc): score for score, a in found}
-        ranked = sorted(window, key=lambda h: -(h[0] + extra.get((h[1].segment_ord, h[1].doc), 0.0)))
-        return [address for _, address in ranked + hits[RESCORE_WINDOW:]]
+        window.sort(key=lambda hit: -(hit[0] + extra.get((hit[2].segment_ord, hit[2].doc), 0.0)))
+        return [document for _, document, _ in window] + [searcher.doc(address) for _, address in hits[RESCORE_WINDOW:]]
 
     def _order(self, query: Query) -> dict:
         sort = query.sort if query.text.strip() or query.sort != "relevance" else "id"
@@ -474,9 +473,9 @@ class EmbeddedBackend(Swapped):
 
     def _matcher(self, text: str) -> analysis.Hits:
         """What marks the words of hits that match `text` (or its synonyms)."""
-        return analysis.matcher(text, [self._tokens])
+        return analysis.matcher(text, self._tokens)
 
-    def _tokens(self, word: str) -> list[str]:
+    def _tokens(self, word: str) -> frozenset[str]:
         """A word of a hit as the marked fields' analyzers index it. Remembered across
         queries (hits repeat the catalogue's words): three analyzers a word cost more than
         the search itself. Forgotten with the index, whose compound parts they split by."""
@@ -484,7 +483,7 @@ class EmbeddedBackend(Swapped):
         if found is None:
             if len(self._words) >= REMEMBERED_WORDS:
                 self._words.clear()
-            found = self._words[word] = [t for name in MARKED for t in self._analyzers[name].analyze(word)]
+            found = self._words[word] = frozenset(t for name in MARKED for t in self._analyzers[name].analyze(word))
         return found
 
 
