@@ -60,6 +60,7 @@ NYNORSK = tuple((re.compile(pattern), bokmal) for pattern, bokmal in (
 # Adjectives and the nouns that measure them, as "hvor lang" asks for a length ("lengde").
 MEASURED = {"lang": "lengde", "høy": "høyde", "tung": "tyngde", "bred": "bredde", "dyp": "dybde",
             "stor": "størrelse", "gammel": "alder"}
+REMEMBERED_QUERIES = 4096  # the synonyms and related terms of the last texts asked about
 NEAR_LABEL = 0.85  # how alike a long typed word and a one-word synonym label are to be taken as it
 MIN_NEAR = 6  # the shortest word looked up among the labels as a misspelling
 
@@ -150,11 +151,15 @@ def _is_function_word(token: str) -> bool:
     return len(found) == 1 and found[0] in STOP_WORDS
 
 
-def pairs(text: str) -> list[str]:
-    """Each two words that follow each other in `text` ("lege forskrev legemidlet" -> "lege
-    forskrev", "forskrev legemidlet"): words typed together and found together say more."""
-    typed = words(text)
-    return [f"{a} {b}" for a, b in zip(typed, typed[1:])]
+def pairs(typed: str) -> list[str]:
+    """Each two words that follow each other in the query `typed`, function words and
+    hyphenated words aside ("lege forskrev legemidlet" -> "lege forskrev", "forskrev
+    legemidlet"): words typed together and found together say more. None for a query of
+    function words alone, which is searched as a phrase already."""
+    if is_function_words(typed):
+        return []
+    found = words(hyphenated(content(typed))[0])
+    return [f"{a} {b}" for a, b in zip(found, found[1:])]
 
 
 def is_function_words(text: str) -> bool:
@@ -208,7 +213,8 @@ def _related_index() -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in index.items()}
 
 
-def related(text: str, longest: int = 4) -> list[str]:
+@lru_cache(maxsize=REMEMBERED_QUERIES)
+def related(text: str, longest: int = 4) -> tuple[str, ...]:
     """The labels of the concepts broader than, narrower than or related to one that the words
     of `text` (single words and runs of up to `longest`) or their synonyms name:
     "hypertensjon" -> "blodtrykk", "tvillinger" -> "flerfødsel"."""
@@ -216,7 +222,8 @@ def related(text: str, longest: int = 4) -> list[str]:
     said = {" ".join(typed[start:start + size]) for size in range(1, min(longest, len(typed)) + 1)
             for start in range(len(typed) - size + 1)} | set(synonyms(text, longest))
     index = _related_index()
-    return sorted({other for label in said for key in (label, fold(label)) for other in index.get(key, ())} - said)
+    return tuple(sorted({other for label in said for key in (label, fold(label))
+                         for other in index.get(key, ())} - said))
 
 
 def alternatives(text: str) -> list[str]:
@@ -242,10 +249,12 @@ def bokmal(word: str) -> str:
     return word
 
 
-def synonyms(text: str, longest: int = 4) -> list[str]:
+@lru_cache(maxsize=REMEMBERED_QUERIES)
+def synonyms(text: str, longest: int = 4) -> tuple[str, ...]:
     """What the words of `text` (single words and runs of up to `longest`) are also called: in
     the synonym lists (a long word also by the label it is a letter or two from), their bokmål
-    spelling, and the noun measuring an adjective ("lang" -> "lengde")."""
+    spelling, and the noun measuring an adjective ("lang" -> "lengde"). Remembered: a query
+    asks for them several times (its clauses, its concepts, marking its hits)."""
     found: list[str] = []
     typed = words(text)
     respelt = [bokmal(w) for w in typed]
@@ -263,7 +272,7 @@ def synonyms(text: str, longest: int = 4) -> list[str]:
         add(spelt, word)
         if spelt in MEASURED:
             add(MEASURED[spelt], word)
-    return [other for other in found if other not in typed]
+    return tuple(other for other in found if other not in typed)
 
 
 def _also_called(phrase: str) -> list[str]:
@@ -300,36 +309,32 @@ Segments = list[tuple[str, bool]]  # text cut into runs, each saying whether it 
 Hits = Callable[[list[str]], list[bool]]  # the words of a text -> whether each matched
 
 
-def matcher(text: str, analyzers: Iterable[Callable[[str], list[str]]]) -> Hits:
-    """Which words of a hit match the query `text`: a word one of the analyzers turns into a
-    token of the text or of a one-word synonym or related term (not a function word, unless
-    the text has nothing else), and every word of a run that spells one of several words word
-    by word, as the search matches it: "Barnets" alone is not "barnets vekt i hele gram".
-    Remembers its answers, since hits repeat words."""
-    analyzers = list(analyzers)
-    known: dict[str, frozenset[str]] = {}
+def matcher(text: str, tokens: Callable[[str], frozenset[str]]) -> Hits:
+    """Which words of a hit match the query `text`: a word whose `tokens` (those the marked
+    fields' analyzers make of it, remembered by the caller across queries) have one of the
+    text or of a one-word synonym or related term (not a function word, unless the text has
+    nothing else), and every word of a run that spells one of several words word by word, as
+    the search matches it: "Barnets" alone is not "barnets vekt i hele gram". Remembers its
+    answers, since hits repeat words."""
     single: dict[str, bool] = {}
-
-    def tokens(word: str) -> frozenset[str]:
-        if word not in known:
-            known[word] = frozenset(token for analyze in analyzers for token in analyze(word))
-        return known[word]
     others = alternatives(text)
     phrases = [[tokens(w) for w in WORD.findall(other)] for other in others if len(WORD.findall(other)) > 1]
     wanted = tokens(text).union(*(tokens(other) for other in others if len(WORD.findall(other)) == 1))
     ignore = ignored(text)
 
     def hit(word: str) -> bool:
-        if word not in single:
-            single[word] = word.lower() not in ignore and not wanted.isdisjoint(tokens(word))
-        return single[word]
+        matched = single.get(word)
+        if matched is None:
+            matched = single[word] = word.lower() not in ignore and not wanted.isdisjoint(tokens(word))
+        return matched
 
     def hits(found: list[str]) -> list[bool]:
         flags = [hit(word) for word in found]
-        for phrase in phrases:
-            for start in range(len(found) - len(phrase) + 1):
-                if all(not said.isdisjoint(tokens(found[start + n])) for n, said in enumerate(phrase)):
-                    flags[start:start + len(phrase)] = [True] * len(phrase)
+        for first, *rest in phrases:
+            for start, word in enumerate(found[:len(found) - len(rest)]):
+                if not first.isdisjoint(tokens(word)) and all(
+                        not said.isdisjoint(tokens(found[start + n])) for n, said in enumerate(rest, 1)):
+                    flags[start:start + len(rest) + 1] = [True] * (len(rest) + 1)
         return flags
     return hits
 

@@ -50,7 +50,7 @@ class Hit(VariableDoc):
 def hit(doc: VariableDoc, query: Query, **highlight: dict[str, Segments]) -> Hit:
     """`doc` as a hit of `query`, saying through which concept of its code list it was found."""
     # The document is valid already: its fields are taken as they are, not dumped and validated again.
-    return Hit.model_construct(**dict(doc), highlight=highlight,
+    return Hit.model_construct(**doc.__dict__, highlight=highlight,
                                via=[v for v in query.via if v.code_list == doc.code_list])
 
 

@@ -17,9 +17,9 @@ from catalogue.search import analysis
 from catalogue.search.backend import FACETS, FILTERS
 from catalogue.search.documents import VariableDoc
 from catalogue.search.fields import (AGREE_FIELDS, ENDINGS_WEIGHT, FACET_SIZE, FIELDS, LAST_PART_WEIGHT, NO_YEAR,
-                                     PAIR_FIELDS, PAIR_SLOP, RELATED_WEIGHT, SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE,
-                                     TYPO_TWO, NAMED, VIA_AGREE, VIA_WEIGHT, Coverage, Groups, Labels, indexed,
-                                     list_name, summarize)
+                                     PAIR_FIELDS, PAIR_SLOP, RELATED_WEIGHT, RESCORE_WINDOW, SYNONYM_WEIGHT,
+                                     TYPO_FIELDS, TYPO_ONE, TYPO_TWO, NAMED, VIA_AGREE, VIA_WEIGHT, Coverage, Groups,
+                                     Labels, indexed, list_name, summarize)
 from catalogue.search.query import MAX_PAGE_SIZE, Query, Via
 
 # The deepest page a Query may ask for (page <= 10 000): from + size must stay within the
@@ -117,11 +117,11 @@ def _bool(must: Iterable[dict] = (), filter: Iterable[dict] = ()) -> dict:
     return {"bool": clauses} if clauses else {"match_all": {}}
 
 
-def _text_query(typed: str, via: tuple[Via, ...] = (), scoring: bool = True) -> dict:
+def _text_query(typed: str, via: tuple[Via, ...] = ()) -> dict:
     """Any of: the words in each field, their synonyms, near spellings of long words, and
     the code lists of concepts they match (`via`). Function words count only in synonyms'
-    phrases, or as a phrase when they are all there is. Words found together (pairs) only
-    order what the words find: left out where nothing is scored (`matching`)."""
+    phrases, or as a phrase when they are all there is. Words found together (pairs) are no
+    part of it: they only reorder the top hits (_rescore)."""
     through = [clause for v in via for clause in _via(v, typed)]
     if analysis.is_function_words(typed):
         return {"bool": {"should": _fields(typed, 1.0, phrase=True) + through, "minimum_should_match": 1}}
@@ -134,8 +134,6 @@ def _text_query(typed: str, via: tuple[Via, ...] = (), scoring: bool = True) -> 
     last = analysis.last_parts(text)
     if last:
         should.append({"constant_score": {"filter": {"terms": {"label_words": last}}, "boost": LAST_PART_WEIGHT}})
-    should += [{"match_phrase": {field: {"query": pair, "slop": PAIR_SLOP, "boost": weight}}}
-               for pair in (analysis.pairs(text) if scoring else ()) for field, weight in PAIR_FIELDS.items()]
     for other in analysis.synonyms(typed):  # "blodpropp i hjertet" as a phrase, not as "i"
         should += _fields(other, SYNONYM_WEIGHT, phrase=True)
     for other in analysis.related(typed):
@@ -145,6 +143,18 @@ def _text_query(typed: str, via: tuple[Via, ...] = (), scoring: bool = True) -> 
                for field, weight in TYPO_FIELDS.items() if text]
     # explicit, so that the clause needs a match in filter context too (`matching`)
     return {"bool": {"should": should, "minimum_should_match": 1}}
+
+
+def _rescore(typed: str) -> dict | None:
+    """The first RESCORE_WINDOW hits reordered by their score plus that of the words typed
+    together they have (None without such words)."""
+    pairs = [{"match_phrase": {field: {"query": pair, "slop": PAIR_SLOP, "boost": weight}}}
+             for pair in analysis.pairs(typed) for field, weight in PAIR_FIELDS.items()]
+    if not pairs:
+        return None
+    return {"window_size": RESCORE_WINDOW,
+            "query": {"rescore_query": {"bool": {"should": pairs}}, "query_weight": 1.0,
+                      "rescore_query_weight": 1.0, "score_mode": "total"}}
 
 
 def _via(via: Via, typed: str) -> list[dict]:
@@ -225,12 +235,18 @@ def search_body(query: Query) -> dict:
     }
     if facets:
         body["post_filter"] = _bool(filter=facets.values())
+    rescore = _rescore(query.text) if query.text.strip() and query.sort == "relevance" else None
+    if rescore:
+        # a rescore takes no sort: ties are in the index's order, the same for every page
+        # of a search as long as one copy of the index answers it (see ElasticBackend.search)
+        del body["sort"]
+        body["rescore"] = rescore
     return body
 
 
 def matching_body(query: Query, size: int, after: list | None) -> dict:
     """A page of `size` documents the query matches, in id order, after the sort key `after`."""
-    text = [_text_query(query.text, query.via, scoring=False)] if query.text.strip() else []
+    text = [_text_query(query.text, query.via)] if query.text.strip() else []
     body = {"query": _bool(filter=[*text, *_period_filters(query), *_facet_filters(query).values()]),
             "sort": [{"id": "asc"}], "size": size, "track_total_hits": False, "_source": ["doc"]}
     return {**body, "search_after": after} if after else body

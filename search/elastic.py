@@ -172,7 +172,9 @@ class ElasticBackend:
         index = self._current()
         if index is None:
             return Page(items=[], total=0, facets={f: [] for f in FACETS})
-        found = self.client.search(index=index, body=dsl.search_body(query))
+        # Every page of a search from the same copy of the index: where hits tie, a rescored
+        # search orders them as that copy holds them (dsl.search_body).
+        found = self.client.search(index=index, body=dsl.search_body(query), preference=f"search {query.text}")
         docs = [VariableDoc.model_validate(hit["_source"]["doc"]) for hit in found["hits"]["hits"]]
         labels, _, groups = self._summary(index)
         facets = {facet: [FacetValue(value=b["key"], count=b["doc_count"], label=labels[facet].get(b["key"], {}),
@@ -231,7 +233,9 @@ class ElasticBackend:
         words = [word for value in said[1:] for word in analysis.WORD.findall(value)]
         words += [word for doc in docs for field in (doc.label, doc.description)
                   for value in field.values() for word in analysis.WORD.findall(value)]
-        hits = analysis.matcher(text, [self._analyzer(index, name, [*said, *words]) for name in HIGHLIGHT_ANALYZERS])
+        analyzed = [self._analyzer(index, name, [*said, *words]) for name in HIGHLIGHT_ANALYZERS]
+        tokens = {word: frozenset(t for analyze in analyzed for t in analyze(word)) for word in {*said, *words}}
+        hits = analysis.matcher(text, lambda word: tokens.get(word, frozenset()))
         return [hit(doc, query,
                     label={lang: analysis.mark(value, hits) for lang, value in doc.label.items()},
                     description={lang: analysis.mark(value, hits, limit=DESCRIPTION_WINDOW)

@@ -32,9 +32,9 @@ from catalogue.search import analysis
 from catalogue.search.backend import FACETS, FILTERS, FacetValue, Hit, Page, Suggestion, hit
 from catalogue.search.documents import VariableDoc
 from catalogue.search.fields import (AGREE_FIELDS, DESCRIPTION_WINDOW, ENDINGS_WEIGHT, FACET_SIZE, FIELDS,
-                                     LAST_PART_WEIGHT, NO_YEAR, PAIR_FIELDS, PAIR_SLOP, RELATED_WEIGHT, SYNONYM_WEIGHT,
-                                     TYPO_FIELDS, TYPO_ONE, TYPO_TWO, NAMED, VIA_AGREE, VIA_WEIGHT, Coverage, Groups,
-                                     Labels, Names, indexed, list_name, summarize)
+                                     LAST_PART_WEIGHT, NO_YEAR, PAIR_FIELDS, PAIR_SLOP, RELATED_WEIGHT, RESCORE_WINDOW,
+                                     SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE, TYPO_TWO, NAMED, VIA_AGREE, VIA_WEIGHT,
+                                     Coverage, Groups, Labels, Names, indexed, list_name, summarize)
 from catalogue.search.query import Query, Via
 from catalogue.storage.durable import atomic_write
 
@@ -154,7 +154,7 @@ class EmbeddedBackend(Swapped):
     def _open(self, folder: Path, parts: list[str], create: bool = False) -> tantivy.Index:
         index = tantivy.Index(self.schema, path=str(folder), reuse=not create)
         self._analyzers = analyzers(parts)
-        self._words: dict[str, list[str]] = {}
+        self._words: dict[str, frozenset[str]] = {}
         for name, analyzer in self._analyzers.items():
             index.register_tokenizer(name, analyzer)
         return index
@@ -228,10 +228,16 @@ class EmbeddedBackend(Swapped):
         # tantivy lets go of the GIL while it searches: facets are counted on another core
         # while this thread finds and marks the page of hits.
         counting = None if cached else _POOL.submit(self._count, searcher, query)
-        result = searcher.search(self._compile(query), limit=query.size, offset=query.offset,
-                                 count=True, **self._order(query))
-        docs = [VariableDoc.model_validate_json(searcher.doc(address)["doc"][0])
-                for _, address in result.hits]
+        pairs = self._pairs(query)
+        if pairs and query.offset < RESCORE_WINDOW:
+            result = searcher.search(self._compile(query), limit=max(RESCORE_WINDOW, query.offset + query.size),
+                                     count=True)
+            stored = self._rescored(searcher, result.hits, pairs)[query.offset:query.offset + query.size]
+        else:
+            result = searcher.search(self._compile(query), limit=query.size, offset=query.offset,
+                                     count=True, **self._order(query))
+            stored = [searcher.doc(address) for _, address in result.hits]
+        docs = [VariableDoc.model_validate_json(document["doc"][0]) for document in stored]
         hits = self._matcher(query.text) if query.text.strip() else None
         items = [self._highlight(doc, query, hits) for doc in docs]
         facets = cached if cached is not None else counting.result()
@@ -241,6 +247,34 @@ class EmbeddedBackend(Swapped):
             if len(self._facets) > REMEMBERED_FACETS:
                 self._facets.popitem(last=False)
         return Page(items=items, total=result.count, facets={f: facets.get(f, []) for f in FACETS})
+
+    def _pairs(self, query: Query) -> list[TQ]:
+        """The query's words typed together, as phrases in PAIR_FIELDS; none unless the hits
+        are ordered by relevance."""
+        if self._order(query):
+            return []
+        out = []
+        for pair in analysis.pairs(query.text):
+            for field, weight in PAIR_FIELDS.items():
+                tokens = self._analyzers[FIELDS[field][0]].analyze(pair)
+                if len(tokens) > 1:
+                    out.append(TQ.boost_query(TQ.phrase_query(self.schema, field, tokens, slop=PAIR_SLOP), weight))
+        return out
+
+    def _rescored(self, searcher: tantivy.Searcher, hits: list, pairs: list[TQ]) -> list[tantivy.Document]:
+        """The stored documents of `hits` (score, address), the first RESCORE_WINDOW reordered
+        by their score plus that of the `pairs` they match, the rest after them as they were.
+        The pairs are searched among the window's documents alone (by their ids), so their
+        positions are read only there."""
+        window = [(score, searcher.doc(address), address) for score, address in hits[:RESCORE_WINDOW]]
+        ids = TQ.const_score_query(TQ.boolean_query(
+            [(Occur.Should, TQ.term_query(self.schema, "id", document["id"][0])) for _, document, _ in window]), 0.0)
+        among = TQ.boolean_query([(Occur.Should, TQ.boolean_query([(Occur.Must, ids), (Occur.Must, pair)]))
+                                  for pair in pairs])
+        found = searcher.search(among, limit=len(window), count=False).hits
+        extra = {(a.segment_ord, a.doc): score for score, a in found}
+        window.sort(key=lambda hit: -(hit[0] + extra.get((hit[2].segment_ord, hit[2].doc), 0.0)))
+        return [document for _, document, _ in window] + [searcher.doc(address) for _, address in hits[RESCORE_WINDOW:]]
 
     def _order(self, query: Query) -> dict:
         sort = query.sort if query.text.strip() or query.sort != "relevance" else "id"
@@ -322,7 +356,7 @@ class EmbeddedBackend(Swapped):
     def _compile(self, query: Query, scoring: bool = True) -> TQ:
         clauses: list[tuple[Occur, TQ]] = []
         if query.text.strip():
-            clauses.append((Occur.Must, self._text(query.text, query.via, scoring)))
+            clauses.append((Occur.Must, self._text(query.text, query.via)))
         for facet, values in query.filters.items():
             if facet in FILTERS and values:
                 clauses.append((Occur.Must, TQ.term_set_query(self.schema, facet, list(values))))
@@ -354,12 +388,11 @@ class EmbeddedBackend(Swapped):
                               lower_bound=0 if lowest is None else lowest,
                               upper_bound=NO_YEAR if highest is None else highest)
 
-    def _text(self, typed: str, via: tuple[Via, ...] = (), scoring: bool = True) -> TQ:
+    def _text(self, typed: str, via: tuple[Via, ...] = ()) -> TQ:
         """Any of: the words in each field, their synonyms, near spellings of long words, and
         the code lists of concepts they match (`via`). Function words count only in synonyms'
-        phrases, or as a phrase when they are all there is. Words found together (pairs) only
-        order what the words find: left out where nothing is scored (facets, `matching`),
-        as reading their positions in every document found would cost more than the search."""
+        phrases, or as a phrase when they are all there is. Words found together (pairs) are
+        no part of it: they only reorder the top hits (_rescored)."""
         through = [(Occur.Should, q) for v in via for q in self._via(v, typed)]
         if analysis.is_function_words(typed):
             return TQ.boolean_query([(Occur.Should, q) for q in self._fields(typed, 1.0, phrase=True)] + through)
@@ -374,12 +407,6 @@ class EmbeddedBackend(Swapped):
         if last:
             should.append((Occur.Should, TQ.const_score_query(TQ.term_set_query(self.schema, "label_words", last),
                                                               LAST_PART_WEIGHT)))
-        for pair in analysis.pairs(text) if scoring else ():
-            for field, weight in PAIR_FIELDS.items():
-                tokens = self._analyzers[FIELDS[field][0]].analyze(pair)
-                if len(tokens) > 1:
-                    should.append((Occur.Should, TQ.boost_query(
-                        TQ.phrase_query(self.schema, field, tokens, slop=PAIR_SLOP), weight)))
         for other in analysis.synonyms(typed):  # "blodpropp i hjertet" as a phrase, not as "i"
             should += [(Occur.Should, q) for q in self._fields(other, SYNONYM_WEIGHT, phrase=True)]
         for other in analysis.related(typed):
@@ -446,9 +473,9 @@ class EmbeddedBackend(Swapped):
 
     def _matcher(self, text: str) -> analysis.Hits:
         """What marks the words of hits that match `text` (or its synonyms)."""
-        return analysis.matcher(text, [self._tokens])
+        return analysis.matcher(text, self._tokens)
 
-    def _tokens(self, word: str) -> list[str]:
+    def _tokens(self, word: str) -> frozenset[str]:
         """A word of a hit as the marked fields' analyzers index it. Remembered across
         queries (hits repeat the catalogue's words): three analyzers a word cost more than
         the search itself. Forgotten with the index, whose compound parts they split by."""
@@ -456,7 +483,7 @@ class EmbeddedBackend(Swapped):
         if found is None:
             if len(self._words) >= REMEMBERED_WORDS:
                 self._words.clear()
-            found = self._words[word] = [t for name in MARKED for t in self._analyzers[name].analyze(word)]
+            found = self._words[word] = frozenset(t for name in MARKED for t in self._analyzers[name].analyze(word))
         return found
 
 

@@ -41,6 +41,10 @@ LAST_PART_WEIGHT = 10.0
 # fields do: "forskrev legemidlet" in "... som forskrev legemidlet" above "legemiddel" alone.
 PAIR_FIELDS = {"label_nb_fold": 3.0, "description_nb_fold": 1.0}
 PAIR_SLOP = 2
+# Pairs only reorder the first RESCORE_WINDOW hits of the rest of the query (a second pass,
+# as OpenSearch's rescore): their positions are read in these documents alone, not in every
+# document with both words. Hits below keep their order.
+RESCORE_WINDOW = 50
 SYNONYM_WEIGHT = 0.8
 RELATED_WEIGHT = 0.4  # a broader, narrower or related term (analysis.related)
 # A variable coded with a code list whose concept the words match (Query.via) scores up to

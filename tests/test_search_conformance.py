@@ -24,6 +24,7 @@ from catalogue.model.models import Period
 from catalogue.search import ConceptIndex, EmbeddedBackend, Query, VariableDoc, open_backend
 from catalogue.search.documents import Concept, Register
 from catalogue.search.elastic import ElasticBackend
+from catalogue.search.fields import RESCORE_WINDOW
 from catalogue.search.query import Via
 from catalogue.settings import Settings
 from opensearch_cluster import Cluster
@@ -585,6 +586,31 @@ def test_through_a_concept_a_variable_whose_words_have_a_synonym_of_the_query_co
 def test_words_typed_together_found_together_rank_first(registry):
     # "forskrev legemidlet" together in a longer description, above the two words far apart
     assert ids(registry, "forskrev legemidlet")[:2] == ["npr/somatikk/FORSKRIVER", "npr/somatikk/BYTTE"]
+
+
+# More variables with both words than the re-rank reads (RESCORE_WINDOW), each a little longer
+# than the one before, so the words score less in each; the last, the longest, has them together.
+CROWD = [variable(f"npr/somatikk/R{n:02}", f"R{n:02}", "Resept",
+                  "Legemidlet ble utlevert, legen forskrev" + " utlevert" * n, source="npr", dataset="npr/somatikk")
+         for n in range(RESCORE_WINDOW + 10)] + [
+    variable("npr/somatikk/SAMMEN", "SAMMEN", "Resept", "Legen forskrev legemidlet" + " utlevert" * 90,
+             source="npr", dataset="npr/somatikk")]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def crowd(request, tmp_path_factory):
+    yield from _built(request, tmp_path_factory, CROWD)
+
+
+def test_words_typed_together_reorder_only_the_top_hits(crowd):
+    # "forskrev legemidlet" together lifts no hit from below the first RESCORE_WINDOW: they
+    # come in the order of the same words typed apart, the one that has them together last
+    together, apart = ids(crowd, "forskrev legemidlet"), ids(crowd, "legemidlet forskrev")
+    assert together == apart and len(together) == len(CROWD) and together[-1] == "npr/somatikk/SAMMEN"
+    # pages across the end of the window neither overlap nor skip
+    pages = [crowd.search(Query(text="forskrev legemidlet", size=7, page=page)) for page in range(1, 10)]
+    assert {page.total for page in pages} == {len(CROWD)}
+    assert [hit.id for page in pages for hit in page.items] == together
 
 
 def test_a_nynorsk_spelling_finds_what_its_bokmal_finds(registry):
