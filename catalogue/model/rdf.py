@@ -78,6 +78,22 @@ def closure(graph: Graph, subject, into: Graph | None = None) -> Graph:
     return into
 
 
+def held(statements: Callable[[ox.NamedNode | ox.BlankNode], Iterable[ox.Quad]], node) -> Iterator[ox.Triple]:
+    """`closure` in oxigraph's terms: the node's triples (`statements` gives a node's, from a
+    store) and, recursively, those of the blank or skolem nodes it points to."""
+    stack, seen = [node], set()
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        for quad in statements(node):
+            yield ox.Triple(quad.subject, quad.predicate, quad.object)
+            if isinstance(quad.object, ox.BlankNode) or (isinstance(quad.object, ox.NamedNode)
+                                                         and GENID in quad.object.value):
+                stack.append(quad.object)
+
+
 @dataclass(frozen=True)
 class RdfLimits:
     """The most one RDF document may hold; each field is named after the source option."""

@@ -242,6 +242,15 @@ class Selection:
             return SUBJECT
         return predicate
 
+    def triple(self, triple: ox.Triple) -> ox.Triple | None:
+        """`predicate` for oxigraph's triples: the triple as exported, or None."""
+        obj = triple.object
+        kept = self.predicate(triple.subject.value, triple.predicate.value,
+                              None if isinstance(obj, ox.Literal) else obj.value)
+        if kept is None:
+            return None
+        return triple if kept == triple.predicate.value else ox.Triple(triple.subject, ox.NamedNode(kept), obj)
+
 
 THEME, SUBJECT = str(DCAT.theme), str(DCTERMS.subject)
 
