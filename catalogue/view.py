@@ -4,7 +4,7 @@ adds to the stored graphs when it publishes them (see catalogue.services.Service
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from functools import cached_property
 
@@ -130,16 +130,10 @@ class View:
         return graph
 
     @cached_property
-    def _healthdcat_own(self) -> Graph:
-        """What HealthDCAT-AP adds, from the store and the configuration (see
-        catalogue.profiles.healthdcat_ap_r8)."""
-        return healthdcat_ap_r8.additions(self.snapshot, self.datasets, self.config())
-
-    @cached_property
     def healthdcat_additions(self) -> Graph:
-        """The catalogue's additions, whole, and what HealthDCAT-AP adds to them."""
-        graph = Graph(store="Oxigraph")
-        graph += self._healthdcat_own
+        """The catalogue's additions, whole, and what HealthDCAT-AP adds to them, from the store
+        and the configuration (see catalogue.profiles.healthdcat_ap_r8)."""
+        graph = healthdcat_ap_r8.additions(self.snapshot, self.datasets, self.config())
         graph += self.catalogue_additions
         return graph
 
@@ -174,14 +168,15 @@ class View:
             yield ox.Triple(*map(to_oxigraph, triple))
 
     def _facts_store(self, profile: str | None) -> ox.Store:
-        """`_facts` (with HealthDCAT-AP's own additions in that profile) in a store of their
-        own, to look up a page's resources in."""
+        """`_facts` (with HealthDCAT-AP's facts in that profile) in a store of their own, to
+        look up a page's resources in."""
         health = profile == healthdcat_ap_r8.PROFILE
         if health not in self._fact_stores:
             store = ox.Store()
             store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object) for t in self._facts())
             if health:
-                store.bulk_extend(ox.Quad(*map(to_oxigraph, triple)) for triple in self._healthdcat_own)
+                own = healthdcat_ap_r8.facts(self.snapshot, self.datasets, self.config(), Graph())
+                store.bulk_extend(map(_quad, own))
             self._fact_stores[health] = store
         return self._fact_stores[health]
 
@@ -241,14 +236,20 @@ class View:
                     todo.append(target)
         return [uri for uri in found if GENID not in uri]
 
-    def _read(self, profile: str | None) -> _Read:
-        return _Read(self.snapshot.store, self._facts_store(profile))
+    def _read(self, profile: str | None, datasets: Iterable[str] = ()) -> _Read:
+        """A reader for one answer in `profile`; in HealthDCAT-AP's, with the tables of
+        variables of `datasets` (those of the answer) and the schemes of what it reaches."""
+        if profile != healthdcat_ap_r8.PROFILE:
+            return _Read(self.snapshot.store, [self._facts_store(profile)])
+        tables = ox.Store()
+        tables.bulk_extend(map(_quad, healthdcat_ap_r8.tables(self.snapshot, list(datasets))))
+        return _Read(self.snapshot.store, [self._facts_store(profile), tables], _reached)
 
     def dataset_page(self, datasets: list[str], profile: str | None = None, level: str | None = None) -> list[ox.Triple]:
         """One page of the catalogue: the catalogue, listing these datasets, and each of them
         with everything it points to (see `reach`), so a harvester reading one page, or
         cutting one dataset out of it, has the dataset whole."""
-        catalogue, read = self.snapshot.catalogue_uri, self._read(profile)
+        catalogue, read = self.snapshot.catalogue_uri, self._read(profile, datasets)
         # in order, each once (a dict: a list's membership test made pages of large datasets quadratic)
         subjects = list(dict.fromkeys([catalogue, *(uri for dataset in datasets
                                                     for uri in self.reach(dataset, profile, read))]))
@@ -276,7 +277,7 @@ class View:
         """These resources' whole descriptions (with the skolem nodes they hold), as the
         whole catalogue gives them in `profile` (at `level`), read from the store one resource
         at a time, with what the catalogue adds about them looked up for them alone."""
-        read = read or self._read(profile)
+        read = read or self._read(profile, self._datasets_of(subjects) if profile == healthdcat_ap_r8.PROFILE else ())
         described = dict.fromkeys(t for subject in subjects for t in held(read.stored, _ox(subject)))
         nodes = list(dict.fromkeys([*(t.subject for t in described), *map(_ox, subjects)]))
         # and what the catalogue adds about them and the nodes they hold (a contact's class),
@@ -285,6 +286,12 @@ class View:
         described.update(dict.fromkeys(self._observed_dates(nodes, read.stored)))
         selection = self.selection(profile, level)
         return [*filter(None, map(selection.triple, described))] if selection else list(described)
+
+    def _datasets_of(self, subjects: list[str]) -> set[str]:
+        """The datasets among `subjects` and those holding a variable among them."""
+        variable = _ox(str(DISCO.variable))
+        return {s for s in subjects if s in self.dataset_ids} | {
+            q.subject.value for s in subjects for q in self.snapshot.store.quads_for_pattern(None, variable, _ox(s), None)}
 
     def catalogue_part(self, subjects: list[str], profile: str | None = None, level: str | None = None) -> Graph:
         """`part` as an rdflib graph."""
@@ -319,13 +326,14 @@ class View:
 
 
 class _Read:
-    """The store and the catalogue's facts (see View._facts_store), read for one answer:
-    each resource's statements are read once (a page's walk and its description read the
-    same ones, and a statement read from the store on disk costs more than keeping it for
-    the page)."""
+    """The store and the catalogue's facts (see View._facts_store; and, for one answer,
+    more facts in `stores` and what `about` says of a resource), read for one answer: each
+    resource's statements are read once (a page's walk and its description read the same
+    ones, and a statement read from the store on disk costs more than keeping it for the page)."""
 
-    def __init__(self, store: ox.Store, facts: ox.Store):
-        self.store, self.facts = store, facts
+    def __init__(self, store: ox.Store, facts: list[ox.Store],
+                 about: Callable[[ox.NamedNode | ox.BlankNode], list[ox.Quad]] | None = None):
+        self.store, self.facts, self.about = store, facts, about
         self._stored: dict = {}
         self._added: dict = {}
 
@@ -336,12 +344,23 @@ class _Read:
 
     def added(self, node) -> list[ox.Quad]:
         if node not in self._added:
-            self._added[node] = list(self.facts.quads_for_pattern(node, None, None, None))
+            self._added[node] = [quad for facts in self.facts for quad in facts.quads_for_pattern(node, None, None, None)]
+            if self.about:
+                self._added[node] += self.about(node)
         return self._added[node]
 
     def statements(self, node) -> list[ox.Quad]:
         """What the store and the facts say about the node."""
         return self.stored(node) + self.added(node)
+
+
+def _reached(node) -> list[ox.Quad]:
+    found = healthdcat_ap_r8.reached(node.value) if isinstance(node, ox.NamedNode) else None
+    return list(map(_quad, found)) if found else []
+
+
+def _quad(triple: tuple) -> ox.Quad:
+    return ox.Quad(*map(to_oxigraph, triple))
 
 
 def _model(cls, graph: Graph, uri: str):
