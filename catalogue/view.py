@@ -9,7 +9,7 @@ from datetime import date
 from functools import cached_property
 
 import pyoxigraph as ox
-from rdflib import Graph, Literal, URIRef
+from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS, RDF, SKOS, XSD
 
 from catalogue.model import ids, ontology
@@ -309,8 +309,8 @@ class View:
         store, dated = self.snapshot.store, (_ox(str(DCTERMS.issued)), _ox(str(DCTERMS.modified)))
         if nodes is None:
             times = self.history.timestamps()
-            resources = [q.subject for kind in _OBSERVED
-                         for q in store.quads_for_pattern(None, _TYPE, kind, None) if q.subject.value in times]
+            resources = [q.subject for kind in _OBSERVED for q in store.quads_for_pattern(None, _TYPE, kind, None)
+                         if isinstance(q.subject, ox.NamedNode) and q.subject.value in times]
             # who says them, read once: a lookup a resource costs more than these scans in the store on disk
             given = {p: {q.subject for q in store.quads_for_pattern(None, p, None, None)} for p in dated}
         else:
@@ -326,10 +326,10 @@ class View:
 
 
 class _Read:
-    """The store and the catalogue's facts (see View._facts_store; and, for one answer,
-    more facts in `stores` and what `about` says of a resource), read for one answer: each
-    resource's statements are read once (a page's walk and its description read the same
-    ones, and a statement read from the store on disk costs more than keeping it for the page)."""
+    """The store and the catalogue's facts (see View._facts_store, and the answer's own, with
+    what `about` says of a resource), read for one answer: each resource's statements are
+    read once (a page's walk and its description read the same ones, and a statement read
+    from the store on disk costs more than keeping it for the page)."""
 
     def __init__(self, store: ox.Store, facts: list[ox.Store],
                  about: Callable[[ox.NamedNode | ox.BlankNode], list[ox.Quad]] | None = None):

@@ -290,8 +290,8 @@ THEME, SUBJECT = str(DCAT.theme), str(DCTERMS.subject)
 
 def tables(snapshot: Snapshot, datasets: Iterable[str] | None) -> Iterator[tuple]:
     """The variables of these datasets (by URI; of all, given None) as the columns of one
-    CSVW table each, and the coding systems of their code lists. Read with
-    one query for the variables' fields, which a store on disk answers faster than a query a field."""
+    CSVW table each, and the coding systems of their code lists. The variables' fields are
+    read in one query: a store on disk answers it faster than one query a field."""
     # the datasets asked for, as a SPARQL VALUES clause
     among = "" if datasets is None else f"VALUES ?d {{ {' '.join(f'<{uri}>' for uri in datasets)} }} "
     typed = {d for (d,) in _rows(snapshot, f"DISTINCT ?d WHERE {{ {among}?d a dcat:Dataset ; disco:variable [] }}")}
