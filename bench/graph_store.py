@@ -1,6 +1,6 @@
 """A running server after a state change: a writer in another process commits a one-record
 change to one source of a synthetic store, and the server answers its first variable page
-and its first page of /catalog in the new generation.
+and its first page of /catalog in the new generation, in DCAT-AP-NO and then in HealthDCAT-AP.
 
 Run: .venv/bin/python bench/graph_store.py [--sizes 10000,100000] [--store-url URL]
 
@@ -89,7 +89,9 @@ def measure(n: int) -> None:
                 Path(f"/proc/{server.pid}/clear_refs").write_text("5")  # peak memory from here
                 print(f"  writer's commit of a one-record change: {change_one_record(folder):.2f} s", flush=True)
                 for label, path, params in (("first variable page", f"/api/variables/{variable}", {}),
-                                            ("first /catalog page", "/catalog", {"page": 1, "size": 10})):
+                                            ("first /catalog page", "/catalog", {"page": 1, "size": 10}),
+                                            ("first HealthDCAT-AP /catalog page", "/catalog",
+                                             {"page": 1, "size": 10, "profile": "healthdcat-ap"})):
                     seconds, size = timed(client, path, **params)
                     print(f"  {label} after the change: {seconds:.2f} s ({size:,} bytes), server peak "
                           f"{peak_mb(server.pid):,.0f} MB ({held:,.0f} MB resident before the change)", flush=True)

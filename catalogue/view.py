@@ -3,18 +3,19 @@ the lookups they need (datasets by id, variables, code lists, names) and what th
 adds to the stored graphs when it publishes them (see catalogue.services.Services.view)."""
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from functools import cached_property
 
 import pyoxigraph as ox
-from rdflib import Graph, Literal, URIRef
+from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS, RDF, SKOS, XSD
 
 from catalogue.model import ids, ontology
 from catalogue.model.models import CodeList, Dataset, Variable, VariableVersion
 from catalogue.model.namespaces import DCAT, DISCO, bind_prefixes
-from catalogue.model.rdf import GENID, closure
+from catalogue.model.rdf import GENID, closure, held, to_oxigraph, to_rdflib
 from catalogue.profiles import dcat_ap_3, healthdcat_ap_r8
 from catalogue.profiles.dcat_ap_no_3 import from_graph, texts
 from catalogue.sources import Config
@@ -34,7 +35,7 @@ class View:
         self.history = history
         self.config = config  # the sources configuration, read when a profile needs it
         self._selections: dict[str | None, healthdcat_ap_r8.Selection] = {}  # by access level
-        self._reach: dict[tuple[str, bool], list[str]] = {}  # by dataset and whether HealthDCAT-AP
+        self._fact_stores: dict[bool, ox.Store] = {}  # by whether HealthDCAT-AP
 
     @cached_property
     def datasets(self) -> dict[str, tuple[str, str]]:
@@ -119,44 +120,65 @@ class View:
 
     @cached_property
     def catalogue_additions(self) -> Graph:
-        """What the catalogue says beyond the stored graphs: the catalogue listing every
-        dataset, and the catalogues a source publishes as its parts (one catalogue for a
-        partner, with the source's own inside it), the theme concepts used, described, and
-        the observed dates (see _observed_dates). Made from lookups in the store, not from a copy, and kept in an
-        oxigraph store behind rdflib's API (two dates a resource: a tenth of the memory of
-        rdflib's own store at 100,000 variables)."""
+        """What the catalogue says beyond the stored graphs, whole (for the whole export and
+        SPARQL): its facts (see `_facts`) and the observed dates of every resource (see
+        _observed_dates), kept in an oxigraph store behind rdflib's API (two dates a
+        resource: a tenth of the memory of rdflib's own store at 100,000 variables)."""
         graph = Graph(store="Oxigraph")
-        catalogue = URIRef(self.snapshot.catalogue_uri)
-        for uri, _ in self.datasets.values():
-            graph.add((catalogue, DCAT.dataset, URIRef(uri)))
-        for quad in self.snapshot.store.quads_for_pattern(None, _ox(str(RDF.type)), _ox(str(DCAT.Catalog)), None):
-            if isinstance(quad.subject, ox.NamedNode) and quad.subject.value != str(catalogue):
-                graph.add((catalogue, DCTERMS.hasPart, URIRef(quad.subject.value)))
-                if next(self.snapshot.store.quads_for_pattern(quad.subject, _ox(str(DCTERMS.identifier)), None,
-                                                              None), None) is None:
-                    # DCAT-AP-NO asks each catalogue for one; its URI is the one it has
-                    graph.add((URIRef(quad.subject.value), DCTERMS.identifier, Literal(quad.subject.value)))
-        vocabulary = ontology.load("themes.ttl")
-        for concept in set(vocabulary.subjects(RDF.type, SKOS.Concept)):
-            if next(self.snapshot.store.quads_for_pattern(None, None, _ox(str(concept)), None), None) is not None:
-                closure(vocabulary, concept, graph)
-        self._observed_dates(graph, catalogue)
-        for triple in dcat_ap_3.range_types(self.snapshot.store):
-            graph.add(triple)
+        for triple in itertools.chain(self._facts(), self._observed_dates()):
+            graph.add(tuple(map(to_rdflib, triple)))
         return graph
 
     @cached_property
     def healthdcat_additions(self) -> Graph:
-        """The catalogue's additions and what HealthDCAT-AP adds to them, from the store and
-        the configuration (see catalogue.profiles.healthdcat_ap_r8)."""
+        """The catalogue's additions, whole, and what HealthDCAT-AP adds to them, from the store
+        and the configuration (see catalogue.profiles.healthdcat_ap_r8)."""
         graph = healthdcat_ap_r8.additions(self.snapshot, self.datasets, self.config())
         graph += self.catalogue_additions
         return graph
 
     def additions(self, profile: str | None = None) -> Graph:
-        """What the catalogue adds to the stored graphs in `profile` (a URI): HealthDCAT-AP's
-        own, or else (DCAT-AP-NO, DCAT-AP) catalogue_additions."""
+        """What the catalogue adds to the stored graphs in `profile` (a URI), whole:
+        HealthDCAT-AP's own, or else (DCAT-AP-NO, DCAT-AP) catalogue_additions."""
         return self.healthdcat_additions if profile == healthdcat_ap_r8.PROFILE else self.catalogue_additions
+
+    def _facts(self) -> Iterator[ox.Triple]:
+        """The additions that grow with the catalogue's datasets and catalogues, not with its
+        variables: the catalogue listing every dataset, and the catalogues a source publishes
+        as its parts (one catalogue for a partner, with the source's own inside it), when it
+        last changed, the theme concepts used, described, and DCAT-AP 3's range types."""
+        store, catalogue = self.snapshot.store, ox.NamedNode(self.snapshot.catalogue_uri)
+        for uri, _ in self.datasets.values():
+            yield ox.Triple(catalogue, _ox(str(DCAT.dataset)), _ox(uri))
+        for quad in store.quads_for_pattern(None, _ox(str(RDF.type)), _ox(str(DCAT.Catalog)), None):
+            if isinstance(quad.subject, ox.NamedNode) and quad.subject != catalogue:
+                yield ox.Triple(catalogue, _ox(str(DCTERMS.hasPart)), quad.subject)
+                if next(store.quads_for_pattern(quad.subject, _ox(str(DCTERMS.identifier)), None, None), None) is None:
+                    # DCAT-AP-NO asks each catalogue for one; its URI is the one it has
+                    yield ox.Triple(quad.subject, _ox(str(DCTERMS.identifier)), ox.Literal(quad.subject.value))
+        latest = self.history.latest()
+        if latest and next(store.quads_for_pattern(catalogue, _ox(str(DCTERMS.modified)), None, None), None) is None:
+            yield ox.Triple(catalogue, _ox(str(DCTERMS.modified)), ox.Literal(latest, datatype=_ox(str(XSD.dateTime))))
+        vocabulary = ontology.load("themes.ttl")
+        for concept in set(vocabulary.subjects(RDF.type, SKOS.Concept)):
+            if next(store.quads_for_pattern(None, None, _ox(str(concept)), None), None) is not None:
+                for triple in closure(vocabulary, concept):
+                    yield ox.Triple(*map(to_oxigraph, triple))
+        for triple in dcat_ap_3.range_types(store):
+            yield ox.Triple(*map(to_oxigraph, triple))
+
+    def _facts_store(self, profile: str | None) -> ox.Store:
+        """`_facts` (with HealthDCAT-AP's facts in that profile) in a store of their own, to
+        look up a page's resources in."""
+        health = profile == healthdcat_ap_r8.PROFILE
+        if health not in self._fact_stores:
+            store = ox.Store()
+            store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object) for t in self._facts())
+            if health:
+                own = healthdcat_ap_r8.facts(self.snapshot, self.datasets, self.config(), Graph())
+                store.bulk_extend(map(_quad, own))
+            self._fact_stores[health] = store
+        return self._fact_stores[health]
 
     def selection(self, profile: str | None, level: str | None = None) -> healthdcat_ap_r8.Selection | None:
         """What a HealthDCAT-AP export holds: of one access level (a key of its LEVELS) or of
@@ -169,72 +191,73 @@ class View:
         return self._selections[level]
 
     def catalogue_subjects_since(self, since: str, profile: str | None = None,
-                                 level: str | None = None) -> list[URIRef]:
+                                 level: str | None = None) -> list[str]:
         """The catalogue and the resources modified at or after `since` (an event time,
         see catalogue.storage.history.moment) that it describes in `profile` (at an access
         `level` of HealthDCAT-AP), by URI: what a partner harvesting changes needs. Only
         those are sorted, never every resource of the catalogue."""
-        catalogue, additions = self.snapshot.catalogue_uri, self.additions(profile)
+        catalogue, read = self.snapshot.catalogue_uri, self._read(profile)
         outside = self.selection(profile, level).outside if level else frozenset()
         changed = sorted(uri for uri, when in self._modified().items()
                          if moment(when) >= since and uri != catalogue and GENID not in uri
-                         and uri not in outside and self._described(uri, additions))
-        return [URIRef(catalogue), *map(URIRef, changed)]
+                         and uri not in outside and read.statements(_ox(uri)))
+        return [catalogue, *changed]
 
     def dataset_order(self, profile: str | None = None, level: str | None = None) -> list[str]:
         """The datasets of the export (`profile`, at `level`) in pages' order: by URI."""
         outside = self.selection(profile, level).outside if level else frozenset()
         return sorted(uri for uri, _ in self.datasets.values() if uri not in outside)
 
-    def reach(self, dataset: str, profile: str | None = None) -> list[str]:
+    @cached_property
+    def _stops(self) -> frozenset[str]:
+        return frozenset({self.snapshot.catalogue_uri, *(uri for uri, _ in self.datasets.values())})
+
+    def reach(self, dataset: str, profile: str | None = None, read: _Read | None = None) -> list[str]:
         """The named resources a dataset's page holds: the dataset and what it points to, and
         what those point to (its variables and their versions, its distributions, publisher,
         contact points, themes, the code lists its variables are coded with), but not other
         datasets, nor the concepts of a code list: a list of 80,000 codes is named by its URI
-        (where it answers) and given whole in the catalogue without pages."""
-        key = (dataset, profile == healthdcat_ap_r8.PROFILE)
-        if key not in self._reach:
-            additions, store = self.additions(profile), self.snapshot.store
-            stop = {self.snapshot.catalogue_uri, *(uri for uri, _ in self.datasets.values())} - {dataset}
-            found, seen, todo = [dataset], {dataset}, [dataset]
-            while todo:
-                node = todo.pop()
-                # a concept or scheme is followed only to the scheme it is in, not to its neighbours
-                via = SKOS.inScheme if self._is_vocabulary(node, additions) else None
-                targets = {q.object.value for q in store.quads_for_pattern(_ox(node), via and _ox(str(via)), None, None)
-                           if isinstance(q.object, ox.NamedNode)}
-                targets |= {str(o) for o in additions.objects(URIRef(node), via) if isinstance(o, URIRef)}
-                for target in sorted(targets - stop - seen):
-                    seen.add(target)
-                    if GENID in target or self._described(target, additions):
-                        found.append(target)
-                        todo.append(target)
-            self._reach[key] = [uri for uri in found if GENID not in uri]
-        return self._reach[key]
+        (where it answers) and given whole in the catalogue without pages. Walked in the store
+        when asked (through `read`, which keeps what it read for the page), never kept: what
+        a page costs is the page's."""
+        read = read or self._read(profile)
+        stop = self._stops - {dataset}
+        found, seen, todo = [dataset], {dataset}, [dataset]
+        while todo:
+            said = read.statements(_ox(todo.pop()))
+            # a concept or scheme is followed only to the scheme it is in, not to its neighbours
+            vocabulary = any(q.predicate == _TYPE and q.object in _VOCABULARY for q in said)
+            targets = {q.object.value for q in said if isinstance(q.object, ox.NamedNode)
+                       and (not vocabulary or q.predicate == _IN_SCHEME)}
+            for target in sorted(targets - stop - seen):
+                seen.add(target)
+                if GENID in target or read.statements(_ox(target)):
+                    found.append(target)
+                    todo.append(target)
+        return [uri for uri in found if GENID not in uri]
 
-    def _is_vocabulary(self, uri: str, additions: Graph) -> bool:
-        types = {q.object.value for q in self.snapshot.store.quads_for_pattern(_ox(uri), _ox(str(RDF.type)), None, None)}
-        types |= {str(o) for o in additions.objects(URIRef(uri), RDF.type)}
-        return bool(types & {str(SKOS.Concept), str(SKOS.ConceptScheme)})
+    def _read(self, profile: str | None, datasets: Iterable[str] = ()) -> _Read:
+        """A reader for one answer in `profile`; in HealthDCAT-AP's, with the tables of
+        variables of `datasets` (those of the answer) and the schemes of what it reaches."""
+        if profile != healthdcat_ap_r8.PROFILE:
+            return _Read(self.snapshot.store, [self._facts_store(profile)])
+        tables = ox.Store()
+        tables.bulk_extend(map(_quad, healthdcat_ap_r8.tables(self.snapshot, list(datasets))))
+        return _Read(self.snapshot.store, [self._facts_store(profile), tables], _reached)
 
-    def _described(self, uri: str, additions: Graph) -> bool:
-        return (next(self.snapshot.store.quads_for_pattern(_ox(uri), None, None, None), None) is not None
-                or (URIRef(uri), None, None) in additions)
-
-    def dataset_page(self, datasets: list[str], profile: str | None = None, level: str | None = None) -> Graph:
+    def dataset_page(self, datasets: list[str], profile: str | None = None, level: str | None = None) -> list[ox.Triple]:
         """One page of the catalogue: the catalogue, listing these datasets, and each of them
         with everything it points to (see `reach`), so a harvester reading one page, or
         cutting one dataset out of it, has the dataset whole."""
+        catalogue, read = self.snapshot.catalogue_uri, self._read(profile, datasets)
         # in order, each once (a dict: a list's membership test made pages of large datasets quadratic)
-        subjects = list(dict.fromkeys([URIRef(self.snapshot.catalogue_uri),
-                                       *(URIRef(uri) for dataset in datasets for uri in self.reach(dataset, profile))]))
-        graph = self.catalogue_part(subjects, profile, level)
-        shown = set(map(URIRef, datasets))
-        for listed in list(graph.objects(subjects[0], DCAT.dataset)):
-            if listed not in shown:
-                graph.remove((subjects[0], DCAT.dataset, listed))
-        graph.remove((subjects[0], DCTERMS.hasPart, None))  # the catalogues of sources: in the whole one
-        return graph
+        subjects = list(dict.fromkeys([catalogue, *(uri for dataset in datasets
+                                                    for uri in self.reach(dataset, profile, read))]))
+        shown = set(map(_ox, datasets))
+        listing, parts = _ox(str(DCAT.dataset)), _ox(str(DCTERMS.hasPart))
+        # only the page's datasets listed; the catalogues of sources are in the whole one
+        return [t for t in self.part(subjects, profile, level, read) if t.subject.value != catalogue
+                or not (t.predicate == parts or (t.predicate == listing and t.object not in shown))]
 
     def datasets_changed_since(self, since: str, profile: str | None = None, level: str | None = None) -> list[str]:
         """The datasets one of whose resources (see `reach`) was modified at or after `since`."""
@@ -249,50 +272,95 @@ class View:
                          if isinstance(s, URIRef)})
         return modified
 
-    def catalogue_part(self, subjects: list[URIRef], profile: str | None = None,
-                       level: str | None = None) -> Graph:
+    def part(self, subjects: list[str], profile: str | None = None, level: str | None = None,
+             read: _Read | None = None) -> list[ox.Triple]:
         """These resources' whole descriptions (with the skolem nodes they hold), as the
         whole catalogue gives them in `profile` (at `level`), read from the store one resource
-        at a time."""
-        graph = Graph()
-        bind_prefixes(graph)
-        for subject in subjects:
-            self.snapshot.describe(str(subject), into=graph)
+        at a time, with what the catalogue adds about them looked up for them alone."""
+        read = read or self._read(profile, self._datasets_of(subjects) if profile == healthdcat_ap_r8.PROFILE else ())
+        described = dict.fromkeys(t for subject in subjects for t in held(read.stored, _ox(subject)))
+        nodes = list(dict.fromkeys([*(t.subject for t in described), *map(_ox, subjects)]))
         # and what the catalogue adds about them and the nodes they hold (a contact's class),
         # with the blank nodes that adds (a distribution, a table of variables)
-        additions = self.additions(profile)
-        for node in set(graph.subjects()) | set(subjects):
-            for s, p, o in closure(additions, node):
-                # oxigraph hands plain literals back typed xsd:string: written as RDF 1.1 simple
-                # literals, as the whole catalogue's stream writes them
-                graph.add((s, p, Literal(str(o)) if isinstance(o, Literal) and o.datatype == XSD.string else o))
+        described.update(dict.fromkeys(t for node in nodes for t in held(read.added, node)))
+        described.update(dict.fromkeys(self._observed_dates(nodes, read.stored)))
         selection = self.selection(profile, level)
-        for s, p, o in list(graph) if selection else ():
-            kept = selection.predicate(str(s), str(p), None if isinstance(o, Literal) else str(o))
-            if kept != str(p):
-                graph.remove((s, p, o))
-                if kept:
-                    graph.add((s, URIRef(kept), o))
+        return [*filter(None, map(selection.triple, described))] if selection else list(described)
+
+    def _datasets_of(self, subjects: list[str]) -> set[str]:
+        """The datasets among `subjects` and those holding a variable among them."""
+        variable = _ox(str(DISCO.variable))
+        return {s for s in subjects if s in self.dataset_ids} | {
+            q.subject.value for s in subjects for q in self.snapshot.store.quads_for_pattern(None, variable, _ox(s), None)}
+
+    def catalogue_part(self, subjects: list[str], profile: str | None = None, level: str | None = None) -> Graph:
+        """`part` as an rdflib graph."""
+        graph = Graph()
+        bind_prefixes(graph)
+        for triple in self.part(subjects, profile, level):
+            graph.add(tuple(map(to_rdflib, triple)))
         return graph
 
-    def _observed_dates(self, graph: Graph, catalogue: URIRef) -> None:
+    def _observed_dates(self, nodes: list | None = None,
+                        statements: Callable[[ox.NamedNode], list[ox.Quad]] | None = None) -> Iterator[ox.Triple]:
         """dct:issued and dct:modified from the catalogue's history, where the source gives
-        none: when a dataset, variable or code list was first harvested, and last changed."""
-        times = self.history.timestamps()
-        store = self.snapshot.store
-        # who says them, read once: a lookup a resource costs more than these scans in the store on disk
-        said = {p: {q.subject.value for q in store.quads_for_pattern(None, _ox(str(p)), None, None)}
-                for p in (DCTERMS.issued, DCTERMS.modified)}
-        for kind in (DCAT.Dataset, DISCO.Variable, SKOS.ConceptScheme):
-            for quad in store.quads_for_pattern(None, _ox(str(RDF.type)), _ox(str(kind)), None):
-                subject = quad.subject
-                if isinstance(subject, ox.NamedNode) and subject.value in times:
-                    for predicate, value in zip((DCTERMS.issued, DCTERMS.modified), times[subject.value]):
-                        if subject.value not in said[predicate]:
-                            graph.add((URIRef(subject.value), predicate, Literal(value, datatype=XSD.dateTime)))
-        if times and str(catalogue) not in said[DCTERMS.modified]:
-            graph.add((catalogue, DCTERMS.modified,
-                       Literal(max(last for _, last in times.values()), datatype=XSD.dateTime)))
+        none: when a dataset, variable or code list was first harvested, and last changed;
+        of `nodes` (whose `statements` in the store are given), or of every one."""
+        store, dated = self.snapshot.store, (_ox(str(DCTERMS.issued)), _ox(str(DCTERMS.modified)))
+        if nodes is None:
+            times = self.history.timestamps()
+            resources = [q.subject for kind in _OBSERVED for q in store.quads_for_pattern(None, _TYPE, kind, None)
+                         if isinstance(q.subject, ox.NamedNode) and q.subject.value in times]
+            # who says them, read once: a lookup a resource costs more than these scans in the store on disk
+            given = {p: {q.subject for q in store.quads_for_pattern(None, p, None, None)} for p in dated}
+        else:
+            said = {n: statements(n) for n in nodes if isinstance(n, ox.NamedNode)}
+            resources = [n for n, quads in said.items()
+                         if any(q.predicate == _TYPE and q.object in _OBSERVED for q in quads)]
+            times = self.history.timestamps(n.value for n in resources)
+            given = {p: {n for n in resources if any(q.predicate == p for q in said[n])} for p in dated}
+        for subject in dict.fromkeys(resources):
+            for predicate, value in zip(dated, times.get(subject.value, ())):
+                if subject not in given[predicate]:
+                    yield ox.Triple(subject, predicate, ox.Literal(value, datatype=_ox(str(XSD.dateTime))))
+
+
+class _Read:
+    """The store and the catalogue's facts (see View._facts_store, and the answer's own, with
+    what `about` says of a resource), read for one answer: each resource's statements are
+    read once (a page's walk and its description read the same ones, and a statement read
+    from the store on disk costs more than keeping it for the page)."""
+
+    def __init__(self, store: ox.Store, facts: list[ox.Store],
+                 about: Callable[[ox.NamedNode | ox.BlankNode], list[ox.Quad]] | None = None):
+        self.store, self.facts, self.about = store, facts, about
+        self._stored: dict = {}
+        self._added: dict = {}
+
+    def stored(self, node) -> list[ox.Quad]:
+        if node not in self._stored:
+            self._stored[node] = list(self.store.quads_for_pattern(node, None, None, None))
+        return self._stored[node]
+
+    def added(self, node) -> list[ox.Quad]:
+        if node not in self._added:
+            self._added[node] = [quad for facts in self.facts for quad in facts.quads_for_pattern(node, None, None, None)]
+            if self.about:
+                self._added[node] += self.about(node)
+        return self._added[node]
+
+    def statements(self, node) -> list[ox.Quad]:
+        """What the store and the facts say about the node."""
+        return self.stored(node) + self.added(node)
+
+
+def _reached(node) -> list[ox.Quad]:
+    found = healthdcat_ap_r8.reached(node.value) if isinstance(node, ox.NamedNode) else None
+    return list(map(_quad, found)) if found else []
+
+
+def _quad(triple: tuple) -> ox.Quad:
+    return ox.Quad(*map(to_oxigraph, triple))
 
 
 def _model(cls, graph: Graph, uri: str):
@@ -303,3 +371,9 @@ def _model(cls, graph: Graph, uri: str):
 
 def _ox(uri: str) -> ox.NamedNode:
     return ox.NamedNode(uri)
+
+
+_TYPE, _IN_SCHEME = _ox(str(RDF.type)), _ox(str(SKOS.inScheme))
+_VOCABULARY = {_ox(str(SKOS.Concept)), _ox(str(SKOS.ConceptScheme))}
+# the resources whose dates the catalogue observes
+_OBSERVED = [_ox(str(DCAT.Dataset)), _ox(str(DISCO.Variable)), _ox(str(SKOS.ConceptScheme))]

@@ -8,7 +8,6 @@ import itertools
 import queue
 import threading
 from collections.abc import AsyncIterator
-from functools import partial
 
 import pyoxigraph as ox
 from rdflib import Graph
@@ -61,7 +60,7 @@ def stream(store: ox.Store, additions: Graph, fmt: str,
                 (ox.Triple(quad.subject, quad.predicate, quad.object)
                  for quad in store.quads_for_pattern(None, None, None, None)))
             if selection is not None:
-                triples = filter(None, map(partial(_selected, selection), triples))
+                triples = filter(None, map(selection.triple, triples))
             ox.serialize(triples, out, SYNTAXES[fmt], prefixes={k: str(v) for k, v in PREFIXES.items()})
             out.flush_chunk()
             chunks.put(None, timeout=GIVE_UP)
@@ -79,12 +78,3 @@ def stream(store: ox.Store, additions: Graph, fmt: str,
             yield chunk
     return read()
 
-
-def _selected(selection: Selection, triple: ox.Triple) -> ox.Triple | None:
-    """The triple as `selection` exports it, or None when it leaves it out."""
-    obj = triple.object
-    kept = selection.predicate(triple.subject.value, triple.predicate.value,
-                               None if isinstance(obj, ox.Literal) else obj.value)
-    if kept is None:
-        return None
-    return triple if kept == triple.predicate.value else ox.Triple(triple.subject, ox.NamedNode(kept), obj)

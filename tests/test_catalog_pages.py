@@ -15,7 +15,7 @@ from rdflib.namespace import DCTERMS, FOAF, RDF
 from rdflib.compare import isomorphic
 
 from catalogue.model.namespaces import DCAT, DISCO, HYDRA
-from catalogue.model.rdf import GENID
+from catalogue.model.rdf import GENID, closure
 from catalogue.pipeline.harvest import harvest
 from catalogue.storage.store import Store
 from support import BASE_URI, corpus, free_port, harvest_demo, settings_in, wait_for, write_config
@@ -92,6 +92,22 @@ def test_pages_are_counted_in_datasets_and_hold_each_dataset_whole(served):
     left = {s for s, _, _ in everything - set().union(*(_named(p) for p in pages))}
     assert not left & (datasets | set(whole.subjects(RDF.type, DISCO.Variable)))
     assert httpx.get(f"{served}/catalog", params={"page": len(pages) + 1, "size": 2}).status_code == 404
+
+
+@pytest.mark.parametrize("profile", ["dcat-ap-no", "healthdcat-ap"])
+def test_every_resource_on_a_page_is_described_as_in_the_whole_catalogue(served, profile):
+    """A page is made for its datasets alone, not cut from the whole catalogue: each resource on
+    it (but the catalogue, which lists only the page's datasets) has the same description, with
+    what the catalogue adds (observed dates, range types, HealthDCAT-AP's tables of variables and
+    concept schemes) and the blank nodes it holds, as in the whole catalogue in that profile."""
+    whole = Graph().parse(data=httpx.get(f"{served}/catalog", params={"profile": profile}).text, format="turtle")
+    catalogue = URIRef(f"{BASE_URI}catalog")
+    compared = set()
+    for page in map(_without_paging, _pages(served, size=3, profile=profile)):
+        for subject in {s for s in page.subjects() if isinstance(s, URIRef) and GENID not in s} - {catalogue}:
+            assert isomorphic(closure(page, subject), closure(whole, subject)), subject
+            compared.add(subject)
+    assert set(whole.subjects(RDF.type, DISCO.Variable)) <= compared
 
 
 def test_a_harvester_reading_only_the_older_hydra_terms_gets_every_dataset_with_its_publisher(served):

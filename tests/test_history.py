@@ -26,7 +26,7 @@ from catalogue.settings import DEMO_SOURCES
 from catalogue.site.app import create_app
 from catalogue.sources import load_config
 from catalogue.storage.database import open_database
-from catalogue.storage.history import History
+from catalogue.storage.history import TIMESTAMPS_BATCH, Event, History
 from catalogue.storage.records import RecordStore
 from catalogue.storage.runs import RunLog
 from postgresql_server import with_backend
@@ -293,3 +293,22 @@ def test_a_restarted_server_serves_the_same_history(editions):
         server.terminate()
         server.wait(timeout=10)
 
+
+
+def test_timestamps_asked_for_many_resources_are_those_of_the_whole_history(tmp_path):
+    """What a page of the catalogue asks for (the resources on it, more than one query may
+    name) is what the whole history says of them, a dataset's last change counting its
+    variables' changes."""
+    history = History(tmp_path)
+    dataset = "http://example.org/id/dataset/d"
+    events = [Event(at=f"2026-01-{1 + i % 28:02d}T00:00:00.000000+00:00", run="r1", source="s", record=f"v{i}",
+                    subject=f"http://example.org/id/variable/v{i}", kind="variable", change="added", owner=dataset)
+              for i in range(TIMESTAMPS_BATCH * 2 + 10)]
+    events.append(Event(at="2025-06-01T00:00:00.000000+00:00", run="r1", source="s", record="d", subject=dataset,
+                        kind="dataset", change="added"))
+    history.add("r1", events)
+    whole = history.timestamps()
+    asked = [dataset, *(e.subject for e in events[:TIMESTAMPS_BATCH + 5]), "http://example.org/id/variable/none"]
+    assert history.timestamps(asked) == {s: whole[s] for s in asked if s in whole}
+    assert whole[dataset] == ("2025-06-01T00:00:00.000000+00:00", "2026-01-28T00:00:00.000000+00:00")
+    assert history.latest() == "2026-01-28T00:00:00.000000+00:00"

@@ -65,17 +65,31 @@ def stable_skolemize(graph: Graph, base_uri: str) -> Graph:
 def closure(graph: Graph, subject, into: Graph | None = None) -> Graph:
     """The subject's triples and, recursively, those of the blank or skolem nodes it points to."""
     into = Graph() if into is None else into
+    for triple in _closure(subject, lambda node: ((node, p, o) for p, o in graph.predicate_objects(node))):
+        into.add(triple)
+    return into
+
+
+def held(statements: Callable[[ox.NamedNode | ox.BlankNode], Iterable[ox.Quad]], node) -> Iterator[ox.Triple]:
+    """`closure` in oxigraph's terms: the node's triples (`statements` gives a node's, from a
+    store) and, recursively, those of the blank or skolem nodes it points to."""
+    return _closure(node, lambda node: (ox.Triple(q.subject, q.predicate, q.object) for q in statements(node)))
+
+
+def _closure(subject, triples_of: Callable[[Node], Iterable[tuple]]) -> Iterator[tuple]:
+    """The subject's triples (each node's as `triples_of` gives them, in rdflib's or oxigraph's
+    terms) and, recursively, those of the blank or skolem nodes it points to."""
     stack, seen = [subject], set()
     while stack:
         node = stack.pop()
         if node in seen:
             continue
         seen.add(node)
-        for p, o in graph.predicate_objects(node):
-            into.add((node, p, o))
-            if isinstance(o, BNode) or (isinstance(o, URIRef) and GENID in o):
-                stack.append(o)
-    return into
+        for triple in triples_of(node):
+            yield triple
+            obj = triple[2]
+            if isinstance(obj, (BNode, ox.BlankNode)) or (isinstance(obj, (URIRef, ox.NamedNode)) and GENID in str(obj)):
+                stack.append(obj)
 
 
 @dataclass(frozen=True)

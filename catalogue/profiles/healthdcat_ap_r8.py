@@ -49,6 +49,7 @@ dpv:hasLegalBasis/hasPersonalData, publisher types, dct:conformsTo.
 from __future__ import annotations
 
 import typing
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -57,8 +58,8 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, SKOS, XSD
 
 from catalogue.model.models import ContactPoint
-from catalogue.model.namespaces import CSVW, CV, DCAT, DCATAP, ELI, EU_ACCESS, EU_THEME, HEALTHDCATAP
-from catalogue.model.rdf import closure, to_rdflib
+from catalogue.model.namespaces import CSVW, CV, DCAT, DCATAP, DISCO, ELI, EU_ACCESS, EU_THEME, HEALTHDCATAP
+from catalogue.model.rdf import closure, to_oxigraph, to_rdflib
 
 if TYPE_CHECKING:
     from catalogue.sources import Config
@@ -128,15 +129,28 @@ CODING_SYSTEMS = {"ICD-10": "ICD-10", "ICPC-2": "ICPC-2", "ATC": "ATC", "ICD-O-3
 # The titles of HealthData@EU's vocabularies the export uses (as their files have them).
 SCHEME_TITLES = {"healthcategories": "Health categories", "coding-system": "Coding Systems"}
 XSD_PREFIX = str(XSD)
+_SCHEMES = {URIRef(f"{AUTHORITY}{name}"): title for name, title in SCHEME_TITLES.items()}
 
 
 def additions(snapshot: Snapshot, datasets: dict[str, tuple[str, str]], config: Config) -> Graph:
-    """HealthDCAT-AP's triples for the catalogues, the datasets (id -> (URI, source id)), their
-    variables and agents in `snapshot`, with what only the configuration knows (the HDAB,
-    contacts, health categories, provenance, dataset types). Read with one query per kind of fact, not per resource,
-    into an oxigraph store behind rdflib's API (five triples a variable: rdflib's own store
-    would hold them at several times the memory)."""
+    """HealthDCAT-AP's triples for the whole catalogue: `facts`, the `tables` of every dataset
+    and the `schemes` of every authority concept used. Kept in an oxigraph store behind
+    rdflib's API (five triples a variable: rdflib's own store would hold them at several
+    times the memory)."""
     graph = Graph(store="Oxigraph")
+    facts(snapshot, datasets, config, graph)
+    for triple in tables(snapshot, None):
+        graph.add(triple)
+    stored = _rows(snapshot, f"DISTINCT ?o WHERE {{ [] ?p ?o FILTER(STRSTARTS(STR(?o), '{EU_AUTHORITY}')) }}")
+    schemes({o for (o,) in stored} | set(graph.objects()), graph)
+    return graph
+
+
+def facts(snapshot: Snapshot, datasets: dict[str, tuple[str, str]], config: Config, graph: Graph) -> Graph:
+    """HealthDCAT-AP's triples (into `graph`) for the catalogues, the datasets (id -> (URI,
+    source id)) and agents in `snapshot`, with what only the configuration knows (the HDAB,
+    contacts, health categories, provenance, dataset types): what grows with the datasets,
+    not with their variables. Read with one query per kind of fact, not per resource."""
     catalogue = config.catalogue
     hdab = URIRef(config.agent(catalogue.publisher).uri)
     contacts = {URIRef(p.uri): p.contact for p in config.publishers.values() if p.contact}
@@ -180,26 +194,45 @@ def additions(snapshot: Snapshot, datasets: dict[str, tuple[str, str]], config: 
         graph.add((distribution, RDF.type, DCAT.Distribution))
         graph.add((distribution, DCAT.accessURL, page))
         graph.add((distribution, DCATAP.applicableLegislation, EHDS))
-    _variables(graph, snapshot)
-    _schemes(graph, snapshot)
     return graph
 
 
-def _schemes(graph: Graph, snapshot: Snapshot) -> None:
-    """The table (the URI up to the code) of each authority concept the export uses, and
-    HealthData@EU's tables as the concept schemes its shapes ask them to be."""
-    stored = _rows(snapshot, f"DISTINCT ?o WHERE {{ [] ?p ?o FILTER(STRSTARTS(STR(?o), '{EU_AUTHORITY}')) }}")
-    used = {o for (o,) in stored}
-    used |= {o for o in graph.objects() if str(o).startswith((EU_AUTHORITY, AUTHORITY))}
+def schemes(used: Iterable, graph: Graph) -> Graph:
+    """The table (the URI up to the code) of each authority concept of `used` (terms, of
+    which those that are no such concept are passed over), and HealthData@EU's tables as
+    the concept schemes its shapes ask them to be, into `graph`."""
     for concept in used:
-        scheme, _, code = str(concept).rpartition("/")
-        if code and scheme not in (EU_AUTHORITY.rstrip("/"), AUTHORITY.rstrip("/")):
-            graph.add((concept, SKOS.inScheme, URIRef(scheme)))
-    for name, title in SCHEME_TITLES.items():
-        scheme = URIRef(f"{AUTHORITY}{name}")
+        if table := _table(str(concept)):
+            graph.add((URIRef(concept), SKOS.inScheme, table))
+    for scheme in _SCHEMES:
         if (None, SKOS.inScheme, scheme) in graph:
-            graph.add((scheme, RDF.type, SKOS.ConceptScheme))
-            graph.add((scheme, DCTERMS.title, Literal(title, lang="en")))
+            _scheme(graph, scheme)
+    return graph
+
+
+def reached(node: str) -> Graph | None:
+    """What `schemes` says of one resource a page reaches (and so uses), if anything: the
+    table of an authority concept, or the description of one of HealthData@EU's tables."""
+    if not node.startswith((EU_AUTHORITY, AUTHORITY)):
+        return None
+    graph = Graph()
+    if table := _table(node):
+        graph.add((URIRef(node), SKOS.inScheme, table))
+    if URIRef(node) in _SCHEMES:
+        _scheme(graph, URIRef(node))
+    return graph
+
+
+def _table(concept: str) -> URIRef | None:
+    if not concept.startswith((EU_AUTHORITY, AUTHORITY)):
+        return None
+    scheme, _, code = concept.rpartition("/")
+    return URIRef(scheme) if code and scheme not in (EU_AUTHORITY.rstrip("/"), AUTHORITY.rstrip("/")) else None
+
+
+def _scheme(graph: Graph, scheme: URIRef) -> None:
+    graph.add((scheme, RDF.type, SKOS.ConceptScheme))
+    graph.add((scheme, DCTERMS.title, Literal(_SCHEMES[scheme], lang="en")))
 
 
 @dataclass(frozen=True)
@@ -242,46 +275,69 @@ class Selection:
             return SUBJECT
         return predicate
 
+    def triple(self, triple: ox.Triple) -> ox.Triple | None:
+        """`predicate` for oxigraph's triples: the triple as exported, or None."""
+        obj = triple.object
+        kept = self.predicate(triple.subject.value, triple.predicate.value,
+                              None if isinstance(obj, ox.Literal) else obj.value)
+        if kept is None:
+            return None
+        return triple if kept == triple.predicate.value else ox.Triple(triple.subject, ox.NamedNode(kept), obj)
+
 
 THEME, SUBJECT = str(DCAT.theme), str(DCTERMS.subject)
 
 
-def _variables(graph: Graph, snapshot: Snapshot) -> None:
-    """Each dataset's variables as the columns of one CSVW table, and the coding systems of
-    their code lists."""
+def tables(snapshot: Snapshot, datasets: Iterable[str] | None) -> Iterator[tuple]:
+    """The variables of these datasets (by URI; of all, given None) as the columns of one
+    CSVW table each, and the coding systems of their code lists. The variables' fields are
+    read in one query: a store on disk answers it faster than one query a field."""
+    # the datasets asked for, as a SPARQL VALUES clause
+    among = "" if datasets is None else f"VALUES ?d {{ {' '.join(f'<{uri}>' for uri in datasets)} }} "
+    typed = {d for (d,) in _rows(snapshot, f"DISTINCT ?d WHERE {{ {among}?d a dcat:Dataset ; disco:variable [] }}")}
     tables: dict[URIRef, tuple[BNode, BNode]] = {}  # dataset -> its table group and table
-    for dataset, variable in _rows(snapshot, "?d ?v WHERE { ?d a dcat:Dataset ; disco:variable ?v }"):
-        if dataset not in tables:
-            group, table = tables[dataset] = BNode(), BNode()
-            graph.add((dataset, HEALTHDCATAP.hasStructuredData, Literal(True)))
-            graph.add((dataset, HEALTHDCATAP.hasVariables, group))
-            graph.add((group, RDF.type, CSVW.TableGroup))
-            graph.add((group, CSVW.table, table))
-            graph.add((table, RDF.type, CSVW.Table))
-        graph.add((tables[dataset][1], CSVW.column, variable))
-        graph.add((variable, RDF.type, CSVW.Column))
+    kinds: dict[URIRef, set] = {}  # variable -> its representations
+    coded: dict[URIRef, set] = {}  # dataset -> its variables' representations
+    fields = {DCTERMS.identifier: CSVW.name, SKOS.prefLabel: CSVW.title}
+    rows = _rows(snapshot, f"?d ?v ?p ?o WHERE {{ {among}?d disco:variable ?v OPTIONAL {{ ?v ?p ?o "
+                           "FILTER(?p IN (dct:identifier, skos:prefLabel, disco:representation)) } }")
+    for dataset, variable, predicate, value in rows:
+        if dataset in typed:
+            if dataset not in tables:
+                group, table = tables[dataset] = BNode(), BNode()
+                yield dataset, HEALTHDCATAP.hasStructuredData, Literal(True)
+                yield dataset, HEALTHDCATAP.hasVariables, group
+                yield group, RDF.type, CSVW.TableGroup
+                yield group, CSVW.table, table
+                yield table, RDF.type, CSVW.Table
+            yield tables[dataset][1], CSVW.column, variable
+            yield variable, RDF.type, CSVW.Column
+        kinds.setdefault(variable, set())
+        if predicate in fields:
+            yield variable, fields[predicate], value
+        elif predicate == DISCO.representation:
+            kinds[variable].add(value)
+            coded.setdefault(dataset, set()).add(value)
     # the group and the table are named by the dataset's titles
-    titles = _rows(snapshot, "DISTINCT ?d ?t WHERE { ?d a dcat:Dataset ; disco:variable [] ; dct:title ?t }")
+    titles = _rows(snapshot, f"DISTINCT ?d ?t WHERE {{ {among}?d a dcat:Dataset ; disco:variable [] ; dct:title ?t }}")
     for dataset, title in titles:
         for node in tables[dataset]:
-            graph.add((node, DCTERMS.title, title))
-    for variable, name in _rows(snapshot, "?v ?n WHERE { [] disco:variable ?v . ?v dct:identifier ?n }"):
-        graph.add((variable, CSVW.name, name))
-    for variable, label in _rows(snapshot, "?v ?l WHERE { [] disco:variable ?v . ?v skos:prefLabel ?l }"):
-        graph.add((variable, CSVW.title, label))
+            yield node, DCTERMS.title, title
     # an XSD datatype's name is the CSVW datatype; coded values are their codes' notations, and
     # a variable of no known type is CSVW's default, string
-    kinds = _rows(snapshot, "?v ?r WHERE { [] disco:variable ?v OPTIONAL { ?v disco:representation ?r } }")
-    for variable, kind in kinds:
-        xsd = kind is not None and str(kind).startswith(XSD_PREFIX)
-        graph.add((variable, CSVW.datatype, Literal(str(kind)[len(XSD_PREFIX):] if xsd else "string")))
-    code_lists = _rows(snapshot, "DISTINCT ?d ?t WHERE { ?d disco:variable/disco:representation/dct:title ?t }")
-    for dataset, title in code_lists:
-        code = CODING_SYSTEMS.get(str(title).split(" – ")[0])
-        if code:
-            system = URIRef(f"{AUTHORITY}coding-system/{code}")
-            graph.add((dataset, HEALTHDCATAP.hasCodingSystem, system))
-            graph.add((system, RDF.type, DCTERMS.Standard))
+    for variable, found in kinds.items():
+        for kind in found or [None]:
+            xsd = kind is not None and str(kind).startswith(XSD_PREFIX)
+            yield variable, CSVW.datatype, Literal(str(kind)[len(XSD_PREFIX):] if xsd else "string")
+    named = ox.NamedNode(str(DCTERMS.title))
+    for dataset, code_lists in coded.items():
+        for code_list in code_lists:
+            for quad in snapshot.store.quads_for_pattern(to_oxigraph(code_list), named, None, None):
+                code = CODING_SYSTEMS.get(quad.object.value.split(" – ")[0])
+                if code:
+                    system = URIRef(f"{AUTHORITY}coding-system/{code}")
+                    yield dataset, HEALTHDCATAP.hasCodingSystem, system
+                    yield system, RDF.type, DCTERMS.Standard
 
 
 def _rows(snapshot: Snapshot, select: str):

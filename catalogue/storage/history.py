@@ -191,6 +191,10 @@ _COLUMNS = ("at", "run", "source", "record", "subject", "kind", "change", "label
             "version", "fields")
 
 
+# Resources whose timestamps one query asks for: within every database's limit of parameters.
+TIMESTAMPS_BATCH = 500
+
+
 class History:
     def __init__(self, where: Database | Path):
         self.database = database_at(where)
@@ -250,16 +254,36 @@ class History:
         found = self._select("WHERE subject = ? ORDER BY at, seq LIMIT 1", [subject])
         return found[0] if found else None
 
-    def timestamps(self) -> dict[str, tuple[str, str]]:
-        """Per resource, when the catalogue first saw it and when it last saw it (or, for a
-        dataset or variable, one of its variables or declared versions) change."""
+    def timestamps(self, subjects: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:
+        """Per resource (of `subjects`, or every one), when the catalogue first saw it and when
+        it last saw it (or, for a dataset or variable, one of its variables or declared
+        versions) change."""
+        if subjects is None:
+            return self._timestamps(None)
+        times: dict[str, tuple[str, str]] = {}
+        asked = list(dict.fromkeys(subjects))
+        for start in range(0, len(asked), TIMESTAMPS_BATCH):
+            times.update(self._timestamps(asked[start:start + TIMESTAMPS_BATCH]))
+        return times
+
+    def _timestamps(self, subjects: list[str] | None) -> dict[str, tuple[str, str]]:
+        def among(column: str) -> str:
+            return f" AND {column} IN ({', '.join('?' * len(subjects))})" if subjects is not None else ""
+        params = subjects or []
         with self._db() as db:
             times = {s: (first, last) for s, first, last in db.execute(
-                "SELECT subject, MIN(at), MAX(at) FROM events GROUP BY subject")}
-            for owner, last in db.execute("SELECT owner, MAX(at) FROM events WHERE owner IS NOT NULL GROUP BY owner"):
+                f"SELECT subject, MIN(at), MAX(at) FROM events WHERE subject IS NOT NULL{among('subject')} "
+                "GROUP BY subject", params)}
+            for owner, last in db.execute(f"SELECT owner, MAX(at) FROM events WHERE owner IS NOT NULL{among('owner')} "
+                                          "GROUP BY owner", params):
                 if owner in times:
                     times[owner] = (times[owner][0], max(times[owner][1], last))
         return times
+
+    def latest(self) -> str | None:
+        """When the catalogue last saw anything change (None before the first event)."""
+        with self._db() as db:
+            return db.execute("SELECT MAX(at) FROM events").fetchone()[0]
 
     def _select(self, clause: str, params: list) -> list[Event]:
         with self._db() as db:

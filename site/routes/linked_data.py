@@ -3,17 +3,18 @@ catalogue (or pages of it, or what changed since a time) in the profile and synt
 every URI it mints dereferenced, and the SPARQL 1.1 endpoint."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs
 
 import pyoxigraph as ox
 from fastapi import APIRouter, HTTPException, Query as Param, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
-from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import RDF
+from rdflib import Graph, URIRef
+from rdflib.namespace import RDF, XSD
 from starlette.concurrency import run_in_threadpool
 
-from catalogue.model.namespaces import DCAT, DISCO, HYDRA
+from catalogue.model.namespaces import DCAT, DISCO, HYDRA, PREFIXES
 from catalogue.profiles import healthdcat_ap_r8
 from catalogue.services import Services
 from catalogue.site.bodies import at_most
@@ -22,7 +23,7 @@ from catalogue.site.negotiation import (RDF_FORMAT, RDF_FORMATS, RDF_MEDIA, brow
 from catalogue.site.pages import Pages
 from catalogue.site.params import HTML, answers
 from catalogue.site.routes.code_lists import code_list_page
-from catalogue.site.streaming import stream
+from catalogue.site.streaming import SYNTAXES, stream
 from catalogue.sparql import SparqlError, service_description
 from catalogue.storage.history import moment
 from catalogue.view import View
@@ -91,7 +92,7 @@ def linked_data_routes(services: Services, pages: Pages) -> APIRouter:
         if page_no is None and size is None:
             if since:
                 subjects = view.catalogue_subjects_since(since, chosen, access)
-                return _profiled(rdf_response(view.catalogue_part(subjects, chosen, access), fmt), chosen)
+                return _profiled(_rdf(view.part(subjects, chosen, access), fmt), chosen)
             return _profiled(StreamingResponse(stream(view.snapshot.store, view.additions(chosen), fmt,
                                                       view.selection(chosen, access)),
                                                media_type=f"{RDF_FORMATS[fmt][1]}; charset=utf-8"), chosen)
@@ -101,9 +102,8 @@ def linked_data_routes(services: Services, pages: Pages) -> APIRouter:
         last = max(1, -(-len(datasets) // size))
         if page_no > last:
             raise HTTPException(404, detail=f"the catalogue has {last} pages of {size} datasets")
-        graph = view.dataset_page(datasets[(page_no - 1) * size:page_no * size], chosen, access)
-        _paging(graph, request, page_no, size, last, len(datasets))
-        return _profiled(rdf_response(graph, fmt), chosen)
+        triples = view.dataset_page(datasets[(page_no - 1) * size:page_no * size], chosen, access)
+        return _profiled(_rdf([*triples, *_paging(request, page_no, size, last, len(datasets))], fmt), chosen)
 
     @app.get("/partners", response_class=HTMLResponse)
     def partners(request: Request):
@@ -120,7 +120,7 @@ def linked_data_routes(services: Services, pages: Pages) -> APIRouter:
         if browser(request, format) and (page_url := page_of(view, uri)):
             return RedirectResponse(page_url, status_code=303)
         # as the catalogue gives it (with the dates it observed), a variable with its dataset's link
-        graph = view.with_dataset_link(view.catalogue_part([URIRef(uri)]), uri)
+        graph = view.with_dataset_link(view.catalogue_part([uri]), uri)
         return described(request, uri, graph, format)
 
     @app.get("/.well-known/genid/{key}", responses=answers(HTML, *RDF_MEDIA))
@@ -164,21 +164,34 @@ def linked_data_routes(services: Services, pages: Pages) -> APIRouter:
     return app
 
 
-def _paging(graph: Graph, request: Request, page_no: int, size: int, last: int, total: int) -> None:
+def _paging(request: Request, page_no: int, size: int, last: int, total: int) -> Iterator[ox.Triple]:
     """The page's Hydra description, in the current terms (a hydra:PartialCollectionView with
     first/previous/next/last) and in the older ones harvesters still read (a
     hydra:PagedCollection with firstPage/previousPage/nextPage/lastPage and itemsPerPage)."""
-    here = URIRef(str(request.url.include_query_params(page=page_no, size=size)))
-    graph.add((here, RDF.type, HYDRA.PartialCollectionView))
-    graph.add((here, RDF.type, HYDRA.PagedCollection))
-    graph.add((here, HYDRA.totalItems, Literal(total)))
-    graph.add((here, HYDRA.itemsPerPage, Literal(size)))
+    def page(number: int) -> ox.NamedNode:
+        return ox.NamedNode(str(request.url.include_query_params(page=number, size=size)))
+    here, integer = page(page_no), ox.NamedNode(str(XSD.integer))
+    yield ox.Triple(here, _ox(RDF.type), _ox(HYDRA.PartialCollectionView))
+    yield ox.Triple(here, _ox(RDF.type), _ox(HYDRA.PagedCollection))
+    yield ox.Triple(here, _ox(HYDRA.totalItems), ox.Literal(str(total), datatype=integer))
+    yield ox.Triple(here, _ox(HYDRA.itemsPerPage), ox.Literal(str(size), datatype=integer))
     for relations, number in (((HYDRA.first, HYDRA.firstPage), 1), ((HYDRA.last, HYDRA.lastPage), last),
                               ((HYDRA.previous, HYDRA.previousPage), page_no - 1),
                               ((HYDRA.next, HYDRA.nextPage), page_no + 1)):
         if 1 <= number <= last:
             for relation in relations:
-                graph.add((here, relation, URIRef(str(request.url.include_query_params(page=number, size=size)))))
+                yield ox.Triple(here, _ox(relation), page(number))
+
+
+def _rdf(triples: list[ox.Triple], fmt: str) -> Response:
+    """Triples in syntax `fmt`, written by oxigraph (as the whole catalogue is; rdflib took
+    seconds for a page of a few thousand variables)."""
+    body = ox.serialize(triples, format=SYNTAXES[fmt], prefixes={k: str(v) for k, v in PREFIXES.items()})
+    return Response(body, media_type=f"{RDF_FORMATS[fmt][1]}; charset=utf-8")
+
+
+def _ox(term: URIRef) -> ox.NamedNode:
+    return ox.NamedNode(str(term))
 
 
 async def _sparql_params(request: Request) -> dict[str, list[str]]:
