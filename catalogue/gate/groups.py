@@ -36,6 +36,7 @@ POOL_BATCHES = 3
 # few enough that the graphs waiting for a process stay a small part of the source.
 AHEAD = 2
 
+HASH = 2**64 - 1  # the bits of a hash the survey keeps
 PERIOD_DATES = {DCAT.startDate: False, DCAT.endDate: True}  # the date, and whether it ends a period
 YEAR = re.compile(r"\d{4}(Z|[+-]\d\d:\d\d)?")
 
@@ -68,9 +69,10 @@ class Survey:
         self.shapes = profile_shapes(DEFAULT_PROFILE) if shapes is None else shapes
         self.reach = reach(self.shapes)
         self.sizes: list[int] = []  # triples per record, by index
-        # node -> (record, hash of its triples there, whether they type it) of each record describing it
-        self.descriptions: dict[Node, list[tuple[int, int, bool]]] = defaultdict(list)
-        self.needed: dict[Node, set[int]] = defaultdict(set)  # node -> records that need its description
+        # node -> each record describing it, as one number (see `add`): most nodes have one,
+        # and the survey of a large source holds some millions of them
+        self.descriptions: dict[Node, int | list[int]] = {}
+        self.needed: dict[Node, int | set[int]] = {}  # node -> the record or records that need its description
         self.subclasses = False  # a graph declares classes: they may be inferred across records
 
     def add(self, graph: Graph) -> None:
@@ -81,15 +83,30 @@ class Survey:
         for s, p, o in graph:
             about[s].add((p, o))
             if self.reach and (p in self.reach.described or p in self.reach.inverse) and not isinstance(o, Literal):
-                self.needed[o].add(index)
+                needing = self.needed.setdefault(o, index)
+                if isinstance(needing, set):
+                    needing.add(index)
+                elif needing != index:
+                    self.needed[o] = {needing, index}
             self.subclasses = self.subclasses or p == RDFS.subClassOf
         for node, pairs in about.items():
-            self.descriptions[node].append((index, hash(frozenset(pairs)), any(p == RDF.type for p, _ in pairs)))
+            # the record, whether it types the node, and the hash of its triples there
+            entry = index << 65 | any(p == RDF.type for p, _ in pairs) << 64 | hash(frozenset(pairs)) & HASH
+            known = self.descriptions.setdefault(node, entry)
+            if isinstance(known, list):
+                known.append(entry)
+            elif known != entry:
+                self.descriptions[node] = [known, entry]
+
+    def describing(self, node: Node) -> list[int]:
+        """The records describing the node, as `add` notes them."""
+        described = self.descriptions.get(node, [])
+        return described if isinstance(described, list) else [described]
 
     def owner(self, node: Node) -> int | None:
         """A node belongs to the record that types it; an untyped node to the first that describes it."""
-        described = self.descriptions.get(node)
-        return next((i for i, _, typed in described if typed), described[0][0]) if described else None
+        described = self.describing(node)
+        return next((e >> 65 for e in described if e >> 64 & 1), described[0] >> 65) if described else None
 
     def groups(self) -> list[list[int]]:
         """The records' indexes in groups that validate independently: records that describe
@@ -114,11 +131,11 @@ class Survey:
                 parent[r] = first
 
         for described in self.descriptions.values():
-            if len(described) > 1 and len({h for _, h, _ in described}) > 1:
-                join(i for i, _, _ in described)
-        for node, records in self.needed.items():
+            if isinstance(described, list) and len({e & HASH for e in described}) > 1:
+                join(e >> 65 for e in described)
+        for node, needing in self.needed.items():
             if node in self.descriptions:
-                join(records | {i for i, _, _ in self.descriptions[node]})
+                join({*(needing if isinstance(needing, set) else (needing,)), *(e >> 65 for e in self.describing(node))})
         members: dict[int, list[int]] = defaultdict(list)
         for index in range(len(self.sizes)):
             members[root(index)].append(index)
