@@ -13,7 +13,8 @@ two sizes show whether a harvest's memory follows the source or its largest data
 
 Run: .venv/bin/python bench/harvest.py [--sizes 10000,100000] [--sources 20] [--repeat 3]
      .venv/bin/python bench/harvest.py --one-source [--sizes 100000,300000] [--per-dataset 500]
-Each step runs in a process of its own, so its peak memory (maxrss) is that step's alone;
+Each step runs in a process of its own, so its peak memory (maxrss) is that step's alone; it
+is also shown as it was when the sources were stored, before the search index caught up;
 times and peaks are medians of `repeat` runs (a fresh catalogue each). The machine is
 shared: compare medians.
 """
@@ -92,12 +93,20 @@ def step(folder: Path, name: str) -> None:
     from catalogue.pipeline.harvest import harvest
     settings = Settings(data_dir=folder / "data", sources_file=folder / "sources.toml", base_uri="http://bench.test/")
     said: list[str] = []
+    stored = [0.0]  # the peak when the last source was stored, before the index is brought up to date
+
+    def progress(message: str) -> None:
+        said.append(message)
+        if message.startswith("  "):  # a source's run
+            stored[0] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
     started = time.perf_counter()
-    runs = harvest(settings, load_config(folder / "sources.toml"), progress=said.append)
+    runs = harvest(settings, load_config(folder / "sources.toml"), progress=progress)
     seconds = time.perf_counter() - started
     expected = {"first": "ok", "unchanged": "unchanged"}.get(name)
     assert all(r.status == (expected or r.status) and not r.error for r in runs), [(r.source, r.error) for r in runs]
     print(json.dumps({"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "stored_mb": stored[0],
                       "parsed": sum(r.parsed and r.status != "failed" for r in runs),
                       "changed": sum(r.changed + r.added + r.removed for r in runs),
                       "index": [m for m in said if m.startswith("index") or m == "indexing"]}))
@@ -136,13 +145,14 @@ def run_size(n: int, sources: int, repeat: int, per_dataset: int | None = None) 
         runs = results[name]
         last = runs[-1]
         print(f"{name:>12}: {statistics.median(r['seconds'] for r in runs):7.1f} s, "
-              f"peak {statistics.median(r['peak_mb'] for r in runs):6,.0f} MB; sources parsed {last['parsed']}, "
+              f"peak {statistics.median(r['peak_mb'] for r in runs):6,.0f} MB "
+              f"({statistics.median(r['stored_mb'] for r in runs):6,.0f} MB before the index); sources parsed {last['parsed']}, "
               f"records changed {last['changed']:,}; index: {'; '.join(last['index']) or 'untouched'}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--sizes", help="default: 10000,100000 (with --one-source: 100000,300000)")
     parser.add_argument("--sources", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--one-source", action="store_true", help="all variables in one source")
@@ -152,7 +162,8 @@ def main() -> None:
     if args.step:
         step(Path(args.step[1]), args.step[0])
         return
-    for n in (int(size) for size in args.sizes.split(",")):
+    sizes = args.sizes or ("100000,300000" if args.one_source else "10000,100000")
+    for n in (int(size) for size in sizes.split(",")):
         run_size(n, args.sources, args.repeat, args.per_dataset if args.one_source else None)
 
 
