@@ -358,6 +358,10 @@ def read_source(settings: Settings, config: Config, source: SourceConfig, url: s
                    replayable=replayable)
 
 
+# What a record read by read_source holds instead of its graph (never added to).
+NO_GRAPH = Graph()
+
+
 @dataclass
 class _Read:
     records: list[Record]  # without their graphs
@@ -389,10 +393,6 @@ def _read(records: Iterable[Record], settings: Settings, known: set[str], shapes
     return read
 
 
-# What a record read by read_source holds instead of its graph (never added to).
-NO_GRAPH = Graph()
-
-
 class Spill:
     """Records' N-Triples lines on disk while their source is read and stored, in a file
     that has no name: it is gone with the process however that ends, so nothing is left
@@ -411,7 +411,7 @@ class Spill:
 
     def read(self, index: int) -> list[str]:
         self.file.seek(self.ends[index])
-        return self.file.read(self.ends[index + 1] - self.ends[index]).decode().splitlines()
+        return self.file.read(self.ends[index + 1] - self.ends[index]).decode().split("\n")[:-1]
 
 
 @dataclass(frozen=True)
