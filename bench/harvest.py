@@ -7,8 +7,14 @@ record versions, store, search index), three ways:
 - one changed: one variable's label changed in one source (that source parsed again, the one
   record validated, and only the documents that read it written to the index).
 
+With `--one-source`, the variables are one source's instead: a workbook with a sheet of
+`--per-dataset` variables per dataset (the largest a gate's group is), so that its peaks at
+two sizes show whether a harvest's memory follows the source or its largest dataset.
+
 Run: .venv/bin/python bench/harvest.py [--sizes 10000,100000] [--sources 20] [--repeat 3]
-Each step runs in a process of its own, so its peak memory (maxrss) is that step's alone;
+     .venv/bin/python bench/harvest.py --one-source [--sizes 100000,300000] [--per-dataset 500]
+Each step runs in a process of its own, so its peak memory (maxrss) is that step's alone; it
+is also shown as it was when the sources were stored, before the search index caught up;
 times and peaks are medians of `repeat` runs (a fresh catalogue each). The machine is
 shared: compare medians.
 """
@@ -26,6 +32,7 @@ import time
 from pathlib import Path
 
 from harvest_bench import HEAD, SOURCES
+from openpyxl import Workbook
 
 from catalogue.pipeline.fileserver import FileServer
 from catalogue.settings import Settings
@@ -40,15 +47,45 @@ def source(s: int, url: str) -> str:
 
 
 STEPS = ("first", "unchanged", "one changed")
+COLUMNS = ["Variabelnavn", "Variabel", "Beskrivelse", "Fra", "Til"]
+
+
+def row(s: int, i: int, changed: bool = False) -> list[str]:
+    label = f"Variabel {i} i register {s}" + (" (endret)" if changed and i == 0 else "")
+    return [f"VAR{s}_{i}", label, f"Hva variabel {i} beskriver, med noen ord til",
+            str(1960 + i % 40), "" if i % 3 else f"31.12.{2000 + i % 24}"]
+
+
+def large_source(url: str, n: int, per_dataset: int) -> str:
+    """One table source of `n` variables: a workbook with a sheet (and a dataset) per `per_dataset`."""
+    head = TABLE.replace("variabler.xlsx", "large.xlsx").format(url=url)
+    head = head[:head.index("[[source.dataset]]")].replace("columns = {", f"max_rows = {n + n // per_dataset + 1}\ncolumns = {{", 1)
+    return head + "".join(f"""
+[[source.dataset]]
+id = "register{d}"
+title = {{ nb = "Register {d}" }}
+description = {{ nb = "Alle variabler i register {d}." }}
+themes = ["http://publications.europa.eu/resource/authority/data-theme/HEAL"]
+contact = {{ name = {{ nb = "Registeret" }}, email = "register@example.no" }}
+sheets = ["D{d}"]
+""" for d in range(-(-n // per_dataset)))
+
+
+def write_workbook(path: Path, n: int, per_dataset: int, changed: bool = False) -> None:
+    book = Workbook(write_only=True)
+    for d in range(-(-n // per_dataset)):
+        sheet = book.create_sheet(f"D{d}")
+        sheet.append(COLUMNS)
+        for i in range(d * per_dataset, min(n, (d + 1) * per_dataset)):
+            sheet.append(row(d, i, changed))
+    book.save(path)
 
 
 def write_source(path: Path, s: int, n: int, changed: bool = False) -> None:
     with path.open("w", encoding="utf-8") as out:
-        out.write("Variabelnavn;Variabel;Beskrivelse;Fra;Til\n")
+        out.write(";".join(COLUMNS) + "\n")
         for i in range(n):
-            label = f"Variabel {i} i register {s}" + (" (endret)" if changed and i == 0 else "")
-            out.write(f"VAR{s}_{i};{label};Hva variabel {i} beskriver, med noen ord til;"
-                      f"{1960 + i % 40};{'' if i % 3 else f'31.12.{2000 + i % 24}'}\n")
+            out.write(";".join(row(s, i, changed)) + "\n")
 
 
 def step(folder: Path, name: str) -> None:
@@ -56,59 +93,78 @@ def step(folder: Path, name: str) -> None:
     from catalogue.pipeline.harvest import harvest
     settings = Settings(data_dir=folder / "data", sources_file=folder / "sources.toml", base_uri="http://bench.test/")
     said: list[str] = []
+    stored = [0.0]  # the peak when the last source was stored, before the index is brought up to date
+
+    def progress(message: str) -> None:
+        said.append(message)
+        if message.startswith("  "):  # a source's run
+            stored[0] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
     started = time.perf_counter()
-    runs = harvest(settings, load_config(folder / "sources.toml"), progress=said.append)
+    runs = harvest(settings, load_config(folder / "sources.toml"), progress=progress)
     seconds = time.perf_counter() - started
     expected = {"first": "ok", "unchanged": "unchanged"}.get(name)
     assert all(r.status == (expected or r.status) and not r.error for r in runs), [(r.source, r.error) for r in runs]
     print(json.dumps({"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "stored_mb": stored[0],
                       "parsed": sum(r.parsed and r.status != "failed" for r in runs),
                       "changed": sum(r.changed + r.added + r.removed for r in runs),
                       "index": [m for m in said if m.startswith("index") or m == "indexing"]}))
 
 
-def run_size(n: int, sources: int, repeat: int) -> None:
-    per_source = n // sources
+def run_size(n: int, sources: int, repeat: int, per_dataset: int | None = None) -> None:
+    """`per_dataset`: one source of `n` variables in datasets of so many (else `sources` sources)."""
+    per_source = n if per_dataset else n // sources
     results: dict[str, list[dict]] = {s: [] for s in STEPS}
     for _ in range(repeat):
         folder = Path(tempfile.mkdtemp(prefix=f"harvest-bench-{n}-"))
         try:
             served = folder / "served"
             served.mkdir()
-            for s in range(sources):
+            if per_dataset:
+                write_workbook(served / "large.xlsx", n, per_dataset)
+            for s in range(0 if per_dataset else sources):
                 write_source(served / f"register{s}.csv", s, per_source)
             with FileServer(served) as server:
-                (folder / "sources.toml").write_text(
-                    HEAD + "".join(source(s, server.url) for s in range(sources)), encoding="utf-8")
+                (folder / "sources.toml").write_text(HEAD + (
+                    large_source(server.url, n, per_dataset) if per_dataset
+                    else "".join(source(s, server.url) for s in range(sources))), encoding="utf-8")
                 for name in STEPS:
-                    if name == "one changed":
+                    if name == "one changed" and per_dataset:
+                        write_workbook(served / "large.xlsx", n, per_dataset, changed=True)
+                    elif name == "one changed":
                         write_source(served / "register0.csv", 0, per_source, changed=True)
                     out = subprocess.run([sys.executable, __file__, "--step", name, str(folder)],
                                          check=True, stdout=subprocess.PIPE, text=True).stdout
                     results[name].append(json.loads(out.strip().splitlines()[-1]))
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-    print(f"\n== {n:,} variables in {sources} sources ({per_source:,} each), median of {repeat}")
+    print(f"\n== {n:,} variables in one source, datasets of {per_dataset:,}, median of {repeat}" if per_dataset
+          else f"\n== {n:,} variables in {sources} sources ({per_source:,} each), median of {repeat}")
     for name in STEPS:
         runs = results[name]
         last = runs[-1]
         print(f"{name:>12}: {statistics.median(r['seconds'] for r in runs):7.1f} s, "
-              f"peak {statistics.median(r['peak_mb'] for r in runs):6,.0f} MB; sources parsed {last['parsed']}, "
+              f"peak {statistics.median(r['peak_mb'] for r in runs):6,.0f} MB "
+              f"({statistics.median(r['stored_mb'] for r in runs):6,.0f} MB before the index); sources parsed {last['parsed']}, "
               f"records changed {last['changed']:,}; index: {'; '.join(last['index']) or 'untouched'}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--sizes", help="default: 10000,100000 (with --one-source: 100000,300000)")
     parser.add_argument("--sources", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--one-source", action="store_true", help="all variables in one source")
+    parser.add_argument("--per-dataset", type=int, default=500, help="with --one-source: variables per dataset")
     parser.add_argument("--step", nargs=2, help=argparse.SUPPRESS)  # the child process of one step
     args = parser.parse_args()
     if args.step:
         step(Path(args.step[1]), args.step[0])
         return
-    for n in (int(size) for size in args.sizes.split(",")):
-        run_size(n, args.sources, args.repeat)
+    sizes = args.sizes or ("100000,300000" if args.one_source else "10000,100000")
+    for n in (int(size) for size in sizes.split(",")):
+        run_size(n, args.sources, args.repeat, args.per_dataset if args.one_source else None)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import multiprocessing
 import os
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import date
@@ -36,6 +36,7 @@ POOL_BATCHES = 3
 # few enough that the graphs waiting for a process stay a small part of the source.
 AHEAD = 2
 
+HASH = 2**64 - 1  # the bits of a hash the survey keeps
 PERIOD_DATES = {DCAT.startDate: False, DCAT.endDate: True}  # the date, and whether it ends a period
 YEAR = re.compile(r"\d{4}(Z|[+-]\d\d:\d\d)?")
 
@@ -48,39 +49,122 @@ def check(graphs: Sequence[Graph], shapes: Graph | None = None, processes: int |
     With the shapes of a profile, batches run on `processes` processes (the machine's cores
     this process may run on by default); a source's own shapes are checked in this process,
     batch by batch."""
-    shapes = profile_shapes(DEFAULT_PROFILE) if shapes is None else shapes
-    owner = owners(graphs)
-    batches = list(_batches(graphs, groups(graphs, shapes), batch_triples))
-    profile = next((p for p in PROFILES if profile_shapes(p) is shapes), None)
-    processes = processes or len(os.sched_getaffinity(0))
-    if profile is None or processes == 1 or len(batches) < POOL_BATCHES:
-        checked = ((batch, checked_results(_triples(graphs, batch), shapes)) for batch in batches)
-    else:
-        checked = _on_pool(profile, graphs, batches, min(processes, len(batches)))
-    found: list[tuple[int | None, Result]] = []
-    unowned: set[Result] = set()  # a focus no record holds may be seen by several batches
-    for batch, results in checked:
-        members = set(batch)
-        for result in results:
-            index = owner.get(result.node)
-            if index is None and result not in unowned:
-                unowned.add(result)
-                found.append((index, result))
-            elif index in members:
-                found.append((index, result))
-    return sorted(found, key=lambda f: (f[1].focus, f[1].path or "", f[1].message, f[1].severity, f[1].value or ""))
+    return surveyed(graphs, shapes).check(graphs.__getitem__, processes, batch_triples)
 
 
-def owners(graphs: Sequence[Graph]) -> dict[Node, int]:
-    """A node belongs to the record that types it; an untyped node to the first that describes it."""
-    owner: dict[Node, int] = {}
-    for index, graph in enumerate(graphs):
-        for subject in graph.subjects(RDF.type):
-            owner.setdefault(subject, index)
-    for index, graph in enumerate(graphs):
-        for subject in graph.subjects():
-            owner.setdefault(subject, index)
-    return owner
+def surveyed(graphs: Iterable[Graph], shapes: Graph | None = None) -> Survey:
+    survey = Survey(shapes)
+    for graph in graphs:
+        survey.add(graph)
+    return survey
+
+
+class Survey:
+    """What the gate must know of all of a source's records before it checks any (who owns
+    each node, which records go together, how large each is), noted one record at a time.
+    It keeps no graph: a harvest reads a source's records one by one, and `check` asks for
+    their triples again batch by batch."""
+
+    def __init__(self, shapes: Graph | None = None):
+        self.shapes = profile_shapes(DEFAULT_PROFILE) if shapes is None else shapes
+        self.reach = reach(self.shapes)
+        self.sizes: list[int] = []  # triples per record, by index
+        # node -> each record describing it, as one number (see `add`): most nodes have one,
+        # and the survey of a large source holds some millions of them
+        self.descriptions: dict[Node, int | list[int]] = {}
+        self.needed: dict[Node, int | set[int]] = {}  # node -> the record or records that need its description
+        self.subclasses = False  # a graph declares classes: they may be inferred across records
+
+    def add(self, graph: Graph) -> None:
+        """Note the next record (its index is the number noted before it)."""
+        index = len(self.sizes)
+        self.sizes.append(len(graph))
+        about: dict[Node, set] = defaultdict(set)
+        for s, p, o in graph:
+            about[s].add((p, o))
+            if self.reach and (p in self.reach.described or p in self.reach.inverse) and not isinstance(o, Literal):
+                needing = self.needed.setdefault(o, index)
+                if isinstance(needing, set):
+                    needing.add(index)
+                elif needing != index:
+                    self.needed[o] = {needing, index}
+            self.subclasses = self.subclasses or p == RDFS.subClassOf
+        for node, pairs in about.items():
+            # the record, whether it types the node, and the hash of its triples there
+            entry = index << 65 | any(p == RDF.type for p, _ in pairs) << 64 | hash(frozenset(pairs)) & HASH
+            known = self.descriptions.setdefault(node, entry)
+            if isinstance(known, list):
+                known.append(entry)
+            elif known != entry:
+                self.descriptions[node] = [known, entry]
+
+    def describing(self, node: Node) -> list[int]:
+        """The records describing the node, as `add` notes them."""
+        described = self.descriptions.get(node, [])
+        return described if isinstance(described, list) else [described]
+
+    def owner(self, node: Node) -> int | None:
+        """A node belongs to the record that types it; an untyped node to the first that describes it."""
+        described = self.describing(node)
+        return next((e >> 65 for e in described if e >> 64 & 1), described[0] >> 65) if described else None
+
+    def groups(self) -> list[list[int]]:
+        """The records' indexes in groups that validate independently: records that describe
+        a node differently are together (a dataset and the variables that name it); so are a
+        record and those describing a node it needs described (the value of an sh:class or
+        sh:node), or a node that it points to along an inverse path. A node described alike by
+        several records (the publisher of each dataset) joins nothing."""
+        if self.reach is None or self.subclasses:
+            return [list(range(len(self.sizes)))]
+        parent = list(range(len(self.sizes)))
+
+        def root(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        def join(indexes: Iterable[int]) -> None:
+            roots = {root(i) for i in indexes}
+            first = min(roots, default=None)
+            for r in roots:
+                parent[r] = first
+
+        for described in self.descriptions.values():
+            if isinstance(described, list) and len({e & HASH for e in described}) > 1:
+                join(e >> 65 for e in described)
+        for node, needing in self.needed.items():
+            if node in self.descriptions:
+                join({*(needing if isinstance(needing, set) else (needing,)), *(e >> 65 for e in self.describing(node))})
+        members: dict[int, list[int]] = defaultdict(list)
+        for index in range(len(self.sizes)):
+            members[root(index)].append(index)
+        return list(members.values())
+
+    def check(self, triples: Callable[[int], Iterable[tuple]], processes: int | None = None,
+              batch_triples: int = BATCH_TRIPLES) -> list[tuple[int | None, Result]]:
+        """Validate the records noted, as `check` (this module's) does; `triples(index)`
+        gives a record's triples again, when its batch is made."""
+        batches = list(_batches(self.sizes, self.groups(), batch_triples))
+        profile = next((p for p in PROFILES if profile_shapes(p) is self.shapes), None)
+        processes = processes or len(os.sched_getaffinity(0))
+        if profile is None or processes == 1 or len(batches) < POOL_BATCHES:
+            checked = ((batch, checked_results(_triples(triples, batch), self.shapes)) for batch in batches)
+        else:
+            checked = _on_pool(profile, triples, batches, min(processes, len(batches)))
+        found: list[tuple[int | None, Result]] = []
+        unowned: set[Result] = set()  # a focus no record holds may be seen by several batches
+        for batch, results in checked:
+            members = set(batch)
+            for result in results:
+                index = self.owner(result.node)
+                if index is None and result not in unowned:
+                    unowned.add(result)
+                    found.append((index, result))
+                elif index in members:
+                    found.append((index, result))
+        return sorted(found, key=lambda f: (f[1].focus, f[1].path or "", f[1].message, f[1].severity,
+                                            f[1].value or ""))
 
 
 @dataclass(frozen=True)
@@ -140,57 +224,17 @@ def _reads_node(shapes: Graph, shape: Node, seen: set) -> bool:
 
 
 def groups(graphs: Sequence[Graph], shapes: Graph) -> list[list[int]]:
-    """The records' indexes in groups that validate independently: records that describe
-    a node differently are together (a dataset and the variables that name it); so are a
-    record and those describing a node it needs described (the value of an sh:class or
-    sh:node), or a node that it points to along an inverse path. A node described alike by
-    several records (the publisher of each dataset) joins nothing."""
-    found = reach(shapes)
-    if found is None or any((None, RDFS.subClassOf, None) in g for g in graphs):
-        return [list(range(len(graphs)))]  # classes may be inferred across records
-    parent = list(range(len(graphs)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    def join(indexes: Iterable[int]) -> None:
-        roots = {root(i) for i in indexes}
-        first = min(roots, default=None)
-        for r in roots:
-            parent[r] = first
-
-    descriptions: dict[Node, dict[int, int]] = defaultdict(dict)  # node -> record -> hash of its triples there
-    needed: dict[Node, set[int]] = defaultdict(set)  # node -> records that need its description
-    for index, graph in enumerate(graphs):
-        about: dict[Node, set] = defaultdict(set)
-        for s, p, o in graph:
-            about[s].add((p, o))
-            if (p in found.described or p in found.inverse) and not isinstance(o, Literal):
-                needed[o].add(index)
-        for node, pairs in about.items():
-            descriptions[node][index] = hash(frozenset(pairs))
-    for node, described in descriptions.items():
-        if len(described) > 1 and len(set(described.values())) > 1:
-            join(described)
-    for node, records in needed.items():
-        if node in descriptions:
-            join(records | descriptions[node].keys())
-    members: dict[int, list[int]] = defaultdict(list)
-    for index in range(len(graphs)):
-        members[root(index)].append(index)
-    return list(members.values())
+    """The records' indexes in groups that validate independently (see Survey.groups)."""
+    return surveyed(graphs, shapes).groups()
 
 
-def _batches(graphs: Sequence[Graph], groups: list[list[int]], size: int) -> Iterator[list[int]]:
-    """Groups together until they hold `size` triples."""
+def _batches(sizes: Sequence[int], groups: list[list[int]], size: int) -> Iterator[list[int]]:
+    """Groups together until they hold `size` triples (`sizes`: each record's)."""
     batch: list[int] = []
     triples = 0
     for group in groups:
         batch += group
-        triples += sum(len(graphs[index]) for index in group)
+        triples += sum(sizes[index] for index in group)
         if triples >= size:
             yield batch
             batch, triples = [], 0
@@ -198,11 +242,11 @@ def _batches(graphs: Sequence[Graph], groups: list[list[int]], size: int) -> Ite
         yield batch
 
 
-def _triples(graphs: Sequence[Graph], batch: list[int]) -> list[tuple]:
-    return [triple for index in batch for triple in graphs[index]]
+def _triples(triples: Callable[[int], Iterable[tuple]], batch: list[int]) -> list[tuple]:
+    return [triple for index in batch for triple in triples(index)]
 
 
-def _on_pool(profile: Profile, graphs: Sequence[Graph], batches: list[list[int]],
+def _on_pool(profile: Profile, triples: Callable[[int], Iterable[tuple]], batches: list[list[int]],
              processes: int) -> Iterator[tuple[list[int], list[Result]]]:
     """Each batch's results, validated on `processes` processes forked from multiprocessing's
     fork server, not from this process (which may hold threads and their locks); the server
@@ -213,7 +257,7 @@ def _on_pool(profile: Profile, graphs: Sequence[Graph], batches: list[list[int]]
     context.set_forkserver_preload([__name__])
     with ProcessPoolExecutor(processes, mp_context=context) as pool:
         def submit(batch: list[int]):
-            return pool.submit(_check_batch, profile, _triples(graphs, batch))
+            return pool.submit(_check_batch, profile, _triples(triples, batch))
 
         running = {submit(batch): batch for batch in islice(waiting, processes + AHEAD)}
         while running:

@@ -10,21 +10,25 @@ import gc
 import hashlib
 import inspect
 import json
+import tempfile
 import time
-from collections.abc import Callable, Iterator
+from array import array
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import cache
+from itertools import chain
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.plugins.parsers.ntriples import W3CNTriplesParser
 
 from catalogue.model import ontology
 
 from catalogue.curation import quality
-from catalogue.gate.groups import check
+from catalogue.gate.groups import Survey, surveyed
 from catalogue.gate.shacl import PROFILES, Profile, profile_shapes
 from catalogue.harvesters import (Fetcher, FetchError, HarvestContext, Limits, Record, SourceError,
                                   for_kind)
@@ -309,11 +313,11 @@ class Attempt:
     """A source's records as read and gated, before anything is stored: the first half of a
     harvest, and all of a dry run."""
 
-    records: list[Record]
+    records: list[Record]  # read by read_source, they hold no graph: their lines are in `versions`
     accepted: list[Record]
     held_back: list[HeldBack]  # violations, and what the harvester could not read
     warnings: list[HeldBack]
-    versions: dict[int, tuple[list[str], str]]  # by id() of each readable record: its lines and hash
+    versions: dict[int, tuple[Iterable[str], str]]  # by id() of each readable record: its lines and hash
     fetched: list[FetchedDocument]
     fingerprint: str | None = None
     shapes_key: str | None = None
@@ -334,28 +338,111 @@ def read_source(settings: Settings, config: Config, source: SourceConfig, url: s
                            unchanged=True, parsed=False, replayable=True)
         ctx = HarvestContext(source=source, url=url, publisher=config.agent(source.publisher),
                              base_uri=settings.base_uri, http=http)
-        records = list(harvester.gather(ctx))
+        # A record accepted before in this very form, by the same shapes, needs no second look:
+        # re-harvests validate only what changed.
+        known = ({v.hash for v in RecordStore(settings.data_dir).manifest(source.id, previous.manifest).values()}
+                 if previous and previous.shapes_key == shapes_key else set())
+        read = _read(harvester.gather(ctx), settings, known, _gate_shapes(source.profile, tuple(source.shapes)))
     fetched, replayable = _fetched(http, url), not http.read_cache
     fingerprint = _fingerprint(source, harvester, http, shapes_key)
     if previous and previous.graph_file and previous.fingerprint == fingerprint:
         # Same documents, same mapping, same shapes: the stored graph is still right.
-        return Attempt(records, [], [], [], {}, fetched, fingerprint, shapes_key, unchanged=True,
+        return Attempt(read.records, [], [], [], {}, fetched, fingerprint, shapes_key, unchanged=True,
                        replayable=replayable)
-    for record in records:  # stable IRIs for blank nodes: reports can name them, diffs stay small
-        if any(isinstance(node, BNode) for node in record.graph.all_nodes()):
-            record.graph = stable_skolemize(record.graph, settings.base_uri)
-    stripped = strip_control_characters(records)
-    versions = {id(r): _version(r.graph) for r in records if not r.problems}
-    # A record accepted before in this very form, by the same shapes, needs no second look:
-    # re-harvests validate only what changed.
-    known = ({v.hash for v in RecordStore(settings.data_dir).manifest(source.id, previous.manifest).values()}
-             if previous and previous.shapes_key == shapes_key else set())
-    verdict = gate([r for r in records if r.problems or versions[id(r)][1] not in known],
-                   _gate_shapes(source.profile, tuple(source.shapes)))
-    accepted = [r for r in records if not r.problems and versions[id(r)][1] in known]
-    return Attempt(records, accepted + verdict.accepted, verdict.held_back,
-                   (stripped + verdict.warnings)[:MAX_WARNINGS], versions, fetched, fingerprint, shapes_key,
+    versions = read.versions
+    verdict = gate([r for r in read.records if r.problems or versions[id(r)][1] not in known],
+                   survey=read.survey, triples=lambda r: parsed(versions[id(r)][0]))
+    accepted = [r for r in read.records if not r.problems and versions[id(r)][1] in known]
+    return Attempt(read.records, accepted + verdict.accepted, verdict.held_back,
+                   (read.stripped + verdict.warnings)[:MAX_WARNINGS], versions, fetched, fingerprint, shapes_key,
                    replayable=replayable)
+
+
+# What a record read by read_source holds instead of its graph (never added to).
+NO_GRAPH = Graph()
+
+
+@dataclass
+class _Read:
+    records: list[Record]  # without their graphs
+    versions: dict[int, tuple[Iterable[str], str]]  # by id() of each readable record: its lines (spilled) and hash
+    stripped: list[HeldBack]  # warnings of characters removed
+    survey: Survey  # of the readable records not `known`, for the gate
+
+
+def _read(records: Iterable[Record], settings: Settings, known: set[str], shapes: Graph) -> _Read:
+    """The harvester's records one at a time, each made ready for the gate and the store
+    while its graph is at hand: blank nodes skolemised, forbidden characters stripped, its
+    lines and hash kept (the lines on disk, in a Spill), its graph noted in the gate's
+    survey unless `known`; then the graph is let go, so a source's graphs are never all
+    in memory at once."""
+    spill, survey = Spill(settings.data_dir), Survey(shapes)
+    read = _Read([], {}, [], survey)
+    for record in records:
+        if any(isinstance(node, BNode) for node in record.graph.all_nodes()):
+            # Stable IRIs for blank nodes: reports can name them, diffs stay small.
+            record.graph = stable_skolemize(record.graph, settings.base_uri)
+        read.stripped += strip_control_characters([record])
+        if not record.problems:
+            lines, digest = _version(record.graph)
+            read.versions[id(record)] = spill.add(lines), digest
+            if digest not in known:
+                survey.add(record.graph)
+        record.graph = NO_GRAPH
+        read.records.append(record)
+    return read
+
+
+class Spill:
+    """Records' N-Triples lines on disk while their source is read and stored, in a file
+    that has no name: it is gone with the process however that ends, so nothing is left
+    to clean up after a kill."""
+
+    def __init__(self, folder: Path):
+        folder.mkdir(parents=True, exist_ok=True)
+        self.file = tempfile.TemporaryFile(dir=folder)
+        self.ends = array("q", [0])  # where each record's lines end in the file
+
+    def add(self, lines: list[str]) -> SpilledLines:
+        self.file.seek(self.ends[-1])
+        self.file.write("".join(line + "\n" for line in lines).encode())
+        self.ends.append(self.file.tell())
+        return SpilledLines(self, len(self.ends) - 2)
+
+    def read(self, index: int) -> list[str]:
+        self.file.seek(self.ends[index])
+        return self.file.read(self.ends[index + 1] - self.ends[index]).decode().split("\n")[:-1]
+
+
+@dataclass(frozen=True)
+class SpilledLines:
+    """One record's lines in a Spill, read again each time they are iterated."""
+
+    spill: Spill
+    index: int
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.spill.read(self.index))
+
+    def __reduce__(self):  # they cross to another process as the lines themselves
+        return list, (self.spill.read(self.index),)
+
+
+class _Triples:
+    """An N-Triples parser's sink."""
+
+    def __init__(self):
+        self.triples: list[tuple] = []
+
+    def triple(self, s, p, o) -> None:
+        self.triples.append((s, p, o))
+
+
+def parsed(lines: Iterable[str]) -> list[tuple]:
+    """A record's triples from its lines, as rdflib reads them (graph_of_lines, without the graph)."""
+    sink = _Triples()
+    W3CNTriplesParser(sink).parsestring("".join(line + "\n" for line in lines))
+    return sink.triples
 
 
 def _same_as_last_read(settings: Settings, source: SourceConfig, url: str, http: Fetcher,
@@ -395,9 +482,9 @@ class Plan:
     record's change, the new graph, and the stored lines of versions replaced or kept."""
 
     manifest: dict[str, RecordVersion]
-    new_versions: list[tuple[str, list[str]]]
+    new_versions: list[tuple[str, Iterable[str]]]
     changes: list[RecordChange]
-    graph_lines: list[str]
+    graph_lines: list[Iterable[str]]  # each record's (lines repeat where records share triples)
     previous_lines: dict[str, list[str]]
     unchanged: int
     previous: int  # how many records the source had
@@ -409,9 +496,9 @@ def plan(settings: Settings, state: State, source_id: str, run_id: str, attempt:
     current = state.sources.get(source_id)
     old = records_store.manifest(source_id, current.manifest if current else None)
     manifest: dict[str, RecordVersion] = {}
-    new_versions: list[tuple[str, list[str]]] = []
+    new_versions: list[tuple[str, Iterable[str]]] = []
     changes: list[RecordChange] = []
-    graph_lines: list[str] = []
+    graph_lines: list[Iterable[str]] = []
     unchanged = 0
     for record in attempt.accepted:
         lines, digest = attempt.versions[id(record)]
@@ -424,7 +511,7 @@ def plan(settings: Settings, state: State, source_id: str, run_id: str, attempt:
             new_versions.append((digest, lines))
             changes.append(RecordChange(key=record.key, change="changed" if before else "added",
                                         old=before.hash if before else None, new=digest))
-        graph_lines.extend(lines)
+        graph_lines.append(lines)
     held_keys = {h.record for h in attempt.held_back}
     kept = {key: before for key, before in old.items() if key not in manifest and key in held_keys}
     # Versions replaced, removed or kept: kept ones go back into the graph, the others are
@@ -433,7 +520,7 @@ def plan(settings: Settings, state: State, source_id: str, run_id: str, attempt:
     for key, before in old.items():
         if key in kept:  # refused now, but its last good version stays
             manifest[key] = before
-            graph_lines.extend(previous_lines[before.hash])
+            graph_lines.append(previous_lines[before.hash])
             changes.append(RecordChange(key=key, change="kept", old=before.hash))
         elif key not in manifest:
             changes.append(RecordChange(key=key, change="removed", old=before.hash))
@@ -469,19 +556,28 @@ def commit(settings: Settings, store: Store, state: State, source: SourceConfig,
     run.unchanged = planned.unchanged
     entry = _entry(source, run)
     entry.publication = previous.publication if previous else None  # a harvest of what is published keeps it
-    entry.graph_file = store.replace_graph(source.id, planned.graph_lines)
-    graphs = {attempt.versions[id(r)][1]: r.graph for r in attempt.accepted}
-    graphs.update({c.old: graph_of_lines(planned.previous_lines[c.old]) for c in planned.changes
-                   if c.old and c.change != "kept"})
+    entry.graph_file = store.replace_graph(source.id, chain.from_iterable(planned.graph_lines))
+    lines = dict(planned.new_versions)
+    lines.update({c.old: planned.previous_lines[c.old] for c in planned.changes if c.old and c.change != "kept"})
     # The run ends when its changes are stored; its end is their time in the history.
     run.ended = stamp(datetime.now(timezone.utc))
-    events = observe(run, run.ended, planned.changes, graphs)
+    events = observe(run, run.ended, planned.changes, _Graphs(lines))
     entry.manifest = RecordStore(settings.data_dir).write(source.id, run.id, planned.manifest, planned.new_versions)
-    entry.harvested, entry.triples, entry.fingerprint = run.started, len(set(planned.graph_lines)), attempt.fingerprint
+    entry.harvested, entry.triples, entry.fingerprint = run.started, store.triples(entry.graph_file), attempt.fingerprint
     entry.shapes_key = attempt.shapes_key
     entry.seen, entry.accepted, entry.held_back = run.seen, run.accepted, attempt.held_back
     state.sources[source.id] = entry
     return _finish(settings, run, started, planned.changes, events)
+
+
+class _Graphs:
+    """Versions' graphs by hash, each made from its lines when asked for, and let go after."""
+
+    def __init__(self, lines: dict[str, Iterable[str]]):
+        self.lines = lines
+
+    def __getitem__(self, digest: str) -> Graph:
+        return graph_of_lines(self.lines[digest])
 
 
 def shrinkage(source: SourceConfig, planned: Plan) -> str | None:
@@ -604,17 +700,21 @@ def _codes(text: str) -> str:
     return ", ".join(sorted({f"U+{ord(c):04X}" for c in NOT_XML.findall(text)}))
 
 
-def gate(records: list[Record], shapes: Graph | None = None) -> Verdict:
+def gate(records: list[Record], shapes: Graph | None = None, survey: Survey | None = None,
+         triples: Callable[[Record], Iterable[tuple]] = lambda record: record.graph) -> Verdict:
     """Validate the records and return those that pass, why others did not, and warnings.
 
     A source's records are checked in groups no shape looks across, on the machine's cores
     (see catalogue.gate.groups), with the verdicts of one graph of them all; each result is
-    charged to the record that holds its focus node.
+    charged to the record that holds its focus node. Records that no longer hold their
+    graphs come with the `survey` of the readable ones' graphs (in order, with its shapes),
+    and their `triples` again.
     """
     held = [HeldBack(record=r.key, message=p, messages=unreadable(p)) for r in records for p in r.problems]
     candidates = [r for r in records if not r.problems]
+    survey = survey or surveyed((r.graph for r in candidates), shapes)
     warnings = []
-    for index, result in check([r.graph for r in candidates], shapes):
+    for index, result in survey.check(lambda i: triples(candidates[i])):
         finding = HeldBack(record="?" if index is None else candidates[index].key, focus=result.focus,
                            path=result.path, message=result.message, severity=result.severity,
                            messages=result.messages)

@@ -19,17 +19,15 @@ from pathlib import Path, PurePath
 from tempfile import TemporaryDirectory
 
 from pydantic import BaseModel, Field
-from rdflib import Graph
 
 from catalogue.harvesters import Record
 from catalogue.pipeline import sandbox
 from catalogue.pipeline.fileserver import FileServer
-from catalogue.pipeline.harvest import (Attempt, commit, commit_state, describe, fetcher, plan, read_source, settle,
-                               shrinkage, start_run)
+from catalogue.pipeline.harvest import (NO_GRAPH, Attempt, commit, commit_state, describe, fetcher, plan,
+                                        read_source, settle, shrinkage, start_run)
 from catalogue.pipeline.uploads import Publication, Uploads, sha256
 from catalogue.settings import Settings
 from catalogue.sources import UPLOAD_KINDS, Config, ConfigError, SourceConfig
-from catalogue.storage.history import graph_of_lines
 from catalogue.storage.runs import FetchedDocument, RecordChange, Run, RunLog
 from catalogue.storage.store import WRITE_WAIT, HeldBack, Store, now
 
@@ -145,7 +143,7 @@ def dry_run(settings: Settings, config: Config, source_id: str, filename: str, c
     """Check a file as its publication would be checked, and say what it would change;
     nothing is written (no graph, record, run, history, index, HTTP cache or state)."""
     source, media = _accepted(settings, config, source_id, filename, content, declared)
-    attempt = _read(settings, config, source, filename, content, media, graphs=False)
+    attempt = _read(settings, config, source, filename, content, media)
     planned = plan(settings, Store(settings.data_dir, settings.base_uri, settings.store_url).state(), source.id, "dry-run", attempt)
     report = _report(source, filename, media, content, attempt, planned.changes, planned.unchanged)
     return report.model_copy(update={"needs_confirmation": shrinkage(source, planned)})
@@ -218,11 +216,9 @@ def _accepted(settings: Settings, config: Config, source_id: str, filename: str,
 
 
 def _read(settings: Settings, config: Config, source: SourceConfig, filename: str, content: bytes,
-          media: str, graphs: bool = True) -> Attempt:
+          media: str) -> Attempt:
     """Read the file with the source's harvester and gate its records, in a process bounded
-    by CATALOGUE_UPLOAD_MEMORY and CATALOGUE_UPLOAD_TIMEOUT. `graphs`: give accepted
-    records their graphs again (a publication's history compares them); a dry run needs
-    only their N-Triples lines."""
+    by CATALOGUE_UPLOAD_MEMORY and CATALOGUE_UPLOAD_TIMEOUT."""
     name = f"upload{FORMATS[source.kind][media]}"
     with TemporaryDirectory(prefix="upload-") as folder:
         (Path(folder) / name).write_bytes(content)
@@ -236,7 +232,7 @@ def _read(settings: Settings, config: Config, source: SourceConfig, filename: st
             raise
         except Exception as exc:  # the checking process failed on its own (a library's panic)
             raise Unreadable(f"source {source.id!r}: checking {filename!r} failed: {exc}") from None
-    return checked.attempt(graphs)
+    return checked.attempt()
 
 
 @dataclass
@@ -260,11 +256,9 @@ class _Checked:
                    [position[id(r)] for r in attempt.accepted], attempt.held_back, attempt.warnings,
                    attempt.fetched, attempt.fingerprint, attempt.shapes_key)
 
-    def attempt(self, graphs: bool) -> Attempt:
+    def attempt(self) -> Attempt:
         """The attempt again, with records of this process (versions are keyed by their id)."""
-        accepted, empty = set(self.accepted), Graph()  # one empty graph, where none is read
-        records = [Record(key, graph_of_lines(lines) if graphs and i in accepted else empty, problems)
-                   for i, (key, problems, lines, _) in enumerate(self.records)]
+        records = [Record(key, NO_GRAPH, problems) for key, problems, _, _ in self.records]
         versions = {id(record): (lines, digest) for record, (_, _, lines, digest) in zip(records, self.records)
                     if lines is not None}
         return Attempt(records, [records[i] for i in self.accepted], self.held_back, self.warnings,

@@ -15,9 +15,12 @@ checkpoint.
 from __future__ import annotations
 
 import fcntl
+import heapq
+import tempfile
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from itertools import islice
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -27,7 +30,7 @@ from rdflib import Graph
 
 from catalogue.model.namespaces import bind_prefixes
 from catalogue.model.rdf import GENID, to_rdflib
-from catalogue.storage.durable import atomic_write
+from catalogue.storage.durable import atomic_write, writing
 from catalogue.storage.graphstore import GraphStore
 from catalogue.storage.records import nt_lines
 from catalogue.storage.remote_store import RemoteGraphStore
@@ -44,6 +47,36 @@ class HeldBack(BaseModel):
     message: str  # in English, as run pages show it
     severity: str = "Violation"
     messages: dict[str, str] = Field(default_factory=dict)  # the message in bokmål and English
+
+
+# Lines of a graph file sorted in memory at a time (some 100 MB); a larger graph is sorted
+# in runs of so many, kept on disk, and the runs merged.
+SORT_RUN = 500_000
+
+
+def sorted_lines(lines: Iterable[str], folder: Path, run: int = SORT_RUN) -> Iterator[str]:
+    """The lines in order, repeats dropped, with at most `run` of them in memory: past that,
+    sorted runs are written to files that have no name in `folder` (gone with the process,
+    however it ends) and merged."""
+    lines = iter(lines)
+    chunk = list(islice(lines, run))
+    if len(chunk) < run:
+        yield from sorted(set(chunk))
+        return
+    with ExitStack() as files:
+        runs = []
+        while chunk:
+            part = files.enter_context(tempfile.TemporaryFile(dir=folder))
+            part.writelines(f"{line}\n".encode() for line in sorted(set(chunk)))
+            part.seek(0)
+            runs.append(line[:-1].decode() for line in part)
+            chunk = list(islice(lines, run))
+        last = None
+        for line in heapq.merge(*runs):
+            if line != last:
+                yield line
+                last = line
+
 
 class Busy(Exception):
     """Another writer holds the data directory."""
@@ -193,13 +226,22 @@ class Store:
         return self._generation
 
     def replace_graph(self, source_id: str, graph: Graph | Iterable[str]) -> str:
-        """Write the source's new graph (or its N-Triples lines) aside and return its file
-        name; it becomes current when a state naming it is written."""
+        """Write the source's new graph (or its N-Triples lines, in any order, repeats
+        dropped) aside and return its file name; it becomes current when a state naming it
+        is written."""
         self.graphs_dir.mkdir(parents=True, exist_ok=True)
         name = f"{source_id}.{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}.nt"
-        lines = nt_lines(graph) if isinstance(graph, Graph) else sorted(set(graph))
-        atomic_write(self.graphs_dir / name, ("\n".join(lines) + "\n").encode())
+        lines = nt_lines(graph) if isinstance(graph, Graph) else sorted_lines(graph, self.graphs_dir)
+        with writing(self.graphs_dir / name) as handle:
+            handle.writelines(f"{line}\n".encode() for line in lines)
+            if not handle.tell():
+                handle.write(b"\n")  # an empty graph's file, as it always was
         return name
+
+    def triples(self, graph_file: str) -> int:
+        """How many triples a graph file holds (one a line)."""
+        with open(self.graphs_dir / graph_file, "rb") as lines:
+            return sum(line != b"\n" for line in lines)
 
     def prune(self, state: State) -> None:
         """Remove graph files `state` does not name: a killed writer's, and those it replaced,
