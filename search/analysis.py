@@ -226,6 +226,15 @@ def related(text: str, longest: int = 4) -> tuple[str, ...]:
                          for other in index.get(key, ())} - said))
 
 
+def holds_word(text: str, other: str) -> bool:
+    """Whether `other` (a synonym or related term of the query `text`) holds one of the query's
+    words of MIN_ENDING letters or more (folded) as a word, or as the start or end of one:
+    "tvillinger" and "tvillingfødsel" hold "tvilling", "høyt blodtrykk" holds "blodtrykk".
+    Where such a term is written, that word is written too."""
+    typed = [w for w in words(fold(text)) if len(w) >= MIN_ENDING]
+    return any(w.startswith(t) or w.endswith(t) for w in words(fold(other)) for t in typed)
+
+
 def alternatives(text: str) -> list[str]:
     """What a search for `text` also looks for: its synonyms, then its related terms."""
     return [*synonyms(text), *related(text)]

@@ -19,7 +19,7 @@ from catalogue.search.documents import VariableDoc
 from catalogue.search.fields import (AGREE_FIELDS, ENDINGS_WEIGHT, FACET_SIZE, FIELDS, LAST_PART_WEIGHT, NO_YEAR,
                                      PAIR_FIELDS, PAIR_SLOP, RELATED_WEIGHT, RESCORE_WINDOW, SYNONYM_WEIGHT,
                                      TYPO_FIELDS, TYPO_ONE, TYPO_TWO, NAMED, VIA_AGREE, VIA_WEIGHT, Coverage, Groups,
-                                     Labels, indexed, list_name, summarize)
+                                     Labels, alternative_fields, indexed, list_name, summarize)
 from catalogue.search.query import MAX_PAGE_SIZE, Query, Via
 
 # The deepest page a Query may ask for (page <= 10 000): from + size must stay within the
@@ -134,10 +134,9 @@ def _text_query(typed: str, via: tuple[Via, ...] = ()) -> dict:
     last = analysis.last_parts(text)
     if last:
         should.append({"constant_score": {"filter": {"terms": {"label_words": last}}, "boost": LAST_PART_WEIGHT}})
-    for other in analysis.synonyms(typed):  # "blodpropp i hjertet" as a phrase, not as "i"
-        should += _fields(other, SYNONYM_WEIGHT, phrase=True)
-    for other in analysis.related(typed):
-        should += _fields(other, RELATED_WEIGHT, phrase=True)
+    for others, weight in ((analysis.synonyms(typed), SYNONYM_WEIGHT), (analysis.related(typed), RELATED_WEIGHT)):
+        for other in others:  # "blodpropp i hjertet" as a phrase, not as "i"
+            should += _fields(other, weight, phrase=True, fields=alternative_fields(text, other))
     should += [{"match": {field: {"query": text, "fuzziness": FUZZINESS, "prefix_length": 0, "boost": weight,
                                   "analyzer": WHOLE_WORDS.get(FIELDS[field][0], FIELDS[field][0])}}}
                for field, weight in TYPO_FIELDS.items() if text]
@@ -174,12 +173,12 @@ def _via(via: Via, typed: str) -> list[dict]:
             {"constant_score": {"filter": {"bool": {"must": [listed, agree]}}, "boost": weight * VIA_AGREE}}]
 
 
-def _fields(text: str, factor: float, phrase: bool = False) -> list[dict]:
-    """The words of `text` in each field (any of them, or with `phrase` all in order). A
+def _fields(text: str, factor: float, phrase: bool = False, fields: dict[str, tuple[str, float]] = FIELDS) -> list[dict]:
+    """The words of `text` in each of `fields` (any of them, or with `phrase` all in order). A
     phrase of one word, or of one word and the compound parts stacked on it, is matched as
     that word: `match_phrase` needs no test of the token count as tantivy's phrase does."""
     kind = "match_phrase" if phrase else "match"
-    return [{kind: {field: {"query": text, "boost": weight * factor}}} for field, (_, weight) in FIELDS.items()]
+    return [{kind: {field: {"query": text, "boost": weight * factor}}} for field, (_, weight) in fields.items()]
 
 
 def _period_filters(query: Query) -> list[dict]:

@@ -34,7 +34,8 @@ from catalogue.search.documents import VariableDoc
 from catalogue.search.fields import (AGREE_FIELDS, DESCRIPTION_WINDOW, ENDINGS_WEIGHT, FACET_SIZE, FIELDS,
                                      LAST_PART_WEIGHT, NO_YEAR, PAIR_FIELDS, PAIR_SLOP, RELATED_WEIGHT, RESCORE_WINDOW,
                                      SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE, TYPO_TWO, NAMED, VIA_AGREE, VIA_WEIGHT,
-                                     Coverage, Groups, Labels, Names, indexed, list_name, summarize)
+                                     Coverage, Groups, Labels, Names, alternative_fields, indexed, list_name,
+                                     summarize)
 from catalogue.search.query import Query, Via
 from catalogue.storage.durable import atomic_write
 
@@ -407,10 +408,10 @@ class EmbeddedBackend(Swapped):
         if last:
             should.append((Occur.Should, TQ.const_score_query(TQ.term_set_query(self.schema, "label_words", last),
                                                               LAST_PART_WEIGHT)))
-        for other in analysis.synonyms(typed):  # "blodpropp i hjertet" as a phrase, not as "i"
-            should += [(Occur.Should, q) for q in self._fields(other, SYNONYM_WEIGHT, phrase=True)]
-        for other in analysis.related(typed):
-            should += [(Occur.Should, q) for q in self._fields(other, RELATED_WEIGHT, phrase=True)]
+        for others, weight in ((analysis.synonyms(typed), SYNONYM_WEIGHT), (analysis.related(typed), RELATED_WEIGHT)):
+            for other in others:  # "blodpropp i hjertet" as a phrase, not as "i"
+                should += [(Occur.Should, q) for q in self._fields(other, weight, phrase=True,
+                                                                   fields=alternative_fields(text, other))]
         for field, weight in TYPO_FIELDS.items():
             for token in set(self._analyzers[FIELDS[field][0]].analyze(text)):
                 if len(token) >= TYPO_ONE:
@@ -447,10 +448,11 @@ class EmbeddedBackend(Swapped):
         return (TQ.phrase_query(self.schema, field, tokens) if len(tokens) > 1
                 else TQ.term_query(self.schema, field, tokens[0]))
 
-    def _fields(self, text: str, factor: float, phrase: bool = False) -> list[TQ]:
-        """The words of `text` in each field (any of them, or with `phrase` all in order)."""
+    def _fields(self, text: str, factor: float, phrase: bool = False,
+                fields: dict[str, tuple[str, float]] = FIELDS) -> list[TQ]:
+        """The words of `text` in each of `fields` (any of them, or with `phrase` all in order)."""
         out = []
-        for field, (analyzer, weight) in FIELDS.items():
+        for field, (analyzer, weight) in fields.items():
             tokens = self._analyzers[analyzer].analyze(text)
             if phrase and len(tokens) > 1 and field != "name_exact":
                 matched = TQ.phrase_query(self.schema, field, tokens)

@@ -47,6 +47,12 @@ PAIR_SLOP = 2
 RESCORE_WINDOW = 50
 SYNONYM_WEIGHT = 0.8
 RELATED_WEIGHT = 0.4  # a broader, narrower or related term (analysis.related)
+# A synonym or related term that holds a word of the query (analysis.holds_word: "tvillinger",
+# "tvillingfødsel" for "tvilling") is searched in names and labels alone, where it ranks: in
+# descriptions, codes and registers' names the word itself finds it already, and its phrase
+# read in every description holding its parts cost more than the rest of the query.
+NAME_AND_LABEL_FIELDS = {field: FIELDS[field] for field in
+                         ("name_exact", "name", "label_nb", "label_nb_fold", "label_en", "label_words")}
 # A variable coded with a code list whose concept the words match (Query.via) scores up to
 # this, times how well the concept matches: above a word in its description, as a diagnosis
 # is what a diagnosis variable holds.
@@ -67,6 +73,11 @@ NAMED = 0.4
 DESCRIPTION_WINDOW = 240  # characters of a hit's description shown around its first match
 FACET_SIZE = 100  # values counted per facet, the most frequent first
 NO_YEAR = 9999  # sorts variables without periods last by first year
+
+
+def alternative_fields(text: str, other: str) -> dict[str, tuple[str, float]]:
+    """The fields the synonym or related term `other` of the words `text` is searched in."""
+    return NAME_AND_LABEL_FIELDS if analysis.holds_word(text, other) else FIELDS
 
 
 def list_name(title: str) -> str:
