@@ -549,6 +549,8 @@ REGISTRY = [
     variable("npr/somatikk/PROS", "prosedyreKode", "Prosedyrekode", "Prosedyrer utført under oppholdet.",
              source="npr", dataset="npr/somatikk", code_list="https://example.test/codelist/ncsp",
              code_list_title="NCMP/NCSP"),
+    variable("mfr/mfr/TVILLING", "TVILLING", "Tvillingfødsel", "Barnet har et søsken født samme dag."),
+    variable("mfr/mfr/FOSTRE", "FOSTRE", "Antall fostre", "Oppgitt ved tvillingfødsel og trillingfødsel."),
 ]
 LUNG_CANCER = Via(code_list=ICD10, code_list_title="ICD-10 – diagnoser", notation="C34",
                   label="Ondartet svulst i bronkie og lunge")
@@ -637,6 +639,13 @@ def test_a_synonym_of_several_words_finds_and_marks_them_as_a_phrase(registry):
         assert [tuple(s) for s in found[0].highlight["label"]["nb"]] == [
             ("Høyt", True), (" ", False), ("blodtrykk", True)]
         assert [text for text, hit in found[0].highlight["description"]["nb"] if hit] == ["Blodtrykket"]
+
+
+def test_a_synonym_holding_the_word_typed_ranks_a_label_and_the_word_finds_descriptions(registry):
+    needs(registry, "synonyms")
+    # "tvillingfødsel", a synonym of "tvilling", is searched in names and labels alone: the
+    # label that is the synonym first; the description that has it, found by "tvilling" itself
+    assert ids(registry, "tvilling")[:2] == ["mfr/mfr/TVILLING", "mfr/mfr/FOSTRE"]
 
 
 def test_a_related_term_of_the_vocabularies_is_found_below_the_synonyms(registry):
