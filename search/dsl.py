@@ -173,7 +173,8 @@ def _via(via: Via, typed: str) -> list[dict]:
             {"constant_score": {"filter": {"bool": {"must": [listed, agree]}}, "boost": weight * VIA_AGREE}}]
 
 
-def _fields(text: str, factor: float, phrase: bool = False, fields: dict[str, tuple[str, float]] = FIELDS) -> list[dict]:
+def _fields(text: str, factor: float, phrase: bool = False,
+            fields: dict[str, tuple[str, float]] = FIELDS) -> list[dict]:
     """The words of `text` in each of `fields` (any of them, or with `phrase` all in order). A
     phrase of one word, or of one word and the compound parts stacked on it, is matched as
     that word: `match_phrase` needs no test of the token count as tantivy's phrase does."""
