@@ -18,6 +18,8 @@ from fastapi.testclient import TestClient
 from rdflib import BNode, Graph
 
 from catalogue.pipeline.harvest import harvest
+from catalogue.profiles import healthdcat_ap_r8
+from catalogue.services import Services
 from catalogue.settings import DEMO_SOURCES, Settings
 from catalogue.site.app import create_app
 from catalogue.sources import load_config
@@ -86,6 +88,30 @@ def test_pages_and_the_catalogue_read_the_same_from_the_store_server(catalogues)
     assert server.json() == embedded.json()
     embedded, server = both(catalogues, "/catalog", headers={"Accept": "text/turtle"})
     assert triples(server.text) == triples(embedded.text) and len(triples(server.text)) > 1000
+    # pages, read a level of resources at a time, in every profile and at an access level
+    for params in ({"page": 2, "size": 5}, {"page": 1, "size": 5, "profile": "healthdcat-ap"},
+                   {"page": 1, "size": 5, "profile": "healthdcat-ap", "access": "restricted"}):
+        embedded, server = both(catalogues, "/catalog", params=params, headers={"Accept": "text/turtle"})
+        assert triples(server.text) == triples(embedded.text) and len(triples(server.text)) > 100, params
+    code_list = catalogues["server"][1].get("/api/variables/mfr/mfr/FSTART").json()["code_list_url"]
+    embedded, server = both(catalogues, "/api" + code_list)
+    assert server.json() == embedded.json() and server.json()["codes"]
+    embedded, server = both(catalogues, "/id/variable/mfr/mfr/VEKT", headers={"Accept": "text/turtle"})
+    assert triples(server.text) == triples(embedded.text) and len(triples(server.text)) > 5
+
+
+def test_a_catalogue_page_over_the_store_server_reads_its_resources_in_a_few_requests(catalogues):
+    """The resources of a page are read a level of its walk at a time, a few hundred in a
+    request, not one request each: a page of every dataset costs a handful of requests."""
+    settings, _ = catalogues["server"]
+    view = Services(settings).view
+    for profile in (None, healthdcat_ap_r8.PROFILE):
+        view.additions(profile)  # what the catalogue adds, read once a generation
+        asked: list[httpx.Request] = []
+        view.snapshot.store.server.client.event_hooks["request"] = [asked.append]
+        page = view.dataset_page(view.dataset_order(profile), profile)
+        resources = {t.subject for t in page}
+        assert len(resources) > 1000 and len(asked) < 30, (profile, len(resources), len(asked))
 
 
 def test_sparql_answers_the_same_from_the_store_server(catalogues):

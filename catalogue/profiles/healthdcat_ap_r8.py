@@ -59,7 +59,7 @@ from rdflib.namespace import DCTERMS, RDF, SKOS, XSD
 
 from catalogue.model.models import ContactPoint
 from catalogue.model.namespaces import CSVW, CV, DCAT, DCATAP, DISCO, ELI, EU_ACCESS, EU_THEME, HEALTHDCATAP
-from catalogue.model.rdf import closure, to_oxigraph, to_rdflib
+from catalogue.model.rdf import closure, held as rdf_held, to_oxigraph, to_rdflib
 
 if TYPE_CHECKING:
     from catalogue.sources import Config
@@ -253,16 +253,18 @@ class Selection:
                       f"<{LEVELS[level]}> }} ?d (disco:variable|dcat:distribution)? ?x }}")]
         held: set[str] = set()
         named: set[URIRef] = set()  # what the resources left out name
-        for root in roots:
-            for graph in (snapshot.describe(str(root)), closure(additions, root)):
-                held.update(map(str, graph.subjects()))
-                named.update(o for o in graph.objects() if isinstance(o, URIRef))
-            held.add(str(root))
+        # the roots' descriptions read at once (over a store server, not a request each)
+        for graph in (snapshot.describe(*map(str, roots)), *(closure(additions, root) for root in roots)):
+            held.update(map(str, graph.subjects()))
+            named.update(o for o in graph.objects() if isinstance(o, URIRef))
+        held.update(map(str, roots))
+        # who names them, and what they hold, read at once
+        stored = snapshot.referrers(map(str, named))
+        said = snapshot.held_statements(ox.NamedNode(node) for node in named if str(node) not in held)
         for node in named:
-            referrers = {str(s) for s in additions.subjects(None, node)}
-            referrers.update(q.subject.value for q in snapshot.store.quads_for_pattern(None, None, ox.NamedNode(node)))
+            referrers = {str(s) for s in additions.subjects(None, node)} | stored.get(str(node), set())
             if str(node) not in held and referrers <= held:
-                held.update(map(str, snapshot.describe(str(node)).subjects()), (str(node),))
+                held.update((t.subject.value for t in rdf_held(said.__getitem__, ox.NamedNode(node))), (str(node),))
                 held.update(map(str, closure(additions, node).subjects()))
         return cls(frozenset(held))
 

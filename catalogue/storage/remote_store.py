@@ -11,8 +11,9 @@ and sees them under their source graphs' names: nothing a writer sends meanwhile
 """
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterator
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from catalogue.storage.durable import boundary
 NAME = "http://www.w3.org/ns/sparql-service-description#name"  # file graph -> the source graph it stands for
 TIMEOUT = httpx.Timeout(30.0, read=600.0)  # sending a large graph takes its time
 RESOURCES = 20_000  # the resources whose statements a reader keeps (see RemoteStore)
+BATCH = 500  # resources whose statements one request reads (a query of some 50 kB at most)
 TSV = "text/tab-separated-values"  # answers to read: compact, and every term as written
 
 
@@ -123,14 +125,42 @@ class RemoteStore:
         self.physical = {graph: physical for physical, graph in names.items()}
         # A resource's statements, which a page asks for again and again (to follow its links,
         # then to describe it, a property at a time): the checkpoint never changes, so they
-        # are read once, whole.
-        self._about = functools.lru_cache(maxsize=RESOURCES)(self._quads)
+        # are read once, whole, and the most recently used kept.
+        self._about: OrderedDict[ox.NamedNode, list[ox.Quad]] = OrderedDict()
+        self._lock = threading.Lock()  # pages are read in several threads at once
 
     def quads_for_pattern(self, subject=None, predicate=None, object=None, graph_name=None) -> Iterator[ox.Quad]:
         if isinstance(subject, ox.NamedNode):
-            return (q for q in self._about(subject) if (predicate is None or q.predicate == predicate)
+            return (q for q in self.statements_of([subject])[subject] if (predicate is None or q.predicate == predicate)
                     and (object is None or q.object == object) and (graph_name is None or q.graph_name == graph_name))
         return iter(self._quads(subject, predicate, object, graph_name))
+
+    def statements_of(self, nodes: Iterable[ox.NamedNode | ox.BlankNode]) -> dict[ox.NamedNode | ox.BlankNode, list[ox.Quad]]:
+        """Each node's statements, as `quads_for_pattern(node)` gives them: those not kept
+        read in one request per BATCH nodes (a blank node has none here, see `_quads`)."""
+        found: dict = {}
+        missing = []
+        with self._lock:
+            for node in nodes:
+                if node in self._about:
+                    self._about.move_to_end(node)
+                    found[node] = self._about[node]
+                elif node not in found:
+                    found[node] = []
+                    if isinstance(node, ox.NamedNode):
+                        missing.append(node)
+        for start in range(0, len(missing), BATCH):
+            part = missing[start:start + BATCH]
+            query = (f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {' '.join(map(str, part))} }} "
+                     "GRAPH ?g { ?s ?p ?o } }")
+            for row in self.query(query, named_graphs=list(self.physical)):
+                found[row["s"]].append(ox.Quad(row["s"], row["p"], row["o"], row["g"]))
+            with self._lock:
+                for node in part:
+                    self._about[node] = found[node]
+                while len(self._about) > RESOURCES:
+                    self._about.popitem(last=False)
+        return found
 
     def _quads(self, subject=None, predicate=None, object=None, graph_name=None) -> list[ox.Quad]:
         if any(isinstance(term, ox.BlankNode) for term in (subject, predicate, object)):
