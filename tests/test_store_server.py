@@ -117,10 +117,16 @@ def test_a_catalogue_page_over_the_store_server_reads_its_resources_in_a_few_req
 def test_sparql_answers_the_same_from_the_store_server(catalogues):
     counts = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
     embedded, server = both(catalogues, "/sparql", params={"query": counts}, headers=SPARQL_JSON)
-    additions = BASE_URI + ADDITIONS  # what a worker adds beside the stored graphs: not on the server
-    by_graph = [{b["g"]["value"]: b["n"]["value"] for b in a.json()["results"]["bindings"]
-                 if b["g"]["value"] != additions} for a in (embedded, server)]
-    assert by_graph[1] == by_graph[0] and f"{BASE_URI}graph/mfr" in by_graph[1]
+    by_graph = [{b["g"]["value"]: b["n"]["value"] for b in a.json()["results"]["bindings"]}
+                for a in (embedded, server)]
+    assert by_graph[1] == by_graph[0] and {f"{BASE_URI}graph/mfr", BASE_URI + ADDITIONS} <= set(by_graph[1])
+    # what the catalogue adds (the dates it observed), as a graph of its own, in the service description too
+    dates = (f"SELECT ?s ?p ?o WHERE {{ GRAPH <{BASE_URI}{ADDITIONS}> {{ ?s ?p ?o }} "
+             "FILTER(!isBlank(?s) && !isBlank(?o)) } ORDER BY ?s ?p ?o")
+    embedded, server = both(catalogues, "/sparql", params={"query": dates}, headers=SPARQL_JSON)
+    assert server.json() == embedded.json() and len(server.json()["results"]["bindings"]) > 100
+    embedded, server = both(catalogues, "/sparql", headers={"Accept": "text/turtle"})
+    assert triples(server.text) == triples(embedded.text) and BASE_URI + ADDITIONS in server.text
 
     names = "SELECT DISTINCT ?name WHERE { ?v a <http://rdf-vocabulary.ddialliance.org/discovery#Variable> ; " \
             "<http://www.w3.org/2004/02/skos/core#notation> ?name } ORDER BY ?name"
@@ -191,6 +197,35 @@ def test_a_query_past_the_time_limit_keeps_its_place_until_the_server_ends_it(tm
     while (answer := client.get("/sparql", params={"query": "ASK {}"}, headers=SPARQL_JSON)).status_code == 503:
         assert time.monotonic() < deadline, answer.text
     assert answer.json()["boolean"] is True
+
+
+def test_the_additions_sparql_sends_to_the_store_server_go_with_their_checkpoint(tmp_path, store_server):
+    settings = Settings(data_dir=tmp_path / "data", sources_file=DEMO_SOURCES, base_uri=BASE_URI,
+                        store_url=store_server)
+    assert [r.status for r in harvest(settings, load_config(DEMO_SOURCES), only=["mfr"])] == ["ok"]
+    client = TestClient(create_app(settings))
+    dated = f"ASK {{ GRAPH <{BASE_URI}{ADDITIONS}> {{ ?s <http://purl.org/dc/terms/issued> ?o }} }}"
+    assert client.get("/sparql", params={"query": dated}, headers=SPARQL_JSON).json()["boolean"]
+    first = added_graphs(store_server)
+    assert len(first) == 1
+
+    store = Store(settings.data_dir, settings.base_uri, store_server)
+    for change in range(2):  # the first checkpoint is kept for a reader still on it, then removed
+        with store.lock():
+            state = store.state()
+            lines = (store.graphs_dir / state.sources["mfr"].graph_file).read_text().splitlines()
+            state.sources["mfr"].graph_file = store.replace_graph("mfr", [*lines, f'<urn:change> <urn:p> "{change}" .'])
+            store.write_state(state)
+            store.prune(state)
+    assert added_graphs(store_server) == set()  # the reader has not asked since: nothing sent
+    assert client.get("/sparql", params={"query": dated}, headers=SPARQL_JSON).json()["boolean"]
+    assert len(added_graphs(store_server) - first) == 1
+
+
+def added_graphs(url: str) -> set[str]:
+    answer = httpx.post(f"{url}/query", headers=SPARQL_JSON, data={
+        "query": f'SELECT ?g WHERE {{ GRAPH ?g {{}} FILTER(STRSTARTS(STR(?g), "{BASE_URI}store/added/")) }}'})
+    return {b["g"]["value"] for b in json.loads(answer.text)["results"]["bindings"]}
 
 
 def on_server(url: str, ask: str) -> bool:

@@ -8,6 +8,8 @@ stands for; it is written after them. So every graph of a new state is on the se
 the state naming its checkpoint is committed, and a reader of an older state goes on querying
 the older graphs, which stay until `prune`. A reader asks for its checkpoint's graphs alone
 and sees them under their source graphs' names: nothing a writer sends meanwhile reaches it.
+What readers derive from a checkpoint (the catalogue's additions, for SPARQL) is sent beside
+it, `<base>store/added/<name>`, and removed with it.
 """
 from __future__ import annotations
 
@@ -71,6 +73,15 @@ class RemoteGraphStore:
             raise FileNotFoundError(f"{self.url}: no checkpoint {checkpoint}")
         return RemoteStore(self, names)
 
+    def adding(self, store: RemoteStore, checkpoint: str, graph: str, content: bytes) -> RemoteStore:
+        """`store`, the checkpoint's graphs, with one more its readers see as `graph`: the
+        N-Triples `content`, sent as the checkpoint's added graph (replacing what another
+        reader sent for it: what they derive from one checkpoint is the same)."""
+        added = self._added(self._checkpoint_graph(checkpoint))
+        self._send("PUT", "/store", params={"graph": added}, content=content,
+                   headers={"Content-Type": "application/n-triples"})
+        return RemoteStore(self, {**store.names, added: graph})
+
     def prune(self, current: str | None) -> None:
         """Drop the checkpoints but `current` and the one before it (a reader may still be on
         it), and every graph of this catalogue neither names: those of pruned checkpoints and
@@ -82,12 +93,16 @@ class RemoteGraphStore:
         kept = {self._checkpoint_graph(current)} if current else set()
         kept.update(older[-1:])
         held = {physical for graph in kept for physical in self._listing(graph)}
+        held.update(self._added(graph) for graph in kept)
         gone = [g for g in ours if g not in kept and g not in held]
         if gone:
             self._send("POST", "/update", data={"update": " ; ".join(f"DROP SILENT GRAPH <{g}>" for g in gone)})
 
     def _checkpoint_graph(self, name: str) -> str:
         return f"{self.prefix}checkpoint/{name}"
+
+    def _added(self, checkpoint_graph: str) -> str:
+        return f"{self.prefix}added/{checkpoint_graph.rpartition('/')[2]}"
 
     def _listing(self, checkpoint_graph: str) -> dict[str, str]:
         """file graph -> source graph, of a checkpoint ({} if there is none)."""
