@@ -287,8 +287,9 @@ class View:
     def part(self, subjects: list[str], profile: str | None = None, level: str | None = None,
              read: _Read | None = None) -> list[ox.Triple]:
         """These resources' whole descriptions (with the skolem nodes they hold), as the
-        whole catalogue gives them in `profile` (at `level`), read from the store one resource
-        at a time, with what the catalogue adds about them looked up for them alone."""
+        whole catalogue gives them in `profile` (at `level`), read from the store for them
+        alone (the resources, then the nodes they hold, each level at once), with what the
+        catalogue adds about them looked up for them alone."""
         read = read or self._read(profile, self._datasets_of(subjects) if profile == healthdcat_ap_r8.PROFILE else ())
         read.load_held(map(_ox, subjects))
         described = dict.fromkeys(t for subject in subjects for t in held(read.stored, _ox(subject)))
