@@ -17,6 +17,7 @@ import re
 import shutil
 import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -188,8 +189,12 @@ def forward(remote: RemoteStore, query: str, wanted: list[str], max_bytes: int,
     except StoreServerError as exc:
         if exc.status is not None and 400 <= exc.status < 500:
             raise SparqlError(400, f"the query failed: {exc.said}") from None
-        raise SparqlError(503, "the graph store server did not answer: try again shortly", retry_after=60) from None
+        raise _unanswered() from None
     return Answer(body, media)
+
+
+def _unanswered() -> SparqlError:
+    return SparqlError(503, "the graph store server did not answer: try again shortly", retry_after=60)
 
 
 def service_description(endpoint: str, view) -> Graph:
@@ -208,8 +213,7 @@ def service_description(endpoint: str, view) -> Graph:
     graph.add((dataset, RDF.type, SD.Dataset))
     graph.add((dataset, SD.defaultGraph, default))
     graph.add((default, RDF.type, SD.Graph))
-    additions = [] if isinstance(view.snapshot.store, RemoteStore) else [view.snapshot.base_uri + ADDITIONS]
-    for name in sorted([*view.snapshot.sources_by_graph(), *additions]):
+    for name in sorted([*view.snapshot.sources_by_graph(), view.snapshot.base_uri + ADDITIONS]):
         named = BNode()
         graph.add((dataset, SD.namedGraph, named))
         graph.add((named, RDF.type, SD.NamedGraph))
@@ -224,10 +228,8 @@ def _serve(connection, data_dir: str, base_uri: str, private: str, history: Hist
     `private`, which the additions go into), says so, and answers queries until it is
     stopped. Replies are tuples: ("ok", body, media type) or ("error", status, message)."""
     snapshot = Store(Path(data_dir), base_uri).snapshot(private=Path(private))
-    # what /catalog and /id say beyond the stored graphs (the observed dates, ...), as a graph of its own
-    additions = View(snapshot, history, config=None).catalogue_additions
     graph = ox.NamedNode(base_uri + ADDITIONS)
-    snapshot.store.bulk_extend(ox.Quad(*map(to_oxigraph, triple), graph) for triple in additions)
+    snapshot.store.bulk_extend(ox.Quad(*triple, graph) for triple in additions(snapshot, history))
     connection.send("ready")
     while True:
         query, wanted, max_bytes, default_graphs, named_graphs = connection.recv()
@@ -238,6 +240,12 @@ def _serve(connection, data_dir: str, base_uri: str, private: str, history: Hist
             connection.send(("error", exc.status, exc.message))
         except Exception as exc:  # an evaluation error: said to the client, the worker lives on
             connection.send(("error", 400, f"the query failed: {exc}"))
+
+
+def additions(snapshot, history: History) -> Iterator[ox.Triple]:
+    """What /catalog and /id say beyond the stored graphs (the observed dates, ...), which
+    SPARQL answers as a graph of its own, `graph/additions`."""
+    return (ox.Triple(*map(to_oxigraph, triple)) for triple in View(snapshot, history, config=None).catalogue_additions)
 
 
 class _Worker:
@@ -294,19 +302,23 @@ class Sparql:
         for number in range(workers):
             self._idle.put(_Worker(f"sparql-{number}"))
         self._remote: tuple[int, RemoteStore | ox.Store] | None = None  # on a store server: the state's graphs there
+        self._remote_lock = threading.Lock()  # one request makes a generation's additions, the others wait
 
     def answer(self, query: str, wanted: list[str], default_graphs: list[str] = (),
                named_graphs: list[str] = ()) -> Answer:
         """The answer in the first format of `wanted` (media types or names) that fits it."""
         check(query)
         dataset_of(list(default_graphs), list(named_graphs))  # bad IRIs are refused here, not in a worker
+        # a new generation's graphs on a store server are made ready first, outside the time
+        # limit, as a worker loads the embedded store's
+        remote = self._remote_store() if isinstance(self.store.graph_store, RemoteGraphStore) else None
         try:
             worker = self._idle.get(timeout=self.timeout)
         except queue.Empty:
             raise SparqlError(503, "every SPARQL worker is busy: try again shortly",
                               retry_after=max(1, round(self.timeout))) from None
-        if isinstance(self.store.graph_store, RemoteGraphStore):
-            return self._forward(worker, query, wanted, default_graphs, named_graphs)
+        if remote is not None:
+            return self._forward(worker, remote, query, wanted, default_graphs, named_graphs)
         try:
             worker.ready_for(self.store, self.history)
             kind, first, second = worker.ask((query, wanted, self.max_bytes, list(default_graphs),
@@ -317,7 +329,8 @@ class Sparql:
             raise SparqlError(first, second)
         return Answer(first, second)
 
-    def _forward(self, worker: _Worker, query: str, wanted: list[str], default_graphs, named_graphs) -> Answer:
+    def _forward(self, worker: _Worker, remote: RemoteStore, query: str, wanted: list[str],
+                 default_graphs, named_graphs) -> Answer:
         """The store server's answer, in a thread that holds the worker's place until the
         server has answered: a query given up on at the time limit runs on in the server,
         which no request can stop, so it still counts among those answered at once."""
@@ -325,8 +338,7 @@ class Sparql:
 
         def ask() -> None:
             try:
-                answered.append(forward(self._remote_store(), query, wanted, self.max_bytes,
-                                        default_graphs, named_graphs))
+                answered.append(forward(remote, query, wanted, self.max_bytes, default_graphs, named_graphs))
             except Exception as exc:  # raised where the request waits
                 answered.append(exc)
             finally:
@@ -342,10 +354,21 @@ class Sparql:
         return answered[0]
 
     def _remote_store(self) -> RemoteStore:
-        """The current state's graphs on the store server."""
-        generation = self.store.generation()
-        if self._remote is None or self._remote[0] != generation:
-            self._remote = generation, self.store.snapshot().store
+        """The current state's graphs on the store server, with its additions (see `additions`),
+        sent there once a generation by each app server."""
+        with self._remote_lock:
+            generation = self.store.generation()
+            if self._remote is None or self._remote[0] != generation:
+                snapshot = self.store.snapshot()
+                remote = snapshot.store
+                if isinstance(remote, RemoteStore):
+                    content = ox.serialize(additions(snapshot, self.history), format=ox.RdfFormat.N_TRIPLES)
+                    try:
+                        remote = remote.server.adding(remote, snapshot.state.checkpoint,
+                                                      self.store.base_uri + ADDITIONS, content)
+                    except StoreServerError:
+                        raise _unanswered() from None
+                self._remote = generation, remote
         if not isinstance(self._remote[1], RemoteStore):
             raise SparqlError(503, "the graph store server does not hold the current graphs yet "
                                    "(the next harvest or server start sends them)", retry_after=60)

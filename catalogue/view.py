@@ -75,9 +75,11 @@ class View:
     def variable_versions(self, uri: str) -> list[VariableVersion]:
         """The versions the source declares (dcat:hasVersion), oldest first."""
         found = []
-        for version in {q.object.value for q in self.snapshot.store.quads_for_pattern(
-                _ox(uri), _ox(str(DCAT.hasVersion)), None, None)}:
-            graph = self.snapshot.describe(version)
+        versions = {q.object.value for q in self.snapshot.store.quads_for_pattern(
+            _ox(uri), _ox(str(DCAT.hasVersion)), None, None)}
+        described = self.snapshot.describe(*versions)  # read at once, then cut in one graph each
+        for version in versions:
+            graph = closure(described, URIRef(version))
             graph.add((URIRef(uri), DCAT.hasVersion, URIRef(version)))
             found.append(_model(VariableVersion, graph, version))
         return sorted((v for v in found if v is not None),
@@ -105,9 +107,8 @@ class View:
 
     def code_list_graph(self, uri: str) -> Graph:
         graph = self.snapshot.describe(uri)
-        for quad in self.snapshot.store.quads_for_pattern(None, _ox(str(SKOS.inScheme)), _ox(uri), None):
-            self.snapshot.describe(quad.subject.value, into=graph)
-        return graph
+        concepts = (q.subject.value for q in self.snapshot.store.quads_for_pattern(None, _ox(str(SKOS.inScheme)), _ox(uri), None))
+        return self.snapshot.describe(*concepts, into=graph)
 
     def name_of(self, uri: str) -> dict[str, str]:
         graph = self.snapshot.describe(uri)
@@ -160,8 +161,10 @@ class View:
         if latest and next(store.quads_for_pattern(catalogue, _ox(str(DCTERMS.modified)), None, None), None) is None:
             yield ox.Triple(catalogue, _ox(str(DCTERMS.modified)), ox.Literal(latest, datatype=_ox(str(XSD.dateTime))))
         vocabulary = ontology.load("themes.ttl")
-        for concept in set(vocabulary.subjects(RDF.type, SKOS.Concept)):
-            if next(store.quads_for_pattern(None, None, _ox(str(concept)), None), None) is not None:
+        concepts = set(vocabulary.subjects(RDF.type, SKOS.Concept))
+        used = self.snapshot.referrers(map(str, concepts))
+        for concept in concepts:
+            if str(concept) in used:
                 for triple in closure(vocabulary, concept):
                     yield ox.Triple(*map(to_oxigraph, triple))
         for triple in dcat_ap_3.range_types(store):
@@ -198,10 +201,10 @@ class View:
         those are sorted, never every resource of the catalogue."""
         catalogue, read = self.snapshot.catalogue_uri, self._read(profile)
         outside = self.selection(profile, level).outside if level else frozenset()
-        changed = sorted(uri for uri, when in self._modified().items()
-                         if moment(when) >= since and uri != catalogue and GENID not in uri
-                         and uri not in outside and read.statements(_ox(uri)))
-        return [catalogue, *changed]
+        candidates = [_ox(uri) for uri, when in self._modified().items() if moment(when) >= since
+                      and uri != catalogue and GENID not in uri and uri not in outside]
+        read.load(candidates)
+        return [catalogue, *sorted(uri.value for uri in candidates if read.statements(uri))]
 
     def dataset_order(self, profile: str | None = None, level: str | None = None) -> list[str]:
         """The datasets of the export (`profile`, at `level`) in pages' order: by URI."""
@@ -221,35 +224,44 @@ class View:
         when asked (through `read`, which keeps what it read for the page), never kept: what
         a page costs is the page's."""
         read = read or self._read(profile)
+        self._walk([dataset], read)
         stop = self._stops - {dataset}
         found, seen, todo = [dataset], {dataset}, [dataset]
-        while todo:
-            said = read.statements(_ox(todo.pop()))
-            # a concept or scheme is followed only to the scheme it is in, not to its neighbours
-            vocabulary = any(q.predicate == _TYPE and q.object in _VOCABULARY for q in said)
-            targets = {q.object.value for q in said if isinstance(q.object, ox.NamedNode)
-                       and (not vocabulary or q.predicate == _IN_SCHEME)}
-            for target in sorted(targets - stop - seen):
+        while todo:  # depth first, in the order pages have always had
+            for target in sorted(_targets(read, todo.pop()) - stop - seen):
                 seen.add(target)
                 if GENID in target or read.statements(_ox(target)):
                     found.append(target)
                     todo.append(target)
         return [uri for uri in found if GENID not in uri]
 
+    def _walk(self, datasets: list[str], read: _Read) -> None:
+        """Read what `reach` walks from these datasets, breadth first: a level's resources
+        at once (over a store server, a request per few hundred, not one each)."""
+        seen = set(datasets)
+        level = list(datasets)
+        read.load(map(_ox, level))
+        while level:
+            targets = sorted({t for node in level for t in _targets(read, node)} - self._stops - seen)
+            seen.update(targets)
+            read.load(map(_ox, targets))
+            level = [t for t in targets if GENID in t or read.statements(_ox(t))]
+
     def _read(self, profile: str | None, datasets: Iterable[str] = ()) -> _Read:
         """A reader for one answer in `profile`; in HealthDCAT-AP's, with the tables of
         variables of `datasets` (those of the answer) and the schemes of what it reaches."""
         if profile != healthdcat_ap_r8.PROFILE:
-            return _Read(self.snapshot.store, [self._facts_store(profile)])
+            return _Read(self.snapshot, [self._facts_store(profile)])
         tables = ox.Store()
         tables.bulk_extend(map(_quad, healthdcat_ap_r8.tables(self.snapshot, list(datasets))))
-        return _Read(self.snapshot.store, [self._facts_store(profile), tables], _reached)
+        return _Read(self.snapshot, [self._facts_store(profile), tables], _reached)
 
     def dataset_page(self, datasets: list[str], profile: str | None = None, level: str | None = None) -> list[ox.Triple]:
         """One page of the catalogue: the catalogue, listing these datasets, and each of them
         with everything it points to (see `reach`), so a harvester reading one page, or
         cutting one dataset out of it, has the dataset whole."""
         catalogue, read = self.snapshot.catalogue_uri, self._read(profile, datasets)
+        self._walk(datasets, read)  # all the page's datasets at once
         # in order, each once (a dict: a list's membership test made pages of large datasets quadratic)
         subjects = list(dict.fromkeys([catalogue, *(uri for dataset in datasets
                                                     for uri in self.reach(dataset, profile, read))]))
@@ -275,9 +287,11 @@ class View:
     def part(self, subjects: list[str], profile: str | None = None, level: str | None = None,
              read: _Read | None = None) -> list[ox.Triple]:
         """These resources' whole descriptions (with the skolem nodes they hold), as the
-        whole catalogue gives them in `profile` (at `level`), read from the store one resource
-        at a time, with what the catalogue adds about them looked up for them alone."""
+        whole catalogue gives them in `profile` (at `level`), read from the store for them
+        alone (the resources, then the nodes they hold, each level at once), with what the
+        catalogue adds about them looked up for them alone."""
         read = read or self._read(profile, self._datasets_of(subjects) if profile == healthdcat_ap_r8.PROFILE else ())
+        read.load_held(map(_ox, subjects))
         described = dict.fromkeys(t for subject in subjects for t in held(read.stored, _ox(subject)))
         nodes = list(dict.fromkeys([*(t.subject for t in described), *map(_ox, subjects)]))
         # and what the catalogue adds about them and the nodes they hold (a contact's class),
@@ -289,9 +303,8 @@ class View:
 
     def _datasets_of(self, subjects: list[str]) -> set[str]:
         """The datasets among `subjects` and those holding a variable among them."""
-        variable = _ox(str(DISCO.variable))
-        return {s for s in subjects if s in self.dataset_ids} | {
-            q.subject.value for s in subjects for q in self.snapshot.store.quads_for_pattern(None, variable, _ox(s), None)}
+        held = self.snapshot.referrers(subjects, str(DISCO.variable))
+        return {s for s in subjects if s in self.dataset_ids}.union(*held.values())
 
     def catalogue_part(self, subjects: list[str], profile: str | None = None, level: str | None = None) -> Graph:
         """`part` as an rdflib graph."""
@@ -331,15 +344,23 @@ class _Read:
     read once (a page's walk and its description read the same ones, and a statement read
     from the store on disk costs more than keeping it for the page)."""
 
-    def __init__(self, store: ox.Store, facts: list[ox.Store],
+    def __init__(self, snapshot: Snapshot, facts: list[ox.Store],
                  about: Callable[[ox.NamedNode | ox.BlankNode], list[ox.Quad]] | None = None):
-        self.store, self.facts, self.about = store, facts, about
+        self.snapshot, self.facts, self.about = snapshot, facts, about
         self._stored: dict = {}
         self._added: dict = {}
 
+    def load(self, nodes: Iterable) -> None:
+        """Read the statements of those of `nodes` not read yet, at once."""
+        self._stored.update(self.snapshot.statements_of(n for n in dict.fromkeys(nodes) if n not in self._stored))
+
+    def load_held(self, nodes: Iterable) -> None:
+        """`load` the nodes and, recursively, the blank or skolem nodes they hold."""
+        self.snapshot.held_statements(nodes, self._stored)
+
     def stored(self, node) -> list[ox.Quad]:
         if node not in self._stored:
-            self._stored[node] = list(self.store.quads_for_pattern(node, None, None, None))
+            self.load([node])
         return self._stored[node]
 
     def added(self, node) -> list[ox.Quad]:
@@ -352,6 +373,15 @@ class _Read:
     def statements(self, node) -> list[ox.Quad]:
         """What the store and the facts say about the node."""
         return self.stored(node) + self.added(node)
+
+
+def _targets(read: _Read, node: str) -> set[str]:
+    """The named resources the node points to, as `View.reach` follows them."""
+    said = read.statements(_ox(node))
+    # a concept or scheme is followed only to the scheme it is in, not to its neighbours
+    vocabulary = any(q.predicate == _TYPE and q.object in _VOCABULARY for q in said)
+    return {q.object.value for q in said if isinstance(q.object, ox.NamedNode)
+            and (not vocabulary or q.predicate == _IN_SCHEME)}
 
 
 def _reached(node) -> list[ox.Quad]:

@@ -18,6 +18,8 @@ from fastapi.testclient import TestClient
 from rdflib import BNode, Graph
 
 from catalogue.pipeline.harvest import harvest
+from catalogue.profiles import healthdcat_ap_r8
+from catalogue.services import Services
 from catalogue.settings import DEMO_SOURCES, Settings
 from catalogue.site.app import create_app
 from catalogue.sources import load_config
@@ -86,15 +88,45 @@ def test_pages_and_the_catalogue_read_the_same_from_the_store_server(catalogues)
     assert server.json() == embedded.json()
     embedded, server = both(catalogues, "/catalog", headers={"Accept": "text/turtle"})
     assert triples(server.text) == triples(embedded.text) and len(triples(server.text)) > 1000
+    # pages, read a level of resources at a time, in every profile and at an access level
+    for params in ({"page": 2, "size": 5}, {"page": 1, "size": 5, "profile": "healthdcat-ap"},
+                   {"page": 1, "size": 5, "profile": "healthdcat-ap", "access": "restricted"}):
+        embedded, server = both(catalogues, "/catalog", params=params, headers={"Accept": "text/turtle"})
+        assert triples(server.text) == triples(embedded.text) and len(triples(server.text)) > 100, params
+    code_list = catalogues["server"][1].get("/api/variables/mfr/mfr/FSTART").json()["code_list_url"]
+    embedded, server = both(catalogues, "/api" + code_list)
+    assert server.json() == embedded.json() and server.json()["codes"]
+    embedded, server = both(catalogues, "/id/variable/mfr/mfr/VEKT", headers={"Accept": "text/turtle"})
+    assert triples(server.text) == triples(embedded.text) and len(triples(server.text)) > 5
+
+
+def test_a_catalogue_page_over_the_store_server_reads_its_resources_in_a_few_requests(catalogues):
+    """The resources of a page are read a level of its walk at a time, a few hundred in a
+    request, not one request each: a page of every dataset costs a handful of requests."""
+    settings, _ = catalogues["server"]
+    view = Services(settings).view
+    for profile in (None, healthdcat_ap_r8.PROFILE):
+        view.additions(profile)  # what the catalogue adds, read once a generation
+        asked: list[httpx.Request] = []
+        view.snapshot.store.server.client.event_hooks["request"] = [asked.append]
+        page = view.dataset_page(view.dataset_order(profile), profile)
+        resources = {t.subject for t in page}
+        assert len(resources) > 1000 and len(asked) < 30, (profile, len(resources), len(asked))
 
 
 def test_sparql_answers_the_same_from_the_store_server(catalogues):
     counts = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
     embedded, server = both(catalogues, "/sparql", params={"query": counts}, headers=SPARQL_JSON)
-    additions = BASE_URI + ADDITIONS  # what a worker adds beside the stored graphs: not on the server
-    by_graph = [{b["g"]["value"]: b["n"]["value"] for b in a.json()["results"]["bindings"]
-                 if b["g"]["value"] != additions} for a in (embedded, server)]
-    assert by_graph[1] == by_graph[0] and f"{BASE_URI}graph/mfr" in by_graph[1]
+    by_graph = [{b["g"]["value"]: b["n"]["value"] for b in a.json()["results"]["bindings"]}
+                for a in (embedded, server)]
+    assert by_graph[1] == by_graph[0] and {f"{BASE_URI}graph/mfr", BASE_URI + ADDITIONS} <= set(by_graph[1])
+    # what the catalogue adds (the dates it observed), as a graph of its own, in the service description too
+    dates = (f"SELECT ?s ?p ?o WHERE {{ GRAPH <{BASE_URI}{ADDITIONS}> {{ ?s ?p ?o }} "
+             "FILTER(!isBlank(?s) && !isBlank(?o)) } ORDER BY ?s ?p ?o")
+    embedded, server = both(catalogues, "/sparql", params={"query": dates}, headers=SPARQL_JSON)
+    assert server.json() == embedded.json() and len(server.json()["results"]["bindings"]) > 100
+    embedded, server = both(catalogues, "/sparql", headers={"Accept": "text/turtle"})
+    assert triples(server.text) == triples(embedded.text) and BASE_URI + ADDITIONS in server.text
 
     names = "SELECT DISTINCT ?name WHERE { ?v a <http://rdf-vocabulary.ddialliance.org/discovery#Variable> ; " \
             "<http://www.w3.org/2004/02/skos/core#notation> ?name } ORDER BY ?name"
@@ -165,6 +197,35 @@ def test_a_query_past_the_time_limit_keeps_its_place_until_the_server_ends_it(tm
     while (answer := client.get("/sparql", params={"query": "ASK {}"}, headers=SPARQL_JSON)).status_code == 503:
         assert time.monotonic() < deadline, answer.text
     assert answer.json()["boolean"] is True
+
+
+def test_the_additions_sparql_sends_to_the_store_server_go_with_their_checkpoint(tmp_path, store_server):
+    settings = Settings(data_dir=tmp_path / "data", sources_file=DEMO_SOURCES, base_uri=BASE_URI,
+                        store_url=store_server)
+    assert [r.status for r in harvest(settings, load_config(DEMO_SOURCES), only=["mfr"])] == ["ok"]
+    client = TestClient(create_app(settings))
+    dated = f"ASK {{ GRAPH <{BASE_URI}{ADDITIONS}> {{ ?s <http://purl.org/dc/terms/issued> ?o }} }}"
+    assert client.get("/sparql", params={"query": dated}, headers=SPARQL_JSON).json()["boolean"]
+    first = added_graphs(store_server)
+    assert len(first) == 1
+
+    store = Store(settings.data_dir, settings.base_uri, store_server)
+    for change in range(2):  # the first checkpoint is kept for a reader still on it, then removed
+        with store.lock():
+            state = store.state()
+            lines = (store.graphs_dir / state.sources["mfr"].graph_file).read_text().splitlines()
+            state.sources["mfr"].graph_file = store.replace_graph("mfr", [*lines, f'<urn:change> <urn:p> "{change}" .'])
+            store.write_state(state)
+            store.prune(state)
+    assert added_graphs(store_server) == set()  # the reader has not asked since: nothing sent
+    assert client.get("/sparql", params={"query": dated}, headers=SPARQL_JSON).json()["boolean"]
+    assert len(added_graphs(store_server) - first) == 1
+
+
+def added_graphs(url: str) -> set[str]:
+    answer = httpx.post(f"{url}/query", headers=SPARQL_JSON, data={
+        "query": f'SELECT ?g WHERE {{ GRAPH ?g {{}} FILTER(STRSTARTS(STR(?g), "{BASE_URI}store/added/")) }}'})
+    return {b["g"]["value"] for b in json.loads(answer.text)["results"]["bindings"]}
 
 
 def on_server(url: str, ask: str) -> bool:

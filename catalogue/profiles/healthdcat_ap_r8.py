@@ -59,7 +59,7 @@ from rdflib.namespace import DCTERMS, RDF, SKOS, XSD
 
 from catalogue.model.models import ContactPoint
 from catalogue.model.namespaces import CSVW, CV, DCAT, DCATAP, DISCO, ELI, EU_ACCESS, EU_THEME, HEALTHDCATAP
-from catalogue.model.rdf import closure, to_oxigraph, to_rdflib
+from catalogue.model.rdf import closure, held as rdf_held, to_oxigraph, to_rdflib
 
 if TYPE_CHECKING:
     from catalogue.sources import Config
@@ -253,17 +253,19 @@ class Selection:
                       f"<{LEVELS[level]}> }} ?d (disco:variable|dcat:distribution)? ?x }}")]
         held: set[str] = set()
         named: set[URIRef] = set()  # what the resources left out name
-        for root in roots:
-            for graph in (snapshot.describe(str(root)), closure(additions, root)):
+        for some in _chunks(roots):
+            for graph in (snapshot.describe(*map(str, some)), *(closure(additions, root) for root in some)):
                 held.update(map(str, graph.subjects()))
                 named.update(o for o in graph.objects() if isinstance(o, URIRef))
-            held.add(str(root))
-        for node in named:
-            referrers = {str(s) for s in additions.subjects(None, node)}
-            referrers.update(q.subject.value for q in snapshot.store.quads_for_pattern(None, None, ox.NamedNode(node)))
-            if str(node) not in held and referrers <= held:
-                held.update(map(str, snapshot.describe(str(node)).subjects()), (str(node),))
-                held.update(map(str, closure(additions, node).subjects()))
+        held.update(map(str, roots))
+        for some in _chunks(list(named)):
+            stored = snapshot.referrers(map(str, some))
+            said = snapshot.held_statements(ox.NamedNode(node) for node in some if str(node) not in held)
+            for node in some:
+                referrers = {str(s) for s in additions.subjects(None, node)} | stored.get(str(node), set())
+                if str(node) not in held and referrers <= held:
+                    held.update((t.subject.value for t in rdf_held(said.__getitem__, ox.NamedNode(node))), (str(node),))
+                    held.update(map(str, closure(additions, node).subjects()))
         return cls(frozenset(held))
 
     def predicate(self, subject: str, predicate: str, obj: str | None) -> str | None:
@@ -286,6 +288,14 @@ class Selection:
 
 
 THEME, SUBJECT = str(DCAT.theme), str(DCTERMS.subject)
+# Resources Selection.at reads at once: a few requests each over a store server, and what is
+# read of them in memory at a time
+AT_ONCE = 1000
+
+
+def _chunks(items: list) -> Iterator[list]:
+    for start in range(0, len(items), AT_ONCE):
+        yield items[start:start + AT_ONCE]
 
 
 def tables(snapshot: Snapshot, datasets: Iterable[str] | None) -> Iterator[tuple]:

@@ -8,11 +8,14 @@ stands for; it is written after them. So every graph of a new state is on the se
 the state naming its checkpoint is committed, and a reader of an older state goes on querying
 the older graphs, which stay until `prune`. A reader asks for its checkpoint's graphs alone
 and sees them under their source graphs' names: nothing a writer sends meanwhile reaches it.
+What readers derive from a checkpoint (the catalogue's additions, for SPARQL) is sent beside
+it, `<base>store/added/<name>`, and removed with it.
 """
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterator
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -24,6 +27,7 @@ from catalogue.storage.durable import boundary
 NAME = "http://www.w3.org/ns/sparql-service-description#name"  # file graph -> the source graph it stands for
 TIMEOUT = httpx.Timeout(30.0, read=600.0)  # sending a large graph takes its time
 RESOURCES = 20_000  # the resources whose statements a reader keeps (see RemoteStore)
+BATCH = 500  # resources whose statements one request reads (a query of some 50 kB at most)
 TSV = "text/tab-separated-values"  # answers to read: compact, and every term as written
 
 
@@ -69,6 +73,15 @@ class RemoteGraphStore:
             raise FileNotFoundError(f"{self.url}: no checkpoint {checkpoint}")
         return RemoteStore(self, names)
 
+    def adding(self, store: RemoteStore, checkpoint: str, graph: str, content: bytes) -> RemoteStore:
+        """`store`, the checkpoint's graphs, with one more its readers see as `graph`: the
+        N-Triples `content`, sent as the checkpoint's added graph (replacing what another
+        reader sent for it: what they derive from one checkpoint is the same)."""
+        added = self._added(self._checkpoint_graph(checkpoint))
+        self._send("PUT", "/store", params={"graph": added}, content=content,
+                   headers={"Content-Type": "application/n-triples"})
+        return RemoteStore(self, {**store.names, added: graph})
+
     def prune(self, current: str | None) -> None:
         """Drop the checkpoints but `current` and the one before it (a reader may still be on
         it), and every graph of this catalogue neither names: those of pruned checkpoints and
@@ -80,12 +93,16 @@ class RemoteGraphStore:
         kept = {self._checkpoint_graph(current)} if current else set()
         kept.update(older[-1:])
         held = {physical for graph in kept for physical in self._listing(graph)}
+        held.update(self._added(graph) for graph in kept)
         gone = [g for g in ours if g not in kept and g not in held]
         if gone:
             self._send("POST", "/update", data={"update": " ; ".join(f"DROP SILENT GRAPH <{g}>" for g in gone)})
 
     def _checkpoint_graph(self, name: str) -> str:
         return f"{self.prefix}checkpoint/{name}"
+
+    def _added(self, checkpoint_graph: str) -> str:
+        return f"{self.prefix}added/{checkpoint_graph.rpartition('/')[2]}"
 
     def _listing(self, checkpoint_graph: str) -> dict[str, str]:
         """file graph -> source graph, of a checkpoint ({} if there is none)."""
@@ -123,14 +140,42 @@ class RemoteStore:
         self.physical = {graph: physical for physical, graph in names.items()}
         # A resource's statements, which a page asks for again and again (to follow its links,
         # then to describe it, a property at a time): the checkpoint never changes, so they
-        # are read once, whole.
-        self._about = functools.lru_cache(maxsize=RESOURCES)(self._quads)
+        # are read once, whole, and the most recently used kept.
+        self._about: OrderedDict[ox.NamedNode, list[ox.Quad]] = OrderedDict()
+        self._lock = threading.Lock()  # pages are read in several threads at once
 
     def quads_for_pattern(self, subject=None, predicate=None, object=None, graph_name=None) -> Iterator[ox.Quad]:
         if isinstance(subject, ox.NamedNode):
-            return (q for q in self._about(subject) if (predicate is None or q.predicate == predicate)
+            return (q for q in self.statements_of([subject])[subject] if (predicate is None or q.predicate == predicate)
                     and (object is None or q.object == object) and (graph_name is None or q.graph_name == graph_name))
         return iter(self._quads(subject, predicate, object, graph_name))
+
+    def statements_of(self, nodes: Iterable[ox.NamedNode | ox.BlankNode]) -> dict[ox.NamedNode | ox.BlankNode, list[ox.Quad]]:
+        """Each node's statements, as `quads_for_pattern(node)` gives them: those not kept
+        read in one request per BATCH nodes (a blank node has none here, see `_quads`)."""
+        found: dict = {}
+        missing = []
+        with self._lock:
+            for node in nodes:
+                if node in self._about:
+                    self._about.move_to_end(node)
+                    found[node] = self._about[node]
+                elif node not in found:
+                    found[node] = []
+                    if isinstance(node, ox.NamedNode):
+                        missing.append(node)
+        for start in range(0, len(missing), BATCH):
+            part = missing[start:start + BATCH]
+            query = (f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {' '.join(map(str, part))} }} "
+                     "GRAPH ?g { ?s ?p ?o } }")
+            for row in self.query(query, named_graphs=list(self.physical)):
+                found[row["s"]].append(ox.Quad(row["s"], row["p"], row["o"], row["g"]))
+            with self._lock:
+                for node in part:
+                    self._about[node] = found[node]
+                while len(self._about) > RESOURCES:
+                    self._about.popitem(last=False)
+        return found
 
     def _quads(self, subject=None, predicate=None, object=None, graph_name=None) -> list[ox.Quad]:
         if any(isinstance(term, ox.BlankNode) for term in (subject, predicate, object)):

@@ -29,11 +29,11 @@ from pydantic import BaseModel, Field
 from rdflib import Graph
 
 from catalogue.model.namespaces import bind_prefixes
-from catalogue.model.rdf import GENID, to_rdflib
+from catalogue.model.rdf import GENID, held, to_rdflib
 from catalogue.storage.durable import atomic_write, writing
 from catalogue.storage.graphstore import GraphStore
 from catalogue.storage.records import nt_lines
-from catalogue.storage.remote_store import RemoteGraphStore
+from catalogue.storage.remote_store import BATCH, RemoteGraphStore, RemoteStore
 
 
 
@@ -311,25 +311,51 @@ class Snapshot:
         """SPARQL over the snapshot; outside GRAPH clauses it sees the union of all graphs."""
         return self.store.query(sparql, use_default_graph_as_union=True)
 
-    def describe(self, uri: str, into: Graph | None = None) -> Graph:
-        """The resource's own triples and those of the skolemised nodes it holds (added to
+    def statements_of(self, nodes: Iterable[ox.NamedNode | ox.BlankNode]) -> dict[ox.NamedNode | ox.BlankNode, list[ox.Quad]]:
+        """Each node's statements, as `quads_for_pattern(node)` gives them: on a store server
+        a request per few hundred nodes (see RemoteStore), in the data directory a lookup each."""
+        if isinstance(self.store, RemoteStore):
+            return self.store.statements_of(nodes)
+        return {node: list(self.store.quads_for_pattern(node, None, None, None)) for node in nodes}
+
+    def held_statements(self, roots: Iterable[ox.NamedNode], said: dict | None = None) -> dict:
+        """The statements of `roots` and, recursively, of the blank or skolem nodes they hold
+        (see catalogue.model.rdf.held), read a level of nodes at a time, each node's into
+        `said` (those already there are not read again)."""
+        said = {} if said is None else said
+        level = list(dict.fromkeys(roots))
+        seen = set(level)
+        while level:
+            said.update(self.statements_of(node for node in level if node not in said))
+            level = list(dict.fromkeys(q.object for node in level for q in said[node]
+                                       if _holds(q.object) and q.object not in seen))
+            seen.update(level)
+        return said
+
+    def referrers(self, uris: Iterable[str], predicate: str | None = None) -> dict[str, set[str]]:
+        """Who points to each of `uris` (by `predicate`, or by any), asked of the store a
+        BATCH of them at a time: the subjects' IRIs, or blank node ids."""
+        found: dict[str, set[str]] = {}
+        uris = list(dict.fromkeys(uris))
+        by = str(ox.NamedNode(predicate)) if predicate else "?p"
+        for start in range(0, len(uris), BATCH):
+            values = " ".join(str(ox.NamedNode(uri)) for uri in uris[start:start + BATCH])
+            for row in self.query(f"SELECT DISTINCT ?s ?o WHERE {{ VALUES ?o {{ {values} }} ?s {by} ?o }}"):
+                found.setdefault(row["o"].value, set()).add(row["s"].value)
+        return found
+
+    def describe(self, *uris: str, into: Graph | None = None) -> Graph:
+        """The resources' own triples and those of the skolemised nodes they hold (added to
         `into` when given: describing many resources into one graph costs a graph each less)."""
         if into is None:
             into = Graph()
             bind_prefixes(into)
-        graph = into
-        stack, seen = [ox.NamedNode(uri)], set()
-        while stack:
-            node = stack.pop()
-            if node in seen:
-                continue
-            seen.add(node)
-            for quad in self.store.quads_for_pattern(node, None, None, None):
-                graph.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
-                if isinstance(quad.object, ox.BlankNode) or (
-                        isinstance(quad.object, ox.NamedNode) and GENID in quad.object.value):
-                    stack.append(quad.object)
-        return graph
+        roots = [ox.NamedNode(uri) for uri in uris]
+        said = self.held_statements(roots)
+        for root in roots:
+            for triple in held(said.__getitem__, root):
+                into.add((to_rdflib(triple.subject), to_rdflib(triple.predicate), to_rdflib(triple.object)))
+        return into
 
     def to_graph(self) -> Graph:
         graph = Graph()
@@ -337,3 +363,8 @@ class Snapshot:
         for quad in self.store.quads_for_pattern(None, None, None, None):
             graph.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
         return graph
+
+
+def _holds(term) -> bool:
+    """Whether a statement's object is a node its subject holds (see catalogue.model.rdf.held)."""
+    return isinstance(term, ox.BlankNode) or (isinstance(term, ox.NamedNode) and GENID in term.value)
