@@ -21,7 +21,7 @@ from catalogue.storage.store import SourceState, State, Store
 
 MAX_CODES = 2000  # codes indexed per variable: a whole ICD-10 would crowd out its own variable
 # Variables whose documents are made at a time in a rebuild (whole registers, so that twins
-# find each other): the documents of a batch are in memory together, some 3 kB each.
+# find each other): the documents of a batch are in memory together, a few kB each.
 REGISTER_BATCH = 5000
 
 
@@ -115,7 +115,10 @@ def read_catalogue(store: Store, state: State | None = None, batch: int = REGIST
     A dataset declared owl:sameAs a dataset of another source is that register: its variables
     count under the other's id, title and holder (one dataset in facets, pages and exports), keep
     their own source and ids (saved lists still resolve), and a variable both sources name alike
-    links to its twin."""
+    links to its twin.
+
+    The documents are made as they are taken, a batch of `batch` variables (whole registers)
+    at a time: see Contents."""
     return Contents(_Triples.of(store, state or store.state()), batch)
 
 
