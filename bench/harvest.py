@@ -5,7 +5,8 @@ record versions, store, search index), three ways:
 - first: into an empty data directory (every record added, validated and indexed);
 - unchanged: all sources again, nothing changed (each CSV answered 304: nothing parsed);
 - one changed: one variable's label changed in one source (that source parsed again, the one
-  record validated, and only the documents that read it written to the index).
+  record validated, and only the documents that read it written to the index);
+- rebuild: the whole search index made again from the store (`catalogue index`), alone.
 
 With `--one-source`, the variables are one source's instead: a workbook with a sheet of
 `--per-dataset` variables per dataset (the largest a gate's group is), so that its peaks at
@@ -46,7 +47,7 @@ def source(s: int, url: str) -> str:
     return TABLE.replace('id = "table"', f'id = "register{s}"').replace("variabler.xlsx", f"register{s}.csv").format(url=url)
 
 
-STEPS = ("first", "unchanged", "one changed")
+STEPS = ("first", "unchanged", "one changed", "rebuild")
 COLUMNS = ["Variabelnavn", "Variabel", "Beskrivelse", "Fra", "Til"]
 
 
@@ -89,9 +90,12 @@ def write_source(path: Path, s: int, n: int, changed: bool = False) -> None:
 
 
 def step(folder: Path, name: str) -> None:
-    """One step, in this process: harvest every source and print what it cost as JSON."""
+    """One step, in this process: harvest every source (or rebuild the index) and print what it cost as JSON."""
     from catalogue.pipeline.harvest import harvest
     settings = Settings(data_dir=folder / "data", sources_file=folder / "sources.toml", base_uri="http://bench.test/")
+    if name == "rebuild":
+        rebuild(settings)
+        return
     said: list[str] = []
     stored = [0.0]  # the peak when the last source was stored, before the index is brought up to date
 
@@ -110,6 +114,18 @@ def step(folder: Path, name: str) -> None:
                       "parsed": sum(r.parsed and r.status != "failed" for r in runs),
                       "changed": sum(r.changed + r.added + r.removed for r in runs),
                       "index": [m for m in said if m.startswith("index") or m == "indexing"]}))
+
+
+def rebuild(settings: Settings) -> None:
+    from catalogue.pipeline.harvest import settle
+    from catalogue.storage.store import Store
+    store = Store(settings.data_dir, settings.base_uri)
+    started = time.perf_counter()
+    with store.lock():
+        count = settle(settings, store, rebuild=True)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": peak, "stored_mb": 0, "parsed": 0,
+                      "changed": 0, "index": [f"{count:,} documents"]}))
 
 
 def run_size(n: int, sources: int, repeat: int, per_dataset: int | None = None) -> None:

@@ -11,9 +11,8 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from functools import cache, lru_cache
-from itertools import chain
 
 from rdflib.namespace import RDF, SKOS
 
@@ -81,22 +80,38 @@ def fold(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
-def compound_parts(docs: Sequence[VariableDoc]) -> list[str]:
-    """The words compounds are split into, for an index of these documents: those of their
-    labels, of a sample of their descriptions, and of the codes of their code lists (each list
-    once), where the words of a register's diagnoses and drugs stand on their own ("bryst" in
-    "Ondartet svulst i bryst", so that "brystkreft" is split)."""
-    step = max(1, len(docs) // DESCRIPTION_SAMPLE)
-    codes = {doc.code_list: doc.codes for doc in docs if doc.code_list}
-    return parts_of(chain((text for n, doc in enumerate(docs)
-                           for text in (*doc.label.values(), *(doc.description.values() if n % step == 0 else ()))),
-                          (text for texts in codes.values() for text in texts)))
+class CompoundParts:
+    """The words compounds are split into, for an index of documents seen one at a time: those
+    of their labels, of a sample of their descriptions (one in so many of the `count` there
+    are), and of the codes of their code lists (each list once), where the words of a register's
+    diagnoses and drugs stand on their own ("bryst" in "Ondartet svulst i bryst", so that
+    "brystkreft" is split). What is kept is words, not documents."""
+
+    def __init__(self, count: int):
+        self._step = max(1, count // DESCRIPTION_SAMPLE)
+        self._seen: set[str] = set()
+        self._codes: dict[str, list[str]] = {}
+        self._added = 0
+
+    def add(self, doc: VariableDoc) -> None:
+        sampled = self._added % self._step == 0
+        self._added += 1
+        for text in (*doc.label.values(), *(doc.description.values() if sampled else ())):
+            self._seen.update(words(text))
+        if doc.code_list:
+            self._codes[doc.code_list] = doc.codes
+
+    def parts(self) -> list[str]:
+        return _parts(self._seen | {w for texts in self._codes.values() for text in texts for w in words(text)})
 
 
 def parts_of(texts: Iterable[str]) -> list[str]:
     """The words compounds are split into: the words of `texts` and of the synonym lists."""
-    seen = {w for text in texts for w in words(text)}
-    seen.update(w for group in synonym_groups() for label in group for w in words(label))
+    return _parts({w for text in texts for w in words(text)})
+
+
+def _parts(seen: set[str]) -> list[str]:
+    seen = seen | {w for group in synonym_groups() for label in group for w in words(label)}
     words_seen = {w for w in seen if len(w) >= MIN_PART and w.isalpha() and w not in NOT_PARTS}
     parts = words_seen | {w + link for w in words_seen for link in ("s", "e")}
     # A compound is split only into parts of the dictionary, and would stay whole if it were

@@ -14,6 +14,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable
+from itertools import chain
 from pathlib import Path
 
 import tantivy
@@ -115,7 +116,8 @@ class ConceptIndex(Swapped):
         folder.mkdir(parents=True)
         texts = [label for c in concepts for label in c.labels]
         atomic_write(folder / PARTS, json.dumps(analysis.parts_of(texts), ensure_ascii=False).encode())
-        vocabulary = {w for text in [*texts, *(t for label in labels for t in label.values())] for w in analysis.words(text)
+        vocabulary = {w for text in chain(texts, (t for label in labels for t in label.values()))  # streamed
+                      for w in analysis.words(text)
                       if len(w) >= analysis.MIN_PART and w.isalpha() and w not in analysis.STOP_WORDS}
         atomic_write(folder / WORDS, json.dumps(sorted(vocabulary), ensure_ascii=False).encode())
         atomic_write(folder / REGISTERS, json.dumps([r.model_dump() for r in registers], ensure_ascii=False).encode())

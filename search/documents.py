@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
+from sys import intern
 
 import pyoxigraph as ox
 
@@ -18,6 +20,9 @@ from catalogue.profiles.dcat_ap_no_3 import rdf_date
 from catalogue.storage.store import SourceState, State, Store
 
 MAX_CODES = 2000  # codes indexed per variable: a whole ICD-10 would crowd out its own variable
+# Variables whose documents are made at a time in a rebuild (whole registers, so that twins
+# find each other): the documents of a batch are in memory together, a few kB each.
+REGISTER_BATCH = 5000
 
 
 
@@ -97,11 +102,10 @@ class Register(BaseModel):
 
 
 def build_documents(store: Store, state: State | None = None) -> list[VariableDoc]:
-    return read_catalogue(store, state)[0]
+    return list(read_catalogue(store, state).documents)
 
 
-def read_catalogue(store: Store, state: State | None = None
-                   ) -> tuple[list[VariableDoc], list[Concept], list[Register]]:
+def read_catalogue(store: Store, state: State | None = None, batch: int = REGISTER_BATCH) -> Contents:
     """The documents of the variables, the concepts of the code lists they use, and their registers.
 
     One document per variable whose dataset is in the store, read from the stored graphs
@@ -111,18 +115,63 @@ def read_catalogue(store: Store, state: State | None = None
     A dataset declared owl:sameAs a dataset of another source is that register: its variables
     count under the other's id, title and holder (one dataset in facets, pages and exports), keep
     their own source and ids (saved lists still resolve), and a variable both sources name alike
-    links to its twin."""
-    read = _Triples.of(store, state or store.state())
-    docs, registers = read.documents()
-    return docs, read.concepts(), registers
+    links to its twin.
+
+    The documents are made as they are taken, a batch of `batch` variables (whole registers)
+    at a time: see Contents."""
+    return Contents(_Triples.of(store, state or store.state()), batch)
+
+
+class Contents:
+    """What an index is built from. `documents` are made as they are read, whole registers at a
+    time (`batch` variables or so), so that only the triples and one batch's documents are
+    in memory; the concepts, the registers and the variables' labels are small."""
+
+    def __init__(self, read: _Triples, batch: int):
+        self._read = read
+        self.documents = Documents(read, None, batch)
+
+    def concepts(self) -> list[Concept]:
+        return self._read.concepts()
+
+    def registers(self) -> list[Register]:
+        return self._read.registers()
+
+    def labels(self) -> Iterator[Text]:
+        """The labels of the variables that have documents (the words spelling knows)."""
+        return (self._read.labels.get(v, {}) for v, _, _ in self._read.indexed())
+
+
+class Documents:
+    """The documents of the variables (of the registers `units`, if given), made a batch of
+    whole registers at a time as they are iterated, by register and id; len() is how many
+    there are, known before the first is made."""
+
+    def __init__(self, read: _Triples, units: set[str] | None, batch: int):
+        self._read, self._batch = read, batch
+        self._registers = read.by_register(units)
+
+    def __len__(self) -> int:
+        return sum(len(variables) for variables in self._registers.values())
+
+    def __iter__(self) -> Iterator[VariableDoc]:
+        variables: list[tuple[str, SourceState]] = []
+        for register in sorted(self._registers):
+            variables += self._registers[register]
+            if len(variables) >= self._batch:
+                yield from self._read.documents(variables)
+                variables = []
+        yield from self._read.documents(variables)
 
 
 class Changes(BaseModel):
     """What a change of some graphs means for the index: the registers (dataset facet values)
     whose documents may differ, those documents as they are now, and, whole (they are small),
     the concepts and registers; `labels`: every variable's label (the words spelling knows)."""
+    model_config = {"arbitrary_types_allowed": True}
+
     units: set[str]
-    docs: list[VariableDoc]
+    docs: Documents
     concepts: list[Concept]
     registers: list[Register]
     labels: list[Text]
@@ -162,8 +211,8 @@ def read_changes(store: Store, state: State, touched: Touched) -> Changes:
                 (v, ds["source_dataset"], ds["dataset_uri"], ds["publisher"], representation,
                  *read.lists.get((v, TEMPORAL), ()))):
             units.add(ds["dataset"])
-    docs, registers = read.documents(units)
-    return Changes(units=units, docs=docs, concepts=read.concepts(), registers=registers,
+    return Changes(units=units, docs=Documents(read, units, REGISTER_BATCH), concepts=read.concepts(),
+                   registers=read.registers(),
                    labels=[read.labels.get(v, {}) for v in read.source_of], variables=len(read.source_of))
 
 
@@ -227,6 +276,7 @@ class _Triples:
         self.dataset_source: dict[str, SourceState] = {}
         self.labels: dict[str, Text] = {}
         self._datasets: dict[str, dict] = {}  # what a variable takes from its dataset, worked out once
+        self._codes: dict[str, list[str]] | None = None
 
     @classmethod
     def of(cls, store: Store, state: State) -> _Triples:
@@ -235,6 +285,8 @@ class _Triples:
             read.add(source, triples)
         read.labels = {s: _lang(t) for (s, p), t in read.texts.items() if p == LABEL}
         read.labels.update(ontology.labels("themes.ttl"))
+        for v in read.source_of:  # read from `labels` alone: kept once
+            read.texts.pop((v, LABEL), None)
         return read
 
     def add(self, source: SourceState, triples) -> None:
@@ -244,19 +296,23 @@ class _Triples:
             kind = KEPT.get(predicate)
             if kind is None:
                 continue
-            key, obj = (triple.subject.value, predicate), triple.object
+            # An IRI is read anew from each triple that names it: kept once (interned), the maps
+            # take a quarter less.
+            key, obj = (intern(triple.subject.value), predicate), triple.object
             if kind == TEXT:
                 texts[key].append((obj.value, obj.language or "nb"))
             elif kind == VALUE:
                 values.setdefault(key, obj.value)
-            elif kind == LIST:
+            elif kind == LINK:
+                self.dataset_of[intern(obj.value)] = key[0]
+            elif predicate != RDF_TYPE:
+                lists[key].append(intern(obj.value))
+            elif obj.value == VARIABLE:  # of the types, only these three are looked for
+                self.source_of[key[0]] = source
+            elif obj.value == DATASET:
+                self.dataset_source.setdefault(key[0], source)
+            elif obj.value == CONCEPT_SCHEME:
                 lists[key].append(obj.value)
-                if predicate == RDF_TYPE and obj.value == VARIABLE:
-                    self.source_of[key[0]] = source
-                elif predicate == RDF_TYPE and obj.value == DATASET:
-                    self.dataset_source.setdefault(key[0], source)
-            else:
-                self.dataset_of[obj.value] = key[0]
 
     def text(self, subject: str, predicate: str) -> Text:
         return _lang(self.texts.get((subject, predicate), ()))
@@ -282,16 +338,29 @@ class _Triples:
                 "source_name": source.name}
         return self._datasets[ds_uri]
 
-    def documents(self, units: set[str] | None = None) -> tuple[list[VariableDoc], list[Register]]:
-        """The documents of the variables (of the registers `units`, if given), in id order,
-        and every register."""
-        values, lists, labels = self.values, self.lists, self.labels
-        codes = _codes(values, lists, labels)
-        docs = []
+    def indexed(self) -> Iterator[tuple[str, SourceState, dict]]:
+        """The variables that have documents (those whose dataset is in the store), with their
+        source and what they take from their dataset."""
         for v, source in self.source_of.items():
+            if (ds := self.dataset(v, source)) is not None:
+                yield v, source, ds
+
+    def by_register(self, units: set[str] | None = None) -> dict[str, list[tuple[str, SourceState]]]:
+        """The variables that have documents (of the registers `units`, if given) by register."""
+        found: dict[str, list[tuple[str, SourceState]]] = defaultdict(list)
+        for v, source, ds in self.indexed():
+            if units is None or ds["dataset"] in units:
+                found[ds["dataset"]].append((v, source))
+        return found
+
+    def documents(self, variables: list[tuple[str, SourceState]]) -> list[VariableDoc]:
+        """The documents of `variables` (whole registers: twins are linked among them), by register
+        and id."""
+        values, lists, labels = self.values, self.lists, self.labels
+        codes = self.codes()
+        docs = []
+        for v, source in variables:
             ds = self.dataset(v, source)
-            if ds is None or (units is not None and ds["dataset"] not in units):
-                continue
             ds_uri = ds["source_dataset"]
             name = values.get((v, IDENTIFIER)) or v
             themes = sorted({*lists.get((ds_uri, THEME), ()), *lists.get((v, THEME), ())})
@@ -309,17 +378,23 @@ class _Triples:
                                 for t in lists.get((v, TEMPORAL), ())), key=lambda x: x.start or date.min),
             ))
         _link_twins(docs)
-        for v, source in self.source_of.items():  # every register with variables, whatever `units`
-            self.dataset(v, source)
-        registers = {ds["dataset"]: Register(id=ds["dataset"], title=ds["dataset_title"],
-                                             description=self.text(ds["dataset_uri"], DESCRIPTION))
-                     for ds in self._datasets.values()}
-        return sorted(docs, key=lambda d: d.id), sorted(registers.values(), key=lambda r: r.id)
+        return sorted(docs, key=lambda d: (d.dataset, d.id))  # the same order in batches of any size
+
+    def codes(self) -> dict[str, list[str]]:
+        """Per code list, "notation label" of its codes (worked out once)."""
+        if self._codes is None:
+            self._codes = _codes(self.values, self.lists, self.labels)
+        return self._codes
+
+    def registers(self) -> list[Register]:
+        """Every register with variables."""
+        registers = {ds["dataset"]: ds for _, _, ds in self.indexed()}
+        return [Register(id=register, title=ds["dataset_title"], description=self.text(ds["dataset_uri"], DESCRIPTION))
+                for register, ds in sorted(registers.items())]
 
     def concepts(self) -> list[Concept]:
         """The codes of the code lists the variables use."""
-        used = {code_list_of(self.values.get((v, REPRESENTATION))) for v, source in self.source_of.items()
-                if self.dataset(v, source) is not None}
+        used = {code_list_of(self.values.get((v, REPRESENTATION))) for v, _, _ in self.indexed()}
         return _concepts(self.values, self.lists, self.texts, used - {None})
 
 

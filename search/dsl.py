@@ -19,7 +19,7 @@ from catalogue.search.documents import VariableDoc
 from catalogue.search.fields import (AGREE_FIELDS, ENDINGS_WEIGHT, FACET_SIZE, FIELDS, LAST_PART_WEIGHT, NO_YEAR,
                                      PAIR_FIELDS, PAIR_SLOP, RELATED_WEIGHT, RESCORE_WINDOW, SYNONYM_WEIGHT,
                                      TYPO_FIELDS, TYPO_ONE, TYPO_TWO, NAMED, VIA_AGREE, VIA_WEIGHT, Coverage, Groups,
-                                     Labels, alternative_fields, indexed, list_name, summarize)
+                                     Labels, alternative_fields, indexed, list_name)
 from catalogue.search.query import MAX_PAGE_SIZE, Query, Via
 
 # The deepest page a Query may ask for (page <= 10 000): from + size must stay within the
@@ -260,6 +260,6 @@ def suggest_body(typed: list[str], size: int) -> dict:
             "_source": ["doc.id", "doc.name", "doc.label"]}
 
 
-def index_body(docs: list[VariableDoc]) -> dict:
-    """A new index for `docs`: its analysis (with their compound parts) and mappings (with their summary)."""
-    return {"settings": index_settings(analysis.compound_parts(docs)), "mappings": mappings(*summarize(docs))}
+def index_body(parts: list[str], summary: tuple[Labels, Coverage, Groups]) -> dict:
+    """A new index: its analysis (with its documents' compound parts) and mappings (with their summary)."""
+    return {"settings": index_settings(parts), "mappings": mappings(*summary)}

@@ -25,6 +25,7 @@ from catalogue.search import analysis, dsl
 from catalogue.search.backend import FACETS, FILTERS, FacetValue, Hit, Page, Suggestion, hit
 from catalogue.search.documents import VariableDoc
 from catalogue.search.fields import COVERED, DESCRIPTION_WINDOW, Coverage, Groups, Labels, named, summarize
+from catalogue.search.prepared import Prepared
 from catalogue.search.query import Query
 
 REQUEST_TIMEOUT = 30  # seconds a search or lookup may take
@@ -75,15 +76,17 @@ class ElasticBackend:
 
     # -- writing -------------------------------------------------------------
     def rebuild(self, docs: Iterable[VariableDoc]) -> None:
-        docs = list(docs)
+        """A new index of `docs`, read once (see search.prepared), aliased when whole."""
         name = f"{self.alias}-{datetime.now(timezone.utc):%Y%m%d%H%M%S%f}"
-        self._writer.indices.create(index=name, body=dsl.index_body(docs))
-        try:
-            self._write(name, docs)
-            self._writer.indices.refresh(index=name)
-        except BaseException:
-            self._delete_indexes([name])  # no half-built index left
-            raise
+        this_year = datetime.now(timezone.utc).year
+        with Prepared(docs, lambda doc: (doc.id, dsl.document(doc, this_year))) as prepared:
+            self._writer.indices.create(index=name, body=dsl.index_body(prepared.parts, prepared.summary))
+            try:
+                self._send(name, prepared)
+                self._writer.indices.refresh(index=name)
+            except BaseException:
+                self._delete_indexes([name])  # no half-built index left
+                raise
         replaced = self._aliased()
         self._writer.indices.update_aliases(body={"actions": [
             *({"remove": {"index": old, "alias": self.alias}} for old in replaced),
@@ -106,8 +109,11 @@ class ElasticBackend:
 
     def _write(self, index: str, docs: Iterable[VariableDoc]) -> None:
         this_year = datetime.now(timezone.utc).year
-        self._bulk(self._writer, ({"_index": index, "_id": doc.id, "_source": dsl.document(doc, this_year)}
-                                  for doc in docs),
+        self._send(index, ((doc.id, dsl.document(doc, this_year)) for doc in docs))
+
+    def _send(self, index: str, documents: Iterable[tuple[str, dict]]) -> None:
+        """Write (id, source) pairs to `index`."""
+        self._bulk(self._writer, ({"_index": index, "_id": doc_id, "_source": source} for doc_id, source in documents),
                    chunk_size=BULK_CHUNK, max_retries=3)  # retries what a busy cluster rejects (429)
 
     def _summarize_again(self, index: str) -> None:

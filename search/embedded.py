@@ -36,6 +36,7 @@ from catalogue.search.fields import (AGREE_FIELDS, DESCRIPTION_WINDOW, ENDINGS_W
                                      SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE, TYPO_TWO, NAMED, VIA_AGREE, VIA_WEIGHT,
                                      Coverage, Groups, Labels, Names, alternative_fields, indexed, list_name,
                                      summarize)
+from catalogue.search.prepared import Prepared
 from catalogue.search.query import Query, Via
 from catalogue.storage.durable import atomic_write
 
@@ -162,14 +163,16 @@ class EmbeddedBackend(Swapped):
 
     # -- writing -------------------------------------------------------------
     def rebuild(self, docs: Iterable[VariableDoc]) -> None:
-        docs = list(docs)
+        """A new index of `docs`, read once (see search.prepared), swapped in when whole."""
         self.root.mkdir(parents=True, exist_ok=True)
         folder = self._new_folder()
         folder.mkdir()
-        parts = analysis.compound_parts(docs)
-        atomic_write(folder / PARTS, json.dumps(parts, ensure_ascii=False).encode())
-        self._write(self._open(folder, parts, create=True), docs, ())
-        atomic_write(folder / SUMMARY, json.dumps(summarize(docs), ensure_ascii=False).encode())
+        this_year = datetime.now(timezone.utc).year
+        with Prepared(docs, lambda doc: self._prepare(doc, this_year), self.root) as prepared:
+            atomic_write(folder / PARTS, json.dumps(prepared.parts, ensure_ascii=False).encode())
+            self._add(self._open(folder, prepared.parts, create=True),
+                      (tantivy.Document(**fields) for fields in prepared), ())
+            atomic_write(folder / SUMMARY, json.dumps(prepared.summary, ensure_ascii=False).encode())
         self._swap(folder)
 
     def upsert(self, docs: Iterable[VariableDoc]) -> None:
@@ -190,23 +193,27 @@ class EmbeddedBackend(Swapped):
         index.reload()
         searcher = index.searcher()
         every = searcher.search(TQ.all_query(), limit=max(1, searcher.num_docs)).hits
-        kept = [VariableDoc.model_validate_json(searcher.doc(address)["doc"][0]) for _, address in every]
+        kept = (VariableDoc.model_validate_json(searcher.doc(address)["doc"][0]) for _, address in every)
         atomic_write(folder / SUMMARY, json.dumps(summarize(kept), ensure_ascii=False).encode())
         self._swap(folder)
 
     def _write(self, index: tantivy.Index, docs: list[VariableDoc], gone: Iterable[str]) -> None:
+        this_year = datetime.now(timezone.utc).year
+        self._add(index, (tantivy.Document(**self._prepare(doc, this_year)) for doc in docs), gone)
+
+    @staticmethod
+    def _add(index: tantivy.Index, documents: Iterable[tantivy.Document], gone: Iterable[str]) -> None:
         writer = index.writer(heap_size=128_000_000, num_threads=1)
         for doc_id in gone:
             writer.delete_documents_by_term("id", doc_id)
-        this_year = datetime.now(timezone.utc).year
-        for doc in docs:
-            writer.add_document(self._document(doc, this_year))
+        for document in documents:
+            writer.add_document(document)
         writer.commit()
         writer.wait_merging_threads()
 
     @staticmethod
-    def _document(doc: VariableDoc, this_year: int) -> tantivy.Document:
-        return tantivy.Document(**indexed(doc, this_year), doc=[doc.model_dump_json().encode()])
+    def _prepare(doc: VariableDoc, this_year: int) -> dict:
+        return {**indexed(doc, this_year), "doc": [doc.model_dump_json().encode()]}
 
     # -- reading -------------------------------------------------------------
     def has_index(self) -> bool:

@@ -127,6 +127,9 @@ Coverage = dict[str, dict[str, list[dict]]]        # "source"/"dataset" -> id ->
 Groups = dict[str, dict[str, str]]                  # facet -> value -> the value it is grouped under
 
 
+MERGE_AT = 10_000  # periods gathered per source or dataset before they are merged
+
+
 def summarize(docs: Iterable[VariableDoc]) -> tuple[Labels, Coverage, Groups]:
     """What a backend keeps beside its index, so pages need not read every document: the
     display names of facet values, each source's and dataset's coverage (its variables'
@@ -137,8 +140,11 @@ def summarize(docs: Iterable[VariableDoc]) -> tuple[Labels, Coverage, Groups]:
     for doc in docs:
         for facet, value, label in facet_labels(doc):
             labels[facet][value] = label
-        periods["source"][doc.source] += doc.periods
-        periods["dataset"][doc.dataset] += doc.periods
+        for facet in COVERED:
+            found = periods[facet][getattr(doc, facet)]
+            found += doc.periods
+            if len(found) > MERGE_AT:  # merged as they come: what is kept follows the periods, not the documents
+                found[:] = merge_periods(found)
         if doc.publisher:
             groups["source"][doc.source] = doc.publisher
     return labels, {facet: {value: [p.model_dump(mode="json") for p in merge_periods(found)]

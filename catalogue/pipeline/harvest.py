@@ -162,7 +162,7 @@ def catch_up(settings: Settings, index: bool = True) -> None:
 def _apply_runs(settings: Settings, state: State) -> None:
     log, history = RunLog(settings.data_dir), History(open_database(settings))
     for run_id in state.runs:
-        log.apply(run_id, lambda run, lines: history.add(run, [Event.model_validate_json(e) for e in lines]))
+        log.apply(run_id, lambda run, lines: history.add(run, (Event.model_validate_json(e) for e in lines)))
 
 
 def _patch_index(store: Store, settings: Settings, state: State, progress: Progress) -> bool:
@@ -180,8 +180,12 @@ def _patch_index(store: Store, settings: Settings, state: State, progress: Progr
     indexed = {doc.id: doc.model_dump(mode="json")
                for doc in (backend.matching(Query(filters={"dataset": tuple(sorted(changes.units))}))
                            if changes.units else ())}
-    changed = [doc for doc in changes.docs if indexed.get(doc.id) != doc.model_dump(mode="json")]
-    gone = indexed.keys() - {doc.id for doc in changes.docs}
+    changed, current = [], set()
+    for doc in changes.docs:  # made as they are read: once
+        current.add(doc.id)
+        if indexed.get(doc.id) != doc.model_dump(mode="json"):
+            changed.append(doc)
+    gone = indexed.keys() - current
     if len(changed) + len(gone) > PATCH_SHARE * changes.variables:
         return False
     if gone:
@@ -600,9 +604,10 @@ def _entry(source: SourceConfig, run: Run) -> SourceState:
 
 
 def _finish(settings: Settings, run: Run, started: float, changes: list[RecordChange] = (),
-            events: list[Event] = ()) -> Run:
-    """End the run and write it aside with its changes and history events (every run has
-    its events recorded, none or some, so none is looked for again)."""
+            events: Iterable[Event] = ()) -> Run:
+    """End the run and write it aside with its changes and history events, which are made
+    as they are written (every run has its events recorded, none or some, so none is looked
+    for again)."""
     run.ended = run.ended or now()
     run.seconds = round(time.perf_counter() - started, 3)
     RunLog(settings.data_dir).write(run, changes, events)
@@ -731,14 +736,15 @@ def unreadable(problem: str) -> dict[str, str]:
 
 def reindex(store: Store, settings: Settings, state: State | None = None) -> int:
     """Rebuild the search index from the graphs `state` (by default the current one) names,
-    and note which they were; returns how many variables were indexed."""
+    and note which they were; returns how many variables were indexed. The documents are
+    made a few registers at a time as the backend takes them (see read_catalogue)."""
     state = state or store.state()
     with _without_cycle_collection():
-        docs, concepts, registers = read_catalogue(store, state)
-        open_backend(settings).rebuild(docs)
-        open_concepts(settings).rebuild(concepts, (d.label for d in docs), registers)
+        contents = read_catalogue(store, state)
+        open_backend(settings).rebuild(contents.documents)
+        open_concepts(settings).rebuild(contents.concepts(), contents.labels(), contents.registers())
     _note_index(settings, state)
-    return len(docs)
+    return len(contents.documents)
 
 
 @contextmanager

@@ -11,8 +11,9 @@ catalogue.storage.records), so `rebuild` can always make them again.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timezone
+from itertools import islice
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -129,9 +130,9 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> list[FieldChange]:
 
 
 def observe(run: Run, at: str, changes: Iterable[RecordChange],
-            graph_of: dict[str, Graph]) -> list[Event]:
-    """The events of one run: `graph_of` gives each old and new version's graph by hash."""
-    events = []
+            graph_of: dict[str, Graph]) -> Iterator[Event]:
+    """The events of one run, made as they are taken (a first harvest has one for every
+    record): `graph_of` gives each old and new version's graph by hash."""
     for change in changes:
         if change.change == "kept":
             continue  # the catalogue still shows the last good version: nothing changed
@@ -150,13 +151,12 @@ def observe(run: Run, at: str, changes: Iterable[RecordChange],
                 if not fields:
                     continue  # another resource in the record changed
                 what = "changed"
-            events.append(Event(
+            yield Event(
                 at=at, run=run.id, source=run.source, record=change.key, subject=subject,
                 kind=shown.kind, change=what, name=shown.fields.get("identifier"),
                 label=shown.fields.get("label") or shown.fields.get("title") or {},
                 owner=shown.owner, version=change.new if new is not None else change.old,
-                fields=fields))
-    return events
+                fields=fields)
 
 
 def moment(text: str, end_of_day: bool = True) -> str:
@@ -193,6 +193,8 @@ _COLUMNS = ("at", "run", "source", "record", "subject", "kind", "change", "label
 
 # Resources whose timestamps one query asks for: within every database's limit of parameters.
 TIMESTAMPS_BATCH = 500
+# Events written at a time: a first harvest has one for every record, which are not all held at once.
+EVENTS_BATCH = 5000
 
 
 class History:
@@ -202,14 +204,17 @@ class History:
     def _db(self):
         return self.database.transaction("history", _MIGRATIONS)
 
-    def add(self, run_id: str, events: list[Event]) -> None:
+    def add(self, run_id: str, events: Iterable[Event]) -> None:
+        """Record a run's events (taken as they come, EVENTS_BATCH at a time), in one transaction."""
         with self._db() as db:
             db.exclusive()  # every server settles the same committed runs: one records each
             if db.execute("SELECT 1 FROM runs WHERE run = ?", (run_id,)).fetchone():
                 return  # already recorded: adding a run twice changes nothing
             db.execute("INSERT INTO runs VALUES (?)", (run_id,))
-            db.executemany(f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
-                           [_row(e) for e in events])
+            rows = (_row(e) for e in events)
+            while batch := list(islice(rows, EVENTS_BATCH)):
+                db.executemany(f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
+                               batch)
         boundary("history")
 
     def recorded_runs(self) -> set[str]:

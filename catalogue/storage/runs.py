@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from datetime import datetime, timezone
 from itertools import islice
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from catalogue.storage.durable import atomic_write, boundary, sync_folder
+from catalogue.storage.durable import atomic_write, boundary, sync_folder, writing
 from catalogue.storage.store import HeldBack
 
 # held: the answer would have removed too much of the source (see harvest.shrinkage); nothing
@@ -95,21 +96,23 @@ class RunLog:
         self.pending = self.folder / "pending"
 
     def write(self, run: Run, changes: Iterable[RecordChange] = (), events: Iterable[BaseModel] = ()) -> None:
-        """Write the run, its changes and its history events aside, for a state to name."""
+        """Write the run, its changes and its history events aside, for a state to name; each
+        item as it comes (a first harvest has one for every record)."""
         self.pending.mkdir(parents=True, exist_ok=True)
         for suffix, items in ((CHANGES, changes), (EVENTS, events)):
-            atomic_write(self.pending / f"{run.id}{suffix}",
-                         "".join(item.model_dump_json(exclude_none=True) + "\n" for item in items).encode())
+            with writing(self.pending / f"{run.id}{suffix}") as handle:
+                handle.writelines(item.model_dump_json(exclude_none=True).encode() + b"\n" for item in items)
         atomic_write(self.pending / f"{run.id}.json", run.model_dump_json(indent=1).encode())
 
-    def apply(self, run_id: str, record: Callable[[str, list[str]], None]) -> None:
-        """List a committed run (a state names it): `record(run_id, event lines)` first, which
-        must be idempotent, then its files move into the log, the summary last. Applying a
-        run twice, or one already applied, changes nothing."""
+    def apply(self, run_id: str, record: Callable[[str, Iterable[str]], None]) -> None:
+        """List a committed run (a state names it): `record(run_id, event lines)` first (read
+        as they are taken), which must be idempotent, then its files move into the log, the
+        summary last. Applying a run twice, or one already applied, changes nothing."""
         if not self.is_pending(run_id):
             return
         events = self.pending / f"{run_id}{EVENTS}"
-        record(run_id, events.read_text(encoding="utf-8").splitlines() if events.exists() else [])
+        with open(events, encoding="utf-8") if events.exists() else nullcontext(()) as lines:
+            record(run_id, lines)
         for suffix in SUFFIXES:  # the summary last: it lists the run
             if (self.pending / f"{run_id}{suffix}").exists():
                 os.replace(self.pending / f"{run_id}{suffix}", self.folder / f"{run_id}{suffix}")
