@@ -14,6 +14,10 @@ from dataclasses import replace
 
 import httpx
 
+from catalogue.pipeline.harvest import catch_up, harvest, index_built_from, settle
+from catalogue.storage.database import open_database
+from catalogue.storage.published import Published
+from catalogue.storage.runs import RunLog
 from catalogue.storage.store import Store
 from support import BASE_URI, DCAT_SOURCE, log_in, serving, settings_in
 
@@ -129,3 +133,25 @@ def test_app_servers_with_data_directories_of_their_own_follow_a_separate_writer
     for app in apps:  # each server kept only its own indexes
         assert sorted(p.name for p in app.data_dir.iterdir() if not p.name.startswith(".")) == ["concepts", "index",
                                                                                               "indexed.json"]
+
+
+def test_a_follower_beside_a_search_cluster_builds_only_its_concepts_and_publishing_again_changes_nothing(
+        tmp_path, database_url, make_config, fixture_server, store_server):
+    shared = {"database_url": database_url, "store_url": store_server}
+    config = make_config(DCAT_SOURCE.format(url=fixture_server.url))
+    writer = replace(settings_in(tmp_path / "writer"), sources_file=config.path, **shared)
+    assert [r.status for r in harvest(writer, config)] == ["ok"]
+    store = Store(writer.data_dir, BASE_URI, store_server)
+    with store.lock():  # a second settle publishes what is published already: nothing twice
+        settle(writer, store, index=False)
+    published = Published(open_database(writer))
+    assert published.state() == store.state()
+    assert published.runs(limit=None) == RunLog(writer.data_dir).runs(limit=None)
+
+    # the cluster's index is the writer's to update; the concepts' index is the follower's own
+    follower = replace(settings_in(tmp_path / "app"), sources_file=config.path, search="opensearch",
+                       es_url="http://127.0.0.1:9", **shared)
+    catch_up(follower)
+    assert index_built_from(follower)["graphs"] == {s.id: s.graph_file for s in store.state().sources.values()
+                                                    if s.graph_file}
+    assert sorted(p.name for p in follower.data_dir.iterdir() if not p.name.startswith(".")) == ["concepts", "indexed.json"]

@@ -3,11 +3,13 @@ catalogue's PostgreSQL database: the committed state (its generation, sources an
 store's checkpoint), the harvest log (each run and its changes) and the record versions (each
 run's pack), so that an app server needs no shared data directory of its own.
 
-The writer's data directory stays the durable record. After each commit, with the graphs of
-the new state on the store server already, the writer publishes the runs the database lacks
-and then the state, in one transaction; a state is published only over an older generation.
-A writer killed before publishing leaves the app servers on the last published state, which
-is whole, and the next writer's settle publishes again (catalogue.pipeline.harvest.settle).
+The writer's data directory stays the durable record, and there is one: the published state
+is always its last committed one (restored from a backup, an older one). After each commit,
+with the graphs of the new state on the store server already, the writer publishes the runs
+the database lacks and the state, in one transaction, holding its data directory's lock; then
+their history events are recorded. A writer killed before publishing leaves the app servers on
+the last published state, which is whole, and its next settle publishes again
+(catalogue.pipeline.harvest.settle).
 """
 from __future__ import annotations
 
@@ -40,7 +42,7 @@ class Published:
 
     def __init__(self, database: Database):
         self.database = database
-        self._state: State | None = None
+        self._state: tuple[tuple[int, int], State] | None = None  # (generation, committed), state
 
     def transaction(self):
         return self.database.transaction("published", MIGRATIONS)
@@ -58,8 +60,7 @@ class Published:
                     self._publish_run(db, *log.entry(run_id), records.pack(run_id))
             db.execute("INSERT INTO state (name, generation, committed, body) VALUES (?, ?, ?, ?) "
                        "ON CONFLICT (name) DO UPDATE SET generation = excluded.generation, "
-                       "committed = excluded.committed, body = excluded.body "
-                       "WHERE state.generation < excluded.generation",
+                       "committed = excluded.committed, body = excluded.body",
                        (CURRENT, state.generation, committed, state.model_dump_json()))
 
     @staticmethod
@@ -79,15 +80,15 @@ class Published:
         return self._head()[0]
 
     def state(self) -> State:
-        """The published state (read again only when its generation is new)."""
-        generation = self.generation()
-        cached = self._state
-        if cached is not None and cached.generation == generation:
-            return cached
+        """The published state (read again only when a newer one is published)."""
+        head, cached = self._head(), self._state
+        if cached is not None and cached[0] == head:
+            return cached[1]
         with self.transaction() as db:
-            row = db.execute("SELECT body FROM state WHERE name = ?", (CURRENT,)).fetchone()
-        self._state = State.model_validate_json(row[0]) if row else State()
-        return self._state
+            row = db.execute("SELECT generation, committed, body FROM state WHERE name = ?", (CURRENT,)).fetchone()
+        state = State.model_validate_json(row[2]) if row else State()
+        self._state = ((row[0], row[1]) if row else (0, 0)), state
+        return state
 
     def _head(self) -> tuple[int, int]:
         with self.transaction() as db:
