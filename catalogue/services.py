@@ -21,7 +21,7 @@ from catalogue.access.audit import Audit
 from catalogue.curation.mappings import Curation
 from catalogue.curation.quality import Scores
 from catalogue.lists import Lists
-from catalogue.pipeline.harvest import catch_up, published
+from catalogue.pipeline.harvest import catch_up, published_to
 from catalogue.pipeline.uploads import Uploads
 from catalogue.search import open_backend, open_concepts
 from catalogue.settings import Settings
@@ -42,7 +42,7 @@ class Services:
     def __init__(self, settings: Settings):
         self.settings = settings
         data = settings.data_dir
-        self._published = published(settings)
+        self._published = published_to(settings)
         self.store = Store(data, settings.base_uri, settings.store_url, self._published)
         self.search = open_backend(settings)
         self.concepts = open_concepts(settings)

@@ -155,3 +155,20 @@ def test_a_follower_beside_a_search_cluster_builds_only_its_concepts_and_publish
     assert index_built_from(follower)["graphs"] == {s.id: s.graph_file for s in store.state().sources.values()
                                                     if s.graph_file}
     assert sorted(p.name for p in follower.data_dir.iterdir() if not p.name.startswith(".")) == ["concepts", "indexed.json"]
+
+
+def test_a_harvest_on_a_data_directory_that_is_not_the_writers_is_refused(tmp_path, database_url, make_config,
+                                                                          fixture_server, store_server):
+    """... and an index rebuilt there publishes nothing: what app servers read stays the writer's."""
+    config = make_config(DCAT_SOURCE.format(url=fixture_server.url))
+    env = {**os.environ, "CATALOGUE_SOURCES": str(config.path), "CATALOGUE_BASE_URI": BASE_URI,
+           "CATALOGUE_SEARCH": "embedded", "CATALOGUE_DATABASE_URL": database_url, "CATALOGUE_STORE_URL": store_server}
+    env.pop("CATALOGUE_KILL_AT", None)
+    assert catalogue("harvest", env={**env, "CATALOGUE_DATA_DIR": str(tmp_path / "writer")}).returncode == 0
+    published = Published(open_database(replace(settings_in(tmp_path), database_url=database_url)))
+    before = published.state()
+    elsewhere = {**env, "CATALOGUE_DATA_DIR": str(tmp_path / "elsewhere")}
+    refused = catalogue("harvest", env=elsewhere)
+    assert refused.returncode == 2 and "holds no catalogue" in refused.stderr and "CATALOGUE_DATA_DIR" in refused.stderr
+    assert catalogue("index", env=elsewhere).returncode == 0
+    assert published.state() == before and before.sources["dar"].graph_file

@@ -76,6 +76,8 @@ def harvest(settings: Settings, config: Config, only: list[str] | None = None,
     Sources are fetched holding only the harvest lock; the store's lock is taken to store
     each one, so publications and curation go on while a slow source is read."""
     store = Store(settings.data_dir, settings.base_uri, settings.store_url)
+    if (to := published_to(settings)) is not None:
+        to.refuse_new_record(store.state_file)
     runs = []
     with store.harvest_lock(), serve_demo(config, demo_edition) as demo_url:
         with store.lock():
@@ -155,7 +157,7 @@ def catch_up(settings: Settings, index: bool = True) -> None:
     unless a writer holds the store, which settles when it is done. A reader that follows
     the state a writer on another host published (Store.follows) settles nothing: with
     `index`, it brings its own indexes up to that state."""
-    store = Store(settings.data_dir, settings.base_uri, settings.store_url, published(settings))
+    store = Store(settings.data_dir, settings.base_uri, settings.store_url, published_to(settings))
     try:
         if store.follows():
             if index:
@@ -168,7 +170,7 @@ def catch_up(settings: Settings, index: bool = True) -> None:
         pass
 
 
-def published(settings: Settings) -> Published | None:
+def published_to(settings: Settings) -> Published | None:
     """Where the writer publishes what app servers on other hosts read (with a database and a
     store server to share; catalogue.storage.published)."""
     return Published(open_database(settings)) if settings.database_url and settings.store_url else None
@@ -177,7 +179,7 @@ def published(settings: Settings) -> Published | None:
 def _publish(settings: Settings, store: Store) -> None:
     """Publish the committed state and the runs it names, before their history events are
     recorded: readers see those no sooner than the state."""
-    if (to := published(settings)) is None:
+    if (to := published_to(settings)) is None or not store.state_file.exists():  # nothing committed here
         return
     # In a thread of its own, whose transaction is apart from any the caller has open (a
     # curator's, say, whose page reads the view a curation's commit made new).

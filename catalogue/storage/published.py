@@ -22,6 +22,10 @@ from catalogue.storage.runs import RecordChange, Run, RunLog
 from catalogue.storage.store import State
 
 
+class SecondRecord(RuntimeError):
+    """A writer on a data directory with no state, where another writer's state is published."""
+
+
 def _tables(db: Connection) -> None:
     binary = "BYTEA" if db.dialect == "postgresql" else "BLOB"
     db.script("CREATE TABLE state (name TEXT PRIMARY KEY, generation BIGINT NOT NULL, committed BIGINT NOT NULL, "
@@ -62,6 +66,16 @@ class Published:
                        "ON CONFLICT (name) DO UPDATE SET generation = excluded.generation, "
                        "committed = excluded.committed, body = excluded.body",
                        (CURRENT, state.generation, committed, state.model_dump_json()))
+
+    def refuse_new_record(self, state_file: Path) -> None:
+        """Refuse to start a catalogue's second record: a writer on a data directory with no
+        state (`state_file` missing: a new or wrong one) where a writer's state is published
+        would replace what every app server reads, and remove the other's graphs from the
+        store server."""
+        if not state_file.exists() and self.generation():
+            raise SecondRecord(f"{state_file.parent} holds no catalogue, and {self.database} has one published "
+                               "by another data directory: harvest with the writer's data directory "
+                               "(CATALOGUE_DATA_DIR), or drop the database's schema `published` to start anew")
 
     @staticmethod
     def _publish_run(db: Connection, run: Run, changes: list[RecordChange], pack: Path | None) -> None:
