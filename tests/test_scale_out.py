@@ -123,12 +123,24 @@ def test_app_servers_with_data_directories_of_their_own_follow_a_separate_writer
             assert label_at(client, page["id"], run["ended"]) == ("harvested", "Dødssted")
 
         # a curation (or a publication) is written to the writer's data directory: a follower,
-        # which has none, says so and changes nothing
+        # which has none, says so and changes nothing, ...
         token = catalogue("accounts", "token", "kari", env=env).stdout.strip()
         refused = one.post("/curation/mappings", data={"subject": page["id"], "object": FODSELSVEKT},
                            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
         assert refused.status_code == 503 and "writer's data directory" in refused.json()["detail"]
         assert other.get("/api/curation", headers={"Authorization": f"Bearer {token}"}).json()["total"] == 0
+        # ... by a server on it, whose commit both serve at once
+        editor = stack.enter_context(httpx.Client(base_url=stack.enter_context(serving(
+            replace(settings_in(tmp_path), data_dir=writer, sources_file=config.path), tmp_path / "editor.log",
+            **shared)).url, timeout=60))
+        curator = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        made = editor.post("/curation/mappings", data={"subject": page["id"], "object": FODSELSVEKT}, headers=curator)
+        assert made.status_code == 200, made.text
+        assert editor.post(f"/curation/mappings/{made.json()['id']}", data={"state": "approved"},
+                           headers=curator).json()["state"] == "approved"
+        for client in (one, other):
+            same = place_of_death(client)["same_variables"]
+            assert [(s["kind"], s["label"]["nb"]) for s in same] == [("standard_variable", "Fødselsvekt")]
 
     for app in apps:  # each server kept only its own indexes
         assert sorted(p.name for p in app.data_dir.iterdir() if not p.name.startswith(".")) == ["concepts", "index",

@@ -14,7 +14,6 @@ import tempfile
 import time
 from array import array
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -181,11 +180,7 @@ def _publish(settings: Settings, store: Store) -> None:
     recorded: readers see those no sooner than the state."""
     if (to := published_to(settings)) is None or not store.state_file.exists():  # nothing committed here
         return
-    # In a thread of its own, whose transaction is apart from any the caller has open (a
-    # curator's, say, whose page reads the view a curation's commit made new).
-    with ThreadPoolExecutor(1) as thread:
-        thread.submit(to.publish, store.state(), store.committed(), RunLog(settings.data_dir),
-                      RecordStore(settings.data_dir)).result()
+    to.publish(store.state(), store.committed(), settings.data_dir)
     boundary("state published")
 
 

@@ -14,6 +14,7 @@ the last published state, which is whole, and its next settle publishes again
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from catalogue.storage.database import Connection, Database
@@ -52,10 +53,15 @@ class Published:
         return self.database.transaction("published", MIGRATIONS)
 
     # -- the writer's side ---------------------------------------------------
-    def publish(self, state: State, committed: int, log: RunLog, records: RecordStore) -> None:
-        """Publish `state` (committed at `committed`, in ns) and every run of `log` or `state`
-        not yet published, with its changes and record pack, idempotently. The caller holds
-        the data directory's lock."""
+    def publish(self, state: State, committed: int, data_dir: Path) -> None:
+        """Publish `state` (committed at `committed`, in ns) and every run of `data_dir`'s log
+        or `state` not yet published, with its changes and record pack, idempotently. The
+        caller holds the data directory's lock. In a thread of its own, whose transaction is
+        apart from any the caller has open (a curator's, whose write commits a state)."""
+        with ThreadPoolExecutor(1) as thread:
+            thread.submit(self._publish, state, committed, RunLog(data_dir), RecordStore(data_dir)).result()
+
+    def _publish(self, state: State, committed: int, log: RunLog, records: RecordStore) -> None:
         with self.transaction() as db:
             db.exclusive()  # one publisher at a time: two would both find the same runs missing
             published = {row[0] for row in db.execute("SELECT id FROM runs")}

@@ -155,8 +155,9 @@ class Store:
     def __init__(self, data_dir: Path, base_uri: str, store_url: str | None = None,
                  published: Published | None = None):
         """`store_url`: the graph store is on that SPARQL server, not in the data directory.
-        `published`: where a writer elsewhere publishes its state, which this store follows
-        while its data directory holds no state of its own (see `follows`)."""
+        `published`: where the writer publishes its state, which this store follows while its
+        data directory holds no state of its own (see `follows`), and publishes each state it
+        writes to."""
         self.data_dir = Path(data_dir)
         self.published = published
         self.base_uri = base_uri
@@ -224,6 +225,8 @@ class Store:
         state.checkpoint = self._checkpoint(state)
         state.generation += 1
         atomic_write(self.state_file, state.model_dump_json(indent=2).encode())
+        if self.published is not None:  # a server's write (curation) on the writer's data directory
+            self.published.publish(state, self.committed(), self.data_dir)
 
     def _checkpoint(self, state: State) -> str | None:
         """The current state's checkpoint if it holds `state`'s graphs, or else a new one
