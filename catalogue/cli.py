@@ -12,6 +12,7 @@ from pathlib import Path
 from catalogue import logs
 from catalogue.settings import Settings
 from catalogue.storage.database import DatabaseUnavailable
+from catalogue.storage.published import SecondRecord
 from catalogue.storage.sqlite import SchemaTooNew
 
 
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     try:
         return COMMANDS[args.command](settings, args)
-    except (SchemaTooNew, DatabaseUnavailable) as exc:  # a later release's data, or no database: say so, no traceback
+    except (SchemaTooNew, DatabaseUnavailable, SecondRecord) as exc:  # a later release's data, or no database: say so, no traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

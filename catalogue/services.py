@@ -6,7 +6,10 @@ log, the curation store, the quality scores, the SPARQL workers, the sources con
 and the current view of the graph.
 
 A harvest in another process commits a new generation of the state; the next request sees
-it and gets a new view, so a running server serves new data without a restart.
+it and gets a new view, so a running server serves new data without a restart. A server with
+a data directory of its own (no state in it), a database and a store server follows the state
+the writer published there instead (catalogue.storage.published), with its run log and record
+versions, and keeps only its own indexes in its data directory.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from catalogue.access.audit import Audit
 from catalogue.curation.mappings import Curation
 from catalogue.curation.quality import Scores
 from catalogue.lists import Lists
-from catalogue.pipeline.harvest import catch_up
+from catalogue.pipeline.harvest import catch_up, published_to
 from catalogue.pipeline.uploads import Uploads
 from catalogue.search import open_backend, open_concepts
 from catalogue.settings import Settings
@@ -26,6 +29,7 @@ from catalogue.sources import Config, load_config
 from catalogue.sparql import Sparql
 from catalogue.storage.database import open_database
 from catalogue.storage.history import History
+from catalogue.storage.published import Published
 from catalogue.storage.records import RecordStore
 from catalogue.storage.runs import RunLog
 from catalogue.storage.store import Store
@@ -38,13 +42,13 @@ class Services:
     def __init__(self, settings: Settings):
         self.settings = settings
         data = settings.data_dir
-        self.store = Store(data, settings.base_uri, settings.store_url)
+        self._published = published_to(settings)
+        self.store = Store(data, settings.base_uri, settings.store_url, self._published)
         self.search = open_backend(settings)
         self.concepts = open_concepts(settings)
         database = open_database(settings)  # shared by every server of the catalogue
         self.history = History(database)
-        self.records = RecordStore(data)
-        self.runs = RunLog(data)
+        self._records, self._runs = RecordStore(data), RunLog(data)
         self.lists = Lists(database)
         self.accounts = Accounts(database)
         self.audit = Audit(database)
@@ -79,6 +83,16 @@ class Services:
                 down[name] = f"{type(exc).__name__}: {exc}"
         return down
 
+    @property
+    def records(self) -> RecordStore | Published:
+        """The record versions, where the state read is (see Store.follows)."""
+        return self._published if self.store.follows() else self._records
+
+    @property
+    def runs(self) -> RunLog | Published:
+        """The harvest log, where the state read is."""
+        return self._published if self.store.follows() else self._runs
+
     def config(self) -> Config:
         """The sources configuration, read when asked (an operator may edit it while serving)."""
         return load_config(self.settings.sources_file)
@@ -92,7 +106,8 @@ class Services:
         another process) is caught up with (see harvest.catch_up) and loaded on first use."""
         generation = self.store.generation()
         if generation != self._generation:
-            catch_up(self.settings, index=False)  # its runs listed and in the history
+            # its runs listed and in the history; a follower's own indexes, which no writer updates
+            catch_up(self.settings, index=self.store.follows())
         with self._lock:
             if self._view is None or generation != self._generation:
                 self._view, self._generation = View(self.store.snapshot(), self.history, self.config), generation

@@ -44,8 +44,9 @@ from catalogue.search.documents import read_changes, touched_between
 from catalogue.settings import Settings
 from catalogue.sources import DEMO_PLACEHOLDER, UPLOAD_URL, Config, SourceConfig
 from catalogue.storage.database import open_database
-from catalogue.storage.durable import atomic_write
+from catalogue.storage.durable import atomic_write, boundary
 from catalogue.storage.history import Event, History, graph_of_lines, observe, stamp
+from catalogue.storage.published import Published
 from catalogue.storage.records import RecordStore, RecordVersion, nt_lines, version_hash
 from catalogue.storage.runs import FetchedDocument, RecordChange, Run, RunLog, new_run_id
 from catalogue.storage.store import Busy, HeldBack, SourceState, State, Store, now
@@ -74,6 +75,8 @@ def harvest(settings: Settings, config: Config, only: list[str] | None = None,
     Sources are fetched holding only the harvest lock; the store's lock is taken to store
     each one, so publications and curation go on while a slow source is read."""
     store = Store(settings.data_dir, settings.base_uri, settings.store_url)
+    if (to := published_to(settings)) is not None:
+        to.refuse_new_record(store.state_file)
     runs = []
     with store.harvest_lock(), serve_demo(config, demo_edition) as demo_url:
         with store.lock():
@@ -115,6 +118,7 @@ def commit_state(settings: Settings, store: Store, state: State, run: Run) -> No
     log = RunLog(settings.data_dir)
     state.runs = [r for r in state.runs if log.is_pending(r)] + [run.id]
     store.write_state(state)
+    _publish(settings, store)
     _apply_runs(settings, state)
 
 
@@ -128,6 +132,7 @@ def settle(settings: Settings, store: Store, index: bool = True, rebuild: bool =
     state = store.state()
     if store.unchecked(state):  # a data directory of a release before the graph store
         store.write_state(state)
+    _publish(settings, store)
     _apply_runs(settings, state)
     log = RunLog(settings.data_dir)
     log.discard(state.runs)
@@ -148,15 +153,50 @@ def settle(settings: Settings, store: Store, index: bool = True, rebuild: bool =
 
 def catch_up(settings: Settings, index: bool = True) -> None:
     """A reader's part: settle (with or without the index) what a killed writer left,
-    unless a writer holds the store, which settles when it is done."""
-    store = Store(settings.data_dir, settings.base_uri, settings.store_url)
-    if not store.state_file.exists():
-        return
+    unless a writer holds the store, which settles when it is done. A reader that follows
+    the state a writer on another host published (Store.follows) settles nothing: with
+    `index`, it brings its own indexes up to that state."""
+    store = Store(settings.data_dir, settings.base_uri, settings.store_url, published_to(settings))
     try:
-        with store.lock(wait=0):
-            settle(settings, store, index=index)
+        if store.follows():
+            if index:
+                with store.index_lock(wait=0):
+                    _follow(settings, store)
+        elif store.state_file.exists():
+            with store.lock(wait=0):
+                settle(settings, store, index=index)
     except Busy:
         pass
+
+
+def published_to(settings: Settings) -> Published | None:
+    """Where the writer publishes what app servers on other hosts read (with a database and a
+    store server to share; catalogue.storage.published)."""
+    return Published(open_database(settings)) if settings.database_url and settings.store_url else None
+
+
+def _publish(settings: Settings, store: Store) -> None:
+    """Publish the committed state and the runs it names, before their history events are
+    recorded: readers see those no sooner than the state."""
+    if (to := published_to(settings)) is None or not store.state_file.exists():  # nothing committed here
+        return
+    to.publish(store.state(), store.committed(), settings.data_dir)
+    boundary("state published")
+
+
+def _follow(settings: Settings, store: Store) -> None:
+    """A follower's own indexes, rebuilt from the published state's graphs on the store server
+    when they were built from others: the search index when it is embedded (a search cluster
+    is the writer's to update), and the concepts' index, which is always the data directory's."""
+    state = store.state()
+    if _graphs(state) == index_built_from(settings).get("graphs", {}) or store.unchecked(state):
+        return
+    if settings.search == "embedded":
+        reindex(store, settings, state)
+        return
+    docs, concepts, registers = read_catalogue(store, state)
+    open_concepts(settings).rebuild(concepts, (d.label for d in docs), registers)
+    _note_index(settings, state)
 
 
 def _apply_runs(settings: Settings, state: State) -> None:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -78,16 +79,31 @@ class RecordStore:
             if path.name[:-len(".nq.gz")] not in runs:
                 path.unlink()
 
+    def pack(self, run_id: str) -> Path | None:
+        """The file of the run's pack, if it stored new versions."""
+        path = self.folder / f"{run_id}.nq.gz"
+        return path if path.is_file() else None
+
     def lines(self, versions: Iterable[RecordVersion]) -> dict[str, list[str]]:
-        """The N-Triples lines of stored versions, by hash; each run's pack is read once."""
-        by_run: dict[str, set[str]] = {}
-        for version in versions:
-            by_run.setdefault(version.run, set()).add(_graph_name(version.hash))
-        found: dict[str, list[str]] = {}
-        for run, names in by_run.items():
-            with gzip.open(self.folder / f"{run}.nq.gz", "rt", encoding="utf-8") as pack:
-                for line in pack:
-                    triple, name = line[:-3].rsplit(" ", 1)  # "s p o <urn:sha256:…> .\n"
-                    if name in names:
-                        found.setdefault(name[len("<urn:sha256:"):-1], []).append(triple + " .")
-        return found
+        """The N-Triples lines of stored versions, by hash."""
+        return versions_lines(versions, lambda run: self.folder / f"{run}.nq.gz")
+
+
+def versions_lines(versions: Iterable[RecordVersion], pack_of: Callable[[str], Path | bytes | None]
+                   ) -> dict[str, list[str]]:
+    """The N-Triples lines of `versions`, by hash, from their runs' packs (gzipped, a file or its
+    bytes; None: none kept), each read once."""
+    by_run: dict[str, set[str]] = {}
+    for version in versions:
+        by_run.setdefault(version.run, set()).add(_graph_name(version.hash))
+    found: dict[str, list[str]] = {}
+    for run, names in by_run.items():
+        pack = pack_of(run)
+        if pack is None:
+            continue
+        with gzip.open(io.BytesIO(pack) if isinstance(pack, bytes) else pack, "rt", encoding="utf-8") as lines:
+            for line in lines:
+                triple, name = line[:-3].rsplit(" ", 1)  # "s p o <urn:sha256:…> .\n"
+                if name in names:
+                    found.setdefault(name[len("<urn:sha256:"):-1], []).append(triple + " .")
+    return found

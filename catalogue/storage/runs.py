@@ -146,15 +146,28 @@ class RunLog:
         """Every run's id, oldest first."""
         return sorted(p.stem for p in self.folder.glob("*.json")) if self.folder.exists() else []
 
+    def entry(self, run_id: str) -> tuple[Run, list[RecordChange]]:
+        """A run a state names and its changes, whether applied or still written aside."""
+        folder = self.folder if (self.folder / f"{run_id}.json").exists() else self.pending
+        return _run(folder, run_id), _changes(folder, run_id)
+
     def get(self, run_id: str) -> Run | None:
-        path = self.folder / f"{run_id}.json"
-        if "/" in run_id or not path.is_file():
-            return None
-        return Run.model_validate_json(path.read_text(encoding="utf-8"))
+        return _run(self.folder, run_id)
 
     def changes(self, run_id: str, limit: int | None = None) -> list[RecordChange]:
-        path = self.folder / f"{run_id}.changes.jsonl"
-        if "/" in run_id or not path.is_file():
-            return []
-        with open(path, encoding="utf-8") as lines:
-            return [RecordChange.model_validate_json(line) for line in islice(lines, limit)]
+        return _changes(self.folder, run_id, limit)
+
+
+def _run(folder: Path, run_id: str) -> Run | None:
+    path = folder / f"{run_id}.json"
+    if "/" in run_id or not path.is_file():
+        return None
+    return Run.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+def _changes(folder: Path, run_id: str, limit: int | None = None) -> list[RecordChange]:
+    path = folder / f"{run_id}{CHANGES}"
+    if "/" in run_id or not path.is_file():
+        return []
+    with open(path, encoding="utf-8") as lines:
+        return [RecordChange.model_validate_json(line) for line in islice(lines, limit)]

@@ -23,6 +23,7 @@ from contextlib import AbstractContextManager, ExitStack, contextmanager
 from itertools import islice
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 from pydantic import BaseModel, Field
@@ -34,6 +35,9 @@ from catalogue.storage.durable import atomic_write, writing
 from catalogue.storage.graphstore import GraphStore
 from catalogue.storage.records import nt_lines
 from catalogue.storage.remote_store import BATCH, RemoteGraphStore, RemoteStore
+
+if TYPE_CHECKING:
+    from catalogue.storage.published import Published
 
 
 
@@ -80,6 +84,14 @@ def sorted_lines(lines: Iterable[str], folder: Path, run: int = SORT_RUN) -> Ite
 
 class Busy(Exception):
     """Another writer holds the data directory."""
+
+
+class NotTheWriter(Busy):
+    """This server follows the state a writer on another host published: it writes none."""
+
+    def __init__(self):
+        super().__init__("this server reads the catalogue a writer on another host publishes, and writes nothing: "
+                         "publications and curation go to a server sharing the writer's data directory")
 
 
 WRITE_WAIT = 5.0  # seconds a person's write (a publication, a curation) waits for a harvest's lock
@@ -140,9 +152,14 @@ def now() -> str:
 
 
 class Store:
-    def __init__(self, data_dir: Path, base_uri: str, store_url: str | None = None):
-        """`store_url`: the graph store is on that SPARQL server, not in the data directory."""
+    def __init__(self, data_dir: Path, base_uri: str, store_url: str | None = None,
+                 published: Published | None = None):
+        """`store_url`: the graph store is on that SPARQL server, not in the data directory.
+        `published`: where the writer publishes its state, which this store follows while its
+        data directory holds no state of its own (see `follows`), and publishes each state it
+        writes to."""
         self.data_dir = Path(data_dir)
+        self.published = published
         self.base_uri = base_uri
         self.graphs_dir = self.data_dir / "graphs"
         self.state_file = self.data_dir / "state.json"
@@ -151,12 +168,29 @@ class Store:
         self._seen: tuple | None = None
         self._generation = 0
 
+    def follows(self) -> bool:
+        """Whether this store reads the state a writer on another host published (an app
+        server's data directory of its own, which holds no state): it has no graph files,
+        record versions or run log, and writes nothing."""
+        return self.published is not None and not self.state_file.exists()
+
     # -- writing (callers hold `lock()`) ------------------------------------
     @contextmanager
     def lock(self, wait: float | None = None, name: str = ".lock") -> Iterator[None]:
         """Serialises writers (harvests, publications, curation) on one data directory.
         With `wait`, gives up after that many seconds (Busy): a person's request should
         hear that a harvest is running rather than hang for minutes."""
+        if self.follows():
+            raise NotTheWriter()
+        with self._flock(name, wait):
+            yield
+
+    def index_lock(self, wait: float | None = None) -> AbstractContextManager[None]:
+        """Serialises the processes bringing a follower's own indexes up to date (see `follows`)."""
+        return self._flock(".index.lock", wait)
+
+    @contextmanager
+    def _flock(self, name: str, wait: float | None) -> Iterator[None]:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.data_dir / name, "w") as handle:
             deadline = time.monotonic() + (wait or 0)
@@ -179,6 +213,8 @@ class Store:
         return self.lock(name=".harvest.lock")
 
     def state(self) -> State:
+        if self.follows():
+            return self.published.state()
         if not self.state_file.exists():
             return State()
         return State.model_validate_json(self.state_file.read_text(encoding="utf-8"))
@@ -189,6 +225,8 @@ class Store:
         state.checkpoint = self._checkpoint(state)
         state.generation += 1
         atomic_write(self.state_file, state.model_dump_json(indent=2).encode())
+        if self.published is not None:  # a server's write (curation) on the writer's data directory
+            self.published.publish(state, self.committed(), self.data_dir)
 
     def _checkpoint(self, state: State) -> str | None:
         """The current state's checkpoint if it holds `state`'s graphs, or else a new one
@@ -209,6 +247,8 @@ class Store:
 
     def committed(self) -> int:
         """When the current state was committed, in nanoseconds since the epoch (0 before the first)."""
+        if self.follows():
+            return self.published.committed()
         try:
             return self.state_file.stat().st_mtime_ns
         except FileNotFoundError:
@@ -216,6 +256,8 @@ class Store:
 
     def generation(self) -> int:
         """The current state's generation (0 before the first), for readers deciding to reload."""
+        if self.follows():
+            return self.published.generation()
         try:
             stat = self.state_file.stat()
         except FileNotFoundError:
@@ -260,9 +302,13 @@ class Store:
 
     # -- reading -------------------------------------------------------------
     def graph_triples(self, state: State) -> Iterator[tuple[SourceState, Iterator[ox.Triple]]]:
-        """Each source's stored graph, streamed from its file (no store to load first)."""
+        """Each source's stored graph, streamed from its file (no store to load first); where
+        this store follows a writer elsewhere, read from the state's checkpoint."""
+        checkpoint = self.graph_store.open(state.checkpoint) if self.follows() and state.checkpoint else None
         for source in state.sources.values():
-            if source.graph_file:
+            if checkpoint is not None and source.graph_file:
+                yield source, checkpoint.quads_for_pattern(graph_name=ox.NamedNode(self.graph_name(source.id)))
+            elif source.graph_file:
                 yield source, ox.parse(path=str(self.graphs_dir / source.graph_file),
                                        format=ox.RdfFormat.N_TRIPLES)
 

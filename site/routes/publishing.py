@@ -21,7 +21,7 @@ from catalogue.site.auth import Access, answer, wants_json
 from catalogue.site.bodies import at_most
 from catalogue.site.pages import Pages
 from catalogue.sources import UPLOAD_URL, SourceConfig
-from catalogue.storage.store import Busy
+from catalogue.storage.store import Busy, NotTheWriter
 
 STATUS = {NotPublishable: 404, NothingPublished: 404, TooLarge: 413, Unsupported: 415, Unreadable: 422,
           TooDemanding: 422, NeedsConfirmation: 409}
@@ -73,6 +73,8 @@ def publish_routes(access: Access, services: Services, pages: Pages) -> APIRoute
         source = source_for(user, source_id)
         name, content, declared, confirmed = await _received(request, filename, settings.max_upload_bytes)
         with _as_http():
+            if services.store.follows():  # checked against, and written to, the writer's data directory
+                raise NotTheWriter()
             if dry_run:
                 report = await run_in_threadpool(publishing.dry_run, settings, config(), source.id, name,
                                                  content, declared)
@@ -97,6 +99,8 @@ def publish_routes(access: Access, services: Services, pages: Pages) -> APIRoute
     def withdraw(request: Request, source_id: str, user: Principal = publisher):
         source = source_for(user, source_id)
         with _as_http():
+            if services.store.follows():
+                raise NotTheWriter()
             run, withdrawn = publishing.withdraw(settings, config(), source.id)
         access.log(user, "publication.withdraw", f"source:{source.id}", before=withdrawn.model_dump(),
                    organisation=source.publisher)
