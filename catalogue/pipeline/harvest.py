@@ -194,8 +194,8 @@ def _follow(settings: Settings, store: Store) -> None:
     if settings.search == "embedded":
         reindex(store, settings, state)
         return
-    docs, concepts, registers = read_catalogue(store, state)
-    open_concepts(settings).rebuild(concepts, (d.label for d in docs), registers)
+    contents = read_catalogue(store, state)
+    open_concepts(settings).rebuild(contents.concepts(), contents.labels(), contents.registers())
     _note_index(settings, state)
 
 
