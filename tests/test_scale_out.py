@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from contextlib import ExitStack
 from dataclasses import replace
 
 import httpx
 
-from catalogue.pipeline.harvest import catch_up, harvest, index_built_from, settle
+from catalogue.pipeline.following import Follower
+from catalogue.pipeline.harvest import harvest, index_built_from, settle
 from catalogue.storage.database import open_database
 from catalogue.storage.published import Published
 from catalogue.storage.runs import RunLog
@@ -54,6 +56,16 @@ def place_of_death(client: httpx.Client) -> dict:
     found = client.get("/api/variables", params={"q": "dødssted"}).json()["items"]
     [hit] = [h for h in found if h["name"] == "DODSSTED"]
     return client.get(f"/api/variables/{hit['id']}").json() | {"id": hit["id"]}
+
+
+def caught_up(client: httpx.Client) -> dict:
+    """The follower's /readyz once it serves the published generation: it catches up in the
+    background, serving the one before meanwhile."""
+    deadline = time.monotonic() + 300
+    while (ready := client.get("/readyz").json()).get("follower", {}).get("catching_up_to") is not None:
+        assert time.monotonic() < deadline, ready
+        time.sleep(0.1)
+    return ready
 
 
 def label_at(client: httpx.Client, variable_id: str, at: str) -> tuple[str, str]:
@@ -116,6 +128,7 @@ def test_app_servers_with_data_directories_of_their_own_follow_a_separate_writer
         healed = catalogue("harvest", env=env)
         assert healed.returncode == 0, healed.stdout + healed.stderr
         for client in (one, other):
+            caught_up(client)
             page = place_of_death(client)
             assert page["variable"]["label"]["nb"] == "Stad for dødsfall"
             assert [e["change"] for e in page["history"]] == ["changed", "added"]
@@ -129,7 +142,7 @@ def test_app_servers_with_data_directories_of_their_own_follow_a_separate_writer
                            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
         assert refused.status_code == 503 and "writer's data directory" in refused.json()["detail"]
         assert other.get("/api/curation", headers={"Authorization": f"Bearer {token}"}).json()["total"] == 0
-        # ... by a server on it, whose commit both serve at once
+        # ... by a server on it, whose commit both serve once they have caught up with it
         editor = stack.enter_context(httpx.Client(base_url=stack.enter_context(serving(
             replace(settings_in(tmp_path), data_dir=writer, sources_file=config.path), tmp_path / "editor.log",
             **shared)).url, timeout=60))
@@ -139,6 +152,7 @@ def test_app_servers_with_data_directories_of_their_own_follow_a_separate_writer
         assert editor.post(f"/curation/mappings/{made.json()['id']}", data={"state": "approved"},
                            headers=curator).json()["state"] == "approved"
         for client in (one, other):
+            caught_up(client)
             same = place_of_death(client)["same_variables"]
             assert [(s["kind"], s["label"]["nb"]) for s in same] == [("standard_variable", "Fødselsvekt")]
 
@@ -163,7 +177,7 @@ def test_a_follower_beside_a_search_cluster_builds_only_its_concepts_and_publish
     # the cluster's index is the writer's to update; the concepts' index is the follower's own
     follower = replace(settings_in(tmp_path / "app"), sources_file=config.path, search="opensearch",
                        es_url="http://127.0.0.1:9", **shared)
-    catch_up(follower)
+    Follower(follower, Store(follower.data_dir, BASE_URI, store_server, published)).catch_up()
     assert index_built_from(follower)["graphs"] == {s.id: s.graph_file for s in store.state().sources.values()
                                                     if s.graph_file}
     assert sorted(p.name for p in follower.data_dir.iterdir() if not p.name.startswith(".")) == ["concepts", "indexed.json"]
