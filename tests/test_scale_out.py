@@ -19,6 +19,7 @@ from catalogue.pipeline.following import Follower
 from catalogue.pipeline.harvest import harvest, index_built_from, settle
 from catalogue.storage.database import open_database
 from catalogue.storage.published import Published
+from catalogue.storage.remote_store import RemoteGraphStore
 from catalogue.storage.runs import RunLog
 from catalogue.storage.store import Store
 from support import BASE_URI, DCAT_SOURCE, log_in, serving, settings_in
@@ -198,3 +199,73 @@ def test_a_harvest_on_a_data_directory_that_is_not_the_writers_is_refused(tmp_pa
     assert refused.returncode == 2 and "holds no catalogue" in refused.stderr and "CATALOGUE_DATA_DIR" in refused.stderr
     assert catalogue("index", env=elsewhere).returncode == 0
     assert published.state() == before and before.sources["dar"].graph_file
+
+
+def found(client: httpx.Client, name: str = "DODSSTED") -> tuple[str, str]:
+    """The variable's label as its search hit and as its page show it."""
+    [hit] = [h for h in client.get("/api/variables", params={"q": name}).json()["items"] if h["name"] == name]
+    return hit["label"]["nb"], client.get(f"/api/variables/{hit['id']}").json()["variable"]["label"]["nb"]
+
+
+def test_a_follower_answers_from_the_generation_it_has_whole_while_it_catches_up_in_the_background(
+        tmp_path, database_url, make_config, served, store_server):
+    config = make_config(DCAT_SOURCE.format(url=served[1]))
+    shared = {"CATALOGUE_DATABASE_URL": database_url, "CATALOGUE_STORE_URL": store_server}
+    env = {**os.environ, "CATALOGUE_DATA_DIR": str(tmp_path / "writer"), "CATALOGUE_SOURCES": str(config.path),
+           "CATALOGUE_BASE_URI": BASE_URI, "CATALOGUE_SEARCH": "embedded", **shared}
+    env.pop("CATALOGUE_KILL_AT", None)
+    katalog = served[0] / "dcat" / "katalog.ttl"
+
+    def harvest_relabelled(old: str, new: str) -> int:
+        """The writer's harvest of DODSSTED labelled `new`: the generation it published."""
+        katalog.write_text(katalog.read_text(encoding="utf-8").replace(f'"{old}"@nb', f'"{new}"@nb'), encoding="utf-8")
+        done = catalogue("harvest", env=env)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return published.generation()
+
+    assert catalogue("harvest", env=env).returncode == 0
+    published = Published(open_database(replace(settings_in(tmp_path), database_url=database_url)))
+    first = published.state()
+    hold = tmp_path / "hold"  # while it exists, every catch-up of the follower waits, holding its index lock
+    app = replace(settings_in(tmp_path / "app"), sources_file=config.path)
+    with serving(app, tmp_path / "app.log", CATALOGUE_HOLD_CATCH_UP=str(hold), **shared) as server, \
+            httpx.Client(base_url=server.url, timeout=60) as client:
+        assert caught_up(client)["follower"]["serving"] == first.generation
+        assert found(client) == ("Dødssted", "Dødssted")
+
+        hold.touch()
+        harvest_relabelled("Dødssted", "Stad for dødsfall")
+        assert found(client) == ("Dødssted", "Dødssted")  # and its catch-up starts, and waits
+        # a second harvest: the writer keeps its newest two checkpoints, and the one the follower serves
+        newest = harvest_relabelled("Stad for dødsfall", "Dødsstad")
+        assert RemoteGraphStore(store_server, BASE_URI).has(first.checkpoint)
+        # asked during the catch-up, it answers from the generation it has whole: search and page agree
+        assert found(client) == ("Dødssted", "Dødssted")
+        ready = client.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["follower"] == {"serving": first.generation, "catching_up_to": newest, "last_failure": None}
+        assert f"catalogue_follower_catching_up_to {float(newest)}" in client.get("/metrics").text
+
+        hold.unlink()
+        assert caught_up(client)["follower"]["serving"] == newest
+        assert found(client) == ("Dødsstad", "Dødsstad")
+
+        # a catch-up that fails (its checkpoint gone from the store server) is logged, and the
+        # follower goes on serving what it has; after the writer's next harvest, it catches up
+        hold.touch()
+        lost = harvest_relabelled("Dødsstad", "Dødssted")
+        assert found(client) == ("Dødsstad", "Dødsstad")
+        httpx.post(f"{store_server}/update", data={
+            "update": f"DROP GRAPH <{BASE_URI}store/checkpoint/{published.state().checkpoint}>"}).raise_for_status()
+        hold.unlink()
+        deadline = time.monotonic() + 300
+        while 'catalogue_follower_catch_ups_total{outcome="failed"} 1.0' not in client.get("/metrics").text:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert found(client) == ("Dødsstad", "Dødsstad")
+        assert f"catching up with generation {lost} failed" in (tmp_path / "app.log").read_text()
+        healed = catalogue("harvest", env=env)
+        assert healed.returncode == 0, healed.stdout + healed.stderr
+        assert caught_up(client)["follower"] == {"serving": published.generation(), "catching_up_to": None,
+                                                 "last_failure": None}
+        assert found(client) == ("Dødssted", "Dødssted")
