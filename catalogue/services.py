@@ -62,7 +62,7 @@ class Services:
         self._lock = threading.Lock()
         self._generation: int | None = None
         self._view: View | None = None
-        self.follower = Follower(settings, self.store) if self.store.follows() else None
+        self._follower = Follower(settings, self.store) if self._published is not None else None
         try:
             if self.follower is not None:
                 self.follower.state()  # its indexes, built now if it has none
@@ -90,6 +90,12 @@ class Services:
         return down
 
     @property
+    def follower(self) -> Follower | None:
+        """What brings this server's indexes up to the published state, while it follows one
+        (until a writer commits a state to its data directory, see Store.follows)."""
+        return self._follower if self.store.follows() else None
+
+    @property
     def records(self) -> RecordStore | Published:
         """The record versions, where the state read is (see Store.follows)."""
         return self._published if self.store.follows() else self._records
@@ -111,8 +117,8 @@ class Services:
         """The current generation's view; a new generation (a harvest or publication in
         another process) is caught up with (see harvest.catch_up) and loaded on first use.
         A follower's is of the generation its indexes were built from (see Follower.state)."""
-        if self.follower is not None:
-            state = self.follower.state()
+        if (follower := self.follower) is not None:
+            state = follower.state()
             generation = state.generation
         else:
             generation = self.store.generation()
@@ -120,6 +126,6 @@ class Services:
                 catch_up(self.settings, index=False)  # its runs listed and in the history
         with self._lock:
             if self._view is None or generation != self._generation:
-                snapshot = Snapshot(self.store, state) if self.follower is not None else self.store.snapshot()
+                snapshot = Snapshot(self.store, state) if follower is not None else self.store.snapshot()
                 self._view, self._generation = View(snapshot, self.history, self.config), generation
             return self._view

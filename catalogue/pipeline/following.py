@@ -116,6 +116,7 @@ class Follower:
                 self._note(self._built[1], force=True)
                 while HOLD_CATCH_UP and Path(HOLD_CATCH_UP).exists():
                     time.sleep(0.05)
+                log.info("catching up with generation %s", state.generation, extra={"generation": state.generation})
                 if follow(self.settings, self.store, state):
                     log.info("caught up with generation %s in %.1f s", state.generation, time.monotonic() - started,
                              extra={"generation": state.generation})

@@ -192,7 +192,7 @@ def follow(settings: Settings, store: Store, state: State) -> bool:
     missing = f"the store server lacks generation {state.generation}'s checkpoint {state.checkpoint}"
     if store.unchecked(state):
         raise FileNotFoundError(missing)
-    if _graphs(state) != built.get("graphs") or _names(state) != built.get("names"):
+    if _graphs(state) != built.get("graphs", {}):
         if settings.search == "embedded":
             _build_index(store, settings, state)
         else:
@@ -247,16 +247,12 @@ def _note_index(settings: Settings, state: State) -> None:
     """What the index was built from: the graphs, the sources' names (which documents carry),
     and the whole state (what a follower serves beside the index, see `follow`)."""
     atomic_write(settings.data_dir / INDEXED, json.dumps({
-        "generation": state.generation, "graphs": _graphs(state), "names": _names(state),
-        "state": state.model_dump(mode="json")}).encode())
+        "generation": state.generation, "graphs": _graphs(state),
+        "names": {s.id: s.name for s in state.sources.values()}, "state": state.model_dump(mode="json")}).encode())
 
 
 def _graphs(state: State) -> dict[str, str]:
     return {s.id: s.graph_file for s in state.sources.values() if s.graph_file}
-
-
-def _names(state: State) -> dict[str, str]:
-    return {s.id: s.name for s in state.sources.values()}
 
 
 def index_built_from(settings: Settings) -> dict:

@@ -25,8 +25,8 @@ def operation_routes(services: Services, metrics: Metrics) -> APIRouter:
         down = {name: why for name, why in checks.items() if why}
         body = {"status": "not ready" if down else "ready", "down": down,
                 "checks": {name: "down" if why else "up" for name, why in checks.items()}}
-        if services.follower is not None and not down:
-            body["follower"] = services.follower.status()
+        if (follower := services.follower) is not None and not down:
+            body["follower"] = follower.status()
         return JSONResponse(body, status_code=503 if down else 200, headers={"Cache-Control": "no-store"})
 
     @app.get("/metrics")
