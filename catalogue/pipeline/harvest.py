@@ -791,11 +791,12 @@ def reindex(store: Store, settings: Settings, state: State | None = None) -> int
 
 
 def _build_index(store: Store, settings: Settings, state: State) -> int:
-    """The search and concepts' indexes of `state`'s graphs, swapped in when whole."""
+    """The concepts' and search indexes of `state`'s graphs, each swapped in when whole; the
+    search index last, so that a follower's pages follow its searches within a moment (`follow`)."""
     with _without_cycle_collection():
         contents = read_catalogue(store, state)
-        open_backend(settings).rebuild(contents.documents)
         open_concepts(settings).rebuild(contents.concepts(), contents.labels(), contents.registers())
+        open_backend(settings).rebuild(contents.documents)
     return len(contents.documents)
 
 
