@@ -2,7 +2,8 @@
 processes, each with a data directory of its own, share only PostgreSQL and the graph store
 server with a separate `catalogue harvest`, whose data directory is the durable record and
 which publishes what they read (catalogue.storage.published). Each server keeps its own
-embedded search index, built from the store server: a search cluster would be shared instead,
+embedded search index, built from the store server in the background while it serves the
+generation before (catalogue.pipeline.following): a search cluster would be shared instead,
 and tests/test_search_conformance.py runs one."""
 from __future__ import annotations
 

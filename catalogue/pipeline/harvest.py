@@ -154,8 +154,8 @@ def settle(settings: Settings, store: Store, index: bool = True, rebuild: bool =
 def catch_up(settings: Settings, index: bool = True) -> None:
     """A reader's part: settle (with or without the index) what a killed writer left,
     unless a writer holds the store, which settles when it is done. A reader that follows
-    the state a writer on another host published (Store.follows) settles nothing: it
-    brings its own indexes up to that state (see `follow`)."""
+    the state a writer on another host published (Store.follows) settles nothing: its
+    indexes follow that state in the background (catalogue.pipeline.following)."""
     store = Store(settings.data_dir, settings.base_uri, settings.store_url, published_to(settings))
     try:
         if store.state_file.exists() and not store.follows():
