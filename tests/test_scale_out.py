@@ -270,3 +270,32 @@ def test_a_follower_answers_from_the_generation_it_has_whole_while_it_catches_up
         assert caught_up(client)["follower"] == {"serving": published.generation(), "catching_up_to": None,
                                                  "last_failure": None}
         assert found(client) == ("Dødssted", "Dødssted")
+
+
+def test_a_follower_whose_generation_lost_its_graphs_serves_the_published_one_once_indexed(
+        tmp_path, database_url, make_config, served, store_server):
+    """... rather than that generation's pages with no graphs behind them (a follower stopped
+    for longer than the writer keeps what it read)."""
+    config = make_config(DCAT_SOURCE.format(url=served[1]))
+    shared = {"database_url": database_url, "store_url": store_server}
+    writer = replace(settings_in(tmp_path / "writer"), sources_file=config.path, **shared)
+    assert [r.status for r in harvest(writer, config)] == ["ok"]
+    app = replace(settings_in(tmp_path / "app"), sources_file=config.path, **shared)
+    published = Published(open_database(writer))
+
+    def follower() -> Follower:  # as a server starts
+        return Follower(app, Store(app.data_dir, BASE_URI, store_server, published))
+
+    before = published.state()
+    assert follower().state() == before
+    katalog = served[0] / "dcat" / "katalog.ttl"
+    katalog.write_text(katalog.read_text(encoding="utf-8").replace('"Dødssted"@nb', '"Stad for dødsfall"@nb'),
+                       encoding="utf-8")
+    assert [r.status for r in harvest(writer, config)] == ["ok"]
+    httpx.post(f"{store_server}/update", data={
+        "update": f"DROP GRAPH <{BASE_URI}store/checkpoint/{before.checkpoint}>"}).raise_for_status()
+
+    again = follower()
+    assert again.served() is None
+    assert again.state() == published.state() != before  # built first, in this call
+    assert index_built_from(app)["generation"] == published.generation()
