@@ -58,6 +58,15 @@ def change_one_record(folder: Path) -> float:
     return time.perf_counter() - started
 
 
+def harvested_store(folder: Path, n: int) -> None:
+    """The synthetic store of `n` variables (search.synthetic_store), its graph files sorted as
+    a harvest stores them."""
+    synthetic_store(folder, n)
+    for path in (folder / "graphs").glob("*.nt"):
+        path.write_text("\n".join(sorted(set(path.read_text(encoding="utf-8").splitlines()))) + "\n",
+                        encoding="utf-8")
+
+
 def timed(client: httpx.Client, path: str, **params) -> tuple[float, int]:
     started = time.perf_counter()
     response = client.get(path, params=params, headers={"accept": "text/turtle"} if path == "/catalog" else {})
@@ -68,10 +77,7 @@ def timed(client: httpx.Client, path: str, **params) -> tuple[float, int]:
 def measure(n: int) -> None:
     folder = Path(tempfile.mkdtemp(prefix="graph-store-bench-"))
     try:
-        synthetic_store(folder, n)
-        for path in (folder / "graphs").glob("*.nt"):  # kept sorted, as a harvest stores them
-            path.write_text("\n".join(sorted(set(path.read_text(encoding="utf-8").splitlines()))) + "\n",
-                            encoding="utf-8")
+        harvested_store(folder, n)
         started = time.perf_counter()
         subprocess.run([sys.executable, "-m", "catalogue.cli", "index"], check=True, stdout=subprocess.DEVNULL,
                        env={**os.environ, "CATALOGUE_DATA_DIR": str(folder), "CATALOGUE_BASE_URI": BASE})

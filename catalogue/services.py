@@ -9,7 +9,8 @@ A harvest in another process commits a new generation of the state; the next req
 it and gets a new view, so a running server serves new data without a restart. A server with
 a data directory of its own (no state in it), a database and a store server follows the state
 the writer published there instead (catalogue.storage.published), with its run log and record
-versions, and keeps only its own indexes in its data directory.
+versions, and keeps only its own indexes in its data directory: it serves the generation they
+were built from until they are built from a newer one (catalogue.pipeline.following).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from catalogue.access.audit import Audit
 from catalogue.curation.mappings import Curation
 from catalogue.curation.quality import Scores
 from catalogue.lists import Lists
+from catalogue.pipeline.following import Follower
 from catalogue.pipeline.harvest import catch_up, published_to
 from catalogue.pipeline.uploads import Uploads
 from catalogue.search import open_backend, open_concepts
@@ -32,7 +34,7 @@ from catalogue.storage.history import History
 from catalogue.storage.published import Published
 from catalogue.storage.records import RecordStore
 from catalogue.storage.runs import RunLog
-from catalogue.storage.store import Store
+from catalogue.storage.store import Snapshot, Store
 from catalogue.view import View
 
 log = logging.getLogger(__name__)
@@ -60,8 +62,12 @@ class Services:
         self._lock = threading.Lock()
         self._generation: int | None = None
         self._view: View | None = None
+        self._follower = Follower(settings, self.store) if self._published is not None else None
         try:
-            catch_up(settings)  # a writer killed before this server started left the index behind?
+            if self.follower is not None:
+                self.follower.state()  # its indexes, built now if it has none
+            else:
+                catch_up(settings)  # a writer killed before this server started left the index behind?
         except Exception as exc:  # a store not answering yet: start anyway, /readyz names it
             log.warning("could not settle the data directory at start: %s: %s", type(exc).__name__, exc)
 
@@ -84,6 +90,12 @@ class Services:
         return down
 
     @property
+    def follower(self) -> Follower | None:
+        """What brings this server's indexes up to the published state, while it follows one
+        (until a writer commits a state to its data directory, see Store.follows)."""
+        return self._follower if self.store.follows() else None
+
+    @property
     def records(self) -> RecordStore | Published:
         """The record versions, where the state read is (see Store.follows)."""
         return self._published if self.store.follows() else self._records
@@ -103,12 +115,17 @@ class Services:
     @property
     def view(self) -> View:
         """The current generation's view; a new generation (a harvest or publication in
-        another process) is caught up with (see harvest.catch_up) and loaded on first use."""
-        generation = self.store.generation()
-        if generation != self._generation:
-            # its runs listed and in the history; a follower's own indexes, which no writer updates
-            catch_up(self.settings, index=self.store.follows())
+        another process) is caught up with (see harvest.catch_up) and loaded on first use.
+        A follower's is of the generation its indexes were built from (see Follower.state)."""
+        if (follower := self.follower) is not None:
+            state = follower.state()
+            generation = state.generation
+        else:
+            generation = self.store.generation()
+            if generation != self._generation:
+                catch_up(self.settings, index=False)  # its runs listed and in the history
         with self._lock:
             if self._view is None or generation != self._generation:
-                self._view, self._generation = View(self.store.snapshot(), self.history, self.config), generation
+                snapshot = Snapshot(self.store, state) if follower is not None else self.store.snapshot()
+                self._view, self._generation = View(snapshot, self.history, self.config), generation
             return self._view

@@ -11,6 +11,8 @@ DEMO_SOURCES = Path(__file__).parent / "demo" / "sources.toml"
 SEARCH_BACKENDS = ("embedded", "opensearch", "elasticsearch")
 # A test hook, read once (see catalogue.storage.durable): the write boundary to kill the process at.
 KILL_AT = int(os.environ.get("CATALOGUE_KILL_AT") or 0)
+# A test hook, read once (see catalogue.pipeline.following): a follower's catch-up waits while this file exists.
+HOLD_CATCH_UP = os.environ.get("CATALOGUE_HOLD_CATCH_UP")
 
 
 @dataclass(frozen=True)

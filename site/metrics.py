@@ -120,3 +120,15 @@ class CatalogueCollector(Collector):
         for source, count in self.services.runs.counts().items():
             runs.add_metric([source], count)
         yield runs
+        if (follower := self.services.follower) is not None:
+            status = follower.status()
+            yield GaugeMetricFamily("catalogue_follower_generation", "Generation a follower serves (0 before its first)",
+                                    value=status["serving"] or 0)
+            yield GaugeMetricFamily("catalogue_follower_catching_up_to",
+                                    "Published generation a follower is catching up with (0 when it serves it)",
+                                    value=status["catching_up_to"] or 0)
+            outcomes = CounterMetricFamily("catalogue_follower_catch_ups", "This process's catch-ups, by outcome",
+                                           labels=["outcome"])
+            for outcome in ("done", "failed"):
+                outcomes.add_metric([outcome], follower.outcomes[outcome])
+            yield outcomes

@@ -144,7 +144,7 @@ def settle(settings: Settings, store: Store, index: bool = True, rebuild: bool =
             progress("indexing")
             indexed = reindex(store, settings, state)
         quality.Scores(store, open_database(settings)).refresh()  # scores the sources whose graphs changed
-    store.prune(state)
+    store.prune(state, published_to(settings))
     prune_uploads(settings.data_dir, state)
     RecordStore(settings.data_dir).prune({s.manifest or f"{s.id}.manifest.json" for s in state.sources.values()},
                                          {*log.ids(), *state.runs})
@@ -154,15 +154,11 @@ def settle(settings: Settings, store: Store, index: bool = True, rebuild: bool =
 def catch_up(settings: Settings, index: bool = True) -> None:
     """A reader's part: settle (with or without the index) what a killed writer left,
     unless a writer holds the store, which settles when it is done. A reader that follows
-    the state a writer on another host published (Store.follows) settles nothing: with
-    `index`, it brings its own indexes up to that state."""
+    the state a writer on another host published (Store.follows) settles nothing: its
+    indexes follow that state in the background (catalogue.pipeline.following)."""
     store = Store(settings.data_dir, settings.base_uri, settings.store_url, published_to(settings))
     try:
-        if store.follows():
-            if index:
-                with store.index_lock(wait=0):
-                    _follow(settings, store)
-        elif store.state_file.exists():
+        if store.state_file.exists() and not store.follows():
             with store.lock(wait=0):
                 settle(settings, store, index=index)
     except Busy:
@@ -184,19 +180,28 @@ def _publish(settings: Settings, store: Store) -> None:
     boundary("state published")
 
 
-def _follow(settings: Settings, store: Store) -> None:
-    """A follower's own indexes, rebuilt from the published state's graphs on the store server
-    when they were built from others: the search index when it is embedded (a search cluster
-    is the writer's to update), and the concepts' index, which is always the data directory's."""
-    state = store.state()
-    if _graphs(state) == index_built_from(settings).get("graphs", {}) or store.unchecked(state):
-        return
-    if settings.search == "embedded":
-        reindex(store, settings, state)
-        return
-    contents = read_catalogue(store, state)
-    open_concepts(settings).rebuild(contents.concepts(), contents.labels(), contents.registers())
-    _note_index(settings, state)
+def follow(settings: Settings, store: Store, state: State) -> bool:
+    """Bring a follower's own indexes up to `state`, published by the writer, and note it as
+    theirs (catalogue.pipeline.following serves it then); False if they were of it already.
+    They are rebuilt from its graphs on the store server when they were built from others:
+    the search index when it is embedded (a search cluster is the writer's to update), and
+    the concepts' index, which is always the data directory's. The caller holds the index lock."""
+    built = index_built_from(settings)
+    if built.get("generation") == state.generation and "state" in built:
+        return False
+    missing = f"the store server lacks generation {state.generation}'s checkpoint {state.checkpoint}"
+    if store.unchecked(state):
+        raise FileNotFoundError(missing)
+    if _graphs(state) != built.get("graphs", {}):
+        if settings.search == "embedded":
+            _build_index(store, settings, state)
+        else:
+            contents = read_catalogue(store, state)
+            open_concepts(settings).rebuild(contents.concepts(), contents.labels(), contents.registers())
+        if store.unchecked(state):  # pruned while read: what was read may lack some of its graphs
+            raise FileNotFoundError(missing + " any more: it was pruned while it was read")
+    _note_index(settings, state)  # with the same graphs (an unchanged harvest), the indexes stand
+    return True
 
 
 def _apply_runs(settings: Settings, state: State) -> None:
@@ -239,10 +244,11 @@ def _patch_index(store: Store, settings: Settings, state: State, progress: Progr
 
 
 def _note_index(settings: Settings, state: State) -> None:
-    """What the index was built from: the graphs, and the sources' names (which documents carry)."""
+    """What the index was built from: the graphs, the sources' names (which documents carry),
+    and the whole state (what a follower serves beside the index, see `follow`)."""
     atomic_write(settings.data_dir / INDEXED, json.dumps({
         "generation": state.generation, "graphs": _graphs(state),
-        "names": {s.id: s.name for s in state.sources.values()}}).encode())
+        "names": {s.id: s.name for s in state.sources.values()}, "state": state.model_dump(mode="json")}).encode())
 
 
 def _graphs(state: State) -> dict[str, str]:
@@ -779,11 +785,18 @@ def reindex(store: Store, settings: Settings, state: State | None = None) -> int
     and note which they were; returns how many variables were indexed. The documents are
     made a few registers at a time as the backend takes them (see read_catalogue)."""
     state = state or store.state()
+    indexed = _build_index(store, settings, state)
+    _note_index(settings, state)
+    return indexed
+
+
+def _build_index(store: Store, settings: Settings, state: State) -> int:
+    """The concepts' and search indexes of `state`'s graphs, each swapped in when whole; the
+    search index last, so that a follower's pages follow its searches within a moment (`follow`)."""
     with _without_cycle_collection():
         contents = read_catalogue(store, state)
-        open_backend(settings).rebuild(contents.documents)
         open_concepts(settings).rebuild(contents.concepts(), contents.labels(), contents.registers())
-    _note_index(settings, state)
+        open_backend(settings).rebuild(contents.documents)
     return len(contents.documents)
 
 

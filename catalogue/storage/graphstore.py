@@ -21,7 +21,7 @@ import fcntl
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -106,13 +106,13 @@ class GraphStore:
         _COPY_LOCKS.append(handle)  # kept open, so locked, until the process ends
         return ox.Store(str(folder))
 
-    def prune(self, current: str | None) -> None:
-        """Remove the checkpoints but `current` and the one before it (a reader may still
-        be on it), and copies no live process holds. The caller holds the lock."""
+    def prune(self, current: str | None, keep: Iterable[str] = ()) -> None:
+        """Remove the checkpoints but `current`, the one before it (a reader may still be
+        on it) and those in `keep`, and copies no live process holds. The caller holds the lock."""
         names = sorted(p.name for p in self.checkpoints.glob("*"))
         older = [n for n in names if current and n < current and self.has(n)]  # not one cut off midway
         for name in names:  # names sort by the time they were made
-            if name != current and name not in older[-1:]:
+            if name != current and name not in older[-1:] and name not in keep:
                 shutil.rmtree(self.checkpoints / name, ignore_errors=True)
         for folder in self.copies.glob("*"):
             with open(folder / LOCK, "a") as handle:

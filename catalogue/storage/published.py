@@ -10,17 +10,26 @@ the database lacks and the state, in one transaction, holding its data directory
 their history events are recorded. A writer killed before publishing leaves the app servers on
 the last published state, which is whole, and its next settle publishes again
 (catalogue.pipeline.harvest.settle).
+
+App servers note here which of the store server's checkpoints they read (`follow`), and the
+writer keeps those when it prunes the others (catalogue.pipeline.following).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from catalogue.storage.database import Connection, Database
 from catalogue.storage.records import RecordStore, RecordVersion, versions_lines
 from catalogue.storage.runs import RecordChange, Run, RunLog
 from catalogue.storage.store import State
+
+
+T = TypeVar("T")
 
 
 class SecondRecord(RuntimeError):
@@ -37,8 +46,12 @@ def _tables(db: Connection) -> None:
               f"CREATE TABLE packs (run TEXT PRIMARY KEY, pack {binary} NOT NULL);")
 
 
-MIGRATIONS = (_tables,)
+MIGRATIONS = (_tables, "CREATE TABLE followers (id TEXT PRIMARY KEY, checkpoints TEXT NOT NULL, "
+                      "seen BIGINT NOT NULL)")
 CURRENT = "current"  # the state table's one row
+# Seconds a follower's checkpoints are kept after it last noted them: long enough for a quiet
+# server (its probes note them too), short enough that a stopped one's go before long.
+FOLLOWED_FOR = 3600
 
 
 class Published:
@@ -56,10 +69,8 @@ class Published:
     def publish(self, state: State, committed: int, data_dir: Path) -> None:
         """Publish `state` (committed at `committed`, in ns) and every run of `data_dir`'s log
         or `state` not yet published, with its changes and record pack, idempotently. The
-        caller holds the data directory's lock. In a thread of its own, whose transaction is
-        apart from any the caller has open (a curator's, whose write commits a state)."""
-        with ThreadPoolExecutor(1) as thread:
-            thread.submit(self._publish, state, committed, RunLog(data_dir), RecordStore(data_dir)).result()
+        caller holds the data directory's lock. In a thread of its own (see `_apart`)."""
+        _apart(self._publish, state, committed, RunLog(data_dir), RecordStore(data_dir))
 
     def _publish(self, state: State, committed: int, log: RunLog, records: RecordStore) -> None:
         with self.transaction() as db:
@@ -90,6 +101,28 @@ class Published:
                        ((run.id, n, c.model_dump_json(exclude_none=True)) for n, c in enumerate(changes)))
         if pack is not None:
             db.execute("INSERT INTO packs (run, pack) VALUES (?, ?)", (run.id, pack.read_bytes()))
+
+    # -- the checkpoints followers read ----------------------------------------
+    def follow(self, follower: str, checkpoints: Iterable[str]) -> None:
+        """Note that `follower` (an app server's process) reads `checkpoints` now, and forget
+        followers not heard from for FOLLOWED_FOR seconds."""
+        seen = time.time_ns()
+        with self.transaction() as db:
+            db.execute("DELETE FROM followers WHERE seen < ?", (seen - FOLLOWED_FOR * 10**9,))
+            db.execute("INSERT INTO followers (id, checkpoints, seen) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE "
+                       "SET checkpoints = excluded.checkpoints, seen = excluded.seen",
+                       (follower, json.dumps(sorted(checkpoints)), seen))
+
+    def followed(self) -> set[str]:
+        """The checkpoints followers heard from within FOLLOWED_FOR seconds read: the writer
+        keeps them. In a thread of its own, as `publish`."""
+        return _apart(self._followed)
+
+    def _followed(self) -> set[str]:
+        with self.transaction() as db:
+            rows = db.execute("SELECT checkpoints FROM followers WHERE seen >= ?",
+                              (time.time_ns() - FOLLOWED_FOR * 10**9,)).fetchall()
+        return {checkpoint for body, in rows for checkpoint in json.loads(body)}
 
     # -- the state, as Store reads it ----------------------------------------
     def committed(self) -> int:
@@ -148,3 +181,10 @@ class Published:
         with self.transaction() as db:
             row = db.execute("SELECT pack FROM packs WHERE run = ?", (run_id,)).fetchone()
         return bytes(row[0]) if row else None
+
+
+def _apart(call: Callable[..., T], *args) -> T:
+    """`call(*args)` in a thread of its own: its transaction is apart from any the caller has
+    open (a curator's, whose write commits a state)."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(call, *args).result()

@@ -82,16 +82,18 @@ class RemoteGraphStore:
                    headers={"Content-Type": "application/n-triples"})
         return RemoteStore(self, {**store.names, added: graph})
 
-    def prune(self, current: str | None) -> None:
-        """Drop the checkpoints but `current` and the one before it (a reader may still be on
-        it), and every graph of this catalogue neither names: those of pruned checkpoints and
-        a killed writer's. The caller holds the lock."""
+    def prune(self, current: str | None, keep: Iterable[str] = ()) -> None:
+        """Drop the checkpoints but `current`, the one before it (a reader may still be on
+        it) and those in `keep` (app servers read them), and every graph of this catalogue
+        none of these names: those of pruned checkpoints and a killed writer's. The caller
+        holds the lock."""
         ours = [row["g"].value for row in self._select(
             f'SELECT ?g WHERE {{ GRAPH ?g {{}} FILTER(STRSTARTS(STR(?g), "{self.prefix}")) }}')]
         checkpoints = sorted(g for g in ours if g.startswith(self._checkpoint_graph("")))
         older = [g for g in checkpoints if current and g < self._checkpoint_graph(current)]
         kept = {self._checkpoint_graph(current)} if current else set()
         kept.update(older[-1:])
+        kept.update(self._checkpoint_graph(name) for name in keep)
         held = {physical for graph in kept for physical in self._listing(graph)}
         held.update(self._added(graph) for graph in kept)
         gone = [g for g in ours if g not in kept and g not in held]

@@ -285,11 +285,13 @@ class Store:
         with open(self.graphs_dir / graph_file, "rb") as lines:
             return sum(line != b"\n" for line in lines)
 
-    def prune(self, state: State) -> None:
+    def prune(self, state: State, followed: Published | None = None) -> None:
         """Remove graph files `state` does not name: a killed writer's, and those it replaced,
         but for the one before each source's current file (a reader may be loading it);
-        and so the graph store's checkpoints. The caller holds the lock."""
-        self.graph_store.prune(state.checkpoint)
+        and so the graph store's checkpoints, but those that app servers following the state
+        published to `followed` (or to this store's `published`) read. The caller holds the lock."""
+        followed = followed or self.published
+        self.graph_store.prune(state.checkpoint, followed.followed() if followed else set())
         by_source: dict[str, list[str]] = {}
         for path in self.graphs_dir.glob("*.nt"):
             by_source.setdefault(path.name.split(".", 1)[0], []).append(path.name)

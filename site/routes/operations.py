@@ -19,12 +19,15 @@ def operation_routes(services: Services, metrics: Metrics) -> APIRouter:
 
     @app.get("/readyz")
     def readyz() -> JSONResponse:
-        """Ready for traffic: every store answers; 503 names each that does not, and why."""
+        """Ready for traffic: every store answers; 503 names each that does not, and why. A
+        follower tells the generation it serves and the one it is catching up with."""
         checks = services.readiness()
         down = {name: why for name, why in checks.items() if why}
-        return JSONResponse({"status": "not ready" if down else "ready", "down": down,
-                             "checks": {name: "down" if why else "up" for name, why in checks.items()}},
-                            status_code=503 if down else 200, headers={"Cache-Control": "no-store"})
+        body = {"status": "not ready" if down else "ready", "down": down,
+                "checks": {name: "down" if why else "up" for name, why in checks.items()}}
+        if (follower := services.follower) is not None and not down:
+            body["follower"] = follower.status()
+        return JSONResponse(body, status_code=503 if down else 200, headers={"Cache-Control": "no-store"})
 
     @app.get("/metrics")
     def prometheus() -> Response:
