@@ -287,11 +287,12 @@ class _Maps:
             if not self._take(subject, quads):  # a predicate with several values: their order counts
                 for key in {(subject, q.predicate.value) for q in quads}:
                     self.texts.pop(key, None), self.values.pop(key, None), self.lists.pop(key, None)
-                self._take(subject, sorted(quads, key=lambda q: (self.order.get(q.graph_name, -1), str(q.object))))
+                self._take(subject, sorted(quads, key=lambda q: (self.order.get(q.graph_name, -1), str(q.object))),
+                           ordered=True)
 
-    def _take(self, subject: str, quads: list[ox.Quad]) -> bool:
-        """Take the subject's statements in the order given: False, taken in part, at a second
-        value of a predicate whose first value is the one kept (their order counts)."""
+    def _take(self, subject: str, quads: list[ox.Quad], ordered: bool = False) -> bool:
+        """Take the subject's statements in the order given; unless they are `ordered`, stop
+        (False, taken in part) at a second value of a predicate whose values' order counts."""
         texts, values, lists, order = self.texts, self.values, self.lists, self.order
         for quad in quads:
             if quad.graph_name not in order:
@@ -301,12 +302,13 @@ class _Maps:
             if kind == TEXT:
                 texts[key].append((obj.value, obj.language or "nb"))
             elif kind == VALUE:
-                if key in values:
+                if key not in values:
+                    values[key] = obj.value
+                elif not ordered:
                     return False
-                values[key] = obj.value
             elif kind == LIST and predicate != RDF_TYPE:
                 if predicate == TEMPORAL:
-                    if key in lists:
+                    if key in lists and not ordered:
                         return False
                     self.periods.append(obj)
                 lists[key].append(intern(obj.value))
@@ -337,25 +339,25 @@ class _Graphs:
         self._read: set[str] = set()  # the shared subjects whose statements are in `shared`
         self._themes = ontology.labels("themes.ttl")
         self._codes: dict[str, list[str]] | None = None
-        first: dict[str, SourceState] = {}  # a variable's first source, where a later one names it too
+        self._first: dict[str, SourceState] = {}  # a variable's first source, where a later one names it too
+        self._place = {source.id: i for i, source in enumerate(graphs.values())}
+        linked_in: dict[str, int] = {}  # the graph a dataset's links to its variables were last read from
         for graph, source in graphs.items():  # in the state's order, as the graph files were read
             name = ox.NamedNode(graph)
             for quad in store.quads_for_pattern(None, _RDF_TYPE, _VARIABLE, name):
                 v = intern(quad.subject.value)
                 if (before := self.source_of.get(v)) is not None and before is not source:
-                    first.setdefault(v, before)
+                    self._first.setdefault(v, before)
                 self.source_of[v] = source
             for quad in store.quads_for_pattern(None, _RDF_TYPE, _DATASET, name):
                 self.dataset_source.setdefault(intern(quad.subject.value), source)
-            here: dict[str, str] = {}  # of a graph's links to one variable, its last line counts
             for quad in store.quads_for_pattern(None, _VARIABLE_LINK, None, name):
+                # of the datasets linking to a variable, the last line read counts
                 v, ds = intern(quad.object.value), intern(quad.subject.value)
-                if v not in here or f"<{ds}>" > f"<{here[v]}>":
-                    here[v] = self.dataset_of[v] = ds
-        # The variables in the order the graph files first name them, the order documents are made in
-        place = {source.id: i for i, source in enumerate(graphs.values())}
-        self.source_of = {v: self.source_of[v] for v in sorted(
-            self.source_of, key=lambda v: (place[first.get(v, self.source_of[v]).id], f"<{v}>"))}
+                if (before := self.dataset_of.get(v)) is None or linked_in[before] < self.order[name] \
+                        or f"<{ds}>" > f"<{before}>":
+                    self.dataset_of[v] = ds
+                linked_in[ds] = self.order[name]
         self._learn(self.dataset_source)
         self._learn([p for (_, predicate), p in list(self.values.items()) if predicate == PUBLISHER]
                     + [t for (_, predicate), ts in list(self.lists.items()) if predicate == THEME for t in ts])
@@ -363,8 +365,16 @@ class _Graphs:
                     for quad in store.quads_for_pattern(None, _IN_SCHEME, None, None) if quad.graph_name in self.order}
         self._learn([*concepts, *set(concepts.values()),
                      *(quad.subject.value for quad in store.quads_for_pattern(None, _HAS_VERSION, None, None))])
-        for _ in self.indexed():  # what each dataset gives its variables: worked out for its first
-            pass
+        first: dict[str, str] = {}  # what a dataset gives its variables is worked out for its first
+        for v, source in self.source_of.items():
+            if (ds := self.dataset_of.get(v)) in self.dataset_source and (ds not in first or self._line(v) < self._line(first[ds])):
+                first[ds] = v
+        for v in first.values():
+            self.dataset(v, self.source_of[v])
+
+    def _line(self, v: str) -> tuple[int, str]:
+        """Where the graph files first name variable `v` (the order its document was always made in)."""
+        return self._place[self._first.get(v, self.source_of[v]).id], f"<{v}>"
 
     def _learn(self, subjects) -> None:
         """Read the statements of the shared `subjects` not read yet."""
@@ -386,7 +396,7 @@ class _Graphs:
     def dataset(self, v: str, source: SourceState) -> dict | None:
         """What variable `v` of `source` takes from its dataset (None when its dataset was held
         back, which makes it unsearchable), with the URI of its own dataset as "source_dataset".
-        Worked out for the dataset's first variable (see __init__)."""
+        Worked out for the dataset's first variable in the graph files (see __init__)."""
         ds_uri = self.dataset_of.get(v)
         if ds_uri is None or ds_uri not in self.dataset_source:
             return None
@@ -417,6 +427,8 @@ class _Graphs:
         for v, _, ds in self.indexed():
             if units is None or ds["dataset"] in units:
                 found[ds["dataset"]].append(v)
+        for variables in found.values():
+            variables.sort(key=self._line)
         return found
 
     def documents(self, variables: list[str]) -> list[VariableDoc]:
