@@ -1,10 +1,11 @@
-"""Flat search documents, one per variable, built from the store's graphs in one pass."""
+"""Flat search documents, one per variable, made from the graph store a batch of variables at a time."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from datetime import date
+from itertools import islice
 from pathlib import Path
 from sys import intern
 
@@ -17,7 +18,7 @@ from catalogue.model import ids, ontology
 from catalogue.model.models import Period, Text, code_list_of, value_type
 from catalogue.model.namespaces import DCAT, DCT, DISCO, SCHEMA
 from catalogue.profiles.dcat_ap_no_3 import rdf_date
-from catalogue.storage.store import SourceState, State, Store
+from catalogue.storage.store import Snapshot, SourceState, State, Store
 
 MAX_CODES = 2000  # codes indexed per variable: a whole ICD-10 would crowd out its own variable
 # Variables whose documents are made at a time in a rebuild (whole registers, so that twins
@@ -79,6 +80,9 @@ START, END, THEME, TEMPORAL, HAS_VERSION = (str(p) for p in (DCAT.startDate, DCA
                                                               DCT.temporal, DCAT.hasVersion))
 VARIABLE_LINK, RDF_TYPE, SAME_AS = str(DISCO.variable), str(RDF.type), str(OWL.sameAs)
 VARIABLE, DATASET, CONCEPT_SCHEME = str(DISCO.Variable), str(DCAT.Dataset), str(SKOS.ConceptScheme)
+# and as nodes, to look statements up by
+_RDF_TYPE, _VARIABLE, _DATASET, _VARIABLE_LINK, _IN_SCHEME, _HAS_VERSION, _REPRESENTATION, _LABEL = (
+    ox.NamedNode(p) for p in (RDF_TYPE, VARIABLE, DATASET, VARIABLE_LINK, IN_SCHEME, HAS_VERSION, REPRESENTATION, LABEL))
 TEXT, VALUE, LIST, LINK = range(4)
 KEPT = {**dict.fromkeys((LABEL, DESCRIPTION, TITLE, NAME), TEXT),
         **dict.fromkeys((IDENTIFIER, REPRESENTATION, UNIT, PUBLISHER, ACCESS, IN_SCHEME, NOTATION, START, END,
@@ -108,9 +112,10 @@ def build_documents(store: Store, state: State | None = None) -> list[VariableDo
 def read_catalogue(store: Store, state: State | None = None, batch: int = REGISTER_BATCH) -> Contents:
     """The documents of the variables, the concepts of the code lists they use, and their registers.
 
-    One document per variable whose dataset is in the store, read from the stored graphs
-    in one pass (no SPARQL store to load: a million variables are some 15 million triples).
-    The graphs passed the gate, so documents are assembled without validating them again.
+    One document per variable whose dataset is in the store, read from the state's checkpoint
+    of the graph store a subject at a time (see _Graphs): what is held in memory is what the
+    variables share and one batch's statements, not the catalogue. The graphs passed the gate,
+    so documents are assembled without validating them again.
 
     A dataset declared owl:sameAs a dataset of another source is that register: its variables
     count under the other's id, title and holder (one dataset in facets, pages and exports), keep
@@ -119,15 +124,16 @@ def read_catalogue(store: Store, state: State | None = None, batch: int = REGIST
 
     The documents are made as they are taken, a batch of `batch` variables (whole registers)
     at a time: see Contents."""
-    return Contents(_Triples.of(store, state or store.state()), batch)
+    return Contents(_Graphs(Snapshot(store, state or store.state())), batch)
 
 
 class Contents:
     """What an index is built from. `documents` are made as they are read, whole registers at a
-    time (`batch` variables or so), so that only the triples and one batch's documents are
-    in memory; the concepts, the registers and the variables' labels are small."""
+    time (`batch` variables or so), so that only what the variables share and one batch's
+    statements and documents are in memory; the concepts and the registers are small, and the
+    variables' labels are read a batch at a time too."""
 
-    def __init__(self, read: _Triples, batch: int):
+    def __init__(self, read: _Graphs, batch: int):
         self._read = read
         self.documents = Documents(read, None, batch)
 
@@ -139,7 +145,7 @@ class Contents:
 
     def labels(self) -> Iterator[Text]:
         """The labels of the variables that have documents (the words spelling knows)."""
-        return (self._read.labels.get(v, {}) for v, _, _ in self._read.indexed())
+        return self._read.labels(v for v, _, _ in self._read.indexed())
 
 
 class Documents:
@@ -147,7 +153,7 @@ class Documents:
     whole registers at a time as they are iterated, by register and id; len() is how many
     there are, known before the first is made."""
 
-    def __init__(self, read: _Triples, units: set[str] | None, batch: int):
+    def __init__(self, read: _Graphs, units: set[str] | None, batch: int):
         self._read, self._batch = read, batch
         self._registers = read.by_register(units)
 
@@ -155,7 +161,7 @@ class Documents:
         return sum(len(variables) for variables in self._registers.values())
 
     def __iter__(self) -> Iterator[VariableDoc]:
-        variables: list[tuple[str, SourceState]] = []
+        variables: list[str] = []
         for register in sorted(self._registers):
             variables += self._registers[register]
             if len(variables) >= self._batch:
@@ -167,14 +173,15 @@ class Documents:
 class Changes(BaseModel):
     """What a change of some graphs means for the index: the registers (dataset facet values)
     whose documents may differ, those documents as they are now, and, whole (they are small),
-    the concepts and registers; `labels`: every variable's label (the words spelling knows)."""
+    the concepts and registers; `labels`: every variable's label (the words spelling knows),
+    read as they are iterated."""
     model_config = {"arbitrary_types_allowed": True}
 
     units: set[str]
     docs: Documents
     concepts: list[Concept]
     registers: list[Register]
-    labels: list[Text]
+    labels: Iterable[Text]
     variables: int  # in the whole catalogue
 
 
@@ -193,8 +200,9 @@ def read_changes(store: Store, state: State, touched: Touched) -> Changes:
     A document reads its variable, its dataset and register, its publisher, its code list
     (with its versions and codes) and its periods; a register is the unit, since twins link
     across it. The graphs are all read (a document joins across sources), but documents are
-    made only for those registers."""
-    read = _Triples.of(store, state)
+    made only for those registers, and the variables that name what changed are found by
+    looking it up, not by reading every variable."""
+    read = _Graphs(Snapshot(store, state))
     iris = set(touched.iris)
     owner = {version: scheme for (scheme, predicate), versions in read.lists.items() if predicate == HAS_VERSION
              for version in versions}
@@ -202,18 +210,13 @@ def read_changes(store: Store, state: State, touched: Touched) -> Changes:
         scheme = read.values.get((iri, IN_SCHEME), iri)
         iris |= {scheme, owner.get(scheme, scheme)}
     units = set(touched.gone_datasets.values())
-    for v, source in read.source_of.items():
-        ds = read.dataset(v, source)
-        if ds is None:
-            continue
-        representation = read.values.get((v, REPRESENTATION))
-        if source.id in touched.sources or not iris.isdisjoint(
-                (v, ds["source_dataset"], ds["dataset_uri"], ds["publisher"], representation,
-                 *read.lists.get((v, TEMPORAL), ()))):
+    named = iris & read.source_of.keys() | read.referring(iris, REPRESENTATION) | read.referring(iris, TEMPORAL)
+    for v, source, ds in read.indexed():
+        if v in named or source.id in touched.sources or not iris.isdisjoint(
+                (ds["source_dataset"], ds["dataset_uri"], ds["publisher"])):
             units.add(ds["dataset"])
     return Changes(units=units, docs=Documents(read, units, REGISTER_BATCH), concepts=read.concepts(),
-                   registers=read.registers(),
-                   labels=[read.labels.get(v, {}) for v in read.source_of], variables=len(read.source_of))
+                   registers=read.registers(), labels=read.labels(read.source_of), variables=len(read.source_of))
 
 
 def touched_between(store: Store, before: dict[str, str], after: dict[str, str]) -> Touched | None:
@@ -263,56 +266,126 @@ def _differing_lines(old: Path | None, new: Path | None) -> tuple[list[str], lis
     return [line for line in removed if line], [line for line in added if line]
 
 
-class _Triples:
-    """The stored graphs as flat maps (subject, predicate) -> what the triples say: flat maps
-    cost less than nested ones."""
+class _Maps:
+    """What the statements of some subjects say, as flat maps (subject, predicate) -> what they
+    say: flat maps cost less than nested ones."""
 
-    def __init__(self) -> None:
+    def __init__(self, order: dict[ox.NamedNode, int]) -> None:
+        self.order = order  # each graph's place in the state
         self.texts: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
         self.values: dict[tuple[str, str], str] = {}
         self.lists: dict[tuple[str, str], list[str]] = defaultdict(list)
-        self.dataset_of: dict[str, str] = {}
-        self.source_of: dict[str, SourceState] = {}
-        self.dataset_source: dict[str, SourceState] = {}
-        self.labels: dict[str, Text] = {}
-        self._datasets: dict[str, dict] = {}  # what a variable takes from its dataset, worked out once
-        self._codes: dict[str, list[str]] | None = None
+        self.periods: list[ox.NamedNode | ox.BlankNode] = []  # the nodes dct:temporal names, to read next
 
-    @classmethod
-    def of(cls, store: Store, state: State) -> _Triples:
-        read = cls()
-        for source, triples in store.graph_triples(state):
-            read.add(source, triples)
-        read.labels = {s: _lang(t) for (s, p), t in read.texts.items() if p == LABEL}
-        read.labels.update(ontology.labels("themes.ttl"))
-        for v in read.source_of:  # read from `labels` alone: kept once
-            read.texts.pop((v, LABEL), None)
-        return read
-
-    def add(self, source: SourceState, triples) -> None:
-        texts, values, lists = self.texts, self.values, self.lists
-        for triple in triples:
-            predicate = triple.predicate.value
-            kind = KEPT.get(predicate)
-            if kind is None:
-                continue
-            # An IRI is read anew from each triple that names it: kept once (interned), the maps
+    def add(self, said: dict) -> None:
+        """`said`: each subject's statements, taken as the sorted graph files give them (by
+        graph, then line): of a subject's values, the first is the one kept."""
+        for node, quads in said.items():
+            # An IRI is read anew from each statement that names it: kept once (interned), the maps
             # take a quarter less.
-            key, obj = (intern(triple.subject.value), predicate), triple.object
+            subject = intern(node.value)
+            if not self._take(subject, quads):  # a predicate with several values: their order counts
+                for key in {(subject, q.predicate.value) for q in quads}:
+                    self.texts.pop(key, None), self.values.pop(key, None), self.lists.pop(key, None)
+                self._take(subject, sorted(quads, key=lambda q: (self.order.get(q.graph_name, -1), str(q.object))),
+                           ordered=True)
+
+    def _take(self, subject: str, quads: list[ox.Quad], ordered: bool = False) -> bool:
+        """Take the subject's statements in the order given; unless they are `ordered`, stop
+        (False, taken in part) at a second value of a predicate whose values' order counts."""
+        texts, values, lists, order = self.texts, self.values, self.lists, self.order
+        for quad in quads:
+            if quad.graph_name not in order:
+                continue
+            predicate, obj = quad.predicate.value, quad.object
+            kind, key = KEPT.get(predicate), (subject, predicate)
             if kind == TEXT:
                 texts[key].append((obj.value, obj.language or "nb"))
             elif kind == VALUE:
-                values.setdefault(key, obj.value)
-            elif kind == LINK:
-                self.dataset_of[intern(obj.value)] = key[0]
-            elif predicate != RDF_TYPE:
+                if key not in values:
+                    values[key] = obj.value
+                elif not ordered:
+                    return False
+            elif kind == LIST and predicate != RDF_TYPE:
+                if predicate == TEMPORAL:
+                    if key in lists and not ordered:
+                        return False
+                    self.periods.append(obj)
                 lists[key].append(intern(obj.value))
-            elif obj.value == VARIABLE:  # of the types, only these three are looked for
-                self.source_of[key[0]] = source
-            elif obj.value == DATASET:
-                self.dataset_source.setdefault(key[0], source)
-            elif obj.value == CONCEPT_SCHEME:
+            elif kind == LIST and obj.value == CONCEPT_SCHEME:  # the one type read from here
                 lists[key].append(obj.value)
+        return True
+
+
+class _Graphs:
+    """The graphs of a state, read from its checkpoint of the graph store (in the data directory
+    or on a store server) a few subjects at a time, never whole. What many variables share
+    (datasets, publishers, code lists with their codes, themes) is read once and kept; of a
+    variable, only its IRI, source and dataset are kept: its own statements, and its periods',
+    are read for a batch of variables at a time, when their documents are made."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self._store = store = snapshot.store
+        self._statements = snapshot.statements_of
+        self._referrers = snapshot.referrers
+        graphs = snapshot.sources_by_graph()
+        self.order = {ox.NamedNode(graph): i for i, graph in enumerate(graphs)}
+        self.shared = _Maps(self.order)
+        self.texts, self.values, self.lists = self.shared.texts, self.shared.values, self.shared.lists
+        self.source_of: dict[str, SourceState] = {}
+        self.dataset_of: dict[str, str] = {}
+        self.dataset_source: dict[str, SourceState] = {}
+        self._datasets: dict[str, dict] = {}  # what a variable takes from its dataset, worked out once
+        self._read: set[str] = set()  # the shared subjects whose statements are in `shared`
+        self._themes = ontology.labels("themes.ttl")
+        self._codes: dict[str, list[str]] | None = None
+        self._first: dict[str, SourceState] = {}  # a variable's first source, where a later one names it too
+        self._place = {source.id: i for i, source in enumerate(graphs.values())}
+        linked_in: dict[str, int] = {}  # the graph a dataset's links to its variables were last read from
+        for graph, source in graphs.items():  # in the state's order, as the graph files were read
+            name = ox.NamedNode(graph)
+            for quad in store.quads_for_pattern(None, _RDF_TYPE, _VARIABLE, name):
+                v = intern(quad.subject.value)
+                if (before := self.source_of.get(v)) is not None and before is not source:
+                    self._first.setdefault(v, before)
+                self.source_of[v] = source
+            for quad in store.quads_for_pattern(None, _RDF_TYPE, _DATASET, name):
+                self.dataset_source.setdefault(intern(quad.subject.value), source)
+            for quad in store.quads_for_pattern(None, _VARIABLE_LINK, None, name):
+                # of the datasets linking to a variable, the last line read counts
+                v, ds = intern(quad.object.value), intern(quad.subject.value)
+                if (before := self.dataset_of.get(v)) is None or linked_in[before] < self.order[name] \
+                        or f"<{ds}>" > f"<{before}>":
+                    self.dataset_of[v] = ds
+                linked_in[ds] = self.order[name]
+        self._learn(self.dataset_source)
+        self._learn([p for (_, predicate), p in list(self.values.items()) if predicate == PUBLISHER]
+                    + [t for (_, predicate), ts in list(self.lists.items()) if predicate == THEME for t in ts])
+        concepts = {quad.subject.value: quad.object.value
+                    for quad in store.quads_for_pattern(None, _IN_SCHEME, None, None) if quad.graph_name in self.order}
+        self._learn([*concepts, *set(concepts.values()),
+                     *(quad.subject.value for quad in store.quads_for_pattern(None, _HAS_VERSION, None, None))])
+        first: dict[str, str] = {}  # what a dataset gives its variables is worked out for its first
+        for v, source in self.source_of.items():
+            if (ds := self.dataset_of.get(v)) in self.dataset_source and (ds not in first or self._line(v) < self._line(first[ds])):
+                first[ds] = v
+        for v in first.values():
+            self.dataset(v, self.source_of[v])
+
+    def _line(self, v: str) -> tuple[int, str]:
+        """Where the graph files first name variable `v` (the order its document was always made in)."""
+        return self._place[self._first.get(v, self.source_of[v]).id], f"<{v}>"
+
+    def _learn(self, subjects) -> None:
+        """Read the statements of the shared `subjects` not read yet."""
+        subjects = [s for s in dict.fromkeys(subjects) if s not in self._read]
+        nodes = [node for s in subjects if (node := _node(s))]
+        self._read.update(subjects)
+        self.shared.add(self._statements(nodes))
+
+    def label(self, subject: str) -> Text:
+        """A shared subject's preferred label (a theme's, the themes' vocabulary's)."""
+        return self._themes.get(subject) or _lang(self.texts.get((subject, LABEL), ()))
 
     def text(self, subject: str, predicate: str) -> Text:
         return _lang(self.texts.get((subject, predicate), ()))
@@ -323,7 +396,7 @@ class _Triples:
     def dataset(self, v: str, source: SourceState) -> dict | None:
         """What variable `v` of `source` takes from its dataset (None when its dataset was held
         back, which makes it unsearchable), with the URI of its own dataset as "source_dataset".
-        Worked out for the dataset's first variable; callers go through them in one order."""
+        Worked out for the dataset's first variable in the graph files (see __init__)."""
         ds_uri = self.dataset_of.get(v)
         if ds_uri is None or ds_uri not in self.dataset_source:
             return None
@@ -345,57 +418,90 @@ class _Triples:
             if (ds := self.dataset(v, source)) is not None:
                 yield v, source, ds
 
-    def by_register(self, units: set[str] | None = None) -> dict[str, list[tuple[str, SourceState]]]:
+    def _has_document(self, v: str) -> bool:
+        return (source := self.source_of.get(v)) is not None and self.dataset(v, source) is not None
+
+    def by_register(self, units: set[str] | None = None) -> dict[str, list[str]]:
         """The variables that have documents (of the registers `units`, if given) by register."""
-        found: dict[str, list[tuple[str, SourceState]]] = defaultdict(list)
-        for v, source, ds in self.indexed():
+        found: dict[str, list[str]] = defaultdict(list)
+        for v, _, ds in self.indexed():
             if units is None or ds["dataset"] in units:
-                found[ds["dataset"]].append((v, source))
+                found[ds["dataset"]].append(v)
+        for variables in found.values():
+            variables.sort(key=self._line)
         return found
 
-    def documents(self, variables: list[tuple[str, SourceState]]) -> list[VariableDoc]:
+    def documents(self, variables: list[str]) -> list[VariableDoc]:
         """The documents of `variables` (whole registers: twins are linked among them), by register
         and id."""
-        values, lists, labels = self.values, self.lists, self.labels
+        own = _Maps(self.order)
+        own.add(self._statements(ox.NamedNode(v) for v in variables))
+        own.add(self._statements(own.periods))
+        values, lists = own.values, own.lists
+        self._learn([r for v in variables if (r := values.get((v, REPRESENTATION)))]
+                    + [t for v in variables for t in lists.get((v, THEME), ())])
         codes = self.codes()
         docs = []
-        for v, source in variables:
+        for v in variables:
+            source = self.source_of[v]
             ds = self.dataset(v, source)
             ds_uri = ds["source_dataset"]
             name = values.get((v, IDENTIFIER)) or v
-            themes = sorted({*lists.get((ds_uri, THEME), ()), *lists.get((v, THEME), ())})
+            themes = sorted({*self.lists.get((ds_uri, THEME), ()), *lists.get((v, THEME), ())})
             representation = values.get((v, REPRESENTATION))
             docs.append(VariableDoc.model_construct(
                 **{k: value for k, value in ds.items() if k != "source_dataset"},
                 id=ids.variable_id(self._id_in(source, ds_uri), name, v), uri=v, name=name,
-                label=labels.get(v, {}), description=self.text(v, DESCRIPTION),
-                themes=themes, theme_labels={t: labels[t] for t in themes if t in labels},
+                label=_lang(own.texts.get((v, LABEL), ())), description=_lang(own.texts.get((v, DESCRIPTION), ())),
+                themes=themes, theme_labels={t: label for t in themes if (label := self.label(t))},
                 value_type=value_type(representation), code_list=code_list_of(representation),
                 code_list_title=self.text(representation, TITLE) if representation else {},
                 codes=codes.get(representation or "", []), unit=values.get((v, UNIT)),
                 periods=sorted((Period.model_construct(start=_day(values.get((t, START)), end=False),
                                                        end=_day(values.get((t, END)), end=True))
                                 for t in lists.get((v, TEMPORAL), ())), key=lambda x: x.start or date.min),
+                same_as={},  # given, so that pydantic need not work out how to call its default factory
             ))
         _link_twins(docs)
         return sorted(docs, key=lambda d: (d.dataset, d.id))  # the same order in batches of any size
 
+    def labels(self, variables: Iterable[str]) -> Iterator[Text]:
+        """The variables' labels, read a batch at a time."""
+        variables = iter(variables)
+        while part := list(islice(variables, REGISTER_BATCH)):
+            for quads in self._statements((ox.NamedNode(v) for v in part), _LABEL).values():
+                yield _lang([(q.object.value, q.object.language or "nb") for q in quads if q.graph_name in self.order])
+
+    def referring(self, iris: set[str], predicate: str) -> set[str]:
+        """The subjects that name any of `iris` by `predicate`."""
+        return {s for said in self._referrers((i for i in iris if _node(i)), predicate).values() for s in said}
+
     def codes(self) -> dict[str, list[str]]:
         """Per code list, "notation label" of its codes (worked out once)."""
         if self._codes is None:
-            self._codes = _codes(self.values, self.lists, self.labels)
+            self._codes = _codes(self.values, self.lists, self.label)
         return self._codes
 
     def registers(self) -> list[Register]:
         """Every register with variables."""
-        registers = {ds["dataset"]: ds for _, _, ds in self.indexed()}
+        registers = {ds["dataset"]: ds for ds in self._datasets.values()}
         return [Register(id=register, title=ds["dataset_title"], description=self.text(ds["dataset_uri"], DESCRIPTION))
                 for register, ds in sorted(registers.items())]
 
     def concepts(self) -> list[Concept]:
-        """The codes of the code lists the variables use."""
-        used = {code_list_of(self.values.get((v, REPRESENTATION))) for v, _, _ in self.indexed()}
+        """The codes of the code lists the variables use (streamed from the store: never whole)."""
+        used = {code_list_of(quad.object.value)
+                for quad in self._store.quads_for_pattern(None, _REPRESENTATION, None, None)
+                if quad.graph_name in self.order and self._has_document(quad.subject.value)}
         return _concepts(self.values, self.lists, self.texts, used - {None})
+
+
+def _node(iri: str) -> ox.NamedNode | None:
+    """The IRI as a node to look up (None for what is no IRI: a blank node's label)."""
+    try:
+        return ox.NamedNode(iri)
+    except ValueError:
+        return None
 
 
 def _concepts(values: dict[tuple[str, str], str], lists: dict[tuple[str, str], list[str]],
@@ -425,12 +531,12 @@ def _link_twins(docs: list[VariableDoc]) -> None:
 
 
 def _codes(values: dict[tuple[str, str], str], lists: dict[tuple[str, str], list[str]],
-           labels: dict[str, Text]) -> dict[str, list[str]]:
+           label_of: Callable[[str], Text]) -> dict[str, list[str]]:
     """Per code list, "notation label" of its codes, and of its versions' for a classification."""
     by_scheme: dict[str, set[str]] = defaultdict(set)
     for (concept, predicate), scheme in values.items():
         if predicate == IN_SCHEME and (notation := values.get((concept, NOTATION))):
-            label = labels.get(concept, {})
+            label = label_of(concept)
             by_scheme[scheme].add(f"{notation} {label.get('nb') or next(iter(label.values()), '')}".strip())
     for (scheme, predicate), versions in lists.items():
         if predicate == HAS_VERSION and CONCEPT_SCHEME in lists.get((scheme, RDF_TYPE), ()):

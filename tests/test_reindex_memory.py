@@ -59,6 +59,18 @@ def _documents_alive() -> int:
     return sum(isinstance(o, VariableDoc) for o in gc.get_objects())
 
 
+def test_a_variable_is_found_by_each_of_its_periods_and_by_the_codes_of_its_code_list(demo):
+    """A document is made from its variable's statements and its periods', read from the graph
+    store a batch at a time: every period counts, and the codes of its code list."""
+    settings, store = demo
+    reindex(store, settings)
+    backend = open_backend(settings)
+    for year in (1980, 1990, 2001, 2011):
+        found = backend.search(Query(text="boligtype", year_from=year, year_to=year, size=100))
+        assert "helsedata/befolkning/BOLIGTYPE" in [hit.id for hit in found.items], year
+    assert "helsedata/befolkning/BOSTEDSFYLKE" in [hit.id for hit in backend.search(Query(text="Hordaland", size=100)).items]
+
+
 @pytest.mark.parametrize("query", [
     Query(), Query(text="fødselsvekt"), Query(text="brystkreft"), Query(text="diagnose", year_from=2015),
     Query(filters={"source": ("helsedata",)}, sort="name"),

@@ -19,6 +19,7 @@ from rdflib import BNode, Graph
 
 from catalogue.pipeline.harvest import harvest
 from catalogue.profiles import healthdcat_ap_r8
+from catalogue.search import read_catalogue
 from catalogue.services import Services
 from catalogue.settings import DEMO_SOURCES, Settings
 from catalogue.site.app import create_app
@@ -112,6 +113,23 @@ def test_a_catalogue_page_over_the_store_server_reads_its_resources_in_a_few_req
         page = view.dataset_page(view.dataset_order(profile), profile)
         resources = {t.subject for t in page}
         assert len(resources) > 1000 and len(asked) < 30, (profile, len(resources), len(asked))
+
+
+def test_the_search_index_is_built_from_the_store_server_as_from_the_data_directory(catalogues):
+    """What an index is made from is read from the graph store a few subjects at a time: from the
+    store server, the same documents, in the same order, the same concepts, registers and labels."""
+    contents = {}
+    for name, (settings, _) in catalogues.items():
+        store = Store(settings.data_dir, settings.base_uri, settings.store_url)
+        assert store.graph_store.has(store.state().checkpoint)
+        read = read_catalogue(store, batch=50)
+        contents[name] = ([doc.model_dump(mode="json") for doc in read.documents], read.concepts(), read.registers(),
+                          sorted(json.dumps(label, sort_keys=True) for label in read.labels()))
+    assert contents["server"] == contents["embedded"]
+    docs, concepts, registers, labels = contents["server"]
+    assert len(docs) > 300 and any(d["same_as"] for d in docs) and any(d["codes"] for d in docs)
+    assert any(d["periods"] for d in docs) and any(d["theme_labels"] for d in docs)
+    assert concepts and registers and len(labels) == len(docs)
 
 
 def test_sparql_answers_the_same_from_the_store_server(catalogues):
