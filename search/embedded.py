@@ -501,7 +501,7 @@ class EmbeddedBackend(Swapped):
 # has not ended before D, unless a gap spans all of D (missing_decades, few variables).
 # The years are counted as terms and summed into decades here: a histogram of the same field
 # costs tantivy about twice as much, and there are only some hundred years.
-YEARS = 2000  # more than the years between Query's earliest and latest, and NO_YEAR
+YEARS = 10_000  # every year of four digits (NO_YEAR too): a year left out would be missing from its decade
 DECADE_AGGREGATIONS = {
     "first_years": {"terms": {"field": "first_year", "size": YEARS}},
     "last_years": {"terms": {"field": "last_year", "size": YEARS}},
