@@ -3,18 +3,26 @@ file built to exhaust either takes down that process and not the server.
 
 The process is spawned, not forked (the server is threaded: a fork copies locks other
 threads hold); its address space is capped with RLIMIT_AS, and the parent kills it when
-its time is up.
+its time is up, or when it has sat at its memory limit for STUCK seconds: work whose small
+allocations all fail may spin in the allocator without ever raising MemoryError (CPython
+reading a CSV has been seen to), and would otherwise hold its process until the time limit
+and be refused for the wrong one.
 """
 from __future__ import annotations
 
 import multiprocessing
 import os
 import resource
+import time
 from pathlib import Path
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+POLL = 0.25  # seconds between looks at the child's address space
+STUCK = 3.0  # seconds at its memory limit after which the work is taken to be stuck there
+FULL = 2 * 2**20  # bytes below the limit at which the next allocation (glibc asks 1 MiB) fails
 
 
 class Exceeded(Exception):
@@ -36,8 +44,7 @@ def run(function: Callable[..., T], *args: Any, memory: int, seconds: float) -> 
     process.start()
     sending.close()  # the child's end: once the child is gone, reading ends (EOFError)
     try:
-        if not receiving.poll(seconds):
-            raise Exceeded("time", f"took longer than the limit of {seconds:g} s")
+        _wait(receiving, process.pid, memory, seconds)
         try:
             outcome, value = receiving.recv()
         except EOFError:  # killed without a word: out of memory where no MemoryError is raised
@@ -53,6 +60,24 @@ def run(function: Callable[..., T], *args: Any, memory: int, seconds: float) -> 
     if outcome == "error":
         raise value
     return value
+
+
+def _wait(receiving, pid: int, memory: int, seconds: float) -> None:
+    """Until the child's answer is there; Exceeded when its time is up or it is stuck at its
+    memory limit (see the module's comment)."""
+    deadline = time.monotonic() + seconds
+    full_since = None
+    while not receiving.poll(max(0.0, min(POLL, deadline - time.monotonic()))):
+        now = time.monotonic()
+        if _address_space(pid) > memory - FULL:
+            full_since = now if full_since is None else full_since
+            if now - full_since >= STUCK:
+                raise Exceeded("memory", f"needed more than the memory limit of {memory:,} bytes "
+                                         f"(it stopped at the limit and made no answer)")
+        else:
+            full_since = None
+        if now >= deadline:
+            raise Exceeded("time", f"took longer than the limit of {seconds:g} s")
 
 
 def _bounded(sending, memory: int, function: Callable[..., Any], args: tuple) -> None:
@@ -79,11 +104,15 @@ def _bounded(sending, memory: int, function: Callable[..., Any], args: tuple) ->
 
 
 def _near(memory: int) -> bool:
-    """Whether this process's address space is within a tenth of `memory` (Linux's
-    /proc/self/statm; elsewhere, never). The failed work's frames are still held here, by
-    the exception being handled."""
+    """Whether this process's address space is within a tenth of `memory`. The failed work's
+    frames are still held here, by the exception being handled."""
+    return _address_space("self") > memory * 0.9
+
+
+def _address_space(pid: int | str) -> int:
+    """A process's address space in bytes (Linux's /proc/PID/statm; elsewhere, or once the
+    process is gone, 0: only the time limit then stops work stuck at its memory limit)."""
     try:
-        pages = int(Path("/proc/self/statm").read_text().split()[0])
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[0]) * resource.getpagesize()
     except (OSError, ValueError, IndexError):
-        return False
-    return pages * resource.getpagesize() > memory * 0.9
+        return 0
