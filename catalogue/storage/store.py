@@ -370,6 +370,29 @@ class Snapshot:
                                                    for node, quads in said.items()}
         return {node: list(self.store.quads_for_pattern(node, predicate, None, None)) for node in nodes}
 
+    def said_by(self, subjects: Iterable[ox.NamedNode], predicates: list[str]
+                ) -> dict[ox.NamedNode, list[tuple[str, ox.NamedNode | ox.BlankNode | ox.Literal, ox.NamedNode]]]:
+        """What each of `subjects` says by any of `predicates`: (predicate, object, graph) each,
+        in no particular order. Asked in one SPARQL query per BATCH subjects, in which subjects
+        and predicates are numbered: spelling out a term is most of what reading a statement
+        costs, and so the store spells out only objects and graphs (a lookup per subject, as
+        `statements_of`, spells out all four, at twice the time)."""
+        found: dict = {node: [] for node in subjects}
+        nodes = list(found)
+        if len(predicates) == 1:  # looked up by subject and predicate
+            pattern = f"GRAPH ?g {{ ?s {ox.NamedNode(predicates[0])} ?o }} BIND(0 AS ?k)"
+        else:
+            number = "?unbound"  # a predicate's place in `predicates`; unbound for the others
+            for i, predicate in reversed(list(enumerate(predicates))):
+                number = f"IF(?p = {ox.NamedNode(predicate)}, {i}, {number})"
+            pattern = f"GRAPH ?g {{ ?s ?p ?o }} BIND({number} AS ?k) FILTER(BOUND(?k))"
+        for start in range(0, len(nodes), BATCH):
+            part = nodes[start:start + BATCH]
+            values = " ".join(f"({node} {i})" for i, node in enumerate(part))
+            for i, k, obj, graph in self.query(f"SELECT ?i ?k ?o ?g WHERE {{ VALUES (?s ?i) {{ {values} }} {pattern} }}"):
+                found[part[int(i.value)]].append((predicates[int(k.value)], obj, graph))
+        return found
+
     def held_statements(self, roots: Iterable[ox.NamedNode], said: dict | None = None) -> dict:
         """The statements of `roots` and, recursively, of the blank or skolem nodes they hold
         (see catalogue.model.rdf.held), read a level of nodes at a time, each node's into
