@@ -271,16 +271,16 @@ class _Maps:
     """What the statements of some subjects say, as flat maps (subject, predicate) -> what they
     say: flat maps cost less than nested ones."""
 
-    def __init__(self, order: dict[ox.NamedNode, int]) -> None:
-        self.order = order  # each graph's place in the state
+    def __init__(self) -> None:
         self.texts: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
         self.values: dict[tuple[str, str], str] = {}
         self.lists: dict[tuple[str, str], list[str]] = defaultdict(list)
         self.periods: list[ox.NamedNode | ox.BlankNode] = []  # the nodes dct:temporal names, to read next
 
     def add(self, said: dict) -> None:
-        """`said`: each subject's statements, (predicate, object, graph) each, in any order: of a
-        subject's values, the first in the sorted graph files (by graph, then line) is the one kept."""
+        """`said`: each subject's statements, (predicate, object, the graph's place in the state)
+        each, in any order: of a subject's values, the first in the sorted graph files (by graph,
+        then line) is the one kept."""
         for node, statements in said.items():
             # An IRI is read anew from each statement that names it: kept once (interned), the maps
             # take a quarter less.
@@ -288,16 +288,14 @@ class _Maps:
             if not self._take(subject, statements):  # a predicate with several values: their order counts
                 for key in {(subject, predicate) for predicate, _, _ in statements}:
                     self.texts.pop(key, None), self.values.pop(key, None), self.lists.pop(key, None)
-                self._take(subject, sorted(statements, key=lambda s: (self.order.get(s[2], -1), str(s[1]))),
+                self._take(subject, sorted(statements, key=lambda s: (s[2], str(s[1]))),
                            ordered=True)
 
     def _take(self, subject: str, statements: list[tuple], ordered: bool = False) -> bool:
         """Take the subject's statements in the order given; unless they are `ordered`, stop
         (False, taken in part) at a second value of a predicate whose values' order counts."""
-        texts, values, lists, order = self.texts, self.values, self.lists, self.order
-        for predicate, obj, graph in statements:
-            if graph not in order:
-                continue
+        texts, values, lists = self.texts, self.values, self.lists
+        for predicate, obj, _ in statements:
             kind, key = KEPT[predicate], (subject, predicate)
             if kind == TEXT:
                 texts[key].append((obj.value, obj.language or "nb"))
@@ -330,7 +328,7 @@ class _Graphs:
         self._referrers = snapshot.referrers
         graphs = snapshot.sources_by_graph()
         self.order = {ox.NamedNode(graph): i for i, graph in enumerate(graphs)}
-        self.shared = _Maps(self.order)
+        self.shared = _Maps()
         self.texts, self.values, self.lists = self.shared.texts, self.shared.values, self.shared.lists
         self.source_of: dict[str, SourceState] = {}
         self.dataset_of: dict[str, str] = {}
@@ -434,7 +432,7 @@ class _Graphs:
     def documents(self, variables: list[str]) -> list[VariableDoc]:
         """The documents of `variables` (whole registers: twins are linked among them), by register
         and id."""
-        own = _Maps(self.order)
+        own = _Maps()
         own.add(self._said_by((ox.NamedNode(v) for v in variables), READ))
         own.add(self._said_by(own.periods, READ))
         values, lists = own.values, own.lists
@@ -470,7 +468,7 @@ class _Graphs:
         variables = iter(variables)
         while part := list(islice(variables, REGISTER_BATCH)):
             for said in self._said_by((ox.NamedNode(v) for v in part), [LABEL]).values():
-                yield _lang([(label.value, label.language or "nb") for _, label, graph in said if graph in self.order])
+                yield _lang([(label.value, label.language or "nb") for _, label, _ in said])
 
     def referring(self, iris: set[str], predicate: str) -> set[str]:
         """The subjects that name any of `iris` by `predicate`."""

@@ -371,26 +371,26 @@ class Snapshot:
         return {node: list(self.store.quads_for_pattern(node, predicate, None, None)) for node in nodes}
 
     def said_by(self, subjects: Iterable[ox.NamedNode], predicates: list[str]
-                ) -> dict[ox.NamedNode, list[tuple[str, ox.NamedNode | ox.BlankNode | ox.Literal, ox.NamedNode]]]:
-        """What each of `subjects` says by any of `predicates`: (predicate, object, graph) each,
-        in no particular order. Asked in one SPARQL query per BATCH subjects, in which subjects
-        and predicates are numbered: spelling out a term is most of what reading a statement
-        costs, and so the store spells out only objects and graphs (a lookup per subject, as
-        `statements_of`, spells out all four, at twice the time)."""
+                ) -> dict[ox.NamedNode, list[tuple[str, ox.NamedNode | ox.BlankNode | ox.Literal, int]]]:
+        """What each of `subjects` says by any of `predicates` in the state's graphs: (predicate,
+        object, the graph's place in the state) each, in no particular order. Asked in one SPARQL
+        query per BATCH subjects, in which subjects, predicates and graphs are numbered:
+        spelling out a term is most of what reading a statement costs, and so the store spells
+        out only the objects (a lookup per subject, as `statements_of`, spells out all four)."""
         found: dict = {node: [] for node in subjects}
         nodes = list(found)
         if len(predicates) == 1:  # looked up by subject and predicate
             pattern = f"GRAPH ?g {{ ?s {ox.NamedNode(predicates[0])} ?o }} BIND(0 AS ?k)"
         else:
-            number = "?unbound"  # a predicate's place in `predicates`; unbound for the others
-            for i, predicate in reversed(list(enumerate(predicates))):
-                number = f"IF(?p = {ox.NamedNode(predicate)}, {i}, {number})"
-            pattern = f"GRAPH ?g {{ ?s ?p ?o }} BIND({number} AS ?k) FILTER(BOUND(?k))"
+            pattern = f"GRAPH ?g {{ ?s ?p ?o }} BIND({_numbered('?p', predicates)} AS ?k) FILTER(BOUND(?k))"
+        named = self.store.physical if isinstance(self.store, RemoteStore) else {}  # queries name its file graphs
+        place = _numbered("?g", [named.get(graph, graph) for graph in self.graph_names.values()])
         for start in range(0, len(nodes), BATCH):
             part = nodes[start:start + BATCH]
             values = " ".join(f"({node} {i})" for i, node in enumerate(part))
-            for i, k, obj, graph in self.query(f"SELECT ?i ?k ?o ?g WHERE {{ VALUES (?s ?i) {{ {values} }} {pattern} }}"):
-                found[part[int(i.value)]].append((predicates[int(k.value)], obj, graph))
+            for i, k, obj, n in self.query(f"SELECT ?i ?k ?o ?n WHERE {{ VALUES (?s ?i) {{ {values} }} {pattern} "
+                                           f"BIND({place} AS ?n) FILTER(BOUND(?n)) }}"):
+                found[part[int(i.value)]].append((predicates[int(k.value)], obj, int(n.value)))
         return found
 
     def held_statements(self, roots: Iterable[ox.NamedNode], said: dict | None = None) -> dict:
@@ -438,6 +438,14 @@ class Snapshot:
         for quad in self.store.quads_for_pattern(None, None, None, None):
             graph.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
         return graph
+
+
+def _numbered(variable: str, iris: list[str]) -> str:
+    """A SPARQL expression: the place in `iris` of the IRI `variable` is bound to (unbound if none)."""
+    expression = "?unbound"
+    for i, iri in reversed(list(enumerate(iris))):
+        expression = f"IF({variable} = {ox.NamedNode(iri)}, {i}, {expression})"
+    return expression
 
 
 def _holds(term) -> bool:
