@@ -376,9 +376,10 @@ class Snapshot:
         object, the graph's place in the state) each, in no particular order. Asked in one SPARQL
         query per BATCH subjects, in which subjects, predicates and graphs are numbered:
         spelling out a term is most of what reading a statement costs, and so the store spells
-        out only the objects (a lookup per subject, as `statements_of`, spells out all four)."""
+        out only the objects (a lookup per subject, as `statements_of`, spells out all four). A
+        blank node, which no query can name, says nothing here (graphs are stored skolemised)."""
         found: dict = {node: [] for node in subjects}
-        nodes = list(found)
+        nodes = [node for node in found if isinstance(node, ox.NamedNode)]
         if len(predicates) == 1:  # looked up by subject and predicate
             pattern = f"GRAPH ?g {{ ?s {ox.NamedNode(predicates[0])} ?o }} BIND(0 AS ?k)"
         else:
