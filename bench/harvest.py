@@ -14,6 +14,9 @@ two sizes show whether a harvest's memory follows the source or its largest data
 
 Run: .venv/bin/python bench/harvest.py [--sizes 10000,100000] [--sources 20] [--repeat 3]
      .venv/bin/python bench/harvest.py --one-source [--sizes 100000,300000] [--per-dataset 500]
+To time a rebuild again and again without harvesting each time, harvest a catalogue once into
+a folder that is kept (`--keep FOLDER`, the first step only, of the first size), then:
+     .venv/bin/python bench/harvest.py --step rebuild FOLDER
 Each step runs in a process of its own, so its peak memory (maxrss) is that step's alone; it
 is also shown as it was when the sources were stored, before the search index caught up;
 times and peaks are medians of `repeat` runs (a fresh catalogue each). The machine is
@@ -128,12 +131,15 @@ def rebuild(settings: Settings) -> None:
                       "changed": 0, "index": [f"{count:,} documents"]}))
 
 
-def run_size(n: int, sources: int, repeat: int, per_dataset: int | None = None) -> None:
-    """`per_dataset`: one source of `n` variables in datasets of so many (else `sources` sources)."""
+def run_size(n: int, sources: int, repeat: int, per_dataset: int | None = None, keep: Path | None = None) -> None:
+    """`per_dataset`: one source of `n` variables in datasets of so many (else `sources` sources);
+    `keep`: the folder to harvest into, once, the first step only, and leave."""
     per_source = n if per_dataset else n // sources
     results: dict[str, list[dict]] = {s: [] for s in STEPS}
+    repeat = 1 if keep else repeat
     for _ in range(repeat):
-        folder = Path(tempfile.mkdtemp(prefix=f"harvest-bench-{n}-"))
+        folder = keep or Path(tempfile.mkdtemp(prefix=f"harvest-bench-{n}-"))
+        folder.mkdir(parents=True, exist_ok=True)
         try:
             served = folder / "served"
             served.mkdir()
@@ -145,7 +151,7 @@ def run_size(n: int, sources: int, repeat: int, per_dataset: int | None = None) 
                 (folder / "sources.toml").write_text(HEAD + (
                     large_source(server.url, n, per_dataset) if per_dataset
                     else "".join(source(s, server.url) for s in range(sources))), encoding="utf-8")
-                for name in STEPS:
+                for name in STEPS[:1] if keep else STEPS:
                     if name == "one changed" and per_dataset:
                         write_workbook(served / "large.xlsx", n, per_dataset, changed=True)
                     elif name == "one changed":
@@ -154,10 +160,11 @@ def run_size(n: int, sources: int, repeat: int, per_dataset: int | None = None) 
                                          check=True, stdout=subprocess.PIPE, text=True).stdout
                     results[name].append(json.loads(out.strip().splitlines()[-1]))
         finally:
-            shutil.rmtree(folder, ignore_errors=True)
+            if not keep:
+                shutil.rmtree(folder, ignore_errors=True)
     print(f"\n== {n:,} variables in one source, datasets of {per_dataset:,}, median of {repeat}" if per_dataset
           else f"\n== {n:,} variables in {sources} sources ({per_source:,} each), median of {repeat}")
-    for name in STEPS:
+    for name in (name for name in STEPS if results[name]):
         runs = results[name]
         last = runs[-1]
         print(f"{name:>12}: {statistics.median(r['seconds'] for r in runs):7.1f} s, "
@@ -173,14 +180,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--one-source", action="store_true", help="all variables in one source")
     parser.add_argument("--per-dataset", type=int, default=500, help="with --one-source: variables per dataset")
+    parser.add_argument("--keep", type=Path, help="harvest the first size into this folder, once, and keep it")
     parser.add_argument("--step", nargs=2, help=argparse.SUPPRESS)  # the child process of one step
     args = parser.parse_args()
     if args.step:
         step(Path(args.step[1]), args.step[0])
         return
     sizes = args.sizes or ("100000,300000" if args.one_source else "10000,100000")
-    for n in (int(size) for size in sizes.split(",")):
-        run_size(n, args.sources, args.repeat, args.per_dataset if args.one_source else None)
+    for n in [int(size) for size in sizes.split(",")][:1 if args.keep else None]:
+        run_size(n, args.sources, args.repeat, args.per_dataset if args.one_source else None, args.keep)
 
 
 if __name__ == "__main__":

@@ -81,13 +81,14 @@ START, END, THEME, TEMPORAL, HAS_VERSION = (str(p) for p in (DCAT.startDate, DCA
 VARIABLE_LINK, RDF_TYPE, SAME_AS = str(DISCO.variable), str(RDF.type), str(OWL.sameAs)
 VARIABLE, DATASET, CONCEPT_SCHEME = str(DISCO.Variable), str(DCAT.Dataset), str(SKOS.ConceptScheme)
 # and as nodes, to look statements up by
-_RDF_TYPE, _VARIABLE, _DATASET, _VARIABLE_LINK, _IN_SCHEME, _HAS_VERSION, _REPRESENTATION, _LABEL = (
-    ox.NamedNode(p) for p in (RDF_TYPE, VARIABLE, DATASET, VARIABLE_LINK, IN_SCHEME, HAS_VERSION, REPRESENTATION, LABEL))
-TEXT, VALUE, LIST, LINK = range(4)
+_RDF_TYPE, _VARIABLE, _DATASET, _VARIABLE_LINK, _IN_SCHEME, _HAS_VERSION, _REPRESENTATION = (
+    ox.NamedNode(p) for p in (RDF_TYPE, VARIABLE, DATASET, VARIABLE_LINK, IN_SCHEME, HAS_VERSION, REPRESENTATION))
+TEXT, VALUE, LIST = range(3)
 KEPT = {**dict.fromkeys((LABEL, DESCRIPTION, TITLE, NAME), TEXT),
         **dict.fromkeys((IDENTIFIER, REPRESENTATION, UNIT, PUBLISHER, ACCESS, IN_SCHEME, NOTATION, START, END,
                             SAME_AS), VALUE),
-        **dict.fromkeys((THEME, TEMPORAL, HAS_VERSION, RDF_TYPE), LIST), VARIABLE_LINK: LINK}
+        **dict.fromkeys((THEME, TEMPORAL, HAS_VERSION, RDF_TYPE), LIST)}
+READ = list(KEPT)  # the predicates whose statements are read
 
 
 class Concept(BaseModel):
@@ -270,35 +271,32 @@ class _Maps:
     """What the statements of some subjects say, as flat maps (subject, predicate) -> what they
     say: flat maps cost less than nested ones."""
 
-    def __init__(self, order: dict[ox.NamedNode, int]) -> None:
-        self.order = order  # each graph's place in the state
+    def __init__(self) -> None:
         self.texts: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
         self.values: dict[tuple[str, str], str] = {}
         self.lists: dict[tuple[str, str], list[str]] = defaultdict(list)
         self.periods: list[ox.NamedNode | ox.BlankNode] = []  # the nodes dct:temporal names, to read next
 
     def add(self, said: dict) -> None:
-        """`said`: each subject's statements, taken as the sorted graph files give them (by
-        graph, then line): of a subject's values, the first is the one kept."""
-        for node, quads in said.items():
+        """`said`: each subject's statements, (predicate, object, the graph's place in the state)
+        each, in any order: of a subject's values, the first in the sorted graph files (by graph,
+        then line) is the one kept."""
+        for node, statements in said.items():
             # An IRI is read anew from each statement that names it: kept once (interned), the maps
             # take a quarter less.
             subject = intern(node.value)
-            if not self._take(subject, quads):  # a predicate with several values: their order counts
-                for key in {(subject, q.predicate.value) for q in quads}:
+            if not self._take(subject, statements):  # a predicate with several values: their order counts
+                for key in {(subject, predicate) for predicate, _, _ in statements}:
                     self.texts.pop(key, None), self.values.pop(key, None), self.lists.pop(key, None)
-                self._take(subject, sorted(quads, key=lambda q: (self.order.get(q.graph_name, -1), str(q.object))),
+                self._take(subject, sorted(statements, key=lambda s: (s[2], str(s[1]))),
                            ordered=True)
 
-    def _take(self, subject: str, quads: list[ox.Quad], ordered: bool = False) -> bool:
+    def _take(self, subject: str, statements: list[tuple], ordered: bool = False) -> bool:
         """Take the subject's statements in the order given; unless they are `ordered`, stop
         (False, taken in part) at a second value of a predicate whose values' order counts."""
-        texts, values, lists, order = self.texts, self.values, self.lists, self.order
-        for quad in quads:
-            if quad.graph_name not in order:
-                continue
-            predicate, obj = quad.predicate.value, quad.object
-            kind, key = KEPT.get(predicate), (subject, predicate)
+        texts, values, lists = self.texts, self.values, self.lists
+        for predicate, obj, _ in statements:
+            kind, key = KEPT[predicate], (subject, predicate)
             if kind == TEXT:
                 texts[key].append((obj.value, obj.language or "nb"))
             elif kind == VALUE:
@@ -326,11 +324,11 @@ class _Graphs:
 
     def __init__(self, snapshot: Snapshot) -> None:
         self._store = store = snapshot.store
-        self._statements = snapshot.statements_of
+        self._said_by = snapshot.said_by
         self._referrers = snapshot.referrers
         graphs = snapshot.sources_by_graph()
         self.order = {ox.NamedNode(graph): i for i, graph in enumerate(graphs)}
-        self.shared = _Maps(self.order)
+        self.shared = _Maps()
         self.texts, self.values, self.lists = self.shared.texts, self.shared.values, self.shared.lists
         self.source_of: dict[str, SourceState] = {}
         self.dataset_of: dict[str, str] = {}
@@ -381,7 +379,7 @@ class _Graphs:
         subjects = [s for s in dict.fromkeys(subjects) if s not in self._read]
         nodes = [node for s in subjects if (node := _node(s))]
         self._read.update(subjects)
-        self.shared.add(self._statements(nodes))
+        self.shared.add(self._said_by(nodes, READ))
 
     def label(self, subject: str) -> Text:
         """A shared subject's preferred label (a theme's, the themes' vocabulary's)."""
@@ -434,9 +432,9 @@ class _Graphs:
     def documents(self, variables: list[str]) -> list[VariableDoc]:
         """The documents of `variables` (whole registers: twins are linked among them), by register
         and id."""
-        own = _Maps(self.order)
-        own.add(self._statements(ox.NamedNode(v) for v in variables))
-        own.add(self._statements(own.periods))
+        own = _Maps()
+        own.add(self._said_by((ox.NamedNode(v) for v in variables), READ))
+        own.add(self._said_by(own.periods, READ))
         values, lists = own.values, own.lists
         self._learn([r for v in variables if (r := values.get((v, REPRESENTATION)))]
                     + [t for v in variables for t in lists.get((v, THEME), ())])
@@ -469,8 +467,8 @@ class _Graphs:
         """The variables' labels, read a batch at a time."""
         variables = iter(variables)
         while part := list(islice(variables, REGISTER_BATCH)):
-            for quads in self._statements((ox.NamedNode(v) for v in part), _LABEL).values():
-                yield _lang([(q.object.value, q.object.language or "nb") for q in quads if q.graph_name in self.order])
+            for said in self._said_by((ox.NamedNode(v) for v in part), [LABEL]).values():
+                yield _lang([(label.value, label.language or "nb") for _, label, _ in said])
 
     def referring(self, iris: set[str], predicate: str) -> set[str]:
         """The subjects that name any of `iris` by `predicate`."""

@@ -370,6 +370,30 @@ class Snapshot:
                                                    for node, quads in said.items()}
         return {node: list(self.store.quads_for_pattern(node, predicate, None, None)) for node in nodes}
 
+    def said_by(self, subjects: Iterable[ox.NamedNode], predicates: list[str]
+                ) -> dict[ox.NamedNode, list[tuple[str, ox.NamedNode | ox.BlankNode | ox.Literal, int]]]:
+        """What each of `subjects` says by any of `predicates` in the state's graphs: (predicate,
+        object, the graph's place in the state) each, in no particular order. Asked in one SPARQL
+        query per BATCH subjects, in which subjects, predicates and graphs are numbered:
+        spelling out a term is most of what reading a statement costs, and so the store spells
+        out only the objects (a lookup per subject, as `statements_of`, spells out all four). A
+        blank node, which no query can name, says nothing here (graphs are stored skolemised)."""
+        found: dict = {node: [] for node in subjects}
+        nodes = [node for node in found if isinstance(node, ox.NamedNode)]
+        if len(predicates) == 1:  # looked up by subject and predicate
+            pattern = f"GRAPH ?g {{ ?s {ox.NamedNode(predicates[0])} ?o }} BIND(0 AS ?k)"
+        else:
+            pattern = f"GRAPH ?g {{ ?s ?p ?o }} BIND({_numbered('?p', predicates)} AS ?k) FILTER(BOUND(?k))"
+        named = self.store.physical if isinstance(self.store, RemoteStore) else {}  # queries name its file graphs
+        place = _numbered("?g", [named.get(graph, graph) for graph in self.graph_names.values()])
+        for start in range(0, len(nodes), BATCH):
+            part = nodes[start:start + BATCH]
+            values = " ".join(f"({node} {i})" for i, node in enumerate(part))
+            for i, k, obj, n in self.query(f"SELECT ?i ?k ?o ?n WHERE {{ VALUES (?s ?i) {{ {values} }} {pattern} "
+                                           f"BIND({place} AS ?n) FILTER(BOUND(?n)) }}"):
+                found[part[int(i.value)]].append((predicates[int(k.value)], obj, int(n.value)))
+        return found
+
     def held_statements(self, roots: Iterable[ox.NamedNode], said: dict | None = None) -> dict:
         """The statements of `roots` and, recursively, of the blank or skolem nodes they hold
         (see catalogue.model.rdf.held), read a level of nodes at a time, each node's into
@@ -415,6 +439,14 @@ class Snapshot:
         for quad in self.store.quads_for_pattern(None, None, None, None):
             graph.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
         return graph
+
+
+def _numbered(variable: str, iris: list[str]) -> str:
+    """A SPARQL expression: the place in `iris` of the IRI `variable` is bound to (unbound if none)."""
+    expression = "?unbound"
+    for i, iri in reversed(list(enumerate(iris))):
+        expression = f"IF({variable} = {ox.NamedNode(iri)}, {i}, {expression})"
+    return expression
 
 
 def _holds(term) -> bool:
