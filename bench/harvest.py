@@ -17,10 +17,10 @@ Run: .venv/bin/python bench/harvest.py [--sizes 10000,100000] [--sources 20] [--
 To time a rebuild again and again without harvesting each time, harvest a catalogue once into
 a folder that is kept (`--keep FOLDER`, the first step only, of the first size), then:
      .venv/bin/python bench/harvest.py --step rebuild FOLDER
-Each step runs in a process of its own, so its peak memory (maxrss) is that step's alone; it
-is also shown as it was when the sources were stored, before the search index caught up;
-times and peaks are medians of `repeat` runs (a fresh catalogue each). The machine is
-shared: compare medians.
+Each step runs in a process of its own, so its peak memory (maxrss) is that step's alone; its
+seconds and peak are also shown as they were when the sources were stored, before the search
+index caught up; times and peaks are medians of `repeat` runs (a fresh catalogue each). The
+machine is shared: compare medians.
 """
 from __future__ import annotations
 
@@ -100,12 +100,13 @@ def step(folder: Path, name: str) -> None:
         rebuild(settings)
         return
     said: list[str] = []
-    stored = [0.0]  # the peak when the last source was stored, before the index is brought up to date
+    # the peak and the seconds when the last source was stored, before the index is brought up to date
+    stored = [0.0, 0.0]
 
     def progress(message: str) -> None:
         said.append(message)
         if message.startswith("  "):  # a source's run
-            stored[0] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            stored[:] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, time.perf_counter() - started
 
     started = time.perf_counter()
     runs = harvest(settings, load_config(folder / "sources.toml"), progress=progress)
@@ -113,7 +114,7 @@ def step(folder: Path, name: str) -> None:
     expected = {"first": "ok", "unchanged": "unchanged"}.get(name)
     assert all(r.status == (expected or r.status) and not r.error for r in runs), [(r.source, r.error) for r in runs]
     print(json.dumps({"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                      "stored_mb": stored[0],
+                      "stored_mb": stored[0], "stored_seconds": stored[1],
                       "parsed": sum(r.parsed and r.status != "failed" for r in runs),
                       "changed": sum(r.changed + r.added + r.removed for r in runs),
                       "index": [m for m in said if m.startswith("index") or m == "indexing"]}))
@@ -127,7 +128,8 @@ def rebuild(settings: Settings) -> None:
     with store.lock():
         count = settle(settings, store, rebuild=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": peak, "stored_mb": 0, "parsed": 0,
+    print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": peak, "stored_mb": 0, "stored_seconds": 0,
+                      "parsed": 0,
                       "changed": 0, "index": [f"{count:,} documents"]}))
 
 
@@ -169,7 +171,8 @@ def run_size(n: int, sources: int, repeat: int, per_dataset: int | None = None, 
         last = runs[-1]
         print(f"{name:>12}: {statistics.median(r['seconds'] for r in runs):7.1f} s, "
               f"peak {statistics.median(r['peak_mb'] for r in runs):6,.0f} MB "
-              f"({statistics.median(r['stored_mb'] for r in runs):6,.0f} MB before the index); sources parsed {last['parsed']}, "
+              f"({statistics.median(r['stored_seconds'] for r in runs):7.1f} s, {statistics.median(r['stored_mb'] for r in runs):6,.0f} MB "
+              f"before the index); sources parsed {last['parsed']}, "
               f"records changed {last['changed']:,}; index: {'; '.join(last['index']) or 'untouched'}", flush=True)
 
 
