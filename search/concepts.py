@@ -12,9 +12,8 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections import defaultdict
-from collections.abc import Iterable
-from itertools import chain
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import tantivy
@@ -56,6 +55,17 @@ WITHIN_SHARE = 0.5
 # When a search finds nothing: spellings offered (words this close to the catalogue's own),
 # and the concepts and registers nearest to it.
 SPELLING_CUTOFF, HELP_SIZE = 0.8, 5
+
+
+def _spelling(text: str) -> Iterator[str]:
+    """The words of `text` that spelling knows."""
+    return (w for w in analysis.words(text)
+            if len(w) >= analysis.MIN_PART and w.isalpha() and w not in analysis.STOP_WORDS)
+
+
+def _spelt(label: Text) -> Iterator[str]:
+    """The words of a variable's label, in each of its languages, that spelling knows."""
+    return (w for text in label.values() for w in _spelling(text))
 
 
 def _analyzers(parts: list[str]) -> dict[str, TextAnalyzer]:
@@ -107,19 +117,43 @@ class ConceptIndex(Swapped):
         return index
 
     def rebuild(self, concepts: Iterable[Concept], labels: Iterable[Text] = (),
-                registers: Iterable[Register] = ()) -> None:
+                registers: Iterable[Register] = (), graphs: dict[str, str] | None = None) -> None:
         """Replace the index; lookups read the old one until the new one is whole. The words
         of the concepts' and the variables' `labels` are kept for spelling, and the registers
-        for help when a search finds nothing."""
-        concepts = list(concepts)
+        for help when a search finds nothing; `graphs`: those the labels were read from."""
+        self._write(list(concepts), Counter(w for label in labels for w in _spelt(label)), registers, graphs)
+
+    def patch(self, concepts: Iterable[Concept], registers: Iterable[Register], gone: Iterable[Text],
+              added: Iterable[Text], graphs: dict[str, str]) -> None:
+        """As rebuild, with the words of the variables' labels counted as the current index counted
+        them, less those of the labels `gone` and plus those `added` (a changed variable's is in
+        both): only the labels of what changed are read, however large the catalogue. The
+        current index must have counted them from the graphs the labels `gone` were read from."""
+        counts = Counter(self._counts()[1])
+        counts.subtract(w for label in gone for w in _spelt(label))
+        counts.update(w for label in added for w in _spelt(label))
+        self._write(list(concepts), +counts, registers, graphs)
+
+    def counted(self) -> dict[str, str] | None:
+        """The graphs whose variables' labels the current index counted the words of (None for an
+        index of an older release, which kept no counts, or no index)."""
+        return self._counts()[0]
+
+    def _counts(self) -> tuple[dict[str, str] | None, dict[str, int]]:
+        words = json.loads((self.root / self._pointer.read_text().strip() / WORDS).read_text()) \
+            if self._pointer.exists() else []
+        return (words["graphs"], words["counts"]) if isinstance(words, dict) else (None, {})
+
+    def _write(self, concepts: list[Concept], counts: Counter, registers: Iterable[Register],
+               graphs: dict[str, str] | None) -> None:
         folder = self._new_folder()
         folder.mkdir(parents=True)
         texts = [label for c in concepts for label in c.labels]
         atomic_write(folder / PARTS, json.dumps(analysis.parts_of(texts), ensure_ascii=False).encode())
-        vocabulary = {w for text in chain(texts, (t for label in labels for t in label.values()))  # streamed
-                      for w in analysis.words(text)
-                      if len(w) >= analysis.MIN_PART and w.isalpha() and w not in analysis.STOP_WORDS}
-        atomic_write(folder / WORDS, json.dumps(sorted(vocabulary), ensure_ascii=False).encode())
+        # each word with how many times the variables' labels hold it (0: only concepts' labels do)
+        words = {**dict.fromkeys((w for text in texts for w in _spelling(text)), 0), **counts}
+        atomic_write(folder / WORDS, json.dumps({"graphs": graphs, "counts": dict(sorted(words.items()))},
+                                                ensure_ascii=False).encode())
         atomic_write(folder / REGISTERS, json.dumps([r.model_dump() for r in registers], ensure_ascii=False).encode())
         writer = self._open(folder, create=True).writer(heap_size=64_000_000, num_threads=1)
         for concept in concepts:
@@ -131,7 +165,8 @@ class ConceptIndex(Swapped):
         self._swap(folder)
 
     def _load(self, folder: Path) -> tantivy.Index:
-        self._words = {analysis.fold(w): w for w in json.loads((folder / WORDS).read_text())}
+        words = json.loads((folder / WORDS).read_text())  # a list in an index of an older release
+        self._words = {analysis.fold(w): w for w in (words["counts"] if isinstance(words, dict) else words)}
         self._by_shape = defaultdict(list)
         for folded in self._words:
             self._by_shape[folded[0], len(folded)].append(folded)

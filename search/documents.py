@@ -174,8 +174,8 @@ class Documents:
 class Changes(BaseModel):
     """What a change of some graphs means for the index: the registers (dataset facet values)
     whose documents may differ, those documents as they are now, and, whole (they are small),
-    the concepts and registers; `labels`: every variable's label (the words spelling knows),
-    read as they are iterated."""
+    the concepts and registers; `labels`: the label of every variable that has a document (the
+    words spelling knows), read only if they are iterated."""
     model_config = {"arbitrary_types_allowed": True}
 
     units: set[str]
@@ -217,7 +217,8 @@ def read_changes(store: Store, state: State, touched: Touched) -> Changes:
                 (ds["source_dataset"], ds["dataset_uri"], ds["publisher"])):
             units.add(ds["dataset"])
     return Changes(units=units, docs=Documents(read, units, REGISTER_BATCH), concepts=read.concepts(),
-                   registers=read.registers(), labels=read.labels(read.source_of), variables=len(read.source_of))
+                   registers=read.registers(), labels=read.labels(v for v, _, _ in read.indexed()),
+                   variables=len(read.source_of))
 
 
 def touched_between(store: Store, before: dict[str, str], after: dict[str, str]) -> Touched | None:

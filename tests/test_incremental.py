@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from catalogue.pipeline.harvest import INDEXED, harvest
-from catalogue.search import Query, open_backend
+from catalogue.pipeline.harvest import INDEXED, harvest, reindex
+from catalogue.search import Query, open_backend, open_concepts
 from catalogue.storage.store import Store
 from support import EU_HEALTH, search
 
@@ -131,3 +131,26 @@ def test_a_changed_code_list_relabels_the_variables_coded_with_it(settings, cata
     assert "index: 1 document written, 0 removed" in said
     [coded] = search(settings, "Karmosinrød")
     assert coded.name == "ALFA0" and "1 Karmosinrød" in coded.codes
+
+
+def test_spelling_learns_a_changed_label_and_forgets_the_old_one_as_a_rebuild_would(settings, catalogue):
+    folder, config = catalogue
+    (folder / "alfa.ttl").write_text(register("alfa", ["Hudfarge", "Fødselsvekt", "Utdanningsnivå"], coded=True),
+                                     encoding="utf-8")
+    said: list[str] = []
+
+    harvest(settings, config, progress=said.append)
+    patched = open_concepts(settings)
+    spelt = patched.spellings("utdaningsnivå"), patched.spellings("svangerskapslengd"), patched.spellings("fødselsvekk")
+    words = _spelling_words(settings)
+    reindex(Store(settings.data_dir, settings.base_uri), settings)
+
+    assert "index: 1 document written, 0 removed" in said and "indexing" not in said  # patched, not rebuilt
+    assert spelt == (["utdanningsnivå"], [], ["fødselsvekt"])
+    assert words == _spelling_words(settings)  # counted as a rebuild counts them
+
+
+def _spelling_words(settings) -> dict[str, int]:
+    """The words spelling knows, each with how many variables' labels hold it."""
+    folder = settings.data_dir / "concepts"
+    return json.loads((folder / (folder / "CURRENT").read_text().strip() / "words.json").read_text())["counts"]

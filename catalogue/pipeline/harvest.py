@@ -197,7 +197,7 @@ def follow(settings: Settings, store: Store, state: State) -> bool:
             _build_index(store, settings, state)
         else:
             contents = read_catalogue(store, state)
-            open_concepts(settings).rebuild(contents.concepts(), contents.labels(), contents.registers())
+            open_concepts(settings).rebuild(contents.concepts(), contents.labels(), contents.registers(), _graphs(state))
         if store.unchecked(state):  # pruned while read: what was read may lack some of its graphs
             raise FileNotFoundError(missing + " any more: it was pruned while it was read")
     _note_index(settings, state)  # with the same graphs (an unchanged harvest), the indexes stand
@@ -225,20 +225,28 @@ def _patch_index(store: Store, settings: Settings, state: State, progress: Progr
     indexed = {doc.id: doc.model_dump(mode="json")
                for doc in (backend.matching(Query(filters={"dataset": tuple(sorted(changes.units))}))
                            if changes.units else ())}
-    changed, current = [], set()
+    changed, current, labels = [], set(), []
     for doc in changes.docs:  # made as they are read: once
         current.add(doc.id)
+        labels.append(doc.label)
         if indexed.get(doc.id) != doc.model_dump(mode="json"):
             changed.append(doc)
     gone = indexed.keys() - current
     if len(changed) + len(gone) > PATCH_SHARE * changes.variables:
         return False
+    # The concepts' index first: its words' counts are patched from the documents as the search
+    # index has them still, and it names the graphs they are of, so that a patch killed after it
+    # is not counted twice.
+    concepts, graphs = open_concepts(settings), _graphs(state)
+    if (counted := concepts.counted()) == built["graphs"]:
+        concepts.patch(changes.concepts, changes.registers, (doc["label"] for doc in indexed.values()), labels, graphs)
+    elif counted != graphs:  # an index of an older release: its words are counted anew
+        concepts.rebuild(changes.concepts, changes.labels, changes.registers, graphs)
     if gone:
         backend.delete(gone)
     if changed:
         backend.upsert(changed)
     progress(f"index: {len(changed)} document{'' if len(changed) == 1 else 's'} written, {len(gone)} removed")
-    open_concepts(settings).rebuild(changes.concepts, changes.labels, changes.registers)  # small: rebuilt whole
     _note_index(settings, state)
     return True
 
@@ -795,7 +803,7 @@ def _build_index(store: Store, settings: Settings, state: State) -> int:
     search index last, so that a follower's pages follow its searches within a moment (`follow`)."""
     with _without_cycle_collection():
         contents = read_catalogue(store, state)
-        open_concepts(settings).rebuild(contents.concepts(), contents.labels(), contents.registers())
+        open_concepts(settings).rebuild(contents.concepts(), contents.labels(), contents.registers(), _graphs(state))
         open_backend(settings).rebuild(contents.documents)
     return len(contents.documents)
 
