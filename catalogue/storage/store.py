@@ -359,16 +359,12 @@ class Snapshot:
         """SPARQL over the snapshot; outside GRAPH clauses it sees the union of all graphs."""
         return self.store.query(sparql, use_default_graph_as_union=True)
 
-    def statements_of(self, nodes: Iterable[ox.NamedNode | ox.BlankNode],
-                      predicate: ox.NamedNode | None = None) -> dict[ox.NamedNode | ox.BlankNode, list[ox.Quad]]:
-        """Each node's statements (by `predicate`, if given), as `quads_for_pattern(node)` gives
-        them: on a store server a request per few hundred nodes (see RemoteStore), in the data
-        directory a lookup each."""
+    def statements_of(self, nodes: Iterable[ox.NamedNode | ox.BlankNode]) -> dict[ox.NamedNode | ox.BlankNode, list[ox.Quad]]:
+        """Each node's statements, as `quads_for_pattern(node)` gives them: on a store server a
+        request per few hundred nodes (see RemoteStore), in the data directory a lookup each."""
         if isinstance(self.store, RemoteStore):
-            said = self.store.statements_of(nodes)
-            return said if predicate is None else {node: [q for q in quads if q.predicate == predicate]
-                                                   for node, quads in said.items()}
-        return {node: list(self.store.quads_for_pattern(node, predicate, None, None)) for node in nodes}
+            return self.store.statements_of(nodes)
+        return {node: list(self.store.quads_for_pattern(node, None, None, None)) for node in nodes}
 
     def said_by(self, subjects: Iterable[ox.NamedNode], predicates: list[str]
                 ) -> dict[ox.NamedNode, list[tuple[str, ox.NamedNode | ox.BlankNode | ox.Literal, int]]]:
