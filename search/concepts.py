@@ -124,25 +124,24 @@ class ConceptIndex(Swapped):
         self._write(list(concepts), Counter(w for label in labels for w in _spelt(label)), registers, graphs)
 
     def patch(self, concepts: Iterable[Concept], registers: Iterable[Register], gone: Iterable[Text],
-              added: Iterable[Text], graphs: dict[str, str]) -> None:
+              added: Iterable[Text], before: dict[str, str], graphs: dict[str, str]) -> bool:
         """As rebuild, with the words of the variables' labels counted as the current index counted
-        them, less those of the labels `gone` and plus those `added` (a changed variable's is in
-        both): only the labels of what changed are read, however large the catalogue. The
-        current index must have counted them from the graphs the labels `gone` were read from."""
-        counts = Counter(self._counts()[1])
+        them from the graphs `before`, less those of the labels `gone` and plus those `added` (a
+        changed variable's is in both): only the labels of what changed are read, however large
+        the catalogue. True if the index is then of `graphs` (or was already: a patch killed
+        after this one); False, and nothing changed, if it counted other graphs or none (an
+        index of an older release kept no counts): then only a rebuild can count them."""
+        counted = json.loads((self.root / self._pointer.read_text().strip() / WORDS).read_text()) \
+            if self._pointer.exists() else []
+        if not isinstance(counted, dict) or counted["graphs"] not in (before, graphs):
+            return False
+        if counted["graphs"] == graphs:
+            return True
+        counts = Counter(counted["counts"])
         counts.subtract(w for label in gone for w in _spelt(label))
         counts.update(w for label in added for w in _spelt(label))
         self._write(list(concepts), +counts, registers, graphs)
-
-    def counted(self) -> dict[str, str] | None:
-        """The graphs whose variables' labels the current index counted the words of (None for an
-        index of an older release, which kept no counts, or no index)."""
-        return self._counts()[0]
-
-    def _counts(self) -> tuple[dict[str, str] | None, dict[str, int]]:
-        words = json.loads((self.root / self._pointer.read_text().strip() / WORDS).read_text()) \
-            if self._pointer.exists() else []
-        return (words["graphs"], words["counts"]) if isinstance(words, dict) else (None, {})
+        return True
 
     def _write(self, concepts: list[Concept], counts: Counter, registers: Iterable[Register],
                graphs: dict[str, str] | None) -> None:

@@ -4,11 +4,13 @@ documents that read it, in its own source or in those that use it (a code list's
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
-from catalogue.pipeline.harvest import INDEXED, harvest, reindex
+from catalogue.pipeline.harvest import INDEXED, harvest, reindex, settle
 from catalogue.search import Query, open_backend, open_concepts
+from catalogue.search.concepts import WORDS
 from catalogue.storage.store import Store
 from support import EU_HEALTH, search
 
@@ -150,7 +152,30 @@ def test_spelling_learns_a_changed_label_and_forgets_the_old_one_as_a_rebuild_wo
     assert words == _spelling_words(settings)  # counted as a rebuild counts them
 
 
+def test_a_harvest_killed_between_the_concepts_and_the_search_index_counts_its_words_once(settings, catalogue):
+    folder, config = catalogue
+    index, built = settings.data_dir / "index", (settings.data_dir / INDEXED).read_text()
+    shutil.copytree(index, settings.data_dir / "index-before")
+    (folder / "alfa.ttl").write_text(register("alfa", ["Hudfarge", "Fødselsvekt", "Utdanningsnivå"], coded=True),
+                                     encoding="utf-8")
+    harvest(settings, config)
+    # as a kill leaves it after the concepts' index was patched: the search index and what it
+    # was built from are as before
+    shutil.rmtree(index)
+    (settings.data_dir / "index-before").rename(index)
+    (settings.data_dir / INDEXED).write_text(built)
+    store = Store(settings.data_dir, settings.base_uri)
+
+    with store.lock():
+        settle(settings, store)
+    words = _spelling_words(settings)
+    reindex(store, settings)
+
+    assert [d.name for d in search(settings, "utdanningsnivå")] == ["ALFA2"]
+    assert words == _spelling_words(settings)
+
+
 def _spelling_words(settings) -> dict[str, int]:
     """The words spelling knows, each with how many variables' labels hold it."""
     folder = settings.data_dir / "concepts"
-    return json.loads((folder / (folder / "CURRENT").read_text().strip() / "words.json").read_text())["counts"]
+    return json.loads((folder / (folder / "CURRENT").read_text().strip() / WORDS).read_text())["counts"]

@@ -238,9 +238,8 @@ def _patch_index(store: Store, settings: Settings, state: State, progress: Progr
     # index has them still, and it names the graphs they are of, so that a patch killed after it
     # is not counted twice.
     concepts, graphs = open_concepts(settings), _graphs(state)
-    if (counted := concepts.counted()) == built["graphs"]:
-        concepts.patch(changes.concepts, changes.registers, (doc["label"] for doc in indexed.values()), labels, graphs)
-    elif counted != graphs:  # an index of an older release: its words are counted anew
+    if not concepts.patch(changes.concepts, changes.registers, (doc["label"] for doc in indexed.values()), labels,
+                          built["graphs"], graphs):
         concepts.rebuild(changes.concepts, changes.labels, changes.registers, graphs)
     if gone:
         backend.delete(gone)
