@@ -74,12 +74,11 @@ class SearchBackend(Protocol):
     def rebuild(self, docs: Iterable[VariableDoc]) -> None:
         """Replace the whole index; searches see the old one until the new one is complete."""
 
-    def upsert(self, docs: Iterable[VariableDoc]) -> None:
-        """Add these documents, replacing those of the same ids; as atomic as `rebuild`.
-        Words new to the catalogue are not split into compound parts until the next rebuild."""
-
-    def delete(self, ids: Iterable[str]) -> None:
-        """Remove the documents of these ids (an id not in the index is no error)."""
+    def patch(self, docs: Iterable[VariableDoc] = (), gone: Iterable[str] = ()) -> None:
+        """Add `docs`, replacing those of the same ids, and remove the documents of the ids
+        `gone` (an id not in the index is no error); what is kept beside the index (coverage,
+        display names) follows. Words new to the catalogue are not split into compound parts
+        until the next rebuild."""
 
     def has_index(self) -> bool:
         """Whether a rebuild has ever completed."""

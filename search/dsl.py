@@ -11,6 +11,7 @@ with the index, in its mapping's `_meta`, so they switch with it.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from catalogue.search import analysis
@@ -18,8 +19,8 @@ from catalogue.search.backend import FACETS, FILTERS
 from catalogue.search.documents import VariableDoc
 from catalogue.search.fields import (AGREE_FIELDS, ENDINGS_WEIGHT, FACET_SIZE, FIELDS, LAST_PART_WEIGHT, NO_YEAR,
                                      PAIR_FIELDS, PAIR_SLOP, RELATED_WEIGHT, RESCORE_WINDOW, SYNONYM_WEIGHT,
-                                     TYPO_FIELDS, TYPO_ONE, TYPO_TWO, NAMED, VIA_AGREE, VIA_WEIGHT, Coverage, Groups,
-                                     Labels, alternative_fields, indexed, list_name)
+                                     TYPO_FIELDS, TYPO_ONE, TYPO_TWO, NAMED, VIA_AGREE, VIA_WEIGHT, Summary,
+                                     alternative_fields, indexed, list_name)
 from catalogue.search.query import MAX_PAGE_SIZE, Query, Via
 
 # The deepest page a Query may ask for (page <= 10 000): from + size must stay within the
@@ -80,17 +81,20 @@ def index_settings(parts: list[str]) -> dict:
     }
 
 
-def meta(labels: Labels, coverage: Coverage, groups: Groups) -> dict:
+def meta(summary: Summary) -> dict:
+    """The summary as the index keeps it: whole, for pages, and by register, for patches."""
+    labels, coverage, groups = summary.whole()
     # (facet, value, display name or periods) triples: the values are URIs, not keys to nest under
     return {"labels": [(f, v, label) for f, values in labels.items() for v, label in values.items()],
             "coverage": [(f, v, periods) for f, values in coverage.items() for v, periods in values.items()],
-            "groups": [(f, v, group) for f, values in groups.items() for v, group in values.items()]}
+            "groups": [(f, v, group) for f, values in groups.items() for v, group in values.items()],
+            "registers": json.dumps(summary.registers, ensure_ascii=False)}  # read back whole, never searched
 
 
-def mappings(labels: Labels, coverage: Coverage, groups: Groups) -> dict:
+def mappings(summary: Summary) -> dict:
     return {
         "dynamic": "strict",
-        "_meta": meta(labels, coverage, groups),
+        "_meta": meta(summary),
         "properties": {
             "id": {"type": "keyword"},
             **{field: {"type": "text", "analyzer": analyzer} for field, (analyzer, _) in FIELDS.items()},
@@ -260,6 +264,6 @@ def suggest_body(typed: list[str], size: int) -> dict:
             "_source": ["doc.id", "doc.name", "doc.label"]}
 
 
-def index_body(parts: list[str], summary: tuple[Labels, Coverage, Groups]) -> dict:
+def index_body(parts: list[str], summary: Summary) -> dict:
     """A new index: its analysis (with its documents' compound parts) and mappings (with their summary)."""
-    return {"settings": index_settings(parts), "mappings": mappings(*summary)}
+    return {"settings": index_settings(parts), "mappings": mappings(summary)}

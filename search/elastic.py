@@ -14,6 +14,7 @@ the index's own analyzers run through the `_analyze` API (a few requests per pag
 from __future__ import annotations
 
 import importlib
+import json
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
@@ -24,7 +25,7 @@ from catalogue.model.models import Period
 from catalogue.search import analysis, dsl
 from catalogue.search.backend import FACETS, FILTERS, FacetValue, Hit, Page, Suggestion, hit
 from catalogue.search.documents import VariableDoc
-from catalogue.search.fields import COVERED, DESCRIPTION_WINDOW, Coverage, Groups, Labels, named, summarize
+from catalogue.search.fields import COVERED, DESCRIPTION_WINDOW, Coverage, Groups, Labels, Summary, named
 from catalogue.search.prepared import Prepared
 from catalogue.search.query import Query
 
@@ -96,16 +97,27 @@ class ElasticBackend:
         stale = [index for index in self._own_indexes() if index < name and index not in replaced]
         self._delete_indexes(stale)
 
-    def upsert(self, docs: Iterable[VariableDoc]) -> None:
-        index = self._current()
+    def patch(self, docs: Iterable[VariableDoc] = (), gone: Iterable[str] = ()) -> None:
+        """Write `docs` and delete the documents of the ids `gone` in the current index, then
+        summarize again the registers whose documents were written or removed."""
+        index, docs, gone = self._current(), list(docs), list(gone)
+        registers = {doc.dataset for doc in docs}
+        if gone:  # and the registers of the documents removed, read before they are
+            found = self.client.mget(index=index, body={"ids": gone})["docs"]
+            registers |= {d["_source"]["doc"]["dataset"] for d in found if d.get("found")}
+            self._bulk(self._writer, ({"_op_type": "delete", "_index": index, "_id": doc_id} for doc_id in gone),
+                       chunk_size=BULK_CHUNK, max_retries=3, ignore_status=(404,))
         self._write(index, docs)
-        self._summarize_again(index)
-
-    def delete(self, ids: Iterable[str]) -> None:
-        index = self._current()
-        self._bulk(self._writer, ({"_op_type": "delete", "_index": index, "_id": doc_id} for doc_id in ids),
-                   chunk_size=BULK_CHUNK, max_retries=3, ignore_status=(404,))
-        self._summarize_again(index)
+        self._writer.indices.refresh(index=index)
+        kept = self.client.indices.get_mapping(index=index)[index]["mappings"].get("_meta", {}).get("registers")
+        if kept is not None:
+            summary = Summary(json.loads(kept))
+            summary.replace(registers, self.matching(Query(filters={"dataset": tuple(sorted(registers))}))
+                            if registers else ())
+        else:  # an index from before summaries were kept by register: summarized whole, once
+            summary = Summary.of(self.matching(Query()))
+        self._writer.indices.put_mapping(index=index, body={"_meta": dsl.meta(summary)})
+        self._summary_of = None
 
     def _write(self, index: str, docs: Iterable[VariableDoc]) -> None:
         this_year = datetime.now(timezone.utc).year
@@ -115,12 +127,6 @@ class ElasticBackend:
         """Write (id, source) pairs to `index`."""
         self._bulk(self._writer, ({"_index": index, "_id": doc_id, "_source": source} for doc_id, source in documents),
                    chunk_size=BULK_CHUNK, max_retries=3)  # retries what a busy cluster rejects (429)
-
-    def _summarize_again(self, index: str) -> None:
-        """The index's summary (labels, coverage, groups) from the documents it now holds."""
-        self._writer.indices.refresh(index=index)
-        self._writer.indices.put_mapping(index=index, body={"_meta": dsl.meta(*summarize(self.matching(Query())))})
-        self._summary_of = None
 
     def drop(self) -> None:
         """Delete every index of this alias (and with them the alias)."""

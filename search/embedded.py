@@ -34,8 +34,8 @@ from catalogue.search.documents import VariableDoc
 from catalogue.search.fields import (AGREE_FIELDS, DESCRIPTION_WINDOW, ENDINGS_WEIGHT, FACET_SIZE, FIELDS,
                                      LAST_PART_WEIGHT, NO_YEAR, PAIR_FIELDS, PAIR_SLOP, RELATED_WEIGHT, RESCORE_WINDOW,
                                      SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE, TYPO_TWO, NAMED, VIA_AGREE, VIA_WEIGHT,
-                                     Coverage, Groups, Labels, Names, alternative_fields, indexed, list_name,
-                                     summarize)
+                                     Coverage, Groups, Labels, Names, Summary, alternative_fields, indexed,
+                                     list_name)
 from catalogue.search.prepared import Prepared
 from catalogue.search.query import Query, Via
 from catalogue.storage.durable import atomic_write
@@ -44,8 +44,16 @@ KEEP_INDEXES = 2
 MARKED = ("nb", "nb_fold", "en")  # the analyzers whose tokens mark a hit's words
 REMEMBERED_WORDS = 200_000  # words of hits kept analyzed (a few tens of MB at most)
 REMEMBERED_FACETS = 64  # searches whose facets are kept, for their next page or another order
-SUMMARY, PARTS = "summary.json", "compound-parts.json"
+SUMMARY, REGISTERS, PARTS = "summary.json", "summary-by-register.json", "compound-parts.json"
 _POOL = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="facets")
+
+
+def _linked(source: str, destination: str) -> None:
+    """A file of an index in a copy of it: the same file where the file system can say so."""
+    try:
+        os.link(source, destination)
+    except OSError:
+        shutil.copy2(source, destination)
 
 
 class Swapped:
@@ -172,30 +180,41 @@ class EmbeddedBackend(Swapped):
             atomic_write(folder / PARTS, json.dumps(prepared.parts, ensure_ascii=False).encode())
             self._add(self._open(folder, prepared.parts, create=True),
                       (tantivy.Document(**fields) for fields in prepared), ())
-            atomic_write(folder / SUMMARY, json.dumps(prepared.summary, ensure_ascii=False).encode())
+            self._keep_summary(folder, prepared.summary)
         self._swap(folder)
 
-    def upsert(self, docs: Iterable[VariableDoc]) -> None:
-        self._patch(list(docs), [])
-
-    def delete(self, ids: Iterable[str]) -> None:
-        self._patch([], list(ids))
-
-    def _patch(self, docs: list[VariableDoc], gone: list[str]) -> None:
+    def patch(self, docs: Iterable[VariableDoc] = (), gone: Iterable[str] = ()) -> None:
         """Change a copy of the current index and swap it in, as a rebuild does: readers in
-        other processes go on with the old one until the new one is whole. The compound
+        other processes go on with the old one until the new one is whole. The copy shares the
+        current index's files (tantivy never changes a file it has written), and only the
+        registers whose documents are written or removed are summarized again. The compound
         dictionary stays the one the last rebuild made."""
+        docs, gone = list(docs), list(gone)
         current = self.root / self._pointer.read_text().strip()
         folder = self._new_folder()
-        shutil.copytree(current, folder, ignore=shutil.ignore_patterns(".tantivy-*.lock"))
+        shutil.copytree(current, folder, copy_function=_linked, ignore=shutil.ignore_patterns(".tantivy-*.lock"))
         index = self._open(folder, json.loads((folder / PARTS).read_text()))
+        searcher = index.searcher()
+        registers = {doc.dataset for doc in docs}
+        if gone:  # and the registers of the documents removed, read before they are
+            registers |= {doc.dataset for doc in self._docs(searcher, TQ.term_set_query(self.schema, "id", gone))}
         self._write(index, docs, [*gone, *(d.id for d in docs)])
         index.reload()
         searcher = index.searcher()
-        every = searcher.search(TQ.all_query(), limit=max(1, searcher.num_docs)).hits
-        kept = (VariableDoc.model_validate_json(searcher.doc(address)["doc"][0]) for _, address in every)
-        atomic_write(folder / SUMMARY, json.dumps(summarize(kept), ensure_ascii=False).encode())
+        if (folder / REGISTERS).exists():
+            summary = Summary(json.loads((folder / REGISTERS).read_text()))
+            summary.replace(registers, self._docs(searcher, self._compile(
+                Query(filters={"dataset": tuple(sorted(registers))}), scoring=False)) if registers else ())
+        else:  # an index from before summaries were kept by register: summarized whole, once
+            summary = Summary.of(self._docs(searcher, TQ.all_query()))
+        self._keep_summary(folder, summary)
         self._swap(folder)
+
+    @staticmethod
+    def _keep_summary(folder: Path, summary: Summary) -> None:
+        """The summary by register (what a patch changes) and whole (what pages read)."""
+        atomic_write(folder / REGISTERS, json.dumps(summary.registers, ensure_ascii=False).encode())
+        atomic_write(folder / SUMMARY, json.dumps(summary.whole(), ensure_ascii=False).encode())
 
     def _write(self, index: tantivy.Index, docs: list[VariableDoc], gone: Iterable[str]) -> None:
         this_year = datetime.now(timezone.utc).year
@@ -320,13 +339,12 @@ class EmbeddedBackend(Swapped):
     def matching(self, query: Query) -> list[VariableDoc]:
         """Every document the query matches, in id order, ignoring paging and facets."""
         index = self._current()
-        if index is None:
-            return []
-        searcher = index.searcher()
-        result = searcher.search(self._compile(query, scoring=False), limit=max(1, searcher.num_docs),
-                                 order_by_field="id", order=Order.Asc)
-        return [VariableDoc.model_validate_json(searcher.doc(address)["doc"][0])
-                for _, address in result.hits]
+        return self._docs(index.searcher(), self._compile(query, scoring=False)) if index is not None else []
+
+    @staticmethod
+    def _docs(searcher: tantivy.Searcher, query: TQ) -> list[VariableDoc]:
+        result = searcher.search(query, limit=max(1, searcher.num_docs), order_by_field="id", order=Order.Asc)
+        return [VariableDoc.model_validate_json(searcher.doc(address)["doc"][0]) for _, address in result.hits]
 
     def get(self, doc_id: str) -> VariableDoc | None:
         index = self._current()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from catalogue.model.models import Period, merge_periods
+from catalogue.model.models import Period, Text, merge_periods
 from catalogue.search import analysis
 from catalogue.search.backend import FILTERS, Suggestion, facet_labels
 from catalogue.search.documents import VariableDoc
@@ -127,28 +127,71 @@ Coverage = dict[str, dict[str, list[dict]]]        # "source"/"dataset" -> id ->
 Groups = dict[str, dict[str, str]]                  # facet -> value -> the value it is grouped under
 
 
-MERGE_AT = 10_000  # periods gathered per source or dataset before they are merged
+MERGE_AT = 10_000  # periods gathered per register and source before they are merged
 
 
-def summarize(docs: Iterable[VariableDoc]) -> tuple[Labels, Coverage, Groups]:
+class Summary:
     """What a backend keeps beside its index, so pages need not read every document: the
     display names of facet values, each source's and dataset's coverage (its variables'
-    periods merged, gaps kept), and the holder (publisher) each source is grouped under."""
-    labels: Labels = {facet: {} for facet in FILTERS}
-    groups: Groups = {"source": {}}
-    periods: dict[str, dict[str, list[Period]]] = {facet: defaultdict(list) for facet in COVERED}
-    for doc in docs:
-        for facet, value, label in facet_labels(doc):
-            labels[facet][value] = label
-        for facet in COVERED:
-            found = periods[facet][getattr(doc, facet)]
+    periods merged, gaps kept), and the holder (publisher) each source is grouped under.
+
+    It is kept by register (dataset facet value): a change that rewrites some registers'
+    documents summarizes those again and leaves the others' parts as they are, and the whole
+    is folded from the parts, registers in order, as from every document in that order."""
+
+    def __init__(self, registers: dict[str, dict] | None = None):
+        # register -> {"labels": [(facet, value, display name)], "periods": {source: [period]},
+        #              "holders": {source: publisher}}, as JSON
+        self.registers = registers or {}
+
+    @classmethod
+    def of(cls, docs: Iterable[VariableDoc]) -> Summary:
+        summary = cls()
+        summary.replace((), docs)
+        return summary
+
+    def replace(self, registers: Iterable[str], docs: Iterable[VariableDoc]) -> None:
+        """Summarize `registers` again from `docs`, every document they hold now (a register
+        with none is gone), and any other register `docs` are of."""
+        for register in registers:
+            self.registers.pop(register, None)
+        labels: dict[str, dict[tuple[str, str], Text]] = defaultdict(dict)
+        periods: dict[str, dict[str, list[Period]]] = defaultdict(lambda: defaultdict(list))
+        holders: dict[str, dict[str, str]] = defaultdict(dict)
+        for doc in docs:
+            register = doc.dataset
+            for facet, value, label in facet_labels(doc):
+                labels[register][facet, value] = label
+            found = periods[register][doc.source]
             found += doc.periods
             if len(found) > MERGE_AT:  # merged as they come: what is kept follows the periods, not the documents
                 found[:] = merge_periods(found)
-        if doc.publisher:
-            groups["source"][doc.source] = doc.publisher
-    return labels, {facet: {value: [p.model_dump(mode="json") for p in merge_periods(found)]
-                            for value, found in periods[facet].items()} for facet in COVERED}, groups
+            if doc.publisher:
+                holders[register][doc.source] = doc.publisher
+        for register, by_source in periods.items():
+            self.registers[register] = {
+                "labels": [[facet, value, label] for (facet, value), label in labels[register].items()],
+                "periods": {source: _dumped(merge_periods(found)) for source, found in by_source.items()},
+                "holders": holders[register]}
+
+    def whole(self) -> tuple[Labels, Coverage, Groups]:
+        labels: Labels = {facet: {} for facet in FILTERS}
+        groups: Groups = {"source": {}}
+        periods: dict[str, dict[str, list[Period]]] = {facet: defaultdict(list) for facet in COVERED}
+        for register, part in sorted(self.registers.items()):
+            for facet, value, label in part["labels"]:
+                labels[facet][value] = label
+            for source, found in part["periods"].items():
+                found = [Period.model_validate(p) for p in found]
+                periods["source"][source] += found
+                periods["dataset"][register] += found
+            groups["source"].update(part["holders"])
+        return labels, {facet: {value: _dumped(merge_periods(found)) for value, found in periods[facet].items()}
+                        for facet in COVERED}, groups
+
+
+def _dumped(periods: list[Period]) -> list[dict]:
+    return [p.model_dump(mode="json") for p in periods]
 
 
 def gaps(years: list[int]) -> dict[str, list[int]]:

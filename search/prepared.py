@@ -15,7 +15,7 @@ from typing import Any
 
 from catalogue.search.analysis import CompoundParts
 from catalogue.search.documents import VariableDoc
-from catalogue.search.fields import Coverage, Groups, Labels, summarize
+from catalogue.search.fields import Summary
 
 
 class Prepared:
@@ -36,7 +36,7 @@ class Prepared:
                 self.count += 1
                 yield doc
 
-        self.summary: tuple[Labels, Coverage, Groups] = summarize(passing())
+        self.summary = Summary.of(passing())
         self.parts: list[str] = parts.parts()
 
     def __iter__(self) -> Iterator[Any]:

@@ -87,9 +87,9 @@ def test_an_index_built_a_register_at_a_time_answers_as_one_built_from_all_at_on
 def test_coverage_merged_as_it_is_gathered_is_the_coverage_of_all_periods_at_once(demo, monkeypatch):
     _, store = demo
     docs = build_documents(store)
-    at_once = fields.summarize(docs)
+    at_once = fields.Summary.of(docs).whole()
     monkeypatch.setattr(fields, "MERGE_AT", 3)
-    assert fields.summarize(docs) == at_once
+    assert fields.Summary.of(docs).whole() == at_once
     assert any(len(periods) > 1 for periods in at_once[1]["source"].values())
 
 

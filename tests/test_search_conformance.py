@@ -19,6 +19,7 @@ from datetime import date
 
 import httpx
 import pytest
+import tantivy
 
 from catalogue.model.models import Period
 from catalogue.search import ConceptIndex, EmbeddedBackend, Query, VariableDoc, open_backend
@@ -349,13 +350,22 @@ def test_a_rebuild_replaces_everything(backend):
     assert len(ids(backend)) == len(DOCS)
 
 
-def test_upsert_replaces_and_adds_documents_and_delete_removes_them(backend):
+def kept_beside(backend) -> tuple:
+    """What a backend keeps beside its index, as pages show it: facet values with their names
+    and groups, each source's and dataset's coverage, and the names suggested."""
+    facets = backend.search(Query()).facets
+    return (facets,
+            {(facet, v.value): backend.coverage(facet, v.value) for facet in ("source", "dataset")
+             for v in facets[facet]},
+            [backend.named(text, 10) for text in ("helse", "medisinsk", "somatikk", "icd")])
+
+
+def test_a_patch_writes_and_removes_documents_and_what_is_kept_beside_follows(backend):
     vekt = next(d for d in DOCS if d.id == "mfr/mfr/VEKT")
     try:
-        backend.upsert([vekt.model_copy(update={"label": {"nb": "Vekt ved fødsel", "en": "Weight at birth"}}),
-                        variable("npr/somatikk/UTDATO", "UTDATO", "Utskrivningsdato", "Dato for utskriving.",
-                                 source="npr", dataset="npr/somatikk", start=1990)])
-        backend.delete(["hus/2024/GAP", "nope"])
+        backend.patch([vekt.model_copy(update={"label": {"nb": "Vekt ved fødsel", "en": "Weight at birth"}}),
+                       variable("npr/somatikk/UTDATO", "UTDATO", "Utskrivningsdato", "Dato for utskriving.",
+                                source="npr", dataset="npr/somatikk", start=1990)], ["hus/2024/GAP", "nope"])
         assert backend.get("mfr/mfr/VEKT").label["en"] == "Weight at birth"
         assert ids(backend, "weight at birth")[0] == "mfr/mfr/VEKT"
         assert ids(backend, "utskrivningsdato")[0] == "npr/somatikk/UTDATO"
@@ -364,8 +374,36 @@ def test_upsert_replaces_and_adds_documents_and_delete_removes_them(backend):
         # What is kept beside the index follows: coverage without the gap, from the new start.
         assert backend.coverage("dataset", "npr/somatikk") == [Period(start=date(1990, 1, 1))]
         assert backend.coverage("source", "hus") == [Period(start=date(2024, 1, 1))]
+
+        # A register whose last documents are removed is gone from facets, coverage and names.
+        backend.patch(gone=[d.id for d in DOCS if d.dataset == "hus/2024"])
+        assert "hus/2024" not in {v.value for v in backend.search(Query()).facets["dataset"]}
+        assert backend.coverage("dataset", "hus/2024") == backend.coverage("source", "hus") == []
+        assert backend.named("helseundersøkelsen", 10) == []
+        # and what is kept is what a new index of the same documents keeps
+        patched = kept_beside(backend)
+        backend.rebuild(backend.matching(Query()))
+        assert kept_beside(backend) == patched
     finally:
         backend.rebuild(DOCS)
+
+
+def test_an_embedded_patch_shares_the_files_it_keeps_and_leaves_the_index_before_it_whole(tmp_path):
+    backend = EmbeddedBackend(tmp_path)
+    backend.rebuild(DOCS)
+    before = tmp_path / (tmp_path / "CURRENT").read_text()
+    files = {p.name: p.read_bytes() for p in before.iterdir()}
+    vekt = next(d for d in DOCS if d.id == "mfr/mfr/VEKT")
+    backend.patch([vekt.model_copy(update={"label": {"nb": "Vekt ved fødsel"}})], ["hus/2024/GAP"])
+    after = tmp_path / (tmp_path / "CURRENT").read_text()
+    assert after != before and backend.get("hus/2024/GAP") is None
+    # The index before (a server in another process may be reading it still) is as it was,
+    assert {p.name: p.read_bytes() for p in before.iterdir()} == files
+    assert EmbeddedBackend._docs(tantivy.Index.open(str(before)).searcher(), tantivy.Query.all_query()) == \
+        sorted(DOCS, key=lambda d: d.id)
+    # and the new one shares its segments' files, not copies of them.
+    shared = [p for p in after.iterdir() if p.suffix in (".idx", ".store") and (before / p.name).exists()]
+    assert shared and all(p.stat().st_ino == (before / p.name).stat().st_ino for p in shared)
 
 
 def test_searches_answer_the_same_when_a_node_of_the_cluster_dies(opensearch):

@@ -62,7 +62,7 @@ def test_two_workers_answer_alike_and_see_a_new_index_generation(two_workers):
 
     # A new index generation (as a harvest of one source makes): one variable fewer.
     gone = found[0]["items"][0]
-    EmbeddedBackend(settings.data_dir / "index").delete([gone["id"]])
+    EmbeddedBackend(settings.data_dir / "index").patch(gone=[gone["id"]])
 
     after = answers(f"{base}/api/variables", q="fødselsvekt")
     assert all(answer["total"] == found[0]["total"] - 1 for answer in after)

@@ -59,8 +59,8 @@ Progress = Callable[[str], None]
 MAX_WARNINGS = 1000  # kept per run; warnings do not hold records back, so they can be many
 RETRY_AFTER = 300  # seconds until a failed source is due again; doubles with each failure in a row
 INDEXED = "indexed.json"  # in the data directory: the generation and graphs the search index was built from
-# The share of the index's documents a change may touch for it to be patched (upsert and
-# delete) rather than rebuilt; a rebuild also makes the compound dictionary anew.
+# The share of the index's documents a change may touch for it to be patched rather than
+# rebuilt; a rebuild also makes the compound dictionary anew.
 PATCH_SHARE = 0.25
 
 
@@ -241,10 +241,8 @@ def _patch_index(store: Store, settings: Settings, state: State, progress: Progr
     if not concepts.patch(changes.concepts, changes.registers, (doc["label"] for doc in indexed.values()), labels,
                           built["graphs"], graphs):
         concepts.rebuild(changes.concepts, changes.labels, changes.registers, graphs)
-    if gone:
-        backend.delete(gone)
-    if changed:
-        backend.upsert(changed)
+    if changed or gone:
+        backend.patch(changed, gone)
     progress(f"index: {len(changed)} document{'' if len(changed) == 1 else 's'} written, {len(gone)} removed")
     _note_index(settings, state)
     return True
