@@ -81,8 +81,7 @@ START, END, THEME, TEMPORAL, HAS_VERSION = (str(p) for p in (DCAT.startDate, DCA
 VARIABLE_LINK, RDF_TYPE, SAME_AS = str(DISCO.variable), str(RDF.type), str(OWL.sameAs)
 VARIABLE, DATASET, CONCEPT_SCHEME = str(DISCO.Variable), str(DCAT.Dataset), str(SKOS.ConceptScheme)
 # and as nodes, to look statements up by
-_RDF_TYPE, _VARIABLE, _DATASET, _VARIABLE_LINK, _IN_SCHEME, _HAS_VERSION, _REPRESENTATION = (
-    ox.NamedNode(p) for p in (RDF_TYPE, VARIABLE, DATASET, VARIABLE_LINK, IN_SCHEME, HAS_VERSION, REPRESENTATION))
+_IN_SCHEME, _HAS_VERSION, _REPRESENTATION = (ox.NamedNode(p) for p in (IN_SCHEME, HAS_VERSION, REPRESENTATION))
 TEXT, VALUE, LIST = range(3)
 KEPT = {**dict.fromkeys((LABEL, DESCRIPTION, TITLE, NAME), TEXT),
         **dict.fromkeys((IDENTIFIER, REPRESENTATION, UNIT, PUBLISHER, ACCESS, IN_SCHEME, NOTATION, START, END,
@@ -340,23 +339,22 @@ class _Graphs:
         self._codes: dict[str, list[str]] | None = None
         self._first: dict[str, SourceState] = {}  # a variable's first source, where a later one names it too
         self._place = {source.id: i for i, source in enumerate(graphs.values())}
-        linked_in: dict[str, int] = {}  # the graph a dataset's links to its variables were last read from
         for graph, source in graphs.items():  # in the state's order, as the graph files were read
-            name = ox.NamedNode(graph)
-            for quad in store.quads_for_pattern(None, _RDF_TYPE, _VARIABLE, name):
-                v = intern(quad.subject.value)
+            for v in snapshot.subjects(graph, RDF_TYPE, VARIABLE):
+                v = intern(v)
                 if (before := self.source_of.get(v)) is not None and before is not source:
                     self._first.setdefault(v, before)
                 self.source_of[v] = source
-            for quad in store.quads_for_pattern(None, _RDF_TYPE, _DATASET, name):
-                self.dataset_source.setdefault(intern(quad.subject.value), source)
-            for quad in store.quads_for_pattern(None, _VARIABLE_LINK, None, name):
-                # of the datasets linking to a variable, the last line read counts
-                v, ds = intern(quad.object.value), intern(quad.subject.value)
-                if (before := self.dataset_of.get(v)) is None or linked_in[before] < self.order[name] \
-                        or f"<{ds}>" > f"<{before}>":
+            for ds in snapshot.subjects(graph, RDF_TYPE, DATASET):
+                self.dataset_source.setdefault(intern(ds), source)
+            # Of the datasets linking to a variable, the last line read counts: this graph's over
+            # an earlier one's, and in a graph (its lines sorted) the one whose IRI sorts last.
+            here: set[str] = set()
+            for ds, v in snapshot.pairs(graph, VARIABLE_LINK):
+                v, ds = intern(v), intern(ds)
+                if v not in here or f"<{ds}>" > f"<{self.dataset_of[v]}>":
                     self.dataset_of[v] = ds
-                linked_in[ds] = self.order[name]
+                    here.add(v)
         self._learn(self.dataset_source)
         self._learn([p for (_, predicate), p in list(self.values.items()) if predicate == PUBLISHER]
                     + [t for (_, predicate), ts in list(self.lists.items()) if predicate == THEME for t in ts])

@@ -366,6 +366,31 @@ class Snapshot:
             return self.store.statements_of(nodes)
         return {node: list(self.store.quads_for_pattern(node, None, None, None)) for node in nodes}
 
+    def subjects(self, graph: str, predicate: str, obj: str) -> Iterator[str]:
+        """The subjects of the statements (?, `predicate`, `obj`) in `graph`, in one query: the
+        store spells out the subjects alone (a pattern's lookup spells out all four terms)."""
+        pattern = f"{ox.NamedNode(predicate)} {ox.NamedNode(obj)}"
+        return (row[0].value for row in self.query(f"SELECT ?s WHERE {{ GRAPH {self._physical(graph)} {{ ?s {pattern} }} }}"))
+
+    def pairs(self, graph: str, predicate: str) -> Iterator[tuple[str, str]]:
+        """(subject, object) of each statement by `predicate` in `graph` whose subject is an IRI.
+        Its subjects are asked for first, then numbered in the query of the statements, so that
+        the store spells out the objects alone: the subjects are few (datasets linking to their
+        many variables)."""
+        graph, predicate = self._physical(graph), ox.NamedNode(predicate)
+        subjects = [row[0] for row in self.query(f"SELECT DISTINCT ?s WHERE {{ GRAPH {graph} {{ ?s {predicate} ?o }} }}")
+                    if isinstance(row[0], ox.NamedNode)]
+        for start in range(0, len(subjects), BATCH):
+            part = subjects[start:start + BATCH]
+            values = " ".join(f"({node} {i})" for i, node in enumerate(part))
+            for obj, i in self.query(f"SELECT ?o ?i WHERE {{ VALUES (?s ?i) {{ {values} }} "
+                                     f"GRAPH {graph} {{ ?s {predicate} ?o }} }}"):
+                yield part[int(i.value)].value, obj.value
+
+    def _physical(self, graph: str) -> ox.NamedNode:
+        """A source graph as queries name it (on a store server, its file graph)."""
+        return ox.NamedNode(self.store.physical.get(graph, graph) if isinstance(self.store, RemoteStore) else graph)
+
     def said_by(self, subjects: Iterable[ox.NamedNode], predicates: list[str]
                 ) -> dict[ox.NamedNode, list[tuple[str, ox.NamedNode | ox.BlankNode | ox.Literal, int]]]:
         """What each of `subjects` says by any of `predicates` in the state's graphs: (predicate,
