@@ -63,9 +63,14 @@ def _spelling(text: str) -> Iterator[str]:
             if len(w) >= analysis.MIN_PART and w.isalpha() and w not in analysis.STOP_WORDS)
 
 
-def _spelt(label: Text) -> Iterator[str]:
+def spelt(label: Text) -> Iterator[str]:
     """The words of a variable's label, in each of its languages, that spelling knows."""
     return (w for text in label.values() for w in _spelling(text))
+
+
+def counted(labels: Iterable[Text]) -> Counter:
+    """The words of the variables' `labels` that spelling knows, with how often each is said."""
+    return Counter(w for label in labels for w in spelt(label))
 
 
 def _analyzers(parts: list[str]) -> dict[str, TextAnalyzer]:
@@ -116,12 +121,13 @@ class ConceptIndex(Swapped):
             index.register_tokenizer(name, analyzer)
         return index
 
-    def rebuild(self, concepts: Iterable[Concept], labels: Iterable[Text] = (),
+    def rebuild(self, concepts: Iterable[Concept], words: Counter | None = None,
                 registers: Iterable[Register] = (), graphs: dict[str, str] | None = None) -> None:
         """Replace the index; lookups read the old one until the new one is whole. The words
-        of the concepts' and the variables' `labels` are kept for spelling, and the registers
-        for help when a search finds nothing; `graphs`: those the labels were read from."""
-        self._write(list(concepts), Counter(w for label in labels for w in _spelt(label)), registers, graphs)
+        of the concepts and of the variables' labels (`words`, as `counted` counts them) are
+        kept for spelling, and the registers for help when a search finds nothing; `graphs`:
+        those the labels were read from."""
+        self._write(list(concepts), words or Counter(), registers, graphs)
 
     def patch(self, concepts: Iterable[Concept], registers: Iterable[Register], gone: Iterable[Text],
               added: Iterable[Text], before: dict[str, str], graphs: dict[str, str]) -> bool:
@@ -138,8 +144,8 @@ class ConceptIndex(Swapped):
         if counted["graphs"] == graphs:
             return True
         counts = Counter(counted["counts"])
-        counts.subtract(w for label in gone for w in _spelt(label))
-        counts.update(w for label in added for w in _spelt(label))
+        counts.subtract(w for label in gone for w in spelt(label))
+        counts.update(w for label in added for w in spelt(label))
         self._write(list(concepts), +counts, registers, graphs)
         return True
 

@@ -137,8 +137,9 @@ class Contents:
         self._read = read
         self.documents = Documents(read, None, batch)
 
-    def concepts(self) -> list[Concept]:
-        return self._read.concepts()
+    def concepts(self, used: set[str] | None = None) -> list[Concept]:
+        """The codes of the code lists `used` (if not given: those the variables use, read from the store)."""
+        return self._read.concepts(used)
 
     def registers(self) -> list[Register]:
         return self._read.registers()
@@ -485,12 +486,14 @@ class _Graphs:
         return [Register(id=register, title=ds["dataset_title"], description=self.text(ds["dataset_uri"], DESCRIPTION))
                 for register, ds in sorted(registers.items())]
 
-    def concepts(self) -> list[Concept]:
-        """The codes of the code lists the variables use (streamed from the store: never whole)."""
-        used = {code_list_of(quad.object.value)
-                for quad in self._store.quads_for_pattern(None, _REPRESENTATION, None, None)
-                if quad.graph_name in self.order and self._has_document(quad.subject.value)}
-        return _concepts(self.values, self.lists, self.texts, used - {None})
+    def concepts(self, used: set[str] | None = None) -> list[Concept]:
+        """The codes of the code lists `used`, or (not given) of those the variables with documents
+        use, streamed from the store: never whole."""
+        if used is None:
+            used = {code_list_of(quad.object.value)
+                    for quad in self._store.quads_for_pattern(None, _REPRESENTATION, None, None)
+                    if quad.graph_name in self.order and self._has_document(quad.subject.value)} - {None}
+        return _concepts(self.values, self.lists, self.texts, used)
 
 
 def _node(iri: str) -> ox.NamedNode | None:

@@ -23,6 +23,7 @@ import tantivy
 
 from catalogue.model.models import Period
 from catalogue.search import ConceptIndex, EmbeddedBackend, Query, VariableDoc, open_backend
+from catalogue.search.concepts import counted
 from catalogue.search.documents import Concept, Register
 from catalogue.search.elastic import ElasticBackend
 from catalogue.search.fields import RESCORE_WINDOW
@@ -467,7 +468,7 @@ CONCEPTS = [Concept(code_list=ICD10, code_list_title={"nb": "ICD-10 diagnoser"},
 @pytest.fixture(scope="module")
 def concepts(tmp_path_factory) -> ConceptIndex:
     index = ConceptIndex(tmp_path_factory.mktemp("concepts"))
-    index.rebuild(CONCEPTS, [d.label for d in DOCS], [Register(id="npr/somatikk", title={"nb": "Somatikk"},
+    index.rebuild(CONCEPTS, counted(d.label for d in DOCS), [Register(id="npr/somatikk", title={"nb": "Somatikk"},
                                             description={"nb": "Opphold på sykehus for somatiske lidelser."})])
     return index
 

@@ -13,6 +13,7 @@ import json
 import tempfile
 import time
 from array import array
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,7 +41,8 @@ from catalogue.pipeline.fileserver import FileServer
 from catalogue.pipeline.uploads import prune_uploads, published_url
 from catalogue.profiles.dcat_ap_no_3 import to_graph
 from catalogue.search import Query, open_backend, open_concepts, read_catalogue
-from catalogue.search.documents import read_changes, touched_between
+from catalogue.search.concepts import counted, spelt
+from catalogue.search.documents import Documents, VariableDoc, read_changes, touched_between
 from catalogue.settings import Settings
 from catalogue.sources import DEMO_PLACEHOLDER, UPLOAD_URL, Config, SourceConfig
 from catalogue.storage.database import open_database
@@ -197,7 +199,8 @@ def follow(settings: Settings, store: Store, state: State) -> bool:
             _build_index(store, settings, state)
         else:
             contents = read_catalogue(store, state)
-            open_concepts(settings).rebuild(contents.concepts(), contents.labels(), contents.registers(), _graphs(state))
+            open_concepts(settings).rebuild(contents.concepts(), counted(contents.labels()), contents.registers(),
+                                            _graphs(state))
         if store.unchecked(state):  # pruned while read: what was read may lack some of its graphs
             raise FileNotFoundError(missing + " any more: it was pruned while it was read")
     _note_index(settings, state)  # with the same graphs (an unchanged harvest), the indexes stand
@@ -240,7 +243,7 @@ def _patch_index(store: Store, settings: Settings, state: State, progress: Progr
     concepts, graphs = open_concepts(settings), _graphs(state)
     if not concepts.patch(changes.concepts, changes.registers, (doc["label"] for doc in indexed.values()), labels,
                           built["graphs"], graphs):
-        concepts.rebuild(changes.concepts, changes.labels, changes.registers, graphs)
+        concepts.rebuild(changes.concepts, counted(changes.labels), changes.registers, graphs)
     if changed or gone:
         backend.patch(changed, gone)
     progress(f"index: {len(changed)} document{'' if len(changed) == 1 else 's'} written, {len(gone)} removed")
@@ -800,9 +803,33 @@ def _build_index(store: Store, settings: Settings, state: State) -> int:
     search index last, so that a follower's pages follow its searches within a moment (`follow`)."""
     with _without_cycle_collection():
         contents = read_catalogue(store, state)
-        open_concepts(settings).rebuild(contents.concepts(), contents.labels(), contents.registers(), _graphs(state))
-        open_backend(settings).rebuild(contents.documents)
+        concepts = open_concepts(settings)
+        open_backend(settings).rebuild(_Tallied(contents.documents, lambda words, used: concepts.rebuild(
+            contents.concepts(used), words, contents.registers(), _graphs(state))))
     return len(contents.documents)
+
+
+class _Tallied:
+    """Documents whose labels' words (for spelling) and code lists are gathered as they pass,
+    so that neither is read from the store again; once the last has passed, they are handed
+    on. A backend reads every document before it swaps its new index in, so what is made of
+    them then (the concepts' index) is swapped in first."""
+
+    def __init__(self, docs: Documents, then: Callable[[Counter, set[str]], None]):
+        self._docs, self._then = docs, then
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    def __iter__(self) -> Iterator[VariableDoc]:
+        words: Counter = Counter()
+        used: set[str] = set()
+        for doc in self._docs:
+            words.update(spelt(doc.label))
+            if doc.code_list:
+                used.add(doc.code_list)
+            yield doc
+        self._then(words, used)
 
 
 @contextmanager
