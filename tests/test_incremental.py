@@ -179,3 +179,22 @@ def _spelling_words(settings) -> dict[str, int]:
     """The words spelling knows, each with how many variables' labels hold it."""
     folder = settings.data_dir / "concepts"
     return json.loads((folder / (folder / "CURRENT").read_text().strip() / WORDS).read_text())["counts"]
+
+
+def test_a_variable_two_datasets_list_counts_under_the_last_as_the_graph_file_reads(settings, catalogue):
+    """The dataset a variable's document is of is that of the last line the graph files name it
+    in: sorted, the dataset whose IRI sorts last. A patch and a rebuild agree."""
+    folder, config = catalogue
+    (folder / "alfa.ttl").write_text(register("alfa", ["Hudfarge", "Fødselsvekt", "Svangerskapslengde"], coded=True) + f"""
+<https://data.example.no/samlet> a dcat:Dataset ; dct:identifier "samlet" ; dct:title "Samlet"@nb ;
+    dct:description "Opplysninger samlet."@nb ; dct:publisher <{PUBLISHER}> ; dcat:theme <{EU_HEALTH}> ;
+    dcat:contactPoint [ a vcard:Organization ; vcard:fn "alfa"@nb ; vcard:hasEmail <mailto:alfa@example.no> ] ;
+    disco:variable <https://data.example.no/alfa/v0> .
+""", encoding="utf-8")
+    runs = harvest(settings, config)
+    assert [(r.status, r.error) for r in runs] == [("ok", None), ("unchanged", None), ("unchanged", None)]
+    patched = indexed(settings)
+    assert {i: d["dataset"] for i, d in patched.items() if d["name"] == "ALFA0"} == {"alfa/samlet/ALFA0": "alfa/samlet"}
+
+    reindex(Store(settings.data_dir, settings.base_uri), settings)
+    assert indexed(settings) == patched
