@@ -17,6 +17,7 @@ Run: .venv/bin/python bench/harvest.py [--sizes 10000,100000] [--sources 20] [--
 To time a rebuild again and again without harvesting each time, harvest a catalogue once into
 a folder that is kept (`--keep FOLDER`, the first step only, of the first size), then:
      .venv/bin/python bench/harvest.py --step rebuild FOLDER
+     .venv/bin/python bench/harvest.py --one-changed FOLDER [--repeat 3]   (on copies of it)
 Each step runs in a process of its own, so its peak memory (maxrss) is that step's alone; its
 seconds and peak are also shown as they were when the sources were stored, before the search
 index caught up; times and peaks are medians of `repeat` runs (a fresh catalogue each). The
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import resource
 import shutil
 import statistics
@@ -167,13 +169,35 @@ def run_size(n: int, sources: int, repeat: int, per_dataset: int | None = None, 
     print(f"\n== {n:,} variables in one source, datasets of {per_dataset:,}, median of {repeat}" if per_dataset
           else f"\n== {n:,} variables in {sources} sources ({per_source:,} each), median of {repeat}")
     for name in (name for name in STEPS if results[name]):
-        runs = results[name]
-        last = runs[-1]
-        print(f"{name:>12}: {statistics.median(r['seconds'] for r in runs):7.1f} s, "
-              f"peak {statistics.median(r['peak_mb'] for r in runs):6,.0f} MB "
-              f"({statistics.median(r['stored_seconds'] for r in runs):7.1f} s, {statistics.median(r['stored_mb'] for r in runs):6,.0f} MB "
-              f"before the index); sources parsed {last['parsed']}, "
-              f"records changed {last['changed']:,}; index: {'; '.join(last['index']) or 'untouched'}", flush=True)
+        report(name, results[name])
+
+
+def report(name: str, runs: list[dict]) -> None:
+    last = runs[-1]
+    print(f"{name:>12}: {statistics.median(r['seconds'] for r in runs):7.1f} s, "
+          f"peak {statistics.median(r['peak_mb'] for r in runs):6,.0f} MB "
+          f"({statistics.median(r['stored_seconds'] for r in runs):7.1f} s, {statistics.median(r['stored_mb'] for r in runs):6,.0f} MB "
+          f"before the index); sources parsed {last['parsed']}, "
+          f"records changed {last['changed']:,}; index: {'; '.join(last['index']) or 'untouched'}", flush=True)
+
+
+def one_changed(kept: Path, repeat: int) -> None:
+    """The one-changed step on copies of a catalogue of several sources kept by `--keep`, its
+    files served again where its sources say they are."""
+    runs = []
+    per_source = sum(1 for _ in (kept / "served" / "register0.csv").open(encoding="utf-8")) - 1
+    port = int(re.search(r"127\.0\.0\.1:(\d+)", (kept / "sources.toml").read_text(encoding="utf-8"))[1])
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory(prefix="harvest-bench-copy-", dir=kept.parent) as copy:
+            folder = Path(copy) / kept.name
+            shutil.copytree(kept, folder)
+            write_source(folder / "served" / "register0.csv", 0, per_source, changed=True)
+            with FileServer(folder / "served", port=port):
+                out = subprocess.run([sys.executable, __file__, "--step", "one changed", str(folder)],
+                                     check=True, stdout=subprocess.PIPE, text=True).stdout
+            runs.append(json.loads(out.strip().splitlines()[-1]))
+    print(f"\n== {kept}: one variable changed, median of {repeat}")
+    report("one changed", runs)
 
 
 def main() -> None:
@@ -184,10 +208,15 @@ def main() -> None:
     parser.add_argument("--one-source", action="store_true", help="all variables in one source")
     parser.add_argument("--per-dataset", type=int, default=500, help="with --one-source: variables per dataset")
     parser.add_argument("--keep", type=Path, help="harvest the first size into this folder, once, and keep it")
+    parser.add_argument("--one-changed", type=Path, metavar="FOLDER",
+                        help="time the one-changed step on copies of a catalogue kept by --keep")
     parser.add_argument("--step", nargs=2, help=argparse.SUPPRESS)  # the child process of one step
     args = parser.parse_args()
     if args.step:
         step(Path(args.step[1]), args.step[0])
+        return
+    if args.one_changed:
+        one_changed(args.one_changed, args.repeat)
         return
     sizes = args.sizes or ("100000,300000" if args.one_source else "10000,100000")
     for n in [int(size) for size in sizes.split(",")][:1 if args.keep else None]:

@@ -72,10 +72,11 @@ class FileServer:
     """Serves `folder`; with `overlays`, a file in one of them (first first) replaces the
     file of the same path in `folder`: a later edition of a source, say."""
 
-    def __init__(self, folder: Path, overlays: tuple[Path, ...] = ()):
+    def __init__(self, folder: Path, overlays: tuple[Path, ...] = (), port: int = 0):
+        """`port`: 0 for any that is free."""
         handler = type("Handler", (_Handler,), {"folders": [str(f) for f in (*overlays, folder)]})
         handler = functools.partial(handler, directory=str(folder))
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
