@@ -137,13 +137,13 @@ class ConceptIndex(Swapped):
         the catalogue. True if the index is then of `graphs` (or was already: a patch killed
         after this one); False, and nothing changed, if it counted other graphs or none (an
         index of an older release kept no counts): then only a rebuild can count them."""
-        counted = json.loads((self.root / self._pointer.read_text().strip() / WORDS).read_text()) \
+        kept = json.loads((self.root / self._pointer.read_text().strip() / WORDS).read_text()) \
             if self._pointer.exists() else []
-        if not isinstance(counted, dict) or counted["graphs"] not in (before, graphs):
+        if not isinstance(kept, dict) or kept["graphs"] not in (before, graphs):
             return False
-        if counted["graphs"] == graphs:
+        if kept["graphs"] == graphs:
             return True
-        counts = Counter(counted["counts"])
+        counts = Counter(kept["counts"])
         counts.subtract(w for label in gone for w in spelt(label))
         counts.update(w for label in added for w in spelt(label))
         self._write(list(concepts), +counts, registers, graphs)

@@ -101,10 +101,13 @@ class ElasticBackend:
         """Write `docs` and delete the documents of the ids `gone` in the current index, then
         summarize again the registers whose documents were written or removed."""
         index, docs, gone = self._current(), list(docs), list(gone)
+        # the registers of the documents written, and of those they replace or remove (a
+        # variable may have moved to another register), read before they are
         registers = {doc.dataset for doc in docs}
-        if gone:  # and the registers of the documents removed, read before they are
-            found = self.client.mget(index=index, body={"ids": gone})["docs"]
+        if replaced := [*gone, *(d.id for d in docs)]:
+            found = self.client.mget(index=index, body={"ids": replaced})["docs"]
             registers |= {d["_source"]["doc"]["dataset"] for d in found if d.get("found")}
+        if gone:
             self._bulk(self._writer, ({"_op_type": "delete", "_index": index, "_id": doc_id} for doc_id in gone),
                        chunk_size=BULK_CHUNK, max_retries=3, ignore_status=(404,))
         self._write(index, docs)

@@ -194,11 +194,12 @@ class EmbeddedBackend(Swapped):
         folder = self._new_folder()
         shutil.copytree(current, folder, copy_function=_linked, ignore=shutil.ignore_patterns(".tantivy-*.lock"))
         index = self._open(folder, json.loads((folder / PARTS).read_text()))
-        searcher = index.searcher()
-        registers = {doc.dataset for doc in docs}
-        if gone:  # and the registers of the documents removed, read before they are
-            registers |= {doc.dataset for doc in self._docs(searcher, TQ.term_set_query(self.schema, "id", gone))}
-        self._write(index, docs, [*gone, *(d.id for d in docs)])
+        replaced = [*gone, *(d.id for d in docs)]
+        # the registers of the documents written, and of those they replace or remove (a
+        # variable may have moved to another register), read before they are
+        registers = {doc.dataset for doc in docs} | {
+            doc.dataset for doc in self._docs(index.searcher(), TQ.term_set_query(self.schema, "id", replaced))}
+        self._write(index, docs, replaced)
         index.reload()
         searcher = index.searcher()
         if (folder / REGISTERS).exists():

@@ -381,6 +381,10 @@ def test_a_patch_writes_and_removes_documents_and_what_is_kept_beside_follows(ba
         assert "hus/2024" not in {v.value for v in backend.search(Query()).facets["dataset"]}
         assert backend.coverage("dataset", "hus/2024") == backend.coverage("source", "hus") == []
         assert backend.named("helseundersøkelsen", 10) == []
+        # A variable moved to another register leaves its old register's coverage.
+        utdato = backend.get("npr/somatikk/UTDATO")
+        backend.patch([utdato.model_copy(update={"dataset": "mfr/mfr", "dataset_title": {"nb": "Medisinsk fødselsregister"}})])
+        assert backend.coverage("dataset", "npr/somatikk") == [Period(start=date(1999, 1, 1))]
         # and what is kept is what a new index of the same documents keeps
         patched = kept_beside(backend)
         backend.rebuild(backend.matching(Query()))
