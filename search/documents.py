@@ -18,6 +18,7 @@ from catalogue.model import ids, ontology
 from catalogue.model.models import Period, Text, code_list_of, value_type
 from catalogue.model.namespaces import DCAT, DCT, DISCO, SCHEMA
 from catalogue.profiles.dcat_ap_no_3 import rdf_date
+from catalogue.storage.graph_files import GraphFiles
 from catalogue.storage.store import Snapshot, SourceState, State, Store
 
 MAX_CODES = 2000  # codes indexed per variable: a whole ICD-10 would crowd out its own variable
@@ -109,12 +110,15 @@ def build_documents(store: Store, state: State | None = None) -> list[VariableDo
     return list(read_catalogue(store, state).documents)
 
 
-def read_catalogue(store: Store, state: State | None = None, batch: int = REGISTER_BATCH) -> Contents:
+def read_catalogue(store: Store, state: State | None = None, batch: int = REGISTER_BATCH,
+                   files: bool = True) -> Contents:
     """The documents of the variables, the concepts of the code lists they use, and their registers.
 
     One document per variable whose dataset is in the store, read from the state's checkpoint
     of the graph store a subject at a time (see _Graphs): what is held in memory is what the
-    variables share and one batch's statements, not the catalogue. The graphs passed the gate,
+    variables share and one batch's statements, not the catalogue. The variables' own
+    statements are read from the state's graph files instead where the data directory has
+    them (a writer's, unless `files` is false), at a twelfth of the cost. The graphs passed the gate,
     so documents are assembled without validating them again.
 
     A dataset declared owl:sameAs a dataset of another source is that register: its variables
@@ -124,7 +128,8 @@ def read_catalogue(store: Store, state: State | None = None, batch: int = REGIST
 
     The documents are made as they are taken, a batch of `batch` variables (whole registers)
     at a time: see Contents."""
-    return Contents(_Graphs(Snapshot(store, state or store.state())), batch)
+    state = state or store.state()
+    return Contents(_Graphs(Snapshot(store, state), GraphFiles.of(store, state) if files else None), batch)
 
 
 class Contents:
@@ -321,11 +326,13 @@ class _Graphs:
     or on a store server) a few subjects at a time, never whole. What many variables share
     (datasets, publishers, code lists with their codes, themes) is read once and kept; of a
     variable, only its IRI, source and dataset are kept: its own statements, and its periods',
-    are read for a batch of variables at a time, when their documents are made."""
+    are read for a batch of variables at a time, when their documents are made, from the graph
+    `files` if given (the same statements, read faster)."""
 
-    def __init__(self, snapshot: Snapshot) -> None:
+    def __init__(self, snapshot: Snapshot, files: GraphFiles | None = None) -> None:
         self._store = store = snapshot.store
         self._said_by = snapshot.said_by
+        self._own_said_by = files.said_by if files is not None else snapshot.said_by
         self._referrers = snapshot.referrers
         graphs = snapshot.sources_by_graph()
         self.order = {ox.NamedNode(graph): i for i, graph in enumerate(graphs)}
@@ -433,8 +440,8 @@ class _Graphs:
         """The documents of `variables` (whole registers: twins are linked among them), by register
         and id."""
         own = _Maps()
-        own.add(self._said_by((ox.NamedNode(v) for v in variables), READ))
-        own.add(self._said_by(own.periods, READ))
+        own.add(self._own_said_by((ox.NamedNode(v) for v in variables), READ))
+        own.add(self._own_said_by(own.periods, READ))
         values, lists = own.values, own.lists
         self._learn([r for v in variables if (r := values.get((v, REPRESENTATION)))]
                     + [t for v in variables for t in lists.get((v, THEME), ())])

@@ -5,8 +5,9 @@ here it goes through the server's own client: `opensearch-py` for OpenSearch, th
 optional extra: `pip install .[opensearch]` or `.[elasticsearch]`.
 
 Each rebuild writes a new index, `<alias>-<UTC timestamp>`, and then moves the alias to it
-in one `update_aliases` call, so searches see the old index until the new one is whole.
-The index before it is kept until the next rebuild (a search may still be reading it).
+in one `update_aliases` call, so searches see the old index until the new one is whole; each
+patch does the same with a clone of the current index. The index before it is kept until the
+next move (a search may still be reading it).
 
 Matched words are marked in Python with analysis.mark, as the embedded backend does, with
 the index's own analyzers run through the `_analyze` API (a few requests per page).
@@ -28,6 +29,7 @@ from catalogue.search.documents import VariableDoc
 from catalogue.search.fields import COVERED, DESCRIPTION_WINDOW, Coverage, Groups, Labels, Summary, named
 from catalogue.search.prepared import Prepared
 from catalogue.search.query import Query
+from catalogue.storage.durable import boundary
 
 REQUEST_TIMEOUT = 30  # seconds a search or lookup may take
 # Seconds a write may take: a bulk request of BULK_CHUNK documents, or the refresh that ends a
@@ -78,7 +80,7 @@ class ElasticBackend:
     # -- writing -------------------------------------------------------------
     def rebuild(self, docs: Iterable[VariableDoc]) -> None:
         """A new index of `docs`, read once (see search.prepared), aliased when whole."""
-        name = f"{self.alias}-{datetime.now(timezone.utc):%Y%m%d%H%M%S%f}"
+        name = self._new_name()
         this_year = datetime.now(timezone.utc).year
         with Prepared(docs, lambda doc: (doc.id, dsl.document(doc, this_year))) as prepared:
             self._writer.indices.create(index=name, body=dsl.index_body(prepared.parts, prepared.summary))
@@ -88,6 +90,14 @@ class ElasticBackend:
             except BaseException:
                 self._delete_indexes([name])  # no half-built index left
                 raise
+        self._alias(name)
+
+    def _new_name(self) -> str:
+        return f"{self.alias}-{datetime.now(timezone.utc):%Y%m%d%H%M%S%f}"
+
+    def _alias(self, name: str) -> None:
+        """Move the alias to the index `name` in one step; the index it leaves is kept (a search
+        may still be reading it) until the next move, older ones are deleted."""
         replaced = self._aliased()
         self._writer.indices.update_aliases(body={"actions": [
             *({"remove": {"index": old, "alias": self.alias}} for old in replaced),
@@ -98,29 +108,45 @@ class ElasticBackend:
         self._delete_indexes(stale)
 
     def patch(self, docs: Iterable[VariableDoc] = (), gone: Iterable[str] = ()) -> None:
-        """Write `docs` and delete the documents of the ids `gone` in the current index, then
-        summarize again the registers whose documents were written or removed."""
-        index, docs, gone = self._current(), list(docs), list(gone)
+        """Write `docs` and delete the documents of the ids `gone` in a copy of the current
+        index, summarize again the registers whose documents were written or removed, and move
+        the alias to the copy when it is whole, as a rebuild does: searches (and readers in
+        other processes, which keep what they read of an index by its name) see the index
+        before the patch or after it, never a part of it, and a patch killed midway leaves the
+        one before. The copy is a clone: the server shares the index's files, as the embedded
+        backend's hard links do. Cloning needs its source blocked for writes, which the index a
+        patch replaces then stays; only patches and rebuilds, which write new ones, write to it."""
+        current, docs, gone = self._current(), list(docs), list(gone)
+        if not docs and not gone:
+            return
         # the registers of the documents written, and of those they replace or remove (a
         # variable may have moved to another register), read before they are
         registers = {doc.dataset for doc in docs}
-        if replaced := [*gone, *(d.id for d in docs)]:
-            found = self.client.mget(index=index, body={"ids": replaced})["docs"]
-            registers |= {d["_source"]["doc"]["dataset"] for d in found if d.get("found")}
-        if gone:
-            self._bulk(self._writer, ({"_op_type": "delete", "_index": index, "_id": doc_id} for doc_id in gone),
-                       chunk_size=BULK_CHUNK, max_retries=3, ignore_status=(404,))
-        self._write(index, docs)
-        self._writer.indices.refresh(index=index)
-        kept = self.client.indices.get_mapping(index=index)[index]["mappings"].get("_meta", {}).get("registers")
-        if kept is not None:
-            summary = Summary(json.loads(kept))
-            summary.replace(registers, self.matching(Query(filters={"dataset": tuple(sorted(registers))}))
-                            if registers else ())
-        else:  # an index from before summaries were kept by register: summarized whole, once
-            summary = Summary.of(self.matching(Query()))
-        self._writer.indices.put_mapping(index=index, body={"_meta": dsl.meta(summary)})
-        self._summary_of = None
+        found = self.client.mget(index=current, body={"ids": [*gone, *(d.id for d in docs)]})["docs"]
+        registers |= {d["_source"]["doc"]["dataset"] for d in found if d.get("found")}
+        name = self._new_name()
+        self._writer.indices.put_settings(index=current, body={"index.blocks.write": True})
+        self._writer.indices.clone(index=current, target=name, body={"settings": {"index.blocks.write": False}},
+                                   wait_for_active_shards=1)
+        try:
+            if gone:
+                self._bulk(self._writer, ({"_op_type": "delete", "_index": name, "_id": doc_id} for doc_id in gone),
+                           chunk_size=BULK_CHUNK, max_retries=3, ignore_status=(404,))
+            self._write(name, docs)
+            self._writer.indices.refresh(index=name)
+            kept = self.client.indices.get_mapping(index=name)[name]["mappings"].get("_meta", {}).get("registers")
+            if kept is not None:
+                summary = Summary(json.loads(kept))
+                summary.replace(registers, self._matching(name, Query(filters={"dataset": tuple(sorted(registers))}))
+                                if registers else ())
+            else:  # an index from before summaries were kept by register: summarized whole, once
+                summary = Summary.of(self._matching(name, Query()))
+            self._writer.indices.put_mapping(index=name, body={"_meta": dsl.meta(summary)})
+            boundary("search index patched in a copy, not yet aliased")
+        except BaseException:
+            self._delete_indexes([name])  # no half-patched index left
+            raise
+        self._alias(name)
 
     def _write(self, index: str, docs: Iterable[VariableDoc]) -> None:
         this_year = datetime.now(timezone.utc).year
@@ -202,8 +228,9 @@ class ElasticBackend:
     def matching(self, query: Query) -> list[VariableDoc]:
         """Every document the query matches, in id order, ignoring paging and facets' counts."""
         index = self._current()
-        if index is None:
-            return []
+        return self._matching(index, query) if index is not None else []
+
+    def _matching(self, index: str, query: Query) -> list[VariableDoc]:
         docs: list[VariableDoc] = []
         after: list | None = None
         while True:

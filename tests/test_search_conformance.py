@@ -12,6 +12,8 @@ Tests of what a backend does not claim (its `capabilities`) are skipped, saying 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -109,11 +111,15 @@ def opensearch(tmp_path_factory) -> Iterator[Cluster]:
 
 
 def _server(kind: str, request) -> ElasticBackend:
+    return ElasticBackend(_url(kind, request), f"catalogue-test-{uuid.uuid4().hex[:8]}", product=kind)
+
+
+def _url(kind: str, request) -> str:
     if kind == "opensearch":
-        url = request.getfixturevalue("opensearch").url
-    elif not (url := os.environ.get("CATALOGUE_ES_URL")):
+        return request.getfixturevalue("opensearch").url
+    if not (url := os.environ.get("CATALOGUE_ES_URL")):
         pytest.skip("no Elasticsearch server: set CATALOGUE_ES_URL to run the suite against one")
-    return ElasticBackend(url, f"catalogue-test-{uuid.uuid4().hex[:8]}", product=kind)
+    return url
 
 
 def _built(request, tmp_path_factory, docs: list[VariableDoc]):
@@ -391,6 +397,42 @@ def test_a_patch_writes_and_removes_documents_and_what_is_kept_beside_follows(ba
         assert kept_beside(backend) == patched
     finally:
         backend.rebuild(DOCS)
+
+
+# A patch in a process of its own, killed (CATALOGUE_KILL_AT) at its first write boundary.
+KILLED_PATCH = """import sys
+from catalogue.search import VariableDoc
+from catalogue.search.elastic import ElasticBackend
+url, alias, product, doc = sys.argv[1:]
+ElasticBackend(url, alias, product=product).patch([VariableDoc.model_validate_json(doc)])"""
+
+
+@pytest.mark.parametrize("kind", ["opensearch", "elasticsearch"])
+def test_a_server_patch_is_seen_whole_by_every_server_or_not_at_all(kind, request):
+    url = _url(kind, request)
+    writer = _server(kind, request)
+    writer.rebuild(DOCS)
+    try:
+        reader = ElasticBackend(url, writer.alias, product=kind)  # a site's server, in another process
+        before = kept_beside(reader)
+        new = variable("npr/somatikk/UTDATO", "UTDATO", "Utskrivningsdato", "Dato for utskriving.",
+                       source="npr", dataset="npr/somatikk", start=1990)
+        # Killed after writing the patch, before the alias names it: searches see the index before it.
+        killed = subprocess.run([sys.executable, "-c", KILLED_PATCH, url, writer.alias, kind, new.model_dump_json()],
+                                env={**os.environ, "CATALOGUE_KILL_AT": "1"}, capture_output=True, text=True,
+                                timeout=300)
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
+        assert reader.get(new.id) is None and new.id not in ids(reader, "utskrivningsdato")
+        assert kept_beside(reader) == before
+        # The next run patches again; a server that read the index before sees the new one with
+        # the coverage that goes with it, and the killed patch's copy is gone.
+        writer.patch([new])
+        assert ids(reader, "utskrivningsdato")[0] == new.id
+        assert reader.coverage("dataset", "npr/somatikk") == [Period(start=date(1990, 1, 1))]
+        assert kept_beside(reader) != before
+        assert len(writer._own_indexes()) == 2  # the one aliased, and the one before it
+    finally:
+        writer.drop()
 
 
 def test_an_embedded_patch_shares_the_files_it_keeps_and_leaves_the_index_before_it_whole(tmp_path):

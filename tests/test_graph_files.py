@@ -1,0 +1,61 @@
+"""A writer's graph files, read by subject, say what its graph store says: a rebuild that reads
+the variables' statements from the files makes the same documents as one that asks the store."""
+from __future__ import annotations
+
+import json
+
+import pyoxigraph as ox
+import pytest
+
+from catalogue.search import read_catalogue
+from catalogue.search.documents import READ
+from catalogue.storage.graph_files import RUN_READ, GraphFiles
+from catalogue.storage.store import Snapshot, Store
+
+
+@pytest.fixture(scope="module")
+def demo(demo_harvest):
+    settings = demo_harvest[0]  # read only
+    store = Store(settings.data_dir, settings.base_uri)
+    return store, store.state()
+
+
+def test_the_files_say_what_the_store_says_of_every_subject(demo):
+    store, state = demo
+    files, snapshot = GraphFiles.of(store, state), Snapshot(store, state)
+    assert files is not None  # a writer's data directory has them
+    subjects = [ox.NamedNode(s) for s in sorted({q.subject.value for q in snapshot.store.quads_for_pattern(None, None, None, None)
+                                                 if isinstance(q.subject, ox.NamedNode)})]
+    from_files, from_store = files.said_by(subjects, READ), snapshot.said_by(subjects, READ)
+    assert {s: sorted(map(str, said)) for s, said in from_files.items()} == \
+        {s: sorted(map(str, said)) for s, said in from_store.items()}
+    # and of subjects several graphs name, what each graph says (a source's variables' twins)
+    assert any(len({place for _, _, place in said}) > 1 for said in from_store.values())
+
+
+def test_a_rebuild_from_the_files_makes_the_documents_the_store_makes(demo):
+    store, state = demo
+    dumped = [[json.dumps(d.model_dump(mode="json"), sort_keys=True) for d in read_catalogue(store, state, files=f).documents]
+              for f in (True, False)]
+    assert dumped[0] == dumped[1] and len(dumped[0]) > 300
+    assert any('"same_as": {"' in d for d in dumped[0])  # twins are linked the same
+
+
+def test_without_the_files_documents_are_read_from_the_store(demo, tmp_path):
+    store, state = demo
+    moved = Store(tmp_path, store.base_uri)  # a data directory that lacks a graph file of the state
+    moved.graphs_dir.mkdir()
+    assert GraphFiles.of(moved, state) is None
+
+
+def test_a_run_is_read_whole_however_long_its_lines_and_wherever_the_file_ends(tmp_path):
+    long = "x" * (3 * RUN_READ)
+    lines = [f'<http://a.test/s{i}> <http://a.test/p> "{long if i == 1 else i}" .' for i in range(3)]
+    lines += [f'<http://a.test/s1> <http://a.test/q> "{n}" .' for n in range(2000)]  # a run of many lines
+    path = tmp_path / "g.nt"
+    path.write_text("\n".join(sorted(lines)))  # the last line without its newline
+    said = GraphFiles([path]).said_by([ox.NamedNode(f"http://a.test/s{i}") for i in range(3)],
+                                      ["http://a.test/p", "http://a.test/q"])
+    assert [len(said[ox.NamedNode(f"http://a.test/s{i}")]) for i in range(3)] == [1, 2001, 1]
+    assert ("http://a.test/p", ox.Literal(long), 0) in said[ox.NamedNode("http://a.test/s1")]
+    assert said[ox.NamedNode("http://a.test/s2")] == [("http://a.test/p", ox.Literal("2"), 0)]
