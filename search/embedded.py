@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import tantivy
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from tantivy import Filter, Occur, Order, Query as TQ, TextAnalyzer, TextAnalyzerBuilder, Tokenizer
 
 from catalogue.model.models import Period
@@ -45,6 +45,7 @@ MARKED = ("nb", "nb_fold", "en")  # the analyzers whose tokens mark a hit's word
 REMEMBERED_WORDS = 200_000  # words of hits kept analyzed (a few tens of MB at most)
 REMEMBERED_FACETS = 64  # searches whose facets are kept, for their next page or another order
 SUMMARY, REGISTERS, PARTS = "summary.json", "summary-by-register.json", "compound-parts.json"
+FACET_VALUES = TypeAdapter(dict[str, list[FacetValue]])
 _POOL = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="facets")
 
 
@@ -265,7 +266,8 @@ class EmbeddedBackend(Swapped):
             result = searcher.search(self._compile(query), limit=query.size, offset=query.offset,
                                      count=True, **self._order(query))
             stored = [searcher.doc(address) for _, address in result.hits]
-        docs = [VariableDoc.model_validate_json(document["doc"][0]) for document in stored]
+        # read as hits at once: a document validated and then copied into a Hit costs twice
+        docs = [Hit.model_validate_json(document["doc"][0]) for document in stored]
         hits = self._matcher(query.text) if query.text.strip() else None
         items = [self._highlight(doc, query, hits) for doc in docs]
         facets = cached if cached is not None else counting.result()
@@ -332,10 +334,12 @@ class EmbeddedBackend(Swapped):
         buckets = {f: [(b["key"], b["doc_count"]) for b in found[f]["buckets"] if b["key"]]
                    for f in FACETS if f != "decade"}
         buckets["decade"] = _decades(found)
-        return {facet: [FacetValue.model_construct(value=key, count=count, label=self._labels.get(facet, {}).get(key, {}),
-                                   group=self._groups.get(facet, {}).get(key))
-                        for key, count in buckets[facet]]
-                for facet in FACETS}
+        # validated in one call: cheaper than a hundred or so FacetValues made one at a time
+        labels, groups = self._labels, self._groups
+        return FACET_VALUES.validate_python({
+            facet: [{"value": key, "count": count, "label": labels.get(facet, {}).get(key, {}),
+                     "group": groups.get(facet, {}).get(key)} for key, count in buckets[facet]]
+            for facet in FACETS})
 
     def matching(self, query: Query) -> list[VariableDoc]:
         """Every document the query matches, in id order, ignoring paging and facets."""
