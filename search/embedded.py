@@ -19,7 +19,7 @@ import shutil
 import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -255,8 +255,10 @@ class EmbeddedBackend(Swapped):
         with self._facets_lock:
             cached = self._facets.get(key)
         # tantivy lets go of the GIL while it searches: facets are counted on another core
-        # while this thread finds and marks the page of hits.
-        counting = None if cached else _POOL.submit(self._count, searcher, query)
+        # while this thread finds and marks the page of hits. The other thread runs tantivy
+        # alone; what Python does with the counts is done here, so that the two threads do not
+        # wait on each other for the GIL.
+        counting = None if cached else self._counting(searcher, query)
         pairs = self._pairs(query)
         if pairs and query.offset < RESCORE_WINDOW:
             result = searcher.search(self._compile(query), limit=max(RESCORE_WINDOW, query.offset + query.size),
@@ -270,7 +272,7 @@ class EmbeddedBackend(Swapped):
         docs = [Hit.model_validate_json(document["doc"][0]) for document in stored]
         hits = self._matcher(query.text) if query.text.strip() else None
         items = [self._highlight(doc, query, hits) for doc in docs]
-        facets = cached if cached is not None else counting.result()
+        facets = cached if cached is not None else self._facet_values(counting.result())
         with self._facets_lock:
             self._facets[key] = facets
             self._facets.move_to_end(key)
@@ -313,10 +315,11 @@ class EmbeddedBackend(Swapped):
         field = {"name": "name_sort", "first_year": "first_year", "-first_year": "first_year"}.get(sort, sort)
         return {"order_by_field": field, "order": Order.Desc if sort.startswith("-") else Order.Asc}
 
-    def _count(self, searcher: tantivy.Searcher, query: Query) -> dict[str, list[FacetValue]]:
-        """Every facet's counts in one pass. A facet's counts ignore its own filter, so that
-        several of its values can be chosen: the documents are those the query matches without
-        its facet filters, each facet counted among those that pass the other facets' filters."""
+    def _counting(self, searcher: tantivy.Searcher, query: Query) -> Future[dict]:
+        """Every facet's counts in one pass, on another thread (see _facet_values). A facet's
+        counts ignore its own filter, so that several of its values can be chosen: the documents
+        are those the query matches without its facet filters, each facet counted among those
+        that pass the other facets' filters."""
         chosen = {f: query.filters[f] for f in FACETS if query.filters.get(f)}
         unfiltered = query.model_copy(update={"filters": {k: v for k, v in query.filters.items() if k not in chosen}})
         aggregations: dict = {}
@@ -328,7 +331,10 @@ class EmbeddedBackend(Swapped):
                 aggregations.setdefault(f"filtered {others}", {"filter": others, "aggs": {}})["aggs"].update(counted)
             else:
                 aggregations.update(counted)
-        found = searcher.aggregate(self._compile(unfiltered, scoring=False), aggregations)
+        return _POOL.submit(searcher.aggregate, self._compile(unfiltered, scoring=False), aggregations)
+
+    def _facet_values(self, found: dict) -> dict[str, list[FacetValue]]:
+        """The facets' values and counts from the aggregations of _counting, with their labels."""
         for name in [k for k in found if k.startswith("filtered ")]:
             found.update(found.pop(name))
         buckets = {f: [(b["key"], b["doc_count"]) for b in found[f]["buckets"] if b["key"]]
