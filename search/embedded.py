@@ -384,10 +384,12 @@ class EmbeddedBackend(Swapped):
         hits = searcher.search(TQ.phrase_prefix_query(self.schema, "suggest", typed), limit=limit * 3).hits
         variables: dict[str, Suggestion] = {}  # one per name: five registries' "Fødselsår" are one
         for _, address in hits:
+            if len(variables) == limit - len(names):  # the rest are not read
+                break
             doc = _Named.model_validate_json(searcher.doc(address)["doc"][0])
             text = doc.label.get("nb") or next(iter(doc.label.values()), doc.name)
             variables.setdefault(text.lower(), Suggestion(kind="variable", id=doc.id, text=text))
-        return [*list(variables.values())[:limit - len(names)], *names]
+        return [*variables.values(), *names]
 
     # -- compiling a query ----------------------------------------------------
     def _compile(self, query: Query, scoring: bool = True) -> TQ:
