@@ -258,15 +258,14 @@ class EmbeddedBackend(Swapped):
         # while this thread finds and marks the page of hits. The other thread runs tantivy
         # alone; what Python does with the counts is done here, so that the two threads do not
         # wait on each other for the GIL.
-        counting = None if cached else self._counting(searcher, query)
+        compiled = self._compile(query)
+        counting = None if cached else self._counting(searcher, query, compiled)
         pairs = self._pairs(query)
         if pairs and query.offset < RESCORE_WINDOW:
-            result = searcher.search(self._compile(query), limit=max(RESCORE_WINDOW, query.offset + query.size),
-                                     count=True)
+            result = searcher.search(compiled, limit=max(RESCORE_WINDOW, query.offset + query.size), count=True)
             stored = self._rescored(searcher, result.hits, pairs)[query.offset:query.offset + query.size]
         else:
-            result = searcher.search(self._compile(query), limit=query.size, offset=query.offset,
-                                     count=True, **self._order(query))
+            result = searcher.search(compiled, limit=query.size, offset=query.offset, count=True, **self._order(query))
             stored = [searcher.doc(address) for _, address in result.hits]
         # read as hits at once: a document validated and then copied into a Hit costs twice
         docs = [Hit.model_validate_json(document["doc"][0]) for document in stored]
@@ -315,13 +314,13 @@ class EmbeddedBackend(Swapped):
         field = {"name": "name_sort", "first_year": "first_year", "-first_year": "first_year"}.get(sort, sort)
         return {"order_by_field": field, "order": Order.Desc if sort.startswith("-") else Order.Asc}
 
-    def _counting(self, searcher: tantivy.Searcher, query: Query) -> Future[dict]:
+    def _counting(self, searcher: tantivy.Searcher, query: Query, compiled: TQ) -> Future[dict]:
         """Every facet's counts in one pass, on another thread (see _facet_values). A facet's
         counts ignore its own filter, so that several of its values can be chosen: the documents
         are those the query matches without its facet filters, each facet counted among those
-        that pass the other facets' filters."""
+        that pass the other facets' filters. `compiled`: the query's own, counted over when no
+        facet filter is chosen."""
         chosen = {f: query.filters[f] for f in FACETS if query.filters.get(f)}
-        unfiltered = query.model_copy(update={"filters": {k: v for k, v in query.filters.items() if k not in chosen}})
         aggregations: dict = {}
         for facet in FACETS:
             counted = DECADE_AGGREGATIONS if facet == "decade" else {
@@ -331,7 +330,12 @@ class EmbeddedBackend(Swapped):
                 aggregations.setdefault(f"filtered {others}", {"filter": others, "aggs": {}})["aggs"].update(counted)
             else:
                 aggregations.update(counted)
-        return _POOL.submit(searcher.aggregate, self._compile(unfiltered, scoring=False), aggregations)
+        if chosen:
+            unfiltered = query.model_copy(update={"filters": {k: v for k, v in query.filters.items() if k not in chosen}})
+            matched = self._compile(unfiltered, scoring=False)
+        else:
+            matched = TQ.const_score_query(compiled, 1.0)
+        return _POOL.submit(searcher.aggregate, matched, aggregations)
 
     def _facet_values(self, found: dict) -> dict[str, list[FacetValue]]:
         """The facets' values and counts from the aggregations of _counting, with their labels."""
