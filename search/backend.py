@@ -48,10 +48,13 @@ class Hit(VariableDoc):
 
 
 def hit(doc: VariableDoc, query: Query, **highlight: dict[str, Segments]) -> Hit:
-    """`doc` as a hit of `query`, saying through which concept of its code list it was found."""
-    # The document is valid already: its fields are taken as they are, not dumped and validated again.
-    return Hit.model_construct(**doc.__dict__, highlight=highlight,
-                               via=[v for v in query.via if v.code_list == doc.code_list])
+    """`doc` as a hit of `query`, saying through which concept of its code list it was found.
+    A document read as a Hit already (from its stored JSON) is that hit; another is valid
+    already: its fields are taken as they are, not dumped and validated again."""
+    found = doc if isinstance(doc, Hit) else Hit.model_construct(**doc.__dict__)
+    found.highlight = highlight
+    found.via = [v for v in query.via if v.code_list == doc.code_list]
+    return found
 
 
 class Page(BaseModel):

@@ -19,12 +19,12 @@ import shutil
 import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
 import tantivy
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from tantivy import Filter, Occur, Order, Query as TQ, TextAnalyzer, TextAnalyzerBuilder, Tokenizer
 
 from catalogue.model.models import Period
@@ -45,6 +45,7 @@ MARKED = ("nb", "nb_fold", "en")  # the analyzers whose tokens mark a hit's word
 REMEMBERED_WORDS = 200_000  # words of hits kept analyzed (a few tens of MB at most)
 REMEMBERED_FACETS = 64  # searches whose facets are kept, for their next page or another order
 SUMMARY, REGISTERS, PARTS = "summary.json", "summary-by-register.json", "compound-parts.json"
+FACET_VALUES = TypeAdapter(dict[str, list[FacetValue]])
 _POOL = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="facets")
 
 
@@ -254,21 +255,23 @@ class EmbeddedBackend(Swapped):
         with self._facets_lock:
             cached = self._facets.get(key)
         # tantivy lets go of the GIL while it searches: facets are counted on another core
-        # while this thread finds and marks the page of hits.
-        counting = None if cached else _POOL.submit(self._count, searcher, query)
+        # while this thread finds and marks the page of hits. The other thread runs tantivy
+        # alone; what Python does with the counts is done here, so that the two threads do not
+        # wait on each other for the GIL.
+        compiled = self._compile(query)
+        counting = None if cached else self._counting(searcher, query, compiled)
         pairs = self._pairs(query)
         if pairs and query.offset < RESCORE_WINDOW:
-            result = searcher.search(self._compile(query), limit=max(RESCORE_WINDOW, query.offset + query.size),
-                                     count=True)
+            result = searcher.search(compiled, limit=max(RESCORE_WINDOW, query.offset + query.size), count=True)
             stored = self._rescored(searcher, result.hits, pairs)[query.offset:query.offset + query.size]
         else:
-            result = searcher.search(self._compile(query), limit=query.size, offset=query.offset,
-                                     count=True, **self._order(query))
+            result = searcher.search(compiled, limit=query.size, offset=query.offset, count=True, **self._order(query))
             stored = [searcher.doc(address) for _, address in result.hits]
-        docs = [VariableDoc.model_validate_json(document["doc"][0]) for document in stored]
+        # read as hits at once: a document validated and then copied into a Hit costs twice
+        docs = [Hit.model_validate_json(document["doc"][0]) for document in stored]
         hits = self._matcher(query.text) if query.text.strip() else None
         items = [self._highlight(doc, query, hits) for doc in docs]
-        facets = cached if cached is not None else counting.result()
+        facets = cached if cached is not None else self._facet_values(counting.result())
         with self._facets_lock:
             self._facets[key] = facets
             self._facets.move_to_end(key)
@@ -311,12 +314,13 @@ class EmbeddedBackend(Swapped):
         field = {"name": "name_sort", "first_year": "first_year", "-first_year": "first_year"}.get(sort, sort)
         return {"order_by_field": field, "order": Order.Desc if sort.startswith("-") else Order.Asc}
 
-    def _count(self, searcher: tantivy.Searcher, query: Query) -> dict[str, list[FacetValue]]:
-        """Every facet's counts in one pass. A facet's counts ignore its own filter, so that
-        several of its values can be chosen: the documents are those the query matches without
-        its facet filters, each facet counted among those that pass the other facets' filters."""
+    def _counting(self, searcher: tantivy.Searcher, query: Query, compiled: TQ) -> Future[dict]:
+        """Every facet's counts in one pass, on another thread (see _facet_values). A facet's
+        counts ignore its own filter, so that several of its values can be chosen: the documents
+        are those the query matches without its facet filters, each facet counted among those
+        that pass the other facets' filters. `compiled`: the query's own, counted over when no
+        facet filter is chosen."""
         chosen = {f: query.filters[f] for f in FACETS if query.filters.get(f)}
-        unfiltered = query.model_copy(update={"filters": {k: v for k, v in query.filters.items() if k not in chosen}})
         aggregations: dict = {}
         for facet in FACETS:
             counted = DECADE_AGGREGATIONS if facet == "decade" else {
@@ -326,16 +330,26 @@ class EmbeddedBackend(Swapped):
                 aggregations.setdefault(f"filtered {others}", {"filter": others, "aggs": {}})["aggs"].update(counted)
             else:
                 aggregations.update(counted)
-        found = searcher.aggregate(self._compile(unfiltered, scoring=False), aggregations)
+        if chosen:
+            unfiltered = query.model_copy(update={"filters": {k: v for k, v in query.filters.items() if k not in chosen}})
+            matched = self._compile(unfiltered, scoring=False)
+        else:
+            matched = TQ.const_score_query(compiled, 1.0)
+        return _POOL.submit(searcher.aggregate, matched, aggregations)
+
+    def _facet_values(self, found: dict) -> dict[str, list[FacetValue]]:
+        """The facets' values and counts from the aggregations of _counting, with their labels."""
         for name in [k for k in found if k.startswith("filtered ")]:
             found.update(found.pop(name))
         buckets = {f: [(b["key"], b["doc_count"]) for b in found[f]["buckets"] if b["key"]]
                    for f in FACETS if f != "decade"}
         buckets["decade"] = _decades(found)
-        return {facet: [FacetValue.model_construct(value=key, count=count, label=self._labels.get(facet, {}).get(key, {}),
-                                   group=self._groups.get(facet, {}).get(key))
-                        for key, count in buckets[facet]]
-                for facet in FACETS}
+        # validated in one call: cheaper than a hundred or so FacetValues made one at a time
+        labels, groups = self._labels, self._groups
+        return FACET_VALUES.validate_python({
+            facet: [{"value": key, "count": count, "label": labels.get(facet, {}).get(key, {}),
+                     "group": groups.get(facet, {}).get(key)} for key, count in buckets[facet]]
+            for facet in FACETS})
 
     def matching(self, query: Query) -> list[VariableDoc]:
         """Every document the query matches, in id order, ignoring paging and facets."""
@@ -374,10 +388,12 @@ class EmbeddedBackend(Swapped):
         hits = searcher.search(TQ.phrase_prefix_query(self.schema, "suggest", typed), limit=limit * 3).hits
         variables: dict[str, Suggestion] = {}  # one per name: five registries' "Fødselsår" are one
         for _, address in hits:
+            if len(variables) == limit - len(names):  # the rest are not read
+                break
             doc = _Named.model_validate_json(searcher.doc(address)["doc"][0])
             text = doc.label.get("nb") or next(iter(doc.label.values()), doc.name)
             variables.setdefault(text.lower(), Suggestion(kind="variable", id=doc.id, text=text))
-        return [*list(variables.values())[:limit - len(names)], *names]
+        return [*variables.values(), *names]
 
     # -- compiling a query ----------------------------------------------------
     def _compile(self, query: Query, scoring: bool = True) -> TQ:
