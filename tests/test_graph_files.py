@@ -41,7 +41,7 @@ def test_a_rebuild_from_the_files_makes_the_documents_the_store_makes(demo):
     assert any('"same_as": {"' in d for d in dumped[0])  # twins are linked the same
 
 
-def test_without_the_files_documents_are_read_from_the_store(demo, tmp_path):
+def test_without_every_graph_file_of_the_state_the_files_are_not_read(demo, tmp_path):
     store, state = demo
     moved = Store(tmp_path, store.base_uri)  # a data directory that lacks a graph file of the state
     moved.graphs_dir.mkdir()
