@@ -118,7 +118,7 @@ def read_catalogue(store: Store, state: State | None = None, batch: int = REGIST
     of the graph store a subject at a time (see _Graphs): what is held in memory is what the
     variables share and one batch's statements, not the catalogue. The variables' own
     statements are read from the state's graph files instead where the data directory has
-    them (a writer's, unless `files` is false), at a twelfth of the cost. The graphs passed the gate,
+    them (a writer's, unless `files` is false), at about 40 % of the cost. The graphs passed the gate,
     so documents are assembled without validating them again.
 
     A dataset declared owl:sameAs a dataset of another source is that register: its variables
