@@ -116,10 +116,10 @@ def read_catalogue(store: Store, state: State | None = None, batch: int = REGIST
 
     One document per variable whose dataset is in the store, read from the state's checkpoint
     of the graph store a subject at a time (see _Graphs): what is held in memory is what the
-    variables share and one batch's statements, not the catalogue. The variables' own
-    statements are read from the state's graph files instead where the data directory has
-    them (a writer's, unless `files` is false), at about 40 % of the cost. The graphs passed the gate,
-    so documents are assembled without validating them again.
+    variables share and one batch's statements, not the catalogue. Which variables there are,
+    and their own statements, are read from the state's graph files instead where the data
+    directory has them (a writer's, unless `files` is false), at about 40 % of the cost. The
+    graphs passed the gate, so documents are assembled without validating them again.
 
     A dataset declared owl:sameAs a dataset of another source is that register: its variables
     count under the other's id, title and holder (one dataset in facets, pages and exports), keep
@@ -129,7 +129,13 @@ def read_catalogue(store: Store, state: State | None = None, batch: int = REGIST
     The documents are made as they are taken, a batch of `batch` variables (whole registers)
     at a time: see Contents."""
     state = state or store.state()
-    return Contents(_Graphs(Snapshot(store, state), GraphFiles.of(store, state) if files else None), batch)
+    return Contents(_Graphs(Snapshot(store, state), _files(store, state) if files else None), batch)
+
+
+def _files(store: Store, state: State) -> GraphFiles | None:
+    """The state's graph files, where the data directory has them all, with what a first pass
+    over the variables asks by predicate (see _Graphs) gathered as they are read."""
+    return GraphFiles.of(store, state, linking=(RDF_TYPE, VARIABLE_LINK))
 
 
 class Contents:
@@ -208,7 +214,7 @@ def read_changes(store: Store, state: State, touched: Touched) -> Changes:
     across it. The graphs are all read (a document joins across sources), but documents are
     made only for those registers, and the variables that name what changed are found by
     looking it up, not by reading every variable."""
-    read = _Graphs(Snapshot(store, state))
+    read = _Graphs(Snapshot(store, state), _files(store, state))
     iris = set(touched.iris)
     owner = {version: scheme for (scheme, predicate), versions in read.lists.items() if predicate == HAS_VERSION
              for version in versions}
@@ -326,13 +332,15 @@ class _Graphs:
     or on a store server) a few subjects at a time, never whole. What many variables share
     (datasets, publishers, code lists with their codes, themes) is read once and kept; of a
     variable, only its IRI, source and dataset are kept: its own statements, and its periods',
-    are read for a batch of variables at a time, when their documents are made, from the graph
-    `files` if given (the same statements, read faster)."""
+    are read for a batch of variables at a time, when their documents are made. Given the graph
+    `files` (gathering RDF_TYPE and VARIABLE_LINK, see _files), which variables there are and
+    their own statements are read from them instead: the same statements, read faster."""
 
     def __init__(self, snapshot: Snapshot, files: GraphFiles | None = None) -> None:
         self._store = store = snapshot.store
         self._said_by = snapshot.said_by
-        self._own_said_by = files.said_by if files is not None else snapshot.said_by
+        own = files if files is not None else snapshot
+        self._own_said_by = own.said_by
         self._referrers = snapshot.referrers
         graphs = snapshot.sources_by_graph()
         self.order = {ox.NamedNode(graph): i for i, graph in enumerate(graphs)}
@@ -348,17 +356,17 @@ class _Graphs:
         self._first: dict[str, SourceState] = {}  # a variable's first source, where a later one names it too
         self._place = {source.id: i for i, source in enumerate(graphs.values())}
         for graph, source in graphs.items():  # in the state's order, as the graph files were read
-            for v in snapshot.subjects(graph, RDF_TYPE, VARIABLE):
+            for v in own.subjects(graph, RDF_TYPE, VARIABLE):
                 v = intern(v)
                 if (before := self.source_of.get(v)) is not None and before is not source:
                     self._first.setdefault(v, before)
                 self.source_of[v] = source
-            for ds in snapshot.subjects(graph, RDF_TYPE, DATASET):
+            for ds in own.subjects(graph, RDF_TYPE, DATASET):
                 self.dataset_source.setdefault(intern(ds), source)
             # Of the datasets linking to a variable, the last line read counts: this graph's over
             # an earlier one's, and in a graph (its lines sorted) the one whose IRI sorts last.
             here: set[str] = set()
-            for ds, v in snapshot.pairs(graph, VARIABLE_LINK):
+            for ds, v in own.pairs(graph, VARIABLE_LINK):
                 v, ds = intern(v), intern(ds)
                 if v not in here or f"<{ds}>" > f"<{self.dataset_of[v]}>":
                     self.dataset_of[v] = ds

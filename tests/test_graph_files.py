@@ -8,7 +8,7 @@ import pyoxigraph as ox
 import pytest
 
 from catalogue.search import read_catalogue
-from catalogue.search.documents import READ
+from catalogue.search.documents import DATASET, READ, RDF_TYPE, VARIABLE, VARIABLE_LINK
 from catalogue.storage.graph_files import RUN_READ, GraphFiles
 from catalogue.storage.store import Snapshot, Store
 
@@ -31,6 +31,20 @@ def test_the_files_say_what_the_store_says_of_every_subject(demo):
         {s: sorted(map(str, said)) for s, said in from_store.items()}
     # and of subjects several graphs name, what each graph says (a source's variables' twins)
     assert any(len({place for _, _, place in said}) > 1 for said in from_store.values())
+
+
+def test_the_files_list_what_the_store_lists_by_a_linking_predicate(demo):
+    store, state = demo
+    files, snapshot = GraphFiles.of(store, state, linking=(RDF_TYPE, VARIABLE_LINK)), Snapshot(store, state)
+    listed = 0
+    for graph in snapshot.sources_by_graph():
+        for kind in (VARIABLE, DATASET):
+            assert sorted(files.subjects(graph, RDF_TYPE, kind)) == sorted(snapshot.subjects(graph, RDF_TYPE, kind))
+        assert sorted(files.pairs(graph, VARIABLE_LINK)) == sorted(snapshot.pairs(graph, VARIABLE_LINK))
+        listed += len(list(files.pairs(graph, VARIABLE_LINK)))
+    assert listed > 300
+    with pytest.raises(ValueError, match="not gathered"):
+        files.pairs(graph, READ[0])
 
 
 def test_a_rebuild_from_the_files_makes_the_documents_the_store_makes(demo):
@@ -59,3 +73,20 @@ def test_a_run_is_read_whole_however_long_its_lines_and_wherever_the_file_ends(t
     assert [len(said[ox.NamedNode(f"http://a.test/s{i}")]) for i in range(3)] == [1, 2001, 1]
     assert ("http://a.test/p", ox.Literal(long), 0) in said[ox.NamedNode("http://a.test/s1")]
     assert said[ox.NamedNode("http://a.test/s2")] == [("http://a.test/p", ox.Literal("2"), 0)]
+
+
+def test_a_linking_statement_is_read_as_the_parser_reads_it_whatever_its_object(tmp_path):
+    lines = ['<http://a.test/d> <http://a.test/has> <http://a.test/v1> .',
+             '<http://a.test/d> <http://a.test/has> <http://a.test/v\\u00E52> .',  # an escaped IRI
+             '<http://a.test/d> <http://a.test/has> "a literal" .',
+             '<http://a.test/d> <http://a.test/other> <http://a.test/v3> .',
+             '<http://a.test/e\\u00E5> <http://a.test/has> <http://a.test/v1> .',  # an escaped subject
+             '_:b <http://a.test/has> <http://a.test/v4> .']  # a blank node says nothing, as in the store
+    path = tmp_path / "g.nt"
+    path.write_text("\n".join(sorted(lines)) + "\n")
+    files = GraphFiles([path], ["http://a.test/g"], linking=["http://a.test/has"])
+    assert sorted(files.pairs("http://a.test/g", "http://a.test/has")) == [
+        ("http://a.test/d", "a literal"), ("http://a.test/d", "http://a.test/v1"),
+        ("http://a.test/d", "http://a.test/vå2"), ("http://a.test/eå", "http://a.test/v1")]
+    assert sorted(files.subjects("http://a.test/g", "http://a.test/has", "http://a.test/v1")) == [
+        "http://a.test/d", "http://a.test/eå"]
