@@ -135,7 +135,7 @@ def read_catalogue(store: Store, state: State | None = None, batch: int = REGIST
 def _files(store: Store, state: State) -> GraphFiles | None:
     """The state's graph files, where the data directory has them all, with what a first pass
     over the variables asks by predicate (see _Graphs) gathered as they are read."""
-    return GraphFiles.of(store, state, linking=(RDF_TYPE, VARIABLE_LINK))
+    return GraphFiles.of(store, state, typed=(VARIABLE, DATASET), linking=(VARIABLE_LINK,))
 
 
 class Contents:
@@ -333,7 +333,7 @@ class _Graphs:
     (datasets, publishers, code lists with their codes, themes) is read once and kept; of a
     variable, only its IRI, source and dataset are kept: its own statements, and its periods',
     are read for a batch of variables at a time, when their documents are made. Given the graph
-    `files` (gathering RDF_TYPE and VARIABLE_LINK, see _files), which variables there are and
+    `files` (gathering VARIABLE, DATASET and VARIABLE_LINK, see _files), which variables there are and
     their own statements are read from them instead: the same statements, read faster."""
 
     def __init__(self, snapshot: Snapshot, files: GraphFiles | None = None) -> None:

@@ -33,9 +33,10 @@ def test_the_files_say_what_the_store_says_of_every_subject(demo):
     assert any(len({place for _, _, place in said}) > 1 for said in from_store.values())
 
 
-def test_the_files_list_what_the_store_lists_by_a_linking_predicate(demo):
+def test_the_files_list_the_subjects_of_a_type_and_the_links_the_store_lists(demo):
     store, state = demo
-    files, snapshot = GraphFiles.of(store, state, linking=(RDF_TYPE, VARIABLE_LINK)), Snapshot(store, state)
+    files = GraphFiles.of(store, state, typed=(VARIABLE, DATASET), linking=(VARIABLE_LINK,))
+    snapshot = Snapshot(store, state)
     listed = 0
     for graph in snapshot.sources_by_graph():
         for kind in (VARIABLE, DATASET):
@@ -75,16 +76,19 @@ def test_a_run_is_read_whole_however_long_its_lines_and_wherever_the_file_ends(t
     assert said[ox.NamedNode("http://a.test/s2")] == [("http://a.test/p", ox.Literal("2"), 0)]
 
 
-def test_a_linking_statement_is_read_as_the_parser_reads_it_whatever_its_object(tmp_path):
+def test_a_type_or_a_linking_statement_is_read_as_the_parser_reads_it_whatever_its_terms(tmp_path):
     lines = ['<http://a.test/d> <http://a.test/has> <http://a.test/v1> .',
              '<http://a.test/d> <http://a.test/has> <http://a.test/v\\u00E52> .',  # an escaped IRI
              '<http://a.test/d> <http://a.test/has> "a literal" .',
              '<http://a.test/d> <http://a.test/other> <http://a.test/v3> .',
              '<http://a.test/e\\u00E5> <http://a.test/has> <http://a.test/v1> .',  # an escaped subject
-             '_:b <http://a.test/has> <http://a.test/v4> .']  # a blank node says nothing, as in the store
+             '_:b <http://a.test/has> <http://a.test/v4> .',  # a blank node says nothing, as in the store
+             f'<http://a.test/d> <{RDF_TYPE}> <http://a.test/T> .', f'<http://a.test/e\\u00E5> <{RDF_TYPE}> <http://a.test/T> .',
+             f'<http://a.test/f> <{RDF_TYPE}> <http://a.test/U> .', f'_:b <{RDF_TYPE}> <http://a.test/T> .']
     path = tmp_path / "g.nt"
-    path.write_text("\n".join(sorted(lines)) + "\n")
-    files = GraphFiles([path], ["http://a.test/g"], linking=["http://a.test/has"])
+    path.write_text("\n".join(sorted(lines)))  # the last line without its newline
+    files = GraphFiles([path], ["http://a.test/g"], typed=["http://a.test/T"], linking=["http://a.test/has"])
+    assert sorted(files.subjects("http://a.test/g", RDF_TYPE, "http://a.test/T")) == ["http://a.test/d", "http://a.test/eå"]
     assert sorted(files.pairs("http://a.test/g", "http://a.test/has")) == [
         ("http://a.test/d", "a literal"), ("http://a.test/d", "http://a.test/v1"),
         ("http://a.test/d", "http://a.test/vå2"), ("http://a.test/eå", "http://a.test/v1")]

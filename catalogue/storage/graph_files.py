@@ -5,10 +5,9 @@ catalogue.storage.store), so a subject's statements are one run of lines. Readin
 run and parsing it costs about 40 % of asking the graph store for the same statements (6.6
 against 16.5 µs a statement at a million variables, bench/store_reading.py), and the store's
 answers were half of a rebuild at that size. Where runs start is learnt in one pass over the
-files, the first time the files are read. The same pass gathers the statements of a few
-`linking` predicates (what a reader looks up by predicate, not by subject: which subjects
-are variables, which dataset lists which variable), at a third of what asking the store
-for them costs.
+files, the first time the files are read. The same pass gathers what a reader looks up by
+predicate, not by subject (which subjects are variables, which dataset lists which
+variable): the subjects of a few types, and the statements of a few `linking` predicates.
 
 Readers without the files (a follower, a store server's clients) read the graph store.
 """
@@ -26,33 +25,40 @@ from catalogue.storage.store import State, Store
 
 RUN_READ = 8192  # bytes read at once from where a run starts (a variable's run is a kilobyte or two)
 OFFSET_BITS = 40  # a run's place in its file (files up to a terabyte); above it, the file's place in the state
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 Said = dict[ox.NamedNode | ox.BlankNode, list[tuple[str, ox.NamedNode | ox.BlankNode | ox.Literal, int]]]
 
 
 class GraphFiles:
     """The graph files of a state's sources, in the state's order (None for a source without a
     graph), named as the graph store names their `graphs`; read a subject's run of lines at a
-    time, or by one of the `linking` predicates."""
+    time, or, as gathered in the same pass, the subjects of the types `typed` and the
+    statements of the `linking` predicates."""
 
-    def __init__(self, paths: list[Path | None], graphs: list[str] = (), linking: Iterable[str] = ()):
+    def __init__(self, paths: list[Path | None], graphs: list[str] = (), typed: Iterable[str] = (),
+                 linking: Iterable[str] = ()):
         self._paths = paths
         self._places = {graph: place for place, graph in enumerate(graphs)}
+        self._typed = {f"<{kind}> .".encode(): kind for kind in typed}
         self._linking = {f"<{predicate}> ".encode(): predicate for predicate in linking}
         self._runs: dict[str, int | list[int]] | None = None  # subject IRI -> (file << OFFSET_BITS) | offset
-        # (file, linking predicate) -> object -> the IRI subjects that say it, in the file's order
+        # (file, predicate) -> object -> the IRI subjects that say it, in the file's order
         self._links: dict[tuple[int, str], dict[str, list[str]]] = defaultdict(dict)
 
     @classmethod
-    def of(cls, store: Store, state: State, linking: Iterable[str] = ()) -> GraphFiles | None:
+    def of(cls, store: Store, state: State, typed: Iterable[str] = (), linking: Iterable[str] = ()) -> GraphFiles | None:
         """The files of `state`'s graphs, if every one of them is in the data directory."""
         sources = state.sources.values()
         paths = [store.graphs_dir / s.graph_file if s.graph_file else None for s in sources]
-        return cls(paths, [store.graph_name(s.id) for s in sources], linking) \
+        return cls(paths, [store.graph_name(s.id) for s in sources], typed, linking) \
             if all(p is None or p.is_file() for p in paths) else None
 
     def subjects(self, graph: str, predicate: str, obj: str) -> list[str]:
         """The IRI subjects of the statements (?, `predicate`, `obj`) in `graph`, as
-        Snapshot.subjects gives them; `predicate` is one of the linking ones."""
+        Snapshot.subjects gives them: of a gathered type, or by a linking predicate."""
+        if predicate == RDF_TYPE and obj in self._typed.values():
+            self._index()
+            return self._links.get((self._places[graph], RDF_TYPE), {}).get(obj, [])
         return self._linked(graph, predicate).get(obj, [])
 
     def pairs(self, graph: str, predicate: str) -> Iterator[tuple[str, str]]:
@@ -92,16 +98,18 @@ class GraphFiles:
         if self._runs is not None:
             return self._runs
         runs: dict[str, int | list[int]] = {}
-        linking = list(self._linking.items())
+        gathers, type_spelt = bool(self._typed or self._linking), f"<{RDF_TYPE}> ".encode()
         for place, path in enumerate(self._paths):
             if path is None or path.stat().st_size == 0:
                 continue
-            offset, prefix, subject = 0, b"\0", None
+            typed = {spelt: self._links[place, RDF_TYPE].setdefault(kind, []) for spelt, kind in self._typed.items()}
+            linking = [(spelt, self._links[place, predicate]) for spelt, predicate in self._linking.items()]
+            offset, prefix, at, subject = 0, b"\0", 0, None
             with open(path, "rb") as lines:
                 for line in lines:
                     if not line.startswith(prefix):
                         end = line.find(b"> ")
-                        prefix = line[:end + 2]
+                        prefix, at = line[:end + 2], end + 2  # the predicate starts `at`
                         subject = None
                         if line.startswith(b"<"):  # a blank node says nothing here, as in the graph store
                             subject = _subject(line, end)
@@ -109,12 +117,15 @@ class GraphFiles:
                             before = runs.setdefault(subject, packed)
                             if before != packed:  # named in several graphs
                                 runs[subject] = [*(before if isinstance(before, list) else [before]), packed]
-                    if subject is not None:
-                        for spelt, predicate in linking:
-                            if line.startswith(spelt, len(prefix)):
-                                self._links[place, predicate].setdefault(
-                                    _object(line, len(prefix) + len(spelt)), []).append(subject)
-                                break
+                    if gathers and subject is not None:
+                        if line.startswith(type_spelt, at):
+                            if (kinds := typed.get(line[at + len(type_spelt):].rstrip())) is not None:
+                                kinds.append(subject)
+                        else:
+                            for spelt, linked in linking:
+                                if line.startswith(spelt, at):
+                                    linked.setdefault(_object(line, at + len(spelt)), []).append(subject)
+                                    break
                     offset += len(line)
         self._runs = runs
         return runs
