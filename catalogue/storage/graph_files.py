@@ -94,7 +94,7 @@ class GraphFiles:
 
     def _index(self) -> dict[str, int | list[int]]:
         """Where each IRI subject's run of lines starts, in each file that has one; and the
-        statements of the linking predicates."""
+        subjects of the gathered types and the statements of the linking predicates."""
         if self._runs is not None:
             return self._runs
         runs: dict[str, int | list[int]] = {}
