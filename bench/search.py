@@ -302,7 +302,10 @@ class Served:
         pids, i = [self.process.pid], 0
         while i < len(pids):
             for task in Path(f"/proc/{pids[i]}/task").glob("*/children"):
-                pids += [int(pid) for pid in task.read_text().split()]
+                try:
+                    pids += [int(pid) for pid in task.read_text().split()]
+                except FileNotFoundError:  # a thread or process that has just ended
+                    pass
             i += 1
         return pids
 
@@ -313,7 +316,10 @@ class Served:
         """The peak resident memory of each of the server's processes (VmHWM), added up."""
         kb = 0
         for pid in self._pids():
-            status = Path(f"/proc/{pid}/status").read_text()
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except FileNotFoundError:  # ended since it was listed
+                continue
             kb += int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)[1])
         return kb / 1024
 
