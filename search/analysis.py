@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+import zlib
 from collections.abc import Callable, Iterable
 from functools import cache, lru_cache
 
@@ -83,7 +84,8 @@ def fold(text: str) -> str:
 class CompoundParts:
     """The words compounds are split into, for an index of documents seen one at a time: those
     of their labels, of a sample of their descriptions (one in so many of the `count` there
-    are), and of the codes of their code lists (each list once), where the words of a register's
+    are, chosen by id, so that documents seen in parts, in any order, give the same sample), and
+    of the codes of their code lists (each list once), where the words of a register's
     diagnoses and drugs stand on their own ("bryst" in "Ondartet svulst i bryst", so that
     "brystkreft" is split). What is kept is words, not documents."""
 
@@ -91,15 +93,18 @@ class CompoundParts:
         self._step = max(1, count // DESCRIPTION_SAMPLE)
         self._seen: set[str] = set()
         self._codes: dict[str, list[str]] = {}
-        self._added = 0
 
     def add(self, doc: VariableDoc) -> None:
-        sampled = self._added % self._step == 0
-        self._added += 1
+        sampled = self._step == 1 or zlib.crc32(doc.id.encode()) % self._step == 0
         for text in (*doc.label.values(), *(doc.description.values() if sampled else ())):
             self._seen.update(words(text))
         if doc.code_list:
             self._codes[doc.code_list] = doc.codes
+
+    def update(self, other: CompoundParts) -> None:
+        """Add what `other` has seen (of other documents of the same `count`)."""
+        self._seen |= other._seen
+        self._codes.update(other._codes)
 
     def parts(self) -> list[str]:
         return _parts(self._seen | {w for texts in self._codes.values() for text in texts for w in words(text)})

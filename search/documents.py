@@ -8,6 +8,7 @@ from datetime import date
 from itertools import islice
 from pathlib import Path
 from sys import intern
+from typing import TypeVar
 
 import pyoxigraph as ox
 
@@ -18,13 +19,16 @@ from catalogue.model import ids, ontology
 from catalogue.model.models import Period, Text, code_list_of, value_type
 from catalogue.model.namespaces import DCAT, DCT, DISCO, SCHEMA
 from catalogue.profiles.dcat_ap_no_3 import rdf_date
+from catalogue.search.forked import cores, in_order
 from catalogue.storage.graph_files import GraphFiles
 from catalogue.storage.store import Snapshot, SourceState, State, Store
 
 MAX_CODES = 2000  # codes indexed per variable: a whole ICD-10 would crowd out its own variable
-# Variables whose documents are made at a time in a rebuild (whole registers, so that twins
-# find each other): the documents of a batch are in memory together, a few kB each.
+# Variables whose documents are made at a time in a rebuild (whole registers where two sources
+# describe one, so that twins find each other): the documents of a batch are in memory
+# together, a few kB each.
 REGISTER_BATCH = 5000
+T = TypeVar("T")
 
 
 
@@ -81,6 +85,9 @@ START, END, THEME, TEMPORAL, HAS_VERSION = (str(p) for p in (DCAT.startDate, DCA
                                                               DCT.temporal, DCAT.hasVersion))
 VARIABLE_LINK, RDF_TYPE, SAME_AS = str(DISCO.variable), str(RDF.type), str(OWL.sameAs)
 VARIABLE, DATASET, CONCEPT_SCHEME = str(DISCO.Variable), str(DCAT.Dataset), str(SKOS.ConceptScheme)
+# What variables name and share with others (their code lists, their themes): read before any
+# document is made, with the datasets and publishers.
+SHARED_BY = (REPRESENTATION, THEME)
 # and as nodes, to look statements up by
 _IN_SCHEME, _HAS_VERSION, _REPRESENTATION = (ox.NamedNode(p) for p in (IN_SCHEME, HAS_VERSION, REPRESENTATION))
 TEXT, VALUE, LIST = range(3)
@@ -111,7 +118,7 @@ def build_documents(store: Store, state: State | None = None) -> list[VariableDo
 
 
 def read_catalogue(store: Store, state: State | None = None, batch: int = REGISTER_BATCH,
-                   files: bool = True) -> Contents:
+                   files: bool = True, processes: int | None = None) -> Contents:
     """The documents of the variables, the concepts of the code lists they use, and their registers.
 
     One document per variable whose dataset is in the store, read from the state's checkpoint
@@ -126,27 +133,29 @@ def read_catalogue(store: Store, state: State | None = None, batch: int = REGIST
     their own source and ids (saved lists still resolve), and a variable both sources name alike
     links to its twin.
 
-    The documents are made as they are taken, a batch of `batch` variables (whole registers)
-    at a time: see Contents."""
+    The documents are made as they are taken, a batch of about `batch` variables at a time:
+    see Contents; where they are read from the graph files, by `processes` forked
+    processes (by default one per core) for whoever takes them a batch at a time."""
     state = state or store.state()
-    return Contents(_Graphs(Snapshot(store, state), _files(store, state) if files else None), batch)
+    return Contents(_Graphs(Snapshot(store, state), _files(store, state) if files else None), batch,
+                    cores() if processes is None else processes)
 
 
 def _files(store: Store, state: State) -> GraphFiles | None:
     """The state's graph files, where the data directory has them all, with what a first pass
     over the variables asks by predicate (see _Graphs) gathered as they are read."""
-    return GraphFiles.of(store, state, typed=(VARIABLE, DATASET), linking=(VARIABLE_LINK,))
+    return GraphFiles.of(store, state, typed=(VARIABLE, DATASET), linking=(VARIABLE_LINK, *SHARED_BY))
 
 
 class Contents:
-    """What an index is built from. `documents` are made as they are read, whole registers at a
-    time (`batch` variables or so), so that only what the variables share and one batch's
+    """What an index is built from. `documents` are made as they are read, a batch at a time
+    (`batch` variables or so, see Documents), so that only what the variables share and one batch's
     statements and documents are in memory; the concepts and the registers are small, and the
     variables' labels are read a batch at a time too."""
 
-    def __init__(self, read: _Graphs, batch: int):
+    def __init__(self, read: _Graphs, batch: int, processes: int = 1):
         self._read = read
-        self.documents = Documents(read, None, batch)
+        self.documents = Documents(read, None, batch, processes)
 
     def concepts(self, used: set[str] | None = None) -> list[Concept]:
         """The codes of the code lists `used` (if not given: those the variables use, read from the store)."""
@@ -161,25 +170,45 @@ class Contents:
 
 
 class Documents:
-    """The documents of the variables (of the registers `units`, if given), made a batch of
-    whole registers at a time as they are iterated, by register and id; len() is how many
-    there are, known before the first is made."""
+    """The documents of the variables (of the registers `units`, if given), made a batch at a
+    time as they are iterated, by register and then in the order the graph files name them;
+    len() is how many there are, known before the first is made. A batch is `batch` variables
+    of a register, or whole registers where two sources describe one (its twins are linked
+    within the batch). Taken a batch at a time (`each_batch`), they are made, and worked on,
+    in `processes` forked processes where the read allows it."""
 
-    def __init__(self, read: _Graphs, units: set[str] | None, batch: int):
-        self._read, self._batch = read, batch
+    def __init__(self, read: _Graphs, units: set[str] | None, batch: int, processes: int = 1):
+        self._read, self._batch, self._processes = read, batch, processes
         self._registers = read.by_register(units)
 
     def __len__(self) -> int:
         return sum(len(variables) for variables in self._registers.values())
 
     def __iter__(self) -> Iterator[VariableDoc]:
-        variables: list[str] = []
+        for docs in self.each_batch(lambda docs: docs, processes=1):
+            yield from docs
+
+    def each_batch(self, work: Callable[[list[VariableDoc]], T], processes: int | None = None) -> Iterator[T]:
+        """`work(documents)` of each batch, in order. A forked process makes a batch's documents
+        and works on them: only what `work` gives is handed back. Only documents whose own
+        statements come from the graph files are made so (see _Graphs.forkable): the graph
+        store's handle is not one to share with a forked process."""
+        processes = (self._processes if processes is None else processes) if self._read.forkable else 1
+        self._read.codes()  # worked out once, here, not in each process
+        return in_order(lambda variables: work(self._read.documents(variables)), self._batches(), processes)
+
+    def _batches(self) -> list[list[str]]:
+        batches: list[list[str]] = [[]]
         for register in sorted(self._registers):
-            variables += self._registers[register]
-            if len(variables) >= self._batch:
-                yield from self._read.documents(variables)
-                variables = []
-        yield from self._read.documents(variables)
+            variables = self._registers[register]
+            # of one source, a register has no twins: it may be cut where the batch is full
+            parts = [variables] if self._read.sources(variables) > 1 else [
+                variables[i:i + self._batch] for i in range(0, len(variables), self._batch)]
+            for part in parts:
+                if len(batches[-1]) >= self._batch:
+                    batches.append([])
+                batches[-1] += part
+        return batches
 
 
 class Changes(BaseModel):
@@ -333,14 +362,16 @@ class _Graphs:
     (datasets, publishers, code lists with their codes, themes) is read once and kept; of a
     variable, only its IRI, source and dataset are kept: its own statements, and its periods',
     are read for a batch of variables at a time, when their documents are made. Given the graph
-    `files` (gathering VARIABLE, DATASET and VARIABLE_LINK, see _files), which variables there are and
-    their own statements are read from them instead: the same statements, read faster."""
+    `files` (gathering VARIABLE, DATASET, VARIABLE_LINK and SHARED_BY, see _files), which variables
+    there are and their own statements are read from them instead: the same statements, read
+    faster, and by a forked process too (`forkable`): what the variables share is all read
+    before their first document is made, so that making one reads nothing but the files."""
 
     def __init__(self, snapshot: Snapshot, files: GraphFiles | None = None) -> None:
         self._store = store = snapshot.store
         self._said_by = snapshot.said_by
         own = files if files is not None else snapshot
-        self._own_said_by = own.said_by
+        self._own_said_by, self.forkable = own.said_by, files is not None
         self._referrers = snapshot.referrers
         graphs = snapshot.sources_by_graph()
         self.order = {ox.NamedNode(graph): i for i, graph in enumerate(graphs)}
@@ -373,7 +404,7 @@ class _Graphs:
                     here.add(v)
         self._learn(self.dataset_source)
         self._learn([p for (_, predicate), p in list(self.values.items()) if predicate == PUBLISHER]
-                    + [t for (_, predicate), ts in list(self.lists.items()) if predicate == THEME for t in ts])
+                    + [o for graph in graphs for predicate in SHARED_BY for o in own.objects(graph, predicate)])
         concepts = {quad.subject.value: quad.object.value
                     for quad in store.quads_for_pattern(None, _IN_SCHEME, None, None) if quad.graph_name in self.order}
         self._learn([*concepts, *set(concepts.values()),
@@ -431,6 +462,10 @@ class _Graphs:
             if (ds := self.dataset(v, source)) is not None:
                 yield v, source, ds
 
+    def sources(self, variables: list[str]) -> int:
+        """How many sources the variables (of a register) come from."""
+        return len({self.source_of[v].id for v in variables})
+
     def _has_document(self, v: str) -> bool:
         return (source := self.source_of.get(v)) is not None and self.dataset(v, source) is not None
 
@@ -445,14 +480,12 @@ class _Graphs:
         return found
 
     def documents(self, variables: list[str]) -> list[VariableDoc]:
-        """The documents of `variables` (whole registers: twins are linked among them), by register
-        and id."""
+        """The documents of `variables`, in their order (twins are linked among them: a register
+        two sources describe is given whole)."""
         own = _Maps()
         own.add(self._own_said_by((ox.NamedNode(v) for v in variables), READ))
         own.add(self._own_said_by(own.periods, READ))
         values, lists = own.values, own.lists
-        self._learn([r for v in variables if (r := values.get((v, REPRESENTATION)))]
-                    + [t for v in variables for t in lists.get((v, THEME), ())])
         codes = self.codes()
         docs = []
         for v in variables:
@@ -476,7 +509,7 @@ class _Graphs:
                 same_as={},  # given, so that pydantic need not work out how to call its default factory
             ))
         _link_twins(docs)
-        return sorted(docs, key=lambda d: (d.dataset, d.id))  # the same order in batches of any size
+        return docs
 
     def labels(self, variables: Iterable[str]) -> Iterator[Text]:
         """The variables' labels, read a batch at a time."""

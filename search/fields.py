@@ -174,6 +174,20 @@ class Summary:
                 "periods": {source: _dumped(merge_periods(found)) for source, found in by_source.items()},
                 "holders": holders[register]}
 
+    def update(self, other: Summary) -> None:
+        """Add `other`, a summary of other documents (of the same registers or not), as if its
+        documents had come after these."""
+        for register, theirs in other.registers.items():
+            if (ours := self.registers.get(register)) is None:
+                self.registers[register] = theirs
+                continue
+            labels = {(facet, value): label for facet, value, label in ours["labels"] + theirs["labels"]}
+            ours["labels"] = [[facet, value, label] for (facet, value), label in labels.items()]
+            for source, found in theirs["periods"].items():
+                ours["periods"][source] = _dumped(merge_periods(
+                    [Period.model_validate(p) for p in ours["periods"].get(source, []) + found]))
+            ours["holders"].update(theirs["holders"])
+
     def whole(self) -> tuple[Labels, Coverage, Groups]:
         labels: Labels = {facet: {} for facet in FILTERS}
         groups: Groups = {"source": {}}

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 from functools import cache
 from itertools import chain
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from rdflib import BNode, Graph, Literal, URIRef
@@ -53,6 +54,7 @@ from catalogue.storage.records import RecordStore, RecordVersion, nt_lines, vers
 from catalogue.storage.runs import FetchedDocument, RecordChange, Run, RunLog, new_run_id
 from catalogue.storage.store import Busy, HeldBack, SourceState, State, Store, now
 
+T = TypeVar("T")
 DEMO_FILES = Path(__file__).parents[1] / "demo" / "files"
 # Later editions of the demo hold only the files that changed since edition 1.
 DEMO_EDITIONS = {1: (), 2: (Path(__file__).parents[1] / "demo" / "edition-2",)}
@@ -810,10 +812,11 @@ def _build_index(store: Store, settings: Settings, state: State) -> int:
 
 
 class _Tallied:
-    """Documents whose labels' words (for spelling) and code lists are gathered as they pass,
-    so that neither is read from the store again; once the last has passed, they are handed
-    on. A backend reads every document before it swaps its new index in, so what is made of
-    them then (the concepts' index) is swapped in first."""
+    """Documents whose labels' words (for spelling) and code lists are gathered as they pass
+    (where each batch is made, see Documents.each_batch), so that neither is read from the
+    store again; once the last batch has passed, they are handed on. A backend reads every
+    document before it swaps its new index in, so what is made of them then (the concepts'
+    index) is swapped in first."""
 
     def __init__(self, docs: Documents, then: Callable[[Counter, set[str]], None]):
         self._docs, self._then = docs, then
@@ -821,15 +824,22 @@ class _Tallied:
     def __len__(self) -> int:
         return len(self._docs)
 
-    def __iter__(self) -> Iterator[VariableDoc]:
+    def each_batch(self, work: Callable[[list[VariableDoc]], T]) -> Iterator[T]:
         words: Counter = Counter()
         used: set[str] = set()
-        for doc in self._docs:
-            words.update(spelt(doc.label))
-            if doc.code_list:
-                used.add(doc.code_list)
-            yield doc
+        for done, (batch_words, batch_used) in self._docs.each_batch(lambda docs: (work(docs), _tally(docs))):
+            words.update(batch_words)
+            used |= batch_used
+            yield done
         self._then(words, used)
+
+
+def _tally(docs: list[VariableDoc]) -> tuple[Counter, set[str]]:
+    """The words of the documents' labels, and the code lists they use."""
+    words: Counter = Counter()
+    for doc in docs:
+        words.update(spelt(doc.label))
+    return words, {doc.code_list for doc in docs if doc.code_list}
 
 
 @contextmanager

@@ -66,6 +66,11 @@ class GraphFiles:
         subject is an IRI, as Snapshot.pairs gives them."""
         return ((subject, obj) for obj, subjects in self._linked(graph, predicate).items() for subject in subjects)
 
+    def objects(self, graph: str, predicate: str) -> list[str]:
+        """The objects of the statements by the linking `predicate` in `graph` whose subject is
+        an IRI, each once, as Snapshot.objects gives them."""
+        return list(self._linked(graph, predicate))
+
     def _linked(self, graph: str, predicate: str) -> dict[str, list[str]]:
         if predicate not in self._linking.values():
             raise ValueError(f"{predicate} is not gathered from the graph files")

@@ -372,6 +372,12 @@ class Snapshot:
         pattern = f"{ox.NamedNode(predicate)} {ox.NamedNode(obj)}"
         return (row[0].value for row in self.query(f"SELECT ?s WHERE {{ GRAPH {self._physical(graph)} {{ ?s {pattern} }} }}"))
 
+    def objects(self, graph: str, predicate: str) -> list[str]:
+        """The objects of the statements by `predicate` in `graph` whose subject is an IRI, each once."""
+        return [row[0].value for row in self.query(
+            f"SELECT DISTINCT ?o WHERE {{ GRAPH {self._physical(graph)} {{ ?s {ox.NamedNode(predicate)} ?o }} "
+            "FILTER(isIRI(?s)) }")]
+
     def pairs(self, graph: str, predicate: str) -> Iterator[tuple[str, str]]:
         """(subject, object) of each statement by `predicate` in `graph` whose subject is an IRI.
         Its subjects are asked for first, then numbered in the query of the statements, so that
