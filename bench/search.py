@@ -51,6 +51,8 @@ from urllib.parse import urlencode
 
 import httpx
 
+from memory import TreePeak, peak_resident_mb, tree
+
 from catalogue.search import EmbeddedBackend
 from catalogue.settings import SEARCH_BACKENDS, Settings
 
@@ -269,13 +271,15 @@ def run_size(n: int, count: int, search: str, workers: int | None) -> None:
             store.write_state(store.state())
         print(f"graph store checkpoint written in {time.perf_counter() - started:.0f} s", flush=True)
         started = time.perf_counter()
-        indexed = reindex(store, settings)
+        with TreePeak(os.getpid()) as held:
+            indexed = reindex(store, settings)
         seconds = time.perf_counter() - started
         backend = open_backend(settings)
         size = index_size(backend, folder)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"full rebuild from the store: {seconds:.1f} s for {indexed:,} documents "
-              f"({indexed / seconds:,.0f} documents/s), index {size / 1e6:,.0f} MB, peak memory {peak:,.0f} MB",
+              f"({indexed / seconds:,.0f} documents/s), index {size / 1e6:,.0f} MB, peak memory {peak:,.0f} MB "
+              f"(with the processes it forks, {held.mb:,.0f} MB Pss)",
               flush=True)
         # the documents a register at a time, so that the baseline holds one register's, not all
         raw = Raw(folder / "raw", (doc for source in SOURCES for d in range(DATASETS_PER_SOURCE)
@@ -297,31 +301,12 @@ class Served:
     def __init__(self, process: subprocess.Popen, port: int):
         self.process, self.port = process, port
 
-    def _pids(self) -> list[int]:
-        """The server's process and its workers, and theirs."""
-        pids, i = [self.process.pid], 0
-        while i < len(pids):
-            for task in Path(f"/proc/{pids[i]}/task").glob("*/children"):
-                try:
-                    pids += [int(pid) for pid in task.read_text().split()]
-                except FileNotFoundError:  # a thread or process that has just ended
-                    pass
-            i += 1
-        return pids
-
     def processes(self) -> int:
-        return len(self._pids())
+        return len(tree(self.process.pid))
 
     def peak_mb(self) -> float:
         """The peak resident memory of each of the server's processes (VmHWM), added up."""
-        kb = 0
-        for pid in self._pids():
-            try:
-                status = Path(f"/proc/{pid}/status").read_text()
-            except FileNotFoundError:  # ended since it was listed
-                continue
-            kb += int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)[1])
-        return kb / 1024
+        return peak_resident_mb(tree(self.process.pid))
 
 
 def index_size(backend, folder: Path) -> int:
