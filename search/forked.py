@@ -46,7 +46,6 @@ def in_order(work: Callable[[T], R], tasks: Sequence[T], processes: int) -> Iter
     try:
         for k in range(1, n):
             read, write = os.pipe()
-            sys.stdout.flush(), sys.stderr.flush()  # nothing buffered is written twice
             pid = os.fork()
             if pid == 0:
                 os.close(read)
@@ -77,7 +76,7 @@ def _result(pipe: BinaryIO, task: int):
 
 def _child(work: Callable[[T], R], tasks: Sequence[T], fd: int, parent: int) -> None:
     """Do `tasks` and write each result to `fd`; never returns (nothing of the parent's stack
-    runs twice, no exit handler of its runs here)."""
+    runs twice, and neither its exit handlers nor its buffered output's flushing run here)."""
     code = 1
     try:
         _die_with(parent)
