@@ -43,13 +43,14 @@ def in_order(work: Callable[[T], R], tasks: Sequence[T], processes: int) -> Iter
     either writes them, and each child writes more of them than it makes.)"""
     n = min(processes, len(tasks))
     children: list[tuple[int, BinaryIO]] = []
+    parent = os.getpid()  # asked here: a child asking after the fork would hear init's, were this one gone
     try:
         for k in range(1, n):
             read, write = os.pipe()
             pid = os.fork()
             if pid == 0:
                 os.close(read)
-                _child(work, tasks[k::n], write, os.getppid())
+                _child(work, tasks[k::n], write, parent)
             os.close(write)
             children.append((pid, os.fdopen(read, "rb")))
         for i, task in enumerate(tasks):

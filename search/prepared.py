@@ -39,8 +39,8 @@ class Prepared:
 
     def __init__(self, docs: Iterable[VariableDoc] | Batched, prepare: Callable[[VariableDoc], Any],
                  folder: Path | None = None):
-        if not hasattr(docs, "each_batch"):  # all of them, as one batch
-            docs = _OneBatch(list(docs))
+        batched = hasattr(docs, "each_batch")
+        docs = docs if batched else list(docs)
         self._file = tempfile.TemporaryFile(dir=folder)
         count = len(docs)
         parts, self.summary, self.count = CompoundParts(count), Summary(), 0
@@ -52,7 +52,7 @@ class Prepared:
                 pickle.dump(prepare(doc), out, pickle.HIGHEST_PROTOCOL)
             return out.getvalue(), len(batch), seen, Summary.of(batch).registers
 
-        for prepared, n, seen, registers in docs.each_batch(work):
+        for prepared, n, seen, registers in docs.each_batch(work) if batched else [work(docs)]:  # else one batch
             self._file.write(prepared)
             self.count += n
             parts.update(seen)
@@ -70,13 +70,3 @@ class Prepared:
     def __exit__(self, *_) -> None:
         self._file.close()
 
-
-class _OneBatch:
-    def __init__(self, docs: list[VariableDoc]):
-        self._docs = docs
-
-    def __len__(self) -> int:
-        return len(self._docs)
-
-    def each_batch(self, work: Callable[[list[VariableDoc]], T]) -> Iterator[T]:
-        yield work(self._docs)
