@@ -11,6 +11,7 @@ from pathlib import Path
 
 from catalogue import logs
 from catalogue.settings import Settings
+from catalogue.site import listening
 from catalogue.storage.database import DatabaseUnavailable
 from catalogue.storage.published import SecondRecord
 from catalogue.storage.sqlite import SchemaTooNew
@@ -140,9 +141,21 @@ def _serve(settings: Settings, args) -> int:
     metrics = None  # the workers' request metrics, in files that /metrics of any of them sums
     if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         metrics = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="catalogue-metrics-")
+    log_config = logs.config(settings.log_format, settings.log_level)
     try:  # each worker makes its app from the environment, which its settings were read from
-        uvicorn.run("catalogue.cli:app", factory=True, workers=workers, host=host, port=port,
-                    log_config=logs.config(settings.log_format, settings.log_level))
+        if workers > 1 and listening.OWN_SOCKETS:
+            from uvicorn.supervisors import Multiprocess
+            config = uvicorn.Config("catalogue.cli:app", factory=True, workers=workers, host=host, port=port,
+                                    log_config=log_config)
+            try:
+                address = listening.one_per_worker(host, port)
+            except OSError as exc:
+                print(f"error: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+                return 1
+            Multiprocess(config, sockets=[address]).run()
+        else:
+            uvicorn.run("catalogue.cli:app", factory=True, workers=workers, host=host, port=port,
+                        log_config=log_config)
     finally:
         if metrics:
             shutil.rmtree(metrics, ignore_errors=True)
