@@ -14,6 +14,7 @@ import unicodedata
 import zlib
 from collections.abc import Callable, Iterable
 from functools import cache, lru_cache
+from itertools import accumulate, compress
 
 from rdflib.namespace import RDF, SKOS
 
@@ -21,6 +22,7 @@ from catalogue.model import ontology
 from catalogue.search.documents import VariableDoc
 
 WORD = re.compile(r"\w+", re.UNICODE)
+SPLIT = re.compile(r"(\w+)", re.UNICODE)  # a text's words and what is between them
 HYPHENATED = re.compile(r"\w+(?:-\w+)+")
 # Where a name written in camel case starts a new word: "ErInnlagtSykehus", "komNrHjem2".
 CAMEL = re.compile(r"(?<=[a-zæøå])(?=[A-ZÆØÅ])")
@@ -338,31 +340,58 @@ Segments = list[tuple[str, bool]]  # text cut into runs, each saying whether it 
 Hits = Callable[[list[str]], list[bool]]  # the words of a text -> whether each matched
 
 
-def matcher(text: str, tokens: Callable[[str], frozenset[str]]) -> Hits:
-    """Which words of a hit match the query `text`: a word whose `tokens` (those the marked
-    fields' analyzers make of it, remembered by the caller across queries) have one of the
-    text or of a one-word synonym or related term (not a function word, unless the text has
-    nothing else), and every word of a run that spells one of several words word by word, as
-    the search matches it: "Barnets" alone is not "barnets vekt i hele gram". Remembers its
-    answers, since hits repeat words."""
-    single: dict[str, bool] = {}
-    others = alternatives(text)
-    phrases = [[tokens(w) for w in WORD.findall(other)] for other in others if len(WORD.findall(other)) > 1]
-    wanted = tokens(text).union(*(tokens(other) for other in others if len(WORD.findall(other)) == 1))
-    ignore = ignored(text)
+class Vocabulary:
+    """The words of hits met so far, as the marked fields' analyzers index them, looked up
+    both ways: a word's tokens, and the words that have a token. A query's matcher then
+    finds the words to mark among all those met before in one step, and decides one by one
+    only the words met since. Threads share it: a word is added to both lookups before it is
+    listed in `learnt`, so a matcher that has seen the first n of `learnt` has them all."""
 
-    def hit(word: str) -> bool:
-        matched = single.get(word)
-        if matched is None:
-            matched = single[word] = word.lower() not in ignore and not wanted.isdisjoint(tokens(word))
-        return matched
+    def __init__(self, analyze: Callable[[str], frozenset[str]]):
+        self.analyze = analyze  # a text's tokens
+        self.tokens: dict[str, frozenset[str]] = {}
+        self.having: dict[str, set[str]] = {}
+        self.learnt: list[str] = []  # in the order they were met
+
+    def learn(self, words: list[str]) -> None:
+        if all(map(self.tokens.__contains__, words)):  # as most are, once the catalogue's words are met
+            return
+        for word in set(words).difference(self.tokens):
+            found = self.tokens[word] = self.analyze(word)
+            for token in found:
+                self.having.setdefault(token, set()).add(word)
+            self.learnt.append(word)
+
+
+def matcher(text: str, vocabulary: Vocabulary) -> Hits:
+    """Which words of a hit match the query `text`: a word whose tokens have one of the text
+    or of a one-word synonym or related term (not a function word, unless the text has
+    nothing else), and every word of a run that spells one of several words word by word, as
+    the search matches it: "Barnets" alone is not "barnets vekt i hele gram"."""
+    others = alternatives(text)
+    analyze = vocabulary.analyze
+    phrases = [[analyze(w) for w in WORD.findall(other)] for other in others if len(WORD.findall(other)) > 1]
+    wanted = analyze(text).union(*(analyze(other) for other in others if len(WORD.findall(other)) == 1))
+    ignore = ignored(text)
+    seen = len(vocabulary.learnt)  # before the lookup: a word listed by then is in it
+    having = vocabulary.having
+    marked = {word for word in set().union(*[having[t] for t in wanted if t in having])  # one step: no
+              if word.lower() not in ignore}                                           # thread adds meanwhile
 
     def hits(found: list[str]) -> list[bool]:
-        flags = [hit(word) for word in found]
+        nonlocal seen
+        vocabulary.learn(found)
+        if len(vocabulary.learnt) > seen:  # met since, in this query or another at the same time
+            since = vocabulary.learnt[seen:]
+            seen += len(since)
+            marked.update(word for word in since if word.lower() not in ignore
+                          and not wanted.isdisjoint(vocabulary.tokens[word]))
+        flags = list(map(marked.__contains__, found))
+        tokens = vocabulary.tokens
         for first, *rest in phrases:
             for start, word in enumerate(found[:len(found) - len(rest)]):
-                if not first.isdisjoint(tokens(word)) and all(
-                        not said.isdisjoint(tokens(found[start + n])) for n, said in enumerate(rest, 1)):
+                if not first.isdisjoint(tokens[word]) and all(
+                        not said.isdisjoint(tokens[found[start + n]]) for n, said in enumerate(rest, 1)):
                     flags[start:start + len(rest) + 1] = [True] * (len(rest) + 1)
         return flags
     return hits
@@ -371,28 +400,28 @@ def matcher(text: str, tokens: Callable[[str], frozenset[str]]) -> Hits:
 def mark(text: str, hits: Hits, limit: int | None = None) -> Segments:
     """`text` cut into runs, each saying whether it is a word that matched. With `limit`, a
     window of about that many characters around the first match (the start when none did)."""
-    found = list(WORD.finditer(text))
-    flags = hits([match.group() for match in found])
+    parts = SPLIT.split(text)  # between words, a word, between words, ..., between words
+    flags = hits(parts[1::2])
+    matched = list(compress(range(len(flags)), flags))
     begin, end, prefix, suffix = 0, len(text), "", ""
+    if (limit and len(text) > limit) or matched:
+        ends = [0, *accumulate(map(len, parts))]  # word i is text[ends[2i + 1]:ends[2i + 2]]
     if limit and len(text) > limit:
-        first = next((match.start() for match, hit in zip(found, flags) if hit), 0)
+        first = ends[2 * matched[0] + 1] if matched else 0
         begin = max(0, first - limit // 3)
         begin = begin if begin == 0 else text.find(" ", begin) + 1 or first  # at a word's start
         end = begin + limit
         end = end if end >= len(text) else (text.rfind(" ", begin, end) if " " in text[begin:end] else end)
         prefix, suffix = ("… " if begin else ""), (" …" if end < len(text) else "")
     segments: Segments = []
-    plain, last = prefix, begin  # runs of words that did not match are joined into one
-    for match, hit in zip(found, flags):
-        if match.start() < begin or match.end() > end:  # outside the window, or cut by its end
+    plain, last = prefix, begin  # the text between marked words is one run
+    for word in matched:
+        start, stop = ends[2 * word + 1], ends[2 * word + 2]
+        if start < begin or stop > end:  # outside the window, or cut by its end
             continue
-        if hit:
-            if plain or match.start() > last:
-                segments.append((plain + text[last:match.start()], False))
-            segments.append((match.group(), True))
-            plain = ""
-        else:
-            plain += text[last:match.end()]
-        last = match.end()
+        if plain or start > last:
+            segments.append((plain + text[last:start], False))
+        segments.append((text[start:stop], True))
+        plain, last = "", stop
     plain += text[last:end] + suffix
     return segments + [(plain, False)] if plain else segments

@@ -277,7 +277,7 @@ class ElasticBackend:
                   for value in field.values() for word in analysis.WORD.findall(value)]
         analyzed = [self._analyzer(index, name, [*said, *words]) for name in HIGHLIGHT_ANALYZERS]
         tokens = {word: frozenset(t for analyze in analyzed for t in analyze(word)) for word in {*said, *words}}
-        hits = analysis.matcher(text, lambda word: tokens.get(word, frozenset()))
+        hits = analysis.matcher(text, analysis.Vocabulary(lambda word: tokens.get(word, frozenset())))
         return [hit(doc, query,
                     label={lang: analysis.mark(value, hits) for lang, value in doc.label.items()},
                     description={lang: analysis.mark(value, hits, limit=DESCRIPTION_WINDOW)

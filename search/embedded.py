@@ -31,6 +31,7 @@ from catalogue.model.models import Period
 from catalogue.search import analysis
 from catalogue.search.backend import FACETS, FILTERS, FacetValue, Hit, Page, Suggestion, hit
 from catalogue.search.documents import VariableDoc
+from catalogue.search.forked import cores
 from catalogue.search.fields import (AGREE_FIELDS, DESCRIPTION_WINDOW, ENDINGS_WEIGHT, FACET_SIZE, FIELDS,
                                      LAST_PART_WEIGHT, NO_YEAR, PAIR_FIELDS, PAIR_SLOP, RELATED_WEIGHT, RESCORE_WINDOW,
                                      SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE, TYPO_TWO, NAMED, VIA_AGREE, VIA_WEIGHT,
@@ -46,7 +47,8 @@ REMEMBERED_WORDS = 200_000  # words of hits kept analyzed (a few tens of MB at m
 REMEMBERED_FACETS = 64  # searches whose facets are kept, for their next page or another order
 SUMMARY, REGISTERS, PARTS = "summary.json", "summary-by-register.json", "compound-parts.json"
 FACET_VALUES = TypeAdapter(dict[str, list[FacetValue]])
-_POOL = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="facets")
+CORES = cores()
+_POOL = ThreadPoolExecutor(max_workers=CORES, thread_name_prefix="facets")
 
 
 def _linked(source: str, destination: str) -> None:
@@ -165,7 +167,7 @@ class EmbeddedBackend(Swapped):
     def _open(self, folder: Path, parts: list[str], create: bool = False) -> tantivy.Index:
         index = tantivy.Index(self.schema, path=str(folder), reuse=not create)
         self._analyzers = analyzers(parts)
-        self._words: dict[str, frozenset[str]] = {}
+        self._vocabulary = analysis.Vocabulary(self._analyze)
         for name, analyzer in self._analyzers.items():
             index.register_tokenizer(name, analyzer)
         return index
@@ -254,10 +256,10 @@ class EmbeddedBackend(Swapped):
                query.year_from, query.year_to, query.period)
         with self._facets_lock:
             cached = self._facets.get(key)
-        # tantivy lets go of the GIL while it searches: facets are counted on another core
-        # while this thread finds and marks the page of hits. The other thread runs tantivy
-        # alone; what Python does with the counts is done here, so that the two threads do not
-        # wait on each other for the GIL.
+        # tantivy lets go of the GIL while it searches: where a core is idle, facets are
+        # counted on it while this thread finds and marks the page of hits. The other thread
+        # runs tantivy alone; what Python does with the counts is done here, so that the two
+        # threads do not wait on each other for the GIL.
         compiled = self._compile(query)
         counting = None if cached else self._counting(searcher, query, compiled)
         pairs = self._pairs(query)
@@ -315,7 +317,9 @@ class EmbeddedBackend(Swapped):
         return {"order_by_field": field, "order": Order.Desc if sort.startswith("-") else Order.Asc}
 
     def _counting(self, searcher: tantivy.Searcher, query: Query, compiled: TQ) -> Future[dict]:
-        """Every facet's counts in one pass, on another thread (see _facet_values). A facet's
+        """Every facet's counts in one pass (see _facet_values), on another thread where a
+        core is idle, here otherwise: on busy cores a second thread only adds the cost of
+        switching between threads, a fifth of a search's at 100,000 variables. A facet's
         counts ignore its own filter, so that several of its values can be chosen: the documents
         are those the query matches without its facet filters, each facet counted among those
         that pass the other facets' filters. `compiled`: the query's own, counted over when no
@@ -335,7 +339,11 @@ class EmbeddedBackend(Swapped):
             matched = self._compile(unfiltered, scoring=False)
         else:
             matched = TQ.const_score_query(compiled, 1.0)
-        return _POOL.submit(searcher.aggregate, matched, aggregations)
+        if _idle_core():
+            return _POOL.submit(searcher.aggregate, matched, aggregations)
+        counted: Future[dict] = Future()
+        counted.set_result(searcher.aggregate(matched, aggregations))
+        return counted
 
     def _facet_values(self, found: dict) -> dict[str, list[FacetValue]]:
         """The facets' values and counts from the aggregations of _counting, with their labels."""
@@ -516,19 +524,17 @@ class EmbeddedBackend(Swapped):
                                 for lang, value in doc.description.items()})
 
     def _matcher(self, text: str) -> analysis.Hits:
-        """What marks the words of hits that match `text` (or its synonyms)."""
-        return analysis.matcher(text, self._tokens)
+        """What marks the words of hits that match `text` (or its synonyms). The words of hits
+        are kept analyzed across queries (hits repeat the catalogue's words: three analyzers a
+        word cost more than the search itself), forgotten with the index, whose compound parts
+        they are split by, or when there are too many."""
+        if len(self._vocabulary.tokens) >= REMEMBERED_WORDS:
+            self._vocabulary = analysis.Vocabulary(self._vocabulary.analyze)
+        return analysis.matcher(text, self._vocabulary)
 
-    def _tokens(self, word: str) -> frozenset[str]:
-        """A word of a hit as the marked fields' analyzers index it. Remembered across
-        queries (hits repeat the catalogue's words): three analyzers a word cost more than
-        the search itself. Forgotten with the index, whose compound parts they split by."""
-        found = self._words.get(word)
-        if found is None:
-            if len(self._words) >= REMEMBERED_WORDS:
-                self._words.clear()
-            found = self._words[word] = frozenset(t for name in MARKED for t in self._analyzers[name].analyze(word))
-        return found
+    def _analyze(self, text: str) -> frozenset[str]:
+        """`text` as the marked fields' analyzers index it."""
+        return frozenset(t for name in MARKED for t in self._analyzers[name].analyze(text))
 
 
 # Decades are counted from first and last years, one number each, rather than from the
@@ -542,6 +548,17 @@ DECADE_AGGREGATIONS = {
     "last_years": {"terms": {"field": "last_year", "size": YEARS}},
     "missing_decades": {"terms": {"field": "missing_decades", "size": 1000}},
 }
+
+
+def _idle_core() -> bool:
+    """Whether fewer threads are running now, this one among them, than this process has
+    cores (Linux's count of runnable threads; elsewhere no core is taken to be idle)."""
+    try:
+        with open("/proc/loadavg", "rb") as load:
+            running = int(load.read().split()[3].split(b"/")[0])
+    except (OSError, ValueError, IndexError):
+        return False
+    return running < CORES
 
 
 def _any_of(field: str, values: tuple[str, ...]) -> str:

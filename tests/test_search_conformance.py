@@ -24,7 +24,7 @@ import pytest
 import tantivy
 
 from catalogue.model.models import Period
-from catalogue.search import ConceptIndex, EmbeddedBackend, Query, VariableDoc, open_backend
+from catalogue.search import ConceptIndex, EmbeddedBackend, Query, VariableDoc, analysis, open_backend
 from catalogue.search.concepts import counted
 from catalogue.search.documents import Concept, Register
 from catalogue.search.elastic import ElasticBackend
@@ -230,6 +230,18 @@ def test_a_synonym_of_several_words_is_marked_only_where_it_is_spelt_whole(backe
     # "barnets vekt i hele gram" is a synonym of "fødselsvekt": its "Barnets" alone is no match
     vekt = next(h for h in backend.search(Query(text="fødselsvekt")).items if h.id == "mfr/mfr/VEKT")
     assert [text for text, hit in vekt.highlight["description"]["nb"] if hit] == ["vekt", "fødselen"]
+
+
+def test_words_first_met_by_another_search_are_marked_as_if_met_by_this_one():
+    """Searches at the same time share what they learnt of the words of hits: a word first
+    met by another search after this one started is still marked here, and only where it matches."""
+    folded = analysis.Vocabulary(lambda text: frozenset(analysis.words(analysis.fold(text))))
+    weight = analysis.matcher("vekt", folded)
+    height = analysis.matcher("høyde", folded)
+    assert height(["Barnets", "høyde", "og", "vekt"]) == [False, True, False, False]
+    assert weight(["Barnets", "høyde", "og", "vekt"]) == [False, False, False, True]
+    assert weight(["vekt", "og", "høyde"]) == [True, False, False]
+    assert analysis.matcher("vekt", folded)(["Vekt", "høyde"]) == [True, False]  # one made after
 
 
 def test_function_words_are_neither_scored_nor_marked(backend):
