@@ -73,9 +73,6 @@ class SearchBackend(Protocol):
     # What a backend can do beyond filtering and plain words, so the conformance suite can
     # skip what a backend does not claim: "compounds", "typos", "synonyms", "highlight", "suggest".
     capabilities: frozenset[str]
-    # Whether a search is work done in this process, on its cores (the embedded index), rather
-    # than waiting on a search server: the site then runs it where the request is, not on a thread.
-    in_process: bool
 
     def rebuild(self, docs: Iterable[VariableDoc]) -> None:
         """Replace the whole index; searches see the old one until the new one is complete."""

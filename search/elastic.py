@@ -62,7 +62,6 @@ def _utf16_len(text: str) -> int:
 
 class ElasticBackend:
     capabilities = frozenset({"compounds", "typos", "synonyms", "highlight", "suggest"})
-    in_process = False
 
     def __init__(self, url: str, alias: str, product: str = "elasticsearch"):
         """`url`: one node's, or several nodes' separated by commas."""

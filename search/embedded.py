@@ -152,7 +152,6 @@ def _schema() -> tantivy.Schema:
 
 class EmbeddedBackend(Swapped):
     capabilities = frozenset({"compounds", "typos", "synonyms", "highlight", "suggest"})
-    in_process = True
 
     def __init__(self, root: Path):
         super().__init__(root)

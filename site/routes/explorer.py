@@ -7,7 +7,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query as Param, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
@@ -106,13 +105,9 @@ def explorer_routes(services: Services, pages: Pages) -> APIRouter:
             json_url=url_with(request, path="/api/variables"), status_code=422 if problems else 200)
 
     @app.get("/api/variables")
-    async def api_variables(query: Query = Depends(search_query)):
-        # The embedded index searches on this worker's core, where the request is: handing the
-        # search to a thread only added switching between threads (a tenth of its cost). A
-        # search server is waited on from a thread, so the worker answers others meanwhile.
-        found = search_result(query) if services.search.in_process else await run_in_threadpool(search_result, query)
+    def api_variables(query: Query = Depends(search_query)):
         # Serialised by pydantic in one step: the generic encoder costs more than the search.
-        return Response(found.model_dump_json(), media_type="application/json")
+        return Response(search_result(query).model_dump_json(), media_type="application/json")
 
     @app.get("/api/suggest")
     def api_suggest(q: str = Param(..., min_length=1, max_length=100),
