@@ -22,6 +22,7 @@ from datetime import date
 import httpx
 import pytest
 import tantivy
+from fastapi.testclient import TestClient
 
 from catalogue.model.models import Period
 from catalogue.search import ConceptIndex, EmbeddedBackend, Query, VariableDoc, analysis, open_backend
@@ -31,6 +32,7 @@ from catalogue.search.elastic import ElasticBackend
 from catalogue.search.fields import RESCORE_WINDOW
 from catalogue.search.query import Via
 from catalogue.settings import Settings
+from catalogue.site.app import create_app
 from opensearch_cluster import Cluster
 
 XSD_INT = "integer"
@@ -502,6 +504,23 @@ def test_the_settings_choose_opensearch_and_its_nodes(opensearch, tmp_path):
         assert ids(engine, "fødselsvekt")[0] == "mfr/mfr/VEKT"
     finally:
         engine.drop()
+
+
+def test_the_explorer_api_answers_what_the_backend_finds(backend, request, tmp_path):
+    """The site's search API over each backend: the embedded index in the data directory, or
+    a search server (no other test searches OpenSearch through the site)."""
+    kind = request.node.callspec.params["backend"]
+    data = tmp_path / "data"
+    data.mkdir()
+    if kind == "embedded":
+        (data / "index").symlink_to(backend.root)
+    server = {} if kind == "embedded" else {"es_url": _url(kind, request), "es_index": backend.alias}
+    settings = Settings(data_dir=data, sources_file=data / "sources.toml", base_uri="http://x.test/", search=kind,
+                        **server)
+    with TestClient(create_app(settings)) as client:
+        found = client.get("/api/variables", params={"q": "vekt"}).json()
+    assert found["total"] == backend.search(Query(text="vekt")).total > 1
+    assert [hit["id"] for hit in found["items"]] == ids(backend, "vekt")[:20]
 
 
 def test_a_server_backend_without_its_client_says_what_to_install(monkeypatch):
