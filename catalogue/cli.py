@@ -141,12 +141,13 @@ def _serve(settings: Settings, args) -> int:
     metrics = None  # the workers' request metrics, in files that /metrics of any of them sums
     if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         metrics = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="catalogue-metrics-")
-    log_config = logs.config(settings.log_format, settings.log_level)
-    try:  # each worker makes its app from the environment, which its settings were read from
+    # each worker makes its app from the environment, which its settings were read from
+    site = dict(app="catalogue.cli:app", factory=True, workers=workers, host=host, port=port,
+                log_config=logs.config(settings.log_format, settings.log_level))
+    try:
         if workers > 1 and listening.OWN_SOCKETS:
             from uvicorn.supervisors import Multiprocess
-            config = uvicorn.Config("catalogue.cli:app", factory=True, workers=workers, host=host, port=port,
-                                    log_config=log_config)
+            config = uvicorn.Config(**site)
             try:
                 address = listening.one_per_worker(host, port)
             except OSError as exc:
@@ -154,8 +155,7 @@ def _serve(settings: Settings, args) -> int:
                 return 1
             Multiprocess(config, sockets=[address]).run()
         else:
-            uvicorn.run("catalogue.cli:app", factory=True, workers=workers, host=host, port=port,
-                        log_config=log_config)
+            uvicorn.run(**site)
     finally:
         if metrics:
             shutil.rmtree(metrics, ignore_errors=True)
