@@ -203,3 +203,19 @@ def test_a_writer_killed_anywhere_heals_to_what_an_uninterrupted_run_leaves(oper
                      for d in _differences(expected, observed(settings))]
         shutil.rmtree(settings.data_dir)
     assert not failures, "\n".join(failures)
+
+
+def test_files_a_writer_was_killed_in_the_middle_of_are_removed_by_the_next_run(prepared, tmp_path):
+    """A kill between two boundaries, inside a write, leaves the file under its temporary name;
+    the next run removes those of processes that are gone, and no other's."""
+    settings = _copy(prepared["harvest"], tmp_path / "data")
+    gone = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True).stdout)
+    left = [settings.data_dir / "records" / f".20260101T000000-mfr.nq.gz.{gone}.tmp",
+            settings.data_dir / "graphs" / f".mfr.20260101T000000.nt.{gone}.tmp"]
+    writing_now = settings.data_dir / "records" / f".mfr.manifest.json.{os.getpid()}.tmp"
+    for path in [*left, writing_now]:
+        path.write_bytes(b"half a file")
+    operate(settings, "harvest")
+    assert [path for path in left if path.exists()] == []
+    assert writing_now.exists()

@@ -57,6 +57,22 @@ def writing(path: Path) -> Iterator[BinaryIO]:
     boundary(path.name)
 
 
+def unfinished(folder: Path) -> list[Path]:
+    """The files `writing` began in `folder` for processes that are gone: a writer killed in
+    the middle of a file leaves it under its temporary name, which no rename will use."""
+    found = []
+    for path in folder.glob(".*.tmp") if folder.is_dir() else ():
+        try:
+            os.kill(int(path.name.rsplit(".", 2)[-2]), 0)
+        except ValueError:  # not a name `writing` gives
+            continue
+        except ProcessLookupError:
+            found.append(path)
+        except PermissionError:  # a live process of another user
+            continue
+    return found
+
+
 def sync_folder(folder: Path) -> None:
     """Make the renames and new files in `folder` durable."""
     handle = os.open(folder, os.O_RDONLY)

@@ -19,7 +19,7 @@ from pathlib import Path
 from pydantic import BaseModel
 from rdflib import Graph
 
-from catalogue.storage.durable import atomic_write, writing
+from catalogue.storage.durable import atomic_write, unfinished, writing
 
 
 class RecordVersion(BaseModel):
@@ -70,8 +70,10 @@ class RecordStore:
         return name
 
     def prune(self, named: set[str], runs: set[str]) -> None:
-        """Remove what a killed writer left: manifests no state names, and packs of runs
-        that were never committed (`runs`: those that were)."""
+        """Remove what a killed writer left: manifests no state names, packs of runs that
+        were never committed (`runs`: those that were), and files it was still writing."""
+        for path in unfinished(self.folder):
+            path.unlink(missing_ok=True)
         for path in self.folder.glob("*.manifest.json"):
             if path.name not in named:
                 path.unlink()

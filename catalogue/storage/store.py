@@ -31,7 +31,7 @@ from rdflib import Graph
 
 from catalogue.model.namespaces import bind_prefixes
 from catalogue.model.rdf import GENID, held, to_rdflib
-from catalogue.storage.durable import atomic_write, writing
+from catalogue.storage.durable import atomic_write, unfinished, writing
 from catalogue.storage.graphstore import GraphStore
 from catalogue.storage.records import nt_lines
 from catalogue.storage.remote_store import BATCH, RemoteGraphStore, RemoteStore
@@ -289,8 +289,11 @@ class Store:
         """Remove graph files `state` does not name: a killed writer's, and those it replaced,
         but for the one before each source's current file (a reader may be loading it);
         and so the graph store's checkpoints, but those that app servers following the state
-        published to `followed` (or to this store's `published`) read. The caller holds the lock."""
+        published to `followed` (or to this store's `published`) read; and graph files a killed
+        writer was still writing. The caller holds the lock."""
         followed = followed or self.published
+        for path in unfinished(self.graphs_dir):
+            path.unlink(missing_ok=True)
         self.graph_store.prune(state.checkpoint, followed.followed() if followed else set())
         by_source: dict[str, list[str]] = {}
         for path in self.graphs_dir.glob("*.nt"):
