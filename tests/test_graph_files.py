@@ -8,7 +8,7 @@ import pyoxigraph as ox
 import pytest
 
 from catalogue.search import read_catalogue
-from catalogue.search.documents import DATASET, READ, RDF_TYPE, VARIABLE, VARIABLE_LINK
+from catalogue.search.documents import DATASET, READ, RDF_TYPE, REPRESENTATION, VARIABLE, VARIABLE_LINK
 from catalogue.storage.graph_files import RUN_READ, GraphFiles
 from catalogue.storage.store import Snapshot, Store
 
@@ -94,3 +94,56 @@ def test_a_type_or_a_linking_statement_is_read_as_the_parser_reads_it_whatever_i
         ("http://a.test/d", "http://a.test/vå2"), ("http://a.test/eå", "http://a.test/v1")]
     assert sorted(files.subjects("http://a.test/g", "http://a.test/has", "http://a.test/v1")) == [
         "http://a.test/d", "http://a.test/eå"]
+
+
+def _everything(files: GraphFiles, store: Store, state) -> dict:
+    """All a reader of the files can be told, for the demo's state."""
+    snapshot = Snapshot(store, state)
+    subjects = sorted({q.subject.value for q in snapshot.store.quads_for_pattern(None, None, None, None)
+                       if isinstance(q.subject, ox.NamedNode)})
+    said = files.said_by([ox.NamedNode(s) for s in subjects], READ)
+    return {"said": {s.value: sorted(map(str, found)) for s, found in said.items()},
+            "typed": {(g, kind): files.subjects(g, RDF_TYPE, kind) for g in snapshot.sources_by_graph()
+                      for kind in (VARIABLE, DATASET)},
+            "links": {g: list(files.pairs(g, VARIABLE_LINK)) for g in snapshot.sources_by_graph()}}
+
+
+def test_a_writer_keeps_each_files_index_beside_it_and_later_readers_are_told_the_same_by_it(demo_data, tmp_path):
+    settings = demo_data(tmp_path)
+    store = Store(settings.data_dir, settings.base_uri)
+    state = store.state()
+    kept = sorted(store.graphs_dir.glob("*.nt.subjects"))
+    assert {p.name for p in kept} == {f"{s.graph_file}.subjects" for s in state.sources.values() if s.graph_file}
+    for path in kept:
+        path.unlink()
+    gathered = {"typed": (VARIABLE, DATASET), "linking": (VARIABLE_LINK,)}
+    read = _everything(GraphFiles.of(store, state, **gathered), store, state)
+    assert not list(store.graphs_dir.glob("*.nt.subjects"))  # a reader without the lock writes nothing
+    assert sum(map(len, read["typed"].values())) > 300 and sum(map(len, read["links"].values())) > 300
+    with store.lock():
+        assert _everything(GraphFiles.of(store, state, **gathered), store, state) == read
+    assert sorted(store.graphs_dir.glob("*.nt.subjects")) == kept
+    assert _everything(GraphFiles.of(store, state, **gathered), store, state) == read  # told by what was kept
+
+    # What was kept for other gathered predicates, or not kept whole, is passed over, not believed.
+    more = GraphFiles.of(store, state, typed=(VARIABLE, DATASET), linking=(VARIABLE_LINK, REPRESENTATION))
+    snapshot = Snapshot(store, state)
+    represented = {g: sorted(more.pairs(g, REPRESENTATION)) for g in read["links"]}
+    assert represented == {g: sorted(snapshot.pairs(g, REPRESENTATION)) for g in read["links"]}
+    assert sum(map(len, represented.values())) > 100
+    for path in kept:
+        path.write_bytes(path.read_bytes()[:len(path.read_bytes()) // 2])
+    assert _everything(GraphFiles.of(store, state, **gathered), store, state) == read
+
+
+def test_what_was_kept_beside_a_graph_file_is_removed_with_it(demo_data, tmp_path):
+    settings = demo_data(tmp_path)
+    store = Store(settings.data_dir, settings.base_uri)
+    state = store.state()
+    orphan = store.graphs_dir / "gone.20200101T000000000000.nt.subjects"
+    orphan.write_bytes(b"")
+    with store.lock():
+        store.prune(state)
+    assert not orphan.exists()
+    assert {p.name for p in store.graphs_dir.glob("*.nt.subjects")} == \
+        {f"{s.graph_file}.subjects" for s in state.sources.values() if s.graph_file}

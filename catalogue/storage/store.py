@@ -147,6 +147,12 @@ class State(BaseModel):
         return {s.id: s.graph_file for s in self.sources.values() if s.graph_file}
 
 
+def derived_file(graph_file: Path, kind: str) -> Path:
+    """Where a file derived from a graph file is kept (an index of it): beside it, named after
+    it, and removed with it (see Store.prune)."""
+    return graph_file.with_name(f"{graph_file.name}.{kind}")
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -167,6 +173,13 @@ class Store:
                             else GraphStore(self.data_dir / "store"))
         self._seen: tuple | None = None
         self._generation = 0
+        self._held: set[str] = set()  # the locks `lock()` holds for this object now
+
+    @property
+    def writes(self) -> bool:
+        """Whether this object holds the writer's lock, and so may write what derives from
+        the stored files beside them."""
+        return ".lock" in self._held
 
     def follows(self) -> bool:
         """Whether this store reads the state a writer on another host published (an app
@@ -183,7 +196,11 @@ class Store:
         if self.follows():
             raise NotTheWriter()
         with self._flock(name, wait):
-            yield
+            self._held.add(name)
+            try:
+                yield
+            finally:
+                self._held.discard(name)
 
     def index_lock(self, wait: float | None = None) -> AbstractContextManager[None]:
         """Serialises the processes bringing a follower's own indexes up to date (see `follows`)."""
@@ -289,8 +306,9 @@ class Store:
         """Remove graph files `state` does not name: a killed writer's, and those it replaced,
         but for the one before each source's current file (a reader may be loading it);
         and so the graph store's checkpoints, but those that app servers following the state
-        published to `followed` (or to this store's `published`) read; and graph files a killed
-        writer was still writing. The caller holds the lock."""
+        published to `followed` (or to this store's `published`) read; graph files a killed
+        writer was still writing; and the files derived from graph files that are gone. The
+        caller holds the lock."""
         followed = followed or self.published
         for path in unfinished(self.graphs_dir):
             path.unlink(missing_ok=True)
@@ -304,6 +322,9 @@ class Store:
             for name in names:  # file names sort by the time they were written
                 if name != current and name not in older[-1:]:
                     (self.graphs_dir / name).unlink()
+        for path in self.graphs_dir.glob("*.nt.*"):  # what derives from a graph file goes with it
+            if not path.name.startswith(".") and not path.with_suffix("").exists():
+                path.unlink(missing_ok=True)
 
     # -- reading -------------------------------------------------------------
     def graph_triples(self, state: State) -> Iterator[tuple[SourceState, Iterator[ox.Triple]]]:
