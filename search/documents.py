@@ -13,7 +13,7 @@ from typing import TypeVar
 import pyoxigraph as ox
 
 from pydantic import BaseModel, Field
-from rdflib.namespace import FOAF, OWL, RDF, SKOS
+from rdflib.namespace import FOAF, OWL, RDF, SKOS, XSD
 
 from catalogue.model import ids, ontology
 from catalogue.model.models import Period, Text, code_list_of, value_type
@@ -28,6 +28,7 @@ MAX_CODES = 2000  # codes indexed per variable: a whole ICD-10 would crowd out i
 # describe one, so that twins find each other): the documents of a batch are in memory
 # together, a few kB each.
 REGISTER_BATCH = 5000
+ALONE = 1000  # a register's variables whose documents are made alone (see read_changes), at most
 T = TypeVar("T")
 
 
@@ -155,7 +156,7 @@ class Contents:
 
     def __init__(self, read: _Graphs, batch: int, processes: int = 1):
         self._read = read
-        self.documents = Documents(read, None, batch, processes)
+        self.documents = Documents(read, read.by_register(), batch, processes)
 
     def concepts(self, used: set[str] | None = None) -> list[Concept]:
         """The codes of the code lists `used` (if not given: those the variables use, read from the store)."""
@@ -170,16 +171,16 @@ class Contents:
 
 
 class Documents:
-    """The documents of the variables (of the registers `units`, if given), made a batch at a
+    """The documents of the variables `registers` lists by register, made a batch at a
     time as they are iterated, by register and then in the order the graph files name them;
     len() is how many there are, known before the first is made. A batch is `batch` variables
     of a register, or whole registers where two sources describe one (its twins are linked
     within the batch). Taken a batch at a time (`each_batch`), they are made, and worked on,
     in `processes` forked processes where the read allows it."""
 
-    def __init__(self, read: _Graphs, units: set[str] | None, batch: int, processes: int = 1):
+    def __init__(self, read: _Graphs, registers: dict[str, list[str]], batch: int, processes: int = 1):
         self._read, self._batch, self._processes = read, batch, processes
-        self._registers = read.by_register(units)
+        self._registers = registers
 
     def __len__(self) -> int:
         return sum(len(variables) for variables in self._registers.values())
@@ -213,9 +214,10 @@ class Documents:
 
 class Changes(BaseModel):
     """What a change of some graphs means for the index: the registers (dataset facet values)
-    whose documents may differ, those documents as they are now, and, whole (they are small),
-    the concepts and registers; `labels`: the label of every variable that has a document (the
-    words spelling knows), read only if they are iterated."""
+    whose every document may differ (`units`), the documents that may differ as they are now
+    (those of `units`, and of other registers the few variables that changed alone), and, whole
+    (they are small), the concepts and registers; `labels`: the label of every variable that
+    has a document (the words spelling knows), read only if they are iterated."""
     model_config = {"arbitrary_types_allowed": True}
 
     units: set[str]
@@ -228,21 +230,26 @@ class Changes(BaseModel):
 
 class Touched(BaseModel):
     """What differs between the graphs an index was built from and the current ones: the IRIs
-    of the triples added or removed, the datasets removed (URI -> id), and the sources whose
-    every document may differ (renamed: their names are in the documents, not the graphs)."""
+    of the triples added or removed, those whose dct:identifier changed (a document's id holds
+    its variable's), the datasets removed (URI -> id), and the sources whose every document
+    may differ (renamed: their names are in the documents, not the graphs)."""
     iris: set[str] = Field(default_factory=set)
+    identified: set[str] = Field(default_factory=set)
     gone_datasets: dict[str, str] = Field(default_factory=dict)
     sources: set[str] = Field(default_factory=set)
 
 
 def read_changes(store: Store, state: State, touched: Touched) -> Changes:
-    """The documents of the registers whose documents read something `touched` names.
+    """The documents that read something `touched` names.
 
     A document reads its variable, its dataset and register, its publisher, its code list
-    (with its versions and codes) and its periods; a register is the unit, since twins link
-    across it. The graphs are all read (a document joins across sources), but documents are
-    made only for those registers, and the variables that name what changed are found by
-    looking it up, not by reading every variable."""
+    (with its versions and codes) and its periods. Where what changed is a register's (its
+    dataset, register or publisher, a variable added to it or taken from it), the register is
+    the unit: all its documents are made. Where it is only some of its variables' own (their
+    labels, periods or code lists), only theirs are made, if they are few (ALONE) and keep
+    their ids, and the register has no twins (one source describes it; twins link across it).
+    The graphs are all read (a document joins across sources), and the variables that name
+    what changed are found by looking it up, not by reading every variable."""
     read = _Graphs(Snapshot(store, state), _files(store, state))
     iris = set(touched.iris)
     owner = {version: scheme for (scheme, predicate), versions in read.lists.items() if predicate == HAS_VERSION
@@ -251,12 +258,25 @@ def read_changes(store: Store, state: State, touched: Touched) -> Changes:
         scheme = read.values.get((iri, IN_SCHEME), iri)
         iris |= {scheme, owner.get(scheme, scheme)}
     units = set(touched.gone_datasets.values())
-    named = iris & read.source_of.keys() | read.referring(iris, REPRESENTATION) | read.referring(iris, TEMPORAL)
+    # A datatype (xsd:string) is named by the lines of every variable of that type and says
+    # nothing a document reads: a variable of that type added or removed changes no other.
+    coded = {iri for iri in iris if not iri.startswith(str(XSD))}
+    named = iris & read.source_of.keys() | read.referring(coded, REPRESENTATION) | read.referring(iris, TEMPORAL)
+    alone: dict[str, set[str]] = defaultdict(set)  # register -> its variables named
     for v, source, ds in read.indexed():
-        if v in named or source.id in touched.sources or not iris.isdisjoint(
-                (ds["source_dataset"], ds["dataset_uri"], ds["publisher"])):
+        if source.id in touched.sources or not iris.isdisjoint((ds["source_dataset"], ds["dataset_uri"], ds["publisher"])):
             units.add(ds["dataset"])
-    return Changes(units=units, docs=Documents(read, units, REGISTER_BATCH), concepts=read.concepts(),
+        elif v in named:
+            alone[ds["dataset"]].add(v)
+    registers = read.by_register(units | alone.keys())
+    for register, variables in alone.items():
+        if register in units:
+            continue
+        if len(variables) > ALONE or not variables.isdisjoint(touched.identified) or read.sources(registers[register]) > 1:
+            units.add(register)
+        else:
+            registers[register] = [v for v in registers[register] if v in variables]
+    return Changes(units=units, docs=Documents(read, registers, REGISTER_BATCH), concepts=read.concepts(),
                    registers=read.registers(), labels=read.labels(v for v, _, _ in read.indexed()),
                    variables=len(read.source_of))
 
@@ -285,6 +305,7 @@ def touched_between(store: Store, before: dict[str, str], after: dict[str, str])
                     datasets.add(subject)
                 elif predicate == IDENTIFIER:
                     names[subject] = obj.value
+                    touched.identified.add(subject)
             if gone:
                 touched.gone_datasets.update({uri: ids.dataset_id(source_id, names.get(uri), uri) for uri in datasets})
     return touched

@@ -109,7 +109,7 @@ class ElasticBackend:
 
     def patch(self, docs: Iterable[VariableDoc] = (), gone: Iterable[str] = ()) -> None:
         """Write `docs` and delete the documents of the ids `gone` in a copy of the current
-        index, summarize again the registers whose documents were written or removed, and move
+        index, summarize again the registers whose part in the summary changed, and move
         the alias to the copy when it is whole, as a rebuild does: searches (and readers in
         other processes, which keep what they read of an index by its name) see the index
         before the patch or after it, never a part of it, and a patch killed midway leaves the
@@ -119,11 +119,9 @@ class ElasticBackend:
         current, docs, gone = self._current(), list(docs), list(gone)
         if not docs and not gone:
             return
-        # the registers of the documents written, and of those they replace or remove (a
-        # variable may have moved to another register), read before they are
-        registers = {doc.dataset for doc in docs}
+        # the documents replaced or removed, read before they are
         found = self.client.mget(index=current, body={"ids": [*gone, *(d.id for d in docs)]})["docs"]
-        registers |= {d["_source"]["doc"]["dataset"] for d in found if d.get("found")}
+        registers = Summary.changed(docs, [VariableDoc.model_validate(d["_source"]["doc"]) for d in found if d.get("found")])
         name = self._new_name()
         self._writer.indices.put_settings(index=current, body={"index.blocks.write": True})
         self._writer.indices.clone(index=current, target=name, body={"settings": {"index.blocks.write": False}},

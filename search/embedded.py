@@ -191,7 +191,7 @@ class EmbeddedBackend(Swapped):
         """Change a copy of the current index and swap it in, as a rebuild does: readers in
         other processes go on with the old one until the new one is whole. The copy shares the
         current index's files (tantivy never changes a file it has written), and only the
-        registers whose documents are written or removed are summarized again. The compound
+        registers whose part in the summary changed are summarized again (Summary.changed). The compound
         dictionary stays the one the last rebuild made."""
         docs, gone = list(docs), list(gone)
         current = self.root / self._pointer.read_text().strip()
@@ -199,10 +199,8 @@ class EmbeddedBackend(Swapped):
         shutil.copytree(current, folder, copy_function=_linked, ignore=shutil.ignore_patterns(".tantivy-*.lock"))
         index = self._open(folder, json.loads((folder / PARTS).read_text()))
         replaced = [*gone, *(d.id for d in docs)]
-        # the registers of the documents written, and of those they replace or remove (a
-        # variable may have moved to another register), read before they are
-        registers = {doc.dataset for doc in docs} | {
-            doc.dataset for doc in self._docs(index.searcher(), TQ.term_set_query(self.schema, "id", replaced))}
+        # the documents replaced or removed, read before they are
+        registers = Summary.changed(docs, self._docs(index.searcher(), TQ.term_set_query(self.schema, "id", replaced)))
         self._write(index, docs, replaced)
         index.reload()
         searcher = index.searcher()

@@ -174,6 +174,20 @@ class Summary:
                 "periods": {source: _dumped(merge_periods(found)) for source, found in by_source.items()},
                 "holders": holders[register]}
 
+    @staticmethod
+    def changed(written: list[VariableDoc], before: list[VariableDoc]) -> set[str]:
+        """The registers a patch must summarize again, given the documents it writes and
+        `before`, the indexed documents it replaces or removes: those of documents added or
+        removed, or whose part in the summary (their facet values' names, periods, source and
+        holder) or register changed. A label or a description rewritten leaves its register's
+        summary as it was."""
+        old, registers = {doc.id: doc for doc in before}, set()
+        for doc in written:
+            prior = old.pop(doc.id, None)
+            if prior is None or _part(prior) != _part(doc):
+                registers |= {doc.dataset, *([prior.dataset] if prior else [])}
+        return registers | {doc.dataset for doc in old.values()}  # those removed
+
     def update(self, other: Summary) -> None:
         """Add `other`, a summary of other documents (of the same registers or not), as if its
         documents had come after these."""
@@ -202,6 +216,11 @@ class Summary:
             groups["source"].update(part["holders"])
         return labels, {facet: {value: _dumped(merge_periods(found)) for value, found in periods[facet].items()}
                         for facet in COVERED}, groups
+
+
+def _part(doc: VariableDoc) -> tuple:
+    """What a document gives its register's summary (see Summary.replace)."""
+    return doc.dataset, doc.source, doc.publisher, list(facet_labels(doc)), doc.periods
 
 
 def _dumped(periods: list[Period]) -> list[dict]:

@@ -105,7 +105,7 @@ def test_a_changed_record_rewrites_its_own_document_only(settings, catalogue):
 
     assert runs["alfa"].changed == 1 and runs["alfa"].parsed
     assert (runs["beta"].status, runs["beta"].parsed) == ("unchanged", False)
-    assert "index: 1 document written, 0 removed" in said and "indexing" not in said
+    assert "index: 1 document made again, 1 written, 0 removed" in said and "indexing" not in said
     after = indexed(settings)
     assert {i for i in after if after[i] != before[i]} == {"alfa/alfa/ALFA1"}
     assert [d.name for d in search(settings, "gram")] == ["ALFA1"]
@@ -118,7 +118,7 @@ def test_a_removed_variable_leaves_the_index(settings, catalogue):
 
     harvest(settings, config, progress=said.append)
 
-    assert "index: 0 documents written, 1 removed" in said
+    assert "index: 1 document made again, 0 written, 1 removed" in said
     assert "beta/beta/BETA1" not in indexed(settings) and not search(settings, "Yrke")
 
 
@@ -130,7 +130,7 @@ def test_a_changed_code_list_relabels_the_variables_coded_with_it(settings, cata
     runs = {r.source: r for r in harvest(settings, config, progress=said.append)}
 
     assert runs["koder"].changed == 1 and runs["alfa"].status == "unchanged"
-    assert "index: 1 document written, 0 removed" in said
+    assert "index: 1 document made again, 1 written, 0 removed" in said
     [coded] = search(settings, "Karmosinrød")
     assert coded.name == "ALFA0" and "1 Karmosinrød" in coded.codes
 
@@ -147,7 +147,7 @@ def test_spelling_learns_a_changed_label_and_forgets_the_old_one_as_a_rebuild_wo
     words = _spelling_words(settings)
     reindex(Store(settings.data_dir, settings.base_uri), settings)
 
-    assert "index: 1 document written, 0 removed" in said and "indexing" not in said  # patched, not rebuilt
+    assert "index: 1 document made again, 1 written, 0 removed" in said and "indexing" not in said  # patched, not rebuilt
     assert spelt == (["utdanningsnivå"], [], ["fødselsvekt"])
     assert words == _spelling_words(settings)  # counted as a rebuild counts them
 
@@ -197,4 +197,48 @@ def test_a_variable_two_datasets_list_counts_under_the_last_as_the_graph_file_re
     assert {i: d["dataset"] for i, d in patched.items() if d["name"] == "ALFA0"} == {"alfa/samlet/ALFA0": "alfa/samlet"}
 
     reindex(Store(settings.data_dir, settings.base_uri), settings)
+    assert indexed(settings) == patched
+
+
+def test_a_variable_given_another_identifier_has_a_document_of_that_id_alone(settings, catalogue):
+    """A document's id holds its variable's identifier: the old document is removed, as a
+    rebuild would leave it, though only the variable's own lines changed."""
+    folder, config = catalogue
+    labels = ["Hudfarge", "Fødselsvekt", "Svangerskapslengde", "Paritet", "Mors alder", "Fars alder", "Apgar"]
+    (folder / "alfa.ttl").write_text(register("alfa", labels, coded=True), encoding="utf-8")
+    harvest(settings, config)  # enough variables for two changed documents to be patched
+    (folder / "alfa.ttl").write_text(register("alfa", labels, coded=True).replace('"ALFA1"', '"ALFA1B"'),
+                                     encoding="utf-8")
+    said: list[str] = []
+
+    harvest(settings, config, progress=said.append)
+    patched = indexed(settings)
+    reindex(Store(settings.data_dir, settings.base_uri), settings)
+
+    assert "index: 7 documents made again, 1 written, 1 removed" in said  # the register's: its ids may change
+    assert "alfa/alfa/ALFA1B" in patched and "alfa/alfa/ALFA1" not in patched
+    assert indexed(settings) == patched
+
+
+def test_a_twin_whose_label_changed_still_names_its_twin(settings, catalogue):
+    """Where two sources describe one register, a variable's document names its twins (the
+    same name in the other source): made alone, it would not know them, so the register's
+    documents are all made again."""
+    folder, config = catalogue
+    (folder / "beta.ttl").write_text(register("beta", ["Fødselsvekt", "Yrke"]).replace('"BETA0"', '"ALFA1"').replace(
+        'dct:identifier "beta" ;', 'dct:identifier "beta" ; <http://www.w3.org/2002/07/owl#sameAs> <https://data.example.no/alfa> ;'),
+        encoding="utf-8")
+    assert {r.source: r.status for r in harvest(settings, config)}["beta"] == "ok"
+    twins = {i: d["same_as"] for i, d in indexed(settings).items() if d["name"] == "ALFA1"}
+    assert twins == {"alfa/alfa/ALFA1": {"beta/beta/ALFA1": "Kilde beta"}, "beta/beta/ALFA1": {"alfa/alfa/ALFA1": "Kilde alfa"}}
+    (folder / "alfa.ttl").write_text(register("alfa", ["Hudfarge", "Fødselsvekt i gram", "Svangerskapslengde"], coded=True),
+                                     encoding="utf-8")
+    said: list[str] = []
+
+    harvest(settings, config, progress=said.append)
+    patched = indexed(settings)
+    reindex(Store(settings.data_dir, settings.base_uri), settings)
+
+    assert "index: 5 documents made again, 1 written, 0 removed" in said
+    assert {i: d["same_as"] for i, d in patched.items() if d["name"] == "ALFA1"} == twins
     assert indexed(settings) == patched

@@ -405,6 +405,13 @@ def test_a_patch_writes_and_removes_documents_and_what_is_kept_beside_follows(ba
         utdato = backend.get("npr/somatikk/UTDATO")
         backend.patch([utdato.model_copy(update={"dataset": "mfr/mfr", "dataset_title": {"nb": "Medisinsk fødselsregister"}})])
         assert backend.coverage("dataset", "npr/somatikk") == [Period(start=date(1999, 1, 1))]
+        # A variable whose periods changed moves its register's coverage; one whose label changed does not.
+        vekt = backend.get("mfr/mfr/VEKT")
+        backend.patch([vekt.model_copy(update={"periods": [Period(start=date(1890, 1, 1), end=date(1899, 12, 31))]})])
+        assert backend.coverage("dataset", "mfr/mfr")[0] == Period(start=date(1890, 1, 1), end=date(1899, 12, 31))
+        before = kept_beside(backend)
+        backend.patch([backend.get("mfr/mfr/VEKT").model_copy(update={"label": {"nb": "Fødselsvekt i gram"}})])
+        assert kept_beside(backend) == before
         # and what is kept is what a new index of the same documents keeps
         patched = kept_beside(backend)
         backend.rebuild(backend.matching(Query()))

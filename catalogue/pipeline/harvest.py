@@ -218,8 +218,9 @@ def _apply_runs(settings: Settings, state: State) -> None:
 def _patch_index(store: Store, settings: Settings, state: State, progress: Progress) -> bool:
     """Bring the index up to `state` by rewriting the documents that changed and deleting
     those gone, if they are few (PATCH_SHARE); False if a rebuild is the better way. Only the
-    registers whose documents read what changed in the graphs are made and compared, so one
-    changed record costs its register's documents, not the catalogue's."""
+    documents that read what changed in the graphs are made and compared (see read_changes):
+    one changed record costs its own document, or its register's where it changed the
+    register's, not the catalogue's."""
     built = index_built_from(settings)
     touched = touched_between(store, built.get("graphs", {}), _graphs(state))
     if touched is None or "names" not in built:  # a graph no longer kept, or an index of an older version
@@ -230,10 +231,13 @@ def _patch_index(store: Store, settings: Settings, state: State, progress: Progr
     indexed = {doc.id: doc.model_dump(mode="json")
                for doc in (backend.matching(Query(filters={"dataset": tuple(sorted(changes.units))}))
                            if changes.units else ())}
-    changed, current, labels = [], set(), []
+    changed, current, labels, made = [], set(), [], 0
     for doc in changes.docs:  # made as they are read: once
+        made += 1
         current.add(doc.id)
         labels.append(doc.label)
+        if doc.dataset not in changes.units and (alone := backend.get(doc.id)) is not None:  # made alone
+            indexed[doc.id] = alone.model_dump(mode="json")
         if indexed.get(doc.id) != doc.model_dump(mode="json"):
             changed.append(doc)
     gone = indexed.keys() - current
@@ -248,7 +252,7 @@ def _patch_index(store: Store, settings: Settings, state: State, progress: Progr
         concepts.rebuild(changes.concepts, counted(changes.labels), changes.registers, graphs)
     if changed or gone:
         backend.patch(changed, gone)
-    progress(f"index: {len(changed)} document{'' if len(changed) == 1 else 's'} written, {len(gone)} removed")
+    progress(f"index: {made} document{'' if made == 1 else 's'} made again, {len(changed)} written, {len(gone)} removed")
     _note_index(settings, state)
     return True
 
