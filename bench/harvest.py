@@ -125,7 +125,7 @@ def step(folder: Path, name: str) -> None:
                       "stored_mb": stored[0], "stored_seconds": stored[1],
                       "parsed": sum(r.parsed and r.status != "failed" for r in runs),
                       "changed": sum(r.changed + r.added + r.removed for r in runs),
-                      "index": [m for m in said if m.startswith("index") or m == "indexing"]}))
+                      "index": [m.removeprefix("index: ") for m in said if m.startswith("index")]}))
 
 
 def rebuild(settings: Settings) -> None:
