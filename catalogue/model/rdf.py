@@ -21,15 +21,18 @@ INLINE_CONTENT = 4096
 
 
 def stable_skolemize(graph: Graph, base_uri: str) -> Graph:
-    """Replace blank nodes by IRIs that depend only on where they hang and what they hold,
-    so the same input gives the same IRIs on every harvest.
+    """Replace the graph's blank nodes by IRIs that depend only on where they hang and what
+    they hold, so the same input gives the same IRIs on every harvest; returns the graph,
+    changed in place (only the statements that name a blank node are replaced: a copy of the
+    whole was most of the cost of a harvest's records after parsing).
 
     A node's content is its sorted predicate-object pairs, a blank object spelled out in
     brackets (or, past INLINE_CONTENT, its digest), a blank object on the way back round a
     cycle as `[]`. Each node's content is computed once, children first, without recursion."""
     pairs: dict[BNode, list] = defaultdict(list)
     anchors: dict[BNode, list[str]] = defaultdict(list)
-    for s, p, o in graph:
+    triples = list(graph)
+    for s, p, o in triples:
         if isinstance(s, BNode):
             pairs[s].append((p, o))
         if isinstance(o, BNode):
@@ -56,10 +59,11 @@ def stable_skolemize(graph: Graph, base_uri: str) -> Graph:
     names = {node: URIRef(f"{base_uri}{GENID}" + hashlib.sha256(
                  ("|".join(sorted(anchors.get(node, ()))) + "#" + text).encode()).hexdigest()[:24])
              for node, text in content.items()}
-    out = Graph()  # no prefixes bound: that costs more than the copy, and records need none
-    for s, p, o in graph:
-        out.add((names.get(s, s), p, names.get(o, o)))
-    return out
+    for s, p, o in triples:
+        if isinstance(s, BNode) or isinstance(o, BNode):
+            graph.remove((s, p, o))
+            graph.add((names.get(s, s), p, names.get(o, o)))
+    return graph
 
 
 def closure(graph: Graph, subject, into: Graph | None = None) -> Graph:

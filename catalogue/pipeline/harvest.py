@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
 
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.plugins.parsers.ntriples import W3CNTriplesParser
 
 from catalogue.model import ontology
@@ -443,9 +443,8 @@ def _read(records: Iterable[Record], settings: Settings, known: set[str], shapes
     spill, survey = Spill(settings.data_dir), Survey(shapes)
     read = _Read([], {}, [], survey)
     for record in records:
-        if any(isinstance(node, BNode) for node in record.graph.all_nodes()):
-            # Stable IRIs for blank nodes: reports can name them, diffs stay small.
-            record.graph = stable_skolemize(record.graph, settings.base_uri)
+        # Stable IRIs for blank nodes: reports can name them, diffs stay small.
+        record.graph = stable_skolemize(record.graph, settings.base_uri)
         read.stripped += strip_control_characters([record])
         if not record.problems:
             lines, digest = _version(record.graph)
