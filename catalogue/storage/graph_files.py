@@ -159,7 +159,7 @@ class GraphFiles:
                     subject = None
                     if line.startswith(b"<"):  # a blank node says nothing here, as in the graph store
                         subject = _subject(line, end)
-                        runs[subject] = offset
+                        runs[subject] = offset  # one run a subject: the file is sorted, spelt by one writer
                 if gathers and subject is not None:
                     if line.startswith(type_spelt, at):
                         if (kinds := by_spelling.get(line[at + len(type_spelt):].rstrip())) is not None:
