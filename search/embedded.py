@@ -301,6 +301,8 @@ class EmbeddedBackend(Swapped):
         by their score plus that of the `pairs` they match, the rest after them as they were.
         The pairs are searched among the window's documents alone (by their ids), so their
         positions are read only there."""
+        if not hits:  # nothing to reorder, and tantivy refuses to look for no hits
+            return []
         window = [(score, searcher.doc(address), address) for score, address in hits[:RESCORE_WINDOW]]
         ids = TQ.const_score_query(TQ.boolean_query(
             [(Occur.Should, TQ.term_query(self.schema, "id", document["id"][0])) for _, document, _ in window]), 0.0)

@@ -420,6 +420,12 @@ def test_a_search_that_finds_nothing_offers_a_spelling_codes_and_someone_to_ask(
     assert re.search(r'Did you mean <a href="/\?[^"]*q=keisersnitt', page) and f'href="{help["ask"]}"' in page
 
 
+def test_several_words_that_find_nothing_get_help_not_an_error(client):
+    answer = client.get("/api/variables", params={"q": "ceisersnitt qwxzt"})
+    assert answer.status_code == 200 and answer.json()["total"] == 0 and answer.json()["help"]["ask"]
+    assert client.get("/", params={"q": "ceisersnitt qwxzt"}).status_code == 200
+
+
 def test_cancer_of_the_lung_ranks_the_cancer_registry_s_diagnosis_first(client):
     # every variable coded with ICD-10 may hold a lung cancer; the register of cancers says so itself
     ids = [hit["id"] for hit in found(client, "kreft i lunge")]

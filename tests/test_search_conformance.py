@@ -329,6 +329,14 @@ def test_paging_and_total(backend):
     assert not {h.id for h in first.items} & {h.id for h in second.items}
 
 
+def test_several_words_that_find_nothing_answer_with_no_hits(backend):
+    """Where words typed together find nothing, there is nothing to order by how close they
+    stand: an applicant's own words get an empty page (and the site its help), not an error."""
+    for typed in ("qwertz asdfgh", "zzqx vvbnm plkjh"):
+        page = backend.search(Query(text=typed))
+        assert (page.total, page.items) == (0, [])
+
+
 # -- suggestions, lookups, rebuilding --------------------------------------------
 
 def test_suggestions_name_variables_datasets_and_sources(backend):
