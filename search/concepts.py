@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import rapidfuzz
 import tantivy
 from tantivy import Filter, Occur, Query as TQ, TextAnalyzer
 
@@ -327,7 +328,12 @@ class ConceptIndex(Swapped):
         folded = analysis.fold(word)
         if folded in self._words:
             return [self._words[folded]]
-        alike = [w for w in self._words if abs(len(w) - len(folded)) <= 2]
+        # difflib's ratio counts the letters of the blocks it matches, a common subsequence, so it
+        # is never above rapidfuzz's (the longest common subsequence's): the words that ratio
+        # rules out, difflib would too. It looks at every word in C; difflib, at the few left.
+        alike = [w for w, _, _ in rapidfuzz.process.extract(
+            folded, [w for w in self._words if abs(len(w) - len(folded)) <= 2], scorer=rapidfuzz.fuzz.ratio,
+            processor=None, score_cutoff=SPELLING_CUTOFF * 100 - 1e-6, limit=None)]
         return [self._words[w] for w in difflib.get_close_matches(folded, alike, n=3, cutoff=SPELLING_CUTOFF)]
 
     def nearest(self, typed: str) -> list[Code]:
