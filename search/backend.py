@@ -93,6 +93,9 @@ class SearchBackend(Protocol):
 
     def get(self, doc_id: str) -> VariableDoc | None: ...
 
+    def documents(self, ids: list[str]) -> list[VariableDoc]:
+        """The indexed documents of `ids`, those there are, in one lookup."""
+
     def suggest(self, text: str, limit: int = 10) -> list[Suggestion]:
         """Names of variables, datasets and sources with words starting as `text` is typed."""
 

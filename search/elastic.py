@@ -119,9 +119,7 @@ class ElasticBackend:
         current, docs, gone = self._current(), list(docs), list(gone)
         if not docs and not gone:
             return
-        # the documents replaced or removed, read before they are
-        found = self.client.mget(index=current, body={"ids": [*gone, *(d.id for d in docs)]})["docs"]
-        registers = Summary.changed(docs, [VariableDoc.model_validate(d["_source"]["doc"]) for d in found if d.get("found")])
+        registers = Summary.changed(docs, self.documents([*gone, *(d.id for d in docs)], current))  # read before they are replaced
         name = self._new_name()
         self._writer.indices.put_settings(index=current, body={"index.blocks.write": True})
         self._writer.indices.clone(index=current, target=name, body={"settings": {"index.blocks.write": False}},
@@ -237,6 +235,15 @@ class ElasticBackend:
             if len(found) < PAGE:
                 return docs
             after = found[-1]["sort"]
+
+    def documents(self, ids: list[str], index: str | None = None) -> list[VariableDoc]:
+        """The indexed documents of `ids`, those there are (of `index` if given: the one a
+        patch copies, not the alias's)."""
+        index = index or self._current()
+        if index is None or not ids:
+            return []
+        found = self.client.mget(index=index, body={"ids": ids})["docs"]
+        return [VariableDoc.model_validate(d["_source"]["doc"]) for d in found if d.get("found")]
 
     def get(self, doc_id: str) -> VariableDoc | None:
         try:

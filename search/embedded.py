@@ -199,8 +199,7 @@ class EmbeddedBackend(Swapped):
         shutil.copytree(current, folder, copy_function=_linked, ignore=shutil.ignore_patterns(".tantivy-*.lock"))
         index = self._open(folder, json.loads((folder / PARTS).read_text()))
         replaced = [*gone, *(d.id for d in docs)]
-        # the documents replaced or removed, read before they are
-        registers = Summary.changed(docs, self._docs(index.searcher(), TQ.term_set_query(self.schema, "id", replaced)))
+        registers = Summary.changed(docs, self.documents(replaced))  # read before they are replaced
         self._write(index, docs, replaced)
         index.reload()
         searcher = index.searcher()
@@ -372,6 +371,10 @@ class EmbeddedBackend(Swapped):
     def _docs(searcher: tantivy.Searcher, query: TQ) -> list[VariableDoc]:
         result = searcher.search(query, limit=max(1, searcher.num_docs), order_by_field="id", order=Order.Asc)
         return [VariableDoc.model_validate_json(searcher.doc(address)["doc"][0]) for _, address in result.hits]
+
+    def documents(self, ids: list[str]) -> list[VariableDoc]:
+        index = self._current()
+        return self._docs(index.searcher(), TQ.term_set_query(self.schema, "id", ids)) if index and ids else []
 
     def get(self, doc_id: str) -> VariableDoc | None:
         index = self._current()

@@ -365,6 +365,9 @@ def test_code_lists_are_named_and_filter_their_variables(backend):
 def test_get_and_matching(backend):
     assert backend.get("mfr/mfr/VEKT").label["en"] == "Birth weight"
     assert backend.get("nope") is None
+    assert sorted(d.id for d in backend.documents(["npr/somatikk/OMSORG", "nope", "mfr/mfr/VEKT"])) == [
+        "mfr/mfr/VEKT", "npr/somatikk/OMSORG"]
+    assert backend.documents([]) == []
     assert [d.id for d in backend.matching(Query(filters={"source": ("npr",)}))] == [
         "npr/somatikk/HDIAG", "npr/somatikk/INNDATO", "npr/somatikk/OMSORG"]
 

@@ -24,7 +24,7 @@ def stable_skolemize(graph: Graph, base_uri: str) -> Graph:
     """Replace the graph's blank nodes by IRIs that depend only on where they hang and what
     they hold, so the same input gives the same IRIs on every harvest; returns the graph,
     changed in place (only the statements that name a blank node are replaced: a copy of the
-    whole was most of the cost of a harvest's records after parsing).
+    whole was most of what naming them cost).
 
     A node's content is its sorted predicate-object pairs, a blank object spelled out in
     brackets (or, past INLINE_CONTENT, its digest), a blank object on the way back round a

@@ -232,14 +232,16 @@ def _patch_index(store: Store, settings: Settings, state: State, progress: Progr
                for doc in (backend.matching(Query(filters={"dataset": tuple(sorted(changes.units))}))
                            if changes.units else ())}
     changed, current, labels, made = [], set(), [], 0
-    for doc in changes.docs:  # made as they are read: once
-        made += 1
-        current.add(doc.id)
-        labels.append(doc.label)
-        if doc.dataset not in changes.units and (alone := backend.get(doc.id)) is not None:  # made alone
-            indexed[doc.id] = alone.model_dump(mode="json")
-        if indexed.get(doc.id) != doc.model_dump(mode="json"):
-            changed.append(doc)
+    for docs in changes.docs.each_batch(lambda docs: docs):  # made as they are read: once
+        # those made alone, not with their register (see read_changes), looked up at once
+        indexed.update((doc.id, doc.model_dump(mode="json"))
+                       for doc in backend.documents([d.id for d in docs if d.dataset not in changes.units]))
+        for doc in docs:
+            made += 1
+            current.add(doc.id)
+            labels.append(doc.label)
+            if indexed.get(doc.id) != doc.model_dump(mode="json"):
+                changed.append(doc)
     gone = indexed.keys() - current
     if len(changed) + len(gone) > PATCH_SHARE * changes.variables:
         return False
