@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any, ClassVar, Protocol, TypeVar
@@ -70,11 +70,19 @@ class Record:
 
     `problems` are what the harvester itself could not read (a bad date in row 17, say);
     a record with problems is held back without being validated.
+
+    A harvester that can tell what a record is made from gives that as `made_from` (its
+    rows' cells, say: everything its graph depends on besides the source's configuration,
+    publisher and base URI) and, instead of the graph, `make`, which adds it to a graph. A
+    harvest that meets the same input as a stored version's takes that version as it is,
+    and makes only the records whose input changed.
     """
 
     key: str
     graph: Graph = field(default_factory=Graph)
     problems: list[str] = field(default_factory=list)
+    made_from: str | None = None
+    make: Callable[[Graph], object] | None = None
 
 
 @dataclass

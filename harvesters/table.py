@@ -27,11 +27,13 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote
 
@@ -169,6 +171,9 @@ def _dataset_records(ctx, options, spec, rows, value_types, named_lists) -> Iter
         # Keys stay put when rows move (a harvest compares records by key); where a
         # problem is, its message says.
         key = f"variable {spec.id}/{name}"
+        # What its records are made from: the cells of its rows (not where they are).
+        made_from = json.dumps([spec.id, name, [row.cells for row in group]], default=str, ensure_ascii=False,
+                               sort_keys=True)
         problems: list[str] = []
         periods = [p for row in group if (p := _period(row, cols, problems)) is not None]
         covered.extend(periods)
@@ -186,27 +191,28 @@ def _dataset_records(ctx, options, spec, rows, value_types, named_lists) -> Iter
                                 f"(known: {', '.join(sorted(value_types))})")
             representation = value_types.get(type_text.lower())
         graph_extra: list = []
-        code_list = _code_list(ctx, options, spec, first, name, named_lists, graph_extra)
+        code_list = _code_list(ctx, options, spec, first, name, named_lists, graph_extra, made_from)
         representation = code_list or representation
         themes = []
         if cols.theme and (theme := text_value(first.cells.get(cols.theme))):
             if theme in options.themes:
                 themes.append(options.themes[theme])
-        record = Record(key=key, problems=problems)
+        record = Record(key=key, problems=problems, made_from=made_from)
         if not problems:
-            variable = Variable(uri=uri, identifier=name, label=label,
-                                description={"nb": description} if description else {},
-                                dataset=dataset_uri, representation=representation,
-                                unit=(text_value(first.cells.get(cols.unit)) or None) if cols.unit else None,
-                                themes=themes, periods=merge_periods(periods))
-            to_graph(variable, record.graph)
+            record.make = partial(to_graph, Variable(
+                uri=uri, identifier=name, label=label, description={"nb": description} if description else {},
+                dataset=dataset_uri, representation=representation,
+                unit=(text_value(first.cells.get(cols.unit)) or None) if cols.unit else None,
+                themes=themes, periods=merge_periods(periods)))
         yield record
         yield from graph_extra
     yield spec.record(ctx, covered)
 
 
 def _code_list(ctx, options, spec, row: Row, name: str, named_lists: dict[str, str],
-               extra: list[Record]) -> str | None:
+               extra: list[Record], made_from: str) -> str | None:
+    """The URI of the code list `row` names or lists, if any; a list first named here, or
+    listed inline, is added to `extra` as a record (made from `made_from`, the variable's)."""
     cols = options.columns
     reference = text_value(row.cells.get(cols.code_list)) if cols.code_list else ""
     inline = text_value(row.cells.get(cols.codes)) if cols.codes else ""
@@ -223,15 +229,13 @@ def _code_list(ctx, options, spec, row: Row, name: str, named_lists: dict[str, s
         if reference not in named_lists:
             uri = ctx.mint("codelist", reference)
             named_lists[reference] = uri
-            record = Record(key=f"code list {reference}")
-            to_graph(CodeList(uri=uri, identifier=reference, title={"nb": reference},
-                              publisher=ctx.publisher.uri), record.graph)
-            extra.append(record)
+            extra.append(Record(key=f"code list {reference}", made_from=json.dumps(reference), make=partial(
+                to_graph, CodeList(uri=uri, identifier=reference, title={"nb": reference}, publisher=ctx.publisher.uri))))
         return named_lists[reference]
     if not inline:
         return None
     uri = ctx.mint("codelist", spec.id, name)
-    record = Record(key=f"code list of {spec.id}/{name}")
+    record = Record(key=f"code list of {spec.id}/{name}", made_from=made_from)
     concepts = []
     for part in filter(None, (p.strip() for p in re.split(r"[;\n|]", inline))):
         code, sep, label = part.partition("=")
@@ -241,9 +245,9 @@ def _code_list(ctx, options, spec, row: Row, name: str, named_lists: dict[str, s
         concepts.append(Concept(uri=f"{uri}/{quote(code.strip(), safe='')}", notation=code.strip(),
                                 label={"nb": label.strip()}, scheme=uri))
     if not record.problems:
-        to_graph(CodeList(uri=uri, identifier=f"{spec.id}/{name}",
-                          title={"nb": text_value(row.cells.get(cols.label))},
-                          publisher=ctx.publisher.uri, concepts=concepts), record.graph)
+        record.make = partial(to_graph, CodeList(uri=uri, identifier=f"{spec.id}/{name}",
+                                                 title={"nb": text_value(row.cells.get(cols.label))},
+                                                 publisher=ctx.publisher.uri, concepts=concepts))
     extra.append(record)
     return uri
 

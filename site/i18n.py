@@ -72,6 +72,7 @@ WORDS: dict[str, dict[str, str]] = {
     "added": {"nb": "Nye", "en": "Added"},
     "changed": {"nb": "Endret", "en": "Changed"},
     "unchanged": {"nb": "Uendret", "en": "Unchanged"},
+    "reused": {"nb": "Uendret, tatt som lagret (de samme kildedataene)", "en": "Unchanged, taken as stored (the same input)"},
     "removed": {"nb": "Fjernet", "en": "Removed"},
     "kept": {"nb": "Beholdt forrige versjon", "en": "Previous version kept"},
     "status_ok": {"nb": "OK", "en": "OK"},

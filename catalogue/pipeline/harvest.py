@@ -16,14 +16,16 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import cache
+from importlib import import_module
 from itertools import chain
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
 
+import rdflib
 from rdflib import Graph, Literal, URIRef
 from rdflib.plugins.parsers.ntriples import W3CNTriplesParser
 
@@ -50,7 +52,7 @@ from catalogue.storage.database import open_database
 from catalogue.storage.durable import atomic_write, boundary
 from catalogue.storage.history import Event, History, graph_of_lines, observe, stamp
 from catalogue.storage.published import Published
-from catalogue.storage.records import RecordStore, RecordVersion, nt_lines, version_hash
+from catalogue.storage.records import RecordStore, RecordVersion, StoredLines, nt_lines, version_hash
 from catalogue.storage.runs import FetchedDocument, RecordChange, Run, RunLog, new_run_id
 from catalogue.storage.store import Busy, HeldBack, SourceState, State, Store, now
 
@@ -104,7 +106,8 @@ def harvest(settings: Settings, config: Config, only: list[str] | None = None,
                                      accept_shrink=accept_shrink, chosen_by=chosen_by)
             runs.append(run)
             progress(f"  {run.status}: {run.accepted} of {run.seen} records accepted"
-                     + (f" ({run.added} added, {run.changed} changed, {run.removed} removed)"
+                     + (f" ({run.added} added, {run.changed} changed, {run.removed} removed;"
+                        f" {run.seen - run.reused} made, {run.reused} taken as stored)"
                         if run.status == "ok" else "")
                      + (f", {run.held_back_records} held back" if run.held_back_records else "")
                      + (f" ({run.error})" if run.error else ""))
@@ -390,6 +393,10 @@ class Attempt:
     unchanged: bool = False  # the same documents as the stored graph's: records were not read
     parsed: bool = True  # False: the documents were asked for again and found the same (see _same_as_last_read)
     replayable: bool = False  # `fetched` is all the harvester read (see Run.replayable)
+    # By key, the fingerprints of what records were made from, for their versions to note
+    # (see Record.made_from), and how many records were taken as stored for theirs.
+    made_from: dict[str, str] = field(default_factory=dict)
+    reused: int = 0
 
 
 def read_source(settings: Settings, config: Config, source: SourceConfig, url: str, http: Fetcher,
@@ -405,23 +412,25 @@ def read_source(settings: Settings, config: Config, source: SourceConfig, url: s
         ctx = HarvestContext(source=source, url=url, publisher=config.agent(source.publisher),
                              base_uri=settings.base_uri, http=http)
         # A record accepted before in this very form, by the same shapes, needs no second look:
-        # re-harvests validate only what changed.
-        known = ({v.hash for v in RecordStore(settings.data_dir).manifest(source.id, previous.manifest).values()}
-                 if previous and previous.shapes_key == shapes_key else set())
-        read = _read(harvester.gather(ctx), settings, known, _gate_shapes(source.profile, tuple(source.shapes)))
+        # re-harvests validate only what changed, and make only the records whose input did.
+        records = RecordStore(settings.data_dir)
+        stored = (records.manifest(source.id, previous.manifest)
+                  if previous and previous.shapes_key == shapes_key else {})
+        reuse = _Reuse(_making_key(ctx), records, stored)
+        read = _read(harvester.gather(ctx), settings, reuse, _gate_shapes(source.profile, tuple(source.shapes)))
     fetched, replayable = _fetched(http, url), not http.read_cache
     fingerprint = _fingerprint(source, harvester, http, shapes_key)
     if previous and previous.graph_file and previous.fingerprint == fingerprint:
         # Same documents, same mapping, same shapes: the stored graph is still right.
         return Attempt(read.records, [], [], [], {}, fetched, fingerprint, shapes_key, unchanged=True,
                        replayable=replayable)
-    versions = read.versions
+    versions, known = read.versions, reuse.known
     verdict = gate([r for r in read.records if r.problems or versions[id(r)][1] not in known],
                    survey=read.survey, triples=lambda r: parsed(versions[id(r)][0]))
     accepted = [r for r in read.records if not r.problems and versions[id(r)][1] in known]
     return Attempt(read.records, accepted + verdict.accepted, verdict.held_back,
                    (read.stripped + verdict.warnings)[:MAX_WARNINGS], versions, fetched, fingerprint, shapes_key,
-                   replayable=replayable)
+                   replayable=replayable, made_from=read.made_from, reused=read.reused)
 
 
 # What a record read by read_source holds instead of its graph (never added to).
@@ -431,29 +440,67 @@ NO_GRAPH = Graph()
 @dataclass
 class _Read:
     records: list[Record]  # without their graphs
-    versions: dict[int, tuple[Iterable[str], str]]  # by id() of each readable record: its lines (spilled) and hash
+    versions: dict[int, tuple[Iterable[str], str]]  # by id() of each readable record: its lines (spilled or stored) and hash
     stripped: list[HeldBack]  # warnings of characters removed
-    survey: Survey  # of the readable records not `known`, for the gate
+    survey: Survey  # of the readable records not stored, for the gate
+    made_from: dict[str, str]  # by key: the fingerprint of what each record was made from, where it may be reused
+    reused: int = 0  # records taken as stored
 
 
-def _read(records: Iterable[Record], settings: Settings, known: set[str], shapes: Graph) -> _Read:
+@dataclass
+class _Reuse:
+    """The stored versions a harvest takes as they are for records made from the same input
+    (see Record.made_from): the source's, as checked by the same shapes."""
+
+    making: str  # the fingerprint of what every record is made with (see _making_key)
+    records: RecordStore
+    stored: dict[str, RecordVersion]  # by record key
+
+    def __post_init__(self):
+        self.known = {v.hash for v in self.stored.values()}
+
+    def fingerprint(self, record: Record) -> str | None:
+        if record.made_from is None:
+            return None
+        return hashlib.blake2b(f"{self.making}\n{record.made_from}".encode(), digest_size=16).hexdigest()
+
+    def version(self, record: Record, fingerprint: str | None) -> StoredLines | None:
+        """The stored version made from what `record` is made from, if any."""
+        version = self.stored.get(record.key)
+        if fingerprint is None or record.problems or version is None or version.made_from != fingerprint:
+            return None
+        return StoredLines(self.records, version)
+
+
+def _read(records: Iterable[Record], settings: Settings, reuse: _Reuse, shapes: Graph) -> _Read:
     """The harvester's records one at a time, each made ready for the gate and the store
-    while its graph is at hand: blank nodes skolemised, forbidden characters stripped, its
-    lines and hash kept (the lines on disk, in a Spill), its graph noted in the gate's
-    survey unless `known`; then the graph is let go, so a source's graphs are never all
-    in memory at once."""
+    while its graph is at hand: made (unless a stored version was made from the same input:
+    that version is taken), blank nodes skolemised, forbidden characters stripped, its lines
+    and hash kept (the lines on disk, in a Spill), its graph noted in the gate's survey
+    unless stored; then the graph is let go, so a source's graphs are never all in memory
+    at once."""
     spill, survey = Spill(settings.data_dir), Survey(shapes)
-    read = _Read([], {}, [], survey)
+    read = _Read([], {}, [], survey, {})
     for record in records:
-        # Stable IRIs for blank nodes: reports can name them, diffs stay small.
-        record.graph = stable_skolemize(record.graph, settings.base_uri)
-        read.stripped += strip_control_characters([record])
-        if not record.problems:
-            lines, digest = _version(record.graph)
-            read.versions[id(record)] = spill.add(lines), digest
-            if digest not in known:
-                survey.add(record.graph)
-        record.graph = NO_GRAPH
+        fingerprint = reuse.fingerprint(record)
+        if (stored := reuse.version(record, fingerprint)) is not None:
+            read.versions[id(record)] = stored, stored.version.hash
+            read.made_from[record.key], read.reused = fingerprint, read.reused + 1
+        else:
+            if record.make is not None and not record.problems:
+                record.make(record.graph)
+            # Stable IRIs for blank nodes: reports can name them, diffs stay small.
+            record.graph = stable_skolemize(record.graph, settings.base_uri)
+            stripped = strip_control_characters([record])
+            read.stripped += stripped
+            if not record.problems:
+                lines, digest = _version(record.graph)
+                read.versions[id(record)] = spill.add(lines), digest
+                if digest not in reuse.known:
+                    survey.add(record.graph)
+                if fingerprint is not None and not stripped:  # a warning is given each time
+                    read.made_from[record.key] = fingerprint
+        record.graph, record.make = NO_GRAPH, None
         read.records.append(record)
     return read
 
@@ -565,23 +612,28 @@ def plan(settings: Settings, state: State, source_id: str, run_id: str, attempt:
     changes: list[RecordChange] = []
     graph_lines: list[Iterable[str]] = []
     unchanged = 0
+    as_stored: list[RecordVersion] = []  # lines read from their packs, all in one pass
     for record in attempt.accepted:
         lines, digest = attempt.versions[id(record)]
-        before = old.get(record.key)
+        before, made_from = old.get(record.key), attempt.made_from.get(record.key)
         if before and before.hash == digest:
-            manifest[record.key] = before
+            manifest[record.key] = before.model_copy(update={"made_from": made_from})
             unchanged += 1
         else:
-            manifest[record.key] = RecordVersion(hash=digest, run=run_id)
+            manifest[record.key] = RecordVersion(hash=digest, run=run_id, made_from=made_from)
             new_versions.append((digest, lines))
             changes.append(RecordChange(key=record.key, change="changed" if before else "added",
                                         old=before.hash if before else None, new=digest))
-        graph_lines.append(lines)
+        if isinstance(lines, StoredLines):
+            as_stored.append(lines.version)
+        else:
+            graph_lines.append(lines)
+    graph_lines.append(records_store.each_line(as_stored))
     held_keys = {h.record for h in attempt.held_back}
     kept = {key: before for key, before in old.items() if key not in manifest and key in held_keys}
     # Versions replaced, removed or kept: kept ones go back into the graph, the others are
     # compared with what replaced them for the history.
-    previous_lines = records_store.lines(v for k, v in old.items() if manifest.get(k) != v)
+    previous_lines = records_store.lines(v for k, v in old.items() if k not in manifest or manifest[k].hash != v.hash)
     for key, before in old.items():
         if key in kept:  # refused now, but its last good version stays
             manifest[key] = before
@@ -618,7 +670,7 @@ def commit(settings: Settings, store: Store, state: State, source: SourceConfig,
         return _finish(settings, run, started)
     for change in planned.changes:
         setattr(run, change.change, getattr(run, change.change) + 1)
-    run.unchanged = planned.unchanged
+    run.unchanged, run.reused = planned.unchanged, attempt.reused
     entry = _entry(source, run)
     entry.publication = previous.publication if previous else None  # a harvest of what is published keeps it
     entry.graph_file = store.replace_graph(source.id, chain.from_iterable(planned.graph_lines))
@@ -695,6 +747,29 @@ def _fingerprint(source: SourceConfig, harvester, http: Fetcher, shapes_key: str
         "shapes": shapes_key,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _making_key(ctx: HarvestContext) -> str:
+    """What every record of the source is made with besides its own input (see
+    Record.made_from): the source's configuration, its publisher, the base URI, and the
+    code a record passes through on its way to its stored lines."""
+    parts = {"source": ctx.source.model_dump(mode="json"), "publisher": ctx.publisher.model_dump(mode="json"),
+             "base_uri": ctx.base_uri, "code": _making_code()}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+# Where the code that makes records' graphs lives, beside this module and the record store.
+MAKING_PACKAGES = ("catalogue.harvesters", "catalogue.model", "catalogue.profiles")
+
+
+@cache
+def _making_code() -> str:
+    """The hash of the code that makes records' graphs and their lines (rdflib's version
+    too, which writes them): a change to any of it makes every record again."""
+    files = [*sorted(f for package in MAKING_PACKAGES
+                     for f in Path(import_module(package).__file__).parent.glob("*.py")),
+             Path(__file__), Path(inspect.getsourcefile(RecordStore))]
+    return hashlib.sha256(" ".join([rdflib.__version__] + [_code_hash(str(f)) for f in files]).encode()).hexdigest()
 
 
 def _shapes_key(source: SourceConfig) -> str:

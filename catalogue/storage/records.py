@@ -13,7 +13,8 @@ import gzip
 import hashlib
 import io
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -25,6 +26,9 @@ from catalogue.storage.durable import atomic_write, unfinished, writing
 class RecordVersion(BaseModel):
     hash: str
     run: str  # the run whose pack holds this version
+    # A fingerprint of what the version was made from (the record's input, the source's
+    # configuration, the code): a harvest that meets it again takes this version as it is.
+    made_from: str | None = None
 
 
 def nt_lines(graph: Graph) -> list[str]:
@@ -58,14 +62,14 @@ class RecordStore:
         """Store the run's new versions (hash, lines) in its pack, and the new manifest
         beside the current one; returns the manifest's name, which a state makes current."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        with writing(self.folder / f"{run_id}.nq.gz") as handle, \
+        with writing(self._pack_path(run_id)) as handle, \
                 gzip.open(handle, "wt", encoding="utf-8") as out:
             for digest, lines in new_versions:
                 name = _graph_name(digest)
                 for line in lines:
                     out.write(f"{line[:-1].rstrip()} {name} .\n")  # "s p o ." -> "s p o g ."
         name = f"{source_id}.{run_id}.manifest.json"
-        data = json.dumps({k: v.model_dump() for k, v in sorted(manifest.items())}, indent=0)
+        data = json.dumps({k: v.model_dump(exclude_none=True) for k, v in sorted(manifest.items())}, indent=0)
         atomic_write(self.folder / name, data.encode())
         return name
 
@@ -83,22 +87,54 @@ class RecordStore:
 
     def pack(self, run_id: str) -> Path | None:
         """The file of the run's pack, if it stored new versions."""
-        path = self.folder / f"{run_id}.nq.gz"
+        path = self._pack_path(run_id)
         return path if path.is_file() else None
 
     def lines(self, versions: Iterable[RecordVersion]) -> dict[str, list[str]]:
         """The N-Triples lines of stored versions, by hash."""
-        return versions_lines(versions, lambda run: self.folder / f"{run}.nq.gz")
+        return versions_lines(versions, self._pack_path)
+
+    def each_line(self, versions: Iterable[RecordVersion]) -> Iterator[str]:
+        """The N-Triples lines of stored versions, one after another as their packs are read
+        (a version's lines together), never all held at once."""
+        for _, line in _pack_lines(versions, self._pack_path):
+            yield line
+
+    def _pack_path(self, run: str) -> Path:
+        return self.folder / f"{run}.nq.gz"
+
+
+@dataclass(frozen=True)
+class StoredLines:
+    """A stored version's lines, read from its pack each time they are iterated: what a
+    harvest takes for a record made from the same input as this version."""
+
+    store: RecordStore
+    version: RecordVersion
+
+    def __iter__(self) -> Iterator[str]:
+        return self.store.each_line([self.version])
+
+    def __reduce__(self):  # they cross to another process as the lines themselves
+        return list, (list(self),)
 
 
 def versions_lines(versions: Iterable[RecordVersion], pack_of: Callable[[str], Path | bytes | None]
                    ) -> dict[str, list[str]]:
     """The N-Triples lines of `versions`, by hash, from their runs' packs (gzipped, a file or its
     bytes; None: none kept), each read once."""
+    found: dict[str, list[str]] = {}
+    for digest, line in _pack_lines(versions, pack_of):
+        found.setdefault(digest, []).append(line)
+    return found
+
+
+def _pack_lines(versions: Iterable[RecordVersion], pack_of: Callable[[str], Path | bytes | None]
+                ) -> Iterator[tuple[str, str]]:
+    """(hash, N-Triples line) of each line of `versions` in their runs' packs, each pack read once."""
     by_run: dict[str, set[str]] = {}
     for version in versions:
         by_run.setdefault(version.run, set()).add(_graph_name(version.hash))
-    found: dict[str, list[str]] = {}
     for run, names in by_run.items():
         pack = pack_of(run)
         if pack is None:
@@ -107,5 +143,4 @@ def versions_lines(versions: Iterable[RecordVersion], pack_of: Callable[[str], P
             for line in lines:
                 triple, name = line[:-3].rsplit(" ", 1)  # "s p o <urn:sha256:…> .\n"
                 if name in names:
-                    found.setdefault(name[len("<urn:sha256:"):-1], []).append(triple + " .")
-    return found
+                    yield name[len("<urn:sha256:"):-1], triple + " ."

@@ -67,6 +67,7 @@ class Run(BaseModel):
     added: int = 0
     changed: int = 0
     unchanged: int = 0
+    reused: int = 0  # of the unchanged, taken as stored: made from the same input as their versions
     removed: int = 0
     kept: int = 0
     held_back: list[HeldBack] = Field(default_factory=list)
