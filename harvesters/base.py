@@ -79,10 +79,14 @@ class Record:
     """
 
     key: str
-    graph: Graph = field(default_factory=Graph)
+    graph: Graph | None = None  # none given: an empty graph to add to, or, with `make`, none until it is made
     problems: list[str] = field(default_factory=list)
     made_from: str | None = None
     make: Callable[[Graph], object] | None = None
+
+    def __post_init__(self):
+        if self.graph is None and self.make is None:
+            self.graph = Graph()
 
 
 @dataclass

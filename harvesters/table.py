@@ -37,6 +37,7 @@ from functools import partial
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote
 
+from rdflib import Graph
 from rdflib.namespace import XSD
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -167,7 +168,6 @@ def _dataset_records(ctx, options, spec, rows, value_types, named_lists) -> Iter
     covered: list[Period] = []
     for name, group in groups.items():
         first = group[0]
-        uri = ctx.mint("variable", spec.id, name)
         # Keys stay put when rows move (a harvest compares records by key); where a
         # problem is, its message says.
         key = f"variable {spec.id}/{name}"
@@ -197,16 +197,19 @@ def _dataset_records(ctx, options, spec, rows, value_types, named_lists) -> Iter
         if cols.theme and (theme := text_value(first.cells.get(cols.theme))):
             if theme in options.themes:
                 themes.append(options.themes[theme])
-        record = Record(key=key, problems=problems, made_from=made_from)
-        if not problems:
-            record.make = partial(to_graph, Variable(
-                uri=uri, identifier=name, label=label, description={"nb": description} if description else {},
-                dataset=dataset_uri, representation=representation,
-                unit=(text_value(first.cells.get(cols.unit)) or None) if cols.unit else None,
-                themes=themes, periods=merge_periods(periods)))
-        yield record
+        yield Record(key=key, problems=problems, made_from=made_from, make=None if problems else partial(
+            _variable, ctx, spec, name, label=label, description={"nb": description} if description else {},
+            dataset=dataset_uri, representation=representation,
+            unit=(text_value(first.cells.get(cols.unit)) or None) if cols.unit else None,
+            themes=themes, periods=merge_periods(periods)))
         yield from graph_extra
     yield spec.record(ctx, covered)
+
+
+def _variable(ctx: HarvestContext, spec: ConfiguredDataset, name: str, graph: Graph, **fields) -> None:
+    """Add the variable `name` of `spec`'s dataset to `graph`: made only when its stored
+    version was made from other rows, its URI too."""
+    to_graph(Variable(uri=ctx.mint("variable", spec.id, name), identifier=name, **fields), graph)
 
 
 def _code_list(ctx, options, spec, row: Row, name: str, named_lists: dict[str, str],
@@ -235,20 +238,18 @@ def _code_list(ctx, options, spec, row: Row, name: str, named_lists: dict[str, s
     if not inline:
         return None
     uri = ctx.mint("codelist", spec.id, name)
-    record = Record(key=f"code list of {spec.id}/{name}", made_from=made_from)
-    concepts = []
+    problems, concepts = [], []
     for part in filter(None, (p.strip() for p in re.split(r"[;\n|]", inline))):
         code, sep, label = part.partition("=")
         if not sep or not code.strip():
-            record.problems.append(f"{row.where(cols.codes)}: {part!r} is not of the form code=label")
+            problems.append(f"{row.where(cols.codes)}: {part!r} is not of the form code=label")
             continue
         concepts.append(Concept(uri=f"{uri}/{quote(code.strip(), safe='')}", notation=code.strip(),
                                 label={"nb": label.strip()}, scheme=uri))
-    if not record.problems:
-        record.make = partial(to_graph, CodeList(uri=uri, identifier=f"{spec.id}/{name}",
-                                                 title={"nb": text_value(row.cells.get(cols.label))},
-                                                 publisher=ctx.publisher.uri, concepts=concepts))
-    extra.append(record)
+    extra.append(Record(key=f"code list of {spec.id}/{name}", problems=problems, made_from=made_from,
+                        make=None if problems else partial(to_graph, CodeList(
+                            uri=uri, identifier=f"{spec.id}/{name}", title={"nb": text_value(row.cells.get(cols.label))},
+                            publisher=ctx.publisher.uri, concepts=concepts))))
     return uri
 
 
