@@ -5,7 +5,8 @@ record versions, store, search index), three ways:
 - first: into an empty data directory (every record added, validated and indexed);
 - unchanged: all sources again, nothing changed (each CSV answered 304: nothing parsed);
 - one changed: one variable's label changed in one source (that source parsed again, the one
-  record validated, and only the documents that read it written to the index);
+  record made again and validated, the others taken as stored, and only the documents that
+  read it written to the index);
 - rebuild: the whole search index made again from the store (`catalogue index`), alone.
 
 With `--one-source`, the variables are one source's instead: a workbook with a sheet of
@@ -125,6 +126,7 @@ def step(folder: Path, name: str) -> None:
                       "stored_mb": stored[0], "stored_seconds": stored[1],
                       "parsed": sum(r.parsed and r.status != "failed" for r in runs),
                       "changed": sum(r.changed + r.added + r.removed for r in runs),
+                      "made": sum(r.seen - r.reused for r in runs if r.status == "ok"),
                       "index": [m.removeprefix("index: ") for m in said if m.startswith("index")]}))
 
 
@@ -139,7 +141,7 @@ def rebuild(settings: Settings) -> None:
     print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": peak, "tree_mb": held.mb,
                       "stored_mb": 0, "stored_seconds": 0,
                       "parsed": 0,
-                      "changed": 0, "index": [f"{count:,} documents"]}))
+                      "changed": 0, "made": 0, "index": [f"{count:,} documents"]}))
 
 
 def run_size(n: int, sources: int, repeat: int, per_dataset: int | None = None, keep: Path | None = None) -> None:
@@ -186,7 +188,7 @@ def report(name: str, runs: list[dict]) -> None:
           f"(with its forked processes {statistics.median(r['tree_mb'] for r in runs):6,.0f} MB Pss) "
           f"({statistics.median(r['stored_seconds'] for r in runs):7.1f} s, {statistics.median(r['stored_mb'] for r in runs):6,.0f} MB "
           f"before the index); sources parsed {last['parsed']}, "
-          f"records changed {last['changed']:,}; index: {'; '.join(last['index']) or 'untouched'}", flush=True)
+          f"records changed {last['changed']:,}, made {last['made']:,}; index: {'; '.join(last['index']) or 'untouched'}", flush=True)
 
 
 def one_changed(kept: Path, repeat: int) -> None:

@@ -619,7 +619,8 @@ def plan(settings: Settings, state: State, source_id: str, run_id: str, attempt:
         lines, digest = attempt.versions[id(record)]
         before, made_from = old.get(record.key), attempt.made_from.get(record.key)
         if before and before.hash == digest:
-            manifest[record.key] = before.model_copy(update={"made_from": made_from})
+            manifest[record.key] = (before if before.made_from == made_from
+                                    else before.model_copy(update={"made_from": made_from}))
             unchanged += 1
         else:
             manifest[record.key] = RecordVersion(hash=digest, run=run_id, made_from=made_from)
