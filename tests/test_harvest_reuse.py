@@ -11,10 +11,12 @@ import subprocess
 import sys
 
 import pytest
+from fastapi.testclient import TestClient
 
 from catalogue.pipeline import harvest as harvesting
 from catalogue.pipeline.harvest import harvest
 from catalogue.settings import DEMO_SOURCES
+from catalogue.site.app import create_app
 from catalogue.storage.store import Store
 from support import CONFIG_HEAD, settings_in
 
@@ -75,6 +77,9 @@ def test_a_changed_row_makes_its_records_and_the_rest_are_taken_as_stored(tmp_pa
     assert (again.seen, again.reused) == (first.seen, first.seen - 3)
     assert graph_lines(settings) == fresh(tmp_path, "fresh", config)
     assert any('"Fødselsstart (igangsetting)"@nb' in line for line in graph_lines(settings))
+    # The run's page says so, to the registry holder who changed the row.
+    page = TestClient(create_app(settings)).get(f"/harvests/{again.id}", params={"lang": "en"}).text
+    assert re.search(rf"<dt>Unchanged, taken as stored \(the same input\)</dt><dd>{again.reused}</dd>", page)
     # Taken as stored, a version keeps its fingerprint: the next change costs its record again.
     edit(folder, lambda rows: relabel(rows, "VEKT", "Barnets vekt (gram)"))
     third = harvest(settings, config)[0]
