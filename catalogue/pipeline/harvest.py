@@ -487,10 +487,10 @@ def _read(records: Iterable[Record], settings: Settings, reuse: _Reuse, shapes: 
             read.versions[id(record)] = stored, stored.version.hash
             read.made_from[record.key], read.reused = fingerprint, read.reused + 1
         else:
-            if record.make is not None:  # made only now: its input is new
-                record.graph = Graph() if record.graph is None else record.graph
-                if not record.problems:
-                    record.make(record.graph)
+            if record.graph is None:  # to be made, and made only now: its input is new
+                record.graph = Graph()
+            if record.make is not None and not record.problems:
+                record.make(record.graph)
             # Stable IRIs for blank nodes: reports can name them, diffs stay small.
             record.graph = stable_skolemize(record.graph, settings.base_uri)
             stripped = strip_control_characters([record])
@@ -502,7 +502,7 @@ def _read(records: Iterable[Record], settings: Settings, reuse: _Reuse, shapes: 
                     survey.add(record.graph)
                 if fingerprint is not None and not stripped:  # a warning is given each time
                     read.made_from[record.key] = fingerprint
-        record.graph, record.make = NO_GRAPH, None
+        record.graph, record.make, record.made_from = NO_GRAPH, None, None  # let go: what is kept is in `read`
         read.records.append(record)
     return read
 
