@@ -14,9 +14,9 @@ from catalogue.gate.shacl import profile_shapes
 from catalogue.harvesters import Record
 from catalogue.model.models import Agent, ContactPoint, Dataset, Period, Variable
 from catalogue.model.rdf import stable_skolemize
-from catalogue.pipeline.harvest import _read, gate, parsed
+from catalogue.pipeline.harvest import _read, _Reuse, gate, parsed
 from catalogue.profiles.dcat_ap_no_3 import to_graph
-from catalogue.storage.records import nt_lines
+from catalogue.storage.records import RecordStore, nt_lines
 from catalogue.storage.store import sorted_lines
 
 BASE = "http://example.org/"
@@ -55,7 +55,8 @@ def test_a_source_is_read_one_record_at_a_time_with_the_verdicts_of_all_at_once(
             alive.append(weakref.ref(record.graph))
             yield record
 
-    read = _read(harvested(), settings, set(), profile_shapes())
+    nothing_stored = _Reuse(making="", records=RecordStore(settings.data_dir), stored={})
+    read = _read(harvested(), settings, nothing_stored, profile_shapes())
     assert not any(len(record.graph) for record in read.records)
     assert not any(settings.data_dir.iterdir())  # the lines are in a file with no name
 
