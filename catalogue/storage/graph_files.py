@@ -29,7 +29,6 @@ from catalogue.storage.durable import atomic_write
 from catalogue.storage.store import State, Store, derived_file
 
 RUN_READ = 8192  # bytes read at once from where a run starts (a variable's run is a kilobyte or two)
-OFFSET_BITS = 40  # a run's place in its file (files up to a terabyte); above it, the file's place in the state
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 INDEX, INDEX_FORMAT = "subjects", 1  # the index kept beside a graph file (see GraphFiles._read)
 Said = dict[ox.NamedNode | ox.BlankNode, list[tuple[str, ox.NamedNode | ox.BlankNode | ox.Literal, int]]]
@@ -50,7 +49,7 @@ class GraphFiles:
         self._places = {graph: place for place, graph in enumerate(graphs)}
         self._typed = {f"<{kind}> .".encode(): kind for kind in typed}
         self._linking = {f"<{predicate}> ".encode(): predicate for predicate in linking}
-        self._runs: dict[str, int | list[int]] | None = None  # subject IRI -> (file << OFFSET_BITS) | offset
+        self._runs: list[dict[str, int]] | None = None  # of each file: subject IRI -> where its run starts
         # (file, predicate) -> object -> the IRI subjects that say it, in the file's order
         self._links: dict[tuple[int, str], dict[str, list[str]]] = defaultdict(dict)
 
@@ -90,38 +89,34 @@ class GraphFiles:
     def said_by(self, subjects: Iterable[ox.NamedNode | ox.BlankNode], predicates: list[str]) -> Said:
         """What each of `subjects` says by any of `predicates`, as Snapshot.said_by gives it:
         (predicate, object, the graph's place in the state) each, in no particular order."""
-        runs = self._index()
         found: Said = {node: [] for node in subjects}
+        node_of = {node.value: node for node in found if isinstance(node, ox.NamedNode)}
         wanted = set(predicates)
-        starts: dict[int, list[tuple[int, ox.NamedNode]]] = defaultdict(list)
-        for node in found:
-            if isinstance(node, ox.NamedNode) and (at := runs.get(node.value)) is not None:
-                for packed in at if isinstance(at, list) else (at,):
-                    starts[packed >> OFFSET_BITS].append((packed & ((1 << OFFSET_BITS) - 1), node))
-        for place, runs_here in starts.items():
-            node_of = {node.value: node for _, node in runs_here}
+        # Each file's subjects looked up at once (a subject may be named in several files).
+        for place, runs_here in enumerate(self._index()):
+            if not (named := node_of.keys() & runs_here.keys()):
+                continue
             with open(self._paths[place], "rb") as lines:
-                text = b"".join(_run(lines.fileno(), offset) for offset, _ in sorted(runs_here))
+                text = b"".join(_run(lines.fileno(), offset) for offset in sorted(map(runs_here.__getitem__, named)))
             for triple in ox.parse(input=text, format=ox.RdfFormat.N_TRIPLES):
                 if (predicate := triple.predicate.value) in wanted:
                     found[node_of[triple.subject.value]].append((predicate, triple.object, place))
         return found
 
-    def _index(self) -> dict[str, int | list[int]]:
-        """Where each IRI subject's run of lines starts, in each file that has one; and the
-        subjects of the gathered types and the statements of the linking predicates."""
+    def _index(self) -> list[dict[str, int]]:
+        """Where each IRI subject's run of lines starts, in each file (per file, as kept: a
+        lookup is a set intersection a file, and merging them cost a second at a million
+        variables); and the subjects of the gathered types and the statements of the linking
+        predicates."""
         if self._runs is not None:
             return self._runs
-        runs: dict[str, int | list[int]] = {}
+        runs: list[dict[str, int]] = []
         for place, path in enumerate(self._paths):
             if path is None or path.stat().st_size == 0:
+                runs.append({})
                 continue
             here, typed, links = self._kept(path) or self._read(path)
-            packed = dict(zip(here, map((place << OFFSET_BITS).__or__, here.values())))
-            for subject in runs.keys() & packed.keys():  # named in several graphs
-                before = runs[subject]
-                packed[subject] = [*(before if isinstance(before, list) else [before]), packed[subject]]
-            runs.update(packed)
+            runs.append(here)
             if typed:
                 self._links[place, RDF_TYPE].update(typed)
             for predicate, linked in links.items():
