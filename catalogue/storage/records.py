@@ -107,16 +107,14 @@ class RecordStore:
 @dataclass(frozen=True)
 class StoredLines:
     """A stored version's lines, read from its pack each time they are iterated: what a
-    harvest takes for a record made from the same input as this version."""
+    harvest takes for a record made from the same input as this version (`plan` reads them
+    all in one pass over the packs instead)."""
 
     store: RecordStore
     version: RecordVersion
 
     def __iter__(self) -> Iterator[str]:
         return self.store.each_line([self.version])
-
-    def __reduce__(self):  # they cross to another process as the lines themselves
-        return list, (list(self),)
 
 
 def versions_lines(versions: Iterable[RecordVersion], pack_of: Callable[[str], Path | bytes | None]
