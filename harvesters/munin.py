@@ -32,6 +32,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -210,6 +211,7 @@ def _kilde_records(ctx: HarvestContext, api: _Api, options: MuninOptions, kilde:
         landing_page=homepage), record.graph)
     to_graph(publisher, record.graph)
     _health_data(ctx, options, URIRef(kilde.dataset), extra, read, record.graph)
+    record.made_from = _input("kilde", kilde.summary, detail)
     yield record
     yield _structure(ctx, api, kilde, detail, title)
     for datasamling, delkilde in _datasamlinger(detail):
@@ -350,6 +352,7 @@ def _structure(ctx: HarvestContext, api: _Api, kilde: _Kilde, detail: dict, titl
                           title={LANGUAGE: f"{name}: delkilder, datasamlinger og variabelgrupper",
                                  "en": f"{title.get('en', name)}: sub-sources, data collections and variable groups"},
                           concepts=list(concepts.values())), record.graph)
+        record.made_from = _input("structure", kilde.id, kilde.code, title, detail, hierarchy)
     return record
 
 
@@ -379,6 +382,7 @@ def _datasamling(api: _Api, kilde: _Kilde, nested: Any, delkilde: str | None) ->
         valid=read.periods(detail, "gyldigFra", "gyldigTil"))
     if not record.problems:
         to_graph(concept, record.graph)
+        record.made_from = _input("datasamling", kilde.id, kilde.code, delkilde, nested, detail)
     return record
 
 
@@ -459,15 +463,17 @@ def _variable_records(ctx: HarvestContext, api: _Api, kilder: dict[str, _Kilde],
     if record.problems:
         yield record
         return
-    to_graph(variable, record.graph)
-    yield record
+    # Made only if its input changed: the row, its documents, and where its kilde's tree puts them.
+    made_from = _input("variable", row, kilde.dataset, kilde.scheme, detail, timeline,
+                       {d: kilde.delkilder(d) for d in (text_value(_get(g, "id"))
+                                                         for g in detail.get("alleDatasamlinger") or [])})
+    yield Record(key=record.key, made_from=made_from, make=partial(to_graph, variable))
     previous = None
     for version in sorted(versions, key=lambda v: v.valid[0].start or date.min):
         version = version.model_copy(update={"previous": previous})
         previous = version.uri
-        version_record = Record(key=f"variable {code} version {version.uri.rsplit('/', 1)[-1]}")
-        to_graph(version, version_record.graph)
-        yield version_record
+        yield Record(key=f"variable {code} version {version.uri.rsplit('/', 1)[-1]}",
+                     made_from=made_from, make=partial(to_graph, version))
 
 
 def _data_type(values: dict, read: "_Reader", field: str = "dataType") -> str | None:
@@ -517,6 +523,7 @@ def _code_list(ctx: HarvestContext, api: _Api, variable_path: str, link: dict, s
     record = Record(key=f"code list {kind} {reference}")
     title = {LANGUAGE: text_value(link.get("displayName")) or f"{kind} {reference}"}
     concepts: list[Concept] = []
+    body, translations = None, {}  # no codes asked for: a list without codes
     if link.get("harKodeverdier"):
         if any(part and set(part) == {"."} for part in re.split(r"[/\\]", f"{kind}/{reference}")):
             record.problems.append(f"{where}: kodeverk {kind} {reference!r} cannot be asked for "
@@ -544,10 +551,11 @@ def _code_list(ctx: HarvestContext, api: _Api, variable_path: str, link: dict, s
                     uri=f"{uri}/{quote(value, safe='')}", notation=value, scheme=uri, label=label,
                     valid=_Reader(f"{read.where}, code {value}", record.problems).periods(
                         code, "gyldigFra", "gyldigTil")))
-    if not record.problems:
-        to_graph(CodeList(uri=uri, identifier=f"{kind} {reference}", title=title,
-                          publisher=ctx.publisher.uri, concepts=concepts), record.graph)
-    return uri, [record]
+    if record.problems:
+        return uri, [record]
+    return uri, [Record(key=record.key, made_from=_input("code list", uri, link, body, translations),
+                        make=partial(to_graph, CodeList(uri=uri, identifier=f"{kind} {reference}", title=title,
+                                                        publisher=ctx.publisher.uri, concepts=concepts)))]
 
 
 def _translations(api: _Api, path: str, body: dict) -> dict[str, dict[str, str]]:
@@ -566,6 +574,12 @@ def _translations(api: _Api, path: str, body: dict) -> dict[str, dict[str, str]]
 
 
 # -- reading ----------------------------------------------------------------------------
+
+def _input(*documents: Any) -> str:
+    """What a record is made from (Record.made_from): the API's documents it reads, and what
+    it takes of its kilde, as one text (keys sorted: the same answers give the same text)."""
+    return json.dumps(documents, sort_keys=True, ensure_ascii=False, default=str)
+
 
 @dataclass
 class _Reader:
