@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import PurePosixPath
 from typing import Annotated, Any, ClassVar
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlparse, urlunparse
@@ -325,9 +325,8 @@ def _item_records(run: _Run, item: _Item) -> Iterator[Record]:
                                  f"{type_text!r} (known: {', '.join(sorted(run.value_types))})")
         representation = run.value_types.get(type_text.lower())
     code_lists = _code_lists(ctx, item, fields, dataset_id, name, label, type_text) if name else []
-    record = Record(key=key, problems=item.problems)
     if item.problems:
-        yield record
+        yield Record(key=key, problems=item.problems)
         return
     run.covered.setdefault(dataset_id, []).extend(periods)
     variable = Variable(uri=ctx.mint("variable", dataset_id, name), identifier=name, label=label,
@@ -335,13 +334,14 @@ def _item_records(run: _Run, item: _Item) -> Iterator[Record]:
                         dataset=ctx.mint("dataset", dataset_id),
                         representation=code_lists[0].uri if code_lists else representation,
                         unit=item.text(fields.unit) or None, periods=periods)
-    to_graph(variable, record.graph)
-    yield record
+    # Made only if the item changed: its records read nothing else but the configuration, and
+    # the file name of its page (a path may read it: @file), not where on which page it is.
+    made_from = json.dumps([item.value, walk(None, FILE_NAME, item.url)], sort_keys=True, ensure_ascii=False)
+    yield Record(key=key, made_from=made_from, make=partial(to_graph, variable))
     for code_list in code_lists:
         version = f" version {code_list.version_label}" if code_list.version_label else ""
-        record = Record(key=f"code list of {name} (dataset {dataset_id}){version}")
-        to_graph(code_list, record.graph)
-        yield record
+        yield Record(key=f"code list of {name} (dataset {dataset_id}){version}", made_from=made_from,
+                     make=partial(to_graph, code_list))
 
 
 def _dataset(item: _Item, fields: Fields, datasets: dict[str, ConfiguredDataset]) -> ConfiguredDataset | None:

@@ -1,5 +1,6 @@
 """JSON variable search APIs and metadata services (helsedata.no-, microdata.no-style),
 harvested over HTTP through a mapping written in the sources configuration."""
+import json
 from datetime import date
 
 import pytest
@@ -8,6 +9,7 @@ from catalogue.model.models import CodeList, Period
 from catalogue.pipeline.fileserver import FileServer
 from catalogue.pipeline.harvest import harvest
 from catalogue.profiles.dcat_ap_no_3 import from_graph
+from catalogue.storage.store import Store
 from support import (harvest_demo, BASE_URI, EU_HEALTH, by_name, corpus, search, settings_in, snapshot,
                      write_config)
 
@@ -93,6 +95,33 @@ def test_every_page_is_harvested_and_bad_items_are_held_back(searched):
     assert set(by_name(settings)) == {"INFARKT_TYPE", "SYSTOLISK_BT", "ATC_KODE", "OMSORGSNIVA"}
     assert {h.record for h in summary.held_back} == {"variable UTLEVERINGSDATO (dataset RESEPT)",
                                                      "variable BLODTYPE (dataset NHKR)"}
+
+
+def test_a_changed_item_makes_its_records_again_and_the_rest_are_taken_as_stored(
+        tmp_path, settings, fixture_copy, serve, make_config):
+    """An item is what its variable and code lists are made from: after one item changed, a
+    harvest makes its records and the datasets (whose coverage reads every variable), and
+    takes the others as stored; the graph is what a harvest into an empty data directory makes."""
+    folder = fixture_copy("json-api")
+    config = make_config(search_source(serve(folder.parent).url))
+    [first] = harvest(settings, config)
+    page = folder / "variabelsok" / "variabler.json"
+    body = json.loads(page.read_text(encoding="utf-8"))
+    body["variabler"][1]["tittel"]["nb"] = "Systolisk blodtrykk (endret)"
+    page.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+    [again] = harvest(settings, config)
+    made = again.seen - again.held_back_records - again.reused
+    # SYSTOLISK_BT, and the datasets NHKR, RESEPT and NPR (the last from the star entry)
+    assert (first.reused, again.status, again.changed, made) == (0, "ok", 1, 4)
+    assert by_name(settings)["SYSTOLISK_BT"].label["nb"] == "Systolisk blodtrykk (endret)"
+    fresh = settings_in(tmp_path / "fresh")
+    assert [r.status for r in harvest(fresh, config)] == ["ok"]
+    assert graph_lines(settings) == graph_lines(fresh)
+
+
+def graph_lines(settings) -> list[str]:
+    store = Store(settings.data_dir, settings.base_uri)
+    return (store.graphs_dir / store.state().sources["sok"].graph_file).read_text(encoding="utf-8").splitlines()
 
 
 @pytest.mark.parametrize("record, fragments", [
