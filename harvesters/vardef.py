@@ -11,9 +11,11 @@ unless asked otherwise) and as Vardef stores them (a map {"nb": ..., "nn": ..., 
 """
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import date
+from functools import partial
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote
 
@@ -103,10 +105,10 @@ def _definition(ctx: HarvestContext, options: VardefOptions, list_url: str, numb
     except (FetchError, SourceError) as exc:
         record.problems.append(f"{where}: validity periods: {exc}")
         return [record], []
-    translations = {}
+    translations, answers = {}, {first: renderings}
     for language in others:
         try:  # a translation that cannot be had leaves the texts it would have added out
-            answer = _json_list(ctx, url, language)
+            answer = answers[language] = _json_list(ctx, url, language)
         except (FetchError, SourceError):
             continue
         if answer != renderings:  # the same answer again is the default language, not a translation
@@ -129,22 +131,23 @@ def _definition(ctx: HarvestContext, options: VardefOptions, list_url: str, numb
     if record.problems:
         return [record], []
     versions.sort(key=lambda v: v[0].valid[0].start)
+    # Made only if the definition or its validity periods (in any language) changed.
+    made_from = json.dumps([item, answers], sort_keys=True, ensure_ascii=False, default=str)
     records = []
     previous: str | None = None
     for version, _ in versions:
         version = version.model_copy(update={"previous": previous})
         previous = version.uri
         # Keyed by start date, not label: a new patch changes the version, not the record.
-        version_record = Record(key=f"variable {short_name} version {version.valid[0].start}")
-        to_graph(version, version_record.graph)
-        records.append(version_record)
+        records.append(Record(key=f"variable {short_name} version {version.valid[0].start}",
+                              made_from=made_from, make=partial(to_graph, version)))
     latest, themes = versions[-1]
     periods = merge_periods([v.valid[0] for v, _ in versions])
-    to_graph(Variable(uri=variable_uri, identifier=short_name, label=latest.label,
-                      description=latest.description, dataset=dataset_uri,
-                      representation=latest.representation, unit=latest.unit,
-                      themes=themes, periods=periods), record.graph)
-    return [record, *records], periods
+    variable = Variable(uri=variable_uri, identifier=short_name, label=latest.label,
+                        description=latest.description, dataset=dataset_uri,
+                        representation=latest.representation, unit=latest.unit,
+                        themes=themes, periods=periods)
+    return [Record(key=record.key, made_from=made_from, make=partial(to_graph, variable)), *records], periods
 
 
 def _version(options: VardefOptions, variable_uri: str, renderings: dict[str, dict], where: str,

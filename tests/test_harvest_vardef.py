@@ -7,7 +7,8 @@ import pytest
 
 from catalogue.model.models import Period
 from catalogue.pipeline.harvest import harvest
-from support import harvest_demo, EU_HEALTH, FIXTURES, by_name, corpus, search, snapshot
+from catalogue.storage.store import Store
+from support import harvest_demo, EU_HEALTH, FIXTURES, by_name, corpus, search, settings_in, snapshot
 
 KLASS = "https://data.ssb.no/api/klass/v1/classifications/"
 SOCI = "http://publications.europa.eu/resource/authority/data-theme/SOCI"
@@ -84,6 +85,33 @@ def test_definition_with_two_validity_periods_is_one_variable_with_two_versions(
          "Sivilstand etter den kjønnsnøytrale ekteskapsloven.", "Ny definisjon fra 2009.",
          "1993-01-01 (patch 2)"),
     ]
+
+
+def test_a_changed_definition_makes_its_records_again_and_the_rest_are_taken_as_stored(
+        tmp_path, settings, make_config, fixture_copy, serve):
+    """A definition and its validity periods are what its variable and versions are made from:
+    after one changed, a harvest makes those and the dataset (whose coverage reads every
+    variable), and takes the others as stored, as a harvest into an empty data directory would."""
+    folder = fixture_copy("vardef")
+    config = make_config(source(serve(folder).url, 'status = ["PUBLISHED_INTERNAL", "PUBLISHED_EXTERNAL"]'))
+    [first] = harvest(settings, config)
+    periods = folder / "public" / "variable-definitions" / "sv000001" / "validity-periods.json"
+    answer = json.loads(periods.read_text(encoding="utf-8"))
+    answer[-1]["definition"] = "Sivilstand etter ekteskapsloven (endret)."
+    periods.write_text(json.dumps(answer, ensure_ascii=False), encoding="utf-8")
+    [again] = harvest(settings, config)
+    made = again.seen - again.held_back_records - again.reused
+    # sivilstand, its two versions and the dataset; kjoenn and its version are taken as stored
+    assert (first.reused, again.status, again.changed, made, again.reused) == (0, "ok", 2, 4, 2)
+    assert by_name(settings)["sivilstand"].description == {"nb": "Sivilstand etter ekteskapsloven (endret)."}
+    fresh = settings_in(tmp_path / "fresh")
+    assert [r.status for r in harvest(fresh, config)] == ["ok"]
+    assert graph_lines(settings) == graph_lines(fresh)
+
+
+def graph_lines(settings) -> list[str]:
+    store = Store(settings.data_dir, settings.base_uri)
+    return (store.graphs_dir / store.state().sources["vardef"].graph_file).read_text(encoding="utf-8").splitlines()
 
 
 def test_only_externally_published_definitions_by_default(settings, make_config, fixture_url):
