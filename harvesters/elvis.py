@@ -18,12 +18,15 @@ detail is read again.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date
+from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
+from rdflib import Graph
 
 from catalogue.harvesters.base import (ConfiguredDataset, HarvestContext, Record, SourceError,
                                        parse_options, read_json, record_json, text_value)
@@ -175,20 +178,25 @@ class _Variable:
         self.representation = self.code_list.uri if self.code_list else self._data_type(types)
 
     def fill(self, record: Record, categories: dict[str, Concept]) -> None:
-        """The variable, its code list and its current version, in one record: a variable held
-        back later keeps all three as they were."""
+        """The variable, its code list and its current version, in one record (a variable held
+        back later keeps all three as they were), made (`_add`) only where its details are new."""
         label = self._texts("name", "nameEn")
         if not label:
             self.problems.append(f"{self.where}: fields 'name' and 'nameEn' are both empty")
         category = self._category(categories)
         if self.problems:
             return
+        # Made only if the details changed: the record reads nothing else but the configuration.
+        record.made_from = json.dumps([self.name, self.detail], sort_keys=True, ensure_ascii=False)
+        record.make = partial(self._add, label, category)
+
+    def _add(self, label: Text, category: str | None, graph: Graph) -> None:
         description = self._texts("description", "descriptionEn")
         to_graph(Variable(uri=self.uri, identifier=self.name, label=label, description=description,
                           dataset=self.dataset_uri, representation=self.representation,
-                          themes=[category] if category else [], periods=self.periods), record.graph)
+                          themes=[category] if category else [], periods=self.periods), graph)
         if self.code_list:
-            to_graph(self.code_list, record.graph)
+            to_graph(self.code_list, graph)
         # ELVIS gives a variable's current version only, with its status ("Active", ...): the
         # history shows the step from one version and status to the next.
         version = text_value(self.detail.get("version")) or "current"
@@ -198,7 +206,7 @@ class _Variable:
             uri=f"{self.uri}/version/{quote(version, safe='')}", variable=self.uri,
             version=f"{version} ({status_label})" if status_label else version, label=label,
             description=description, valid=self.periods, representation=self.representation),
-            record.graph)
+            graph)
 
     def _texts(self, nb: str | tuple[str, str], en: str | tuple[str, str]) -> Text:
         texts = {}

@@ -191,6 +191,8 @@ def test_a_variable_changed_since_the_last_harvest_is_read_again_and_only_it_cha
     summary = run(settings, elvis)
     assert summary.status == "ok"
     assert changed(settings, summary) == ["variable morfologi_icdo3"]
+    # made: that variable, the categories and the dataset; the other three taken as stored
+    assert (summary.seen - summary.reused, summary.reused) == (3, 3)
     assert f"{API}/13" in elvis.requests
     assert not {f"{API}/8", f"{API}/21", f"{API}/42"} & set(elvis.requests)
     assert by_name(settings)["morfologi_icdo3"].label["en"] == "Morphology (ICD-O-3), tumour type"
