@@ -252,3 +252,9 @@ def serve_handler(handler: type[BaseHTTPRequestHandler]) -> tuple[ThreadingHTTPS
 def stop_server(server: ThreadingHTTPServer) -> None:
     server.shutdown()
     server.server_close()
+
+
+def graph_lines(settings: Settings, source_id: str) -> list[str]:
+    """The lines of the graph file the committed state names for the source."""
+    store = Store(settings.data_dir, settings.base_uri)
+    return (store.graphs_dir / store.state().sources[source_id].graph_file).read_text(encoding="utf-8").splitlines()

@@ -9,9 +9,8 @@ from catalogue.model.models import CodeList, Period
 from catalogue.pipeline.fileserver import FileServer
 from catalogue.pipeline.harvest import harvest
 from catalogue.profiles.dcat_ap_no_3 import from_graph
-from catalogue.storage.store import Store
-from support import (harvest_demo, BASE_URI, EU_HEALTH, by_name, corpus, search, settings_in, snapshot,
-                     write_config)
+from support import (harvest_demo, BASE_URI, EU_HEALTH, by_name, corpus, graph_lines, search, settings_in,
+                     snapshot, write_config)
 
 
 DATASET = """
@@ -116,12 +115,7 @@ def test_a_changed_item_makes_its_records_again_and_the_rest_are_taken_as_stored
     assert by_name(settings)["SYSTOLISK_BT"].label["nb"] == "Systolisk blodtrykk (endret)"
     fresh = settings_in(tmp_path / "fresh")
     assert [r.status for r in harvest(fresh, config)] == ["ok"]
-    assert graph_lines(settings) == graph_lines(fresh)
-
-
-def graph_lines(settings) -> list[str]:
-    store = Store(settings.data_dir, settings.base_uri)
-    return (store.graphs_dir / store.state().sources["sok"].graph_file).read_text(encoding="utf-8").splitlines()
+    assert graph_lines(settings, "sok") == graph_lines(fresh, "sok")
 
 
 @pytest.mark.parametrize("record, fragments", [

@@ -18,9 +18,8 @@ from catalogue.model.namespaces import CV, DCATAP, DPV, HEALTHDCATAP
 from catalogue.pipeline.harvest import harvest
 from catalogue.site.app import create_app
 from catalogue.sources import load_config
-from catalogue.storage.store import Store
-from support import (BASE_URI, CONFIG_HEAD, by_name, corpus, search, serve_handler, settings_in, snapshot,
-                     stop_server)
+from support import (BASE_URI, CONFIG_HEAD, by_name, corpus, graph_lines, search, serve_handler, settings_in,
+                     snapshot, stop_server)
 
 API = "/api/explorer"
 ALS, TROMSO = "8ec4c2c4-662d-47a5-a946-f1086a014070", "e358db40-0efa-47bb-893a-40ee00ccde12"
@@ -224,14 +223,10 @@ def test_a_changed_document_makes_its_records_again_and_the_rest_are_taken_as_st
     def made(run) -> int:
         return run.seen - run.held_back_records - run.reused
 
-    def graph_lines(at) -> list[str]:
-        store = Store(at.data_dir, at.base_uri)
-        return (store.graphs_dir / store.state().sources["munin"].graph_file).read_text(encoding="utf-8").splitlines()
-
     def as_fresh() -> list[str]:
         fresh = settings_in(tmp_path / f"fresh-{len(munin.requests)}")
         assert [r.status for r in harvest(fresh, config)] == ["ok"]
-        return graph_lines(fresh)
+        return graph_lines(fresh, "munin")
 
     # the kilde ALS, its one captured data collection, the variable, its version and its code list
     assert harvested.reused == 0 and made(harvested) == 5
@@ -241,14 +236,14 @@ def test_a_changed_document_makes_its_records_again_and_the_rest_are_taken_as_st
     assert (again.status, again.changed, made(again)) == ("ok", 1, 2)  # the variable and its one version
     assert again.reused == harvested.seen - harvested.held_back_records - 2
     assert by_name(settings)["V_ALS.F1.ALSFRSR1TALE"].label["nb"] == "Tale (endret)"
-    assert graph_lines(settings) == as_fresh()
+    assert graph_lines(settings, "munin") == as_fresh()
 
     codes = json.loads(munin.answers[f"{API}/variables/{TALE}/kodeverk/Kildekodeverk/2336/codes"])
     codes["koder"][0]["navn"] = "0: Tap av all tale"
     munin.answers[f"{API}/variables/{TALE}/kodeverk/Kildekodeverk/2336/codes"] = json.dumps(codes).encode()
     [third] = harvest(settings, config)
     assert (third.status, third.changed, made(third)) == ("ok", 1, 1)  # the code list alone
-    assert graph_lines(settings) == as_fresh()
+    assert graph_lines(settings, "munin") == as_fresh()
 
 
 def test_a_server_error_fails_the_source_and_keeps_what_it_had(settings, make_config, munin, harvested):

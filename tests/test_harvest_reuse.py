@@ -17,8 +17,7 @@ from catalogue.pipeline import harvest as harvesting
 from catalogue.pipeline.harvest import harvest
 from catalogue.settings import DEMO_SOURCES
 from catalogue.site.app import create_app
-from catalogue.storage.store import Store
-from support import CONFIG_HEAD, settings_in
+from support import CONFIG_HEAD, graph_lines, settings_in
 
 DEMO_FILES = DEMO_SOURCES.parent / "files"
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -40,16 +39,11 @@ def mfr(tmp_path, serve):
     return folder, serve(folder).url
 
 
-def graph_lines(settings, source_id: str = "mfr") -> list[str]:
-    store = Store(settings.data_dir, settings.base_uri)
-    return (store.graphs_dir / store.state().sources[source_id].graph_file).read_text(encoding="utf-8").splitlines()
-
-
 def fresh(tmp_path, name: str, config) -> list[str]:
     """The graph a harvest into an empty data directory makes of what is served now."""
     settings = settings_in(tmp_path / name)
     assert [r.status for r in harvest(settings, config)] == ["ok"]
-    return graph_lines(settings)
+    return graph_lines(settings, "mfr")
 
 
 def edit(folder, change) -> None:
@@ -75,8 +69,8 @@ def test_a_changed_row_makes_its_records_and_the_rest_are_taken_as_stored(tmp_pa
     assert (again.status, again.changed, again.added, again.removed) == ("ok", 2, 0, 0)
     # Made: the variable, its code list, and the dataset, whose coverage reads every variable.
     assert (again.seen, again.reused) == (first.seen, first.seen - 3)
-    assert graph_lines(settings) == fresh(tmp_path, "fresh", config)
-    assert any('"Fødselsstart (igangsetting)"@nb' in line for line in graph_lines(settings))
+    assert graph_lines(settings, "mfr") == fresh(tmp_path, "fresh", config)
+    assert any('"Fødselsstart (igangsetting)"@nb' in line for line in graph_lines(settings, "mfr"))
     # The run's page says so, to the registry holder who changed the row.
     page = TestClient(create_app(settings)).get(f"/harvests/{again.id}", params={"lang": "en"}).text
     assert re.search(rf"<dt>Unchanged, taken as stored \(the same input\)</dt><dd>{again.reused}</dd>", page)
@@ -84,7 +78,7 @@ def test_a_changed_row_makes_its_records_and_the_rest_are_taken_as_stored(tmp_pa
     edit(folder, lambda rows: relabel(rows, "VEKT", "Barnets vekt (gram)"))
     third = harvest(settings, config)[0]
     assert (third.changed, third.reused) == (1, first.seen - 2)
-    assert graph_lines(settings) == fresh(tmp_path, "fresh-again", config)
+    assert graph_lines(settings, "mfr") == fresh(tmp_path, "fresh-again", config)
 
 
 def test_a_changed_configuration_makes_every_record_again(tmp_path, settings, make_config, mfr):
@@ -97,8 +91,8 @@ def test_a_changed_configuration_makes_every_record_again(tmp_path, settings, ma
     again = harvest(settings, config)[0]
     assert (again.status, again.reused) == ("ok", 0)
     assert again.changed > 0
-    assert graph_lines(settings) == fresh(tmp_path, "fresh", config)
-    assert not any(f"<{XSD}integer>" in line for line in graph_lines(settings))
+    assert graph_lines(settings, "mfr") == fresh(tmp_path, "fresh", config)
+    assert not any(f"<{XSD}integer>" in line for line in graph_lines(settings, "mfr"))
 
 
 def test_other_code_makes_every_record_again(settings, make_config, mfr, monkeypatch):
@@ -128,7 +122,7 @@ def test_a_record_whose_characters_were_stripped_is_made_and_warned_of_on_every_
     assert stripped(again) == {"variable mfr/VEKT"}
     # FSTART's two records, the dataset, and VEKT, which is made each time to be warned of.
     assert again.reused == first.seen - 4
-    assert graph_lines(settings) == fresh(tmp_path, "fresh", config)
+    assert graph_lines(settings, "mfr") == fresh(tmp_path, "fresh", config)
 
 
 

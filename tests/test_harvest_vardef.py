@@ -7,8 +7,8 @@ import pytest
 
 from catalogue.model.models import Period
 from catalogue.pipeline.harvest import harvest
-from catalogue.storage.store import Store
-from support import harvest_demo, EU_HEALTH, FIXTURES, by_name, corpus, search, settings_in, snapshot
+from support import (harvest_demo, EU_HEALTH, FIXTURES, by_name, corpus, graph_lines, search, settings_in,
+                     snapshot)
 
 KLASS = "https://data.ssb.no/api/klass/v1/classifications/"
 SOCI = "http://publications.europa.eu/resource/authority/data-theme/SOCI"
@@ -106,12 +106,7 @@ def test_a_changed_definition_makes_its_records_again_and_the_rest_are_taken_as_
     assert by_name(settings)["sivilstand"].description == {"nb": "Sivilstand etter ekteskapsloven (endret)."}
     fresh = settings_in(tmp_path / "fresh")
     assert [r.status for r in harvest(fresh, config)] == ["ok"]
-    assert graph_lines(settings) == graph_lines(fresh)
-
-
-def graph_lines(settings) -> list[str]:
-    store = Store(settings.data_dir, settings.base_uri)
-    return (store.graphs_dir / store.state().sources["vardef"].graph_file).read_text(encoding="utf-8").splitlines()
+    assert graph_lines(settings, "vardef") == graph_lines(fresh, "vardef")
 
 
 def test_only_externally_published_definitions_by_default(settings, make_config, fixture_url):
