@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlencode, urljoin
 
@@ -126,14 +127,13 @@ def _classification(api: _Api, class_id: str) -> Iterator[Record]:
         title=_texts(bodies, "name") or {api.options.languages[0]: f"KLASS {class_id}"},
         description=_texts(bodies, "description"), publisher=api.ctx.publisher.uri,
         periods=[p for v, _ in versions for p in v.periods], versions=[v.uri for v, _ in versions])
-    record = Record(key=f"classification {class_id}")
-    to_graph(classification, record.graph)
-    yield record
+    # Each record is made from its code list alone, read from every answer it takes: one
+    # whose list is the same as its stored version's is taken as stored.
+    yield Record(key=f"classification {class_id}", made_from=classification.model_dump_json(),
+                 make=partial(to_graph, classification))
     for version, problems in versions:
-        record = Record(key=f"classification {class_id} version {version.identifier}",
-                        problems=problems)
-        to_graph(version, record.graph)
-        yield record
+        yield Record(key=f"classification {class_id} version {version.identifier}", problems=problems,
+                     made_from=version.model_dump_json(), make=partial(to_graph, version))
 
 
 def _version(api: _Api, class_id: str, url: str, published: Any) -> tuple[CodeList, list[str]]:

@@ -84,6 +84,22 @@ def test_version_with_impossible_validity_is_held_back_alone(settings, fixture_c
     assert code_list(snapshot(settings).to_graph(), KLASS + "versions/701").concepts
 
 
+def test_a_changed_version_is_made_again_and_the_rest_taken_as_stored(settings, fixture_copy, serve, make_config):
+    """Each record is made from its code list alone: after one version's answer changed, a
+    harvest makes that version and takes the classification and the other version as stored."""
+    folder = fixture_copy("klass").parent
+    config = make_config(KLASS_SOURCE.format(url=serve(folder).url, classifications='["77"]'))
+    [first] = harvest(settings, config)
+    version = folder / "klass" / "versions" / "702@language=nb.json"
+    answer = json.loads(version.read_text(encoding="utf-8"))
+    answer["classificationItems"][0]["name"] = "Ugift (endret)"
+    version.write_text(json.dumps(answer, ensure_ascii=False), encoding="utf-8")
+    [again] = harvest(settings, config)
+    assert (first.reused, again.status, again.changed, again.seen - again.reused) == (0, "ok", 1, 1)
+    assert codes(snapshot(settings).to_graph(), "702")[answer["classificationItems"][0]["code"]].label["nb"] \
+        == "Ugift (endret)"
+
+
 # -- the demo: fylke (104) across the 2018, 2020 and 2024 reforms ------------------------
 
 @pytest.fixture
