@@ -442,14 +442,16 @@ class EmbeddedBackend(Swapped):
                     (Occur.MustNot, self._years("missing_years", span[0], span[-1]))]
         if query.year_from is None and query.year_to is None:
             return []
-        clauses = [(Occur.Must, self._years("first_year", None, query.year_to)),
-                   (Occur.Must, self._years("last_year", query.year_from, None))]
-        # Overlapping first..last is enough without gaps; with gaps, a year in range must have data.
-        no_gap = TQ.boolean_query([(Occur.Must, TQ.all_query()),
-                                   (Occur.MustNot, TQ.exists_query("gap_years"))])
-        return clauses + [(Occur.Must, TQ.boolean_query([
-            (Occur.Should, no_gap),
-            (Occur.Should, self._years("gap_years", query.year_from, query.year_to))]))]
+        # Overlapping first..last is enough without gaps; with gaps, a year in range must have
+        # data. Said as the few with gaps and no such year left out: "no gaps, or a year in
+        # range" as a union of clauses reads every document without gaps (a third of a
+        # filtered search at 1,000,000 variables), where leaving out reads only those few.
+        gap_over_range = TQ.boolean_query([
+            (Occur.Must, TQ.exists_query("gap_years")),
+            (Occur.MustNot, self._years("gap_years", query.year_from, query.year_to))])
+        return [(Occur.Must, self._years("first_year", None, query.year_to)),
+                (Occur.Must, self._years("last_year", query.year_from, None)),
+                (Occur.MustNot, gap_over_range)]
 
     def _years(self, field: str, lowest: int | None, highest: int | None) -> TQ:
         return TQ.range_query(self.schema, field, tantivy.FieldType.Integer,
