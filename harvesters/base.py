@@ -89,6 +89,12 @@ class Record:
             self.graph = Graph()
 
 
+def input_text(*parts: Any) -> str:
+    """What a record is made from (Record.made_from) as one text: the same input gives the
+    same text in every process (keys sorted: a dict's order may come from a set's)."""
+    return json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
+
+
 @dataclass
 class HarvestContext:
     source: SourceConfig

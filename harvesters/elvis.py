@@ -18,7 +18,6 @@ detail is read again.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import date
 from functools import partial
@@ -29,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rdflib import Graph
 
 from catalogue.harvesters.base import (ConfiguredDataset, HarvestContext, Record, SourceError,
-                                       parse_options, read_json, record_json, text_value)
+                                       input_text, parse_options, read_json, record_json, text_value)
 from catalogue.harvesters.http import FetchError
 from catalogue.harvesters.table import DEFAULT_VALUE_TYPES, XSD
 from catalogue.model.models import CodeList, Concept, Period, Text, Variable, VariableVersion
@@ -187,7 +186,7 @@ class _Variable:
         if self.problems:
             return
         # Made only if the details changed: the record reads nothing else but the configuration.
-        record.made_from = json.dumps([self.name, self.detail], sort_keys=True, ensure_ascii=False)
+        record.made_from = input_text(self.name, self.detail)
         record.make = partial(self._add, label, category)
 
     def _add(self, label: Text, category: str | None, graph: Graph) -> None:

@@ -32,7 +32,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlparse, urlunpa
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from catalogue.harvesters.base import (ConfiguredDataset, HarvestContext, Record, SourceError,
-                                       parse_options, read_json, text_value)
+                                       input_text, parse_options, read_json, text_value)
 from catalogue.harvesters.table import DEFAULT_VALUE_TYPES, parse_date
 from catalogue.model.models import CodeList, Concept, Period, Text, Variable, merge_periods
 from catalogue.profiles.dcat_ap_no_3 import to_graph
@@ -336,7 +336,7 @@ def _item_records(run: _Run, item: _Item) -> Iterator[Record]:
                         unit=item.text(fields.unit) or None, periods=periods)
     # Made only if the item changed: its records read nothing else but the configuration, and
     # the file name of its page (a path may read it: @file), not where on which page it is.
-    made_from = json.dumps([item.value, walk(None, FILE_NAME, item.url)], sort_keys=True, ensure_ascii=False)
+    made_from = input_text(item.value, walk(None, FILE_NAME, item.url))
     yield Record(key=key, made_from=made_from, make=partial(to_graph, variable))
     for code_list in code_lists:
         version = f" version {code_list.version_label}" if code_list.version_label else ""

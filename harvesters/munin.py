@@ -40,8 +40,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, RDF, SKOS
 
-from catalogue.harvesters.base import (HarvestContext, Record, SourceError, parse_options, read_json,
-                                       record_json, text_value)
+from catalogue.harvesters.base import (HarvestContext, Record, SourceError, input_text, parse_options,
+                                       read_json, record_json, text_value)
 from catalogue.harvesters.http import FetchError
 from catalogue.model.models import (Agent, CodeList, Concept, ContactPoint, Dataset, Period, Text,
                               Variable, VariableVersion, merge_periods)
@@ -211,7 +211,7 @@ def _kilde_records(ctx: HarvestContext, api: _Api, options: MuninOptions, kilde:
         landing_page=homepage), record.graph)
     to_graph(publisher, record.graph)
     _health_data(ctx, options, URIRef(kilde.dataset), extra, read, record.graph)
-    record.made_from = _input("kilde", kilde.summary, detail)
+    record.made_from = input_text("kilde", kilde.summary, detail)
     yield record
     yield _structure(ctx, api, kilde, detail, title)
     for datasamling, delkilde in _datasamlinger(detail):
@@ -352,7 +352,7 @@ def _structure(ctx: HarvestContext, api: _Api, kilde: _Kilde, detail: dict, titl
                           title={LANGUAGE: f"{name}: delkilder, datasamlinger og variabelgrupper",
                                  "en": f"{title.get('en', name)}: sub-sources, data collections and variable groups"},
                           concepts=list(concepts.values())), record.graph)
-        record.made_from = _input("structure", kilde.id, kilde.code, title, detail, hierarchy)
+        record.made_from = input_text("structure", kilde.id, kilde.code, title, detail, hierarchy)
     return record
 
 
@@ -382,7 +382,7 @@ def _datasamling(api: _Api, kilde: _Kilde, nested: Any, delkilde: str | None) ->
         valid=read.periods(detail, "gyldigFra", "gyldigTil"))
     if not record.problems:
         to_graph(concept, record.graph)
-        record.made_from = _input("datasamling", kilde.id, kilde.code, delkilde, nested, detail)
+        record.made_from = input_text("datasamling", kilde.id, kilde.code, delkilde, nested, detail)
     return record
 
 
@@ -464,7 +464,7 @@ def _variable_records(ctx: HarvestContext, api: _Api, kilder: dict[str, _Kilde],
         yield record
         return
     # Made only if its input changed: the row, its documents, and where its kilde's tree puts them.
-    made_from = _input("variable", row, kilde.dataset, kilde.scheme, detail, timeline,
+    made_from = input_text("variable", row, kilde.dataset, kilde.scheme, detail, timeline,
                        {d: kilde.delkilder(d) for d in (text_value(_get(g, "id"))
                                                          for g in detail.get("alleDatasamlinger") or [])})
     yield Record(key=record.key, made_from=made_from, make=partial(to_graph, variable))
@@ -553,7 +553,7 @@ def _code_list(ctx: HarvestContext, api: _Api, variable_path: str, link: dict, s
                         code, "gyldigFra", "gyldigTil")))
     if record.problems:
         return uri, [record]
-    return uri, [Record(key=record.key, made_from=_input("code list", uri, link, body, translations),
+    return uri, [Record(key=record.key, made_from=input_text("code list", uri, link, body, translations),
                         make=partial(to_graph, CodeList(uri=uri, identifier=f"{kind} {reference}", title=title,
                                                         publisher=ctx.publisher.uri, concepts=concepts)))]
 
@@ -574,12 +574,6 @@ def _translations(api: _Api, path: str, body: dict) -> dict[str, dict[str, str]]
 
 
 # -- reading ----------------------------------------------------------------------------
-
-def _input(*documents: Any) -> str:
-    """What a record is made from (Record.made_from): the API's documents it reads, and what
-    it takes of its kilde, as one text (keys sorted: the same answers give the same text)."""
-    return json.dumps(documents, sort_keys=True, ensure_ascii=False, default=str)
-
 
 @dataclass
 class _Reader:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import json
 import re
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -42,7 +41,7 @@ from rdflib.namespace import XSD
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from catalogue.harvesters.base import (ConfiguredDataset, HarvestContext, Record, SourceError,
-                                       parse_options, text_value)
+                                       input_text, parse_options, text_value)
 from catalogue.model.models import CodeList, Concept, Period, Text, Variable, merge_periods
 from catalogue.profiles.dcat_ap_no_3 import to_graph
 
@@ -172,8 +171,7 @@ def _dataset_records(ctx, options, spec, rows, value_types, named_lists) -> Iter
         # problem is, its message says.
         key = f"variable {spec.id}/{name}"
         # What its records are made from: the cells of its rows (not where they are).
-        made_from = json.dumps([spec.id, name, [row.cells for row in group]], default=str, ensure_ascii=False,
-                               sort_keys=True)
+        made_from = input_text(spec.id, name, [row.cells for row in group])
         problems: list[str] = []
         periods = [p for row in group if (p := _period(row, cols, problems)) is not None]
         covered.extend(periods)
@@ -232,7 +230,7 @@ def _code_list(ctx, options, spec, row: Row, name: str, named_lists: dict[str, s
         if reference not in named_lists:
             uri = ctx.mint("codelist", reference)
             named_lists[reference] = uri
-            extra.append(Record(key=f"code list {reference}", made_from=json.dumps(reference), make=partial(
+            extra.append(Record(key=f"code list {reference}", made_from=input_text(reference), make=partial(
                 to_graph, CodeList(uri=uri, identifier=reference, title={"nb": reference}, publisher=ctx.publisher.uri))))
         return named_lists[reference]
     if not inline:

@@ -11,7 +11,6 @@ unless asked otherwise) and as Vardef stores them (a map {"nb": ..., "nn": ..., 
 """
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from datetime import date
@@ -22,7 +21,7 @@ from urllib.parse import quote
 from pydantic import BaseModel, ConfigDict, Field
 
 from catalogue.harvesters.base import (ConfiguredDataset, HarvestContext, Record, SourceError,
-                                       parse_options, read_json, text_value)
+                                       input_text, parse_options, read_json, text_value)
 from catalogue.harvesters.http import FetchError
 from catalogue.model.models import Period, Text, Variable, VariableVersion, merge_periods
 from catalogue.model.namespaces import KLASS
@@ -132,7 +131,7 @@ def _definition(ctx: HarvestContext, options: VardefOptions, list_url: str, numb
         return [record], []
     versions.sort(key=lambda v: v[0].valid[0].start)
     # Made only if the definition or its validity periods (in any language) changed.
-    made_from = json.dumps([item, answers], sort_keys=True, ensure_ascii=False, default=str)
+    made_from = input_text(item, answers)
     records = []
     previous: str | None = None
     for version, _ in versions:

@@ -223,8 +223,9 @@ def test_a_changed_document_makes_its_records_again_and_the_rest_are_taken_as_st
     def made(run) -> int:
         return run.seen - run.held_back_records - run.reused
 
-    def as_fresh() -> list[str]:
-        fresh = settings_in(tmp_path / f"fresh-{len(munin.requests)}")
+    def as_fresh(name: str) -> list[str]:
+        """The graph a harvest into an empty data directory makes of what is answered now."""
+        fresh = settings_in(tmp_path / name)
         assert [r.status for r in harvest(fresh, config)] == ["ok"]
         return graph_lines(fresh, "munin")
 
@@ -236,14 +237,14 @@ def test_a_changed_document_makes_its_records_again_and_the_rest_are_taken_as_st
     assert (again.status, again.changed, made(again)) == ("ok", 1, 2)  # the variable and its one version
     assert again.reused == harvested.seen - harvested.held_back_records - 2
     assert by_name(settings)["V_ALS.F1.ALSFRSR1TALE"].label["nb"] == "Tale (endret)"
-    assert graph_lines(settings, "munin") == as_fresh()
+    assert graph_lines(settings, "munin") == as_fresh("fresh")
 
     codes = json.loads(munin.answers[f"{API}/variables/{TALE}/kodeverk/Kildekodeverk/2336/codes"])
     codes["koder"][0]["navn"] = "0: Tap av all tale"
     munin.answers[f"{API}/variables/{TALE}/kodeverk/Kildekodeverk/2336/codes"] = json.dumps(codes).encode()
     [third] = harvest(settings, config)
     assert (third.status, third.changed, made(third)) == ("ok", 1, 1)  # the code list alone
-    assert graph_lines(settings, "munin") == as_fresh()
+    assert graph_lines(settings, "munin") == as_fresh("fresh-again")
 
 
 def test_a_server_error_fails_the_source_and_keeps_what_it_had(settings, make_config, munin, harvested):
