@@ -79,6 +79,14 @@ def test_two_workers_answer_alike_and_see_a_new_index_generation(two_workers):
     assert all(counts == {**before, gone["source"]: before[gone["source"]] - 1} for counts in sources)
 
 
+def test_each_worker_searches_with_its_share_of_the_cores(two_workers):
+    _, _, server = two_workers
+    share = -(-len(os.sched_getaffinity(0)) // 2)
+    for pid in workers(server.pid):
+        environ = dict(item.split(b"=", 1) for item in (Path("/proc") / str(pid) / "environ").read_bytes().split(b"\0") if b"=" in item)
+        assert environ[b"CATALOGUE_SEARCHES_AT_ONCE"] == str(share).encode()
+
+
 def test_the_metrics_of_either_worker_count_the_requests_of_both(two_workers):
     base, _, _ = two_workers
     def searches() -> float:

@@ -83,9 +83,11 @@ def explorer_routes(services: Services, pages: Pages) -> APIRouter:
                     ask=contact and (f"mailto:{contact.email}" if contact.email else contact.url))
 
     @app.get("/", response_class=HTMLResponse)
-    def explorer(request: Request, read: tuple[Query, Problems] = Depends(read_query)):
+    async def explorer(request: Request, read: tuple[Query, Problems] = Depends(read_query)):
+        return await services.searches.run(lambda: explorer_page(request, *read))
+
+    def explorer_page(request: Request, query: Query, problems: Problems) -> Response:
         # What could not be read is said by its field; the rest is searched and shown (422).
-        query, problems = read
         # cols=a,b from a link, or cols=a&cols=b from the column form without JavaScript
         cols = ",".join(request.query_params.getlist("cols"))[:500]
         found = services.search.named(query.text, NAMED_MATCHES) if query.text.strip() else []
@@ -105,9 +107,10 @@ def explorer_routes(services: Services, pages: Pages) -> APIRouter:
             json_url=url_with(request, path="/api/variables"), status_code=422 if problems else 200)
 
     @app.get("/api/variables")
-    def api_variables(query: Query = Depends(search_query)):
+    async def api_variables(query: Query = Depends(search_query)):
         # Serialised by pydantic in one step: the generic encoder costs more than the search.
-        return Response(search_result(query).model_dump_json(), media_type="application/json")
+        return Response(await services.searches.run(lambda: search_result(query).model_dump_json()),
+                        media_type="application/json")
 
     @app.get("/api/suggest")
     def api_suggest(q: str = Param(..., min_length=1, max_length=100),
