@@ -34,7 +34,9 @@ T = TypeVar("T")
 
 
 
-class VariableDoc(BaseModel):
+class VariableSummary(BaseModel):
+    """A variable as a search shows it: every field of its document but the codes it is
+    found by (as many as MAX_CODES; its own page lists them)."""
     id: str
     uri: str
     name: str
@@ -52,9 +54,6 @@ class VariableDoc(BaseModel):
     value_type: str = "unknown"  # an XSD local name, "code_list" or "unknown"
     code_list: str | None = None
     code_list_title: Text = Field(default_factory=dict)
-    # "notation label" of the code list's codes (its versions' for a classification), so a
-    # search for a diagnosis or a place finds the variables coded with it
-    codes: list[str] = Field(default_factory=list)
     access_rights: str | None = None  # the dataset's
     unit: str | None = None
     periods: list[Period] = Field(default_factory=list)
@@ -76,6 +75,13 @@ class VariableDoc(BaseModel):
             "has_code_list": ["yes" if self.code_list else "no"],
             "decade": sorted({str(y // 10 * 10) for y in years}),
         }
+
+
+class VariableDoc(VariableSummary):
+    """A variable as it is indexed."""
+    # "notation label" of the code list's codes (its versions' for a classification), so a
+    # search for a diagnosis or a place finds the variables coded with it
+    codes: list[str] = Field(default_factory=list)
 
 
 # The predicates documents are made of, as strings (compared once per stored triple).

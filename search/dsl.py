@@ -235,7 +235,7 @@ def search_body(query: Query) -> dict:
         "sort": _sort(query),
         "from": query.offset, "size": query.size,
         "track_total_hits": True,
-        "_source": ["doc"],
+        "_source": {"includes": ["doc"], "excludes": ["doc.codes"]},  # a hit shows no codes (backend.Hit)
     }
     if facets:
         body["post_filter"] = _bool(filter=facets.values())

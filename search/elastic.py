@@ -212,7 +212,7 @@ class ElasticBackend:
         # Every page of a search from the same copy of the index: where hits tie, a rescored
         # search orders them as that copy holds them (dsl.search_body).
         found = self.client.search(index=index, body=dsl.search_body(query), preference=f"search {query.text}")
-        docs = [VariableDoc.model_validate(hit["_source"]["doc"]) for hit in found["hits"]["hits"]]
+        docs = [Hit.model_validate(hit["_source"]["doc"]) for hit in found["hits"]["hits"]]
         labels, _, groups = self._summary(index)
         facets = {facet: [FacetValue(value=b["key"], count=b["doc_count"], label=labels[facet].get(b["key"], {}),
                                      group=groups.get(facet, {}).get(b["key"]))
@@ -272,7 +272,7 @@ class ElasticBackend:
         return [*list(variables.values())[:limit - len(names)], *names]
 
     # -- marking matched words ----------------------------------------------
-    def _highlight(self, index: str, docs: list[VariableDoc], query: Query) -> list[Hit]:
+    def _highlight(self, index: str, docs: list[Hit], query: Query) -> list[Hit]:
         text = query.text
         if not text.strip():
             return [hit(doc, query) for doc in docs]

@@ -544,7 +544,7 @@ class EmbeddedBackend(Swapped):
         return out
 
     @staticmethod
-    def _highlight(doc: VariableDoc, query: Query, hits: analysis.Hits | None) -> Hit:
+    def _highlight(doc: Hit, query: Query, hits: analysis.Hits | None) -> Hit:
         if hits is None:
             return hit(doc, query)
         return hit(doc, query,

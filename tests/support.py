@@ -20,7 +20,7 @@ import httpx
 import pytest
 from rdflib import Graph
 
-from catalogue.search import EmbeddedBackend, Query, VariableDoc
+from catalogue.search import EmbeddedBackend, Hit, Query, VariableDoc
 from catalogue.settings import DEMO_SOURCES, Settings
 from catalogue.sources import Config, load_config
 from catalogue.storage.store import Snapshot, Store
@@ -71,13 +71,18 @@ def snapshot(settings: Settings) -> Snapshot:
     return Store(settings.data_dir, settings.base_uri, settings.store_url).snapshot()
 
 
-def search(settings: Settings, text: str = "") -> list[VariableDoc]:
+def search(settings: Settings, text: str = "") -> list[Hit]:
     return EmbeddedBackend(settings.data_dir / "index").search(Query(text=text, size=100)).items
 
 
+def indexed_documents(settings: Settings, text: str = "") -> list[VariableDoc]:
+    """The documents of the variables `text` finds (every one with no text), with their codes."""
+    return EmbeddedBackend(settings.data_dir / "index").matching(Query(text=text))
+
+
 def by_name(settings: Settings) -> dict[str, VariableDoc]:
-    """Every searchable variable, by its name (dct:identifier)."""
-    return {doc.name: doc for doc in search(settings)}
+    """Every searchable variable's document, by its name (dct:identifier)."""
+    return {doc.name: doc for doc in indexed_documents(settings)}
 
 
 def described(client, uri: str) -> Graph:

@@ -12,7 +12,7 @@ from catalogue.pipeline.harvest import INDEXED, harvest, reindex, settle
 from catalogue.search import Query, open_backend, open_concepts
 from catalogue.search.concepts import WORDS
 from catalogue.storage.store import Store
-from support import EU_HEALTH, search
+from support import EU_HEALTH, indexed_documents, search
 
 PREFIXES = """\
 @prefix dcat: <http://www.w3.org/ns/dcat#> .
@@ -131,7 +131,7 @@ def test_a_changed_code_list_relabels_the_variables_coded_with_it(settings, cata
 
     assert runs["koder"].changed == 1 and runs["alfa"].status == "unchanged"
     assert "index: 1 document made again, 1 written, 0 removed" in said
-    [coded] = search(settings, "Karmosinrød")
+    [coded] = indexed_documents(settings, "Karmosinrød")
     assert coded.name == "ALFA0" and "1 Karmosinrød" in coded.codes
 
 
