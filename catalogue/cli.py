@@ -134,8 +134,8 @@ def _serve(settings: Settings, args) -> int:
         print("error: --workers must be at least 1", file=sys.stderr)
         return 2
     host, port = args.host or settings.host, args.port or settings.port
-    # each worker's share of the cores, its searches at once (see Services.searches)
-    os.environ.setdefault("CATALOGUE_SEARCHES_AT_ONCE", str(-(-len(os.sched_getaffinity(0)) // workers)))
+    # two searches at once per core of each worker's share (see Services.searches)
+    os.environ.setdefault("CATALOGUE_SEARCHES_AT_ONCE", str(2 * -(-len(os.sched_getaffinity(0)) // workers)))
     if args.schedule:  # in this process alone: with several workers, it is the one that watches them
         from catalogue.pipeline.schedule import Scheduler
         Scheduler(settings, check_every=args.check_every).start()

@@ -51,9 +51,12 @@ T = TypeVar("T")
 class Searches:
     """Where the explorer's searches run: at most `at_once` at a time, each on a thread of
     its own so that the event loop answers meanwhile, the others waiting their turn in order.
-    A search is a core's work, and `catalogue serve` starts a worker process per core: more
-    searches at once in a process only make them take turns at the interpreter, which cost
-    a tenth of the throughput (8 clients, 2 cores, 2 workers; bench/search.py's queries)."""
+    A search is a core's work, and `catalogue serve` starts a worker process per core: many
+    searches at once in a process only take turns at the interpreter, which cost a tenth of
+    the throughput (8 clients, 2 cores, 2 workers; bench/search.py's queries). Two per core,
+    not one: a worker given most of the connections then still keeps a second core busy
+    while a search is in the engine, which lets go of the interpreter. With one, some rounds
+    of 8 clients at a million variables got half the answers a second of the others."""
 
     def __init__(self, at_once: int):
         self._threads = ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="search")
@@ -69,7 +72,7 @@ class Services:
         self._published = published_to(settings)
         self.store = Store(data, settings.base_uri, settings.store_url, self._published)
         self.search = open_backend(settings)
-        self.searches = Searches(settings.searches_at_once or cores())
+        self.searches = Searches(settings.searches_at_once or 2 * cores())
         self.concepts = open_concepts(settings)
         database = open_database(settings)  # shared by every server of the catalogue
         self.history = History(database)

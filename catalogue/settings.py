@@ -28,7 +28,7 @@ class Settings:
     sparql_timeout: float = 10.0     # seconds a SPARQL query may run
     sparql_max_bytes: int = 10_000_000  # the largest SPARQL answer
     sparql_workers: int = 2          # queries answered at once (one process each)
-    searches_at_once: int | None = None  # explorer searches a process runs at once; None: its cores
+    searches_at_once: int | None = None  # explorer searches a process runs at once; None: two per core
     max_upload_bytes: int = 50 * 2**20  # the largest file a publisher may upload
     # An upload is checked in a process of its own with at most this much address space
     # and time; it is stopped past either.

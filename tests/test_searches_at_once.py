@@ -67,7 +67,7 @@ def test_a_failed_search_fails_its_own_request_alone():
 
 def test_the_limit_is_read_from_the_environment():
     assert Settings.from_env({"CATALOGUE_SEARCHES_AT_ONCE": "3"}).searches_at_once == 3
-    assert Settings.from_env({}).searches_at_once is None  # then: the process's cores
+    assert Settings.from_env({}).searches_at_once is None  # then: two per core of the process
     assert Settings.from_env({"CATALOGUE_SEARCHES_AT_ONCE": "0"}).searches_at_once == 1
     with pytest.raises(ValueError):
         Settings.from_env({"CATALOGUE_SEARCHES_AT_ONCE": "many"})

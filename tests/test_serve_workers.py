@@ -81,7 +81,7 @@ def test_two_workers_answer_alike_and_see_a_new_index_generation(two_workers):
 
 def test_each_worker_searches_with_its_share_of_the_cores(two_workers):
     _, _, server = two_workers
-    share = -(-len(os.sched_getaffinity(0)) // 2)
+    share = 2 * -(-len(os.sched_getaffinity(0)) // 2)  # two searches per core of its share
     for pid in workers(server.pid):
         environ = dict(item.split(b"=", 1) for item in (Path("/proc") / str(pid) / "environ").read_bytes().split(b"\0") if b"=" in item)
         assert environ[b"CATALOGUE_SEARCHES_AT_ONCE"] == str(share).encode()
