@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from catalogue import logs
-from catalogue.settings import Settings
+from catalogue.settings import SEARCHES_PER_CORE, Settings
 from catalogue.site import listening
 from catalogue.storage.database import DatabaseUnavailable
 from catalogue.storage.published import SecondRecord
@@ -134,8 +134,9 @@ def _serve(settings: Settings, args) -> int:
         print("error: --workers must be at least 1", file=sys.stderr)
         return 2
     host, port = args.host or settings.host, args.port or settings.port
-    # two searches at once per core of each worker's share (see Services.searches)
-    os.environ.setdefault("CATALOGUE_SEARCHES_AT_ONCE", str(2 * -(-len(os.sched_getaffinity(0)) // workers)))
+    # each worker's searches at once: for its share of the cores (see Services.searches)
+    share = -(-len(os.sched_getaffinity(0)) // workers)
+    os.environ.setdefault("CATALOGUE_SEARCHES_AT_ONCE", str(SEARCHES_PER_CORE * share))
     if args.schedule:  # in this process alone: with several workers, it is the one that watches them
         from catalogue.pipeline.schedule import Scheduler
         Scheduler(settings, check_every=args.check_every).start()

@@ -31,7 +31,7 @@ from catalogue.pipeline.harvest import catch_up, published_to
 from catalogue.pipeline.uploads import Uploads
 from catalogue.search import open_backend, open_concepts
 from catalogue.search.forked import cores
-from catalogue.settings import Settings
+from catalogue.settings import SEARCHES_PER_CORE, Settings
 from catalogue.sources import Config, load_config
 from catalogue.sparql import Sparql
 from catalogue.storage.database import open_database
@@ -72,7 +72,7 @@ class Services:
         self._published = published_to(settings)
         self.store = Store(data, settings.base_uri, settings.store_url, self._published)
         self.search = open_backend(settings)
-        self.searches = Searches(settings.searches_at_once or 2 * cores())
+        self.searches = Searches(settings.searches_at_once or SEARCHES_PER_CORE * cores())
         self.concepts = open_concepts(settings)
         database = open_database(settings)  # shared by every server of the catalogue
         self.history = History(database)

@@ -9,6 +9,8 @@ from pathlib import Path
 DEMO_SOURCES = Path(__file__).parent / "demo" / "sources.toml"
 # The embedded index in the data directory, or a server reached with its own client.
 SEARCH_BACKENDS = ("embedded", "opensearch", "elasticsearch")
+# explorer searches a process runs at once per core it has (see catalogue.services.Searches)
+SEARCHES_PER_CORE = 2
 # A test hook, read once (see catalogue.storage.durable): the write boundary to kill the process at.
 KILL_AT = int(os.environ.get("CATALOGUE_KILL_AT") or 0)
 # A test hook, read once (see catalogue.pipeline.following): a follower's catch-up waits while this file exists.
@@ -28,7 +30,7 @@ class Settings:
     sparql_timeout: float = 10.0     # seconds a SPARQL query may run
     sparql_max_bytes: int = 10_000_000  # the largest SPARQL answer
     sparql_workers: int = 2          # queries answered at once (one process each)
-    searches_at_once: int | None = None  # explorer searches a process runs at once; None: two per core
+    searches_at_once: int | None = None  # explorer searches a process runs at once; None: SEARCHES_PER_CORE a core
     max_upload_bytes: int = 50 * 2**20  # the largest file a publisher may upload
     # An upload is checked in a process of its own with at most this much address space
     # and time; it is stopped past either.
@@ -75,7 +77,7 @@ class Settings:
             sparql_timeout=float(env.get("CATALOGUE_SPARQL_TIMEOUT", "10")),
             sparql_max_bytes=int(env.get("CATALOGUE_SPARQL_MAX_BYTES", "10000000")),
             sparql_workers=max(1, int(env.get("CATALOGUE_SPARQL_WORKERS", "2"))),
-            searches_at_once=max(1, int(env["CATALOGUE_SEARCHES_AT_ONCE"])) if env.get("CATALOGUE_SEARCHES_AT_ONCE") else None,
+            searches_at_once=max(1, int(at_once)) if (at_once := env.get("CATALOGUE_SEARCHES_AT_ONCE")) else None,
             max_upload_bytes=int(env.get("CATALOGUE_MAX_UPLOAD_BYTES", str(50 * 2**20))),
             upload_memory=int(env.get("CATALOGUE_UPLOAD_MEMORY", str(4 * 2**30))),
             upload_timeout=float(env.get("CATALOGUE_UPLOAD_TIMEOUT", "300")),

@@ -49,13 +49,11 @@ class Hit(VariableSummary):
     via: list[Via] = Field(default_factory=list)  # the concepts of its code list the query matched
 
 
-def hit(doc: VariableSummary, query: Query, **highlight: dict[str, Segments]) -> Hit:
-    """`doc` as a hit of `query`, saying through which concept of its code list it was found.
-    A document read as a Hit already (from its stored JSON) is that hit; another is valid
-    already: its fields are taken as they are (less its codes), not dumped and validated again."""
-    found = doc if isinstance(doc, Hit) else Hit.model_construct(**doc.__dict__)
+def hit(found: Hit, query: Query, **highlight: dict[str, Segments]) -> Hit:
+    """`found` (as read from the index) as a hit of `query`: its marked words, and through
+    which concept of its code list it was found."""
     found.highlight = highlight
-    found.via = [v for v in query.via if v.code_list == doc.code_list]
+    found.via = [v for v in query.via if v.code_list == found.code_list]
     return found
 
 

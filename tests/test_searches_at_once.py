@@ -11,9 +11,11 @@ import pytest
 from catalogue.services import Searches
 from catalogue.settings import Settings
 
+SEARCH = 0.1  # seconds a search takes here
+
 
 def running_at_most(at_once: int, asked: int) -> tuple[int, list[int], float]:
-    """`asked` searches of 50 ms started together: how many ran at the same time at most,
+    """`asked` searches of SEARCH seconds started together: how many ran at the same time at most,
     what each caller got back, and how long the event loop waited at most between its turns."""
     searches, lock = Searches(at_once), threading.Lock()
     running, most = 0, 0
@@ -23,7 +25,7 @@ def running_at_most(at_once: int, asked: int) -> tuple[int, list[int], float]:
         with lock:
             running += 1
             most = max(most, running)
-        time.sleep(0.05)
+        time.sleep(SEARCH)
         with lock:
             running -= 1
         return n
@@ -49,7 +51,7 @@ def running_at_most(at_once: int, asked: int) -> tuple[int, list[int], float]:
 def test_searches_beyond_the_limit_wait_their_turn_while_the_loop_answers():
     most, got, longest = running_at_most(1, 4)
     assert most == 1 and got == [0, 1, 2, 3]
-    assert longest < 0.05  # never held up for a search's length
+    assert longest < SEARCH  # never held up for a search's length
     most, got, _ = running_at_most(2, 4)
     assert most == 2 and got == [0, 1, 2, 3]
 

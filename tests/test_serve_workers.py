@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from catalogue.search import EmbeddedBackend
+from catalogue.settings import SEARCHES_PER_CORE
 from support import metric, serving
 
 CONNECTIONS = 16  # concurrent fresh connections: both workers take some of them
@@ -81,10 +82,12 @@ def test_two_workers_answer_alike_and_see_a_new_index_generation(two_workers):
 
 def test_each_worker_searches_with_its_share_of_the_cores(two_workers):
     _, _, server = two_workers
-    share = 2 * -(-len(os.sched_getaffinity(0)) // 2)  # two searches per core of its share
-    for pid in workers(server.pid):
+    share = -(-len(os.sched_getaffinity(0)) // 2)
+    pids = workers(server.pid)
+    assert len(pids) == 2
+    for pid in pids:
         environ = dict(item.split(b"=", 1) for item in (Path("/proc") / str(pid) / "environ").read_bytes().split(b"\0") if b"=" in item)
-        assert environ[b"CATALOGUE_SEARCHES_AT_ONCE"] == str(share).encode()
+        assert environ[b"CATALOGUE_SEARCHES_AT_ONCE"] == str(SEARCHES_PER_CORE * share).encode()
 
 
 def test_the_metrics_of_either_worker_count_the_requests_of_both(two_workers):
