@@ -128,14 +128,14 @@ def _parts(seen: set[str]) -> list[str]:
 
 def _splits(word: str, parts: set[str]) -> bool:
     """Whether `word` is two or more words of `parts` written together."""
-    ends = [False] * (len(word) + 1)  # ends[i]: word[:i] is one or more parts
-    ends[0] = True
-    for i in range(MIN_PART, len(word) + 1):
-        ends[i] = any(ends[j] and word[j:i] in parts for j in range(0, i - MIN_PART + 1)
-                      if j == 0 or j >= MIN_PART)
-        if i == len(word) and ends[i]:
-            return any(ends[j] and word[j:] in parts for j in range(MIN_PART, len(word) - MIN_PART + 1))
-    return False
+    tails = [j for j in range(MIN_PART, len(word) - MIN_PART + 1) if word[j:] in parts]
+    if not tails:  # no part ends it: most words, looked up no further
+        return False
+    ends: list[int] = []  # where the beginnings of `word` made of one or more parts end
+    for i in range(MIN_PART, tails[-1] + 1):
+        if word[:i] in parts or any(word[j:i] in parts for j in ends if i - j >= MIN_PART):
+            ends.append(i)
+    return not set(tails).isdisjoint(ends)
 
 
 def endings(text: str) -> list[str]:
