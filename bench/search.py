@@ -17,8 +17,11 @@ Last, the throughput of the server with 8 and 32 clients sending the same querie
 beside the raw index's with 8 threads, and the server's peak memory (its processes' peaks
 added). The machine may be shared: compare medians, run again when in doubt.
 
-Disk: the data directory takes about 5.3 kB a variable (100,000: graph store 286 MB, graph
-files 145 MB, index 70 MB, quality scores 27 MB), and the raw index more besides.
+Disk: at 1,000,000 variables the data directory takes about 5.3 kB a variable (graph store
+2.8 GB, graph files 1.5 GB, index 0.7 GB, quality scores 0.3 GB), and the raw index 0.5 kB
+more. The graph store takes more a variable the more there are while it loads: at 10,000,000 it
+had passed 47 GB, beside 15 GB of graph files, before it was whole. A size is not started
+without DISK_PER_VARIABLE bytes a variable free where its data directory is made (TMPDIR).
 
 `--backend opensearch` serves from the server named by CATALOGUE_ES_URL or, without it, from a
 two-node OpenSearch cluster on loopback started as the tests start theirs
@@ -160,6 +163,7 @@ KINDS = ("one word", "several words", "English", "filtered", "deep page", "sorte
 DEEP_PAGE = 50
 WARM_UP = 5  # queries of each kind asked before the timed ones (others than those)
 CLIENTS = (8, 32)
+DISK_PER_VARIABLE = 8_000  # free bytes a size needs (see Disk in the docstring)
 
 
 def queries(count: int, seed: int = 2) -> dict[str, list[dict]]:
@@ -439,6 +443,11 @@ def main() -> None:
         return
     if args.backend == "elasticsearch" and not os.environ.get("CATALOGUE_ES_URL"):
         parser.error("--backend elasticsearch needs CATALOGUE_ES_URL")
+    sizes = [int(s) for s in args.sizes.split(",")]
+    free = shutil.disk_usage(tempfile.gettempdir()).free
+    if too_large := [n for n in sizes if n * DISK_PER_VARIABLE > free]:
+        parser.error(f"{max(too_large):,} variables need about {max(too_large) * DISK_PER_VARIABLE / 1e9:,.0f} GB "
+                     f"free in {tempfile.gettempdir()}, which has {free / 1e9:,.0f} GB: set TMPDIR to a larger disk")
     cluster = None
     if args.backend == "opensearch" and not os.environ.get("CATALOGUE_ES_URL"):
         sys.path.insert(0, str(ROOT / "tests"))
@@ -448,7 +457,7 @@ def main() -> None:
     try:
         if cluster:
             cluster.start_all()
-        for n in (int(s) for s in args.sizes.split(",")):
+        for n in sizes:
             subprocess.run([sys.executable, __file__, "--one", str(n), "--queries", str(args.queries),
                             "--backend", args.backend, *(["--workers", str(args.workers)] if args.workers else [])],
                            check=True)
