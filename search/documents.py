@@ -73,7 +73,7 @@ class VariableSummary(BaseModel):
             "dataset": [self.dataset], "theme": self.themes, "value_type": [self.value_type],
             "access_rights": [self.access_rights] if self.access_rights else [],
             "has_code_list": ["yes" if self.code_list else "no"],
-            "decade": sorted({str(y // 10 * 10) for y in years}),
+            "decade": sorted(map(str, {y // 10 * 10 for y in years})),
         }
 
 

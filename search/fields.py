@@ -91,8 +91,10 @@ def list_titles(doc: VariableDoc) -> list[str]:
     """What the code list of a variable is called, where its label does not say it already
     ("Rusmiddelkoder" for "Hovedrusmiddel", not "Standard for kjønn" for "Kjønn"): a
     classification by its short name (list_name), another list by its title."""
-    said = {w for text in doc.label.values() for w in analysis.words(analysis.fold(text))}
     titles = {list_name(t) or t for t in doc.code_list_title.values()}
+    if not titles:  # most variables: no code list to name
+        return []
+    said = {w for text in doc.label.values() for w in analysis.words(analysis.fold(text))}
     return sorted(t for t in titles if not said & set(analysis.words(analysis.fold(t))))
 
 
