@@ -84,7 +84,7 @@ class SearchBackend(Protocol):
         until the next rebuild."""
 
     def has_index(self) -> bool:
-        """Whether a rebuild has ever completed."""
+        """Whether a rebuild has completed, of the fields this release indexes."""
 
     def search(self, query: Query) -> Page: ...
 

@@ -5,8 +5,8 @@ rename, so a server in another process keeps answering from the old index
 until the new one is whole, and picks the new one up on its next search.
 
 Text is indexed several ways, each weighed (see FIELDS): the short name as typed
-(ranked first), Norwegian labels and descriptions stemmed with æ, ø and å kept, the
-same folded the way a keyboard without them types them (ranked a little lower), English
+(ranked first), Norwegian labels stemmed with æ, ø and å kept, the same folded the way a
+keyboard without them types them (ranked a little lower), descriptions folded alone, English
 stemmed, and the codes of the variable's code list. Norwegian compounds are split into
 their parts with a dictionary built from the catalogue (search.analysis), kept with the
 index so queries are split the same way.
@@ -252,7 +252,14 @@ class EmbeddedBackend(Swapped):
 
     # -- reading -------------------------------------------------------------
     def has_index(self) -> bool:
-        return self._pointer.exists()
+        """Whether there is a current index of this release's fields: one an earlier release
+        wrote with other fields cannot be opened, and the next settle rebuilds it."""
+        try:
+            return self._current() is not None
+        except ValueError as error:  # tantivy's word for it
+            if "schema does not match" in str(error):
+                return False
+            raise
 
     def _load(self, folder: Path) -> tantivy.Index:
         self._labels, self._coverage, self._groups = json.loads((folder / SUMMARY).read_text())

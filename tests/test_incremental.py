@@ -7,10 +7,12 @@ import json
 import shutil
 
 import pytest
+import tantivy
 
 from catalogue.pipeline.harvest import INDEXED, harvest, reindex, settle
 from catalogue.search import Query, open_backend, open_concepts
 from catalogue.search.concepts import WORDS
+from catalogue.search.fields import FIELDS
 from catalogue.storage.store import Store
 from support import EU_HEALTH, indexed_documents, search
 
@@ -76,6 +78,32 @@ def catalogue(tmp_path, settings, make_config, serve):
 
 def indexed(settings) -> dict[str, dict]:
     return {doc.id: doc.model_dump(mode="json") for doc in open_backend(settings).matching(Query())}
+
+
+def test_an_index_an_earlier_release_wrote_with_other_fields_is_rebuilt_by_the_next_settle(
+        settings, catalogue, monkeypatch):
+    import catalogue.search.embedded as embedded
+    ours = embedded._schema
+
+    def earlier() -> tantivy.Schema:  # this release's fields and one it no longer has
+        builder = tantivy.SchemaBuilder()
+        builder.add_text_field("description_nb", tokenizer_name="nb")
+        for field, (analyzer, _) in FIELDS.items():
+            builder.add_text_field(field, tokenizer_name=analyzer)
+        return builder.build()
+
+    monkeypatch.setattr(embedded, "_schema", earlier)
+    store = Store(settings.data_dir, settings.base_uri)
+    with store.lock():
+        settle(settings, store, rebuild=True)
+    monkeypatch.setattr(embedded, "_schema", ours)
+    assert not open_backend(settings).has_index()
+
+    with store.lock():
+        assert settle(settings, store) == 5
+
+    assert open_backend(settings).has_index()
+    assert [hit.id for hit in search(settings, "fødselsvekt")] == ["alfa/alfa/ALFA1"]
 
 
 def test_an_unchanged_source_is_not_parsed_again(settings, catalogue):
