@@ -30,7 +30,7 @@ from catalogue.pipeline.following import Follower
 from catalogue.pipeline.harvest import catch_up, published_to
 from catalogue.pipeline.uploads import Uploads
 from catalogue.search import open_backend, open_concepts
-from catalogue.search.forked import cores
+from catalogue.forked import cores
 from catalogue.settings import SEARCHES_PER_CORE, Settings
 from catalogue.sources import Config, load_config
 from catalogue.sparql import Sparql

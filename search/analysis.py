@@ -80,6 +80,8 @@ def spaced(text: str) -> str:
 def fold(text: str) -> str:
     """æ, ø, å and accents as a keyboard without them types them: 'fødsel' -> 'fodsel'."""
     text = text.lower().translate(_FOLD)
+    if text.isascii():  # most text, once æ, ø and å are folded: no accent to take off
+        return text
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 

@@ -19,7 +19,7 @@ from catalogue.model import ids, ontology
 from catalogue.model.models import Period, Text, code_list_of, value_type
 from catalogue.model.namespaces import DCAT, DCT, DISCO, SCHEMA
 from catalogue.profiles.dcat_ap_no_3 import rdf_date
-from catalogue.search.forked import cores, in_order
+from catalogue.forked import cores, in_order
 from catalogue.storage.graph_files import GraphFiles
 from catalogue.storage.store import Snapshot, SourceState, State, Store
 

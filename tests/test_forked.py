@@ -17,7 +17,7 @@ import pytest
 
 from catalogue.search import EmbeddedBackend, Query, build_documents, read_catalogue
 from catalogue.search.embedded import PARTS, REGISTERS, SUMMARY
-from catalogue.search.forked import WorkFailed, in_order
+from catalogue.forked import WorkFailed, in_order
 from catalogue.storage.store import Store
 
 QUERIES = [Query(), Query(text="fødselsvekt"), Query(text="brystkreft"), Query(text="diagnose", year_from=2015),
@@ -88,7 +88,7 @@ def test_work_no_longer_wanted_leaves_no_process():
 
 WORK_KILLED = textwrap.dedent("""
     import fcntl, os, sys, time
-    from catalogue.search.forked import in_order
+    from catalogue.forked import in_order
     lock = open(sys.argv[1], "w")
     fcntl.flock(lock, fcntl.LOCK_EX)  # as a rebuild holds the data directory's lock
 

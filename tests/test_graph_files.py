@@ -3,12 +3,14 @@ the variables' statements from the files makes the same documents as one that as
 from __future__ import annotations
 
 import json
+import sys
 
 import pyoxigraph as ox
 import pytest
 
 from catalogue.search import read_catalogue
 from catalogue.search.documents import DATASET, READ, RDF_TYPE, REPRESENTATION, VARIABLE, VARIABLE_LINK
+from catalogue.storage import graph_files
 from catalogue.storage.graph_files import RUN_READ, GraphFiles
 from catalogue.storage.store import Snapshot, Store
 
@@ -134,6 +136,25 @@ def test_a_writer_keeps_each_files_index_beside_it_and_later_readers_are_told_th
     for path in kept:
         path.write_bytes(path.read_bytes()[:len(path.read_bytes()) // 2])
     assert _everything(GraphFiles.of(store, state, **gathered), store, state) == read
+
+
+def test_files_passed_over_in_forked_processes_tell_what_one_process_is_told(demo_data, tmp_path, monkeypatch):
+    settings = demo_data(tmp_path)
+    store = Store(settings.data_dir, settings.base_uri)
+    state = store.state()
+    for path in store.graphs_dir.glob("*.nt.subjects"):
+        path.unlink()
+    gathered = {"typed": (VARIABLE, DATASET), "linking": (VARIABLE_LINK, REPRESENTATION)}
+    monkeypatch.setattr(graph_files, "cores", lambda: 1)
+    alone = _everything(GraphFiles.of(store, state, **gathered), store, state)
+    monkeypatch.setattr(graph_files, "cores", lambda: 3)
+    forked = GraphFiles.of(store, state, **gathered)
+    assert _everything(forked, store, state) == alone
+    assert sum(map(len, alone["typed"].values())) > 300
+    # A subject's IRI is the one interned string, whichever process passed over its file (memory:
+    # the readers' maps hold a million variables' IRIs once).
+    variables = [v for graph in Snapshot(store, state).sources_by_graph() for v in forked.subjects(graph, RDF_TYPE, VARIABLE)]
+    assert len(variables) > 300 and all(sys.intern("".join(list(v))) is v for v in variables)
 
 
 def test_what_was_kept_beside_a_graph_file_is_removed_with_it(demo_data, tmp_path):

@@ -4,7 +4,8 @@ A rebuild makes its documents from what one pass over the graph files learnt: ev
 source and dataset, and where its statements are. A forked process has all of that at once, its
 pages shared with the parent until written, where a process started afresh would have to learn
 it again. So the documents of a large catalogue are made in a process per core, the parent one
-of them, and the parent takes what was made in order and writes the index from it.
+of them, and the parent takes what was made in order and writes the index from it. The pass
+itself is made so too, a file a task (catalogue.storage.graph_files).
 
 A child reads only what the parent had in memory and files it reads by offset; it must not touch
 what other threads of the parent own (the graph store's handle), and it dies with its parent, so
