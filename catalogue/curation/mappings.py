@@ -265,8 +265,9 @@ def candidates(db: Connection, search: SearchBackend, doc: VariableDoc, limit: i
     """The variables of other sources, and the standard variables, most like `doc`, best
     first. The search backend finds the pool cheaply (by the variable's labels and short
     name: the same words, stems, compounds and synonyms); each is then scored (`score`)."""
-    found = {hit.id: None for text in dict.fromkeys(filter(None, (doc.label.get("nb"), doc.label.get("en"), doc.name)))
-             for hit in search.search(Query(text=text[:500], size=POOL)).items if hit.source != doc.source}
+    texts = dict.fromkeys(filter(None, (doc.label.get("nb"), doc.label.get("en"), doc.name)))
+    found = dict.fromkeys(hit.id for text in texts for hit in search.search(Query(text=text[:500], size=POOL)).items
+                          if hit.source != doc.source)
     # their documents, with the codes that hits leave out
     pool: dict[str, Comparable] = {other.uri: comparable(other) for other in search.documents(list(found))}
     for concept in standard_variables(db):
