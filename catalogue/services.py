@@ -25,12 +25,12 @@ from catalogue.access.accounts import Accounts
 from catalogue.access.audit import Audit
 from catalogue.curation.mappings import Curation
 from catalogue.curation.quality import Scores
+from catalogue.forked import cores
 from catalogue.lists import Lists
 from catalogue.pipeline.following import Follower
 from catalogue.pipeline.harvest import catch_up, published_to
 from catalogue.pipeline.uploads import Uploads
 from catalogue.search import open_backend, open_concepts
-from catalogue.forked import cores
 from catalogue.settings import SEARCHES_PER_CORE, Settings
 from catalogue.sources import Config, load_config
 from catalogue.sparql import Sparql

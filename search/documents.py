@@ -15,11 +15,11 @@ import pyoxigraph as ox
 from pydantic import BaseModel, Field
 from rdflib.namespace import FOAF, OWL, RDF, SKOS, XSD
 
+from catalogue.forked import cores, in_order
 from catalogue.model import ids, ontology
 from catalogue.model.models import Period, Text, code_list_of, value_type
 from catalogue.model.namespaces import DCAT, DCT, DISCO, SCHEMA
 from catalogue.profiles.dcat_ap_no_3 import rdf_date
-from catalogue.forked import cores, in_order
 from catalogue.storage.graph_files import GraphFiles
 from catalogue.storage.store import Snapshot, SourceState, State, Store
 

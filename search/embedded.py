@@ -29,11 +29,11 @@ import tantivy
 from pydantic import BaseModel, TypeAdapter
 from tantivy import Filter, Occur, Order, Query as TQ, TextAnalyzer, TextAnalyzerBuilder, Tokenizer
 
+from catalogue.forked import cores
 from catalogue.model.models import Period
 from catalogue.search import analysis
 from catalogue.search.backend import FACETS, FILTERS, FacetValue, Hit, Page, Suggestion, hit
 from catalogue.search.documents import VariableDoc
-from catalogue.forked import cores
 from catalogue.search.fields import (AGREE_FIELDS, DESCRIPTION_WINDOW, ENDINGS_WEIGHT, FACET_SIZE, FIELDS,
                                      LAST_PART_WEIGHT, NO_YEAR, PAIR_FIELDS, PAIR_SLOP, RELATED_WEIGHT, RESCORE_WINDOW,
                                      SYNONYM_WEIGHT, TYPO_FIELDS, TYPO_ONE, TYPO_TWO, NAMED, VIA_AGREE, VIA_WEIGHT,

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from catalogue.forked import WorkFailed, in_order
 from catalogue.search import EmbeddedBackend, Query, build_documents, read_catalogue
 from catalogue.search.embedded import PARTS, REGISTERS, SUMMARY
-from catalogue.forked import WorkFailed, in_order
 from catalogue.storage.store import Store
 
 QUERIES = [Query(), Query(text="fødselsvekt"), Query(text="brystkreft"), Query(text="diagnose", year_from=2015),

@@ -113,7 +113,7 @@ class GraphFiles:
             return self._runs
         known = [None if path is None or path.stat().st_size == 0 else self._kept(path) or path
                  for path in self._paths]
-        passed = iter(list(self._passes([path for path in known if isinstance(path, Path)])))
+        passed = iter(self._passes([path for path in known if isinstance(path, Path)]))
         runs: list[dict[str, int]] = []
         for place, found in enumerate(known):
             if found is None:
@@ -128,7 +128,7 @@ class GraphFiles:
         self._runs = runs
         return runs
 
-    def _passes(self, paths: list[Path]) -> Iterator[_FileIndex]:
+    def _passes(self, paths: list[Path]) -> list[_FileIndex]:
         """The pass over each of `paths`, in their order, in a process per core when there are
         several (a pass is a second or two a file of 100,000 variables, and takes nothing but
         the file). A forked process hands its pass over in marshal's form, which keeps the
@@ -138,8 +138,8 @@ class GraphFiles:
         def passed(path: Path) -> _FileIndex | bytes:
             found = self._read(path)
             return found if os.getpid() == parent else marshal.dumps(found)
-        for found in in_order(passed, paths, cores() if len(paths) > 1 else 1):
-            yield marshal.loads(found) if isinstance(found, bytes) else found
+        return [marshal.loads(found) if isinstance(found, bytes) else found
+                for found in in_order(passed, paths, cores() if len(paths) > 1 else 1)]
 
     def _kept(self, path: Path) -> _FileIndex | None:
         """What the file's index beside it holds, if it was made for the file as it is and
