@@ -111,15 +111,15 @@ class GraphFiles:
         predicates."""
         if self._runs is not None:
             return self._runs
-        known = [None if path is None or path.stat().st_size == 0 else self._kept(path) or path
-                 for path in self._paths]
-        passed = iter(self._passes([path for path in known if isinstance(path, Path)]))
+        paths = [path if path is not None and path.stat().st_size else None for path in self._paths]
+        kept = [self._kept(path) if path else None for path in paths]
+        passed = iter(self._passes([path for path, found in zip(paths, kept) if path and found is None]))
         runs: list[dict[str, int]] = []
-        for place, found in enumerate(known):
-            if found is None:
+        for place, (path, found) in enumerate(zip(paths, kept)):
+            if path is None:
                 runs.append({})
                 continue
-            here, typed, links = next(passed) if isinstance(found, Path) else found
+            here, typed, links = found or next(passed)
             runs.append(here)
             if typed:
                 self._links[place, RDF_TYPE].update(typed)
