@@ -20,7 +20,7 @@ from catalogue.model import ids, ontology
 from catalogue.model.models import Period, Text, code_list_of, value_type
 from catalogue.model.namespaces import DCAT, DCT, DISCO, SCHEMA
 from catalogue.profiles.dcat_ap_no_3 import rdf_date
-from catalogue.storage.graph_files import GraphFiles
+from catalogue.storage.graph_files import GraphFiles, parse_lines
 from catalogue.storage.store import Snapshot, SourceState, State, Store
 
 MAX_CODES = 2000  # codes indexed per variable: a whole ICD-10 would crowd out its own variable
@@ -302,7 +302,7 @@ def touched_between(store: Store, before: dict[str, str], after: dict[str, str])
         removed, added = _differing_lines(*paths)
         for lines, gone in ((removed, True), (added, False)):
             datasets, names = set(), {}
-            for triple in ox.parse(input="\n".join(lines).encode(), format=ox.RdfFormat.N_TRIPLES):
+            for triple in parse_lines("\n".join(lines).encode()):
                 subject, predicate, obj = triple.subject.value, triple.predicate.value, triple.object
                 touched.iris.add(subject)
                 if isinstance(obj, ox.NamedNode) and predicate != RDF_TYPE:
