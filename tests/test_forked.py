@@ -54,7 +54,7 @@ def test_the_documents_are_made_in_other_processes_only_where_they_are_read_from
         return set(documents.each_batch(lambda docs: os.getpid()))
 
     forked = pids(read_catalogue(store, batch=1, processes=3).documents)
-    assert os.getpid() in forked and len(forked) == 3  # this process works too
+    assert os.getpid() not in forked and len(forked) == 3  # this process takes what three others made
     # without the files, a document is read from the graph store, whose handle stays in this process
     assert pids(read_catalogue(store, batch=1, processes=2, files=False).documents) == {os.getpid()}
 
@@ -63,6 +63,13 @@ def test_work_in_forked_processes_comes_back_in_the_order_of_the_tasks():
     tasks = list(range(23))
     assert list(in_order(lambda t: (t, t * t), tasks, processes=3)) == [(t, t * t) for t in tasks]
     assert list(in_order(lambda t: t, [], processes=3)) == []
+    # where the taker of the results does no task, as many children do them; one process is
+    # one worker still
+    done = list(in_order(lambda t: (t, os.getpid()), tasks, processes=3, taker_works=False))
+    assert [t for t, _ in done] == tasks
+    assert os.getpid() not in {pid for _, pid in done} and len({pid for _, pid in done}) == 3
+    assert {pid for _, pid in in_order(lambda t: (t, os.getpid()), tasks, processes=1, taker_works=False)} \
+        == {os.getpid()}
 
 
 def test_a_failing_task_is_told_with_its_error_and_no_process_is_left():
