@@ -232,7 +232,10 @@ def _serve(connection, data_dir: str, base_uri: str, private: str, history: Hist
     snapshot.store.bulk_extend(ox.Quad(*triple, graph) for triple in additions(snapshot, history))
     connection.send("ready")
     while True:
-        query, wanted, max_bytes, default_graphs, named_graphs = connection.recv()
+        try:
+            query, wanted, max_bytes, default_graphs, named_graphs = connection.recv()
+        except EOFError:  # the server let go of this worker (it is ending): end too, quietly
+            return
         try:
             answer = run(snapshot.store, query, wanted, max_bytes, default_graphs, named_graphs)
             connection.send(("ok", answer.body, answer.media_type))

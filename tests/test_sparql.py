@@ -16,7 +16,10 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS
 
 from catalogue.site.app import create_app
-from catalogue.sparql import SparqlError, check
+from catalogue.sparql import SparqlError, _Worker, check
+from catalogue.storage.database import open_database
+from catalogue.storage.history import History
+from catalogue.storage.store import Store
 from support import harvest_demo, settings_in
 
 COUNT_MFR = """PREFIX disco: <http://rdf-vocabulary.ddialliance.org/discovery#>
@@ -276,3 +279,13 @@ def test_sparqlwrapper_gets_every_result_format(demo_server, method):
                 graph = converted if isinstance(converted, Graph) else Graph().parse(
                     data=converted, format={TURTLE: "turtle", N3: "n3", JSONLD: "json-ld"}[fmt])
                 assert len(graph) == 3, (fmt, answer.info())
+
+
+def test_a_worker_the_server_lets_go_of_ends_without_an_error(tmp_path):
+    settings = settings_in(tmp_path)
+    harvest_demo(settings, "mfr")
+    worker = _Worker("sparql-test")
+    worker.ready_for(Store(settings.data_dir, settings.base_uri), History(open_database(settings)))
+    worker.connection.close()  # as a server ending closes its end before its workers are stopped
+    worker.process.join(timeout=30)
+    assert worker.process.exitcode == 0  # no EOFError told on the way out
