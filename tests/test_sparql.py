@@ -281,11 +281,14 @@ def test_sparqlwrapper_gets_every_result_format(demo_server, method):
                 assert len(graph) == 3, (fmt, answer.info())
 
 
-def test_a_worker_the_server_lets_go_of_ends_without_an_error(tmp_path):
-    settings = settings_in(tmp_path)
-    harvest_demo(settings, "mfr")
+def test_a_worker_the_server_lets_go_of_ends_without_an_error(demo_data, tmp_path):
+    settings = demo_data(tmp_path, light=True)
     worker = _Worker("sparql-test")
     worker.ready_for(Store(settings.data_dir, settings.base_uri), History(open_database(settings)))
-    worker.connection.close()  # as a server ending closes its end before its workers are stopped
-    worker.process.join(timeout=30)
-    assert worker.process.exitcode == 0  # no EOFError told on the way out
+    process = worker.process
+    try:
+        worker.connection.close()  # as a server ending closes its end before its workers are stopped
+        process.join(timeout=30)
+        assert process.exitcode == 0  # no EOFError told on the way out
+    finally:
+        worker.stop()
